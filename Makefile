@@ -1,0 +1,172 @@
+# scorch - a sampling CPU profiler for Linux
+#
+#   make            build build/scorch
+#   make demo       install what is missing, build, profile the bundled demo workload, print a report
+#   make test       install what is missing, build, run every test (unit, cli, fuzz smoke, end to end)
+#   make install    install into $(DESTDIR)$(prefix)
+#   make V=1        show full command lines
+#   make SANITIZE=address,undefined test   the same with sanitizers (separate build directory)
+
+VERSION    := 0.1.0
+prefix     ?= /usr/local
+bindir     ?= $(prefix)/bin
+mandir     ?= $(prefix)/share/man
+DESTDIR    ?=
+
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+OUT        := build$(if $(SANITIZE),-san)
+OBJDIR     := $(OUT)/obj
+
+CFLAGS     ?= -O2 -g
+WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
+ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
+              -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SRCS       := $(wildcard src/*.c)
+OBJS       := $(SRCS:src/%.c=$(OBJDIR)/%.o)
+LIB_OBJS   := $(filter-out $(OBJDIR)/main.o,$(OBJS))
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.bpf.o)
+SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.skel.h)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+WORKLOADS  := $(wildcard tests/workloads/*.c)
+WL_BINS    := $(WORKLOADS:tests/workloads/%.c=$(OUT)/workloads/%)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+.PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz fuzz install uninstall clean \
+        unit workloads fuzzers bench
+
+all: $(OUT)/scorch
+
+deps:
+	$(Q)scripts/install-deps.sh build
+
+deps-test:
+	$(Q)scripts/install-deps.sh test
+
+# --- the program ---------------------------------------------------------------------------------
+
+$(OUT)/scorch: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJDIR)/%.o: src/%.c | $(OBJDIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The sampler is the only object that includes a BPF skeleton.
+$(OBJDIR)/sampler.o: $(SKELS)
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -I$(OUT) \
+		-MMD -MP -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT) $(OBJDIR) $(OUT)/tests $(OUT)/workloads $(OUT)/fuzz:
+	$(Q)mkdir -p $@
+
+# --- tests -----------------------------------------------------------------------------------------
+
+unit: $(UNIT_BINS)
+workloads: $(WL_BINS)
+fuzzers: $(FUZZ_BINS)
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+
+# Workloads have known call chains: frame pointers on, no inlining, no sibling calls. -O0 because
+# GCC 12 leaves leaf functions without a frame even with -mno-omit-leaf-frame-pointer.
+WL_CFLAGS := -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
+             -fno-optimize-sibling-calls -pthread
+$(OUT)/workloads/%: tests/workloads/%.c | $(OUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl
+
+# libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
+               -DSCORCH_VERSION='"$(VERSION)"'
+FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -lzstd -lm
+
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory all unit workloads fuzzers
+	$(Q)OUT=$(OUT) tests/run.sh
+
+test-unit: all unit
+	$(Q)OUT=$(OUT) tests/run.sh unit
+test-cli: all workloads
+	$(Q)OUT=$(OUT) tests/run.sh cli
+test-e2e: all workloads
+	$(Q)OUT=$(OUT) tests/run.sh e2e
+test-fuzz: fuzzers
+	$(Q)OUT=$(OUT) tests/run.sh fuzz
+
+# Longer fuzzing runs: FUZZ_SECONDS per harness.
+FUZZ_SECONDS ?= 60
+fuzz: fuzzers
+	$(Q)for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p tests/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 tests/fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; \
+	done
+
+# --- demo --------------------------------------------------------------------------------------------
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/workloads/demo
+	$(Q)scripts/demo.sh $(OUT)
+
+bench: all workloads
+	$(Q)scripts/bench/overhead.sh
+
+# --- install -----------------------------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5
+	install -m 0755 $(OUT)/scorch $(DESTDIR)$(bindir)/scorch
+	install -m 0644 man/*.1 $(DESTDIR)$(mandir)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(mandir)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/scorch
+	cd man && for f in *.1; do rm -f $(DESTDIR)$(mandir)/man1/$$f; done
+	cd man && for f in *.5; do rm -f $(DESTDIR)$(mandir)/man5/$$f; done
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(OBJDIR)/*.d $(OUT)/*.d $(OUT)/tests/*.d)

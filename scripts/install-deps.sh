@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian packages scorch needs for a given purpose, and only those that are missing.
+#   scripts/install-deps.sh build   - to build scorch
+#   scripts/install-deps.sh test    - to build and run the whole test suite
+set -eu
+
+build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libzstd-dev zlib1g-dev pkg-config"
+test_pkgs="$build_pkgs libcmocka-dev elfutils binutils libc6-dbg g++ linux-perf"
+
+case "${1:-build}" in
+build) want=$build_pkgs ;;
+test) want=$test_pkgs ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps: missing packages:$missing (and apt-get is not available: install them by hand)" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing Debian packages:$missing" >&2
+	echo "install-deps: run 'sudo $0 ${1:-build}' or install them as root" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

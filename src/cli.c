@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (v < min || v > max) {
+		pr_err("%s %s is out of range: use %u to %u", opt, s, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	pr_err("%s takes a whole number, not '%s'", opt, s ? s : "");
+	return -EINVAL;
+}
+
+int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns)
+{
+	double v;
+	char *end;
+
+	errno = 0;
+	v = s && *s ? strtod(s, &end) : NAN;
+	if (!s || !*s || errno || *end || isnan(v)) {
+		pr_err("%s takes a number of seconds, not '%s'", opt, s ? s : "");
+		return -EINVAL;
+	}
+	if (!(v > 0) || v > 7 * 24 * 3600.0) {
+		pr_err("%s %s is out of range: use more than 0 and at most 604800 seconds", opt, s);
+		return -EINVAL;
+	}
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+void cli__verbosity(int verbose, int quiet)
+{
+	if (quiet)
+		log__set_level(LOG_QUIET);
+	else if (verbose)
+		log__set_level(LOG_DEBUG);
+}
+
+int cli__usage_error(const char *cmd)
+{
+	fprintf(stderr, "Try 'scorch %s --help' for more information.\n", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli - what the commands share: their entry points, exit codes, and argument parsing helpers.
+ *
+ * Every command is 'int cmd_NAME(int argc, char **argv)' returning an exit code; only main() exits.
+ * Parsers log a usage error naming the option and the bad value, and return -EINVAL.
+ */
+#ifndef SCORCH_CLI_H
+#define SCORCH_CLI_H
+
+#include <stdint.h>
+
+/* Exit codes, documented in scorch(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_REGRESSION = 3,
+};
+
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_folded(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Parse an unsigned decimal in [min, max] for option 'opt'. */
+int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out);
+/* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
+int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
+/* Handle -v/-q for a command (sets the log level). */
+void cli__verbosity(int verbose, int quiet);
+/* Print "usage" text plus a hint to stderr after a usage error; returns EXIT_USAGE. */
+int cli__usage_error(const char *cmd);
+
+#endif

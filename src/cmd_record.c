@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: MIT
+/*
+ * scorch record: sample processes into a profile file.
+ *
+ * Order matters: validate everything that can be validated (options, pids, privileges, the output
+ * path) before starting anything; hold a launched command before exec until sampling is attached;
+ * write a chunk every second so an interrupted recording leaves a readable prefix; on any stop (the
+ * targets exit, the duration ends, SIGINT/SIGTERM/SIGHUP) drain the ring buffer and finish the file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "launcher.h"
+#include "log.h"
+#include "outfile.h"
+#include "pfile.h"
+#include "profile.h"
+#include "recorder.h"
+#include "sampler.h"
+
+#define MAX_PIDS 1024
+#define POLL_MS 100
+#define FLUSH_NS 1000000000ULL
+
+static const char usage[] =
+	"Usage: scorch record [options] -p PID[,PID...]\n"
+	"       scorch record [options] -- COMMAND [ARGS...]\n"
+	"\n"
+	"Sample the kernel and user stacks of running processes (all their threads), or of a command\n"
+	"started for the purpose, into a profile file.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones)\n"
+	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
+	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
+	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
+	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
+	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers, the default)\n"
+	"      --no-inherit         with COMMAND: do not follow its child processes\n"
+	"  -q, --quiet              print errors only\n"
+	"  -v, --verbose            print debug messages (and libbpf's)\n"
+	"  -h, --help               show this help\n";
+
+struct record_opts {
+	uint32_t pids[MAX_PIDS];
+	size_t nr_pids;
+	uint32_t freq;
+	uint64_t duration_ns;
+	const char *output;
+	const char *event;
+	int no_inherit;
+	char **cmd;
+};
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t child_pid;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	stop_signal = sig;
+	/* A signal sent to us alone (kill) is passed on; the terminal already signals the whole group. */
+	if (child_pid > 0 && si && (si->si_code == SI_USER || si->si_code == SI_QUEUE))
+		kill((pid_t)child_pid, sig);
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Read the thread group id and name of a process; -ESRCH when there is none. */
+static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	*tgid = 0;
+	comm[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Name:\t", 6) == 0) {
+			snprintf(comm, size, "%.63s", line + 6);
+			comm[strcspn(comm, "\n")] = '\0';
+		}
+		sscanf(line, "Tgid: %u", tgid);
+	}
+	fclose(f);
+	return *tgid ? 0 : -ESRCH;
+}
+
+static int parse_pids(struct record_opts *o, const char *arg)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint32_t pid;
+
+		if (o->nr_pids == MAX_PIDS) {
+			pr_err("-p: at most %d pids", MAX_PIDS);
+			err = -EINVAL;
+			break;
+		}
+		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &pid)) {
+			err = -EINVAL;
+			break;
+		}
+		o->pids[o->nr_pids++] = pid;
+	}
+	if (!err && o->nr_pids == 0) {
+		pr_err("-p needs at least one pid");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "call-graph", required_argument, NULL, 'g' },
+		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, verbose = 0, quiet = 0;
+
+	o->freq = 99;
+	o->output = "scorch.prof";
+	o->event = "auto";
+	opterr = 0;
+	optind = 1;
+	/* '+': stop at the first non-option, which starts the command. */
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:e:g:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pids(o, optarg))
+				return -EINVAL;
+			break;
+		case 'F':
+			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (cli__parse_seconds(optarg, "-d", &o->duration_ns))
+				return -EINVAL;
+			break;
+		case 'o':
+			if (!*optarg) {
+				pr_err("-o needs a file name");
+				return -EINVAL;
+			}
+			o->output = optarg;
+			break;
+		case 'e':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "cpu-clock") && strcmp(optarg, "cycles")) {
+				pr_err("unknown event '%s': use auto, cpu-clock or cycles", optarg);
+				return -EINVAL;
+			}
+			o->event = optarg;
+			break;
+		case 'g':
+			if (strcmp(optarg, "fp") != 0) {
+				pr_err("unknown call-graph mode '%s': use fp", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'I':
+			o->no_inherit = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case '?':
+		default:
+			if (optopt)
+				pr_err("unknown option '-%c'", optopt);
+			else
+				pr_err("unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		case ':':
+			pr_err("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	cli__verbosity(verbose, quiet);
+	if (optind < argc)
+		o->cmd = argv + optind;
+	if (o->cmd && o->nr_pids) {
+		pr_err("give either -p PID or a command, not both");
+		return -EINVAL;
+	}
+	if (!o->cmd && !o->nr_pids) {
+		pr_err("nothing to record: give -p PID or -- COMMAND");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct session {
+	struct record_opts *o;
+	struct profile prof;
+	struct recorder *rec;
+	struct sampler *smp;
+	struct pfile_writer *w;
+	struct outfile out;
+	struct launcher child;
+	int have_child;
+	int pidfds[MAX_PIDS];
+	int alive[MAX_PIDS];
+	int err; /* first fatal error in the sample callback */
+};
+
+static int on_sample(void *ctx, const struct scorch_sample *s)
+{
+	struct session *ss = ctx;
+	struct recorder_sample rs = {
+		.pid = s->pid,
+		.tid = s->tid,
+		.comm = s->comm,
+		.kips = (const uint64_t *)s->kstack,
+		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
+		.uips = (const uint64_t *)s->ustack,
+		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
+		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
+		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
+		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
+		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
+	};
+	int err = recorder__add_sample(ss->rec, &rs);
+
+	if (err) {
+		pr_err("cannot record a sample: %s", strerror(-err));
+		ss->err = err;
+	}
+	return err;
+}
+
+/* Whether every target is gone. */
+static int targets_gone(struct session *ss)
+{
+	size_t i;
+	int any = 0;
+
+	if (ss->have_child) {
+		if (launcher__wait(&ss->child, 1) == 0) {
+			child_pid = 0;
+			return 1;
+		}
+		return 0;
+	}
+	for (i = 0; i < ss->o->nr_pids; i++) {
+		if (!ss->alive[i])
+			continue;
+		if (ss->pidfds[i] >= 0) {
+			struct pollfd pfd = { .fd = ss->pidfds[i], .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) > 0) {
+				ss->alive[i] = 0;
+				continue;
+			}
+		} else if (kill((pid_t)ss->o->pids[i], 0) && errno == ESRCH) {
+			ss->alive[i] = 0;
+			continue;
+		}
+		any = 1;
+	}
+	return !any;
+}
+
+static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char **argv)
+{
+	struct profile *p = &ss->prof;
+	struct utsname u;
+	char host[256] = "", when[64], *cmdline = NULL, *targets = NULL;
+	size_t cl = 0, tl = 0, i;
+	FILE *f;
+	time_t t = (time_t)(start_real_ns / 1000000000ULL);
+	struct tm tm;
+	int err = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	uname(&u);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	f = open_memstream(&cmdline, &cl);
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; ss->o->cmd && ss->o->cmd[i]; i++)
+		fprintf(f, "%s%s", i ? " " : "", ss->o->cmd[i]);
+	fclose(f);
+	f = open_memstream(&targets, &tl);
+	if (!f) {
+		free(cmdline);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ss->o->nr_pids; i++) {
+		char comm[64];
+		uint32_t tgid;
+
+		if (read_status(ss->o->pids[i], &tgid, comm, sizeof(comm)))
+			snprintf(comm, sizeof(comm), "?");
+		fprintf(f, "%s%u (%s)", i ? ", " : "", ss->o->pids[i], comm);
+	}
+	if (ss->have_child)
+		fprintf(f, "%d (%s)", (int)ss->child.pid, ss->o->cmd[0]);
+	fclose(f);
+
+	(void)argc;
+	(void)argv;
+	if (profile__meta_set(p, "command", cmdline) || profile__meta_set(p, "targets", targets) ||
+	    profile__meta_set(p, "hostname", host) || profile__meta_set(p, "kernel", u.release) ||
+	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
+	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
+	    profile__meta_set(p, "event", sampler__event(ss->smp)) ||
+	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", "fp") ||
+	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->smp)) ||
+	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
+		err = -ENOMEM;
+	free(cmdline);
+	free(targets);
+	return err;
+}
+
+static int store_counters(struct session *ss)
+{
+	uint64_t c[SCORCH_CNT_MAX];
+	struct profile *p = &ss->prof;
+
+	if (sampler__counters(ss->smp, c))
+		return 0; /* the file still says what the recorder saw */
+	if (profile__counter_set(p, "samples", p->total) ||
+	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
+	    profile__counter_set(p, "children_followed", c[SCORCH_CNT_FORKS]) ||
+	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
+	    recorder__store_counters(ss->rec))
+		return -ENOMEM;
+	return 0;
+}
+
+static void print_summary(struct session *ss, double secs)
+{
+	struct profile *p = &ss->prof;
+	uint64_t lost = profile__counter_get(p, "lost");
+	uint64_t bytes = pfile__writer_bytes(ss->w);
+
+	pr_info("recorded %" PRIu64 " samples in %.1f s (lost %" PRIu64 ") into '%s' (%.1f KiB, %.1f bytes/sample)",
+		p->total, secs, lost, ss->o->output, (double)bytes / 1024.0,
+		p->total ? (double)bytes / (double)p->total : 0.0);
+	if (lost)
+		pr_warn("%" PRIu64 " samples were lost because the ring buffer was full", lost);
+	if (strcmp(ss->o->output, "-") != 0)
+		pr_info("next: scorch report -i %s", ss->o->output);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct session ss;
+	struct sampler_opts so = { 0 };
+	struct recorder_opts ro = { 0 };
+	uint64_t start, last_flush, start_real;
+	struct timespec rt;
+	uint32_t max_freq;
+	size_t i;
+	int err = 0, ret = EXIT_ERROR, opened = 0;
+
+	memset(&o, 0, sizeof(o));
+	memset(&ss, 0, sizeof(ss));
+	ss.o = &o;
+	profile__init(&ss.prof);
+	for (i = 0; i < MAX_PIDS; i++)
+		ss.pidfds[i] = -1;
+
+	err = parse_args(argc, argv, &o);
+	if (err > 0)
+		return EXIT_OK;
+	if (err)
+		return cli__usage_error("record");
+
+	max_freq = sampler__max_freq();
+	if (max_freq && o.freq > max_freq) {
+		pr_err("-F %u is above the kernel's limit of %u Hz (kernel.perf_event_max_sample_rate)", o.freq,
+		       max_freq);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < o.nr_pids; i++) {
+		char comm[64];
+		uint32_t tgid;
+
+		if (read_status(o.pids[i], &tgid, comm, sizeof(comm))) {
+			pr_err("no process with pid %u", o.pids[i]);
+			return EXIT_ERROR;
+		}
+		if (tgid != o.pids[i]) {
+			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i], tgid);
+			o.pids[i] = tgid;
+		}
+		ss.alive[i] = 1;
+	}
+	if (sampler__check_privileges())
+		return EXIT_ERROR;
+	if (install_signals()) {
+		pr_err("cannot install signal handlers: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+
+	if (outfile__open(&ss.out, o.output, 1))
+		goto out;
+	opened = 1;
+	if (o.cmd) {
+		if (launcher__spawn(&ss.child, o.cmd))
+			goto out;
+		ss.have_child = 1;
+		child_pid = ss.child.pid;
+	}
+
+	so.freq = o.freq;
+	so.event = o.event;
+	so.follow_forks = o.cmd && !o.no_inherit;
+	ss.smp = sampler__open(&so);
+	if (!ss.smp)
+		goto out;
+	if (ss.have_child && sampler__add_target(ss.smp, (uint32_t)ss.child.pid))
+		goto out;
+	for (i = 0; i < o.nr_pids; i++) {
+		if (sampler__add_target(ss.smp, o.pids[i]))
+			goto out;
+		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
+	}
+	ss.rec = recorder__new(&ss.prof, &ro);
+	if (!ss.rec) {
+		pr_err("out of memory");
+		goto out;
+	}
+	for (i = 0; i < o.nr_pids; i++)
+		if (recorder__add_process(ss.rec, o.pids[i]) == -ENOMEM)
+			goto nomem;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+	if (store_meta(&ss, start_real, argc, argv))
+		goto nomem;
+	ss.w = pfile__writer_new(ss.out.fd, ss.out.path);
+	if (!ss.w)
+		goto out;
+	if (pfile__writer_flush(ss.w, &ss.prof))
+		goto out;
+
+	start = last_flush = mono_ns();
+	if (ss.have_child) {
+		if (launcher__release(&ss.child, o.cmd[0])) {
+			ss.have_child = 0;
+			child_pid = 0;
+			goto out;
+		}
+	}
+	if (o.cmd)
+		pr_info("recording '%s' (pid %d) at %u Hz", o.cmd[0], (int)ss.child.pid, o.freq);
+	else
+		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
+			o.duration_ns ? "" : "; Ctrl-C to stop");
+
+	while (!stop_signal) {
+		uint64_t now;
+
+		err = sampler__poll(ss.smp, POLL_MS, on_sample, &ss);
+		if (err)
+			goto out;
+		now = mono_ns();
+		if (now - last_flush >= FLUSH_NS) {
+			if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
+				goto nomem;
+			if (pfile__writer_flush(ss.w, &ss.prof))
+				goto out;
+			last_flush = now;
+		}
+		if (o.duration_ns && now - start >= o.duration_ns)
+			break;
+		if (targets_gone(&ss))
+			break;
+	}
+	/* Whatever is still in the ring buffer belongs to this recording. */
+	err = sampler__poll(ss.smp, 0, on_sample, &ss);
+	if (err)
+		goto out;
+	if (stop_signal)
+		pr_info("stopping on %s", strsignal(stop_signal));
+	{
+		uint64_t elapsed = mono_ns() - start;
+
+		if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, elapsed))
+			goto nomem;
+		if (ss.have_child && ss.child.reaped) {
+			char desc[96];
+
+			launcher__describe(ss.child.status, desc, sizeof(desc));
+			if (profile__meta_set(&ss.prof, "exit_status", desc))
+				goto nomem;
+		}
+		if (pfile__writer_finish(ss.w, &ss.prof))
+			goto out;
+		opened = 0;
+		if (outfile__commit(&ss.out))
+			goto out;
+		print_summary(&ss, (double)elapsed / 1e9);
+	}
+	if (ss.have_child) {
+		char desc[96];
+
+		if (ss.child.reaped) {
+			launcher__describe(ss.child.status, desc, sizeof(desc));
+			pr_info("'%s' %s", o.cmd[0], desc);
+		} else {
+			pr_info("'%s' (pid %d) is still running", o.cmd[0], (int)ss.child.pid);
+		}
+	}
+	if (!ss.prof.total)
+		pr_warn("no samples were taken: was the target idle, or did it exit at once?");
+	ret = EXIT_OK;
+	goto out;
+nomem:
+	pr_err("out of memory");
+out:
+	if (opened)
+		outfile__abort(&ss.out);
+	if (ss.have_child && ss.child.go_fd >= 0)
+		launcher__abort(&ss.child); /* never released: it must not run unprofiled */
+	pfile__writer_free(ss.w);
+	sampler__free(ss.smp);
+	recorder__free(ss.rec);
+	profile__release(&ss.prof);
+	for (i = 0; i < o.nr_pids; i++)
+		if (ss.pidfds[i] >= 0)
+			close(ss.pidfds[i]);
+	return ret;
+}

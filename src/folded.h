@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * folded - Brendan Gregg's folded stacks: "root;caller;...;leaf COUNT" per line, one line per distinct
+ * stack of names, sorted, count = samples. Names are made safe for line-oriented consumers
+ * (flamegraph.pl, inferno, speedscope): ';' becomes ':', control characters become '?', and a name
+ * that ends in " <digits>" gets its last space replaced by '_' so the digits are not read as a count.
+ */
+#ifndef SCORCH_FOLDED_H
+#define SCORCH_FOLDED_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+struct folded_opts {
+	int reserved;
+};
+
+/* Write the profile's stacks to 'out'. Returns 0 or -ENOMEM. */
+int folded__write(FILE *out, const struct profile *p, const struct folded_opts *opts);
+
+/* Copy 'name' into 'buf' (NUL-terminated, truncated to size) with the replacements above. */
+void folded__sanitize(const char *name, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher.h"
+#include "log.h"
+
+int launcher__spawn(struct launcher *l, char *const argv[])
+{
+	int go[2], ep[2], err;
+
+	l->pid = -1;
+	l->go_fd = l->err_fd = -1;
+	l->reaped = 0;
+	l->status = 0;
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(ep, O_CLOEXEC)) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	l->pid = fork();
+	if (l->pid < 0) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		close(ep[0]);
+		close(ep[1]);
+		pr_err("cannot fork: %s", strerror(-err));
+		return err;
+	}
+	if (l->pid == 0) {
+		char c;
+		int e;
+
+		close(go[1]);
+		close(ep[0]);
+		/* The recorder's signal dispositions must not leak into the command. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127); /* the recorder gave up */
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(ep[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(ep[1]);
+	l->go_fd = go[1];
+	l->err_fd = ep[0];
+	return 0;
+}
+
+int launcher__release(struct launcher *l, const char *cmd)
+{
+	char c = 1;
+	int e = 0;
+	ssize_t n;
+
+	if (write(l->go_fd, &c, 1) != 1) {
+		int err = -errno;
+
+		pr_err("cannot start '%s': %s", cmd, strerror(errno));
+		launcher__abort(l);
+		return err;
+	}
+	close(l->go_fd);
+	l->go_fd = -1;
+	do
+		n = read(l->err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(l->err_fd);
+	l->err_fd = -1;
+	if (n == (ssize_t)sizeof(e)) {
+		pr_err("cannot execute '%s': %s", cmd, strerror(e));
+		launcher__wait(l, 0);
+		return -e;
+	}
+	return 0;
+}
+
+void launcher__abort(struct launcher *l)
+{
+	if (l->go_fd >= 0)
+		close(l->go_fd);
+	if (l->err_fd >= 0)
+		close(l->err_fd);
+	l->go_fd = l->err_fd = -1;
+	if (l->pid > 0 && !l->reaped) {
+		kill(l->pid, SIGKILL);
+		launcher__wait(l, 0);
+	}
+}
+
+int launcher__wait(struct launcher *l, int nohang)
+{
+	pid_t r;
+
+	if (l->reaped)
+		return 0;
+	do
+		r = waitpid(l->pid, &l->status, nohang ? WNOHANG : 0);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -EAGAIN;
+	if (r < 0)
+		return -errno;
+	l->reaped = 1;
+	return 0;
+}
+
+void launcher__describe(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "ended with wait status 0x%x", status);
+}

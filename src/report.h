@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report - the hotspot table: self and total (inclusive) samples per function, sorted, top N, under a
+ * header that says what was recorded and how well (duration, samples, lost).
+ *
+ * Functions are keyed by (name, module); an address that could not be named is its own row,
+ * "[module+0xaddr]". A function that appears several times in one stack (recursion) counts once
+ * towards its total. Reads the profile; writes to 'out'; returns 0 or -ENOMEM.
+ */
+#ifndef SCORCH_REPORT_H
+#define SCORCH_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+enum report_sort {
+	REPORT_SORT_SELF,
+	REPORT_SORT_TOTAL,
+};
+
+struct report_opts {
+	uint32_t top;          /* rows to print; 0 = all */
+	enum report_sort sort;
+	int no_header;
+};
+
+struct report_row {
+	uint32_t function; /* string id, or 0 for an unnamed location */
+	uint32_t mapping;  /* mapping id */
+	uint32_t loc;      /* for unnamed rows: the location; else PROFILE_NONE */
+	uint64_t self, total;
+};
+
+/*
+ * Aggregate the profile per function into a new array (owned by the caller, free()) of *nr rows,
+ * sorted as asked. Returns NULL with errno set on failure (or when there are no rows, with *nr = 0).
+ */
+struct report_row *report__aggregate(const struct profile *p, enum report_sort sort, size_t *nr);
+
+int report__print(FILE *out, const struct profile *p, const struct report_opts *opts, const char *input);
+
+/* The header lines ("# ...") describing the profile, shared with 'info'. */
+void report__print_header(FILE *out, const struct profile *p, const char *input);
+
+#endif

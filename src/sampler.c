@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "sampler.h"
+#include "sampler.skel.h"
+
+#define MAX_CPUS 4096
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct ring_buffer *rb;
+	int *pfds;                 /* per online CPU perf event fds, -1 when not opened */
+	struct bpf_link **links;   /* per online CPU */
+	int nr_cpus;               /* online CPUs we attached to */
+	const char *event;
+	/* for the ring buffer callback */
+	sampler_fn fn;
+	void *fn_ctx;
+	int fn_ret;
+	uint64_t bad_records;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (log__level() < LOG_DEBUG)
+		return 0;
+	fputs("scorch: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Parse a CPU list such as "0-3,5" into a boolean array of MAX_CPUS. */
+static int online_cpus(unsigned char *online)
+{
+	char buf[4096], *p, *end;
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	buf[n] = '\0';
+	for (p = buf; *p && *p != '\n';) {
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p || a < 0 || a >= MAX_CPUS)
+			return -EINVAL;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b >= MAX_CPUS)
+				return -EINVAL;
+			p = end;
+		}
+		for (; a <= b; a++)
+			online[a] = 1;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int perf_open(int type, unsigned long long config, uint32_t freq, int cpu)
+{
+	struct perf_event_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = (__u32)type;
+	attr.config = config;
+	attr.freq = 1;
+	attr.sample_freq = freq;
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+uint32_t sampler__max_freq(void)
+{
+	char buf[32];
+	int fd = open("/proc/sys/kernel/perf_event_max_sample_rate", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (uint32_t)strtoul(buf, NULL, 10);
+}
+
+static int has_cap(unsigned long long caps, int cap)
+{
+	return (caps >> cap) & 1;
+}
+
+int sampler__check_privileges(void)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		pr_err("the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): recording needs a kernel "
+		       "built with CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOTSUP;
+	}
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &caps) == 1)
+				break;
+		fclose(f);
+	}
+	/* CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39 */
+	if (has_cap(caps, 21) || (has_cap(caps, 38) && has_cap(caps, 39)))
+		return 0;
+	pr_err("recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (this process has %s%s)",
+	       has_cap(caps, 39) ? "CAP_BPF but not CAP_PERFMON" : has_cap(caps, 38) ? "CAP_PERFMON but not CAP_BPF" : "neither",
+	       geteuid() ? "; try 'sudo scorch record ...'" : "");
+	return -EPERM;
+}
+
+static size_t ringbuf_size(int nr_cpus, size_t want)
+{
+	size_t sz = want ? want : (size_t)nr_cpus * (512u << 10), p = 1;
+
+	if (sz < (4u << 20))
+		sz = 4u << 20;
+	if (sz > (256u << 20))
+		sz = 256u << 20;
+	while (p < sz)
+		p <<= 1;
+	return p;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size < sizeof(struct scorch_sample)) {
+		s->bad_records++;
+		return 0;
+	}
+	s->fn_ret = s->fn(s->fn_ctx, data);
+	return s->fn_ret;
+}
+
+struct sampler *sampler__open(const struct sampler_opts *opts)
+{
+	static unsigned char online[MAX_CPUS];
+	struct sampler *s;
+	size_t rb_bytes;
+	int cpu, err, type;
+	unsigned long long config;
+
+	libbpf_set_print(libbpf_print);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(online, 0, sizeof(online));
+	err = online_cpus(online);
+	if (err) {
+		pr_err("cannot read the online CPUs from /sys/devices/system/cpu/online: %s", strerror(-err));
+		goto fail;
+	}
+	s->pfds = malloc(MAX_CPUS * sizeof(*s->pfds));
+	s->links = calloc(MAX_CPUS, sizeof(*s->links));
+	if (!s->pfds || !s->links) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (cpu = 0; cpu < MAX_CPUS; cpu++)
+		s->pfds[cpu] = -1;
+
+	/* Choose the event: hardware cycles when asked for or available, else the cpu-clock timer. */
+	type = PERF_TYPE_SOFTWARE;
+	config = PERF_COUNT_SW_CPU_CLOCK;
+	s->event = "cpu-clock";
+	if (strcmp(opts->event, "cpu-clock") != 0) {
+		int probe_cpu = 0, fd;
+
+		while (probe_cpu < MAX_CPUS && !online[probe_cpu])
+			probe_cpu++;
+		fd = perf_open(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, opts->freq, probe_cpu);
+		if (fd >= 0) {
+			close(fd);
+			type = PERF_TYPE_HARDWARE;
+			config = PERF_COUNT_HW_CPU_CYCLES;
+			s->event = "cycles";
+		} else if (strcmp(opts->event, "cycles") == 0) {
+			err = -errno;
+			pr_err("cannot sample hardware cycles: %s (this machine may have no PMU: use -e cpu-clock)",
+			       strerror(errno));
+			goto fail;
+		} else {
+			pr_debug("hardware cycles unavailable (%s): sampling cpu-clock", strerror(errno));
+		}
+	}
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("cannot open the BPF sampler: %s", strerror(errno));
+		goto fail;
+	}
+	for (cpu = 0; cpu < MAX_CPUS; cpu++)
+		s->nr_cpus += online[cpu];
+	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes);
+	s->skel->rodata->filter_targets = !opts->all;
+	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
+	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
+
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		pr_err("cannot load the BPF sampler: %s%s", strerror(-err),
+		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)" : " (run with -v for the verifier log)");
+		goto fail;
+	}
+	if (opts->follow_forks && !opts->all) {
+		s->skel->links.on_fork = bpf_program__attach(s->skel->progs.on_fork);
+		if (!s->skel->links.on_fork) {
+			err = -errno;
+			pr_err("cannot attach the fork tracepoint: %s", strerror(errno));
+			goto fail;
+		}
+	}
+
+	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (!online[cpu])
+			continue;
+		s->pfds[cpu] = perf_open(type, config, opts->freq, cpu);
+		if (s->pfds[cpu] < 0) {
+			if (errno == ENODEV) { /* went offline meanwhile */
+				s->nr_cpus--;
+				continue;
+			}
+			err = -errno;
+			pr_err("cannot open a %s perf event on CPU %d: %s%s", s->event, cpu, strerror(errno),
+			       errno == EACCES || errno == EPERM ? " (check kernel.perf_event_paranoid, or run as root)" :
+			       errno == EINVAL ? " (is -F above kernel.perf_event_max_sample_rate?)" : "");
+			goto fail;
+		}
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, s->pfds[cpu]);
+		if (!s->links[cpu]) {
+			err = -errno;
+			pr_err("cannot attach the BPF sampler to CPU %d: %s", cpu, strerror(errno));
+			goto fail;
+		}
+	}
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), on_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		pr_err("cannot set up the BPF ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB", s->event, opts->freq, s->nr_cpus,
+		 rb_bytes >> 10);
+	return s;
+fail:
+	sampler__free(s);
+	errno = -err;
+	return NULL;
+}
+
+int sampler__add_target(struct sampler *s, uint32_t pid)
+{
+	__u8 one = 1;
+	int err = bpf_map__update_elem(s->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+
+	if (err)
+		pr_err("cannot add pid %u to the sampler's targets: %s", pid, strerror(-err));
+	return err;
+}
+
+int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+{
+	int err;
+
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	s->fn_ret = 0;
+	/* Samples are submitted without wakeups, so the poll mostly times out: then drain. */
+	err = ring_buffer__poll(s->rb, timeout_ms);
+	if (err >= 0 && !s->fn_ret)
+		err = ring_buffer__consume(s->rb);
+	if (s->fn_ret)
+		return s->fn_ret;
+	if (err == -EINTR)
+		return 0;
+	if (err < 0)
+		pr_err("cannot read the BPF ring buffer: %s", strerror(-err));
+	return err < 0 ? err : 0;
+}
+
+int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), i, c;
+	__u64 *vals;
+
+	memset(out, 0, SCORCH_CNT_MAX * sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < SCORCH_CNT_MAX; i++) {
+		__u32 key = (__u32)i;
+
+		if (bpf_map__lookup_elem(s->skel->maps.counters, &key, sizeof(key), vals,
+					 (size_t)ncpu * sizeof(*vals), 0))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+const char *sampler__event(const struct sampler *s)
+{
+	return s->event;
+}
+
+int sampler__nr_cpus(const struct sampler *s)
+{
+	return s->nr_cpus;
+}
+
+void sampler__free(struct sampler *s)
+{
+	int cpu;
+
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	if (s->links)
+		for (cpu = 0; cpu < MAX_CPUS; cpu++)
+			bpf_link__destroy(s->links[cpu]);
+	if (s->pfds)
+		for (cpu = 0; cpu < MAX_CPUS; cpu++)
+			if (s->pfds[cpu] >= 0)
+				close(s->pfds[cpu]);
+	sampler_bpf__destroy(s->skel);
+	free(s->links);
+	free(s->pfds);
+	free(s);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sampler - the BPF sampler's user side: perf events on every online CPU, the BPF program that reads
+ * the stacks of target processes, and the ring buffer that brings the samples here.
+ *
+ * This module is the only includer of the BPF skeleton. Lifecycle: sampler__open() loads and attaches
+ * (so sampling has started when it returns), sampler__add_target() adds processes, sampler__poll()
+ * hands samples to a callback, sampler__free() detaches and frees (NULL-safe).
+ * Errors are logged here with what is missing (privileges, BTF, events) and returned as negative errno;
+ * sampler__open() returns NULL with errno set.
+ */
+#ifndef SCORCH_SAMPLER_H
+#define SCORCH_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scorch_abi.h"
+
+struct sampler_opts {
+	uint32_t freq;       /* samples per second per CPU */
+	const char *event;   /* "auto" (cycles when the CPU has a PMU, else cpu-clock), "cpu-clock", "cycles" */
+	int follow_forks;    /* children of targets become targets */
+	int all;             /* sample every process (no target filter) */
+	size_t ringbuf_bytes; /* 0 = sized from the number of CPUs */
+};
+
+struct sampler;
+
+/* Called for every sample; a non-zero return stops the poll and is returned by sampler__poll(). */
+typedef int (*sampler_fn)(void *ctx, const struct scorch_sample *s);
+
+struct sampler *sampler__open(const struct sampler_opts *opts);
+int sampler__add_target(struct sampler *s, uint32_t pid);
+/* Wait up to timeout_ms for samples, then consume every pending one. Returns 0 or a negative errno. */
+int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx);
+/* Totals of the BPF counters (enum scorch_counter) over all CPUs. */
+int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX]);
+/* "cpu-clock" or "cycles": what is being sampled. Borrowed. */
+const char *sampler__event(const struct sampler *s);
+int sampler__nr_cpus(const struct sampler *s);
+void sampler__free(struct sampler *s);
+
+/*
+ * Check, without loading anything, whether this process may record: returns 0, or logs what is
+ * missing (root or CAP_BPF+CAP_PERFMON, kernel BTF) and returns -EPERM / -ENOTSUP.
+ */
+int sampler__check_privileges(void);
+/* The kernel's highest sampling frequency (kernel.perf_event_max_sample_rate), or 0 if unknown. */
+uint32_t sampler__max_freq(void);
+
+#endif
