@@ -98,7 +98,10 @@ $(OUT) $(OBJDIR) $(OUT)/tests $(OUT)/workloads $(OUT)/fuzz:
 
 # --- tests -----------------------------------------------------------------------------------------
 
-unit: $(UNIT_BINS)
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(OUT)/tests/%)
+
+unit: $(UNIT_BINS) $(TOOL_BINS)
 workloads: $(WL_BINS)
 fuzzers: $(FUZZ_BINS)
 
@@ -106,11 +109,15 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
 
+$(OUT)/tests/%: tests/tools/%.c $(LIB_OBJS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
 # Workloads have known call chains: frame pointers on, no inlining, no sibling calls. -O0 because
 # GCC 12 leaves leaf functions without a frame even with -mno-omit-leaf-frame-pointer.
 WL_CFLAGS := -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
              -fno-optimize-sibling-calls -pthread
-$(OUT)/workloads/%: tests/workloads/%.c | $(OUT)/workloads
+$(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl
 
@@ -128,7 +135,7 @@ test: deps-test
 
 test-unit: all unit
 	$(Q)OUT=$(OUT) tests/run.sh unit
-test-cli: all workloads
+test-cli: all unit workloads
 	$(Q)OUT=$(OUT) tests/run.sh cli
 test-e2e: all workloads
 	$(Q)OUT=$(OUT) tests/run.sh e2e

@@ -34,6 +34,8 @@
 #define MAX_PIDS 1024
 #define POLL_MS 100
 #define FLUSH_NS 1000000000ULL
+/* After a stop signal, how long a launched command gets to exit before the file is finished. */
+#define CHILD_GRACE_NS 1000000000ULL
 
 static const char usage[] =
 	"Usage: scorch record [options] -p PID[,PID...]\n"
@@ -127,12 +129,13 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 
 static int parse_pids(struct record_opts *o, const char *arg)
 {
-	char *copy = strdup(arg), *tok, *save = NULL;
+	char *copy = strdup(arg), *rest = copy, *tok;
 	int err = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "1,,2" has an empty field, which is an error, not a separator. */
+	while ((tok = strsep(&rest, ","))) {
 		uint32_t pid;
 
 		if (o->nr_pids == MAX_PIDS) {
@@ -177,7 +180,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+p:F:d:o:e:g:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:F:d:o:e:g:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(o, optarg))
@@ -223,15 +226,15 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
+		case ':':
+			pr_err("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
 		case '?':
 		default:
 			if (optopt)
 				pr_err("unknown option '-%c'", optopt);
 			else
 				pr_err("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
-		case ':':
-			pr_err("option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -240,6 +243,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		o->cmd = argv + optind;
 	if (o->cmd && o->nr_pids) {
 		pr_err("give either -p PID or a command, not both");
+		return -EINVAL;
+	}
+	if (o->no_inherit && !o->cmd) {
+		pr_err("--no-inherit applies to a launched command only (-p never follows children)");
 		return -EINVAL;
 	}
 	if (!o->cmd && !o->nr_pids) {
@@ -412,7 +419,7 @@ int cmd_record(int argc, char **argv)
 	struct session ss;
 	struct sampler_opts so = { 0 };
 	struct recorder_opts ro = { 0 };
-	uint64_t start, last_flush, start_real;
+	uint64_t start, last_flush, start_real, stop_time = 0;
 	struct timespec rt;
 	uint32_t max_freq;
 	size_t i;
@@ -462,7 +469,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	opened = 1;
 	if (o.cmd) {
-		if (launcher__spawn(&ss.child, o.cmd))
+		if (launcher__spawn(&ss.child, o.cmd, ss.out.is_stdout))
 			goto out;
 		ss.have_child = 1;
 		child_pid = ss.child.pid;
@@ -514,8 +521,18 @@ int cmd_record(int argc, char **argv)
 		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
 			o.duration_ns ? "" : "; Ctrl-C to stop");
 
-	while (!stop_signal) {
+	for (;;) {
 		uint64_t now;
+
+		if (stop_signal) {
+			/* The command got the signal too (from the terminal, or passed on): let it finish. */
+			if (!ss.have_child || ss.child.reaped)
+				break;
+			if (!stop_time)
+				stop_time = mono_ns();
+			else if (mono_ns() - stop_time > CHILD_GRACE_NS)
+				break;
+		}
 
 		err = sampler__poll(ss.smp, POLL_MS, on_sample, &ss);
 		if (err)

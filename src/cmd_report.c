@@ -97,7 +97,11 @@ static int parse_read_args(int argc, char **argv, const char *cmd, const char *u
 		char name[3] = { '-', (char)c, 0 };
 
 		if (c != '?' && c != ':' && c < 256 && !strchr(allowed, c)) {
-			pr_err("'scorch %s' has no option '%s'", cmd, argv[optind - 1]);
+			const struct option *lo = longopts;
+
+			while (lo->name && lo->val != c)
+				lo++;
+			pr_err("'scorch %s' has no option -%c/--%s", cmd, c, lo->name);
 			return -EINVAL;
 		}
 		switch (c) {
@@ -126,7 +130,7 @@ static int parse_read_args(int argc, char **argv, const char *cmd, const char *u
 			break;
 		case OPT_NO_HEADER:
 			if (!strchr(allowed, 'N')) {
-				pr_err("'scorch %s' has no option '--no-header'", cmd);
+				pr_err("'scorch %s' has no option --no-header", cmd);
 				return -EINVAL;
 			}
 			o->no_header = 1;
@@ -183,7 +187,7 @@ int cmd_report(int argc, char **argv)
 	ro.top = o.top;
 	ro.sort = o.sort;
 	ro.no_header = o.no_header;
-	err = report__print(stdout, &p, &ro, o.input);
+	err = report__print(stdout, &p, &ro, strcmp(o.input, "-") ? o.input : "<stdin>");
 	if (err)
 		pr_err("cannot report on '%s': %s", o.input, strerror(-err));
 	profile__release(&p);
@@ -230,7 +234,7 @@ int cmd_info(int argc, char **argv)
 		return err > 0 ? EXIT_OK : cli__usage_error("info");
 	if (load(&o, &p))
 		return EXIT_ERROR;
-	report__print_header(stdout, &p, o.input);
+	report__print_header(stdout, &p, strcmp(o.input, "-") ? o.input : "<stdin>");
 	printf("\n[meta]\n");
 	for (i = 0; i < p.nr_meta; i++)
 		printf("%-24s %s\n", profile__str(&p, p.meta[i].key), profile__str(&p, p.meta[i].value));

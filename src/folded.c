@@ -100,7 +100,7 @@ static int cmp_line(const void *a, const void *b)
 /* Append 'name', sanitized, to the growing line buffer. */
 static int append(char **buf, size_t *len, size_t *cap, const char *name, int sep)
 {
-	char clean[1024];
+	char clean[4096];
 	size_t n;
 
 	folded__sanitize(name, clean, sizeof(clean));
@@ -128,7 +128,7 @@ int folded__write(FILE *out, const struct profile *p, const struct folded_opts *
 {
 	uint64_t *per_stack = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*per_stack));
 	struct lines l = { 0 };
-	char *buf = NULL, label[512];
+	char *buf = NULL, label[4096];
 	size_t len, cap = 0, i;
 	uint32_t s;
 	int err = -ENOMEM;
@@ -163,7 +163,8 @@ int folded__write(FILE *out, const struct profile *p, const struct folded_opts *
 		if (add_line(&l, buf, len, per_stack[s]))
 			goto out;
 	}
-	qsort(l.v, l.nr, sizeof(*l.v), cmp_line);
+	if (l.nr)
+		qsort(l.v, l.nr, sizeof(*l.v), cmp_line);
 	for (i = 0; i < l.nr; i++)
 		fprintf(out, "%s %" PRIu64 "\n", l.v[i].text, l.v[i].count);
 	err = 0;

@@ -108,7 +108,8 @@ struct ksyms *ksyms__parse(const char *text, size_t len)
 		}
 		p = le + 1;
 	}
-	qsort(k->syms, k->nr, sizeof(*k->syms), cmp_ksym);
+	if (k->nr)
+		qsort(k->syms, k->nr, sizeof(*k->syms), cmp_ksym);
 	return k;
 fail:
 	ksyms__free(k);

@@ -10,7 +10,7 @@
 #include "launcher.h"
 #include "log.h"
 
-int launcher__spawn(struct launcher *l, char *const argv[])
+int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr)
 {
 	int go[2], ep[2], err;
 
@@ -49,6 +49,8 @@ int launcher__spawn(struct launcher *l, char *const argv[])
 		signal(SIGPIPE, SIG_DFL);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127); /* the recorder gave up */
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(ep[1], &e, sizeof(e)) < 0)

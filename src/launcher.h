@@ -20,7 +20,8 @@ struct launcher {
 	int reaped;
 };
 
-int launcher__spawn(struct launcher *l, char *const argv[]);
+/* With stdout_to_stderr, the command's standard output goes to standard error (for '-o -'). */
+int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr);
 /* Let the child exec. -ENOENT/-EACCES/...: the command could not be executed (already reaped). */
 int launcher__release(struct launcher *l, const char *cmd);
 /* Kill and reap a child that has not been released. */

@@ -13,7 +13,7 @@
 
 enum log_level {
 	LOG_QUIET = 0, /* errors only */
-	LOG_WARN = 1,  /* errors and warnings (default for non-terminals) */
+	LOG_WARN = 1,  /* errors and warnings */
 	LOG_INFO = 2,  /* default */
 	LOG_DEBUG = 3, /* -v */
 };

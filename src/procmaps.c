@@ -138,7 +138,7 @@ static int cmp_entry(const void *a, const void *b)
 int procmaps__parse(struct procmaps *m, const char *text, size_t len, size_t *bad_line)
 {
 	const char *p = text, *end = text + len;
-	size_t line = 0, cap = 0;
+	size_t line = 0, cap = m->nr; /* parsing appends to what 'm' holds */
 	int err;
 
 	while (p < end) {
@@ -171,7 +171,8 @@ int procmaps__parse(struct procmaps *m, const char *text, size_t len, size_t *ba
 		}
 		p = nl ? nl + 1 : end;
 	}
-	qsort(m->entries, m->nr, sizeof(*m->entries), cmp_entry);
+	if (m->nr)
+		qsort(m->entries, m->nr, sizeof(*m->entries), cmp_entry);
 	return 0;
 fail:
 	if (bad_line)

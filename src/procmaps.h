@@ -40,7 +40,7 @@ struct procmaps {
 
 void procmaps__init(struct procmaps *m);
 void procmaps__release(struct procmaps *m);
-/* Parse maps text of 'len' bytes (need not be NUL-terminated). */
+/* Parse maps text of 'len' bytes (need not be NUL-terminated), adding to the entries of 'm'. */
 int procmaps__parse(struct procmaps *m, const char *text, size_t len, size_t *bad_line);
 /* Read and parse /proc/PID/maps. -ESRCH when the process is gone. */
 int procmaps__read(struct procmaps *m, pid_t pid);

@@ -240,7 +240,8 @@ static int stack_eq(const void *key, uint32_t id, void *ctx)
 	const struct profile *p = ctx;
 	const struct profile_stack *s = &p->stacks[id];
 
-	return s->depth == k->depth && memcmp(p->stack_locs + s->first, k->locs, k->depth * sizeof(uint32_t)) == 0;
+	return s->depth == k->depth &&
+	       (!k->depth || memcmp(p->stack_locs + s->first, k->locs, k->depth * sizeof(uint32_t)) == 0);
 }
 
 uint32_t profile__intern_stack(struct profile *p, const uint32_t *locs, uint32_t depth)

@@ -62,6 +62,7 @@ struct profile_frame {
 
 enum {
 	PROFILE_LOC_KERNEL = 1u << 0,
+	PROFILE_LOC_FILE_OFFSET = 1u << 1, /* a file mapping's address is a file offset (unreadable ELF) */
 };
 
 struct profile_location {
@@ -152,7 +153,7 @@ uint32_t profile__add_count(struct profile *p, uint32_t stack, uint32_t thread, 
 
 static inline const uint32_t *profile__stack_locs(const struct profile *p, uint32_t stack)
 {
-	return p->stack_locs + p->stacks[stack].first;
+	return p->stack_locs ? p->stack_locs + p->stacks[stack].first : p->stack_locs;
 }
 
 /* Set meta 'key' to 'value', replacing an earlier value. */

@@ -271,7 +271,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 	const struct procmaps_entry *e;
 	struct sym_frame sf[MAX_FRAMES];
 	uint64_t v, rel;
-	uint32_t mapping, loc;
+	uint32_t mapping, loc, flags = 0;
 	size_t i;
 	int n = 0;
 
@@ -296,6 +296,8 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 			rel = addr - e->start + e->offset;
 			if (pr->pm[i].elf && symbolizer__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
 				rel = v;
+			else
+				flags = PROFILE_LOC_FILE_OFFSET;
 		} else if (r->p->mappings[mapping].kind == PROFILE_MAP_VDSO) {
 			rel = addr - e->start;
 		} else {
@@ -312,9 +314,9 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 	}
 	loc = profile__find_location(r->p, mapping, rel);
 	if (loc == PROFILE_NONE) {
-		if (i != SIZE_MAX && pr->pm[i].elf)
+		if (i != SIZE_MAX && pr->pm[i].elf && !flags)
 			n = symbolizer__lookup(r->sym, pr->pm[i].elf, rel, sf, MAX_FRAMES);
-		loc = add_location(r, mapping, rel, 0, sf, n);
+		loc = add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
 			goto nomem;
 	}

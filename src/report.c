@@ -18,7 +18,8 @@ static struct report_row *row_for(struct agg *a, const struct profile *p, uint32
 {
 	const struct profile_location *l = &p->locations[loc];
 	uint32_t fn = fidx < l->nr_frames ? p->frames[l->frame + fidx].function : 0;
-	uint64_t key = fn ? (uint64_t)fn << 32 | l->mapping : 1ULL << 63 | loc, v;
+	/* Named frames merge by (function, module); an unnamed one is its own row. */
+	uint64_t key = fn ? (uint64_t)fn << 32 | l->mapping : 1ULL << 63 | (uint64_t)loc << 16 | (fidx & 0xffff), v;
 	struct report_row *r;
 
 	if (u64map__get(&a->idx, key, &v))
@@ -43,6 +44,7 @@ static struct report_row *row_for(struct agg *a, const struct profile *p, uint32
 	r->function = fn;
 	r->mapping = l->mapping;
 	r->loc = fn ? PROFILE_NONE : loc;
+	r->frame = fn ? 0 : fidx;
 	r->self = r->total = 0;
 	a->last_stack[a->nr] = PROFILE_NONE;
 	a->nr++;
@@ -62,7 +64,13 @@ static int cmp_name(const struct report_row *x, const struct report_row *y)
 
 	if (c)
 		return c;
-	return x->loc < y->loc ? -1 : x->loc > y->loc;
+	c = strcmp(profile__mapping_short_name(sort_profile, x->mapping),
+		   profile__mapping_short_name(sort_profile, y->mapping));
+	if (c)
+		return c;
+	if (x->loc != y->loc)
+		return x->loc < y->loc ? -1 : 1;
+	return (x->frame > y->frame) - (x->frame < y->frame);
 }
 
 static int cmp_self(const void *a, const void *b)
@@ -122,7 +130,8 @@ struct report_row *report__aggregate(const struct profile *p, enum report_sort s
 		}
 	}
 	sort_profile = p;
-	qsort(a.rows, a.nr, sizeof(*a.rows), sort == REPORT_SORT_TOTAL ? cmp_total : cmp_self);
+	if (a.nr)
+		qsort(a.rows, a.nr, sizeof(*a.rows), sort == REPORT_SORT_TOTAL ? cmp_total : cmp_self);
 	free(per_stack);
 	free(a.last_stack);
 	u64map__release(&a.idx);
@@ -178,7 +187,7 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 {
 	size_t nr, i, n;
 	struct report_row *rows = report__aggregate(p, opts->sort, &nr);
-	char label[512];
+	char label[4096];
 
 	if (!rows && nr == 0 && errno == ENOMEM)
 		return -ENOMEM;
@@ -195,7 +204,7 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 	for (i = 0; i < n; i++) {
 		const struct report_row *r = &rows[i];
 		const char *name = r->function ? profile__str(p, r->function) :
-						 profile__frame_label(p, r->loc, 0, label, sizeof(label));
+						 profile__frame_label(p, r->loc, r->frame, label, sizeof(label));
 
 		fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n", pct(r->self, p->total),
 			pct(r->total, p->total), r->self, r->total, name, profile__mapping_short_name(p, r->mapping));

@@ -30,6 +30,7 @@ struct report_row {
 	uint32_t function; /* string id, or 0 for an unnamed location */
 	uint32_t mapping;  /* mapping id */
 	uint32_t loc;      /* for unnamed rows: the location; else PROFILE_NONE */
+	uint32_t frame;    /* for unnamed rows: the frame index within the location */
 	uint64_t self, total;
 };
 
