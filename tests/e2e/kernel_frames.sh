@@ -1,0 +1,16 @@
+# Kernel stacks: a read(2)-heavy workload shows named kernel frames above its user chain.
+. "$(dirname "$0")/lib.bash"
+
+"$SCORCH" record -q -F 499 -o "$TMP/k.prof" -- "$WL/syscalls" 2 || fail "record failed"
+# libc's __read keeps no frame pointer, so a frame-pointer walk loses its caller read_zero_chunk
+# (DWARF unwinding recovers it); the chain above it must be intact.
+u=$(share "$TMP/k.prof" "main;copy_loop;(read_zero_chunk;)?__read")
+note "user chain main;copy_loop;[read_zero_chunk;]__read: $u%"
+between "$u" 80 100 "share with the user chain"
+k=$(share "$TMP/k.prof" "__read;.*(__x64_sys_read|ksys_read|vfs_read);read_zero")
+note "with named kernel read frames: $k%"
+between "$k" 50 100 "share with kernel read frames"
+unnamed=$(share "$TMP/k.prof" "\\[kernel\\.kallsyms\\+")
+note "with unnamed kernel frames: $unnamed%"
+between "$unnamed" 0 2 "share with unnamed kernel frames"
+exit 0
