@@ -23,6 +23,7 @@ static const struct cmd_struct commands[] = {
 	{ "report", cmd_report, "print the hottest functions of a profile" },
 	{ "folded", cmd_folded, "write folded stacks for flame graph tools" },
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
+	{ "diff", cmd_diff, "compare profiles: which functions regressed, with a CI exit status" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
