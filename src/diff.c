@@ -455,11 +455,21 @@ static void print_side(FILE *out, const struct diff *d, int side, const char *la
 		d->n[side]);
 }
 
+/* Rows with samples of the metric on either side: the others are left out of tables. */
+static size_t nr_nonzero(const struct diff *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nr_rows; i++)
+		n += d->rows[i].m[d->opts.metric].count[0] || d->rows[i].m[d->opts.metric].count[1];
+	return n;
+}
+
 static void print_table(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, n = top && top < d->nr_rows ? top : d->nr_rows;
+	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
 
 	print_side(out, d, 0, "base:");
 	print_side(out, d, 1, "new: ");
@@ -468,7 +478,7 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "# verdict: %zu regressed, %zu improved, %zu unchanged, %zu with too few samples\n",
 		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
 	fprintf(out, "#\n");
-	if (!d->nr_rows) {
+	if (!nonzero) {
 		fprintf(out, "# no rows\n");
 		return;
 	}
@@ -478,10 +488,13 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, "%s\n", d->opts.by == DIFF_BY_STACK ? "Stack" : "Module");
 	else
 		fprintf(out, "%-40s %s\n", "Function", "Module");
-	for (i = 0; i < n; i++) {
+	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
 		const struct diff_row *r = &d->rows[i];
 		const struct diff_cell *c = &r->m[m];
 
+		if (!c->count[0] && !c->count[1])
+			continue;
+		shown++;
 		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1], c->delta,
 			c->count[0], c->count[1]);
 		print_p(out, c->q);
@@ -491,8 +504,8 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		else
 			fprintf(out, "%-40s %s\n", r->name, r->module);
 	}
-	if (n < d->nr_rows)
-		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", d->nr_rows - n, n);
+	if (n < nonzero)
+		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", nonzero - n, n);
 }
 
 /* Markdown table cells: '|' would end the cell, '<' '>' '&' would become HTML, '`' code. */
@@ -517,7 +530,7 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, n = top && top < d->nr_rows ? top : d->nr_rows;
+	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
 
 	if (v[DIFF_REGRESSED])
 		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED], v[DIFF_REGRESSED] == 1 ? "" : "s");
@@ -530,15 +543,18 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "%s shares by %s, %s, Benjamini-Hochberg at alpha %g, threshold %.2f points.\n\n",
 		m == DIFF_SELF ? "Self" : "Total", by_name(d->opts.by), method_name(d), d->opts.alpha,
 		d->opts.threshold);
-	if (!d->nr_rows)
+	if (!nonzero)
 		return;
 	fprintf(out, "| Verdict | %s | Base %% | New %% | Delta | p (adj.) | MDE |\n",
 		d->opts.by == DIFF_BY_STACK ? "Stack" : d->opts.by == DIFF_BY_MODULE ? "Module" : "Function");
 	fprintf(out, "|---|---|--:|--:|--:|--:|--:|\n");
-	for (i = 0; i < n; i++) {
+	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
 		const struct diff_row *r = &d->rows[i];
 		const struct diff_cell *c = &r->m[m];
 
+		if (!c->count[0] && !c->count[1])
+			continue;
+		shown++;
 		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "", diff__verdict_name(c->verdict),
 			c->verdict == DIFF_REGRESSED ? "**" : "");
 		md_text(out, r->name);
@@ -554,8 +570,8 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 			fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
 		fprintf(out, " | %.2f |\n", c->mde);
 	}
-	if (n < d->nr_rows)
-		fprintf(out, "\n%zu more rows not shown.\n", d->nr_rows - n);
+	if (n < nonzero)
+		fprintf(out, "\n%zu more rows not shown.\n", nonzero - n);
 }
 
 static void json_str(FILE *out, const char *s)
