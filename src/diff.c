@@ -45,6 +45,7 @@ void diff__release(struct diff *d)
 	free(d->rows);
 	free(d->runs_counts);
 	free(d->stamp);
+	free(d->name_lens);
 	free(d->inputs[0]);
 	free(d->inputs[1]);
 	idxmap__release(&d->idx);
@@ -55,19 +56,15 @@ void diff__release(struct diff *d)
 
 struct row_key {
 	const char *name, *module;
+	size_t name_len;
 };
-
-static uint64_t key_hash(const char *name, const char *module)
-{
-	return idxmap__hash_bytes(name, strlen(name), 11) ^ idxmap__hash_bytes(module, strlen(module), 13) * 31;
-}
 
 static int row_eq(const void *key, uint32_t id, void *ctx)
 {
 	const struct row_key *k = key;
 	const struct diff *d = ctx;
 
-	return strcmp(d->rows[id].name, k->name) == 0 &&
+	return d->name_lens[id] == k->name_len && memcmp(d->rows[id].name, k->name, k->name_len) == 0 &&
 	       (!*k->module || strcmp(d->rows[id].module, k->module) == 0);
 }
 
@@ -75,11 +72,11 @@ static int row_eq(const void *key, uint32_t id, void *ctx)
  * The row for (name, module), created when new. With use_modules off, 'module' only labels a new
  * row (the first module seen) and is not part of the key.
  */
-static uint32_t row_for(struct diff *d, const char *name, const char *module)
+static uint32_t row_for(struct diff *d, const char *name, size_t name_len, const char *module)
 {
 	const char *kmod = d->opts.use_modules || d->opts.by == DIFF_BY_MODULE ? module : "";
-	struct row_key k = { name, kmod };
-	uint64_t h = key_hash(name, kmod);
+	struct row_key k = { name, kmod, name_len };
+	uint64_t h = idxmap__hash_bytes(name, name_len, 11) ^ idxmap__hash_bytes(kmod, strlen(kmod), 13) * 31;
 	size_t K2 = (size_t)nr_runs_all(d) * 2;
 	uint32_t id = idxmap__find(&d->idx, h, &k, row_eq, d);
 	struct diff_row *r;
@@ -90,6 +87,7 @@ static uint32_t row_for(struct diff *d, const char *name, const char *module)
 		size_t ncap = d->cap_rows ? d->cap_rows * 2 : 256;
 		struct diff_row *nr = realloc(d->rows, ncap * sizeof(*nr));
 		uint64_t *nc, *ns;
+		size_t *nl;
 
 		if (!nr)
 			return NO_ROW;
@@ -102,11 +100,15 @@ static uint32_t row_for(struct diff *d, const char *name, const char *module)
 		if (!ns)
 			return NO_ROW;
 		d->stamp = ns;
+		nl = realloc(d->name_lens, ncap * sizeof(*nl));
+		if (!nl)
+			return NO_ROW;
+		d->name_lens = nl;
 		d->cap_rows = ncap;
 	}
 	r = &d->rows[d->nr_rows];
 	memset(r, 0, sizeof(*r));
-	r->name = strdup(name);
+	r->name = strndup(name, name_len);
 	/* Not keyed by module: the label is still worth showing, unless rows merge modules anyway. */
 	r->module = strdup(d->opts.by == DIFF_BY_STACK ? "" : module);
 	if (!r->name || !r->module || idxmap__insert(&d->idx, h, (uint32_t)d->nr_rows)) {
@@ -116,6 +118,7 @@ static uint32_t row_for(struct diff *d, const char *name, const char *module)
 	}
 	memset(d->runs_counts + d->nr_rows * K2, 0, K2 * sizeof(*d->runs_counts));
 	d->stamp[d->nr_rows] = 0;
+	d->name_lens[d->nr_rows] = name_len;
 	return (uint32_t)d->nr_rows++;
 }
 
@@ -127,17 +130,18 @@ static uint32_t frame_row(struct diff *d, const struct profile *p, uint32_t loc,
 	char label[4096], buf[4200];
 
 	if (d->opts.by == DIFF_BY_MODULE)
-		return row_for(d, module, module);
+		return row_for(d, module, strlen(module), module);
 	profile__frame_label(p, loc, f, label, sizeof(label));
 	if (d->opts.by == DIFF_BY_LINE && f < l->nr_frames) {
 		const struct profile_frame *fr = &p->frames[l->frame + f];
 
 		if (fr->file && fr->line) {
-			snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file), fr->line);
-			return row_for(d, buf, module);
+			int n = snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file), fr->line);
+
+			return row_for(d, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1, module);
 		}
 	}
-	return row_for(d, label, module);
+	return row_for(d, label, strlen(label), module);
 }
 
 struct strbuf {
@@ -229,7 +233,7 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 
 			if (stack_string(p, s, &sb))
 				goto out;
-			r = row_for(d, sb.s, "");
+			r = row_for(d, sb.s, sb.len, "");
 			if (r == NO_ROW)
 				goto out;
 			d->runs_counts[r * K2 + run * 2 + DIFF_SELF] += per_stack[s];
@@ -438,6 +442,8 @@ static void print_p(FILE *out, double p)
 {
 	if (isnan(p))
 		fprintf(out, "%8s", "-");
+	else if (p < 1e-99)
+		fprintf(out, "%8s", "<1e-99");
 	else if (p < 0.001)
 		fprintf(out, "%8.1e", p);
 	else
@@ -566,6 +572,8 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
 		if (isnan(c->q))
 			fputs("-", out);
+		else if (c->q < 1e-99)
+			fputs("&lt;1e-99", out);
 		else
 			fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
 		fprintf(out, " | %.2f |\n", c->mde);

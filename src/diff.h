@@ -110,6 +110,7 @@ struct diff {
 	size_t cap_rows;
 	uint64_t *runs_counts;       /* [row][run][metric], runs numbered base first */
 	uint64_t *stamp;             /* per row: last stack that counted towards its total */
+	size_t *name_lens;           /* per row: strlen(name) */
 	uint64_t next_stamp;
 	struct idxmap idx;
 };
