@@ -56,7 +56,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
-.PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz fuzz install uninstall clean \
+.PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz test-valgrind fuzz install uninstall clean \
         unit workloads fuzzers bench
 
 all: $(OUT)/scorch
@@ -141,6 +141,10 @@ test-e2e: all workloads
 	$(Q)OUT=$(OUT) tests/run.sh e2e
 test-fuzz: fuzzers
 	$(Q)OUT=$(OUT) tests/run.sh fuzz
+
+# The unit tests under valgrind's memcheck: any error or leak fails.
+test-valgrind: unit
+	$(Q)OUT=$(OUT) VALGRIND=1 tests/run.sh unit
 
 # Longer fuzzing runs: FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60

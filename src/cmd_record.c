@@ -428,7 +428,6 @@ int cmd_record(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&ss, 0, sizeof(ss));
 	ss.o = &o;
-	profile__init(&ss.prof);
 	for (i = 0; i < MAX_PIDS; i++)
 		ss.pidfds[i] = -1;
 
@@ -465,6 +464,7 @@ int cmd_record(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 
+	profile__init(&ss.prof);
 	if (outfile__open(&ss.out, o.output, 1))
 		goto out;
 	opened = 1;
