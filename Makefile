@@ -166,14 +166,17 @@ bench: all workloads
 
 # --- install -----------------------------------------------------------------------------------------
 
+bashcompdir ?= $(prefix)/share/bash-completion/completions
+
 install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(bashcompdir)
 	install -m 0755 $(OUT)/scorch $(DESTDIR)$(bindir)/scorch
+	install -m 0644 scripts/scorch-completion.bash $(DESTDIR)$(bashcompdir)/scorch
 	install -m 0644 man/*.1 $(DESTDIR)$(mandir)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(mandir)/man5/
 
 uninstall:
-	rm -f $(DESTDIR)$(bindir)/scorch
+	rm -f $(DESTDIR)$(bindir)/scorch $(DESTDIR)$(bashcompdir)/scorch
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(mandir)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(mandir)/man5/$$f; done
 
