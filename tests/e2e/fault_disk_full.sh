@@ -1,0 +1,21 @@
+# The output disk fills up: a clear error, a non-zero exit, and no file left behind, neither the
+# final name nor the temporary one.
+. "$(dirname "$0")/lib.bash"
+
+mkdir -p "$TMP/small"
+if ! mount -t tmpfs -o size=12k tmpfs "$TMP/small" 2>"$TMP/mnt.err"; then
+	[ -n "${CI:-}" ] && fail "cannot mount a small tmpfs: $(cat "$TMP/mnt.err")"
+	echo "SKIP: *** cannot mount a small tmpfs here: $(cat "$TMP/mnt.err") ***" >&2
+	exit 77
+fi
+trap 'cleanup_pids; umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
+# Fill it up but for a few hundred bytes: the header fits, the chunks do not.
+head -c $((12 * 1024 - 300)) /dev/zero >"$TMP/small/filler" 2>/dev/null
+if "$SCORCH" record -F 999 -o "$TMP/small/x.prof" -- "$WL/demo" 3 2>"$TMP/err"; then
+	fail "record succeeded on a full disk"
+fi
+grep -q "No space left on device" "$TMP/err" || fail "unexpected message: $(cat "$TMP/err")"
+leftover=$(ls "$TMP/small" | grep -v '^filler$')
+[ -z "$leftover" ] || fail "files left on the full disk: $leftover"
+note "$(grep error "$TMP/err" | head -1)"
+exit 0
