@@ -3,15 +3,19 @@
 . "$(dirname "$0")/lib.bash"
 
 mkdir -p "$TMP/small"
-if ! mount -t tmpfs -o size=12k tmpfs "$TMP/small" 2>"$TMP/mnt.err"; then
+if ! mount -t tmpfs -o size=64k tmpfs "$TMP/small" 2>"$TMP/mnt.err"; then
 	[ -n "${CI:-}" ] && fail "cannot mount a small tmpfs: $(cat "$TMP/mnt.err")"
 	echo "SKIP: *** cannot mount a small tmpfs here: $(cat "$TMP/mnt.err") ***" >&2
 	exit 77
 fi
 trap 'cleanup_pids; umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
-# Fill it up but for a few hundred bytes: the header fits, the chunks do not.
-head -c $((12 * 1024 - 300)) /dev/zero >"$TMP/small/filler" 2>/dev/null
-if "$SCORCH" record -F 999 -o "$TMP/small/x.prof" -- "$WL/demo" 3 2>"$TMP/err"; then
+# The disk fills up while the recording runs (after its first chunks were written).
+"$SCORCH" record -F 999 -o "$TMP/small/x.prof" -- "$WL/demo" 4 2>"$TMP/err" &
+rec=$!
+sleep 1.5
+ls "$TMP/small" | grep -q 'x.prof.partial-' || fail "the recording has not started writing"
+dd if=/dev/zero of="$TMP/small/filler" bs=1k 2>/dev/null
+if wait "$rec"; then
 	fail "record succeeded on a full disk"
 fi
 grep -q "No space left on device" "$TMP/err" || fail "unexpected message: $(cat "$TMP/err")"
