@@ -9,8 +9,9 @@ if ! mount -t tmpfs -o size=64k tmpfs "$TMP/small" 2>"$TMP/mnt.err"; then
 	exit 77
 fi
 trap 'cleanup_pids; umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
-# The disk fills up while the recording runs (after its first chunks were written).
-"$SCORCH" record -F 999 -o "$TMP/small/x.prof" -- "$WL/demo" 4 2>"$TMP/err" &
+# The disk fills up while the recording runs (after its first chunks were written). The workload
+# starts thousands of threads, so each chunk adds new thread records and the file keeps growing.
+"$SCORCH" record -F 999 -o "$TMP/small/x.prof" -- "$WL/churn" 5 2>"$TMP/err" &
 rec=$!
 sleep 1.5
 ls "$TMP/small" | grep -q 'x.prof.partial-' || fail "the recording has not started writing"
