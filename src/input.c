@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "input.h"
 #include "log.h"
 #include "pfile.h"
@@ -238,8 +239,8 @@ int input__load(const char *path, const struct input_opts *opts, struct profile 
 	int is_stdin = strcmp(path, "-") == 0;
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	const char *name = is_stdin ? "<stdin>" : path;
-	char *data = NULL;
-	size_t len = 0, cap = 0;
+	char *data;
+	size_t len;
 	int err;
 
 	if (fd < 0) {
@@ -247,42 +248,16 @@ int input__load(const char *path, const struct input_opts *opts, struct profile 
 		pr_err("cannot open '%s': %s", path, strerror(errno));
 		return err;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nd;
-
-			if (cap >= MAX_FILE_BYTES) {
-				pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
-				err = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 1 << 16;
-			nd = realloc(data, cap);
-			if (!nd) {
-				pr_err("out of memory reading '%s'", name);
-				err = -ENOMEM;
-				goto out;
-			}
-			data = nd;
-		}
-		n = read(fd, data + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			pr_err("cannot read '%s': %s", name, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	err = input__load_mem(data, len, name, opts, p, format);
-out:
-	free(data);
+	err = fileio__read_all(fd, MAX_FILE_BYTES, &data, &len);
 	if (!is_stdin)
 		close(fd);
+	if (err == -EFBIG)
+		pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
+	else if (err)
+		pr_err("cannot read '%s': %s", name, strerror(-err));
+	if (err)
+		return err;
+	err = input__load_mem(data, len, name, opts, p, format);
+	free(data);
 	return err;
 }
