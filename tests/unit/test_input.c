@@ -230,7 +230,6 @@ static void test_load_files(void **state)
 	profile__release(&p);
 	unlink(path);
 	/* Open errors are passed up. */
-	profile__init(&p);
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	assert_int_equal(load_text("", 0, NULL, &p, NULL), -EINVAL);
 	profile__release(&p);
