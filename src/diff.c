@@ -331,10 +331,12 @@ static int test_metric(struct diff *d, enum diff_metric m, double *shares_a, dou
 			c->share[1] = 100.0 * (double)c->count[1] / n1;
 		}
 		c->delta = c->share[1] - c->share[0];
-		/* Binomial MDE from the baseline share (never below one sample's worth, so never 0). */
+		/* Binomial MDE from the baseline share, kept one sample away from 0 and 1 (never 0). */
 		p0 = c->share[0] / 100;
 		if (p0 < 1 / n0)
 			p0 = 1 / n0;
+		if (p0 > 1 - 1 / n0)
+			p0 = 1 - 1 / n0;
 		c->mde = 100 * zsum * sqrt(p0 * (1 - p0) * (1 / n0 + 1 / n1));
 		pooled = ((double)c->count[0] + (double)c->count[1]) / (n0 + n1);
 		if (n0 * pooled < d->opts.min_expected && n1 * pooled < d->opts.min_expected) {
