@@ -90,7 +90,8 @@ static int parse_double(const char *s, const char *opt, double min, double max, 
 	return 0;
 }
 
-static int pick(const char *s, const char *opt, const char *const *names, int n, int *out)
+/* Set *out to the index of 's' in 'names' (n of them); 'choices' lists them for the error message. */
+static int pick(const char *s, const char *what, const char *const *names, int n, const char *choices, int *out)
 {
 	int i;
 
@@ -99,9 +100,7 @@ static int pick(const char *s, const char *opt, const char *const *names, int n,
 			*out = i;
 			return 0;
 		}
-	pr_err("unknown %s '%s': use %s", opt, s,
-	       n == 2 ? (strcmp(names[0], "self") ? "regression or change" : "self or total") :
-	       strcmp(names[0], "table") ? "function, line, module or stack" : "table, markdown, json or folded");
+	pr_err("unknown %s '%s': use %s", what, s, choices);
 	return -EINVAL;
 }
 
@@ -152,7 +151,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 			o->files[side][o->nr_files[side]++] = optarg;
 			break;
 		case 'f':
-			if (pick(optarg, "format", formats, 4, &v))
+			if (pick(optarg, "format", formats, 4, "table, markdown, json or folded", &v))
 				return -EINVAL;
 			o->format = (enum diff_format)v;
 			break;
@@ -164,13 +163,13 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 			o->output = optarg;
 			break;
 		case OPT_BY:
-			if (pick(optarg, "key", bys, 4, &v))
+			if (pick(optarg, "key", bys, 4, "function, line, module or stack", &v))
 				return -EINVAL;
 			o->d.by = (enum diff_by)v;
 			o->by_given = 1;
 			break;
 		case OPT_METRIC:
-			if (pick(optarg, "share", metrics, 2, &v))
+			if (pick(optarg, "share", metrics, 2, "self or total", &v))
 				return -EINVAL;
 			o->d.metric = (enum diff_metric)v;
 			break;
@@ -187,7 +186,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_FAIL_ON:
-			if (pick(optarg, "--fail-on value", fails, 2, &v))
+			if (pick(optarg, "--fail-on value", fails, 2, "regression or change", &v))
 				return -EINVAL;
 			o->fail_on = v ? FAIL_CHANGE : FAIL_REGRESSION;
 			break;
