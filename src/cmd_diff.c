@@ -32,7 +32,7 @@ static const char diff_usage[] =
 	"  -o, --output FILE        file to write, '-' for standard output (default -)\n"
 	"      --by KEY             function, line, module or stack (default function; stack for folded)\n"
 	"      --metric SHARE       self or total: the share that decides verdicts (default self)\n"
-	"      --alpha A            false discovery rate, 0 < A < 1 (default 0.05)\n"
+	"      --alpha A            false discovery rate, 0 < A < 1 (default 0.01)\n"
 	"      --threshold POINTS   least growth of a share, in points, that is a regression (default 1)\n"
 	"      --min-expected N     test a row only when N samples are expected on a side (default 5)\n"
 	"      --fail-on WHAT       regression or change: exit with status 3 when one is found\n"

@@ -59,7 +59,8 @@ enum diff_format {
 	DIFF_FMT_FOLDED,
 };
 
-#define DIFF_ALPHA_DEFAULT 0.05
+/* A CI gate runs on every change: a false alarm costs more than a small regression found later. */
+#define DIFF_ALPHA_DEFAULT 0.01
 #define DIFF_THRESHOLD_DEFAULT 1.0  /* percentage points */
 #define DIFF_MIN_EXPECTED_DEFAULT 5.0
 #define DIFF_POWER 0.8              /* for the minimum detectable effect */
