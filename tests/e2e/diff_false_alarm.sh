@@ -9,7 +9,8 @@
 # (each sample kept with probability 1/2, a fresh draw per pair). The pairs keep the real
 # run-to-run differences of the recordings and add independent sampling noise. The same is done for
 # several runs per side (Welch): 60 draws of 3 recordings against 3 others, thinned the same way.
-# The 28 plain pairs are compared too, and their rate is printed for information.
+# The 28 plain pairs are compared too, and their rate is printed for information. The workload runs
+# for CPU time, as in diff_regression.sh.
 . "$(dirname "$0")/lib.bash"
 
 cc -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline -fno-optimize-sibling-calls \

@@ -2,6 +2,9 @@
 # 2% to 7% of the CPU time (5 points, taken from spin_d) at 99 Hz over 10 s. spin_a must be flagged
 # as a regression (exit 3 with --fail-on regression) and spin_b and spin_c, which did not change,
 # must not. The same with a folded input on one side, and with several runs per side.
+#
+# The workload runs for 10 s of CPU time, so that other work on the machine (a parallel build, other
+# tests) cannot starve it of samples: at 99 Hz that is about 990 samples however long it takes.
 . "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || fail "jq is needed (scripts/install-deps.sh test)"
 
@@ -33,6 +36,7 @@ check_shift() { # JSON WHAT
 rc=$?
 [ $rc = 3 ] || fail "diff --fail-on regression exited with $rc, not 3"
 "$SCORCH" diff --top 6 "$TMP/base.prof" "$TMP/new.prof" >&2
+note "samples: $(samples "$TMP/base.prof") in the base, $(samples "$TMP/new.prof") in the new run"
 check_shift "$TMP/d.json" "one run per side"
 note "spin_a: $(jq -r '.rows[] | select(.name == "spin_a") | "\(.self.base_share) -> \(.self.new_share) %, p(adj) \(.self.p_adjusted)"' "$TMP/d.json")"
 
@@ -57,13 +61,13 @@ rc=$?
 [ $rc = 3 ] || fail "folded against profile: exit $rc, not 3"
 check_shift "$TMP/m.json" "folded against profile"
 
-# Several runs per side (Welch's test on the per-run shares): 5 short runs each at 997 Hz,
+# Several runs per side (Welch's test on the per-run shares): 5 runs of 1 s each at 997 Hz,
 # alternating. Welch's test has few degrees of freedom with few runs: with 3 runs per side of a few
 # hundred samples each (a loaded machine) the 5-point shift was not always significant.
 args=()
 for i in 1 2 3 4 5; do
-	"$SCORCH" record -q -F 997 -o "$TMP/b$i.prof" -- "$TMP/split" 20 2 || fail "record b$i failed"
-	"$SCORCH" record -q -F 997 -o "$TMP/n$i.prof" -- "$TMP/split" 70 2 || fail "record n$i failed"
+	"$SCORCH" record -q -F 997 -o "$TMP/b$i.prof" -- "$TMP/split" 20 1 || fail "record b$i failed"
+	"$SCORCH" record -q -F 997 -o "$TMP/n$i.prof" -- "$TMP/split" 70 1 || fail "record n$i failed"
 	args+=(-b "$TMP/b$i.prof" -n "$TMP/n$i.prof")
 done
 "$SCORCH" diff --fail-on regression -f json -o "$TMP/w.json" "${args[@]}"
