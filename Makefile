@@ -25,7 +25,7 @@ CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm
+LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -lstdc++
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)

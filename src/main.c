@@ -23,6 +23,7 @@ static const struct cmd_struct commands[] = {
 	{ "report", cmd_report, "print the hottest functions of a profile" },
 	{ "folded", cmd_folded, "write folded stacks for flame graph tools" },
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
+	{ "symbolize", cmd_symbolize, "print function, file:line and inlines of addresses" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "procmaps.h"
 #include "recorder.h"
+#include "safeopen.h"
 #include "symbolizer.h"
 
 #define MAX_FRAMES 16
@@ -71,7 +72,7 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	r->p = p;
 	if (opts)
 		r->opts = *opts;
-	r->sym = symbolizer__new();
+	r->sym = symbolizer__new(opts ? &opts->sym : NULL);
 	if (!r->sym) {
 		free(r);
 		return NULL;
@@ -180,37 +181,6 @@ int recorder__add_process(struct recorder *r, uint32_t pid)
 	return err;
 }
 
-/*
- * Open the file behind a maps entry without trusting its path: the exact mapped inode through
- * /proc/PID/map_files, else the path inside the process's own root. Regular files only, opened
- * without blocking, and only if (device, inode) match the maps line.
- */
-static int open_mapped_file(uint32_t pid, const struct procmaps_entry *e)
-{
-	char path[PROCMAPS_MAX_LINE + 64];
-	int attempt;
-
-	for (attempt = 0; attempt < 2; attempt++) {
-		struct stat st;
-		int fd;
-
-		if (attempt == 0)
-			snprintf(path, sizeof(path), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pid, e->start, e->end);
-		else if (e->path[0] == '/')
-			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, e->path);
-		else
-			break;
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == e->inode &&
-		    major(st.st_dev) == e->dev_major && minor(st.st_dev) == e->dev_minor)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static uint32_t intern_mapping(struct recorder *r, const char *name, const char *build_id, uint32_t kind)
 {
 	uint32_t n = profile__intern_cstr(r->p, name);
@@ -230,11 +200,14 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 
 	pm->resolved = 1;
 	if (e->path[0] == '/' && e->inode) {
-		int fd = open_mapped_file(pr->pid, e);
+		char root[32];
+		int fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
+					   e->inode);
 
+		snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
 		kind = PROFILE_MAP_FILE;
 		if (fd >= 0) {
-			pm->elf = symbolizer__open_fd(r->sym, fd, e->path);
+			pm->elf = symbolizer__open_fd(r->sym, fd, e->path, root);
 			close(fd);
 		}
 		if (!pm->elf)
