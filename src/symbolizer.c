@@ -30,7 +30,8 @@ struct sym_entry {
 	uint64_t addr;
 	uint64_t size;
 	const char *name; /* borrowed from libdwfl's copy of the ELF string table */
-	int global;
+	uint32_t index;   /* in the symbol table */
+	uint8_t binding;  /* 3 global, 2 weak, 1 local */
 };
 
 struct load_seg {
@@ -493,10 +494,16 @@ static int cmp_sym(const void *a, const void *b)
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* At one address, prefer global symbols, then sized ones: they sort last and win. */
-	if (x->global != y->global)
-		return x->global - y->global;
-	return (x->size > y->size) - (x->size < y->size);
+	/*
+	 * At one address the best sorts last and wins, chosen as elfutils does (so that names agree
+	 * with eu-addr2line): a sized symbol, then global over weak over local, then the first in
+	 * the table.
+	 */
+	if (!x->size != !y->size)
+		return x->size ? 1 : -1;
+	if (x->binding != y->binding)
+		return x->binding < y->binding ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
 }
 
 static void load_symbols(struct sym_elf *e)
@@ -526,7 +533,9 @@ static void load_symbols(struct sym_elf *e)
 		e->syms[out].addr = addr;
 		e->syms[out].size = sym.st_size;
 		e->syms[out].name = name;
-		e->syms[out].global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
+		e->syms[out].index = (uint32_t)i;
+		e->syms[out].binding = GELF_ST_BIND(sym.st_info) == STB_GLOBAL ? 3 :
+				       GELF_ST_BIND(sym.st_info) == STB_LOCAL	? 2 : 1;
 		out++;
 	}
 	qsort(e->syms, out, sizeof(*e->syms), cmp_sym);
@@ -618,7 +627,10 @@ static int cmp_range(const void *a, const void *b)
 		return x->lo < y->lo ? -1 : 1;
 	if (x->depth != y->depth)
 		return x->depth < y->depth ? -1 : 1;
-	return (x->hi > y->hi) - (x->hi < y->hi);
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	/* Two DIEs with the same range (assembler aliases): the first one wins, as in libdw. */
+	return (x->idx < y->idx) - (x->idx > y->idx);
 }
 
 static int push_range(struct addr_range **arr, uint32_t *nr, uint32_t *cap, uint64_t lo, uint64_t hi,
@@ -806,15 +818,18 @@ static struct sym_cu *find_cu(struct sym_elf *e, uint64_t pc)
 	Dwarf_Die die;
 	uint64_t idx;
 
+	/*
+	 * .debug_aranges first when the file has it (it decides between CUs that claim the same code,
+	 * as libdw does); our own index of CU ranges for files without it (clang's default).
+	 */
+	if (dwarf_addrdie(e->dw, pc, &die) && u64map__get(&e->cu_by_off, dwarf_dieoffset(&die), &idx))
+		return &e->cus[idx - 1];
 	for (k = 0; i != SIZE_MAX && k < 64; k++, i--) {
 		if (pc < e->cu_ranges[i].hi)
 			return &e->cus[e->cu_ranges[i].idx];
 		if (i == 0)
 			break;
 	}
-	/* Units without ranges of their own: ask .debug_aranges. */
-	if (dwarf_addrdie(e->dw, pc, &die) && u64map__get(&e->cu_by_off, dwarf_dieoffset(&die), &idx))
-		return &e->cus[idx - 1];
 	return NULL;
 }
 
