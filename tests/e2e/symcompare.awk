@@ -2,10 +2,13 @@
 #   awk -f symcompare.awk REFERENCE OURS
 # The reference is eu-addr2line or binutils addr2line. Differences that are only presentation are
 # ignored: column numbers (":L:C"), eu-addr2line's " inlined at FILE:L:C in F" annotation, and
-# the compile directory that eu-addr2line prepends to relative file names. Prints each disagreement
+# the compile directory that eu-addr2line prepends to relative file names, binutils' "(discriminator N)",
+# zero padding of the address, a file named with line 0 (unknown line), and spaces in function names (demanglers space templates differently:
+# "operator< <char>" or "operator<<char>"). Prints each disagreement
 # and, last, "agree N of M lines".
 function norm_fn(s) {
 	sub(/ inlined at .* in .*$/, "", s)
+	gsub(/ /, "", s)
 	return s
 }
 function norm_src(s) {
@@ -13,7 +16,11 @@ function norm_src(s) {
 		s = substr(s, 1, RSTART - 1) substr(s, RSTART, RLENGTH) # keep, cut below
 	if (s ~ /:[0-9]+:[0-9]+$/)
 		sub(/:[0-9]+$/, "", s)
+	sub(/ \(discriminator [0-9]+\)$/, "", s)
 	sub(/:\?$/, ":0", s)
+	# Line 0 is no line: llvm names the file from the symbol table then, the others print ??.
+	if (s ~ /:0$/)
+		s = "??:0"
 	return s
 }
 function same(kind, ref, ours,    r, o) {
@@ -29,7 +36,7 @@ function same(kind, ref, ours,    r, o) {
 	return 0
 }
 FNR == 1 { file++ }
-/^0x[0-9a-f]+$/ { addr = $0; n[file, addr] = 0; if (file == 1) order[++naddr] = addr; next }
+/^0x[0-9a-f]+$/ { addr = $0; sub(/^0x0*/, "0x", addr); n[file, addr] = 0; if (file == 1) order[++naddr] = addr; next }
 { line[file, addr, n[file, addr]++] = $0 }
 END {
 	for (i = 1; i <= naddr; i++) {
