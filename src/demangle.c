@@ -193,7 +193,7 @@ static int is_rust_legacy(const char *name)
 	size_t n = strlen(name);
 
 	return n > 3 + 20 && strncmp(name, "_ZN", 3) == 0 && name[n - 1] == 'E' &&
-	       memcmp(name + n - 21, "17h", 3) == 0 && is_hex(name + n - 18, 16);
+	       memcmp(name + n - 20, "17h", 3) == 0 && is_hex(name + n - 17, 16);
 }
 
 char *demangle__name(const char *name)
