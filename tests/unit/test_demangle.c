@@ -76,7 +76,7 @@ static void test_rust_legacy(void **state)
 	       "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop");
 	expect("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h3f2bd3b4b8e2e0a1E",
 	       "std::rt::lang_start::{{closure}}");
-	expect("_ZN7mycrate4$RF$x3foo17haaaaaaaaaaaaaaaaE", "mycrate::&x::foo");
+	expect("_ZN7mycrate5$RF$x3foo17haaaaaaaaaaaaaaaaE", "mycrate::&x::foo");
 	/* Bad escapes and lengths are rejected by the decoder itself. */
 	assert_null(demangle__rust_legacy("_ZN7mycrate5$XX$a17h0123456789abcdefE"));
 	assert_null(demangle__rust_legacy("_ZN99short17h0123456789abcdefE"));
