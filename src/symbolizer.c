@@ -538,7 +538,8 @@ static void load_symbols(struct sym_elf *e)
 				       GELF_ST_BIND(sym.st_info) == STB_LOCAL	? 2 : 1;
 		out++;
 	}
-	qsort(e->syms, out, sizeof(*e->syms), cmp_sym);
+	if (out)
+		qsort(e->syms, out, sizeof(*e->syms), cmp_sym);
 	/* Keep one symbol per address: the last one, which cmp_sym made the best. */
 	e->nr_syms = 0;
 	for (i = 0; (size_t)i < out; i++) {
@@ -696,7 +697,8 @@ static void load_dwarf(struct symbolizer *s, struct sym_elf *e)
 		e->nr_cus++;
 	}
 	e->nr_cu_ranges = nr;
-	qsort(e->cu_ranges, nr, sizeof(*e->cu_ranges), cmp_range);
+	if (nr)
+		qsort(e->cu_ranges, nr, sizeof(*e->cu_ranges), cmp_range);
 }
 
 static int descend_into(int tag)
@@ -982,7 +984,8 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, 
 		n = (int)(v & 0xff);
 		if (n > max)
 			n = max;
-		memcpy(out, s->frames + (v >> 8), (size_t)n * sizeof(*out));
+		if (n)
+			memcpy(out, s->frames + (v >> 8), (size_t)n * sizeof(*out));
 		return n;
 	}
 	n = resolve(s, e, vaddr, tmp);
@@ -999,7 +1002,8 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, 
 		}
 	}
 	if (s->nr_frames + (size_t)n <= s->cap_frames) {
-		memcpy(s->frames + s->nr_frames, tmp, (size_t)n * sizeof(*tmp));
+		if (n)
+			memcpy(s->frames + s->nr_frames, tmp, (size_t)n * sizeof(*tmp));
 		if (u64map__set(&e->results, vaddr, (uint64_t)s->nr_frames << 8 | (uint64_t)n) == 0)
 			s->nr_frames += (size_t)n;
 	}
