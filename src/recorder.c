@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "idxmap.h"
 #include "ksyms.h"
 #include "log.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "recorder.h"
 #include "safeopen.h"
@@ -37,6 +40,10 @@ struct proc {
 	struct procmaps maps;
 	struct proc_map *pm;  /* owned, one per maps entry */
 	struct u64map addrs;  /* runtime address -> location id (for callers: address - 1) */
+	struct perfmap jit;   /* /tmp/perf-PID.map of the process, when it has one */
+	int jit_tried;
+	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
+	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 };
 
 struct recorder {
@@ -50,9 +57,11 @@ struct recorder {
 	struct u64map proc_idx;           /* pid -> index + 1 */
 	struct u64map kaddrs;             /* kernel address -> location id */
 	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
+	struct sym_elf *vdso;             /* borrowed from sym: our own vDSO image, the same kernel's */
+	int vdso_tried;
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
-	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors;
+	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames;
 };
 
 static uint64_t now_ns(void)
@@ -88,6 +97,7 @@ static void proc_free(struct proc *pr)
 	procmaps__release(&pr->maps);
 	free(pr->pm);
 	u64map__release(&pr->addrs);
+	perfmap__release(&pr->jit);
 	free(pr);
 }
 
@@ -150,6 +160,8 @@ static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
 	if (!pr)
 		goto nomem;
 	pr->pid = pid;
+	pr->jit_mapping = PROFILE_NONE;
+	perfmap__init(&pr->jit);
 	procmaps__init(&pr->maps);
 	u64map__init(&pr->addrs);
 	if (r->nr_procs == r->cap_procs) {
@@ -191,6 +203,41 @@ static uint32_t intern_mapping(struct recorder *r, const char *name, const char 
 	return profile__intern_mapping(r->p, n, b, kind);
 }
 
+/*
+ * The vDSO: every process of this kernel maps the same image, so we symbolize with our own copy
+ * (copied into a memfd for libdwfl). Its addresses in the profile are offsets into the image.
+ */
+static struct sym_elf *vdso_elf(struct recorder *r)
+{
+	const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	size_t size = 0, k;
+	int fd;
+
+	if (r->vdso_tried)
+		return r->vdso;
+	r->vdso_tried = 1;
+	if (!img || memcmp(img, ELFMAG, SELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	/* The image ends with its section headers, or with the last segment. */
+	size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	for (k = 0; k < eh->e_phnum; k++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff + k * eh->e_phentsize);
+
+		if (ph->p_offset + ph->p_filesz > size)
+			size = ph->p_offset + ph->p_filesz;
+	}
+	if (size > (1u << 20))
+		return NULL;
+	fd = memfd_create("scorch-vdso", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, img, size) == (ssize_t)size)
+		r->vdso = symbolizer__open_fd(r->sym, fd, "[vdso]", NULL);
+	close(fd);
+	return r->vdso;
+}
+
 static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 {
 	const struct procmaps_entry *e = &pr->maps.entries[i];
@@ -214,6 +261,7 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 			r->elf_errors++;
 	} else if (strcmp(e->path, "[vdso]") == 0) {
 		kind = PROFILE_MAP_VDSO;
+		pm->elf = vdso_elf(r);
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}
@@ -238,10 +286,69 @@ static uint32_t add_location(struct recorder *r, uint32_t mapping, uint64_t addr
 	return profile__add_location(r->p, mapping, addr, flags, frames, (uint32_t)n);
 }
 
+/* The process's id as it sees itself (the last NSpid), for the name of its perf map. */
+static uint32_t own_ns_pid(uint32_t pid)
+{
+	char path[64], line[256];
+	uint32_t nspid = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6) == 0) {
+			char *last = strrchr(line, '\t');
+			unsigned long v = last ? strtoul(last + 1, NULL, 10) : 0;
+
+			if (v && v <= UINT32_MAX)
+				nspid = (uint32_t)v;
+			break;
+		}
+	}
+	fclose(f);
+	return nspid;
+}
+
+#define JIT_RELOAD_NS 1000000000ULL
+
+/* The perf-map region holding addr, loading (or, after a miss, reloading) the map at most once a second. */
+static const struct perfmap_entry *jit_find(struct recorder *r, struct proc *pr, uint64_t addr)
+{
+	const struct perfmap_entry *je = pr->jit_tried ? perfmap__find(&pr->jit, addr) : NULL;
+	char root[32], path[48], proc[32];
+	struct stat st;
+	int err;
+
+	if (je || (pr->jit_tried && now_ns() - pr->jit_time < JIT_RELOAD_NS))
+		return je;
+	pr->jit_time = now_ns();
+	snprintf(proc, sizeof(proc), "/proc/%u", pr->pid);
+	snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", own_ns_pid(pr->pid));
+	if (stat(proc, &st) != 0)
+		return NULL;
+	err = perfmap__load(&pr->jit, root, path, st.st_uid);
+	if (err == -EPERM && !pr->jit_tried)
+		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", path, pr->pid);
+	else if (err && err != -ENOENT && !pr->jit_tried)
+		pr_debug("cannot read '%s' of pid %u: %s", path, pr->pid, strerror(-err));
+	pr->jit_tried = 1;
+	if (err)
+		return NULL;
+	if (pr->jit.bad_lines)
+		pr_debug("'%s' of pid %u: %zu malformed lines skipped", path, pr->pid, pr->jit.bad_lines);
+	if (pr->jit_mapping == PROFILE_NONE)
+		pr->jit_mapping = intern_mapping(r, path, "", PROFILE_MAP_JIT);
+	return pr->jit_mapping == PROFILE_NONE ? NULL : perfmap__find(&pr->jit, addr);
+}
+
 /* The location of user address 'addr' (already adjusted to point into the call for callers). */
 static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr, int *err)
 {
 	const struct procmaps_entry *e;
+	const struct perfmap_entry *je = NULL;
 	struct sym_frame sf[MAX_FRAMES];
 	uint64_t v, rel;
 	uint32_t mapping, loc, flags = 0;
@@ -275,6 +382,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 			rel = addr - e->start;
 		} else {
 			rel = addr;
+			i = SIZE_MAX;
 		}
 	} else {
 		if (r->unknown_mapping == PROFILE_NONE)
@@ -285,10 +393,22 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		rel = addr;
 		i = SIZE_MAX;
 	}
+	/* Anonymous memory (or none): JIT code, when the process describes it in a perf map. */
+	if (i == SIZE_MAX && (je = jit_find(r, pr, addr)) != NULL)
+		mapping = pr->jit_mapping;
 	loc = profile__find_location(r->p, mapping, rel);
 	if (loc == PROFILE_NONE) {
-		if (i != SIZE_MAX && pr->pm[i].elf && !flags)
-			n = symbolizer__lookup(r->sym, pr->pm[i].elf, rel, sf, MAX_FRAMES);
+		if (je) {
+			memset(sf, 0, sizeof(sf[0]));
+			sf[0].function = je->name;
+			n = 1;
+			r->jit_frames++;
+		} else if (i != SIZE_MAX && pr->pm[i].elf && !flags) {
+			v = rel;
+			if (r->p->mappings[mapping].kind != PROFILE_MAP_VDSO ||
+			    symbolizer__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
+				n = symbolizer__lookup(r->sym, pr->pm[i].elf, v, sf, MAX_FRAMES);
+		}
 		loc = add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
 			goto nomem;
@@ -401,7 +521,8 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "user_stack_errors", r->ustack_errors) ||
 	    profile__counter_set(p, "truncated_stacks", r->truncated) ||
 	    profile__counter_set(p, "maps_unreadable", r->maps_errors) ||
-	    profile__counter_set(p, "files_unreadable", r->elf_errors))
+	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
+	    profile__counter_set(p, "jit_locations", r->jit_frames))
 		return -ENOMEM;
 	return 0;
 }
