@@ -81,6 +81,11 @@ mkdir -p "$TMP/dbg/.build-id/${id:0:2}" && mv "$TMP/inl.debug" "$TMP/dbg/.build-
 "$SCORCH" record -q -F 299 -o "$TMP/stripped.prof" -- "$TMP/inl_stripped" 2 || fail "record failed"
 s=$(share "$TMP/stripped.prof" ";hot;mix2")
 [ "$s" -lt 10 ] || fail "stripped binary resolved inlines without debuginfo ($s%)"
+# Re-symbolized later from the debug directory: raw addresses and build ids were kept.
+"$SCORCH" report -i "$TMP/stripped.prof" -n 3 --no-header | grep -q ' hot ' && fail "hot named without debuginfo"
+"$SCORCH" report -i "$TMP/stripped.prof" --resymbolize --debug-dir "$TMP/dbg" -n 3 --no-header >"$TMP/resym.txt" ||
+	fail "report --resymbolize failed"
+grep -Eq ' (hot|mix|mix2) ' "$TMP/resym.txt" || fail "report --resymbolize did not name hot: $(cat "$TMP/resym.txt")"
 "$SCORCH" record -q -F 299 --debug-dir "$TMP/dbg" -o "$TMP/stripped2.prof" -- "$TMP/inl_stripped" 2 ||
 	fail "record with --debug-dir failed"
 s=$(share "$TMP/stripped2.prof" "main;hot;mix2")
