@@ -106,6 +106,18 @@ note "jit: JitLoop:counting_loop in $s% of samples"
 between "$s" 50 100 "jit share"
 [ "$(counter "$TMP/jit.prof" jit_locations)" -ge 1 ] || fail "no jit_locations counted"
 
+# In its own mount and pid namespaces, the process's perf map is its /tmp/perf-<its pid>.map, which
+# only /proc/PID/root reaches (a private tmpfs on /tmp).
+if command -v unshare >/dev/null; then
+	"$SCORCH" record -q -F 299 -o "$TMP/jitns.prof" -- unshare -m -p -f --propagation private \
+		sh -c "cd '$TMP' && mount -t tmpfs none /tmp && exec ./jit 2" || fail "record of jit in namespaces failed"
+	s=$(share "$TMP/jitns.prof" "JitLoop:counting_loop")
+	note "jit in mount+pid namespaces: JitLoop:counting_loop in $s% of samples"
+	between "$s" 50 100 "jit share in namespaces"
+else
+	note "unshare not installed: the namespaced perf map is not tested"
+fi
+
 # A perf map owned by another user is not trusted.
 "$SCORCH" record -F 299 -o "$TMP/jit2.prof" -- "$TMP/jit" 2 chown 2>"$TMP/jit2.err" || fail "record of jit failed"
 grep -q "not owned by the process's user or root" "$TMP/jit2.err" || fail "no warning for a foreign perf map"
