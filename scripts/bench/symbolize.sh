@@ -2,8 +2,9 @@
 # Symbolizer speed: N random addresses across libc's .text (Debian's libc6-dbg supplies the DWARF, so
 # most answers carry inline chains), resolved with function, file:line and inlines (the equivalent
 # of 'addr2line -f -i -C') by scorch and by its peers on the same input, each run ROUNDS times.
-# Prints, per tool: the median wall time, addresses per second, peak memory (max RSS) and the number
-# of output lines; then scorch's speed-up over each peer.
+# Prints, per tool: the median wall time and CPU time (user + system: less disturbed by other load on
+# the machine), addresses per CPU second, peak memory (max RSS) and the number of output lines; then
+# scorch's speed-up (in CPU time) over each peer.
 #
 #   scripts/bench/symbolize.sh                 # N=20000 ROUNDS=3
 #   N=2000 ROUNDS=5 scripts/bench/symbolize.sh
@@ -45,7 +46,7 @@ cmd_for() {
 
 printf 'symbolize benchmark: %d random addresses in %s (%s), %d rounds, median\n' "$N" "$LIBC" \
 	"$(nproc) CPUs" "$ROUNDS"
-printf '%-16s %10s %14s %12s %10s\n' tool "seconds" "addresses/s" "max RSS MB" "lines"
+printf '%-16s %9s %9s %14s %11s %8s\n' tool "wall s" "CPU s" "addresses/s" "max RSS MB" "lines"
 declare -A secs
 for t in "${tools[@]}"; do
 	cmd=$(cmd_for "$t")
@@ -53,20 +54,24 @@ for t in "${tools[@]}"; do
 		printf '%-16s %10s\n' "$t" "(not installed)"
 		continue
 	fi
-	times=() rss=0
+	walls=() cpus=() rss=0
 	for ((r = 0; r < ROUNDS; r++)); do
 		# shellcheck disable=SC2086
-		$TIME -f '%e %M' -o "$TMP/time" $cmd <"$TMP/addrs" >"$TMP/out.$t" 2>/dev/null
-		read -r s m <"$TMP/time"
-		times+=("$s")
+		$TIME -f '%e %U %S %M' -o "$TMP/time" $cmd <"$TMP/addrs" >"$TMP/out.$t" 2>/dev/null
+		read -r w u sy m <"$TMP/time"
+		walls+=("$w")
+		cpus+=("$(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }')")
 		[ "$m" -gt "$rss" ] && rss=$m
 	done
-	med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-	secs[$t]=$med
-	printf '%-16s %10.3f %14.0f %12.1f %10d\n' "$t" "$med" "$(awk -v n="$N" -v s="$med" 'BEGIN { print (s > 0 ? n / s : 0) }')" \
+	median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+	wall=$(median "${walls[@]}")
+	cpu=$(median "${cpus[@]}")
+	secs[$t]=$cpu
+	printf '%-16s %9.2f %9.2f %14.0f %11.1f %8d\n' "$t" "$wall" "$cpu" \
+		"$(awk -v n="$N" -v s="$cpu" 'BEGIN { print (s > 0 ? n / s : 0) }')" \
 		"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(wc -l <"$TMP/out.$t")"
 done
 for t in "${tools[@]}"; do
 	[ "$t" = scorch ] || [ -z "${secs[$t]:-}" ] && continue
-	printf 'scorch vs %-16s %6.1fx faster\n' "$t:" "$(awk -v a="${secs[$t]}" -v b="${secs[scorch]}" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+	printf 'scorch vs %-16s %6.1fx less CPU time\n' "$t:" "$(awk -v a="${secs[$t]}" -v b="${secs[scorch]}" 'BEGIN { print (b > 0 ? a / b : 0) }')"
 done
