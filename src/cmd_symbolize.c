@@ -189,6 +189,11 @@ static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 			}
 			if (elf && symbolizer__offset_to_vaddr(elf, addr - e->start + e->offset, &vaddr))
 				elf = NULL;
+		} else if (e && strcmp(e->path, "[vdso]") == 0) {
+			/* Every process of this kernel maps the same vDSO: ours names it. */
+			elf = symbolizer__vdso(c->sym);
+			if (elf && symbolizer__offset_to_vaddr(elf, addr - e->start, &vaddr))
+				elf = NULL;
 		}
 	}
 	if (elf)

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/auxv.h>
-#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,8 +55,6 @@ struct recorder {
 	struct u64map proc_idx;           /* pid -> index + 1 */
 	struct u64map kaddrs;             /* kernel address -> location id */
 	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
-	struct sym_elf *vdso;             /* borrowed from sym: our own vDSO image, the same kernel's */
-	int vdso_tried;
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
 	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames;
@@ -203,41 +199,6 @@ static uint32_t intern_mapping(struct recorder *r, const char *name, const char 
 	return profile__intern_mapping(r->p, n, b, kind);
 }
 
-/*
- * The vDSO: every process of this kernel maps the same image, so we symbolize with our own copy
- * (copied into a memfd for libdwfl). Its addresses in the profile are offsets into the image.
- */
-static struct sym_elf *vdso_elf(struct recorder *r)
-{
-	const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	size_t size = 0, k;
-	int fd;
-
-	if (r->vdso_tried)
-		return r->vdso;
-	r->vdso_tried = 1;
-	if (!img || memcmp(img, ELFMAG, SELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64)
-		return NULL;
-	/* The image ends with its section headers, or with the last segment. */
-	size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
-	for (k = 0; k < eh->e_phnum; k++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff + k * eh->e_phentsize);
-
-		if (ph->p_offset + ph->p_filesz > size)
-			size = ph->p_offset + ph->p_filesz;
-	}
-	if (size > (1u << 20))
-		return NULL;
-	fd = memfd_create("scorch-vdso", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (write(fd, img, size) == (ssize_t)size)
-		r->vdso = symbolizer__open_fd(r->sym, fd, "[vdso]", NULL);
-	close(fd);
-	return r->vdso;
-}
-
 static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 {
 	const struct procmaps_entry *e = &pr->maps.entries[i];
@@ -261,7 +222,7 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 			r->elf_errors++;
 	} else if (strcmp(e->path, "[vdso]") == 0) {
 		kind = PROFILE_MAP_VDSO;
-		pm->elf = vdso_elf(r);
+		pm->elf = symbolizer__vdso(r->sym);
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}

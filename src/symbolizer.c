@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -76,6 +78,7 @@ struct sym_elf {
 	ino_t ino;
 	off_t size;
 	int64_t mtime;
+	uid_t uid;
 	int ok;                  /* 0: the file could not be used; lookups give no frames */
 	Dwfl *dwfl;              /* owned */
 	Dwfl_Module *mod;        /* borrowed from dwfl */
@@ -109,6 +112,9 @@ struct symbolizer {
 	char **strs;           /* owned: demangled names */
 	size_t nr_strs, cap_strs;
 	struct u64map demangled; /* raw name pointer -> index + 1 in strs, or 0 when not mangled */
+	struct u64map by_build_id; /* hash of the build id -> index + 1 of the first file with it */
+	struct sym_elf *vdso;    /* borrowed from elfs */
+	int vdso_tried;
 	struct symbolizer_stats stats;
 };
 
@@ -274,6 +280,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		s->opts = *opts;
 	u64map__init(&s->by_key);
 	u64map__init(&s->demangled);
+	u64map__init(&s->by_build_id);
 	elf_version(EV_CURRENT);
 	return s;
 }
@@ -317,6 +324,7 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->frames);
 	u64map__release(&s->by_key);
 	u64map__release(&s->demangled);
+	u64map__release(&s->by_build_id);
 	free(s);
 }
 
@@ -426,6 +434,7 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 	e->ino = st.st_ino;
 	e->size = st.st_size;
 	e->mtime = st.st_mtim.tv_sec;
+	e->uid = st.st_uid;
 	err = open_elf(e, fd);
 	e->ok = err == 0;
 	if (err) {
@@ -434,8 +443,6 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		e->dwfl = NULL;
 		e->mod = NULL;
 		pr_debug("cannot read '%s' as ELF: %s", name, strerror(-err));
-	} else {
-		s->stats.elfs++;
 	}
 	if (s->nr_elfs == s->cap_elfs) {
 		size_t ncap = s->cap_elfs ? s->cap_elfs * 2 : 32;
@@ -449,6 +456,33 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		s->elfs = n;
 		s->cap_elfs = ncap;
 	}
+	if (e->ok && e->build_id[0]) {
+		uint64_t bkey = idxmap__hash_bytes(e->build_id, strlen(e->build_id), 0x5ca1ab1e);
+
+		struct sym_elf *first = u64map__get(&s->by_build_id, bkey, &idx) ? s->elfs[idx - 1] : NULL;
+
+		/*
+		 * The same build id is the same code: a library seen through another inode (another
+		 * container's copy) shares the first one's tables, DWARF and cached results. Only for
+		 * root's files of the same size: a process could plant a file claiming another
+		 * library's build id, and must not change how other processes' code is named.
+		 */
+		if (first && !strcmp(first->build_id, e->build_id) && first->size == e->size && !first->uid && !e->uid) {
+			sym_elf_free(e);
+			if (u64map__set(&s->by_key, key, idx)) {
+				errno = ENOMEM;
+				return NULL;
+			}
+			return s->elfs[idx - 1];
+		}
+		if (!first && u64map__set(&s->by_build_id, bkey, s->nr_elfs + 1)) {
+			sym_elf_free(e);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (e->ok)
+		s->stats.elfs++;
 	s->elfs[s->nr_elfs++] = e;
 	if (u64map__set(&s->by_key, key, s->nr_elfs)) {
 		errno = ENOMEM;
@@ -459,6 +493,37 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		return NULL;
 	}
 	return e;
+}
+
+struct sym_elf *symbolizer__vdso(struct symbolizer *s)
+{
+	const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	size_t size, k;
+	int fd;
+
+	if (s->vdso_tried)
+		return s->vdso;
+	s->vdso_tried = 1;
+	if (!img || memcmp(img, ELFMAG, SELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	/* The image ends with its section headers, or with its last segment. */
+	size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	for (k = 0; k < eh->e_phnum; k++) {
+		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff + k * eh->e_phentsize);
+
+		if (ph->p_offset + ph->p_filesz > size)
+			size = ph->p_offset + ph->p_filesz;
+	}
+	if (size > (1u << 20))
+		return NULL;
+	fd = memfd_create("scorch-vdso", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, img, size) == (ssize_t)size)
+		s->vdso = symbolizer__open_fd(s, fd, "[vdso]", NULL);
+	close(fd);
+	return s->vdso;
 }
 
 int symbolizer__offset_to_vaddr(const struct sym_elf *e, uint64_t offset, uint64_t *vaddr)

@@ -4,7 +4,8 @@
  * libdw/libdwfl.
  *
  * This module is the only includer of <elfutils/libdwfl.h>. A struct symbolizer owns a cache of opened
- * ELF files keyed by (device, inode, size, mtime), so a library mapped by many processes is read once,
+ * ELF files keyed by (device, inode, size, mtime) and by build id, so a library mapped by many processes
+ * (or present in several containers) is read once,
  * and a cache of results per (file, address), so each address is resolved once. Each file keeps its
  * own sorted symbol table (libdwfl's lookup is a linear scan), its DWARF is loaded on the first lookup
  * only, and each compile unit gets, on first use, a sorted index of its functions and inlined
@@ -59,6 +60,13 @@ void symbolizer__free(struct symbolizer *s);
  * libdwfl rejects it, ENOMEM. A failure is cached too: it is reported once.
  */
 struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *name, const char *root);
+
+/*
+ * The vDSO, from this process's own image (every process of this kernel maps the same one): its
+ * addresses are offsets into the image (translate with symbolizer__offset_to_vaddr). NULL if
+ * unavailable.
+ */
+struct sym_elf *symbolizer__vdso(struct symbolizer *s);
 
 /* Translate a file offset into the ELF virtual address, through the PT_LOAD segment that holds it. */
 int symbolizer__offset_to_vaddr(const struct sym_elf *e, uint64_t offset, uint64_t *vaddr);

@@ -60,6 +60,20 @@ out=$("$SCORCH" symbolize -p "$pid" "$addr") || fail "symbolize -p failed"
 note "symbolize -p (deleted binary): $(tr '\n' ' ' <<<"$out")"
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 
+# -p in the vDSO: named from scorch's own copy of the image.
+sleep 30 &
+spid=$!
+read -r vlo vhi < <(awk '/\[vdso\]/ { split($1, r, "-"); print r[1], r[2] }' "/proc/$spid/maps")
+if [ -n "${vlo:-}" ] && dd if="/proc/$spid/mem" of="$TMP/vdso.so" bs=4096 skip=$((0x$vlo / 4096)) \
+	count=$(((0x$vhi - 0x$vlo) / 4096)) status=none 2>/dev/null; then
+	off=$(nm -D "$TMP/vdso.so" | awk '$3 ~ /^(__vdso_)?clock_gettime(@.*)?$/ { print $1; exit }')
+	out=$("$SCORCH" symbolize -p "$spid" "$(printf '0x%x' $((0x$vlo + 0x$off)))") || fail "symbolize -p in the vDSO failed"
+	grep -q 'clock_gettime' <<<"$out" || fail "vDSO address not named: $out"
+else
+	note "cannot read the vDSO of pid $spid: the vDSO case is not tested"
+fi
+kill $spid 2>/dev/null; wait $spid 2>/dev/null
+
 # Bad inputs: each a clear error or unnamed frames, quickly.
 mkfifo "$TMP/fifo"
 head -c 300 "$TMP/pie" >"$TMP/trunc"

@@ -291,6 +291,10 @@ static void test_cache(void **state)
 	a = open_elf(s, "gcc_pie");
 	b = open_elf(s, "gcc_pie");
 	assert_ptr_equal(a, b);
+	/* Another inode with the same build id (a container's copy) shares the same tables. */
+	assert_int_equal(run("cp %s/gcc_pie %s/gcc_pie_copy", dir, dir), 0);
+	b = open_elf(s, "gcc_pie_copy");
+	assert_ptr_equal(a, b);
 	lo = symbol("gcc_pie", "work", &size);
 	n1 = symbolizer__lookup(s, a, lo + size / 2, f1, 16);
 	n2 = symbolizer__lookup(s, a, lo + size / 2, f2, 16);
@@ -303,6 +307,51 @@ static void test_cache(void **state)
 	assert_int_equal(st.elfs, 1);
 	assert_int_equal(st.lookups, 3);
 	assert_int_equal(st.cache_hits, 2);
+	symbolizer__free(s);
+}
+
+static void test_vdso(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct sym_elf *e = symbolizer__vdso(s);
+	struct sym_frame f[16];
+	uint64_t v = 0;
+	char cmd[1024], line[256];
+	FILE *p;
+	int found = 0;
+
+	(void)state;
+	assert_non_null(e);
+	assert_ptr_equal(symbolizer__vdso(s), e);
+	/* Dump our vDSO (from our maps) and ask nm where clock_gettime lives; the symbolizer must name it. */
+	p = fopen("/proc/self/maps", "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		unsigned long lo, hi;
+
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+			FILE *out;
+
+			snprintf(cmd, sizeof(cmd), "%s/vdso.so", dir);
+			out = fopen(cmd, "w");
+			assert_non_null(out);
+			assert_int_equal(fwrite((const void *)lo, 1, hi - lo, out), hi - lo);
+			fclose(out);
+		}
+	}
+	fclose(p);
+	snprintf(cmd, sizeof(cmd), "nm -D %s/vdso.so | awk '$3 ~ /^(__vdso_)?clock_gettime(@.*)?$/ { print $1; exit }'", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	if (fgets(line, sizeof(line), p)) {
+		v = strtoull(line, NULL, 16);
+		found = 1;
+	}
+	pclose(p);
+	if (!found)
+		skip();
+	assert_true(symbolizer__lookup(s, e, v, f, 16) >= 1);
+	assert_non_null(strstr(f[0].function, "clock_gettime"));
 	symbolizer__free(s);
 }
 
@@ -432,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_debuglink),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_offset_to_vaddr),
+		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_no_demangle),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_safeopen),
