@@ -665,8 +665,8 @@ static const char *demangled(struct symbolizer *s, const char *raw)
 	}
 	if (d)
 		s->strs[s->nr_strs++] = d;
-	if (u64map__set(&s->demangled, (uint64_t)(uintptr_t)raw, d ? s->nr_strs : 0))
-		return d ? d : raw;
+	/* Failing to cache only costs demangling again next time. */
+	(void)u64map__set(&s->demangled, (uint64_t)(uintptr_t)raw, d ? s->nr_strs : 0);
 	return d ? d : raw;
 }
 
