@@ -153,7 +153,9 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
 
-	if (size < sizeof(struct scorch_sample)) {
+	const struct scorch_sample *smp = data;
+
+	if (size < sizeof(struct scorch_sample) || smp->stack_size > size - sizeof(struct scorch_sample)) {
 		s->bad_records++;
 		return 0;
 	}
@@ -227,6 +229,14 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->filter_targets = !opts->all;
 	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
+	s->skel->rodata->fp_stack = !opts->no_fp_stack;
+	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
+	if (libbpf_num_possible_cpus() <= 0) {
+		err = -EINVAL;
+		pr_err("cannot count the possible CPUs");
+		goto fail;
+	}
+	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 
 	err = sampler_bpf__load(s->skel);
@@ -273,8 +283,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		pr_err("cannot set up the BPF ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB", s->event, opts->freq, s->nr_cpus,
-		 rb_bytes >> 10);
+	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB, user stack copies of %u bytes", s->event,
+		 opts->freq, s->nr_cpus, rb_bytes >> 10, opts->stack_bytes);
 	return s;
 fail:
 	sampler__free(s);
