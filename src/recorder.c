@@ -498,7 +498,7 @@ static int count_unwind_failure(struct recorder *r, struct proc *pr, uint64_t ip
  * DWARF unwind of the stack copy. Points *ips at s->uips or at r->uips.
  */
 static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_sample *s, const uint64_t **ips,
-		    uint32_t *nr)
+		    uint32_t *nr, int *root)
 {
 	struct find_map_ctx fc = { r, pr };
 	struct unwinder_input in = {
@@ -513,6 +513,7 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 
 	*ips = s->uips;
 	*nr = s->nr_uips;
+	*root = 0;
 	if (!s->uregs)
 		return 0;
 	if (r->opts.call_graph == RECORDER_CG_FP) {
@@ -543,6 +544,7 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 		return 0;
 	*ips = r->uips;
 	*nr = res.nr;
+	*root = res.status == UNWINDER_ROOT;
 	return 0;
 }
 
@@ -591,11 +593,12 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 	if (!r->opts.no_user && (s->nr_uips || s->uregs)) {
 		const uint64_t *uips;
 		uint32_t nr_uips, first = depth;
+		int root;
 
 		pr = get_proc(r, s->pid, &err);
 		if (err)
 			return err;
-		err = user_ips(r, pr, s, &uips, &nr_uips);
+		err = user_ips(r, pr, s, &uips, &nr_uips, &root);
 		if (err)
 			return err;
 		for (i = 0; i < nr_uips && depth < MAX_DEPTH; i++) {
@@ -609,7 +612,8 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 		}
 		if (depth > first) {
 			r->user_stacks++;
-			r->user_roots += is_root_location(r, r->locs[depth - 1]);
+			/* The CFI said there is no caller, or the outermost function is a known root. */
+			r->user_roots += root || is_root_location(r, r->locs[depth - 1]);
 		}
 	}
 	comm = profile__intern_str(r->p, s->comm, strnlen(s->comm, 16));
