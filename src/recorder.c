@@ -345,7 +345,8 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		if (loc == PROFILE_NONE)
 			goto nomem;
 	}
-	if (u64map__set(&pr->addrs, addr, loc))
+	/* An address outside the maps may be mapped by the time we look again (exec, dlopen): not cached. */
+	if (i != SIZE_MAX && u64map__set(&pr->addrs, addr, loc))
 		goto nomem;
 	return loc;
 nomem:
@@ -469,6 +470,12 @@ static int unwind_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 	const struct procmaps_entry *e = procmaps__find(&fc->pr->maps, addr);
 	const struct image *img;
 
+	if (!e && now_ns() - fc->pr->maps_time > MAPS_REFRESH_NS) {
+		/* Perhaps mapped since we looked (exec, dlopen): look again. */
+		if (proc_read_maps(fc->r, fc->pr))
+			return -ENOENT;
+		e = procmaps__find(&fc->pr->maps, addr);
+	}
 	if (!e)
 		return -ENOENT;
 	img = proc_map_image(fc->r, fc->pr, (size_t)(e - fc->pr->maps.entries));

@@ -11,8 +11,8 @@
  *
  * The recorder borrows the profile it fills; it owns its caches, its symbolizer and its kernel symbols.
  * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
- * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone), unwind_truncated (the stack copy was too small),
- * unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past.
+ * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
+ * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past.
  *
  * Functions returning int return 0 or a negative errno (only -ENOMEM and -EINVAL are fatal; a process
  * that is gone or a file that cannot be read give unnamed frames and a counter, not an error).
