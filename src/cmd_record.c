@@ -50,10 +50,10 @@ static const char usage[] =
 	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
 	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
 	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
-	"  -g, --call-graph MODE    how user stacks are walked: auto (the default), fp, or dwarf[,SIZE]\n"
-	"                           (copy SIZE bytes of user stack per sample and unwind it by the DWARF\n"
-	"                           CFI; default 16384, at most 65536); auto: DWARF with a frame-pointer walk\n"
-	"                           where the CFI runs out\n"
+	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
+	"                           bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
+	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and the\n"
+	"                           frame-pointer walk where the CFI runs out and that walk goes deeper)\n"
 	"      --no-inherit         with COMMAND: do not follow its child processes\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages (and libbpf's)\n"
@@ -162,7 +162,7 @@ static int parse_pids(struct record_opts *o, const char *arg)
 	return err;
 }
 
-/* -g fp | dwarf[,SIZE] | auto */
+/* -g fp | dwarf[,SIZE] | auto[,SIZE] */
 static int parse_call_graph(struct record_opts *o, const char *arg)
 {
 	const char *comma = strchr(arg, ',');
@@ -171,15 +171,15 @@ static int parse_call_graph(struct record_opts *o, const char *arg)
 	o->stack_size = SCORCH_STACK_DEFAULT;
 	if (len == 2 && !strncmp(arg, "fp", 2) && !comma)
 		o->call_graph = RECORDER_CG_FP;
-	else if (len == 4 && !strncmp(arg, "auto", 4) && !comma)
+	else if (len == 4 && !strncmp(arg, "auto", 4))
 		o->call_graph = RECORDER_CG_AUTO;
 	else if (len == 5 && !strncmp(arg, "dwarf", 5))
 		o->call_graph = RECORDER_CG_DWARF;
 	else {
-		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE] or auto", arg);
+		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE] or auto[,SIZE]", arg);
 		return -EINVAL;
 	}
-	if (comma && cli__parse_u32(comma + 1, 64, SCORCH_STACK_MAX, "-g dwarf,SIZE", &o->stack_size))
+	if (comma && cli__parse_u32(comma + 1, 64, SCORCH_STACK_MAX, "-g MODE,SIZE", &o->stack_size))
 		return -EINVAL;
 	/* Whole words: the unwinder reads the copy 8 bytes at a time. */
 	o->stack_size &= ~7u;
