@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include <libunwind.h>
 
@@ -85,7 +84,6 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	if (read_file_mem(c, addr, valp, sizeof(*valp)) == 0)
 		return 0;
 	if (addr >= c->sp && addr - c->sp < STACK_REACH) {
-		if (getenv("UWDBG")) fprintf(stderr, "beyond sp=%lx size=%zx addr=%lx\n", (long)c->sp, c->in->stack_size, (long)addr);
 		c->stack_beyond = 1;
 	}
 	return -UNW_EINVAL;
