@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -397,6 +398,45 @@ nomem:
 }
 
 /*
+ * The vDSO has no file, but it is the same in every process of a kernel: unwind through a copy of our
+ * own (its ELF image starts at AT_SYSINFO_EHDR and fills its mapping).
+ */
+static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
+{
+	uint64_t base = getauxval(AT_SYSINFO_EHDR);
+	const struct procmaps_entry *e;
+	struct procmaps self;
+	struct image img = { 0 };
+	size_t k;
+
+	for (k = 0; k < r->nr_images; k++) {
+		if (r->images[k].dev == 0 && r->images[k].ino == 0) {
+			pm->image = (int)k + 1;
+			return r->images[k].data ? &r->images[k] : NULL;
+		}
+	}
+	if (r->nr_images == r->cap_images) {
+		size_t ncap = r->cap_images ? r->cap_images * 2 : 16;
+		struct image *n = realloc(r->images, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		r->images = n;
+		r->cap_images = ncap;
+	}
+	procmaps__init(&self);
+	if (base && procmaps__read(&self, getpid()) == 0 && (e = procmaps__find(&self, base)) && e->start == base &&
+	    (img.data = malloc(e->end - e->start))) {
+		memcpy(img.data, (const void *)(uintptr_t)base, e->end - e->start);
+		img.size = e->end - e->start;
+	}
+	procmaps__release(&self);
+	r->images[r->nr_images++] = img; /* dev 0, inode 0: the vDSO, even when it could not be copied */
+	pm->image = (int)r->nr_images;
+	return img.data ? &r->images[r->nr_images - 1] : NULL;
+}
+
+/*
  * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
  * truncates its file would turn our reads into SIGBUS) once per file and shared across processes.
  */
@@ -412,6 +452,8 @@ static const struct image *proc_map_image(struct recorder *r, struct proc *pr, s
 	if (pm->image)
 		return pm->image > 0 ? &r->images[pm->image - 1] : NULL;
 	pm->image = -1;
+	if (strcmp(e->path, "[vdso]") == 0)
+		return vdso_image(r, pm);
 	if (e->path[0] != '/' || !e->inode)
 		return NULL;
 	fd = open_mapped_file(pr->pid, e);
@@ -426,7 +468,7 @@ static const struct image *proc_map_image(struct recorder *r, struct proc *pr, s
 	for (k = 0; k < r->nr_images; k++) {
 		struct image *c = &r->images[k];
 
-		if (c->dev == img.dev && c->ino == img.ino && c->size == img.size && c->mtime == img.mtime) {
+		if (c->ino && c->dev == img.dev && c->ino == img.ino && c->size == img.size && c->mtime == img.mtime) {
 			pm->image = (int)k + 1;
 			goto out;
 		}
