@@ -149,7 +149,13 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 		pr_debug("cannot read the maps of pid %u: %s", pr->pid, strerror(-err));
 		return 0;
 	}
-	pm = calloc(m.nr ? m.nr : 1, sizeof(*pm));
+	if (!m.nr) {
+		/* Read in the middle of an exec: look again at the next unknown address, not 20 ms later. */
+		procmaps__release(&m);
+		pr->maps_time = 0;
+		return 0;
+	}
+	pm = calloc(m.nr, sizeof(*pm));
 	if (!pm) {
 		procmaps__release(&m);
 		return -ENOMEM;
