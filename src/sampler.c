@@ -136,9 +136,11 @@ int sampler__check_privileges(void)
 	return -EPERM;
 }
 
-static size_t ringbuf_size(int nr_cpus, size_t want)
+static size_t ringbuf_size(int nr_cpus, size_t want, uint32_t stack_bytes)
 {
-	size_t sz = want ? want : (size_t)nr_cpus * (512u << 10), p = 1;
+	/* Room per CPU for 64 samples with full stack copies, and at least 512 KiB. */
+	size_t per_cpu = 64 * (sizeof(struct scorch_sample) + stack_bytes);
+	size_t sz = want ? want : (size_t)nr_cpus * (per_cpu > (512u << 10) ? per_cpu : (512u << 10)), p = 1;
 
 	if (sz < (4u << 20))
 		sz = 4u << 20;
@@ -225,7 +227,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	}
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
-	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes);
+	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes, opts->stack_bytes);
 	s->skel->rodata->filter_targets = !opts->all;
 	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
