@@ -562,6 +562,7 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 		.stack_size = s->ustack_size,
 		.find_map = unwind_find_map,
 		.ctx = &fc,
+		.fp_fallback = r->opts.call_graph == RECORDER_CG_AUTO,
 	};
 	struct unwinder_result res;
 	int err;
@@ -594,7 +595,7 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 		r->unwind_depth++;
 	if (res.status >= UNWINDER_TRUNCATED && (err = count_unwind_failure(r, pr, res.fail_ip)))
 		return err;
-	/* auto: where the CFI ran out, a longer frame-pointer walk is the better guess. */
+	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better guess. */
 	if (r->opts.call_graph == RECORDER_CG_AUTO && res.status >= UNWINDER_NO_INFO && s->nr_uips > res.nr)
 		return 0;
 	*ips = r->uips;

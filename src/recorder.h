@@ -27,7 +27,8 @@
 enum recorder_call_graph {
 	RECORDER_CG_FP = 0, /* user IPs as the frame-pointer walk gave them; the leaf's caller repaired from CFI */
 	RECORDER_CG_DWARF,  /* user IPs unwound from the registers and stack copy */
-	RECORDER_CG_AUTO,   /* DWARF, unless it stops for lack of CFI where the frame-pointer walk goes deeper */
+	RECORDER_CG_AUTO,   /* DWARF, by frame pointer through frames without CFI; else the kernel's FP walk
+			     * if that went deeper */
 };
 
 struct recorder_opts {

@@ -29,7 +29,8 @@ struct unwinder {
 /* One unwind: what the accessors see through their 'arg'. */
 struct unwind_ctx {
 	const struct unwinder_input *in;
-	uint64_t sp;
+	uint64_t regs[SCORCH_NR_REGS]; /* where unw_init_remote starts: the sample's, or a frame-pointer step's */
+	uint64_t sp;                   /* the sample's SP: where the stack copy starts */
 	struct unwinder_map last[2]; /* the two mappings used last: code and its unwind tables */
 	int nr_last, next_last;
 	int stack_beyond;            /* a read fell above the copy of the stack */
@@ -98,7 +99,7 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp, i
 		return -UNW_EREADONLYREG;
 	if (reg < 0 || reg >= SCORCH_NR_REGS)
 		return -UNW_EBADREG;
-	*valp = c->in->regs[reg];
+	*valp = c->regs[reg];
 	return 0;
 }
 
@@ -277,13 +278,36 @@ void unwinder__flush(struct unwinder *u, uint32_t space)
 		unw_flush_cache(u->spaces[idx - 1], 0, 0);
 }
 
+/*
+ * Step past a frame that has no CFI by its frame pointer, as code generated at run time usually keeps
+ * one: the return address at [RBP + 8], the caller's RBP at [RBP], its SP at RBP + 16. Then restart
+ * libunwind from there (the other callee-saved registers keep the values they had in the frame).
+ */
+static int fp_step_from(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, unw_word_t rbp,
+			unw_word_t cur_sp, uint64_t *ip, uint64_t *sp)
+{
+	unw_word_t ra, next_rbp;
+
+	if (rbp < cur_sp || rbp - c->sp >= c->in->stack_size || access_mem(NULL, rbp, &next_rbp, 0, c) ||
+	    access_mem(NULL, rbp + 8, &ra, 0, c) || ra < 0x1000)
+		return -1;
+	c->regs[SCORCH_REG_RIP] = ra;
+	c->regs[SCORCH_REG_RSP] = rbp + 16;
+	c->regs[SCORCH_REG_RBP] = next_rbp;
+	if (unw_init_remote(cursor, as, c) < 0)
+		return -1;
+	*ip = ra;
+	*sp = rbp + 16;
+	return 0;
+}
+
 int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_input *in, uint64_t *ips,
 		     uint32_t max, struct unwinder_result *res)
 {
 	struct unwind_ctx c;
 	unw_cursor_t cursor;
 	unw_addr_space_t as;
-	unw_word_t ip, sp, prev_sp;
+	unw_word_t ip, sp, prev_sp, rbp = 0;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -294,6 +318,7 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 		return -ENOMEM;
 	memset(&c, 0, sizeof(c));
 	c.in = in;
+	memcpy(c.regs, in->regs, sizeof(c.regs));
 	c.sp = in->regs[SCORCH_REG_RSP];
 	prev_sp = c.sp;
 	ips[res->nr++] = in->regs[SCORCH_REG_RIP];
@@ -308,13 +333,27 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 			return 0;
 		}
 		c.stack_beyond = c.no_info = 0;
+		/* This frame's RBP, before libunwind's step overwrites the cursor. */
+		if (in->fp_fallback && unw_get_reg(&cursor, UNW_X86_64_RBP, &rbp))
+			rbp = 0;
 		ret = unw_step(&cursor);
-		if (ret == 0) {
+		if (ret == 0 && !c.no_info) {
 			res->status = UNWINDER_ROOT;
 			return 0;
 		}
-		if (ret < 0 || unw_get_reg(&cursor, UNW_REG_IP, &ip) || unw_get_reg(&cursor, UNW_REG_SP, &sp))
+		/*
+		 * Without CFI for the frame, libunwind guesses from RBP; a guess has put frames of garbage
+		 * (addresses on the stack) into stacks here, so such a frame ends the unwind, or is stepped
+		 * past by its frame pointer when the caller asks for that.
+		 */
+		if (c.no_info && in->fp_fallback) {
+			if (fp_step_from(&c, &cursor, as, rbp, prev_sp, &ip, &sp))
+				goto failed;
+			res->fp_steps++;
+		} else if (ret < 0 || c.no_info || unw_get_reg(&cursor, UNW_REG_IP, &ip) ||
+			   unw_get_reg(&cursor, UNW_REG_SP, &sp)) {
 			goto failed;
+		}
 		/* The outermost frames end with no return address; libunwind 1.6 reports IP 0 or 1 there. */
 		if (ip < 0x1000) {
 			res->status = UNWINDER_ROOT;

@@ -39,6 +39,7 @@ struct unwinder_input {
 	size_t stack_size;
 	unwinder_find_map_fn find_map;
 	void *ctx;
+	int fp_fallback;        /* step past a frame without CFI by its frame pointer, then go on by CFI */
 };
 
 enum unwinder_status {
@@ -53,6 +54,7 @@ struct unwinder_result {
 	uint32_t nr;            /* addresses written, the first is regs[SCORCH_REG_RIP] */
 	enum unwinder_status status;
 	uint64_t fail_ip;       /* the frame that could not be stepped past (status >= TRUNCATED) */
+	uint32_t fp_steps;      /* frames stepped past by frame pointer (with fp_fallback) */
 };
 
 struct unwinder *unwinder__new(void);

@@ -5,7 +5,8 @@
  * addresses, the first being the IP, and a known status, whatever the bytes.
  *
  * Input: 17 x 8 bytes of registers, 2 bytes of stack length, the stack, then the ELF file, mapped at
- * IMG_BASE from offset 0. RIP is moved into the file's mapping and RSP to STACK_BASE.
+ * IMG_BASE from offset 0. RIP is moved into the file's mapping and RSP to STACK_BASE; the low bit of
+ * RAX turns the frame-pointer fallback on.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.stack_size = stack_len;
 	in.find_map = find_map;
 	in.ctx = &im;
+	in.fp_fallback = (int)(regs[SCORCH_REG_RAX] & 1);
 	/* Every input is a new file at the same address: nothing cached may survive. */
 	unwinder__flush(u, 1);
 	CHECK(unwinder__unwind(u, 1, &in, ips, MAX_IPS, &res) == 0);
