@@ -20,10 +20,14 @@ _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP
 /* How far above the copy a read still counts as "the stack" (a truncated copy, not a bad address). */
 #define STACK_REACH (8u << 20)
 
+/* libunwind address spaces kept at once (each holds a cache of parsed CFI). */
+#define MAX_SPACES 256
+
 struct unwinder {
-	unw_addr_space_t *spaces; /* owned */
-	size_t nr_spaces, cap_spaces;
-	struct u64map space_idx;  /* space id -> index + 1 */
+	unw_addr_space_t spaces[MAX_SPACES]; /* owned */
+	uint32_t owners[MAX_SPACES];         /* the space id each one serves now */
+	size_t nr_spaces, next_reuse;
+	struct u64map space_idx;             /* space id -> index + 1 (the slot may since serve another) */
 };
 
 /* One unwind: what the accessors see through their 'arg'. */
@@ -237,26 +241,36 @@ void unwinder__free(struct unwinder *u)
 		return;
 	for (i = 0; i < u->nr_spaces; i++)
 		unw_destroy_addr_space(u->spaces[i]);
-	free(u->spaces);
 	u64map__release(&u->space_idx);
 	free(u);
 }
 
+/*
+ * The address space of 'space'. Past MAX_SPACES (a recording that follows many short-lived processes),
+ * slots are reused round robin: a slot's cache is flushed whenever its owner changes.
+ */
 static unw_addr_space_t get_space(struct unwinder *u, uint32_t space)
 {
 	unw_addr_space_t as;
 	uint64_t idx;
+	size_t slot;
 
-	if (u64map__get(&u->space_idx, space, &idx))
-		return u->spaces[idx - 1];
-	if (u->nr_spaces == u->cap_spaces) {
-		size_t ncap = u->cap_spaces ? u->cap_spaces * 2 : 8;
-		unw_addr_space_t *n = realloc(u->spaces, ncap * sizeof(*n));
-
-		if (!n)
+	if (u64map__get(&u->space_idx, space, &idx)) {
+		slot = (size_t)idx - 1;
+		if (u->owners[slot] != space) {
+			unw_flush_cache(u->spaces[slot], 0, 0);
+			u->owners[slot] = space;
+		}
+		return u->spaces[slot];
+	}
+	if (u->nr_spaces == MAX_SPACES) {
+		slot = u->next_reuse;
+		u->next_reuse = (u->next_reuse + 1) % MAX_SPACES;
+		if (u64map__set(&u->space_idx, space, slot + 1))
 			return NULL;
-		u->spaces = n;
-		u->cap_spaces = ncap;
+		unw_flush_cache(u->spaces[slot], 0, 0);
+		u->owners[slot] = space;
+		return u->spaces[slot];
 	}
 	as = unw_create_addr_space(&accessors, 0);
 	if (!as)
@@ -266,6 +280,7 @@ static unw_addr_space_t get_space(struct unwinder *u, uint32_t space)
 		unw_destroy_addr_space(as);
 		return NULL;
 	}
+	u->owners[u->nr_spaces] = space;
 	u->spaces[u->nr_spaces++] = as;
 	return as;
 }
@@ -274,7 +289,7 @@ void unwinder__flush(struct unwinder *u, uint32_t space)
 {
 	uint64_t idx;
 
-	if (u && u64map__get(&u->space_idx, space, &idx))
+	if (u && u64map__get(&u->space_idx, space, &idx) && u->owners[idx - 1] == space)
 		unw_flush_cache(u->spaces[idx - 1], 0, 0);
 }
 

@@ -10,8 +10,9 @@
  * mappings only; anything else fails the step. The bytes are untrusted: every read is bounds-checked,
  * and a loop guard (repeated or descending SP) and a depth cap end every unwind.
  *
- * An unwinder owns one libunwind address space (with its cache of parsed CFI) per "space" id (a pid);
- * unwinder__flush() drops one when the mappings of that process change.
+ * An unwinder owns one libunwind address space (with its cache of parsed CFI) per "space" id (a pid),
+ * up to 256, then reuses them (flushed) round robin; unwinder__flush() empties the cache of one when
+ * the mappings of that process change.
  * Functions returning int return 0 or a negative errno.
  */
 #ifndef SCORCH_UNWINDER_H

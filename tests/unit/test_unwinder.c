@@ -185,7 +185,7 @@ static int teardown(void **state)
 static int unwind(struct unwinder *u, const uint64_t *regs, const uint8_t *stack, size_t size, uint64_t *ips,
 		  uint32_t max, struct unwinder_result *res)
 {
-	struct unwinder_input in = { regs, stack, size, find_map, snap };
+	struct unwinder_input in = { regs, stack, size, find_map, snap, 0 };
 
 	return unwinder__unwind(u, 1, &in, ips, max, res);
 }
@@ -288,11 +288,29 @@ static void test_garbage_files(void **state)
 	unwinder__free(u);
 }
 
+static void test_many_spaces(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	struct unwinder_input in = { snap->regs, snap->stack, snap->stack_size, find_map, snap, 0 };
+	struct unwinder_result res;
+	uint64_t ips[128];
+	uint32_t space;
+
+	(void)state;
+	/* More processes than address spaces: slots are reused, and every unwind is still right. */
+	for (space = 0; space < 600; space += 1 + space % 3) {
+		assert_int_equal(unwinder__unwind(u, space % 300, &in, ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_true(in_function(ips[2], chain_1));
+	}
+	unwinder__free(u);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct unwinder *u = unwinder__new();
 	struct unwinder_result res;
-	struct unwinder_input in = { NULL, snap->stack, snap->stack_size, find_map, snap };
+	struct unwinder_input in = { NULL, snap->stack, snap->stack_size, find_map, snap, 0 };
 	uint64_t ips[4];
 
 	(void)state;
@@ -312,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_short_copy),
 		cmocka_unit_test(test_garbage_stack),
 		cmocka_unit_test(test_garbage_files),
+		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
