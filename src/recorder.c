@@ -593,7 +593,7 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 		r->unwind_truncated++;
 	else if (res.status == UNWINDER_DEPTH)
 		r->unwind_depth++;
-	if (res.status >= UNWINDER_TRUNCATED && (err = count_unwind_failure(r, pr, res.fail_ip)))
+	if (res.status >= UNWINDER_NO_INFO && (err = count_unwind_failure(r, pr, res.fail_ip)))
 		return err;
 	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better guess. */
 	if (r->opts.call_graph == RECORDER_CG_AUTO && res.status >= UNWINDER_NO_INFO && s->nr_uips > res.nr)

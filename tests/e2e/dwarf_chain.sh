@@ -68,6 +68,14 @@ for mode in dwarf auto; do
 	[ "$(meta "$p" call_graph)" = "$mode,16384" ] || fail "$mode: meta call_graph is '$(meta "$p" call_graph)'"
 done
 
+# A stack copy too small for the chain: the unwinds say so (unwind_truncated), and blame no module.
+"$SCORCH" record -q -g dwarf,64 -F 499 -o "$TMP/small.prof" -- "$TMP/wl" 1 || fail "record -g dwarf,64 failed"
+t=$(counter "$TMP/small.prof" unwind_truncated)
+n=$(counter "$TMP/small.prof" user_stacks)
+note "dwarf,64: $t of $n unwinds truncated"
+between $((100 * t / n)) 90 100 "dwarf,64: share of truncated unwinds"
+"$SCORCH" info -i "$TMP/small.prof" | grep -q '^unwind_failed:' && fail "dwarf,64: a truncated copy was blamed on a module"
+
 # fp on the same code: the walk fails, and the root counter says so.
 "$SCORCH" record -q -g fp -F 499 -o "$TMP/fp.prof" -- "$TMP/wl" 1 || fail "record -g fp failed"
 roots=$(counter "$TMP/fp.prof" user_stacks_root)
