@@ -5,7 +5,7 @@
 set -eu
 
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libzstd-dev zlib1g-dev pkg-config"
-test_pkgs="$build_pkgs libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq"
+test_pkgs="$build_pkgs libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq xz-utils python3-minimal"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
