@@ -473,6 +473,17 @@ static size_t nr_nonzero(const struct diff *d)
 	return n;
 }
 
+/* A name in a table column: control characters (a terminal's escape sequences) become '?'. */
+static void print_name(FILE *out, const char *s, int width)
+{
+	int n = 0;
+
+	for (; *s; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; n < width; n++)
+		fputc(' ', out);
+}
+
 static void print_table(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
@@ -507,10 +518,14 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 			c->count[0], c->count[1]);
 		print_p(out, c->q);
 		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
-		if (d->opts.by >= DIFF_BY_MODULE)
-			fprintf(out, "%s\n", r->name);
-		else
-			fprintf(out, "%-40s %s\n", r->name, r->module);
+		if (d->opts.by >= DIFF_BY_MODULE) {
+			print_name(out, r->name, 0);
+		} else {
+			print_name(out, r->name, 40);
+			fputc(' ', out);
+			print_name(out, r->module, 0);
+		}
+		fputc('\n', out);
 	}
 	if (n < nonzero)
 		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", nonzero - n, n);
@@ -528,8 +543,7 @@ static void md_text(FILE *out, const char *s)
 		case '`': fputs("\\`", out); break;
 		case '*': fputs("\\*", out); break;
 		case '_': fputs("\\_", out); break;
-		case '\n': case '\r': fputc(' ', out); break;
-		default: fputc(*s, out);
+		default: fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
 		}
 	}
 }

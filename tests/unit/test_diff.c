@@ -244,7 +244,7 @@ static char *print(const struct diff *d, enum diff_format fmt, size_t top)
 
 static void test_formats(void **state)
 {
-	static const char *const base[] = { "main;a 20\nmain;b|x 980\n", NULL };
+	static const char *const base[] = { "main;a 20\nmain;b|x 979\nmain;\x1b[31mred 1\n", NULL };
 	static const char *const news[] = { "main;a 80\nmain;b|x 920\n", NULL };
 	struct diff_opts o = defaults();
 	struct diff d;
@@ -253,11 +253,13 @@ static void test_formats(void **state)
 	(void)state;
 	run_diff(&d, &o, base, news);
 	s = print(&d, DIFF_FMT_TABLE, 0);
-	assert_non_null(strstr(s, "# verdict: 1 regressed, 1 improved, 0 unchanged, 1 with too few samples\n"));
+	assert_non_null(strstr(s, "# verdict: 1 regressed, 1 improved, 0 unchanged, 2 with too few samples\n"));
+	assert_non_null(strstr(s, "?[31mred ")); /* no escape sequence reaches the terminal */
+	assert_null(strchr(s, '\x1b'));
 	assert_non_null(strstr(s, "  2.00%   8.00%   +6.00        20        80 "));
 	free(s);
 	s = print(&d, DIFF_FMT_TABLE, 1);
-	assert_non_null(strstr(s, "# 1 more rows below the top 1 (--top 0 shows all)\n"));
+	assert_non_null(strstr(s, "# 2 more rows below the top 1 (--top 0 shows all)\n"));
 	assert_null(strstr(s, "main")); /* no self samples on either side: left out */
 	free(s);
 	s = print(&d, DIFF_FMT_MARKDOWN, 0);
@@ -266,7 +268,8 @@ static void test_formats(void **state)
 	assert_non_null(strstr(s, "| improved | b\\|x ([folded]) |"));
 	free(s);
 	s = print(&d, DIFF_FMT_JSON, 0);
-	assert_non_null(strstr(s, "\"summary\": {\"regressed\": 1, \"improved\": 1, \"unchanged\": 0, \"too_few\": 1}"));
+	assert_non_null(strstr(s, "\"summary\": {\"regressed\": 1, \"improved\": 1, \"unchanged\": 0, \"too_few\": 2}"));
+	assert_non_null(strstr(s, "\"name\": \"\\u001b[31mred\""));
 	assert_non_null(strstr(s, "{\"name\": \"a\", \"module\": \"[folded]\", \"self\": {\"base_count\": 20, \"new_count\": 80, \"base_share\": 2, \"new_share\": 8, \"delta\": 6,"));
 	assert_non_null(strstr(s, "\"verdict\": \"too_few\""));
 	free(s);
@@ -276,7 +279,7 @@ static void test_formats(void **state)
 	o.by = DIFF_BY_STACK;
 	run_diff(&d, &o, base, news);
 	s = print(&d, DIFF_FMT_FOLDED, 0);
-	assert_string_equal(s, "main;a 20 80\nmain;b|x 980 920\n");
+	assert_string_equal(s, "main;?[31mred 1 0\nmain;a 20 80\nmain;b|x 979 920\n");
 	free(s);
 	diff__release(&d);
 }
