@@ -230,6 +230,61 @@ static void test_keys(void **state)
 	diff__release(&d);
 }
 
+/* A profile whose function f has two sampled lines, 10 and 20, with 'n10' and 'n20' samples. */
+static void lines_profile(struct profile *p, uint64_t n10, uint64_t n20)
+{
+	struct profile_frame fr = { 0 };
+	uint32_t m, loc, st, th, line;
+
+	profile__init(p);
+	m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	th = profile__intern_thread(p, 1, 1, 0);
+	fr.function = profile__intern_cstr(p, "f");
+	fr.file = profile__intern_cstr(p, "f.c");
+	for (line = 10; line <= 20; line += 10) {
+		fr.line = line;
+		loc = profile__add_location(p, m, line, 0, &fr, 1);
+		st = profile__intern_stack(p, &loc, 1);
+		assert_int_not_equal(profile__add_count(p, st, th, line == 10 ? n10 : n20), PROFILE_NONE);
+	}
+}
+
+static void test_by_line(void **state)
+{
+	struct diff_opts o = defaults();
+	struct profile p;
+	struct diff d;
+
+	(void)state;
+	o.by = DIFF_BY_LINE;
+	o.use_modules = 1;
+	assert_int_equal(diff__init(&d, &o, 1, 1), 0);
+	lines_profile(&p, 500, 500);
+	assert_int_equal(diff__add(&d, 0, &p, "base"), 0);
+	profile__release(&p);
+	lines_profile(&p, 300, 700);
+	assert_int_equal(diff__add(&d, 1, &p, "new"), 0);
+	profile__release(&p);
+	assert_int_equal(diff__finish(&d), 0);
+	assert_int_equal(d.nr_rows, 2);
+	assert_string_equal(d.rows[0].name, "f (f.c:20)");
+	assert_string_equal(d.rows[0].module, "app");
+	assert_int_equal(d.rows[0].m[DIFF_SELF].verdict, DIFF_REGRESSED);
+	assert_int_equal(row(&d, "f (f.c:10)")->m[DIFF_SELF].verdict, DIFF_IMPROVED);
+	diff__release(&d);
+	/* By function, the two lines are one row, unchanged at 100%. */
+	o.by = DIFF_BY_FUNCTION;
+	assert_int_equal(diff__init(&d, &o, 1, 1), 0);
+	lines_profile(&p, 500, 500);
+	assert_int_equal(diff__add(&d, 0, &p, "base"), 0);
+	assert_int_equal(diff__add(&d, 1, &p, "new"), 0);
+	profile__release(&p);
+	assert_int_equal(diff__finish(&d), 0);
+	assert_int_equal(d.nr_rows, 1);
+	assert_int_equal(d.rows[0].m[DIFF_SELF].count[0], 1000);
+	diff__release(&d);
+}
+
 static char *print(const struct diff *d, enum diff_format fmt, size_t top)
 {
 	char *buf = NULL;
@@ -315,7 +370,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),      cmocka_unit_test(test_shares_not_counts),
 		cmocka_unit_test(test_total),         cmocka_unit_test(test_several_runs),
-		cmocka_unit_test(test_keys),          cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_keys),          cmocka_unit_test(test_by_line),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_errors),
 	};
 
