@@ -16,6 +16,7 @@
 #include "outfile.h"
 #include "pfile.h"
 #include "report.h"
+#include "resymbolize.h"
 
 static const char report_usage[] =
 	"Usage: scorch report [options]\n"
@@ -28,6 +29,8 @@ static const char report_usage[] =
 	"  -s, --sort KEY           self or total (default self)\n"
 	"      --no-header          leave out the '#' header lines\n"
 	"      --partial            read a profile whose recording did not finish\n"
+	"      --resymbolize        name the code again, from the files and debuginfo found now\n"
+	"      --debug-dir DIR      with --resymbolize: also look for debuginfo in DIR (repeatable)\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
@@ -58,7 +61,9 @@ static const char info_usage[] =
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
 
-enum { OPT_PARTIAL = 256, OPT_NO_HEADER };
+enum { OPT_PARTIAL = 256, OPT_NO_HEADER, OPT_RESYMBOLIZE, OPT_DEBUG_DIR };
+
+#define MAX_DEBUG_DIRS 32
 
 struct read_cmd_opts {
 	const char *input;
@@ -67,6 +72,9 @@ struct read_cmd_opts {
 	enum report_sort sort;
 	int partial;
 	int no_header;
+	int resymbolize;
+	const char *debug_dirs[MAX_DEBUG_DIRS];
+	size_t nr_debug_dirs;
 };
 
 /* Parse the options of report/folded/info; 'allowed' lists the short options the command takes. */
@@ -80,6 +88,8 @@ static int parse_read_args(int argc, char **argv, const char *cmd, const char *u
 		{ "sort", required_argument, NULL, 's' },
 		{ "partial", no_argument, NULL, OPT_PARTIAL },
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
+		{ "resymbolize", no_argument, NULL, OPT_RESYMBOLIZE },
+		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -135,6 +145,21 @@ static int parse_read_args(int argc, char **argv, const char *cmd, const char *u
 			}
 			o->no_header = 1;
 			break;
+		case OPT_RESYMBOLIZE:
+		case OPT_DEBUG_DIR:
+			if (!strchr(allowed, 'R')) {
+				pr_err("'scorch %s' has no option %s", cmd, argv[optind - 1]);
+				return -EINVAL;
+			}
+			if (c == OPT_RESYMBOLIZE) {
+				o->resymbolize = 1;
+			} else if (o->nr_debug_dirs == MAX_DEBUG_DIRS || !optarg[0]) {
+				pr_err(optarg[0] ? "too many --debug-dir options" : "--debug-dir takes a directory, not ''");
+				return -EINVAL;
+			} else {
+				o->debug_dirs[o->nr_debug_dirs++] = optarg;
+			}
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -154,6 +179,10 @@ static int parse_read_args(int argc, char **argv, const char *cmd, const char *u
 	}
 	if (optind < argc) {
 		pr_err("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->nr_debug_dirs && !o->resymbolize) {
+		pr_err("--debug-dir needs --resymbolize");
 		return -EINVAL;
 	}
 	cli__verbosity(verbose, quiet);
@@ -178,12 +207,19 @@ int cmd_report(int argc, char **argv)
 	struct read_cmd_opts o = { 0 };
 	struct report_opts ro = { 0 };
 	struct profile p;
-	int err = parse_read_args(argc, argv, "report", report_usage, "inshqvN", &o);
+	int err = parse_read_args(argc, argv, "report", report_usage, "inshqvNR", &o);
 
 	if (err)
 		return err > 0 ? EXIT_OK : cli__usage_error("report");
 	if (load(&o, &p))
 		return EXIT_ERROR;
+	if (o.resymbolize && (err = resymbolize__profile(&p, o.debug_dirs, o.nr_debug_dirs)) < 0) {
+		pr_err("cannot resymbolize '%s': %s", o.input, strerror(-err));
+		profile__release(&p);
+		return EXIT_ERROR;
+	}
+	if (o.resymbolize)
+		pr_debug("resymbolized %d locations", err);
 	ro.top = o.top;
 	ro.sort = o.sort;
 	ro.no_header = o.no_header;

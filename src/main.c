@@ -24,6 +24,7 @@ static const struct cmd_struct commands[] = {
 	{ "folded", cmd_folded, "write folded stacks for flame graph tools" },
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
 	{ "diff", cmd_diff, "compare profiles: which functions regressed, with a CI exit status" },
+	{ "symbolize", cmd_symbolize, "print function, file:line and inlines of addresses" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
