@@ -55,6 +55,15 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Execs per target process: a sample carries its process's count, so user space knows when the
+ * address space it has cached was replaced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SCORCH_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u32);
+} execs SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -132,6 +141,7 @@ static __always_inline __u32 copy_stack(__u8 *dst, __u64 sp, int *cut)
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
+	__u32 *ex;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
 	struct sample_buf *b;
@@ -156,7 +166,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->tid = tid;
 	s->cpu = cpu;
 	s->flags = 0;
-	s->pad = 0;
+	ex = bpf_map_lookup_elem(&execs, &tgid);
+	s->exec_seq = ex ? *ex : 0;
 	s->pad2 = 0;
 	s->stack_size = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
@@ -213,6 +224,21 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	count(SCORCH_CNT_SAMPLES);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid), one = 1, *n;
+
+	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	n = bpf_map_lookup_elem(&execs, &tgid);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&execs, &tgid, &one, BPF_NOEXIST);
 	return 0;
 }
 

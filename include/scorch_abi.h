@@ -57,7 +57,7 @@ struct scorch_sample {
 	__s32 kstack_err;
 	__s32 ustack_err;
 	char comm[SCORCH_COMM_LEN];
-	__u32 pad;
+	__u32 exec_seq;                 /* execs of the process seen since sampling started */
 	__u64 kstack[SCORCH_MAX_STACK]; /* leaf first */
 	__u64 ustack[SCORCH_MAX_STACK]; /* leaf first */
 	__u64 regs[SCORCH_NR_REGS];     /* user registers, valid with SCORCH_SAMPLE_REGS */

@@ -333,6 +333,7 @@ static int on_sample(void *ctx, const struct scorch_sample *s)
 	struct recorder_sample rs = {
 		.pid = s->pid,
 		.tid = s->tid,
+		.exec_seq = s->exec_seq,
 		.comm = s->comm,
 		.kips = (const uint64_t *)s->kstack,
 		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,

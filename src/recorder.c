@@ -54,6 +54,7 @@ struct proc {
 	int jit_tried;
 	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
+	uint32_t exec_seq;    /* the exec count its caches belong to */
 };
 
 struct recorder {
@@ -69,7 +70,7 @@ struct recorder {
 	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
-	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames;
+	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames, execs;
 	/* unwinding */
 	struct unwinder *unw;             /* owned */
 	struct image *images;             /* owned */
@@ -174,6 +175,24 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	pr->maps_ok = 1;
 	unwinder__flush(r->unw, pr->pid);
 	return 0;
+}
+
+/*
+ * The process exec'd: everything known of its address space is stale. Forget the cached addresses and
+ * the perf map, and read the maps again (which also empties its unwinder cache). Locations already in
+ * the profile stay: they name addresses of the old image correctly.
+ */
+static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
+{
+	pr->exec_seq = exec_seq;
+	u64map__release(&pr->addrs);
+	u64map__init(&pr->addrs);
+	perfmap__release(&pr->jit);
+	perfmap__init(&pr->jit);
+	pr->jit_tried = 0;
+	pr->jit_mapping = PROFILE_NONE;
+	r->execs++;
+	return proc_read_maps(r, pr);
 }
 
 static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
@@ -708,6 +727,11 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 		pr = get_proc(r, s->pid, &err);
 		if (err)
 			return err;
+		if (s->exec_seq != pr->exec_seq) {
+			err = proc_exec(r, pr, s->exec_seq);
+			if (err)
+				return err;
+		}
 		err = user_ips(r, pr, s, &uips, &nr_uips, &root);
 		if (err)
 			return err;
@@ -748,6 +772,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "maps_unreadable", r->maps_errors) ||
 	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
 	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
+	    profile__counter_set(p, "execs", r->execs) ||
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||

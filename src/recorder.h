@@ -42,6 +42,7 @@ struct recorder_opts {
 /* One sample, neutral of how it was taken: addresses leaf first, as the CPU saw them. */
 struct recorder_sample {
 	uint32_t pid, tid;
+	uint32_t exec_seq; /* how many times the process has exec'd: a change replaces its address space */
 	const char *comm;
 	const uint64_t *kips;
 	uint32_t nr_kips;

@@ -247,6 +247,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)" : " (run with -v for the verifier log)");
 		goto fail;
 	}
+	s->skel->links.on_exec = bpf_program__attach(s->skel->progs.on_exec);
+	if (!s->skel->links.on_exec) {
+		err = -errno;
+		pr_err("cannot attach the exec tracepoint: %s", strerror(errno));
+		goto fail;
+	}
 	if (opts->follow_forks && !opts->all) {
 		s->skel->links.on_fork = bpf_program__attach(s->skel->progs.on_fork);
 		if (!s->skel->links.on_fork) {
