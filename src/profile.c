@@ -305,10 +305,22 @@ static int thread_eq(const void *key, uint32_t id, void *ctx)
 	return t->pid == k->pid && t->tid == k->tid && t->comm == k->comm;
 }
 
+static uint64_t thread_hash(uint32_t pid, uint32_t tid, uint32_t comm)
+{
+	return idxmap__hash_u64(((uint64_t)pid << 32 | tid) ^ ((uint64_t)comm * 0x9e3779b97f4a7c15ULL));
+}
+
+uint32_t profile__find_thread(const struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm)
+{
+	struct profile_thread k = { pid, tid, comm };
+
+	return idxmap__find(&p->thread_idx, thread_hash(pid, tid, comm), &k, thread_eq, (void *)p);
+}
+
 uint32_t profile__intern_thread(struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm)
 {
 	struct profile_thread k = { pid, tid, comm };
-	uint64_t h = idxmap__hash_u64(((uint64_t)pid << 32 | tid) ^ ((uint64_t)comm * 0x9e3779b97f4a7c15ULL));
+	uint64_t h = thread_hash(pid, tid, comm);
 	uint32_t id;
 
 	if (comm >= p->nr_strs)

@@ -154,6 +154,8 @@ int profile__set_location_frames(struct profile *p, uint32_t loc, const struct p
 				 uint32_t nr_frames);
 uint32_t profile__intern_stack(struct profile *p, const uint32_t *locs, uint32_t depth);
 uint32_t profile__intern_thread(struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm);
+/* The thread (pid, tid, comm), or PROFILE_NONE when the profile has none. */
+uint32_t profile__find_thread(const struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm);
 /* Add n samples of 'stack' in 'thread'; returns the count id. */
 uint32_t profile__add_count(struct profile *p, uint32_t stack, uint32_t thread, uint64_t n);
 

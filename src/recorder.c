@@ -22,6 +22,11 @@
 #include "unwinder.h"
 
 #define MAX_FRAMES 16
+/*
+ * Distinct threads kept apart in a profile; later ones are merged per process (threads_merged).
+ * SCORCH_TEST_MAX_THREADS lowers it, for the tests only.
+ */
+#define MAX_THREADS 65536
 #define MAPS_REFRESH_NS (20 * 1000 * 1000ULL)
 /* The recorder holds 2 x 127 addresses per sample at most. */
 #define MAX_DEPTH 256
@@ -71,6 +76,8 @@ struct recorder {
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
 	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames, execs;
+	uint64_t threads_merged;
+	uint32_t max_threads;
 	/* unwinding */
 	struct unwinder *unw;             /* owned */
 	struct image *images;             /* owned */
@@ -107,6 +114,9 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	u64map__init(&r->proc_idx);
 	u64map__init(&r->kaddrs);
 	r->unknown_mapping = PROFILE_NONE;
+	r->max_threads = MAX_THREADS;
+	if (getenv("SCORCH_TEST_MAX_THREADS"))
+		r->max_threads = (uint32_t)strtoul(getenv("SCORCH_TEST_MAX_THREADS"), NULL, 10);
 	return r;
 }
 
@@ -753,7 +763,17 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 	comm = profile__intern_str(r->p, s->comm, strnlen(s->comm, 16));
 	if (comm == PROFILE_NONE)
 		return -ENOMEM;
-	thread = profile__intern_thread(r->p, s->pid, s->tid, comm);
+	/*
+	 * Short-lived threads would grow the profile without end (a thread pool that churns makes
+	 * thousands a second): past MAX_THREADS, new threads are counted as their process's tid 0.
+	 */
+	thread = profile__find_thread(r->p, s->pid, s->tid, comm);
+	if (thread == PROFILE_NONE && r->p->nr_threads >= r->max_threads) {
+		r->threads_merged++;
+		thread = profile__intern_thread(r->p, s->pid, 0, comm);
+	} else if (thread == PROFILE_NONE) {
+		thread = profile__intern_thread(r->p, s->pid, s->tid, comm);
+	}
 	stack = profile__intern_stack(r->p, r->locs, depth);
 	if (thread == PROFILE_NONE || stack == PROFILE_NONE)
 		return -ENOMEM;
@@ -773,6 +793,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
 	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
 	    profile__counter_set(p, "execs", r->execs) ||
+	    profile__counter_set(p, "threads_merged", r->threads_merged) ||
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||

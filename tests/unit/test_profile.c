@@ -439,9 +439,27 @@ static void test_frame_label(void **state)
 	assert_string_equal(small, "[kernel");
 }
 
+static void test_find_thread(void **state)
+{
+	struct profile p;
+	uint32_t comm, t;
+
+	(void)state;
+	profile__init(&p);
+	comm = profile__intern_cstr(&p, "worker");
+	assert_int_equal(profile__find_thread(&p, 10, 11, comm), PROFILE_NONE);
+	t = profile__intern_thread(&p, 10, 11, comm);
+	assert_int_equal(profile__find_thread(&p, 10, 11, comm), t);
+	assert_int_equal(profile__find_thread(&p, 10, 12, comm), PROFILE_NONE);
+	assert_int_equal(profile__find_thread(&p, 10, 11, 0), PROFILE_NONE);
+	assert_int_equal(p.nr_threads, 1); /* finding adds nothing */
+	profile__release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find_thread),
 		cmocka_unit_test_setup_teardown(test_empty_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intern_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intern_many_strings, setup, teardown),
