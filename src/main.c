@@ -23,6 +23,8 @@ static const struct cmd_struct commands[] = {
 	{ "report", cmd_report, "print the hottest functions of a profile" },
 	{ "folded", cmd_folded, "write folded stacks for flame graph tools" },
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
+	{ "flamegraph", cmd_flamegraph, "draw an interactive SVG flame graph" },
+	{ "export", cmd_export, "write a profile for pprof or speedscope" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
