@@ -186,6 +186,17 @@ void report__print_header(FILE *out, const struct profile *p, const char *input)
 	fputc('\n', out);
 }
 
+/* A name for the table: control characters (a newline would break the row) become '?'. */
+static const char *printable(const char *name, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < size; i++)
+		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+	buf[i] = 0;
+	return buf;
+}
+
 static const char *by_name(const struct report_opts *o)
 {
 	static const char *names[] = { "function", "line", "module" };
@@ -221,6 +232,7 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 	size_t nr, i, shown = 0, limit;
 	struct report_row *rows = report__aggregate_view(v, opts->sort, &nr);
 	const char *what = by_name(opts);
+	char buf[4096];
 	struct json j;
 
 	if (!rows && nr == 0 && errno == ENOMEM)
@@ -281,7 +293,8 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		if (row_key_pct(r, opts->sort, v->total) < opts->percent_limit)
 			continue;
 		fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n", pct(r->self, v->total),
-			pct(r->total, v->total), r->self, r->total, v->funcs[r->func].name, row_module(v, r));
+			pct(r->total, v->total), r->self, r->total, printable(v->funcs[r->func].name, buf, sizeof(buf)),
+			row_module(v, r));
 		shown++;
 	}
 	if (shown < nr) {
@@ -328,6 +341,7 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 	uint8_t *target = calloc(v->nr_funcs ? v->nr_funcs : 1, 1);
 	struct edge *edges = NULL;
 	const char *pseudo = dir < 0 ? "[root]" : "[self]";
+	char buf[4096];
 	int found = 0, err = -ENOMEM;
 
 	if (!stamp || !sum || !target)
@@ -402,7 +416,8 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 			json__key(j, "share_percent"), json__double(j, pct(e->samples, total), 4);
 			json__end(j);
 		} else {
-			fprintf(out, "%6.2f%% %9" PRIu64 "  %-40s %s\n", pct(e->samples, total), e->samples, ename, mod);
+			fprintf(out, "%6.2f%% %9" PRIu64 "  %-40s %s\n", pct(e->samples, total), e->samples,
+				printable(ename, buf, sizeof(buf)), mod);
 		}
 	}
 	if (j) {
