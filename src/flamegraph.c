@@ -283,6 +283,10 @@ static void color_of(const struct flamegraph *fg, const struct node *n, double m
 		snprintf(buf, size, "rgb(%d,%d,%d)", r, g, b);
 		return;
 	}
+	if (n->parent == IDXMAP_NONE) {
+		snprintf(buf, size, "rgb(210,210,210)");
+		return;
+	}
 	if (fg->o.colors == FLAMEGRAPH_COLORS_MODULE) {
 		/* A hue per module, from a fixed set of readable ones, varied a little per function. */
 		static const int hues[][3] = { { 230, 120, 50 }, { 80, 160, 220 }, { 110, 190, 90 }, { 200, 110, 200 },
@@ -312,8 +316,6 @@ static void color_of(const struct flamegraph *fg, const struct node *n, double m
 		r = 205 + (int)(50 * v[2]), g = (int)(230 * v[0]), b = (int)(55 * v[1]);
 		break;
 	}
-	if (n->parent == IDXMAP_NONE)
-		r = 210, g = 210, b = 210;
 	snprintf(buf, size, "rgb(%d,%d,%d)", r, g, b);
 }
 
