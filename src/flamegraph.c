@@ -333,7 +333,7 @@ static int cmp_child(const void *a, const void *b)
 	return strcmp(sort_fg->strs[x->module], sort_fg->strs[y->module]);
 }
 
-/* Children of every node, sorted by name (as flamegraph.pl does), in one array. */
+/* Children of every node in one array; flamegraph__write sorts those of the frames it draws. */
 static int layout(struct flamegraph *fg)
 {
 	uint32_t i, *fill;
@@ -358,11 +358,6 @@ static int layout(struct flamegraph *fg)
 	for (i = 1; i < fg->nr_nodes; i++)
 		fg->children[fill[fg->nodes[i].parent]++] = i;
 	free(fill);
-	sort_fg = fg;
-	for (i = 0; i < fg->nr_nodes; i++)
-		if (fg->nodes[i].nr_children > 1)
-			qsort(fg->children + fg->nodes[i].first_child, fg->nodes[i].nr_children,
-			      sizeof(*fg->children), cmp_child);
 	return 0;
 }
 
@@ -562,7 +557,10 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 			}
 		}
 		fputs("</text></g>\n", out);
-		/* Push children right to left so they come out left to right. */
+		/* Children by name, as flamegraph.pl orders them; pushed right to left to come out left to right. */
+		sort_fg = fg;
+		if (n->nr_children > 1)
+			qsort(fg->children + n->first_child, n->nr_children, sizeof(*fg->children), cmp_child);
 		cx = x;
 		for (i = 0; i < n->nr_children; i++) {
 			uint32_t c = fg->children[n->first_child + i];
