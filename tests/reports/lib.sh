@@ -9,7 +9,7 @@ SCORCH=${SCORCH:-$OUT/scorch}
 SYNTH=$OUT/tests/synth
 GOLDEN=$ROOT/tests/golden
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "  $*"; }
