@@ -433,6 +433,22 @@ out:
 	return err;
 }
 
+/* Whether the view has a function called 'name' (see print_neighbours); logs when not. */
+static int has_function(const struct view *v, const char *name)
+{
+	size_t i;
+
+	/* Only frames of the stacks kept count: a filtered-out stack's frames are in funcs, not in funcs_of. */
+	for (i = 0; i < v->nr_funcs_of; i++) {
+		const struct view_func *f = &v->funcs[v->funcs_of[i]];
+
+		if (!strcmp(f->name, name) || (f->function && !strcmp(profile__str(v->p, f->function), name)))
+			return 1;
+	}
+	pr_err("no function '%s' in the profile%s", name, v->total != v->p->total ? " after the filters" : "");
+	return 0;
+}
+
 int report__print(FILE *out, const struct profile *p, const struct report_opts *opts, const char *input)
 {
 	static const struct view_opts defaults = { 0 };
@@ -446,6 +462,11 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 		err = print_table(out, &v, opts, input);
 		view__release(&v);
 		return err;
+	}
+	/* Check the names first, so that a bad one prints nothing on standard output. */
+	if ((opts->callers && !has_function(&v, opts->callers)) || (opts->callees && !has_function(&v, opts->callees))) {
+		view__release(&v);
+		return -ENOENT;
 	}
 	if (opts->json) {
 		json__init(&j, out, 1);
