@@ -57,7 +57,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .SUFFIXES:
 .SECONDARY:
 .PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz fuzz install uninstall clean \
-        unit workloads fuzzers bench
+        unit workloads fuzzers bench bench-report
 
 all: $(OUT)/scorch
 
@@ -159,6 +159,10 @@ demo: deps
 
 bench: all workloads
 	$(Q)scripts/bench/overhead.sh
+
+# Time and memory of report, folded, flamegraph and export on a large synthetic profile.
+bench-report: all unit
+	$(Q)OUT=$(OUT) scripts/bench/report.sh
 
 # --- install -----------------------------------------------------------------------------------------
 
