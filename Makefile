@@ -124,10 +124,11 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 # libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
                -DSCORCH_VERSION='"$(VERSION)"'
-FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c
+FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c \
+               src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -lzstd -lm
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -lzstd -lz -lm
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit workloads fuzzers
