@@ -56,7 +56,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
-.PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz fuzz install uninstall clean \
+.PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz test-valgrind fuzz install uninstall clean \
         unit workloads fuzzers bench bench-report
 
 all: $(OUT)/scorch
@@ -124,7 +124,7 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 # libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
                -DSCORCH_VERSION='"$(VERSION)"'
-FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c \
+FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c \
                src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
@@ -142,6 +142,10 @@ test-e2e: all workloads
 	$(Q)OUT=$(OUT) tests/run.sh e2e
 test-fuzz: fuzzers
 	$(Q)OUT=$(OUT) tests/run.sh fuzz
+
+# The unit tests under valgrind's memcheck: any error or leak fails.
+test-valgrind: unit
+	$(Q)OUT=$(OUT) VALGRIND=1 tests/run.sh unit
 
 # Longer fuzzing runs: FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60
@@ -167,14 +171,17 @@ bench-report: all unit
 
 # --- install -----------------------------------------------------------------------------------------
 
+bashcompdir ?= $(prefix)/share/bash-completion/completions
+
 install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(bashcompdir)
 	install -m 0755 $(OUT)/scorch $(DESTDIR)$(bindir)/scorch
+	install -m 0644 scripts/scorch-completion.bash $(DESTDIR)$(bashcompdir)/scorch
 	install -m 0644 man/*.1 $(DESTDIR)$(mandir)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(mandir)/man5/
 
 uninstall:
-	rm -f $(DESTDIR)$(bindir)/scorch
+	rm -f $(DESTDIR)$(bindir)/scorch $(DESTDIR)$(bashcompdir)/scorch
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(mandir)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(mandir)/man5/$$f; done
 

@@ -398,6 +398,26 @@ static int store_counters(struct session *ss)
 	return 0;
 }
 
+/*
+ * The one-line status on a terminal: elapsed time, samples, lost, the targets' state. Redrawn in place
+ * twice a second; erased before anything else is printed.
+ */
+static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
+{
+	uint64_t c[SCORCH_CNT_MAX] = { 0 };
+
+	if (erase) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	sampler__counters(ss->smp, c);
+	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s", (double)elapsed_ns / 1e9,
+		ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF], stop_signal ? "stopping" : "recording");
+	if (ss->o->duration_ns)
+		fprintf(stderr, " (%.0f s left)", (double)(ss->o->duration_ns - (elapsed_ns < ss->o->duration_ns ? elapsed_ns : ss->o->duration_ns)) / 1e9);
+	fflush(stderr);
+}
+
 static void print_summary(struct session *ss, double secs)
 {
 	struct profile *p = &ss->prof;
@@ -419,7 +439,8 @@ int cmd_record(int argc, char **argv)
 	struct session ss;
 	struct sampler_opts so = { 0 };
 	struct recorder_opts ro = { 0 };
-	uint64_t start, last_flush, start_real, stop_time = 0;
+	uint64_t start, last_flush, start_real, stop_time = 0, last_status = 0;
+	int show_status = isatty(STDERR_FILENO) && log__level() >= LOG_INFO;
 	struct timespec rt;
 	uint32_t max_freq;
 	size_t i;
@@ -428,7 +449,6 @@ int cmd_record(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&ss, 0, sizeof(ss));
 	ss.o = &o;
-	profile__init(&ss.prof);
 	for (i = 0; i < MAX_PIDS; i++)
 		ss.pidfds[i] = -1;
 
@@ -465,6 +485,7 @@ int cmd_record(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 
+	profile__init(&ss.prof);
 	if (outfile__open(&ss.out, o.output, 1))
 		goto out;
 	opened = 1;
@@ -545,11 +566,17 @@ int cmd_record(int argc, char **argv)
 				goto out;
 			last_flush = now;
 		}
+		if (show_status && now - last_status >= 500000000ULL) {
+			status_line(&ss, now - start, 0);
+			last_status = now;
+		}
 		if (o.duration_ns && now - start >= o.duration_ns)
 			break;
 		if (targets_gone(&ss))
 			break;
 	}
+	if (show_status)
+		status_line(&ss, 0, 1);
 	/* Whatever is still in the ring buffer belongs to this recording. */
 	err = sampler__poll(ss.smp, 0, on_sample, &ss);
 	if (err)
@@ -592,6 +619,8 @@ int cmd_record(int argc, char **argv)
 nomem:
 	pr_err("out of memory");
 out:
+	if (ret != EXIT_OK && show_status)
+		status_line(&ss, 0, 1);
 	if (opened)
 		outfile__abort(&ss.out);
 	if (ss.have_child && ss.child.go_fd >= 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "ksyms.h"
 
 #define MAX_KALLSYMS_BYTES (256u << 20)
@@ -119,48 +120,22 @@ fail:
 
 struct ksyms *ksyms__load(void)
 {
-	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct ksyms *k = NULL;
-	int err = 0;
+	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC), err;
+	struct ksyms *k;
+	char *buf;
+	size_t len;
 
 	if (fd < 0)
 		return NULL;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= MAX_KALLSYMS_BYTES) {
-				err = EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 1 << 20;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				err = ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	err = fileio__read_all(fd, MAX_KALLSYMS_BYTES, &buf, &len);
+	close(fd);
+	if (err) {
+		errno = -err;
+		return NULL;
 	}
 	k = ksyms__parse(buf, len);
-	err = k ? 0 : errno;
-out:
+	err = errno;
 	free(buf);
-	close(fd);
 	errno = err;
 	return k;
 }

@@ -7,6 +7,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "pfile.h"
 
@@ -629,8 +630,8 @@ int pfile__read(const char *path, const struct pfile_read_opts *opts, struct pro
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	const char *name = strcmp(path, "-") ? path : "<stdin>";
-	uint8_t *data = NULL;
-	size_t len = 0, cap = 0;
+	char *data;
+	size_t len;
 	int err;
 
 	if (fd < 0) {
@@ -638,42 +639,16 @@ int pfile__read(const char *path, const struct pfile_read_opts *opts, struct pro
 		pr_err("cannot open '%s': %s", path, strerror(errno));
 		return err;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			uint8_t *nd;
-
-			if (cap >= MAX_FILE_BYTES) {
-				pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
-				err = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 1 << 16;
-			nd = realloc(data, cap);
-			if (!nd) {
-				pr_err("out of memory reading '%s'", name);
-				err = -ENOMEM;
-				goto out;
-			}
-			data = nd;
-		}
-		n = read(fd, data + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			pr_err("cannot read '%s': %s", name, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	err = pfile__read_mem(data, len, name, opts, p, partial);
-out:
-	free(data);
+	err = fileio__read_all(fd, MAX_FILE_BYTES, &data, &len);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (err == -EFBIG)
+		pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
+	else if (err)
+		pr_err("cannot read '%s': %s", name, strerror(-err));
+	if (err)
+		return err;
+	err = pfile__read_mem(data, len, name, opts, p, partial);
+	free(data);
 	return err;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "procmaps.h"
 
 #define MAX_MAPS_BYTES (64u << 20)
@@ -183,47 +184,20 @@ fail:
 
 int procmaps__read(struct procmaps *m, pid_t pid)
 {
-	char path[64], *buf = NULL;
-	size_t len = 0, cap = 0;
+	char path[64], *buf;
+	size_t len;
 	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= MAX_MAPS_BYTES) {
-				err = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 1 << 16;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno == ESRCH ? -ESRCH : -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	err = procmaps__parse(m, buf, len, NULL);
-out:
-	free(buf);
+	err = fileio__read_all(fd, MAX_MAPS_BYTES, &buf, &len);
 	close(fd);
+	if (err)
+		return err;
+	err = procmaps__parse(m, buf, len, NULL);
+	free(buf);
 	return err;
 }
 

@@ -5,7 +5,7 @@
 #   tests/run.sh unit e2e      only these
 #
 # Suites:
-#   unit  cmocka binaries build/tests/test_* (each test case counts)
+#   unit  cmocka binaries build/tests/test_* (each test case counts; VALGRIND=1 runs them under memcheck)
 #   cli   tests/cli/cases: command lines with their expected exit code and message
 #   fuzz  a short smoke run of every libFuzzer harness over its seeds (FUZZ_SMOKE_SECONDS, default 10)
 #   e2e   tests/e2e/*.sh: real recordings with the BPF sampler (need root); exit 77 means skipped
@@ -34,7 +34,12 @@ run_unit() {
 	local bin out line
 	for bin in "$OUT"/tests/test_*; do
 		[ -x "$bin" ] || continue
-		out=$(CMOCKA_MESSAGE_OUTPUT=tap "$bin" 2>&1)
+		if [ -n "${VALGRIND:-}" ]; then
+			out=$(CMOCKA_MESSAGE_OUTPUT=tap valgrind -q --error-exitcode=99 --leak-check=full \
+				--errors-for-leak-kinds=definite,indirect "$bin" 2>&1)
+		else
+			out=$(CMOCKA_MESSAGE_OUTPUT=tap "$bin" 2>&1)
+		fi
 		local rc=$? seen=0
 		while IFS= read -r line; do
 			case "$line" in
@@ -54,7 +59,7 @@ run_unit() {
 run_cli() {
 	local log
 	log=$(mktemp)
-	tests/cli/run.sh >"$log" 2>&1
+	{ tests/cli/run.sh; tests/cli/completion.sh; } >"$log" 2>&1
 	while IFS= read -r line; do
 		case "$line" in
 		"PASS "*) pass "cli: ${line#PASS }" ;;

@@ -70,3 +70,30 @@ while IFS= read -r line; do
 	fi
 done <tests/cli/cases
 [ $n -gt 0 ] || { echo "FAIL no cases read"; exit 1; }
+
+# Every man page's SYNOPSIS says what the command's --help says, word for word.
+synopsis_help() { # the Usage lines of --help, without "Usage:", whitespace folded
+	"$SCORCH" "$@" --help 2>&1 | awk '/^Usage:/ { u = 1; sub(/^Usage:/, "") } u && /^$/ { exit } u' |
+		sed -E 's/^ +//; s/ +/ /g; s/ $//'
+}
+synopsis_man() { # the SYNOPSIS section of a man page, whitespace folded
+	MANWIDTH=200 man -l "$1" 2>/dev/null | col -b |
+		awk '/^SYNOPSIS/ { s = 1; next } s && /^[A-Z]/ { exit } s && NF' | sed -E 's/^ +//; s/ +/ /g; s/ $//'
+}
+if command -v man >/dev/null && command -v col >/dev/null; then
+	for page in man/scorch*.1; do
+		cmd=$(basename "$page" .1)
+		cmd=${cmd#scorch}
+		cmd=${cmd#-}
+		want=$(synopsis_man "$page")
+		got=$(synopsis_help $cmd)
+		if [ -n "$want" ] && [ "$want" = "$got" ]; then
+			echo "PASS man page SYNOPSIS of $page matches --help"
+		else
+			echo "FAIL man page SYNOPSIS of $page does not match 'scorch $cmd --help'"
+			diff <(echo "$want") <(echo "$got") | sed 's/^/      /' | head -10
+		fi
+	done
+else
+	echo "FAIL man or col missing: cannot check the man pages against --help"
+fi

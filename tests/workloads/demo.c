@@ -15,20 +15,21 @@
 
 static volatile uint64_t sink;
 
-/* Reads and writes a volatile so that the compiler can neither hoist nor merge the calls. */
-static uint64_t spin(uint64_t units)
-{
-	uint64_t x = sink + units, i;
+/*
+ * Each stage burns its own loop, so it is the leaf of its samples. The loop reads and writes a
+ * volatile so that the compiler can neither hoist nor merge the calls.
+ */
+#define BURN(units)                                                               \
+	do {                                                                      \
+		uint64_t x = sink + (units), i;                                   \
+		for (i = 0; i < (units) * 2000; i++)                              \
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;  \
+		sink = x;                                                         \
+	} while (0)
 
-	for (i = 0; i < units * 2000; i++)
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-	sink = x;
-	return x;
-}
-
-__attribute__((noinline)) uint64_t parse_json(void) { return spin(20); }
-__attribute__((noinline)) uint64_t compress(void) { return spin(50); }
-__attribute__((noinline)) uint64_t checksum(void) { return spin(30); }
+__attribute__((noinline)) uint64_t parse_json(void) { BURN(20); return sink; }
+__attribute__((noinline)) uint64_t compress(void) { BURN(50); return sink; }
+__attribute__((noinline)) uint64_t checksum(void) { BURN(30); return sink; }
 
 __attribute__((noinline)) uint64_t handle_request(void)
 {
