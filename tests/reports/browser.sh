@@ -3,7 +3,7 @@
 # tooltips, and its script's search and zoom work (driven through the page's ?s= and ?zoom= URL
 # parameters, which call the same functions as clicks and Ctrl-F). A flame graph of 100k unique stacks
 # also loads.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 need_chromium
 
 "$SCORCH" flamegraph -i "$TMP/fixture.prof" -o "$TMP/fg.svg" --title 'Fixture <&>' || fail "flamegraph"

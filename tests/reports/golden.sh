@@ -2,7 +2,7 @@
 # Every output format of the report commands on the fixture profile (synth --fixture), compared with
 # the files in tests/golden/. After an intended change: UPDATE_GOLDEN=1 tests/reports/golden.sh, then
 # review the diff of tests/golden/ before committing it.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 P=$TMP/fixture.prof
 # Each case: golden file name, then the scorch arguments (the profile comes on standard input, so the

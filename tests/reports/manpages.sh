@@ -1,7 +1,7 @@
 #!/bin/bash
 # The man pages of the reading commands: each SYNOPSIS line is the command's --help Usage line, and
 # every long option in --help is documented in the page.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 for cmd in report folded info flamegraph export; do
 	page=$ROOT/man/scorch-$cmd.1

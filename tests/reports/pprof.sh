@@ -2,7 +2,7 @@
 # The pprof export read by the real pprof (built from Debian's sources): 'pprof -top' lists the same
 # functions with the same flat and cumulative shares as 'scorch report', on the fixture and on a larger
 # synthetic profile; -raw shows inlined frames as several lines of one location, build ids and labels.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 need_pprof
 
 # Compare 'pprof -top' with 'scorch report --json': every function pprof lists must be in scorch's

@@ -3,7 +3,7 @@
 # chromium, imports the file through speedscope.loadFileFromBase64 (what its own CLI does), and shows
 # the busiest thread's profile. A broken file, as a control, must not load. The file is also checked
 # against the format's rules (shared frames, samples and weights of equal length, valid indices).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 need_speedscope
 need_chromium
 command -v node >/dev/null || missing "no node"
