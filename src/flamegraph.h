@@ -15,8 +15,9 @@
  *   flamegraph__free(fg);
  *
  * Differential flame graphs (opts.differential = 1): pass each stack's samples in the older profile as
- * 'count' and in the newer one as 'count_after' (either may be 0; add the union of both profiles'
- * stacks). Frame widths follow the newer profile (frames only in the older one are not drawn); the
+ * 'count' and in the newer one as 'count_after' (either may be 0). Stacks are merged by their frames'
+ * (name, module, kind), so the two profiles need no alignment: add every stack of the older profile
+ * with (n, 0) and every stack of the newer one with (0, n), e.g. from two views (view.h). Frame widths follow the newer profile (frames only in the older one are not drawn); the
  * colour is red where a frame's share of all samples grew, blue where it shrank, and paler the smaller
  * the change (white: unchanged), scaled to the largest change in the graph. Tooltips give both counts
  * and the change in share in percentage points. Shares, not raw counts, are compared, so profiles of

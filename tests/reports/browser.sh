@@ -1,8 +1,8 @@
 #!/bin/bash
 # The flame graph in a real browser (headless chromium): it renders the expected frames with their
 # tooltips, and its script's search and zoom work (driven through the page's ?s= and ?zoom= URL
-# parameters, which call the same functions as clicks and Ctrl-F). A flame graph of 100k unique stacks
-# also loads.
+# parameters) and by real input events (tests/reports/cdp-flamegraph.js). A flame graph of 100k
+# unique stacks also loads.
 source "$(dirname "$0")/lib.bash"
 need_chromium
 
@@ -48,11 +48,21 @@ dom "?zoom=run&s=memcpy"
 grep -q 'Matched: 66.67%' "$TMP/dom.txt" || fail "search within zoom: $(grep -o 'Matched[^<]*' "$TMP/dom.txt")"
 note "zoom: widths, parents, hidden frames, search within the zoomed frame"
 
-# 4. It draws: a screenshot is made (the page did not fail to render).
+# 4. As a person would use it: hover, click, Escape, the Search button's prompt, Ctrl-F, through the
+# DevTools protocol (real input events through chromium's hit testing).
+if command -v node >/dev/null; then
+	node "$ROOT/tests/reports/cdp-flamegraph.js" "$CHROMIUM" "$TMP/cdp-profile" "$TMP/fg.svg" >"$TMP/cdp.txt" 2>&1 ||
+		{ cat "$TMP/cdp.txt"; fail "interactive use of the flame graph"; }
+	note "interactive: $(grep -c '^ok' "$TMP/cdp.txt") checks of hover, click-to-zoom, Escape, Search, Ctrl-F"
+else
+	missing "no node to drive chromium"
+fi
+
+# 5. It draws: a screenshot is made (the page did not fail to render).
 chrome --screenshot="$TMP/fg.png" --window-size=1200,300 "$url" >/dev/null || fail "screenshot"
 [ -s "$TMP/fg.png" ] || fail "empty screenshot"
 
-# 5. A large profile: 100k unique stacks make a file that a browser opens.
+# 6. A large profile: 100k unique stacks make a file that a browser opens.
 "$SYNTH" -o "$TMP/big.prof" --stacks 100000 --samples 1000000 --functions 2000 --depth 30 || fail "synth big"
 "$SCORCH" flamegraph -i "$TMP/big.prof" -o "$TMP/big.svg" || fail "flamegraph of the large profile"
 size=$(stat -c %s "$TMP/big.svg")

@@ -143,6 +143,27 @@ static void test_differential(void **state)
 	free(svg);
 }
 
+/* Stacks of the two profiles added separately merge by name: the same graph as with paired counts. */
+static void test_differential_separate_adds(void **state)
+{
+	struct flamegraph_opts o = { .differential = 1, .width = 1020 };
+	struct flamegraph *a = flamegraph__new(&o), *b = flamegraph__new(&o);
+	char *sa, *sb;
+
+	(void)state;
+	add(a, "main;grow", 10, 40);
+	add(a, "main;shrink", 40, 10);
+	add(b, "main;shrink", 40, 0);
+	add(b, "main;grow", 10, 0);
+	add(b, "main;grow", 0, 40);
+	add(b, "main;shrink", 0, 10);
+	sa = render(a);
+	sb = render(b);
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
+}
+
 static void test_xml_escape(void **state)
 {
 	char *out = NULL;
@@ -164,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_icicle_and_prune),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_separate_adds),
 		cmocka_unit_test(test_xml_escape),
 	};
 
