@@ -130,6 +130,36 @@ enum {
  * are (both start with ""), and these follow them. */
 enum { S_SAMPLES, S_COUNT, S_CPU, S_NANOSECONDS, S_PID, S_TID, S_COMM, S_COMMENT, NR_EXTRA };
 
+/*
+ * The main binary: the file mapping of the recorded command's executable ("targets" meta,
+ * "PID (PATH), ..."), else the first file mapping that is not a shared object, else the first file
+ * mapping. PROFILE_NONE when there is no file mapping.
+ */
+static uint32_t main_mapping(const struct profile *p)
+{
+	const char *t = profile__meta_get(p, "targets"), *open, *close;
+	uint32_t i, first = PROFILE_NONE, exe = PROFILE_NONE;
+
+	if (t && (open = strchr(t, '(')) && (close = strchr(open, ')'))) {
+		for (i = 0; i < p->nr_mappings; i++) {
+			const char *n = profile__str(p, p->mappings[i].name);
+
+			if (p->mappings[i].kind == PROFILE_MAP_FILE && strlen(n) == (size_t)(close - open - 1) &&
+			    !strncmp(n, open + 1, (size_t)(close - open - 1)))
+				return i;
+		}
+	}
+	for (i = 0; i < p->nr_mappings; i++) {
+		if (p->mappings[i].kind != PROFILE_MAP_FILE)
+			continue;
+		if (first == PROFILE_NONE)
+			first = i;
+		if (exe == PROFILE_NONE && !strstr(profile__mapping_short_name(p, i), ".so"))
+			exe = i;
+	}
+	return exe != PROFILE_NONE ? exe : first;
+}
+
 static void value_type(struct pbuf *b, struct pbuf *m, uint32_t field, uint64_t type, uint64_t unit)
 {
 	pbuf__uint(m, VT_TYPE, type);
@@ -167,17 +197,22 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_SAMPLES, x + S_COUNT);
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_CPU, x + S_NANOSECONDS);
 
-	/* Mappings: the first file mapping first, as pprof takes mapping 1 for the main binary. */
+	/* Mappings: the main binary first, as pprof takes mapping 1 for it. */
 	for (i = 0; i < p->nr_locations; i++)
 		if (p->locations[i].nr_frames)
 			map_named[p->locations[i].mapping] = 1;
-	for (k = 0; k < 2; k++) {
+	k = main_mapping(p);
+	if (k != PROFILE_NONE)
+		map_id[k] = next_map++;
+	for (i = 0; i < p->nr_mappings; i++)
+		if (!map_id[i])
+			map_id[i] = next_map++;
+	for (k = 1; k < next_map; k++) {
 		for (i = 0; i < p->nr_mappings; i++) {
 			const struct profile_mapping *pm = &p->mappings[i];
 
-			if (map_id[i] || (k == 0 && (pm->kind != PROFILE_MAP_FILE || next_map > 1)))
+			if (map_id[i] != k)
 				continue;
-			map_id[i] = next_map++;
 			pbuf__uint(&m, MAP_ID, map_id[i]);
 			pbuf__uint(&m, MAP_FILENAME, pm->name);
 			pbuf__uint(&m, MAP_BUILD_ID, pm->build_id);

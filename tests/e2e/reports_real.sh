@@ -36,6 +36,11 @@ between "$ratio" 40 60 "compress's width as a share of handle_request's"
 # The exports: pprof's gzip is valid and speedscope's JSON holds the stages.
 "$SCORCH" export -f pprof -i "$TMP/demo.prof" -o "$TMP/demo.pb.gz" || fail "export pprof"
 gzip -t "$TMP/demo.pb.gz" || fail "the pprof export is not gzip"
+# pprof (built by the reports suite) takes the recorded executable as the main binary.
+pprof=$(dirname "$SCORCH")/tools/pprof
+if [ -x "$pprof" ]; then
+	"$pprof" -top "$TMP/demo.pb.gz" 2>/dev/null | grep -q '^File: demo$' || fail "pprof's main binary is not demo"
+fi
 "$SCORCH" export -f speedscope -i "$TMP/demo.prof" -o "$TMP/demo.json" || fail "export speedscope"
 grep -q '"name":"compress"' "$TMP/demo.json" || fail "speedscope export lacks compress"
 note "$n samples; callees, JSON, flame graph and exports agree with the workload"
