@@ -25,7 +25,7 @@ CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm
+LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -lstdc++
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
@@ -124,11 +124,12 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 # libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
                -DSCORCH_VERSION='"$(VERSION)"'
-FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c \
+FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c src/input.c \
+               src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c \
                src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -lzstd -lz -lm
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -lstdc++
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit workloads fuzzers

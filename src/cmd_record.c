@@ -32,6 +32,7 @@
 #include "sampler.h"
 
 #define MAX_PIDS 1024
+#define MAX_DEBUG_DIRS 32
 #define POLL_MS 100
 #define FLUSH_NS 1000000000ULL
 /* After a stop signal, how long a launched command gets to exit before the file is finished. */
@@ -52,6 +53,9 @@ static const char usage[] =
 	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
 	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers, the default)\n"
 	"      --no-inherit         with COMMAND: do not follow its child processes\n"
+	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
+	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
+	"      --no-demangle        keep mangled C++ and Rust names\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages (and libbpf's)\n"
 	"  -h, --help               show this help\n";
@@ -65,6 +69,10 @@ struct record_opts {
 	const char *event;
 	int no_inherit;
 	char **cmd;
+	const char *debug_dirs[MAX_DEBUG_DIRS];
+	size_t nr_debug_dirs;
+	int debuginfod;
+	int no_demangle;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -167,6 +175,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "event", required_argument, NULL, 'e' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "debug-dir", required_argument, NULL, 'D' + 256 },
+		{ "debuginfod", no_argument, NULL, 'N' + 256 },
+		{ "no-demangle", no_argument, NULL, 'M' + 256 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -216,6 +227,23 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'I':
 			o->no_inherit = 1;
+			break;
+		case 'D' + 256:
+			if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
+				pr_err("too many --debug-dir options: at most %d", MAX_DEBUG_DIRS);
+				return -EINVAL;
+			}
+			if (!optarg[0]) {
+				pr_err("--debug-dir takes a directory, not ''");
+				return -EINVAL;
+			}
+			o->debug_dirs[o->nr_debug_dirs++] = optarg;
+			break;
+		case 'N' + 256:
+			o->debuginfod = 1;
+			break;
+		case 'M' + 256:
+			o->no_demangle = 1;
 			break;
 		case 'q':
 			quiet = 1;
@@ -509,6 +537,13 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
 	}
+	ro.sym.debug_dirs = o.debug_dirs;
+	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
+	ro.sym.no_demangle = o.no_demangle;
+	ro.sym.debuginfod = o.debuginfod;
+	/* debuginfod is a network client: only when asked for. */
+	if (!o.debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
 	ss.rec = recorder__new(&ss.prof, &ro);
 	if (!ss.rec) {
 		pr_err("out of memory");

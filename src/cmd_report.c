@@ -15,9 +15,10 @@
 #include "folded.h"
 #include "log.h"
 #include "outfile.h"
-#include "pfile.h"
+#include "input.h"
 #include "readcmd.h"
 #include "report.h"
+#include "resymbolize.h"
 
 #define FILTER_HELP \
 	"      --pid PID[,PID...]   only these processes\n" \
@@ -46,6 +47,8 @@ static const char report_usage[] =
 	FILTER_HELP
 	"      --no-header          leave out the '#' header lines\n"
 	"      --partial            read a profile whose recording did not finish\n"
+	"      --resymbolize        name the code again, from the files and debuginfo found now\n"
+	"      --debug-dir DIR      with --resymbolize: also look for debuginfo in DIR (repeatable)\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
@@ -107,6 +110,8 @@ enum {
 	OPT_ICICLE,
 	OPT_COLORS,
 	OPT_FORMAT,
+	OPT_RESYMBOLIZE,
+	OPT_DEBUG_DIR,
 };
 
 static int parse_ids(const char *s, const char *opt, uint32_t *ids, uint32_t *nr)
@@ -196,6 +201,8 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		{ "icicle", no_argument, NULL, OPT_ICICLE },
 		{ "colors", required_argument, NULL, OPT_COLORS },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "resymbolize", no_argument, NULL, OPT_RESYMBOLIZE },
+		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -345,6 +352,16 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		case OPT_PARTIAL:
 			o->partial = 1;
 			break;
+		case OPT_RESYMBOLIZE:
+			o->resymbolize = 1;
+			break;
+		case OPT_DEBUG_DIR:
+			if (o->nr_debug_dirs == READ_CMD_MAX_DEBUG_DIRS || !optarg[0]) {
+				pr_err(optarg[0] ? "too many --debug-dir options" : "--debug-dir takes a directory, not ''");
+				return -EINVAL;
+			}
+			o->debug_dirs[o->nr_debug_dirs++] = optarg;
+			break;
 		case OPT_NO_HEADER:
 			o->no_header = 1;
 			break;
@@ -369,19 +386,33 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		pr_err("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->nr_debug_dirs && !o->resymbolize) {
+		pr_err("--debug-dir needs --resymbolize");
+		return -EINVAL;
+	}
 	cli__verbosity(verbose, quiet);
 	return 0;
 }
 
 int read_cmd__load(const struct read_cmd_opts *o, struct profile *p)
 {
-	struct pfile_read_opts ro = { .allow_partial = o->partial };
-	int partial;
+	struct input_opts io = { .allow_partial = o->partial };
+	int err;
 
+	/* A scorch profile, or folded stacks from any tool (input.h). */
 	profile__init(p);
-	if (pfile__read(o->input, &ro, p, &partial)) {
+	if (input__load(o->input, &io, p, NULL)) {
 		profile__release(p);
 		return -1;
+	}
+	if (o->resymbolize) {
+		err = resymbolize__profile(p, o->debug_dirs, o->nr_debug_dirs);
+		if (err < 0) {
+			pr_err("cannot resymbolize '%s': %s", o->input, strerror(-err));
+			profile__release(p);
+			return -1;
+		}
+		pr_debug("resymbolized %d locations", err);
 	}
 	return 0;
 }
@@ -398,7 +429,7 @@ int cmd_report(int argc, char **argv)
 	struct profile p;
 	int err = read_cmd__parse(argc, argv, "report", report_usage,
 				  "input top sort by percent-limit pid tid comm focus ignore callers callees json "
-				  "no-inline no-kernel no-header partial quiet verbose help",
+				  "no-inline no-kernel no-header partial resymbolize debug-dir quiet verbose help",
 				  &o);
 
 	if (err)

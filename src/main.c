@@ -23,6 +23,8 @@ static const struct cmd_struct commands[] = {
 	{ "report", cmd_report, "print the hottest functions of a profile" },
 	{ "folded", cmd_folded, "write folded stacks for flame graph tools" },
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
+	{ "diff", cmd_diff, "compare profiles: which functions regressed, with a CI exit status" },
+	{ "symbolize", cmd_symbolize, "print function, file:line and inlines of addresses" },
 	{ "flamegraph", cmd_flamegraph, "draw an interactive SVG flame graph" },
 	{ "export", cmd_export, "write a profile for pprof or speedscope" },
 };

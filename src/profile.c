@@ -227,6 +227,29 @@ uint32_t profile__add_location(struct profile *p, uint32_t mapping, uint64_t add
 	return id;
 }
 
+int profile__set_location_frames(struct profile *p, uint32_t loc, const struct profile_frame *frames,
+				 uint32_t nr_frames)
+{
+	struct profile_location *l;
+	uint32_t i;
+
+	if (loc >= p->nr_locations)
+		return -EINVAL;
+	for (i = 0; i < nr_frames; i++)
+		if (frames[i].function >= p->nr_strs || frames[i].file >= p->nr_strs)
+			return -EINVAL;
+	if ((uint64_t)p->nr_frames + nr_frames >= PROFILE_NONE ||
+	    GROW(p, frames, cap_frames, (size_t)p->nr_frames + nr_frames))
+		return -ENOMEM;
+	l = &p->locations[loc];
+	l->frame = p->nr_frames;
+	l->nr_frames = nr_frames;
+	if (nr_frames)
+		memcpy(p->frames + p->nr_frames, frames, nr_frames * sizeof(*frames));
+	p->nr_frames += nr_frames;
+	return 0;
+}
+
 /* --- stacks --- */
 
 struct stack_key {

@@ -146,6 +146,12 @@ uint32_t profile__find_location(const struct profile *p, uint32_t mapping, uint6
 /* Add a location with a copy of its frames. The (mapping, addr) must not exist yet (EEXIST). */
 uint32_t profile__add_location(struct profile *p, uint32_t mapping, uint64_t addr, uint32_t flags,
 			       const struct profile_frame *frames, uint32_t nr_frames);
+/*
+ * Replace the frames of location 'loc' (re-symbolization) with a copy of 'frames'. The old frames stay
+ * in the frame array, unreferenced. Returns 0, -EINVAL or -ENOMEM.
+ */
+int profile__set_location_frames(struct profile *p, uint32_t loc, const struct profile_frame *frames,
+				 uint32_t nr_frames);
 uint32_t profile__intern_stack(struct profile *p, const uint32_t *locs, uint32_t depth);
 uint32_t profile__intern_thread(struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm);
 /* Add n samples of 'stack' in 'thread'; returns the count id. */

@@ -12,6 +12,8 @@
 #include "report.h"
 #include "view.h"
 
+#define READ_CMD_MAX_DEBUG_DIRS 32
+
 struct read_cmd_opts {
 	const char *input;
 	const char *output;
@@ -28,6 +30,9 @@ struct read_cmd_opts {
 	double min_width;
 	int icicle;
 	struct view_opts view;
+	int resymbolize;                      /* report: name the code again (resymbolize.h) */
+	const char *debug_dirs[READ_CMD_MAX_DEBUG_DIRS];
+	size_t nr_debug_dirs;
 };
 
 /*
@@ -37,7 +42,10 @@ struct read_cmd_opts {
  */
 int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, const char *allowed,
 		    struct read_cmd_opts *o);
-/* Load o->input into a new profile (profile__init'ed here). Returns 0, or -1 after logging. */
+/*
+ * Load o->input, a scorch profile or folded stacks (input.h), into a new profile (profile__init'ed
+ * here), resymbolized when o->resymbolize. Returns 0, or -1 after logging.
+ */
 int read_cmd__load(const struct read_cmd_opts *o, struct profile *p);
 /* The name of the input for messages and headers. */
 const char *read_cmd__input_name(const struct read_cmd_opts *o);

@@ -13,8 +13,10 @@
 #include "idxmap.h"
 #include "ksyms.h"
 #include "log.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "recorder.h"
+#include "safeopen.h"
 #include "symbolizer.h"
 
 #define MAX_FRAMES 16
@@ -36,6 +38,10 @@ struct proc {
 	struct procmaps maps;
 	struct proc_map *pm;  /* owned, one per maps entry */
 	struct u64map addrs;  /* runtime address -> location id (for callers: address - 1) */
+	struct perfmap jit;   /* /tmp/perf-PID.map of the process, when it has one */
+	int jit_tried;
+	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
+	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 };
 
 struct recorder {
@@ -51,7 +57,7 @@ struct recorder {
 	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
-	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors;
+	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames;
 };
 
 static uint64_t now_ns(void)
@@ -71,7 +77,7 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	r->p = p;
 	if (opts)
 		r->opts = *opts;
-	r->sym = symbolizer__new();
+	r->sym = symbolizer__new(opts ? &opts->sym : NULL);
 	if (!r->sym) {
 		free(r);
 		return NULL;
@@ -87,6 +93,7 @@ static void proc_free(struct proc *pr)
 	procmaps__release(&pr->maps);
 	free(pr->pm);
 	u64map__release(&pr->addrs);
+	perfmap__release(&pr->jit);
 	free(pr);
 }
 
@@ -149,6 +156,8 @@ static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
 	if (!pr)
 		goto nomem;
 	pr->pid = pid;
+	pr->jit_mapping = PROFILE_NONE;
+	perfmap__init(&pr->jit);
 	procmaps__init(&pr->maps);
 	u64map__init(&pr->addrs);
 	if (r->nr_procs == r->cap_procs) {
@@ -180,37 +189,6 @@ int recorder__add_process(struct recorder *r, uint32_t pid)
 	return err;
 }
 
-/*
- * Open the file behind a maps entry without trusting its path: the exact mapped inode through
- * /proc/PID/map_files, else the path inside the process's own root. Regular files only, opened
- * without blocking, and only if (device, inode) match the maps line.
- */
-static int open_mapped_file(uint32_t pid, const struct procmaps_entry *e)
-{
-	char path[PROCMAPS_MAX_LINE + 64];
-	int attempt;
-
-	for (attempt = 0; attempt < 2; attempt++) {
-		struct stat st;
-		int fd;
-
-		if (attempt == 0)
-			snprintf(path, sizeof(path), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pid, e->start, e->end);
-		else if (e->path[0] == '/')
-			snprintf(path, sizeof(path), "/proc/%u/root%s", pid, e->path);
-		else
-			break;
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == e->inode &&
-		    major(st.st_dev) == e->dev_major && minor(st.st_dev) == e->dev_minor)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static uint32_t intern_mapping(struct recorder *r, const char *name, const char *build_id, uint32_t kind)
 {
 	uint32_t n = profile__intern_cstr(r->p, name);
@@ -230,17 +208,21 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 
 	pm->resolved = 1;
 	if (e->path[0] == '/' && e->inode) {
-		int fd = open_mapped_file(pr->pid, e);
+		char root[32];
+		int fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
+					   e->inode);
 
+		snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
 		kind = PROFILE_MAP_FILE;
 		if (fd >= 0) {
-			pm->elf = symbolizer__open_fd(r->sym, fd, e->path);
+			pm->elf = symbolizer__open_fd(r->sym, fd, e->path, root);
 			close(fd);
 		}
 		if (!pm->elf)
 			r->elf_errors++;
 	} else if (strcmp(e->path, "[vdso]") == 0) {
 		kind = PROFILE_MAP_VDSO;
+		pm->elf = symbolizer__vdso(r->sym);
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}
@@ -265,10 +247,69 @@ static uint32_t add_location(struct recorder *r, uint32_t mapping, uint64_t addr
 	return profile__add_location(r->p, mapping, addr, flags, frames, (uint32_t)n);
 }
 
+/* The process's id as it sees itself (the last NSpid), for the name of its perf map. */
+static uint32_t own_ns_pid(uint32_t pid)
+{
+	char path[64], line[256];
+	uint32_t nspid = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6) == 0) {
+			char *last = strrchr(line, '\t');
+			unsigned long v = last ? strtoul(last + 1, NULL, 10) : 0;
+
+			if (v && v <= UINT32_MAX)
+				nspid = (uint32_t)v;
+			break;
+		}
+	}
+	fclose(f);
+	return nspid;
+}
+
+#define JIT_RELOAD_NS 1000000000ULL
+
+/* The perf-map region holding addr, loading (or, after a miss, reloading) the map at most once a second. */
+static const struct perfmap_entry *jit_find(struct recorder *r, struct proc *pr, uint64_t addr)
+{
+	const struct perfmap_entry *je = pr->jit_tried ? perfmap__find(&pr->jit, addr) : NULL;
+	char root[32], path[48], proc[32];
+	struct stat st;
+	int err;
+
+	if (je || (pr->jit_tried && now_ns() - pr->jit_time < JIT_RELOAD_NS))
+		return je;
+	pr->jit_time = now_ns();
+	snprintf(proc, sizeof(proc), "/proc/%u", pr->pid);
+	snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", own_ns_pid(pr->pid));
+	if (stat(proc, &st) != 0)
+		return NULL;
+	err = perfmap__load(&pr->jit, root, path, st.st_uid);
+	if (err == -EPERM && !pr->jit_tried)
+		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", path, pr->pid);
+	else if (err && err != -ENOENT && !pr->jit_tried)
+		pr_debug("cannot read '%s' of pid %u: %s", path, pr->pid, strerror(-err));
+	pr->jit_tried = 1;
+	if (err)
+		return NULL;
+	if (pr->jit.bad_lines)
+		pr_debug("'%s' of pid %u: %zu malformed lines skipped", path, pr->pid, pr->jit.bad_lines);
+	if (pr->jit_mapping == PROFILE_NONE)
+		pr->jit_mapping = intern_mapping(r, path, "", PROFILE_MAP_JIT);
+	return pr->jit_mapping == PROFILE_NONE ? NULL : perfmap__find(&pr->jit, addr);
+}
+
 /* The location of user address 'addr' (already adjusted to point into the call for callers). */
 static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr, int *err)
 {
 	const struct procmaps_entry *e;
+	const struct perfmap_entry *je = NULL;
 	struct sym_frame sf[MAX_FRAMES];
 	uint64_t v, rel;
 	uint32_t mapping, loc, flags = 0;
@@ -302,6 +343,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 			rel = addr - e->start;
 		} else {
 			rel = addr;
+			i = SIZE_MAX;
 		}
 	} else {
 		if (r->unknown_mapping == PROFILE_NONE)
@@ -312,10 +354,22 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		rel = addr;
 		i = SIZE_MAX;
 	}
+	/* Anonymous memory (or none): JIT code, when the process describes it in a perf map. */
+	if (i == SIZE_MAX && (je = jit_find(r, pr, addr)) != NULL)
+		mapping = pr->jit_mapping;
 	loc = profile__find_location(r->p, mapping, rel);
 	if (loc == PROFILE_NONE) {
-		if (i != SIZE_MAX && pr->pm[i].elf && !flags)
-			n = symbolizer__lookup(r->sym, pr->pm[i].elf, rel, sf, MAX_FRAMES);
+		if (je) {
+			memset(sf, 0, sizeof(sf[0]));
+			sf[0].function = je->name;
+			n = 1;
+			r->jit_frames++;
+		} else if (i != SIZE_MAX && pr->pm[i].elf && !flags) {
+			v = rel;
+			if (r->p->mappings[mapping].kind != PROFILE_MAP_VDSO ||
+			    symbolizer__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
+				n = symbolizer__lookup(r->sym, pr->pm[i].elf, v, sf, MAX_FRAMES);
+		}
 		loc = add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
 			goto nomem;
@@ -428,7 +482,8 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "user_stack_errors", r->ustack_errors) ||
 	    profile__counter_set(p, "truncated_stacks", r->truncated) ||
 	    profile__counter_set(p, "maps_unreadable", r->maps_errors) ||
-	    profile__counter_set(p, "files_unreadable", r->elf_errors))
+	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
+	    profile__counter_set(p, "jit_locations", r->jit_frames))
 		return -ENOMEM;
 	return 0;
 }

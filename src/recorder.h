@@ -19,10 +19,12 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "symbolizer.h"
 
 struct recorder_opts {
 	int no_kernel; /* drop kernel frames */
 	int no_user;   /* drop user frames */
+	struct symbolizer_opts sym; /* debuginfo directories, demangling, debuginfod */
 };
 
 /* One sample, neutral of how it was taken: addresses leaf first, as the CPU saw them. */

@@ -22,6 +22,10 @@ cp "$T/good.prof" "$T/corrupt.prof"
 printf '\xff\xff\xff\xff' | dd of="$T/corrupt.prof" bs=1 seek=$((size / 2)) conv=notrunc status=none
 cp "$T/good.prof" "$T/v9.prof"
 printf '\x09' | dd of="$T/v9.prof" bs=1 seek=8 conv=notrunc status=none
+# Folded stacks for diff: a grows from 2% to 8% of the samples, b shrinks by 4 points, c by 2.
+printf 'main;a 20\nmain;b 480\nmain;c 500\n' >"$T/base.folded"
+printf 'main;a 80\r\nmain;b 440\r\n\r\nmain;c 480\r\n' >"$T/new.folded"
+printf 'main;a 1\nmain;b 2 3\n' >"$T/twocounts.folded"
 
 is_root=0
 [ "$(id -u)" = 0 ] && is_root=1

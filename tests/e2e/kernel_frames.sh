@@ -3,11 +3,13 @@
 
 "$SCORCH" record -q -F 499 -o "$TMP/k.prof" -- "$WL/syscalls" 2 || fail "record failed"
 # libc's __read keeps no frame pointer, so a frame-pointer walk loses its caller read_zero_chunk
-# (DWARF unwinding recovers it); the chain above it must be intact.
-u=$(share "$TMP/k.prof" "main;copy_loop;(read_zero_chunk;)?__read")
+# (DWARF unwinding recovers it); the chain above it must be intact. With libc's debuginfo installed
+# the wrapper is named from DWARF, as addr2line and eu-addr2line name it: __GI___libc_read.
+rd="(__read|__libc_read|__GI___libc_read)"
+u=$(share "$TMP/k.prof" "main;copy_loop;(read_zero_chunk;)?$rd")
 note "user chain main;copy_loop;[read_zero_chunk;]__read: $u%"
 between "$u" 80 100 "share with the user chain"
-k=$(share "$TMP/k.prof" "__read;.*(__x64_sys_read|ksys_read|vfs_read);read_zero")
+k=$(share "$TMP/k.prof" "$rd;.*(__x64_sys_read|ksys_read|vfs_read);read_zero")
 note "with named kernel read frames: $k%"
 between "$k" 50 100 "share with kernel read frames"
 unnamed=$(share "$TMP/k.prof" "\\[kernel\\.kallsyms\\+")

@@ -3,11 +3,13 @@
  * synth - write a synthetic scorch profile through the real writer, for tests and benchmarks.
  *
  *   synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished]
+ *         [--shift PERCENT]
  *   synth -o FILE --fixture
  *
  * Stacks are random call chains over N functions in a few modules, rooted at "main", so the profile
  * has the shape of a real one. --unfinished leaves out the final chunk (like a killed recorder).
- * Deterministic for a given seed.
+ * --shift moves PERCENT of the samples (0-100) onto one extra stack "main;shifted", so two profiles
+ * made with and without it differ by a known regression. Deterministic for a given seed.
  *
  * --fixture writes instead the small fixed profile of the report golden and interop tests: 100 samples
  * over three threads, with inlined frames, file/line, kernel and JIT frames, an unnamed address, and
@@ -135,14 +137,15 @@ int main(int argc, char **argv)
 		{ "stacks", required_argument, NULL, 's' }, { "samples", required_argument, NULL, 'n' },
 		{ "functions", required_argument, NULL, 'f' }, { "depth", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 'S' }, { "unfinished", no_argument, NULL, 'u' },
-		{ "output", required_argument, NULL, 'o' }, { "fixture", no_argument, NULL, 'F' }, { 0 },
+		{ "output", required_argument, NULL, 'o' }, { "shift", required_argument, NULL, 'x' },
+		{ "fixture", no_argument, NULL, 'F' }, { 0 },
 	};
-	unsigned long stacks = 100, samples = 10000, functions = 50, depth = 12, i;
+	unsigned long stacks = 100, samples = 10000, functions = 50, depth = 12, shift = 0, i;
 	int unfinished = 0, want_fixture = 0, c, fd;
 	const char *out = NULL;
 	struct profile p;
 	struct pfile_writer *w;
-	uint32_t *locs, *stack_ids, mappings[3], thread;
+	uint32_t *locs, *stack_ids, mappings[3], thread, shifted[2], shifted_stack = 0;
 	char name[64];
 
 	rng_state = 88172645463325252ULL;
@@ -155,14 +158,15 @@ int main(int argc, char **argv)
 		case 'S': rng_state ^= strtoull(optarg, NULL, 10) * 0x9e3779b97f4a7c15ULL; break;
 		case 'u': unfinished = 1; break;
 		case 'o': out = optarg; break;
+		case 'x': shift = strtoul(optarg, NULL, 10); break;
 		case 'F': want_fixture = 1; break;
 		default: return 2;
 		}
 	}
 	if (out && want_fixture)
 		return fixture(out);
-	if (!out || !stacks || !functions || depth < 2) {
-		fprintf(stderr, "usage: synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished]\n");
+	if (!out || !stacks || !functions || depth < 2 || shift > 100) {
+		fprintf(stderr, "usage: synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished] [--shift PERCENT]\n");
 		return 2;
 	}
 	profile__init(&p);
@@ -182,6 +186,15 @@ int main(int argc, char **argv)
 		f.function = profile__intern_cstr(&p, name);
 		if (profile__add_location(&p, mappings[i % 3], 0x1000 + i * 16, i % 3 == 2 ? PROFILE_LOC_KERNEL : 0,
 					  &f, 1) == PROFILE_NONE)
+			return 1;
+	}
+	if (shift) {
+		struct profile_frame f = { 0 };
+
+		f.function = profile__intern_cstr(&p, "shifted");
+		shifted[0] = profile__add_location(&p, mappings[0], 0x1000 + (functions + 1) * 16, 0, &f, 1);
+		shifted[1] = 0; /* main */
+		if (shifted[0] == PROFILE_NONE || (shifted_stack = profile__intern_stack(&p, shifted, 2)) == PROFILE_NONE)
 			return 1;
 	}
 	thread = profile__intern_thread(&p, 100, 100, profile__intern_cstr(&p, "app"));
@@ -212,7 +225,10 @@ int main(int argc, char **argv)
 		/* A skewed choice: a few stacks are hot, as in real profiles. */
 		uint64_t r = rnd() % stacks, s = (r * r) / stacks;
 
-		profile__add_count(&p, stack_ids[s], thread, 1);
+		if (shift && rnd() % 100 < shift)
+			profile__add_count(&p, shifted_stack, thread, 1);
+		else
+			profile__add_count(&p, stack_ids[s], thread, 1);
 		if (i % 100000 == 99999 && pfile__writer_flush(w, &p))
 			return 1;
 	}

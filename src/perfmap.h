@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * perfmap - JIT symbols from a perf map file (/tmp/perf-PID.map), as written by node --perf-basic-prof,
+ * the JVM's perf-map-agent, LuaJIT, .NET and others: one "START SIZE NAME" line per code region,
+ * START and SIZE in hexadecimal (with or without 0x), NAME the rest of the line.
+ *
+ * The file is written by the profiled process: untrusted. perfmap__load() reads it only when it is a
+ * regular file owned by the target's user or by root, at most PERFMAP_MAX_SIZE bytes, without following
+ * a path out of the target's root. The parser skips (and counts) malformed lines, lines longer than
+ * PERFMAP_MAX_LINE, empty regions and regions that wrap around; names have control characters replaced
+ * by '?'. When regions overlap, the one written last wins (a JIT rewrites code in place).
+ *
+ * A struct perfmap owns its entries and names; perfmap__release() frees them. Functions return 0 or a
+ * negative errno (-ENOMEM; for perfmap__load also the open error, -EPERM for a file owned by another
+ * user, -EFBIG for a file too large).
+ */
+#ifndef SCORCH_PERFMAP_H
+#define SCORCH_PERFMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PERFMAP_MAX_LINE 4096
+#define PERFMAP_MAX_SIZE (64u << 20)
+
+struct perfmap_entry {
+	uint64_t start, size;
+	char *name; /* owned */
+};
+
+struct perfmap {
+	struct perfmap_entry *entries; /* owned, sorted by start, not overlapping */
+	size_t nr;
+	size_t bad_lines;              /* lines skipped by the parser */
+};
+
+void perfmap__init(struct perfmap *m);
+void perfmap__release(struct perfmap *m);
+/* Parse 'len' bytes of perf map text (need not be NUL-terminated), replacing what 'm' held. */
+int perfmap__parse(struct perfmap *m, const char *text, size_t len);
+/*
+ * Load 'path' inside 'root' (NULL for ours) if it belongs to 'uid' or root. For process PID:
+ * root "/proc/PID/root", path "/tmp/perf-PID.map" (PID as the process sees itself).
+ */
+int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t uid);
+/* The region holding 'addr', or NULL. Borrowed. */
+const struct perfmap_entry *perfmap__find(const struct perfmap *m, uint64_t addr);
+
+#endif

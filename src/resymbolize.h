@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * resymbolize - name a recorded profile's code again, after the fact: for debuginfo that was missing
+ * at record time (scorch report --resymbolize --debug-dir DIR).
+ *
+ * Profiles keep, for every location in an ELF file, its mapping's path and build id and the ELF
+ * virtual address. For each such mapping with a build id, resymbolize__profile() looks for
+ * DIR/.build-id/xx/rest.debug in each of 'debug_dirs', then in /usr/lib/debug, and else for the
+ * mapped file itself at its recorded path (used only if its build id matches, with its debuginfo found
+ * the usual ways); then it replaces the frames of every location of that mapping that the file names
+ * (file:line and inline chains included). Locations recorded as file offsets (the file was unreadable)
+ * and mappings without a build id are left alone. Files are opened with the care of safeopen.h.
+ *
+ * Returns the number of locations whose frames were replaced, or a negative errno (-ENOMEM).
+ */
+#ifndef SCORCH_RESYMBOLIZE_H
+#define SCORCH_RESYMBOLIZE_H
+
+#include <stddef.h>
+
+#include "profile.h"
+
+int resymbolize__profile(struct profile *p, const char *const *debug_dirs, size_t nr_dirs);
+
+#endif

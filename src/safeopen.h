@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * safeopen - open files whose paths a profiled process chose, the way a root profiler must.
+ *
+ * Every function opens read-only with O_NONBLOCK|O_NOCTTY|O_CLOEXEC (a FIFO never blocks the caller),
+ * then fstat()s the descriptor and keeps it only when it is a regular file no larger than
+ * SAFEOPEN_MAX_SIZE. Paths inside another process's root are resolved with openat2(RESOLVE_IN_ROOT), so
+ * neither ".." nor an absolute symlink leads out of that root. Functions return a descriptor the
+ * caller owns, or a negative errno (-EINVAL for a file that is not regular, -EFBIG for one too large).
+ */
+#ifndef SCORCH_SAFEOPEN_H
+#define SCORCH_SAFEOPEN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SAFEOPEN_MAX_SIZE (4ULL << 30)
+
+/* Open 'path' (resolved normally: for paths the user gave, or under trusted system directories). */
+int safeopen__file(const char *path);
+/* Open 'path' inside the directory tree 'root' (e.g. "/proc/PID/root"); root NULL or "/" = no jail. */
+int safeopen__in_root(const char *root, const char *path);
+/*
+ * Open the file of a mapping [start, end) of process 'pid' whose maps line names 'path' and
+ * (dev_major:dev_minor, inode): through /proc/PID/map_files first (the exact mapped inode, even when
+ * deleted or replaced), else 'path' inside /proc/PID/root. The (device, inode) must match.
+ */
+int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
+		      uint32_t dev_minor, uint64_t inode);
+/* Whether the first bytes of 'fd' are the ELF magic. */
+int safeopen__is_elf(int fd);
+
+#endif
