@@ -20,9 +20,32 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_USTACK_ERR = 1 << 1,   /* bpf_get_stack failed for the user stack */
 	SCORCH_SAMPLE_KSTACK_FULL = 1 << 2,  /* kernel stack filled the buffer: may be truncated */
 	SCORCH_SAMPLE_USTACK_FULL = 1 << 3,  /* user stack filled the buffer: may be truncated */
+	SCORCH_SAMPLE_REGS = 1 << 4,         /* regs[] holds the user registers */
+	SCORCH_SAMPLE_STACK_CUT = 1 << 5,    /* the stack copy stopped at an unreadable page before the size */
+	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,   /* no frame-pointer walk was made (ustack[] is empty) */
 };
 
-/* One sample, as reserved in the ring buffer. */
+/*
+ * User registers, numbered as DWARF numbers them on x86-64 (and as libunwind's UNW_X86_64_* do), so
+ * the unwinder indexes regs[] with the register number it is asked for.
+ */
+enum scorch_reg {
+	SCORCH_REG_RAX = 0, SCORCH_REG_RDX, SCORCH_REG_RCX, SCORCH_REG_RBX, SCORCH_REG_RSI, SCORCH_REG_RDI,
+	SCORCH_REG_RBP, SCORCH_REG_RSP, SCORCH_REG_R8, SCORCH_REG_R9, SCORCH_REG_R10, SCORCH_REG_R11,
+	SCORCH_REG_R12, SCORCH_REG_R13, SCORCH_REG_R14, SCORCH_REG_R15, SCORCH_REG_RIP,
+	SCORCH_NR_REGS,
+};
+
+/* User stack snapshot sizes (bytes from the user SP): DWARF mode default and maximum, FP leaf repair. */
+#define SCORCH_STACK_DEFAULT (16u << 10)
+#define SCORCH_STACK_MAX (64u << 10)
+#define SCORCH_STACK_FP_REPAIR 512u
+#define SCORCH_PAGE_SIZE 4096u
+
+/*
+ * One sample as it arrives from the ring buffer: this fixed header, then stack_size bytes of user stack
+ * copied from regs[SCORCH_REG_RSP] upwards (stack_size is 0 when no snapshot was asked for).
+ */
 struct scorch_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns() */
 	__u32 pid;     /* tgid */
@@ -34,12 +57,16 @@ struct scorch_sample {
 	__s32 kstack_err;
 	__s32 ustack_err;
 	char comm[SCORCH_COMM_LEN];
-	__u32 pad;
+	__u32 exec_seq;                 /* execs of the process seen since sampling started */
 	__u64 kstack[SCORCH_MAX_STACK]; /* leaf first */
 	__u64 ustack[SCORCH_MAX_STACK]; /* leaf first */
+	__u64 regs[SCORCH_NR_REGS];     /* user registers, valid with SCORCH_SAMPLE_REGS */
+	__u32 stack_size;               /* bytes of user stack after this header */
+	__u32 pad2;
+	/* followed by stack_size bytes of user stack: (const __u8 *)(sample + 1) */
 };
 
-_Static_assert(sizeof(struct scorch_sample) == 56 + 2 * 8 * SCORCH_MAX_STACK,
+_Static_assert(sizeof(struct scorch_sample) == 56 + 2 * 8 * SCORCH_MAX_STACK + 8 * SCORCH_NR_REGS + 8,
 	       "struct scorch_sample layout changed: update both sides");
 
 /* Indexes into the per-CPU 'counters' array. */
@@ -50,6 +77,8 @@ enum scorch_counter {
 	SCORCH_CNT_USTACK_ERR,      /* user stacks that could not be read */
 	SCORCH_CNT_FORKS,           /* child processes of targets added to the target set */
 	SCORCH_CNT_LOST_TARGETS,    /* children not added: target map full */
+	SCORCH_CNT_STACK_CUT,       /* user stack copies that ended before the size: top of stack or unreadable page */
+	SCORCH_CNT_NO_REGS,         /* samples whose user registers could not be read */
 	SCORCH_CNT_MAX,
 };
 

@@ -51,7 +51,10 @@ static const char usage[] =
 	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
 	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
 	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
-	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers, the default)\n"
+	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
+	"                           bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
+	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
+	"                           pointers where the CFI runs out)\n"
 	"      --no-inherit         with COMMAND: do not follow its child processes\n"
 	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
 	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
@@ -73,6 +76,8 @@ struct record_opts {
 	size_t nr_debug_dirs;
 	int debuginfod;
 	int no_demangle;
+	enum recorder_call_graph call_graph;
+	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -165,6 +170,30 @@ static int parse_pids(struct record_opts *o, const char *arg)
 	return err;
 }
 
+/* -g fp | dwarf[,SIZE] | auto[,SIZE] */
+static int parse_call_graph(struct record_opts *o, const char *arg)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	o->stack_size = SCORCH_STACK_DEFAULT;
+	if (len == 2 && !strncmp(arg, "fp", 2) && !comma)
+		o->call_graph = RECORDER_CG_FP;
+	else if (len == 4 && !strncmp(arg, "auto", 4))
+		o->call_graph = RECORDER_CG_AUTO;
+	else if (len == 5 && !strncmp(arg, "dwarf", 5))
+		o->call_graph = RECORDER_CG_DWARF;
+	else {
+		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE] or auto[,SIZE]", arg);
+		return -EINVAL;
+	}
+	if (comma && cli__parse_u32(comma + 1, 64, SCORCH_STACK_MAX, "-g MODE,SIZE", &o->stack_size))
+		return -EINVAL;
+	/* Whole words: the unwinder reads the copy 8 bytes at a time. */
+	o->stack_size &= ~7u;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
@@ -188,6 +217,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	o->freq = 99;
 	o->output = "scorch.prof";
 	o->event = "auto";
+	o->call_graph = RECORDER_CG_AUTO;
+	o->stack_size = SCORCH_STACK_DEFAULT;
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command. */
@@ -220,10 +251,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->event = optarg;
 			break;
 		case 'g':
-			if (strcmp(optarg, "fp") != 0) {
-				pr_err("unknown call-graph mode '%s': use fp", optarg);
+			if (parse_call_graph(o, optarg))
 				return -EINVAL;
-			}
 			break;
 		case 'I':
 			o->no_inherit = 1;
@@ -304,6 +333,7 @@ static int on_sample(void *ctx, const struct scorch_sample *s)
 	struct recorder_sample rs = {
 		.pid = s->pid,
 		.tid = s->tid,
+		.exec_seq = s->exec_seq,
 		.comm = s->comm,
 		.kips = (const uint64_t *)s->kstack,
 		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
@@ -313,6 +343,9 @@ static int on_sample(void *ctx, const struct scorch_sample *s)
 		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
 		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
 		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
+		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
+		.ustack_bytes = (const uint8_t *)(s + 1),
+		.ustack_size = s->stack_size,
 	};
 	int err = recorder__add_sample(ss->rec, &rs);
 
@@ -353,6 +386,16 @@ static int targets_gone(struct session *ss)
 		any = 1;
 	}
 	return !any;
+}
+
+static const char *call_graph_name(const struct record_opts *o)
+{
+	static char buf[32];
+
+	if (o->call_graph == RECORDER_CG_FP)
+		return "fp";
+	snprintf(buf, sizeof(buf), "%s,%u", o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf", o->stack_size);
+	return buf;
 }
 
 static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char **argv)
@@ -401,7 +444,7 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
 	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
 	    profile__meta_set(p, "event", sampler__event(ss->smp)) ||
-	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", "fp") ||
+	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
 	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->smp)) ||
 	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
 		err = -ENOMEM;
@@ -421,6 +464,8 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
 	    profile__counter_set(p, "children_followed", c[SCORCH_CNT_FORKS]) ||
 	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
+	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
+	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
 	    recorder__store_counters(ss->rec))
 		return -ENOMEM;
 	return 0;
@@ -527,6 +572,9 @@ int cmd_record(int argc, char **argv)
 	so.freq = o.freq;
 	so.event = o.event;
 	so.follow_forks = o.cmd && !o.no_inherit;
+	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
+	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
+	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
 	ss.smp = sampler__open(&so);
 	if (!ss.smp)
 		goto out;
@@ -544,6 +592,7 @@ int cmd_record(int argc, char **argv)
 	/* debuginfod is a network client: only when asked for. */
 	if (!o.debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
+	ro.call_graph = o.call_graph;
 	ss.rec = recorder__new(&ss.prof, &ro);
 	if (!ss.rec) {
 		pr_err("out of memory");

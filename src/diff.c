@@ -172,8 +172,11 @@ static int sb_add(struct strbuf *b, const char *s, int sep)
 	return 0;
 }
 
-/* The folded form of stack 's', root first, names made safe as 'scorch folded' does. */
-static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b)
+/*
+ * The folded form of stack 's', root first, names made safe as 'scorch folded' does. labels[] caches
+ * each frame's safe name, indexed like the row cache in diff__add.
+ */
+static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b, char **labels)
 {
 	const uint32_t *locs = profile__stack_locs(p, s);
 	uint32_t depth = p->stacks[s].depth;
@@ -184,12 +187,20 @@ static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b)
 	if (!depth)
 		return sb_add(b, "[no stack]", 0);
 	while (depth--) {
-		uint32_t nf = p->locations[locs[depth]].nr_frames, f = nf ? nf : 1;
+		const struct profile_location *l = &p->locations[locs[depth]];
+		uint32_t nf = l->nr_frames, f = nf ? nf : 1;
 
 		while (f--) {
-			folded__sanitize(profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
-					 sizeof(clean));
-			if (sb_add(b, clean, !first))
+			char **slot = nf ? &labels[l->frame + f] : &labels[p->nr_frames + locs[depth]];
+
+			if (!*slot) {
+				folded__sanitize(profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
+						 sizeof(clean));
+				*slot = strdup(clean);
+				if (!*slot)
+					return -ENOMEM;
+			}
+			if (sb_add(b, *slot, !first))
 				return -ENOMEM;
 			first = 0;
 		}
@@ -200,6 +211,7 @@ static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b)
 int diff__add(struct diff *d, int side, const struct profile *p, const char *name)
 {
 	uint32_t run, *cache = NULL, s, i, f;
+	char **labels = NULL;
 	uint64_t *per_stack = NULL;
 	size_t K2 = (size_t)nr_runs_all(d) * 2, nslots;
 	struct strbuf sb = { 0 };
@@ -216,7 +228,9 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 	/* Row of each (location, frame): frames by their index, unnamed locations after them. */
 	nslots = (size_t)p->nr_frames + p->nr_locations;
 	cache = malloc((nslots ? nslots : 1) * sizeof(*cache));
-	if (!per_stack || !cache)
+	if (d->opts.by == DIFF_BY_STACK)
+		labels = calloc(nslots ? nslots : 1, sizeof(*labels));
+	if (!per_stack || !cache || (d->opts.by == DIFF_BY_STACK && !labels))
 		goto out;
 	memset(cache, 0xff, (nslots ? nslots : 1) * sizeof(*cache));
 	for (i = 0; i < p->nr_counts; i++)
@@ -231,7 +245,7 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 		if (d->opts.by == DIFF_BY_STACK) {
 			uint32_t r;
 
-			if (stack_string(p, s, &sb))
+			if (stack_string(p, s, &sb, labels))
 				goto out;
 			r = row_for(d, sb.s, sb.len, "");
 			if (r == NO_ROW)
@@ -266,6 +280,10 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 	d->added[side]++;
 	err = 0;
 out:
+	if (labels)
+		for (i = 0; i < nslots; i++)
+			free(labels[i]);
+	free(labels);
 	free(sb.s);
 	free(cache);
 	free(per_stack);
@@ -473,6 +491,17 @@ static size_t nr_nonzero(const struct diff *d)
 	return n;
 }
 
+/* A name in a table column: control characters (a terminal's escape sequences) become '?'. */
+static void print_name(FILE *out, const char *s, int width)
+{
+	int n = 0;
+
+	for (; *s; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	for (; n < width; n++)
+		fputc(' ', out);
+}
+
 static void print_table(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
@@ -507,10 +536,14 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 			c->count[0], c->count[1]);
 		print_p(out, c->q);
 		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
-		if (d->opts.by >= DIFF_BY_MODULE)
-			fprintf(out, "%s\n", r->name);
-		else
-			fprintf(out, "%-40s %s\n", r->name, r->module);
+		if (d->opts.by >= DIFF_BY_MODULE) {
+			print_name(out, r->name, 0);
+		} else {
+			print_name(out, r->name, 40);
+			fputc(' ', out);
+			print_name(out, r->module, 0);
+		}
+		fputc('\n', out);
 	}
 	if (n < nonzero)
 		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", nonzero - n, n);
@@ -528,8 +561,7 @@ static void md_text(FILE *out, const char *s)
 		case '`': fputs("\\`", out); break;
 		case '*': fputs("\\*", out); break;
 		case '_': fputs("\\_", out); break;
-		case '\n': case '\r': fputc(' ', out); break;
-		default: fputc(*s, out);
+		default: fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
 		}
 	}
 }

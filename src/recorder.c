@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -18,14 +19,25 @@
 #include "recorder.h"
 #include "safeopen.h"
 #include "symbolizer.h"
+#include "unwinder.h"
 
 #define MAX_FRAMES 16
 #define MAPS_REFRESH_NS (20 * 1000 * 1000ULL)
 /* The recorder holds 2 x 127 addresses per sample at most. */
 #define MAX_DEPTH 256
 
+/* Files larger than this are not read for their unwind tables. */
+#define MAX_IMAGE (512u << 20)
+
+/* A file's bytes for the unwinder, read once per (device, inode, size, mtime). */
+struct image {
+	uint64_t dev, ino, size, mtime;
+	uint8_t *data; /* owned; NULL when unreadable */
+};
+
 /* What one maps entry of a process resolves to, filled on first use. */
 struct proc_map {
+	int image;            /* index + 1 into recorder images, -1 when unreadable, 0 when not tried */
 	int resolved;
 	uint32_t mapping;     /* profile mapping id */
 	struct sym_elf *elf;  /* NULL when the file could not be read as ELF */
@@ -42,6 +54,7 @@ struct proc {
 	int jit_tried;
 	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
+	uint32_t exec_seq;    /* the exec count its caches belong to */
 };
 
 struct recorder {
@@ -57,7 +70,13 @@ struct recorder {
 	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
-	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames;
+	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames, execs;
+	/* unwinding */
+	struct unwinder *unw;             /* owned */
+	struct image *images;             /* owned */
+	size_t nr_images, cap_images;
+	uint64_t uips[MAX_DEPTH];
+	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 };
 
 static uint64_t now_ns(void)
@@ -78,7 +97,10 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	if (opts)
 		r->opts = *opts;
 	r->sym = symbolizer__new(opts ? &opts->sym : NULL);
-	if (!r->sym) {
+	r->unw = unwinder__new();
+	if (!r->sym || !r->unw) {
+		symbolizer__free(r->sym);
+		unwinder__free(r->unw);
 		free(r);
 		return NULL;
 	}
@@ -110,6 +132,10 @@ void recorder__free(struct recorder *r)
 	u64map__release(&r->kaddrs);
 	symbolizer__free(r->sym);
 	ksyms__free(r->ksyms);
+	unwinder__free(r->unw);
+	for (i = 0; i < r->nr_images; i++)
+		free(r->images[i].data);
+	free(r->images);
 	free(r);
 }
 
@@ -131,7 +157,13 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 		pr_debug("cannot read the maps of pid %u: %s", pr->pid, strerror(-err));
 		return 0;
 	}
-	pm = calloc(m.nr ? m.nr : 1, sizeof(*pm));
+	if (!m.nr) {
+		/* Read in the middle of an exec: look again at the next unknown address, not 20 ms later. */
+		procmaps__release(&m);
+		pr->maps_time = 0;
+		return 0;
+	}
+	pm = calloc(m.nr, sizeof(*pm));
 	if (!pm) {
 		procmaps__release(&m);
 		return -ENOMEM;
@@ -141,7 +173,26 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	pr->maps = m;
 	pr->pm = pm;
 	pr->maps_ok = 1;
+	unwinder__flush(r->unw, pr->pid);
 	return 0;
+}
+
+/*
+ * The process exec'd: everything known of its address space is stale. Forget the cached addresses and
+ * the perf map, and read the maps again (which also empties its unwinder cache). Locations already in
+ * the profile stay: they name addresses of the old image correctly.
+ */
+static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
+{
+	pr->exec_seq = exec_seq;
+	u64map__release(&pr->addrs);
+	u64map__init(&pr->addrs);
+	perfmap__release(&pr->jit);
+	perfmap__init(&pr->jit);
+	pr->jit_tried = 0;
+	pr->jit_mapping = PROFILE_NONE;
+	r->execs++;
+	return proc_read_maps(r, pr);
 }
 
 static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
@@ -374,7 +425,8 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		if (loc == PROFILE_NONE)
 			goto nomem;
 	}
-	if (u64map__set(&pr->addrs, addr, loc))
+	/* An address outside the maps may be mapped by the time we look again (exec, dlopen): not cached. */
+	if (i != SIZE_MAX && u64map__set(&pr->addrs, addr, loc))
 		goto nomem;
 	return loc;
 nomem:
@@ -424,6 +476,225 @@ nomem:
 	return PROFILE_NONE;
 }
 
+/*
+ * The vDSO has no file, but it is the same in every process of a kernel: unwind through a copy of our
+ * own (its ELF image starts at AT_SYSINFO_EHDR and fills its mapping).
+ */
+static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
+{
+	uint64_t base = getauxval(AT_SYSINFO_EHDR);
+	const struct procmaps_entry *e;
+	struct procmaps self;
+	struct image img = { 0 };
+	size_t k;
+
+	for (k = 0; k < r->nr_images; k++) {
+		if (r->images[k].dev == 0 && r->images[k].ino == 0) {
+			pm->image = (int)k + 1;
+			return r->images[k].data ? &r->images[k] : NULL;
+		}
+	}
+	if (r->nr_images == r->cap_images) {
+		size_t ncap = r->cap_images ? r->cap_images * 2 : 16;
+		struct image *n = realloc(r->images, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		r->images = n;
+		r->cap_images = ncap;
+	}
+	procmaps__init(&self);
+	if (base && procmaps__read(&self, getpid()) == 0 && (e = procmaps__find(&self, base)) && e->start == base &&
+	    (img.data = malloc(e->end - e->start))) {
+		memcpy(img.data, (const void *)(uintptr_t)base, e->end - e->start);
+		img.size = e->end - e->start;
+	}
+	procmaps__release(&self);
+	r->images[r->nr_images++] = img; /* dev 0, inode 0: the vDSO, even when it could not be copied */
+	pm->image = (int)r->nr_images;
+	return img.data ? &r->images[r->nr_images - 1] : NULL;
+}
+
+/*
+ * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
+ * truncates its file would turn our reads into SIGBUS) once per file and shared across processes.
+ */
+static const struct image *proc_map_image(struct recorder *r, struct proc *pr, size_t i)
+{
+	const struct procmaps_entry *e = &pr->maps.entries[i];
+	struct proc_map *pm = &pr->pm[i];
+	struct image img = { 0 };
+	struct stat st;
+	size_t k, got = 0;
+	int fd;
+
+	if (pm->image)
+		return pm->image > 0 ? &r->images[pm->image - 1] : NULL;
+	pm->image = -1;
+	if (strcmp(e->path, "[vdso]") == 0)
+		return vdso_image(r, pm);
+	if (e->path[0] != '/' || !e->inode)
+		return NULL;
+	fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor, e->inode);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size <= 0 || (uint64_t)st.st_size > MAX_IMAGE)
+		goto out;
+	img.dev = st.st_dev;
+	img.ino = st.st_ino;
+	img.size = (uint64_t)st.st_size;
+	img.mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+	for (k = 0; k < r->nr_images; k++) {
+		struct image *c = &r->images[k];
+
+		if (c->ino && c->dev == img.dev && c->ino == img.ino && c->size == img.size && c->mtime == img.mtime) {
+			pm->image = (int)k + 1;
+			goto out;
+		}
+	}
+	if (r->nr_images == r->cap_images) {
+		size_t ncap = r->cap_images ? r->cap_images * 2 : 16;
+		struct image *n = realloc(r->images, ncap * sizeof(*n));
+
+		if (!n)
+			goto out;
+		r->images = n;
+		r->cap_images = ncap;
+	}
+	img.data = malloc(img.size);
+	while (img.data && got < img.size) {
+		ssize_t n = pread(fd, img.data + got, img.size - got, (off_t)got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < img.size) { /* keep the failure so the file is not read again */
+		free(img.data);
+		img.data = NULL;
+	}
+	r->images[r->nr_images++] = img;
+	pm->image = (int)r->nr_images;
+out:
+	close(fd);
+	return pm->image > 0 ? &r->images[pm->image - 1] : NULL;
+}
+
+struct find_map_ctx {
+	struct recorder *r;
+	struct proc *pr;
+};
+
+static int unwind_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
+{
+	struct find_map_ctx *fc = ctx;
+	const struct procmaps_entry *e = procmaps__find(&fc->pr->maps, addr);
+	const struct image *img;
+
+	if (!e && now_ns() - fc->pr->maps_time > MAPS_REFRESH_NS) {
+		/* Perhaps mapped since we looked (exec, dlopen): look again. */
+		if (proc_read_maps(fc->r, fc->pr))
+			return -ENOENT;
+		e = procmaps__find(&fc->pr->maps, addr);
+	}
+	if (!e)
+		return -ENOENT;
+	img = proc_map_image(fc->r, fc->pr, (size_t)(e - fc->pr->maps.entries));
+	out->start = e->start;
+	out->end = e->end;
+	out->offset = e->offset;
+	out->image = img ? img->data : NULL;
+	out->image_size = img && img->data ? img->size : 0;
+	return 0;
+}
+
+/* Count an unwind that could not step past 'ip', under the name of the file that holds it. */
+static int count_unwind_failure(struct recorder *r, struct proc *pr, uint64_t ip)
+{
+	const struct procmaps_entry *e = procmaps__find(&pr->maps, ip);
+	const char *name = !e ? "[unknown]" : !e->path[0] ? "[anon]" : e->path;
+	const char *slash = strrchr(name, '/');
+	char key[128];
+
+	snprintf(key, sizeof(key), "unwind_failed:%s", slash ? slash + 1 : name);
+	return profile__counter_add(r->p, key, 1) ? -ENOMEM : 0;
+}
+
+/*
+ * The user IPs of a sample, leaf first, according to the call-graph mode: the frame-pointer walk as
+ * given (with the leaf's caller put back from the CFI when the leaf had not pushed its frame), or the
+ * DWARF unwind of the stack copy. Points *ips at s->uips or at r->uips.
+ */
+static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_sample *s, const uint64_t **ips,
+		    uint32_t *nr, int *root)
+{
+	struct find_map_ctx fc = { r, pr };
+	struct unwinder_input in = {
+		.regs = s->uregs,
+		.stack = s->ustack_bytes,
+		.stack_size = s->ustack_size,
+		.find_map = unwind_find_map,
+		.ctx = &fc,
+		.fp_fallback = r->opts.call_graph == RECORDER_CG_AUTO,
+	};
+	struct unwinder_result res;
+	int err;
+
+	*ips = s->uips;
+	*nr = s->nr_uips;
+	*root = 0;
+	if (!s->uregs)
+		return 0;
+	if (r->opts.call_graph == RECORDER_CG_FP) {
+		/* Only the leaf's caller is needed: the walk from RBP has the rest, perhaps without it. */
+		if (s->nr_uips < 1 || s->nr_uips >= MAX_DEPTH || s->uips[0] != s->uregs[SCORCH_REG_RIP])
+			return 0;
+		err = unwinder__unwind(r->unw, pr->pid, &in, r->uips, 2, &res);
+		if (err)
+			return err == -ENOMEM ? err : 0;
+		if (res.nr == 2 && (s->nr_uips < 2 || s->uips[1] != r->uips[1])) {
+			memcpy(r->uips + 2, s->uips + 1, (s->nr_uips - 1) * sizeof(*s->uips));
+			*ips = r->uips;
+			*nr = s->nr_uips + 1;
+		}
+		return 0;
+	}
+	err = unwinder__unwind(r->unw, pr->pid, &in, r->uips, MAX_DEPTH / 2, &res);
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	if (res.status == UNWINDER_TRUNCATED)
+		r->unwind_truncated++;
+	else if (res.status == UNWINDER_DEPTH)
+		r->unwind_depth++;
+	if (res.status >= UNWINDER_NO_INFO && (err = count_unwind_failure(r, pr, res.fail_ip)))
+		return err;
+	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better guess. */
+	if (r->opts.call_graph == RECORDER_CG_AUTO && res.status >= UNWINDER_NO_INFO && s->nr_uips > res.nr)
+		return 0;
+	*ips = r->uips;
+	*nr = res.nr;
+	*root = res.status == UNWINDER_ROOT;
+	return 0;
+}
+
+/* Whether the outermost user location is where threads and processes begin. */
+static int is_root_location(struct recorder *r, uint32_t loc)
+{
+	static const char *const roots[] = { "_start", "__libc_start_main", "__libc_start_call_main",
+					     "start_thread", "clone", "clone3", "__clone", "__clone3" };
+	const struct profile_location *l = &r->p->locations[loc];
+	const char *fn;
+	size_t i;
+
+	if (!l->nr_frames)
+		return 0;
+	fn = profile__str(r->p, r->p->frames[l->frame + l->nr_frames - 1].function);
+	for (i = 0; fn && i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (strcmp(fn, roots[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 {
 	struct proc *pr = NULL;
@@ -448,18 +719,35 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 			depth++;
 		}
 	}
-	if (!r->opts.no_user && s->nr_uips) {
+	if (!r->opts.no_user && (s->nr_uips || s->uregs)) {
+		const uint64_t *uips;
+		uint32_t nr_uips, first = depth;
+		int root;
+
 		pr = get_proc(r, s->pid, &err);
 		if (err)
 			return err;
-		for (i = 0; i < s->nr_uips && depth < MAX_DEPTH; i++) {
+		if (s->exec_seq != pr->exec_seq) {
+			err = proc_exec(r, pr, s->exec_seq);
+			if (err)
+				return err;
+		}
+		err = user_ips(r, pr, s, &uips, &nr_uips, &root);
+		if (err)
+			return err;
+		for (i = 0; i < nr_uips && depth < MAX_DEPTH; i++) {
 			/* The user leaf is a return address too when the sample hit the kernel. */
-			uint64_t a = (i || s->nr_kips) && s->uips[i] ? s->uips[i] - 1 : s->uips[i];
+			uint64_t a = (i || s->nr_kips) && uips[i] ? uips[i] - 1 : uips[i];
 
 			r->locs[depth] = user_location(r, pr, a, &err);
 			if (err)
 				return err;
 			depth++;
+		}
+		if (depth > first) {
+			r->user_stacks++;
+			/* The CFI said there is no caller, or the outermost function is a known root. */
+			r->user_roots += root || is_root_location(r, r->locs[depth - 1]);
 		}
 	}
 	comm = profile__intern_str(r->p, s->comm, strnlen(s->comm, 16));
@@ -483,7 +771,14 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "truncated_stacks", r->truncated) ||
 	    profile__counter_set(p, "maps_unreadable", r->maps_errors) ||
 	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
-	    profile__counter_set(p, "jit_locations", r->jit_frames))
+	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
+	    profile__counter_set(p, "execs", r->execs) ||
+	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
+	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
+	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||
+	    profile__counter_set(p, "unwind_depth_cap", r->unwind_depth) ||
+	    profile__meta_setf(p, "unwind_root_share", "%.1f%%",
+			       r->user_stacks ? 100.0 * (double)r->user_roots / (double)r->user_stacks : 0.0))
 		return -ENOMEM;
 	return 0;
 }

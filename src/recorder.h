@@ -10,6 +10,10 @@
  * when their (device, inode) matches the maps line.
  *
  * The recorder borrows the profile it fills; it owns its caches, its symbolizer and its kernel symbols.
+ * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
+ * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
+ * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past.
+ *
  * Functions returning int return 0 or a negative errno (only -ENOMEM and -EINVAL are fatal; a process
  * that is gone or a file that cannot be read give unnamed frames and a counter, not an error).
  */
@@ -21,15 +25,24 @@
 #include "profile.h"
 #include "symbolizer.h"
 
+enum recorder_call_graph {
+	RECORDER_CG_FP = 0, /* user IPs as the frame-pointer walk gave them; the leaf's caller repaired from CFI */
+	RECORDER_CG_DWARF,  /* user IPs unwound from the registers and stack copy */
+	RECORDER_CG_AUTO,   /* DWARF, by frame pointer through frames without CFI; else the kernel's FP walk
+			     * if that went deeper */
+};
+
 struct recorder_opts {
 	int no_kernel; /* drop kernel frames */
 	int no_user;   /* drop user frames */
 	struct symbolizer_opts sym; /* debuginfo directories, demangling, debuginfod */
+	enum recorder_call_graph call_graph;
 };
 
 /* One sample, neutral of how it was taken: addresses leaf first, as the CPU saw them. */
 struct recorder_sample {
 	uint32_t pid, tid;
+	uint32_t exec_seq; /* how many times the process has exec'd: a change replaces its address space */
 	const char *comm;
 	const uint64_t *kips;
 	uint32_t nr_kips;
@@ -37,6 +50,11 @@ struct recorder_sample {
 	uint32_t nr_uips;
 	int kstack_error, ustack_error;         /* the stack could not be read */
 	int kstack_truncated, ustack_truncated; /* the stack filled its buffer */
+	/* Optional: the user registers (SCORCH_NR_REGS, enum scorch_reg) and a copy of the user stack from
+	 * the user SP, which the recorder unwinds (or uses to repair the leaf's caller in FP mode). */
+	const uint64_t *uregs;                  /* NULL when none */
+	const uint8_t *ustack_bytes;
+	uint32_t ustack_size;
 };
 
 struct recorder;

@@ -136,9 +136,11 @@ int sampler__check_privileges(void)
 	return -EPERM;
 }
 
-static size_t ringbuf_size(int nr_cpus, size_t want)
+static size_t ringbuf_size(int nr_cpus, size_t want, uint32_t stack_bytes)
 {
-	size_t sz = want ? want : (size_t)nr_cpus * (512u << 10), p = 1;
+	/* Room per CPU for 64 samples with full stack copies, and at least 512 KiB. */
+	size_t per_cpu = 64 * (sizeof(struct scorch_sample) + stack_bytes);
+	size_t sz = want ? want : (size_t)nr_cpus * (per_cpu > (512u << 10) ? per_cpu : (512u << 10)), p = 1;
 
 	if (sz < (4u << 20))
 		sz = 4u << 20;
@@ -153,7 +155,9 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
 
-	if (size < sizeof(struct scorch_sample)) {
+	const struct scorch_sample *smp = data;
+
+	if (size < sizeof(struct scorch_sample) || smp->stack_size > size - sizeof(struct scorch_sample)) {
 		s->bad_records++;
 		return 0;
 	}
@@ -223,16 +227,30 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	}
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
-	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes);
+	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes, opts->stack_bytes);
 	s->skel->rodata->filter_targets = !opts->all;
 	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
+	s->skel->rodata->fp_stack = !opts->no_fp_stack;
+	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
+	if (libbpf_num_possible_cpus() <= 0) {
+		err = -EINVAL;
+		pr_err("cannot count the possible CPUs");
+		goto fail;
+	}
+	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
 		pr_err("cannot load the BPF sampler: %s%s", strerror(-err),
 		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)" : " (run with -v for the verifier log)");
+		goto fail;
+	}
+	s->skel->links.on_exec = bpf_program__attach(s->skel->progs.on_exec);
+	if (!s->skel->links.on_exec) {
+		err = -errno;
+		pr_err("cannot attach the exec tracepoint: %s", strerror(errno));
 		goto fail;
 	}
 	if (opts->follow_forks && !opts->all) {
@@ -273,8 +291,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		pr_err("cannot set up the BPF ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB", s->event, opts->freq, s->nr_cpus,
-		 rb_bytes >> 10);
+	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB, user stack copies of %u bytes", s->event,
+		 opts->freq, s->nr_cpus, rb_bytes >> 10, opts->stack_bytes);
 	return s;
 fail:
 	sampler__free(s);

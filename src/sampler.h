@@ -23,11 +23,17 @@ struct sampler_opts {
 	int follow_forks;    /* children of targets become targets */
 	int all;             /* sample every process (no target filter) */
 	size_t ringbuf_bytes; /* 0 = sized from the number of CPUs */
+	int no_fp_stack;     /* skip the kernel's frame-pointer walk of user stacks */
+	uint32_t stack_bytes; /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0: none */
 };
 
 struct sampler;
 
-/* Called for every sample; a non-zero return stops the poll and is returned by sampler__poll(). */
+/*
+ * Called for every sample; s->stack_size has been checked against the record's size, so that many
+ * bytes follow the header at (const uint8_t *)(s + 1). A non-zero return stops the poll and is returned
+ * by sampler__poll().
+ */
 typedef int (*sampler_fn)(void *ctx, const struct scorch_sample *s);
 
 struct sampler *sampler__open(const struct sampler_opts *opts);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# overhead.sh - measure what profiling costs: scorch record versus perf record.
+# overhead.sh - measure what profiling costs: scorch record versus perf record, with frame-pointer
+# stacks (scorch -g fp, perf -g) and with DWARF stacks (scorch -g dwarf, perf --call-graph dwarf).
 #
 # Usage (as root, from anywhere in the repository):
 #   scripts/bench/overhead.sh
@@ -95,7 +96,11 @@ VARIANTS=(base)
 for hz in $FREQS; do
 	VARIANTS+=("scorch:$hz")
 	if [[ $HAVE_PERF -eq 1 ]]; then VARIANTS+=("perf:$hz"); fi
+	VARIANTS+=("scorch-dwarf:$hz")
+	if [[ $HAVE_PERF -eq 1 ]]; then VARIANTS+=("perf-dwarf:$hz"); fi
 done
+# The profilers of the result table, in its order.
+TOOLS=(scorch perf scorch-dwarf perf-dwarf)
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -127,8 +132,12 @@ run_one() {
 	local -a cmd
 	case $tool in
 	base) cmd=("$FW" "$units") ;;
-	scorch) cmd=("$SCORCH" record -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
+	scorch) cmd=("$SCORCH" record -g fp -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
 	perf) cmd=(env "HOME=$TMP" "$PERF" record -e cpu-clock -g -F "$hz" -o "$prof" -- "$FW" "$units") ;;
+	scorch-dwarf) cmd=("$SCORCH" record -g dwarf -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
+	perf-dwarf)
+		cmd=(env "HOME=$TMP" "$PERF" record -e cpu-clock --call-graph dwarf -F "$hz" -o "$prof" -- "$FW" "$units")
+		;;
 	esac
 	rm -f "$prof" "$out" "$log" "$tfile"
 	t0=$(date +%s%N)
@@ -164,7 +173,7 @@ run_one() {
 
 	local bytes=0 samples=0 lost=0
 	case $tool in
-	scorch)
+	scorch | scorch-dwarf)
 		bytes=$(stat -c %s "$prof")
 		"$SCORCH" info -i "$prof" >"$TMP/info.txt" 2>&1 || {
 			cat "$TMP/info.txt" >&2
@@ -173,7 +182,7 @@ run_one() {
 		samples=$(awk '/^\[counters\]/ { c = 1; next } /^\[/ { c = 0 } c && $1 == "samples" { print $2; exit }' "$TMP/info.txt")
 		lost=$(awk '/^\[counters\]/ { c = 1; next } /^\[/ { c = 0 } c && $1 == "lost" { print $2; exit }' "$TMP/info.txt")
 		;;
-	perf)
+	perf | perf-dwarf)
 		bytes=$(stat -c %s "$prof")
 		HOME=$TMP "$PERF" report -i "$prof" --stats >"$TMP/stats.txt" 2>&1 || {
 			cat "$TMP/stats.txt" >&2
@@ -188,7 +197,7 @@ run_one() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$variant" "$hz" "$round" \
 		"$wall_ns" "$((t1 - t0))" "$wl_cpu_ms" "$child_cpu_ms" "$prof_cpu_ms" \
 		"$bytes" "$samples" "$lost" "$checksum" >>"$RESULTS"
-	printf '  round %-2s %-11s workload %7.3f s  whole command %7.3f s  profiler CPU %8.1f ms  samples %6s\n' \
+	printf '  round %-2s %-17s workload %7.3f s  whole command %7.3f s  profiler CPU %8.1f ms  samples %6s\n' \
 		"$round" "$variant" "$(awk -v n="$wall_ns" 'BEGIN { print n / 1e9 }')" \
 		"$(awk -v n="$((t1 - t0))" 'BEGIN { print n / 1e9 }')" "$prof_cpu_ms" "$samples" >&2
 }
@@ -300,10 +309,10 @@ echo "profiler CPU  = user+sys CPU of the profiler process alone: bash 'times' f
 echo "  of a subshell (the profiler and the workload it reaped) minus the workload's own rusage."
 echo "  For 'base' this is the measurement's own error ($BASE_RESID ms)."
 echo
-printf '%-11s %12s %8s %14s %13s %9s %14s %10s %6s\n' variant "workload s" "slow %" "whole cmd s" \
+printf '%-17s %12s %8s %14s %13s %9s %14s %10s %6s\n' variant "workload s" "slow %" "whole cmd s" \
 	"workload CPU s" "CPU slow %" "profiler CPU ms" samples lost
 for v in "${VARIANTS[@]}"; do
-	printf '%-11s %12.3f %8s %14.3f %13.3f %9s %14.1f %10s %6s\n' "$v" \
+	printf '%-17s %12.3f %8s %14.3f %13.3f %9s %14.1f %10s %6s\n' "$v" \
 		"$(awk -v n="${MED_WALL[$v]}" 'BEGIN { print n / 1e9 }')" "${SLOW[$v]}" \
 		"$(awk -v n="${MED_CMD[$v]}" 'BEGIN { print n / 1e9 }')" \
 		"$(awk -v n="${MED_CPU[$v]}" 'BEGIN { print n / 1e3 }')" "${SLOWCPU[$v]}" \
@@ -327,24 +336,29 @@ if [[ $# -ge 2 ]]; then
 	echo "  and a marginal part per 1000 samples, from the medians at $LO and $HI Hz (a rough"
 	echo "  estimate: both profilers read /proc/kallsyms, tens of ms of sys time, only in runs"
 	echo "  where some sample has kernel frames, which at low rates is a matter of chance):"
-	for tool in scorch perf; do
-		if [[ $tool == perf && $HAVE_PERF -eq 0 ]]; then continue; fi
+	for tool in "${TOOLS[@]}"; do
+		if [[ $tool == perf* && $HAVE_PERF -eq 0 ]]; then continue; fi
 		awk -v t="$tool" -v c1="${MED_PCPU[$tool:$LO]}" -v c2="${MED_PCPU[$tool:$HI]}" \
 			-v s1="${MED_SAMPLES[$tool:$LO]}" -v s2="${MED_SAMPLES[$tool:$HI]}" 'BEGIN {
-			if (s2 - s1 <= 0) { printf "  %-6s -\n", t; exit }
+			if (s2 - s1 <= 0) { printf "  %-12s -\n", t; exit }
 			m = (c2 - c1) / (s2 - s1); f = c1 - m * s1
-			printf "  %-6s marginal %.1f ms per 1000 samples, fixed %.1f ms per run\n", t, m * 1000, f }'
+			printf "  %-12s marginal %.1f ms per 1000 samples, fixed %.1f ms per run\n", t, m * 1000, f }'
 	done
 fi
 echo "perf/scorch size ratio:"
 for hz in $FREQS; do
-	if [[ $HAVE_PERF -eq 1 ]]; then
-		echo "  $hz Hz: $(awk -v p="${BPS[perf:$hz]}" -v s="${BPS[scorch:$hz]}" \
-			'BEGIN { if (s + 0 > 0) printf "%.1fx (perf %s, scorch %s bytes/sample)", p / s, p, s; else print "-" }')"
-	else
-		echo "  $hz Hz: - (perf not measured)"
-	fi
+	for kind in "" -dwarf; do
+		if [[ $HAVE_PERF -eq 1 ]]; then
+			echo "  $hz Hz${kind:+ (dwarf)}: $(awk -v p="${BPS[perf$kind:$hz]}" -v s="${BPS[scorch$kind:$hz]}" \
+				'BEGIN { if (s + 0 > 0) printf "%.1fx (perf %s, scorch %s bytes/sample)", p / s, p, s; else print "-" }')"
+		else
+			echo "  $hz Hz${kind:+ (dwarf)}: - (perf not measured)"
+		fi
+	done
 done
+echo "dwarf rows: scorch -g dwarf copies the registers and up to 16 KiB of user stack per sample"
+echo "  (less near the stack's top) and unwinds them while it records; perf --call-graph dwarf copies"
+echo "  8 KiB per sample into perf.data and leaves the unwinding to perf report."
 echo "Note: scorch opens a cpu-clock event on every CPU and filters by pid in BPF, so it also"
 echo "  takes interrupts on CPUs that do not run the workload; that cost is in neither column."
 echo "  perf record -- CMD samples only the command's threads."
@@ -373,10 +387,10 @@ echo
 echo "| profiler | Hz | slowdown % | bytes/sample | profiler CPU ms per 1000 samples | command |"
 echo "|---|---:|---:|---:|---:|---|"
 for hz in $FREQS; do
-	for tool in scorch perf; do
+	for tool in "${TOOLS[@]}"; do
 		v=$tool:$hz
-		if [[ $tool == perf && $HAVE_PERF -eq 0 ]]; then
-			echo "| perf | $hz | not measured | - | - | \`$CMDLINE\` |"
+		if [[ $tool == perf* && $HAVE_PERF -eq 0 ]]; then
+			echo "| $tool | $hz | not measured | - | - | \`$CMDLINE\` |"
 			continue
 		fi
 		echo "| $tool | $hz | ${SLOW[$v]} | ${BPS[$v]} | ${CPUK[$v]} | \`$CMDLINE\` |"

@@ -17,7 +17,7 @@ between "$c" 42 58 "compress share"
 between "$k" 22 38 "checksum share"
 between "$j" 12 28 "parse_json share"
 [ "$(meta "$TMP/demo.prof" exit_status)" = "exited with status 0" ] || fail "exit status not recorded"
-[ "$(meta "$TMP/demo.prof" call_graph)" = "fp" ] || fail "call graph mode not recorded"
+[ "$(meta "$TMP/demo.prof" call_graph)" = "auto,16384" ] || fail "call graph mode (the default, auto) not recorded"
 "$SCORCH" report -i "$TMP/demo.prof" -n 5 >"$TMP/report" || fail "report failed"
 grep -Eq '^ *[0-9.]+% +[0-9.]+% +[0-9]+ +[0-9]+ +compress +demo$' "$TMP/report" || fail "compress is not in the report: $(cat "$TMP/report")"
 # 'total' of handle_request is all of the chain's samples.

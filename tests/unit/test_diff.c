@@ -230,6 +230,61 @@ static void test_keys(void **state)
 	diff__release(&d);
 }
 
+/* A profile whose function f has two sampled lines, 10 and 20, with 'n10' and 'n20' samples. */
+static void lines_profile(struct profile *p, uint64_t n10, uint64_t n20)
+{
+	struct profile_frame fr = { 0 };
+	uint32_t m, loc, st, th, line;
+
+	profile__init(p);
+	m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	th = profile__intern_thread(p, 1, 1, 0);
+	fr.function = profile__intern_cstr(p, "f");
+	fr.file = profile__intern_cstr(p, "f.c");
+	for (line = 10; line <= 20; line += 10) {
+		fr.line = line;
+		loc = profile__add_location(p, m, line, 0, &fr, 1);
+		st = profile__intern_stack(p, &loc, 1);
+		assert_int_not_equal(profile__add_count(p, st, th, line == 10 ? n10 : n20), PROFILE_NONE);
+	}
+}
+
+static void test_by_line(void **state)
+{
+	struct diff_opts o = defaults();
+	struct profile p;
+	struct diff d;
+
+	(void)state;
+	o.by = DIFF_BY_LINE;
+	o.use_modules = 1;
+	assert_int_equal(diff__init(&d, &o, 1, 1), 0);
+	lines_profile(&p, 500, 500);
+	assert_int_equal(diff__add(&d, 0, &p, "base"), 0);
+	profile__release(&p);
+	lines_profile(&p, 300, 700);
+	assert_int_equal(diff__add(&d, 1, &p, "new"), 0);
+	profile__release(&p);
+	assert_int_equal(diff__finish(&d), 0);
+	assert_int_equal(d.nr_rows, 2);
+	assert_string_equal(d.rows[0].name, "f (f.c:20)");
+	assert_string_equal(d.rows[0].module, "app");
+	assert_int_equal(d.rows[0].m[DIFF_SELF].verdict, DIFF_REGRESSED);
+	assert_int_equal(row(&d, "f (f.c:10)")->m[DIFF_SELF].verdict, DIFF_IMPROVED);
+	diff__release(&d);
+	/* By function, the two lines are one row, unchanged at 100%. */
+	o.by = DIFF_BY_FUNCTION;
+	assert_int_equal(diff__init(&d, &o, 1, 1), 0);
+	lines_profile(&p, 500, 500);
+	assert_int_equal(diff__add(&d, 0, &p, "base"), 0);
+	assert_int_equal(diff__add(&d, 1, &p, "new"), 0);
+	profile__release(&p);
+	assert_int_equal(diff__finish(&d), 0);
+	assert_int_equal(d.nr_rows, 1);
+	assert_int_equal(d.rows[0].m[DIFF_SELF].count[0], 1000);
+	diff__release(&d);
+}
+
 static char *print(const struct diff *d, enum diff_format fmt, size_t top)
 {
 	char *buf = NULL;
@@ -244,7 +299,7 @@ static char *print(const struct diff *d, enum diff_format fmt, size_t top)
 
 static void test_formats(void **state)
 {
-	static const char *const base[] = { "main;a 20\nmain;b|x 980\n", NULL };
+	static const char *const base[] = { "main;a 20\nmain;b|x 979\nmain;\x1b[31mred 1\n", NULL };
 	static const char *const news[] = { "main;a 80\nmain;b|x 920\n", NULL };
 	struct diff_opts o = defaults();
 	struct diff d;
@@ -253,11 +308,13 @@ static void test_formats(void **state)
 	(void)state;
 	run_diff(&d, &o, base, news);
 	s = print(&d, DIFF_FMT_TABLE, 0);
-	assert_non_null(strstr(s, "# verdict: 1 regressed, 1 improved, 0 unchanged, 1 with too few samples\n"));
+	assert_non_null(strstr(s, "# verdict: 1 regressed, 1 improved, 0 unchanged, 2 with too few samples\n"));
+	assert_non_null(strstr(s, "?[31mred ")); /* no escape sequence reaches the terminal */
+	assert_null(strchr(s, '\x1b'));
 	assert_non_null(strstr(s, "  2.00%   8.00%   +6.00        20        80 "));
 	free(s);
 	s = print(&d, DIFF_FMT_TABLE, 1);
-	assert_non_null(strstr(s, "# 1 more rows below the top 1 (--top 0 shows all)\n"));
+	assert_non_null(strstr(s, "# 2 more rows below the top 1 (--top 0 shows all)\n"));
 	assert_null(strstr(s, "main")); /* no self samples on either side: left out */
 	free(s);
 	s = print(&d, DIFF_FMT_MARKDOWN, 0);
@@ -266,7 +323,8 @@ static void test_formats(void **state)
 	assert_non_null(strstr(s, "| improved | b\\|x ([folded]) |"));
 	free(s);
 	s = print(&d, DIFF_FMT_JSON, 0);
-	assert_non_null(strstr(s, "\"summary\": {\"regressed\": 1, \"improved\": 1, \"unchanged\": 0, \"too_few\": 1}"));
+	assert_non_null(strstr(s, "\"summary\": {\"regressed\": 1, \"improved\": 1, \"unchanged\": 0, \"too_few\": 2}"));
+	assert_non_null(strstr(s, "\"name\": \"\\u001b[31mred\""));
 	assert_non_null(strstr(s, "{\"name\": \"a\", \"module\": \"[folded]\", \"self\": {\"base_count\": 20, \"new_count\": 80, \"base_share\": 2, \"new_share\": 8, \"delta\": 6,"));
 	assert_non_null(strstr(s, "\"verdict\": \"too_few\""));
 	free(s);
@@ -276,7 +334,7 @@ static void test_formats(void **state)
 	o.by = DIFF_BY_STACK;
 	run_diff(&d, &o, base, news);
 	s = print(&d, DIFF_FMT_FOLDED, 0);
-	assert_string_equal(s, "main;a 20 80\nmain;b|x 980 920\n");
+	assert_string_equal(s, "main;?[31mred 1 0\nmain;a 20 80\nmain;b|x 979 920\n");
 	free(s);
 	diff__release(&d);
 }
@@ -312,7 +370,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),      cmocka_unit_test(test_shares_not_counts),
 		cmocka_unit_test(test_total),         cmocka_unit_test(test_several_runs),
-		cmocka_unit_test(test_keys),          cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_keys),          cmocka_unit_test(test_by_line),
+		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_errors),
 	};
 
