@@ -57,7 +57,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .SUFFIXES:
 .SECONDARY:
 .PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz test-valgrind fuzz install uninstall clean \
-        unit workloads fuzzers bench
+        unit workloads fuzzers bench bench-report
 
 all: $(OUT)/scorch
 
@@ -125,7 +125,8 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
                -DSCORCH_VERSION='"$(VERSION)"'
 FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c src/input.c \
-               src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c src/unwinder.c
+               src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c src/unwinder.c \
+               src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lunwind-x86_64 -lunwind
@@ -164,6 +165,10 @@ demo: deps
 
 bench: all workloads
 	$(Q)scripts/bench/overhead.sh
+
+# Time and memory of report, folded, flamegraph and export on a large synthetic profile.
+bench-report: all unit
+	$(Q)OUT=$(OUT) scripts/bench/report.sh
 
 # --- install -----------------------------------------------------------------------------------------
 

@@ -6,6 +6,10 @@ set -eu
 
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libzstd-dev zlib1g-dev pkg-config"
 test_pkgs="$build_pkgs libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq xz-utils python3-minimal"
+# The report formats' real consumers (tests/reports): pprof built from source, chromium, node + npm for
+# speedscope. A node that came from elsewhere (with its own npm) is kept.
+test_pkgs="$test_pkgs chromium golang-go golang-github-google-pprof-dev"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs npm"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;

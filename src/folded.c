@@ -98,12 +98,13 @@ static int cmp_line(const void *a, const void *b)
 }
 
 /* Append 'name', sanitized, to the growing line buffer. */
-static int append(char **buf, size_t *len, size_t *cap, const char *name, int sep)
+static int append(char **buf, size_t *len, size_t *cap, const char *name, int sep, const char *suffix)
 {
 	char clean[4096];
 	size_t n;
 
-	folded__sanitize(name, clean, sizeof(clean));
+	folded__sanitize(name, clean, sizeof(clean) - 8);
+	strcat(clean, suffix);
 	n = strlen(clean);
 	if (*len + n + 2 > *cap) {
 		size_t ncap = (*cap ? *cap : 1024);
@@ -126,41 +127,45 @@ static int append(char **buf, size_t *len, size_t *cap, const char *name, int se
 
 int folded__write(FILE *out, const struct profile *p, const struct folded_opts *opts)
 {
-	uint64_t *per_stack = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*per_stack));
+	static const struct view_opts defaults = { 0 };
 	struct lines l = { 0 };
 	char *buf = NULL, label[4096];
 	size_t len, cap = 0, i;
-	uint32_t s;
-	int err = -ENOMEM;
+	struct view v;
+	uint32_t s, k;
+	int err = view__build(&v, p, opts->view ? opts->view : &defaults);
 
-	(void)opts;
-	if (!per_stack)
-		return -ENOMEM;
+	if (err)
+		return err;
+	err = -ENOMEM;
 	idxmap__init(&l.idx);
-	for (i = 0; i < p->nr_counts; i++)
-		per_stack[p->counts[i].stack] += p->counts[i].count;
-	for (s = 0; s < p->nr_stacks; s++) {
-		const uint32_t *locs = profile__stack_locs(p, s);
-		uint32_t d = p->stacks[s].depth;
+	for (s = 0; s < v.nr_stacks; s++) {
+		const uint32_t *fs = view__stack_funcs(&v, s);
+		uint32_t d = v.stacks[s].depth;
 		int first = 1;
 
-		if (!per_stack[s])
-			continue;
 		len = 0;
-		if (d == 0 && append(&buf, &len, &cap, "[no stack]", 0))
-			goto out;
-		/* Root first: walk locations from the outermost, and each location's frames outermost first. */
-		while (d--) {
-			uint32_t nf = p->locations[locs[d]].nr_frames, f = nf ? nf : 1;
+		if (opts->pid_prefix || opts->tid_prefix) {
+			const struct profile_thread *t = &p->threads[v.stacks[s].thread];
 
-			while (f--) {
-				if (append(&buf, &len, &cap, profile__frame_label(p, locs[d], f, label, sizeof(label)),
-					   !first))
-					goto out;
-				first = 0;
-			}
+			if (opts->tid_prefix)
+				snprintf(label, sizeof(label), "%s-%u/%u", profile__str(p, t->comm), t->pid, t->tid);
+			else
+				snprintf(label, sizeof(label), "%s-%u", profile__str(p, t->comm), t->pid);
+			if (append(&buf, &len, &cap, label, 0, ""))
+				goto out;
+			first = 0;
 		}
-		if (add_line(&l, buf, len, per_stack[s]))
+		if (d == 0 && append(&buf, &len, &cap, "[no stack]", !first, ""))
+			goto out;
+		for (k = 0; k < d; k++) {
+			const struct view_func *f = &v.funcs[fs[k]];
+
+			if (append(&buf, &len, &cap, f->name, !first, opts->annotate ? view__kind_suffix(f->kind) : ""))
+				goto out;
+			first = 0;
+		}
+		if (add_line(&l, buf, len, v.stacks[s].count))
 			goto out;
 	}
 	if (l.nr)
@@ -174,6 +179,6 @@ out:
 	free(l.v);
 	idxmap__release(&l.idx);
 	free(buf);
-	free(per_stack);
+	view__release(&v);
 	return err;
 }

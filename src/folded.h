@@ -12,12 +12,16 @@
 #include <stdio.h>
 
 #include "profile.h"
+#include "view.h"
 
 struct folded_opts {
-	int reserved;
+	int pid_prefix;   /* root frame "comm-PID" (as stackcollapse-perf.pl --pid) */
+	int tid_prefix;   /* root frame "comm-PID/TID" (as stackcollapse-perf.pl --tid) */
+	int annotate;     /* suffix kernel frames "_[k]", inlined "_[i]", JIT "_[j]" */
+	const struct view_opts *view; /* filters and grouping; NULL: by function, no filters */
 };
 
-/* Write the profile's stacks to 'out'. Returns 0 or -ENOMEM. */
+/* Write the profile's stacks to 'out'. Returns 0, -ENOMEM or -EINVAL (bad filter expression). */
 int folded__write(FILE *out, const struct profile *p, const struct folded_opts *opts);
 
 /* Copy 'name' into 'buf' (NUL-terminated, truncated to size) with the replacements above. */

@@ -25,6 +25,8 @@ static const struct cmd_struct commands[] = {
 	{ "info", cmd_info, "print a profile's metadata and quality counters" },
 	{ "diff", cmd_diff, "compare profiles: which functions regressed, with a CI exit status" },
 	{ "symbolize", cmd_symbolize, "print function, file:line and inlines of addresses" },
+	{ "flamegraph", cmd_flamegraph, "draw an interactive SVG flame graph" },
+	{ "export", cmd_export, "write a profile for pprof or speedscope" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -9,6 +9,8 @@
 #   cli   tests/cli/cases: command lines with their expected exit code and message
 #   fuzz  a short smoke run of every libFuzzer harness over its seeds (FUZZ_SMOKE_SECONDS, default 10)
 #   e2e   tests/e2e/*.sh: real recordings with the BPF sampler (need root); exit 77 means skipped
+#   reports  tests/reports/*.sh: golden files of every output format, interop with pprof, speedscope
+#         and chromium (installed by 'make test'); exit 77 means skipped
 #
 # Environment: OUT (build directory, default build).
 set -u
@@ -19,7 +21,7 @@ export WL=$PWD/$OUT/workloads
 export TESTS=$PWD/tests
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit cli fuzz e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(unit cli fuzz reports e2e)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -88,15 +90,15 @@ run_fuzz() {
 
 run_e2e() {
 	local t rc out
-	for t in tests/e2e/*.sh; do
+	for t in tests/${1:-e2e}/*.sh; do
 		[ -f "$t" ] || continue
 		out=$(bash "$t" 2>&1)
 		rc=$?
 		case $rc in
-		0) pass "e2e: $(basename "$t" .sh)" ;;
-		77) skip "e2e: $(basename "$t" .sh)" "$(tail -1 <<<"$out")"
+		0) pass "${1:-e2e}: $(basename "$t" .sh)" ;;
+		77) skip "${1:-e2e}: $(basename "$t" .sh)" "$(tail -1 <<<"$out")"
 		    printf '%s\n' "$out" | grep -i 'skip' | sed 's/^/        /' ;;
-		*) fail "e2e: $(basename "$t" .sh)"; printf '%s\n' "$out" | tail -40 | sed 's/^/        /' ;;
+		*) fail "${1:-e2e}: $(basename "$t" .sh)"; printf '%s\n' "$out" | tail -40 | sed 's/^/        /' ;;
 		esac
 	done
 }
@@ -108,6 +110,7 @@ for s in "${suites[@]}"; do
 	cli) run_cli ;;
 	fuzz) run_fuzz ;;
 	e2e) run_e2e ;;
+	reports) run_e2e reports ;;
 	*) echo "unknown suite '$s'" >&2; exit 2 ;;
 	esac
 done

@@ -4,11 +4,16 @@
  *
  *   synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished]
  *         [--shift PERCENT]
+ *   synth -o FILE --fixture
  *
  * Stacks are random call chains over N functions in a few modules, rooted at "main", so the profile
  * has the shape of a real one. --unfinished leaves out the final chunk (like a killed recorder).
  * --shift moves PERCENT of the samples (0-100) onto one extra stack "main;shifted", so two profiles
  * made with and without it differ by a known regression. Deterministic for a given seed.
+ *
+ * --fixture writes instead the small fixed profile of the report golden and interop tests: 100 samples
+ * over three threads, with inlined frames, file/line, kernel and JIT frames, an unnamed address, and
+ * names that need escaping (';', a newline, a trailing " 42", XML metacharacters). See fixture() below.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,16 +36,112 @@ static uint64_t rnd(void)
 	return rng_state;
 }
 
+
+static uint32_t floc(struct profile *p, uint32_t mapping, uint64_t addr, uint32_t flags, const char *fn,
+		     const char *file, uint32_t line, const char *inl, uint32_t inl_line)
+{
+	struct profile_frame fr[2] = { 0 };
+	uint32_t n = 0;
+
+	if (inl) {
+		fr[n].function = profile__intern_cstr(p, inl);
+		fr[n].file = profile__intern_cstr(p, file);
+		fr[n].line = inl_line;
+		fr[n].flags = PROFILE_FRAME_INLINE;
+		n++;
+	}
+	if (fn) {
+		fr[n].function = profile__intern_cstr(p, fn);
+		fr[n].file = file ? profile__intern_cstr(p, file) : 0;
+		fr[n].line = line;
+		n++;
+	}
+	return profile__add_location(p, mapping, addr, flags, fr, n);
+}
+
+static void fsample(struct profile *p, uint32_t thread, uint64_t n, const uint32_t *locs, uint32_t depth)
+{
+	profile__add_count(p, profile__intern_stack(p, locs, depth), thread, n);
+}
+
+/*
+ * The fixture, stacks root first (100 samples):
+ *   app 100/100:    main;run;compute(inl);memcpy                       40
+ *   worker 100/101: main;run;compute(inl)                              25
+ *   app 100/100:    main;run;compute(inl);memcpy;do_syscall_64 (k)     10
+ *   app 100/100:    main;parse_config                                   8
+ *   worker 100/101: main;weird;name 42                                  5
+ *   app 100/100:    main;parse_config;[libc.so.6+0x9abc]                4
+ *   tool 200/200:   main;jitted_loop (JIT)                              6
+ *   tool 200/200:   main;odd\nline<T&>                                  2
+ */
+static int fixture(const char *out)
+{
+	struct profile p;
+	struct pfile_writer *w;
+	uint32_t app, libc, kern, jit, t0, t1, t2, l_main, l_run, l_parse, l_weird, l_odd, l_memcpy, l_unnamed,
+		l_sys, l_jit, l_main2;
+	int fd;
+
+	profile__init(&p);
+	profile__meta_set(&p, "command", "app --fixture");
+	profile__meta_set(&p, "event", "cpu-clock");
+	profile__meta_set(&p, "frequency", "100");
+	profile__meta_set(&p, "call_graph", "fp");
+	profile__meta_set(&p, "duration_ns", "1000000000");
+	app = profile__intern_mapping(&p, profile__intern_cstr(&p, "/usr/bin/app"), profile__intern_cstr(&p, "aabbccdd"),
+				      PROFILE_MAP_FILE);
+	libc = profile__intern_mapping(&p, profile__intern_cstr(&p, "/lib/x86_64-linux-gnu/libc.so.6"),
+				       profile__intern_cstr(&p, "11223344"), PROFILE_MAP_FILE);
+	kern = profile__intern_mapping(&p, profile__intern_cstr(&p, "[kernel.kallsyms]"), 0, PROFILE_MAP_KERNEL);
+	jit = profile__intern_mapping(&p, profile__intern_cstr(&p, "/tmp/perf-200.map"), 0, PROFILE_MAP_JIT);
+	l_main = floc(&p, app, 0x1100, 0, "main", "app.c", 10, NULL, 0);
+	l_run = floc(&p, app, 0x1200, 0, "run", "app.c", 30, "compute", 20);
+	l_parse = floc(&p, app, 0x1300, 0, "parse_config", "config.c", 40, NULL, 0);
+	l_weird = floc(&p, app, 0x1400, 0, "weird;name 42", NULL, 0, NULL, 0);
+	l_odd = floc(&p, app, 0x1500, 0, "odd\nline<T&>", NULL, 0, NULL, 0);
+	l_memcpy = floc(&p, libc, 0x9000, 0, "memcpy", NULL, 0, NULL, 0);
+	l_unnamed = floc(&p, libc, 0x9abc, 0, NULL, NULL, 0, NULL, 0);
+	l_sys = floc(&p, kern, 0xffffffff81000100ULL, PROFILE_LOC_KERNEL, "do_syscall_64", NULL, 0, NULL, 0);
+	l_jit = floc(&p, jit, 0x7f0000001000ULL, 0, "jitted_loop", NULL, 0, NULL, 0);
+	l_main2 = floc(&p, app, 0x1104, 0, "main", "app.c", 11, NULL, 0);
+	t0 = profile__intern_thread(&p, 100, 100, profile__intern_cstr(&p, "app"));
+	t1 = profile__intern_thread(&p, 100, 101, profile__intern_cstr(&p, "worker"));
+	t2 = profile__intern_thread(&p, 200, 200, profile__intern_cstr(&p, "tool"));
+	fsample(&p, t0, 40, (uint32_t[]){ l_memcpy, l_run, l_main }, 3);
+	fsample(&p, t1, 25, (uint32_t[]){ l_run, l_main }, 2);
+	fsample(&p, t0, 10, (uint32_t[]){ l_sys, l_memcpy, l_run, l_main }, 4);
+	fsample(&p, t0, 8, (uint32_t[]){ l_parse, l_main }, 2);
+	fsample(&p, t1, 5, (uint32_t[]){ l_weird, l_main }, 2);
+	fsample(&p, t0, 4, (uint32_t[]){ l_unnamed, l_parse, l_main }, 3);
+	fsample(&p, t2, 6, (uint32_t[]){ l_jit, l_main2 }, 2);
+	fsample(&p, t2, 2, (uint32_t[]){ l_odd, l_main2 }, 2);
+	profile__counter_set(&p, "samples", p.total);
+	profile__counter_set(&p, "lost", 0);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(out);
+		return 1;
+	}
+	w = pfile__writer_new(fd, out);
+	if (!w || pfile__writer_finish(w, &p))
+		return 1;
+	pfile__writer_free(w);
+	profile__release(&p);
+	return close(fd) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "stacks", required_argument, NULL, 's' }, { "samples", required_argument, NULL, 'n' },
 		{ "functions", required_argument, NULL, 'f' }, { "depth", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 'S' }, { "unfinished", no_argument, NULL, 'u' },
-		{ "output", required_argument, NULL, 'o' }, { "shift", required_argument, NULL, 'x' }, { 0 },
+		{ "output", required_argument, NULL, 'o' }, { "shift", required_argument, NULL, 'x' },
+		{ "fixture", no_argument, NULL, 'F' }, { 0 },
 	};
 	unsigned long stacks = 100, samples = 10000, functions = 50, depth = 12, shift = 0, i;
-	int unfinished = 0, c, fd;
+	int unfinished = 0, want_fixture = 0, c, fd;
 	const char *out = NULL;
 	struct profile p;
 	struct pfile_writer *w;
@@ -58,9 +159,12 @@ int main(int argc, char **argv)
 		case 'u': unfinished = 1; break;
 		case 'o': out = optarg; break;
 		case 'x': shift = strtoul(optarg, NULL, 10); break;
+		case 'F': want_fixture = 1; break;
 		default: return 2;
 		}
 	}
+	if (out && want_fixture)
+		return fixture(out);
 	if (!out || !stacks || !functions || depth < 2 || shift > 100) {
 		fprintf(stderr, "usage: synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished] [--shift PERCENT]\n");
 		return 2;

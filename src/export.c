@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "export.h"
+#include "idxmap.h"
+#include "json.h"
+
+/* --- protobuf encoding ------------------------------------------------------------------------------ */
+
+static void reserve(struct pbuf *b, size_t n)
+{
+	size_t ncap;
+	uint8_t *nd;
+
+	if (b->oom || b->len + n <= b->cap)
+		return;
+	ncap = b->cap ? b->cap : 4096;
+	while (ncap < b->len + n)
+		ncap *= 2;
+	nd = realloc(b->data, ncap);
+	if (!nd) {
+		b->oom = 1;
+		return;
+	}
+	b->data = nd;
+	b->cap = ncap;
+}
+
+void pbuf__varint(struct pbuf *b, uint64_t v)
+{
+	reserve(b, 10);
+	if (b->oom)
+		return;
+	while (v >= 0x80) {
+		b->data[b->len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	b->data[b->len++] = (uint8_t)v;
+}
+
+void pbuf__uint(struct pbuf *b, uint32_t field, uint64_t v)
+{
+	if (!v)
+		return;
+	pbuf__varint(b, (uint64_t)field << 3 | 0);
+	pbuf__varint(b, v);
+}
+
+void pbuf__bytes(struct pbuf *b, uint32_t field, const void *data, size_t len)
+{
+	pbuf__varint(b, (uint64_t)field << 3 | 2);
+	pbuf__varint(b, len);
+	reserve(b, len);
+	if (b->oom)
+		return;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+/* Append sub-message 'm' as field 'field' of 'b', and empty 'm' for reuse. */
+static void pbuf_msg(struct pbuf *b, uint32_t field, struct pbuf *m)
+{
+	if (m->oom)
+		b->oom = 1;
+	pbuf__bytes(b, field, m->data, m->len);
+	m->len = 0;
+}
+
+int export__gzip(FILE *out, const void *data, size_t len)
+{
+	unsigned char buf[1 << 16];
+	z_stream z;
+	int rc, err = 0;
+
+	memset(&z, 0, sizeof(z));
+	/* windowBits 15 + 16: a gzip header and trailer around the deflate stream. */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	z.next_in = (unsigned char *)data;
+	do {
+		size_t chunk = len > (1u << 30) ? 1u << 30 : len;
+
+		z.next_in = (unsigned char *)data;
+		z.avail_in = (uInt)chunk;
+		data = (const char *)data + chunk;
+		len -= chunk;
+		do {
+			z.next_out = buf;
+			z.avail_out = sizeof(buf);
+			rc = deflate(&z, len ? Z_NO_FLUSH : Z_FINISH);
+			if (rc == Z_STREAM_ERROR) {
+				err = -EIO;
+				goto out;
+			}
+			if (fwrite(buf, 1, sizeof(buf) - z.avail_out, out) != sizeof(buf) - z.avail_out) {
+				err = -EIO;
+				goto out;
+			}
+		} while (z.avail_out == 0);
+	} while (len);
+	if (rc != Z_STREAM_END)
+		err = -EIO;
+out:
+	deflateEnd(&z);
+	return err;
+}
+
+/* --- pprof ------------------------------------------------------------------------------------------- */
+
+/* profile.proto field numbers */
+enum {
+	PROF_SAMPLE_TYPE = 1, PROF_SAMPLE = 2, PROF_MAPPING = 3, PROF_LOCATION = 4, PROF_FUNCTION = 5,
+	PROF_STRING_TABLE = 6, PROF_TIME_NANOS = 9, PROF_DURATION_NANOS = 10, PROF_PERIOD_TYPE = 11,
+	PROF_PERIOD = 12, PROF_COMMENT = 13, PROF_DEFAULT_SAMPLE_TYPE = 14,
+	VT_TYPE = 1, VT_UNIT = 2,
+	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
+	LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
+	MAP_ID = 1, MAP_FILENAME = 5, MAP_BUILD_ID = 6, MAP_HAS_FUNCTIONS = 7, MAP_HAS_FILENAMES = 8,
+	MAP_HAS_LINE_NUMBERS = 9, MAP_HAS_INLINE_FRAMES = 10,
+	LOC_ID = 1, LOC_MAPPING_ID = 2, LOC_ADDRESS = 3, LOC_LINE = 4,
+	LINE_FUNCTION_ID = 1, LINE_LINE = 2,
+	FUNC_ID = 1, FUNC_NAME = 2, FUNC_SYSTEM_NAME = 3, FUNC_FILENAME = 4,
+};
+
+/* Strings beyond the profile's own: the profile's string ids are used as pprof string indexes as they
+ * are (both start with ""), and these follow them. */
+enum { S_SAMPLES, S_COUNT, S_CPU, S_NANOSECONDS, S_PID, S_TID, S_COMM, S_COMMENT, NR_EXTRA };
+
+/*
+ * The main binary: the file mapping of the recorded command's executable ("targets" meta,
+ * "PID (PATH), ..."), else the first file mapping that is not a shared object, else the first file
+ * mapping. PROFILE_NONE when there is no file mapping.
+ */
+static uint32_t main_mapping(const struct profile *p)
+{
+	const char *t = profile__meta_get(p, "targets"), *open, *close;
+	uint32_t i, first = PROFILE_NONE, exe = PROFILE_NONE;
+
+	if (t && (open = strchr(t, '(')) && (close = strchr(open, ')'))) {
+		for (i = 0; i < p->nr_mappings; i++) {
+			const char *n = profile__str(p, p->mappings[i].name);
+
+			if (p->mappings[i].kind == PROFILE_MAP_FILE && strlen(n) == (size_t)(close - open - 1) &&
+			    !strncmp(n, open + 1, (size_t)(close - open - 1)))
+				return i;
+		}
+	}
+	for (i = 0; i < p->nr_mappings; i++) {
+		if (p->mappings[i].kind != PROFILE_MAP_FILE)
+			continue;
+		if (first == PROFILE_NONE)
+			first = i;
+		if (exe == PROFILE_NONE && !strstr(profile__mapping_short_name(p, i), ".so"))
+			exe = i;
+	}
+	return exe != PROFILE_NONE ? exe : first;
+}
+
+static void value_type(struct pbuf *b, struct pbuf *m, uint32_t field, uint64_t type, uint64_t unit)
+{
+	pbuf__uint(m, VT_TYPE, type);
+	pbuf__uint(m, VT_UNIT, unit);
+	pbuf_msg(b, field, m);
+}
+
+static void label(struct pbuf *s, struct pbuf *m, uint64_t key, uint64_t str, uint64_t num)
+{
+	pbuf__uint(m, LABEL_KEY, key);
+	pbuf__uint(m, LABEL_STR, str);
+	pbuf__uint(m, LABEL_NUM, num);
+	pbuf_msg(s, SAMPLE_LABEL, m);
+}
+
+int export__pprof(FILE *out, const struct profile *p, const struct view_opts *view)
+{
+	struct pbuf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
+	uint32_t *map_id = calloc(p->nr_mappings + 1, sizeof(*map_id)), *func_of = NULL, i, k, next_map = 1;
+	uint64_t x = p->nr_strs, period = 10000000; /* 100 Hz unless the profile says otherwise */
+	struct u64map funcs;
+	const char *v;
+	uint8_t *map_named = calloc(p->nr_mappings + 1, 1);
+	static const char *extra[NR_EXTRA] = { "samples", "count", "cpu", "nanoseconds", "pid", "tid", "comm",
+					       "written by scorch " SCORCH_VERSION };
+	int err = -ENOMEM;
+
+	u64map__init(&funcs);
+	func_of = malloc((p->nr_frames + 1) * sizeof(*func_of));
+	if (!map_id || !map_named || !func_of)
+		goto out;
+	if ((v = profile__meta_get(p, "frequency")) && strtoull(v, NULL, 10))
+		period = 1000000000ULL / strtoull(v, NULL, 10);
+
+	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_SAMPLES, x + S_COUNT);
+	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_CPU, x + S_NANOSECONDS);
+
+	/* Mappings: the main binary first, as pprof takes mapping 1 for it. */
+	for (i = 0; i < p->nr_locations; i++)
+		if (p->locations[i].nr_frames)
+			map_named[p->locations[i].mapping] = 1;
+	k = main_mapping(p);
+	if (k != PROFILE_NONE)
+		map_id[k] = next_map++;
+	for (i = 0; i < p->nr_mappings; i++)
+		if (!map_id[i])
+			map_id[i] = next_map++;
+	for (k = 1; k < next_map; k++) {
+		for (i = 0; i < p->nr_mappings; i++) {
+			const struct profile_mapping *pm = &p->mappings[i];
+
+			if (map_id[i] != k)
+				continue;
+			pbuf__uint(&m, MAP_ID, map_id[i]);
+			pbuf__uint(&m, MAP_FILENAME, pm->name);
+			pbuf__uint(&m, MAP_BUILD_ID, pm->build_id);
+			pbuf__uint(&m, MAP_HAS_FUNCTIONS, map_named[i]);
+			pbuf__uint(&m, MAP_HAS_FILENAMES, map_named[i]);
+			pbuf__uint(&m, MAP_HAS_LINE_NUMBERS, map_named[i]);
+			pbuf__uint(&m, MAP_HAS_INLINE_FRAMES, map_named[i]);
+			pbuf_msg(&b, PROF_MAPPING, &m);
+		}
+	}
+
+	/* Functions: one per (name, file). */
+	for (i = 0; i < p->nr_frames; i++) {
+		const struct profile_frame *f = &p->frames[i];
+		uint64_t key = ((uint64_t)f->function << 32 | f->file) + 1, id;
+
+		func_of[i] = 0;
+		if (!f->function)
+			continue;
+		if (!u64map__get(&funcs, key, &id)) {
+			id = funcs.len + 1;
+			if (u64map__set(&funcs, key, id))
+				goto out;
+			pbuf__uint(&m, FUNC_ID, id);
+			pbuf__uint(&m, FUNC_NAME, f->function);
+			pbuf__uint(&m, FUNC_SYSTEM_NAME, f->function);
+			pbuf__uint(&m, FUNC_FILENAME, f->file);
+			pbuf_msg(&b, PROF_FUNCTION, &m);
+		}
+		func_of[i] = (uint32_t)id;
+	}
+
+	/* Locations: ids are profile location ids + 1; frames innermost first, as pprof's Lines. */
+	for (i = 0; i < p->nr_locations; i++) {
+		const struct profile_location *l = &p->locations[i];
+
+		pbuf__uint(&m, LOC_ID, i + 1);
+		pbuf__uint(&m, LOC_MAPPING_ID, map_id[l->mapping]);
+		pbuf__uint(&m, LOC_ADDRESS, l->addr);
+		for (k = 0; k < l->nr_frames; k++) {
+			uint32_t fi = l->frame + k;
+
+			if (!func_of[fi])
+				continue;
+			pbuf__uint(&sub, LINE_FUNCTION_ID, func_of[fi]);
+			pbuf__uint(&sub, LINE_LINE, p->frames[fi].line);
+			pbuf_msg(&m, LOC_LINE, &sub);
+		}
+		pbuf_msg(&b, PROF_LOCATION, &m);
+	}
+
+	/* Samples: one per (stack, thread), locations leaf first. */
+	for (i = 0; i < p->nr_counts; i++) {
+		const struct profile_count *c = &p->counts[i];
+		const struct profile_thread *t = &p->threads[c->thread];
+		const uint32_t *locs = profile__stack_locs(p, c->stack);
+
+		if (!c->count || (view && !view__thread_selected(p, c->thread, view)))
+			continue;
+		for (k = 0; k < p->stacks[c->stack].depth; k++)
+			pbuf__varint(&packed, locs[k] + 1);
+		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
+		pbuf__varint(&packed, c->count);
+		pbuf__varint(&packed, c->count * period);
+		pbuf_msg(&m, SAMPLE_VALUE, &packed);
+		label(&m, &sub, x + S_PID, 0, t->pid);
+		label(&m, &sub, x + S_TID, 0, t->tid);
+		label(&m, &sub, x + S_COMM, t->comm, 0);
+		pbuf_msg(&b, PROF_SAMPLE, &m);
+	}
+
+	/* The string table: the profile's strings, then ours. */
+	for (i = 0; i < p->nr_strs; i++)
+		pbuf__bytes(&b, PROF_STRING_TABLE, p->strs[i], p->str_lens[i]);
+	for (i = 0; i < NR_EXTRA; i++)
+		pbuf__bytes(&b, PROF_STRING_TABLE, extra[i], strlen(extra[i]));
+
+	if ((v = profile__meta_get(p, "duration_ns")))
+		pbuf__uint(&b, PROF_DURATION_NANOS, strtoull(v, NULL, 10));
+	value_type(&b, &m, PROF_PERIOD_TYPE, x + S_CPU, x + S_NANOSECONDS);
+	pbuf__uint(&b, PROF_PERIOD, period);
+	pbuf__varint(&b, PROF_COMMENT << 3 | 0);
+	pbuf__varint(&b, x + S_COMMENT);
+	pbuf__uint(&b, PROF_DEFAULT_SAMPLE_TYPE, x + S_CPU);
+	if (b.oom || m.oom || sub.oom || packed.oom)
+		goto out;
+	err = export__gzip(out, b.data, b.len);
+	if (!err && (fflush(out) || ferror(out)))
+		err = -EIO;
+out:
+	free(b.data);
+	free(m.data);
+	free(sub.data);
+	free(packed.data);
+	free(map_id);
+	free(map_named);
+	free(func_of);
+	u64map__release(&funcs);
+	return err;
+}
+
+/* --- speedscope -------------------------------------------------------------------------------------- */
+
+struct thread_sum {
+	uint32_t thread;
+	uint64_t samples;
+};
+
+static int cmp_thread_sum(const void *a, const void *b)
+{
+	const struct thread_sum *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return (x->thread > y->thread) - (x->thread < y->thread);
+}
+
+int export__speedscope(FILE *out, const struct profile *p, const struct view_opts *vo, const char *name)
+{
+	static const struct view_opts defaults = { 0 };
+	struct thread_sum *threads = NULL;
+	uint32_t *order = NULL, nr_threads = 0, i, s, k;
+	struct json j;
+	struct view v;
+	int err = view__build(&v, p, vo ? vo : &defaults);
+
+	if (err)
+		return err;
+	err = -ENOMEM;
+	threads = calloc(p->nr_threads + 1, sizeof(*threads));
+	order = malloc((v.nr_stacks + 1) * sizeof(*order));
+	if (!threads || !order)
+		goto out;
+	for (i = 0; i < p->nr_threads; i++)
+		threads[i].thread = i;
+	for (s = 0; s < v.nr_stacks; s++)
+		threads[v.stacks[s].thread].samples += v.stacks[s].count;
+	qsort(threads, p->nr_threads, sizeof(*threads), cmp_thread_sum);
+	while (nr_threads < p->nr_threads && threads[nr_threads].samples)
+		nr_threads++;
+
+	json__init(&j, out, 0);
+	json__obj(&j);
+	json__key(&j, "$schema"), json__str(&j, "https://www.speedscope.app/file-format-schema.json");
+	json__key(&j, "name"), json__str(&j, name);
+	json__key(&j, "exporter"), json__str(&j, "scorch " SCORCH_VERSION);
+	json__key(&j, "activeProfileIndex"), json__u64(&j, 0);
+	json__key(&j, "shared");
+	json__obj(&j);
+	json__key(&j, "frames");
+	json__arr(&j);
+	for (i = 0; i < v.nr_funcs; i++) {
+		const struct view_func *f = &v.funcs[i];
+
+		fputc('\n', out);
+		json__obj(&j);
+		json__key(&j, "name"), json__str(&j, f->name);
+		if (f->file)
+			json__key(&j, "file"), json__str(&j, profile__str(p, f->file));
+		if (f->line)
+			json__key(&j, "line"), json__u64(&j, f->line);
+		json__end(&j);
+	}
+	json__end(&j);
+	json__end(&j);
+	json__key(&j, "profiles");
+	json__arr(&j);
+	for (i = 0; i < nr_threads; i++) {
+		const struct profile_thread *t = &p->threads[threads[i].thread];
+		uint32_t n = 0;
+		char pname[512];
+
+		for (s = 0; s < v.nr_stacks; s++)
+			if (v.stacks[s].thread == threads[i].thread)
+				order[n++] = s;
+		snprintf(pname, sizeof(pname), "%s (%u/%u)", profile__str(p, t->comm), t->pid, t->tid);
+		fputc('\n', out);
+		json__obj(&j);
+		json__key(&j, "type"), json__str(&j, "sampled");
+		json__key(&j, "name"), json__str(&j, pname);
+		json__key(&j, "unit"), json__str(&j, "none");
+		json__key(&j, "startValue"), json__u64(&j, 0);
+		json__key(&j, "endValue"), json__u64(&j, threads[i].samples);
+		json__key(&j, "samples");
+		json__arr(&j);
+		for (s = 0; s < n; s++) {
+			const uint32_t *fs = view__stack_funcs(&v, order[s]);
+
+			json__arr(&j);
+			for (k = 0; k < v.stacks[order[s]].depth; k++)
+				json__u64(&j, fs[k]);
+			json__end(&j);
+		}
+		json__end(&j);
+		json__key(&j, "weights");
+		json__arr(&j);
+		for (s = 0; s < n; s++)
+			json__u64(&j, v.stacks[order[s]].count);
+		json__end(&j);
+		json__end(&j);
+	}
+	json__end(&j);
+	json__end(&j);
+	fputc('\n', out);
+	err = fflush(out) || ferror(out) ? -EIO : 0;
+out:
+	free(threads);
+	free(order);
+	view__release(&v);
+	return err;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "view.h"
+
+#define SLOT_TODO UINT32_MAX       /* cache slot not computed yet */
+#define SLOT_SKIP (UINT32_MAX - 1) /* frame left out (kernel, inline folded) */
+
+const char *view__kind_suffix(uint32_t kind)
+{
+	switch (kind) {
+	case VIEW_KIND_KERNEL: return "_[k]";
+	case VIEW_KIND_INLINE: return "_[i]";
+	case VIEW_KIND_JIT: return "_[j]";
+	default: return "";
+	}
+}
+
+int view__thread_selected(const struct profile *p, uint32_t thread, const struct view_opts *o)
+{
+	const struct profile_thread *t = &p->threads[thread];
+	uint32_t i;
+	int ok;
+
+	if (o->nr_pids) {
+		for (ok = 0, i = 0; i < o->nr_pids; i++)
+			ok |= t->pid == o->pids[i];
+		if (!ok)
+			return 0;
+	}
+	if (o->nr_tids) {
+		for (ok = 0, i = 0; i < o->nr_tids; i++)
+			ok |= t->tid == o->tids[i];
+		if (!ok)
+			return 0;
+	}
+	if (o->nr_comms) {
+		for (ok = 0, i = 0; i < o->nr_comms; i++)
+			ok |= strcmp(profile__str(p, t->comm), o->comms[i]) == 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+struct fkey {
+	const char *name;
+	uint32_t mapping, kind; /* kind UINT32_MAX: the base key (any kind) */
+};
+
+static int func_eq(const void *k, uint32_t id, void *ctx)
+{
+	const struct fkey *key = k;
+	const struct view *v = ctx;
+	const struct view_func *f = &v->funcs[id];
+
+	return f->mapping == key->mapping && (key->kind == UINT32_MAX || f->kind == key->kind) &&
+	       strcmp(f->name, key->name) == 0;
+}
+
+static uint64_t fkey_hash(const struct fkey *k, int with_kind)
+{
+	uint64_t h = idxmap__hash_bytes(k->name, strlen(k->name), k->mapping);
+
+	return with_kind ? idxmap__hash_u64(h ^ (k->kind + 1)) : h;
+}
+
+static uint32_t intern_func(struct view *v, const char *name, uint32_t mapping, uint32_t kind, uint32_t file,
+			    uint32_t line, uint32_t function, uint32_t loc, uint32_t fi)
+{
+	struct fkey k = { name, mapping, kind }, kb = { name, mapping, UINT32_MAX };
+	uint64_t h = fkey_hash(&k, 1), hb = fkey_hash(&kb, 0);
+	uint32_t id = idxmap__find(&v->func_idx, h, &k, func_eq, v), base;
+	struct view_func *f;
+
+	if (id != IDXMAP_NONE)
+		return id;
+	if (v->nr_funcs == v->cap_funcs) {
+		size_t ncap = v->cap_funcs ? v->cap_funcs * 2 : 256;
+		struct view_func *n = realloc(v->funcs, ncap * sizeof(*n));
+
+		if (!n)
+			return PROFILE_NONE;
+		v->funcs = n;
+		v->cap_funcs = ncap;
+	}
+	f = &v->funcs[v->nr_funcs];
+	f->name = strdup(name);
+	if (!f->name)
+		return PROFILE_NONE;
+	f->mapping = mapping;
+	f->kind = kind;
+	f->file = file;
+	f->line = line;
+	f->function = function;
+	f->loc = loc;
+	f->frame_idx = fi;
+	base = idxmap__find(&v->base_idx, hb, &kb, func_eq, v);
+	if (base == IDXMAP_NONE) {
+		base = v->nr_funcs;
+		if (idxmap__insert(&v->base_idx, hb, base))
+			goto nomem;
+	}
+	f->base = base;
+	if (idxmap__insert(&v->func_idx, h, v->nr_funcs))
+		goto nomem;
+	return v->nr_funcs++;
+nomem:
+	free(f->name);
+	return PROFILE_NONE;
+}
+
+/* The func id of frame 'fi' of location 'loc' under the options, or SLOT_SKIP. */
+static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const struct view_opts *o)
+{
+	const struct profile *p = v->p;
+	const struct profile_location *l = &p->locations[loc];
+	const struct profile_mapping *m = &p->mappings[l->mapping];
+	const struct profile_frame *fr = fi < l->nr_frames ? &p->frames[l->frame + fi] : NULL;
+	uint32_t kind = VIEW_KIND_USER, file = fr ? fr->file : 0, line = fr ? fr->line : 0;
+	uint32_t function = fr ? fr->function : 0;
+	char label[4096], name[4608];
+
+	if ((l->flags & PROFILE_LOC_KERNEL) || m->kind == PROFILE_MAP_KERNEL)
+		kind = VIEW_KIND_KERNEL;
+	else if (m->kind == PROFILE_MAP_JIT)
+		kind = VIEW_KIND_JIT;
+	if (kind == VIEW_KIND_KERNEL && o->no_kernel)
+		return SLOT_SKIP;
+	if (fr && (fr->flags & PROFILE_FRAME_INLINE)) {
+		if (o->no_inline)
+			return SLOT_SKIP;
+		if (kind == VIEW_KIND_USER)
+			kind = VIEW_KIND_INLINE;
+	}
+	profile__frame_label(p, loc, fi, label, sizeof(label));
+	switch (o->by) {
+	case VIEW_BY_LINE:
+		if (file)
+			snprintf(name, sizeof(name), "%s %s:%u", label, profile__str(p, file), line);
+		else
+			snprintf(name, sizeof(name), "%s", label);
+		break;
+	case VIEW_BY_MODULE:
+		snprintf(name, sizeof(name), "%s", profile__mapping_short_name(p, l->mapping));
+		file = line = function = 0;
+		if (kind == VIEW_KIND_INLINE)
+			kind = VIEW_KIND_USER;
+		break;
+	default:
+		snprintf(name, sizeof(name), "%s", label);
+		line = 0;
+		break;
+	}
+	return intern_func(v, name, l->mapping, kind, file, line, function, loc, fi);
+}
+
+static int push_func(struct view *v, uint32_t id)
+{
+	if (v->nr_funcs_of == v->cap_funcs_of) {
+		size_t ncap = v->cap_funcs_of ? v->cap_funcs_of * 2 : 4096;
+		uint32_t *n = realloc(v->funcs_of, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		v->funcs_of = n;
+		v->cap_funcs_of = ncap;
+	}
+	v->funcs_of[v->nr_funcs_of++] = id;
+	return 0;
+}
+
+static int compile(regex_t *re, const char *pattern, const char *opt)
+{
+	char msg[256];
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		regerror(rc, re, msg, sizeof(msg));
+		pr_err("bad regular expression '%s' for %s: %s", pattern, opt, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Per func: bit 0 = matches --focus, bit 1 = matches --ignore; computed once per func. */
+static int match_flags(uint8_t **flags, size_t *nflags, const struct view *v, uint32_t id, regex_t *focus,
+		       regex_t *ignore)
+{
+	if (id >= *nflags) {
+		size_t n = *nflags ? *nflags : 256, i;
+		uint8_t *nf;
+
+		while (n <= id)
+			n *= 2;
+		nf = realloc(*flags, n);
+		if (!nf)
+			return -ENOMEM;
+		for (i = *nflags; i < n; i++)
+			nf[i] = 0xff;
+		*flags = nf;
+		*nflags = n;
+	}
+	if ((*flags)[id] == 0xff)
+		(*flags)[id] = (focus && !regexec(focus, v->funcs[id].name, 0, NULL, 0)) |
+			       (ignore && !regexec(ignore, v->funcs[id].name, 0, NULL, 0)) << 1;
+	return (*flags)[id];
+}
+
+int view__build(struct view *v, const struct profile *p, const struct view_opts *o)
+{
+	regex_t focus, ignore;
+	int have_focus = 0, have_ignore = 0, err = -ENOMEM;
+	size_t *loc_base = NULL, nslots = 0, nflags = 0;
+	uint32_t *slots = NULL, i, c;
+	uint8_t *flags = NULL;
+
+	memset(v, 0, sizeof(*v));
+	v->p = p;
+	idxmap__init(&v->func_idx);
+	idxmap__init(&v->base_idx);
+	if (o->focus && *o->focus) {
+		if (compile(&focus, o->focus, "--focus"))
+			return -EINVAL;
+		have_focus = 1;
+	}
+	if (o->ignore && *o->ignore) {
+		if (compile(&ignore, o->ignore, "--ignore")) {
+			err = -EINVAL;
+			goto out;
+		}
+		have_ignore = 1;
+	}
+	/* A cache of func ids per (location, frame), so each name is made once. */
+	loc_base = malloc((p->nr_locations + 1) * sizeof(*loc_base));
+	if (!loc_base)
+		goto out;
+	for (i = 0; i < p->nr_locations; i++) {
+		loc_base[i] = nslots;
+		nslots += p->locations[i].nr_frames ? p->locations[i].nr_frames : 1;
+	}
+	loc_base[i] = nslots;
+	slots = malloc((nslots ? nslots : 1) * sizeof(*slots));
+	if (!slots)
+		goto out;
+	for (i = 0; i < nslots; i++)
+		slots[i] = SLOT_TODO;
+
+	for (c = 0; c < p->nr_counts; c++) {
+		const struct profile_count *pc = &p->counts[c];
+		const uint32_t *locs = profile__stack_locs(p, pc->stack);
+		uint32_t d = p->stacks[pc->stack].depth, prev = PROFILE_NONE, depth = 0;
+		size_t first = v->nr_funcs_of;
+		int focused = !have_focus, ignored = 0;
+
+		if (!pc->count || !view__thread_selected(p, pc->thread, o))
+			continue;
+		while (d--) {
+			uint32_t loc = locs[d], nf = p->locations[loc].nr_frames, f = nf ? nf : 1;
+
+			while (f--) {
+				uint32_t *slot = &slots[loc_base[loc] + f], id;
+				int m;
+
+				if (*slot == SLOT_TODO) {
+					*slot = frame_func(v, loc, f, o);
+					if (*slot == PROFILE_NONE) {
+						*slot = SLOT_TODO;
+						goto out;
+					}
+				}
+				id = *slot;
+				if (id == SLOT_SKIP)
+					continue;
+				if (o->by == VIEW_BY_MODULE && prev != PROFILE_NONE &&
+				    v->funcs[prev].mapping == v->funcs[id].mapping)
+					continue;
+				if (have_focus || have_ignore) {
+					m = match_flags(&flags, &nflags, v, id, have_focus ? &focus : NULL,
+							have_ignore ? &ignore : NULL);
+					if (m < 0)
+						goto out;
+					focused |= m & 1;
+					ignored |= m >> 1;
+				}
+				if (push_func(v, id))
+					goto out;
+				prev = id;
+				depth++;
+			}
+		}
+		if (!focused || ignored) {
+			v->nr_funcs_of = first;
+			continue;
+		}
+		if (v->nr_stacks == v->cap_stacks) {
+			size_t ncap = v->cap_stacks ? v->cap_stacks * 2 : 1024;
+			struct view_stack *n = realloc(v->stacks, ncap * sizeof(*n));
+
+			if (!n)
+				goto out;
+			v->stacks = n;
+			v->cap_stacks = ncap;
+		}
+		v->stacks[v->nr_stacks++] = (struct view_stack){ first, depth, pc->thread, pc->count };
+		v->total += pc->count;
+	}
+	err = 0;
+out:
+	if (have_focus)
+		regfree(&focus);
+	if (have_ignore)
+		regfree(&ignore);
+	free(loc_base);
+	free(slots);
+	free(flags);
+	if (err)
+		view__release(v);
+	return err;
+}
+
+void view__release(struct view *v)
+{
+	uint32_t i;
+
+	for (i = 0; i < v->nr_funcs; i++)
+		free(v->funcs[i].name);
+	free(v->funcs);
+	free(v->stacks);
+	free(v->funcs_of);
+	idxmap__release(&v->func_idx);
+	idxmap__release(&v->base_idx);
+	memset(v, 0, sizeof(*v));
+}

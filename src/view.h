@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * view - a profile seen as the readers want it: each sampled (stack, thread) as a list of named frames,
+ * root first, after the user's filters (threads, kernel frames, inlined frames, --focus/--ignore) and
+ * grouping (--by function, line or module). report, folded, flamegraph and the speedscope exporter all
+ * read a view, so they agree on names, filters and counts.
+ *
+ * Ownership: a struct view is embedded by the caller (view__build / view__release) and owns its arrays
+ * and frame names; it borrows the profile, which must outlive it. Functions return 0 or a negative
+ * errno (-ENOMEM, or -EINVAL for a bad regular expression, logged).
+ */
+#ifndef SCORCH_VIEW_H
+#define SCORCH_VIEW_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idxmap.h"
+#include "profile.h"
+
+enum view_by {
+	VIEW_BY_FUNCTION, /* one frame per function (or "[module+0xaddr]" when unnamed) */
+	VIEW_BY_LINE,     /* one frame per source line: "function file:line" */
+	VIEW_BY_MODULE,   /* one frame per module; consecutive frames of one module merge */
+};
+
+enum view_kind {
+	VIEW_KIND_USER = 0,
+	VIEW_KIND_KERNEL = 1, /* a PROFILE_LOC_KERNEL location or a kernel mapping: "_[k]" */
+	VIEW_KIND_INLINE = 2, /* a PROFILE_FRAME_INLINE frame: "_[i]" */
+	VIEW_KIND_JIT = 3,    /* a PROFILE_MAP_JIT mapping: "_[j]" */
+};
+
+#define VIEW_MAX_IDS 64
+
+struct view_opts {
+	enum view_by by;
+	int no_inline;           /* fold inlined frames into their caller */
+	int no_kernel;           /* leave out kernel frames */
+	uint32_t pids[VIEW_MAX_IDS], nr_pids;   /* keep only these processes (none: all) */
+	uint32_t tids[VIEW_MAX_IDS], nr_tids;   /* keep only these threads (none: all) */
+	const char *comms[VIEW_MAX_IDS];        /* keep only threads with these names (borrowed) */
+	uint32_t nr_comms;
+	const char *focus;       /* POSIX extended regex: keep stacks with a frame that matches */
+	const char *ignore;      /* POSIX extended regex: drop stacks with a frame that matches */
+};
+
+struct view_func {
+	char *name;       /* owned; display name (not sanitized for folded output) */
+	uint32_t mapping; /* mapping id in the profile */
+	uint32_t kind;    /* enum view_kind */
+	uint32_t base;    /* id of the first func with the same (name, mapping), any kind */
+	uint32_t file;    /* string id in the profile, 0 when unknown */
+	uint32_t line;    /* 0 when unknown */
+	uint32_t function; /* string id of the function in the profile, 0 when unnamed (or --by module) */
+	uint32_t loc, frame_idx; /* where the func was first seen: location id and frame index */
+};
+
+struct view_stack {
+	size_t first;    /* index into funcs_of */
+	uint32_t depth;  /* number of frames, root first */
+	uint32_t thread; /* thread id in the profile */
+	uint64_t count;
+};
+
+struct view {
+	const struct profile *p; /* borrowed */
+	struct view_func *funcs;
+	uint32_t nr_funcs;
+	struct view_stack *stacks;
+	uint32_t nr_stacks;
+	uint32_t *funcs_of; /* frames of all stacks: func ids */
+	size_t nr_funcs_of;
+	uint64_t total;     /* samples that passed the filters */
+
+	/* private */
+	size_t cap_funcs, cap_stacks, cap_funcs_of;
+	struct idxmap func_idx, base_idx;
+};
+
+int view__build(struct view *v, const struct profile *p, const struct view_opts *o);
+void view__release(struct view *v);
+
+static inline const uint32_t *view__stack_funcs(const struct view *v, uint32_t s)
+{
+	return v->funcs_of + v->stacks[s].first;
+}
+
+/* 1 when thread 'thread' of the profile passes the pid/tid/comm filters of 'o'. */
+int view__thread_selected(const struct profile *p, uint32_t thread, const struct view_opts *o);
+
+/* The folded-stack suffix of a kind: "_[k]", "_[i]", "_[j]" or "". */
+const char *view__kind_suffix(uint32_t kind);
+
+#endif

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the exporters (src/export.h) and the JSON writer (src/json.h): protobuf encoding, the
+ * gzip stream, the structure of a pprof profile decoded back, and speedscope's samples and weights.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "export.h"
+#include "json.h"
+#include "profile.h"
+
+static void test_varint(void **state)
+{
+	struct pbuf b = { 0 };
+
+	(void)state;
+	pbuf__varint(&b, 1);
+	pbuf__varint(&b, 300);
+	pbuf__varint(&b, UINT64_MAX);
+	pbuf__uint(&b, 3, 0); /* a zero is the default: not written */
+	pbuf__uint(&b, 2, 5);
+	pbuf__bytes(&b, 6, "ab", 2);
+	assert_int_equal(b.len, 1 + 2 + 10 + 2 + 4);
+	assert_memory_equal(b.data, "\x01\xac\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x10\x05\x32\x02" "ab", 19);
+	free(b.data);
+}
+
+/* Compress with export__gzip and inflate back with zlib. */
+static void test_gzip_roundtrip(void **state)
+{
+	size_t n = 300000, i;
+	char *in = malloc(n), *back = malloc(n + 1), *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	z_stream z = { 0 };
+
+	(void)state;
+	assert_non_null(in);
+	for (i = 0; i < n; i++)
+		in[i] = (char)(i * 7 % 251);
+	assert_int_equal(export__gzip(f, in, n), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 18 && (unsigned char)out[0] == 0x1f && (unsigned char)out[1] == 0x8b);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (unsigned char *)out;
+	z.avail_in = (uInt)len;
+	z.next_out = (unsigned char *)back;
+	z.avail_out = (uInt)n + 1;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, n);
+	assert_memory_equal(in, back, n);
+	inflateEnd(&z);
+	free(in);
+	free(back);
+	free(out);
+}
+
+/* --- a minimal protobuf reader for checking the pprof output --- */
+
+struct field {
+	uint32_t num, wire;
+	uint64_t v;
+	const uint8_t *data;
+	size_t len;
+};
+
+static uint64_t rd_varint(const uint8_t **p, const uint8_t *end)
+{
+	uint64_t v = 0;
+	int shift = 0;
+
+	while (*p < end) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+		shift += 7;
+	}
+	fail_msg("truncated varint");
+	return 0;
+}
+
+static int next_field(const uint8_t **p, const uint8_t *end, struct field *f)
+{
+	uint64_t key;
+
+	if (*p >= end)
+		return 0;
+	key = rd_varint(p, end);
+	f->num = (uint32_t)(key >> 3);
+	f->wire = key & 7;
+	if (f->wire == 0) {
+		f->v = rd_varint(p, end);
+	} else if (f->wire == 2) {
+		f->len = rd_varint(p, end);
+		assert_true(f->len <= (size_t)(end - *p));
+		f->data = *p;
+		*p += f->len;
+	} else {
+		fail_msg("unexpected wire type %u", f->wire);
+	}
+	return 1;
+}
+
+/* The value of varint field 'num' in message (data, len), or 0. */
+static uint64_t msg_uint(const uint8_t *data, size_t len, uint32_t num)
+{
+	const uint8_t *p = data;
+	struct field f;
+
+	while (next_field(&p, data + len, &f))
+		if (f.num == num && f.wire == 0)
+			return f.v;
+	return 0;
+}
+
+static void test_pprof_structure(void **state)
+{
+	struct profile p;
+	struct profile_frame fr[2] = { 0 };
+	uint32_t app, l_in, l_main, t, s;
+	char *out = NULL;
+	size_t len = 0, n_str = 0, n_loc = 0, n_fn = 0, n_map = 0, n_sample = 0;
+	FILE *f;
+	uint8_t *raw = malloc(1 << 16);
+	uLongf raw_len = 1 << 16;
+	z_stream z = { 0 };
+	const uint8_t *pp, *end;
+	struct field fl;
+	char *strs[64];
+	uint64_t values[2] = { 0 };
+
+	(void)state;
+	profile__init(&p);
+	profile__meta_set(&p, "frequency", "250");
+	app = profile__intern_mapping(&p, profile__intern_cstr(&p, "/bin/app"), profile__intern_cstr(&p, "beef"),
+				      PROFILE_MAP_FILE);
+	fr[0] = (struct profile_frame){ profile__intern_cstr(&p, "inl"), profile__intern_cstr(&p, "a.c"), 5,
+					PROFILE_FRAME_INLINE };
+	fr[1] = (struct profile_frame){ profile__intern_cstr(&p, "outer"), profile__intern_cstr(&p, "a.c"), 9, 0 };
+	l_in = profile__add_location(&p, app, 0x1234, 0, fr, 2);
+	fr[0] = (struct profile_frame){ profile__intern_cstr(&p, "main"), 0, 0, 0 };
+	l_main = profile__add_location(&p, app, 0x1000, 0, fr, 1);
+	t = profile__intern_thread(&p, 7, 8, profile__intern_cstr(&p, "app"));
+	s = profile__intern_stack(&p, (uint32_t[]){ l_in, l_main }, 2);
+	profile__add_count(&p, s, t, 3);
+
+	f = open_memstream(&out, &len);
+	assert_int_equal(export__pprof(f, &p, NULL), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (unsigned char *)out;
+	z.avail_in = (uInt)len;
+	z.next_out = raw;
+	z.avail_out = (uInt)raw_len;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	raw_len = z.total_out;
+	inflateEnd(&z);
+
+	/* First pass: the string table. */
+	for (pp = raw, end = raw + raw_len; next_field(&pp, end, &fl);)
+		if (fl.num == 6) {
+			assert_true(n_str < 64);
+			strs[n_str++] = strndup((const char *)fl.data, fl.len);
+		}
+	assert_true(n_str > 10);
+	assert_string_equal(strs[0], ""); /* pprof requires string_table[0] == "" */
+	for (pp = raw; next_field(&pp, end, &fl);) {
+		const uint8_t *q, *qe;
+		struct field g;
+
+		switch (fl.num) {
+		case 3: /* mapping */
+			n_map++;
+			assert_int_equal(msg_uint(fl.data, fl.len, 1), 1);
+			assert_string_equal(strs[msg_uint(fl.data, fl.len, 5)], "/bin/app");
+			assert_string_equal(strs[msg_uint(fl.data, fl.len, 6)], "beef");
+			break;
+		case 4: /* location: the inlined one has two lines, innermost first */
+			n_loc++;
+			if (msg_uint(fl.data, fl.len, 3) == 0x1234) {
+				uint64_t fns[2] = { 0 }, lines[2] = { 0 };
+				int nl = 0;
+
+				for (q = fl.data, qe = fl.data + fl.len; next_field(&q, qe, &g);)
+					if (g.num == 4) {
+						assert_true(nl < 2);
+						fns[nl] = msg_uint(g.data, g.len, 1);
+						lines[nl++] = msg_uint(g.data, g.len, 2);
+					}
+				assert_int_equal(nl, 2);
+				assert_int_equal(lines[0], 5);
+				assert_int_equal(lines[1], 9);
+				assert_int_not_equal(fns[0], fns[1]);
+			}
+			break;
+		case 5:
+			n_fn++;
+			break;
+		case 2: /* sample: locations leaf first, two values, three labels */
+			n_sample++;
+			for (q = fl.data, qe = fl.data + fl.len; next_field(&q, qe, &g);) {
+				if (g.num == 1) {
+					const uint8_t *r = g.data;
+
+					assert_int_equal(rd_varint(&r, g.data + g.len), l_in + 1);
+					assert_int_equal(rd_varint(&r, g.data + g.len), l_main + 1);
+				} else if (g.num == 2) {
+					const uint8_t *r = g.data;
+
+					values[0] = rd_varint(&r, g.data + g.len);
+					values[1] = rd_varint(&r, g.data + g.len);
+				}
+			}
+			break;
+		case 11: /* period type */
+			assert_string_equal(strs[msg_uint(fl.data, fl.len, 1)], "cpu");
+			assert_string_equal(strs[msg_uint(fl.data, fl.len, 2)], "nanoseconds");
+			break;
+		case 12:
+			assert_int_equal(fl.v, 4000000); /* 250 Hz */
+			break;
+		}
+	}
+	assert_int_equal(n_map, 1);
+	assert_int_equal(n_loc, 2);
+	assert_int_equal(n_fn, 3);
+	assert_int_equal(n_sample, 1);
+	assert_int_equal(values[0], 3);
+	assert_int_equal(values[1], 12000000);
+	while (n_str)
+		free(strs[--n_str]);
+	free(raw);
+	free(out);
+	profile__release(&p);
+}
+
+static void test_json_writer(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	struct json j;
+
+	(void)state;
+	json__init(&j, f, 0);
+	json__obj(&j);
+	json__key(&j, "a\"b"), json__str(&j, "x\n\x01\xff\xc3\xa9");
+	json__key(&j, "list");
+	json__arr(&j);
+	json__u64(&j, 1);
+	json__arr(&j);
+	json__end(&j);
+	json__obj(&j);
+	json__end(&j);
+	json__double(&j, 1.5, 2);
+	json__bool(&j, 0);
+	json__null(&j);
+	json__end(&j);
+	json__end(&j);
+	fclose(f);
+	assert_string_equal(out, "{\"a\\\"b\":\"x\\n\\u0001\\ufffd\xc3\xa9\",\"list\":[1,[],{},1.50,false,null]}");
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_varint),
+		cmocka_unit_test(test_gzip_roundtrip),
+		cmocka_unit_test(test_pprof_structure),
+		cmocka_unit_test(test_json_writer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
