@@ -12,9 +12,11 @@
 
 #include "cli.h"
 #include "diff.h"
+#include "flamegraph.h"
 #include "input.h"
 #include "log.h"
 #include "outfile.h"
+#include "view.h"
 
 static const char diff_usage[] =
 	"Usage: scorch diff [options] BASE NEW\n"
@@ -37,6 +39,7 @@ static const char diff_usage[] =
 	"      --min-expected N     test a row only when N samples are expected on a side (default 5)\n"
 	"      --fail-on WHAT       regression or change: exit with status 3 when one is found\n"
 	"      --top N              rows of the table or markdown, 0 for all (default 20)\n"
+	"      --flamegraph FILE    also draw a differential flame graph (red grew, blue shrank)\n"
 	"      --partial            read profiles whose recording did not finish\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
@@ -54,6 +57,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_TOP,
 	OPT_PARTIAL,
+	OPT_FLAMEGRAPH,
 };
 
 enum fail_on { FAIL_NEVER, FAIL_REGRESSION, FAIL_CHANGE };
@@ -68,6 +72,7 @@ struct diff_cmd_opts {
 	enum fail_on fail_on;
 	uint32_t top;
 	int partial;
+	const char *flamegraph; /* SVG to write, or NULL */
 };
 
 static int parse_double(const char *s, const char *opt, double min, double max, int min_open, double *out)
@@ -119,6 +124,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "partial", no_argument, NULL, OPT_PARTIAL },
+		{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -197,6 +203,13 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 		case OPT_PARTIAL:
 			o->partial = 1;
 			break;
+		case OPT_FLAMEGRAPH:
+			if (!*optarg) {
+				pr_err("--flamegraph needs a file name");
+				return -EINVAL;
+			}
+			o->flamegraph = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -242,9 +255,43 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 	return 0;
 }
 
+/* Write the differential flame graph of what 'fg' was given. */
+static int write_flamegraph(struct flamegraph *fg, const char *path)
+{
+	struct outfile out;
+	FILE *f;
+	int err;
+
+	if (outfile__open(&out, path, 0))
+		return -EIO;
+	f = outfile__fp(&out);
+	err = f ? flamegraph__write(fg, f) : -errno;
+	if (err) {
+		pr_err("cannot write the flame graph '%s': %s", path, strerror(-err));
+		outfile__abort(&out);
+		return err;
+	}
+	return outfile__commit(&out);
+}
+
+/* Add a profile's stacks to the differential flame graph, on its side. */
+static int add_to_flamegraph(struct flamegraph *fg, const struct profile *p, int side, int no_modules)
+{
+	struct view_opts vo = { 0 };
+	struct view v;
+	int err = view__build(&v, p, &vo);
+
+	if (err)
+		return err;
+	err = flamegraph__add_view(fg, &v, side, no_modules);
+	view__release(&v);
+	return err;
+}
+
 /* Load every input, then feed them to the diff: whether rows are keyed by module depends on all. */
 static int load_and_diff(struct diff_cmd_opts *o, struct diff *d)
 {
+	struct flamegraph *fg = NULL;
 	struct input_opts io = { .allow_partial = o->partial };
 	uint32_t total = o->nr_files[0] + o->nr_files[1], i;
 	struct profile *p = calloc(total, sizeof(*p));
@@ -270,19 +317,36 @@ static int load_and_diff(struct diff_cmd_opts *o, struct diff *d)
 		all_scorch &= fmt == INPUT_SCORCH;
 	}
 	o->d.use_modules = all_scorch;
+	if (o->flamegraph) {
+		struct flamegraph_opts fo = { .title = "Differential Flame Graph", .differential = 1,
+					      .subtitle = "red: share grew, blue: share shrank; widths: the new profile" };
+
+		fg = flamegraph__new(&fo);
+		if (!fg) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	err = diff__init(d, &o->d, o->nr_files[0], o->nr_files[1]);
 	for (i = 0; !err && i < total; i++) {
 		int side = i >= o->nr_files[0];
 		const char *f = side ? o->files[1][i - o->nr_files[0]] : o->files[0][i];
 
 		err = diff__add(d, side, &p[i], strcmp(f, "-") ? f : "<stdin>");
+		if (!err && fg)
+			err = add_to_flamegraph(fg, &p[i], side, !all_scorch);
 		profile__release(&p[i]);
 	}
 	if (!err)
 		err = diff__finish(d);
+	if (!err && fg && write_flamegraph(fg, o->flamegraph)) {
+		err = -EIO;
+		goto out;
+	}
 	if (err)
 		pr_err("cannot compare the profiles: %s", strerror(-err));
 out:
+	flamegraph__free(fg);
 	for (i = 0; i < total; i++)
 		profile__release(&p[i]);
 	free(p);

@@ -41,11 +41,9 @@ static const char flamegraph_usage[] =
 static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *o)
 {
 	struct flamegraph_opts fo = { 0 };
-	struct flamegraph_frame *frames = NULL;
 	struct flamegraph *fg = NULL;
 	char subtitle[512];
 	const char *cmd = profile__meta_get(p, "command");
-	uint32_t s, k, cap = 0;
 	struct view v;
 	int err = view__build(&v, p, &o->view);
 
@@ -63,39 +61,12 @@ static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *
 	err = -ENOMEM;
 	if (!fg)
 		goto out;
-	for (s = 0; s < v.nr_stacks; s++) {
-		const uint32_t *fs = view__stack_funcs(&v, s);
-		uint32_t d = v.stacks[s].depth;
-
-		if (d > cap) {
-			struct flamegraph_frame *n = realloc(frames, d * 2 * sizeof(*n));
-
-			if (!n)
-				goto out;
-			frames = n;
-			cap = d * 2;
-		}
-		for (k = 0; k < d; k++) {
-			const struct view_func *f = &v.funcs[fs[k]];
-
-			frames[k].name = f->name;
-			frames[k].module = profile__mapping_short_name(p, f->mapping);
-			frames[k].kind = f->kind; /* enum view_kind and enum flamegraph_kind agree */
-		}
-		if (d == 0) {
-			static const struct flamegraph_frame none = { "[no stack]", NULL, 0 };
-
-			err = flamegraph__add(fg, &none, 1, v.stacks[s].count, 0);
-		} else {
-			err = flamegraph__add(fg, frames, d, v.stacks[s].count, 0);
-		}
-		if (err)
-			goto out;
-	}
+	err = flamegraph__add_view(fg, &v, 0, 0);
+	if (err)
+		goto out;
 	err = flamegraph__write(fg, out);
 out:
 	flamegraph__free(fg);
-	free(frames);
 	view__release(&v);
 	return err;
 }

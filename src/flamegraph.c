@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
+#include "view.h"
 #include "idxmap.h"
 
 #define FRAME_H 16
@@ -577,5 +578,40 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 out:
 	free(stack);
 	free(xs);
+	return err;
+}
+
+int flamegraph__add_view(struct flamegraph *fg, const struct view *v, int after, int no_modules)
+{
+	static const struct flamegraph_frame none = { "[no stack]", NULL, 0 };
+	struct flamegraph_frame *frames = NULL;
+	uint32_t s, k, cap = 0;
+	int err = 0;
+
+	for (s = 0; s < v->nr_stacks && !err; s++) {
+		const uint32_t *fs = view__stack_funcs(v, s);
+		uint32_t d = v->stacks[s].depth;
+		uint64_t n = v->stacks[s].count;
+
+		if (d > cap) {
+			struct flamegraph_frame *nf = realloc(frames, d * 2 * sizeof(*nf));
+
+			if (!nf) {
+				err = -ENOMEM;
+				break;
+			}
+			frames = nf;
+			cap = d * 2;
+		}
+		for (k = 0; k < d; k++) {
+			const struct view_func *f = &v->funcs[fs[k]];
+
+			frames[k].name = f->name;
+			frames[k].module = no_modules ? NULL : profile__mapping_short_name(v->p, f->mapping);
+			frames[k].kind = f->kind; /* enum view_kind and enum flamegraph_kind agree */
+		}
+		err = flamegraph__add(fg, d ? frames : &none, d ? d : 1, after ? 0 : n, after ? n : 0);
+	}
+	free(frames);
 	return err;
 }

@@ -68,6 +68,13 @@ struct flamegraph *flamegraph__new(const struct flamegraph_opts *opts);
 /* Add 'count' samples (and 'count_after' for a differential graph) of a stack given root first. */
 int flamegraph__add(struct flamegraph *fg, const struct flamegraph_frame *frames, uint32_t depth, uint64_t count,
 		    uint64_t count_after);
+struct view;
+/*
+ * Add every stack of a view (view.h), as 'count' (after = 0) or as 'count_after' (after = 1). Frames
+ * carry their module unless no_modules (for profiles whose modules do not compare, such as folded
+ * stacks against recorded ones).
+ */
+int flamegraph__add_view(struct flamegraph *fg, const struct view *v, int after, int no_modules);
 /* Write the SVG. Returns 0, -ENOMEM, or -EIO when writing failed. */
 int flamegraph__write(struct flamegraph *fg, FILE *out);
 void flamegraph__free(struct flamegraph *fg);
