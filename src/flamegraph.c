@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
+#include "utf8.h"
 #include "view.h"
 #include "idxmap.h"
 
@@ -186,33 +187,13 @@ void flamegraph__free(struct flamegraph *fg)
 	free(fg);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+/* Length of the UTF-8 sequence at s that XML can carry (no U+FFFE/U+FFFF), or 0. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t len, i;
 	uint32_t cp;
+	size_t len = utf8__seq(s, n, &cp);
 
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return len;
+	return cp == 0xfffe || cp == 0xffff ? 0 : len;
 }
 
 void flamegraph__xml_escape(FILE *out, const char *s, size_t len)

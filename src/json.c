@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 void json__init(struct json *j, FILE *out, int pretty)
 {
@@ -82,38 +83,11 @@ void json__key(struct json *j, const char *key)
 	j->after_key = 1;
 }
 
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static void write_str(struct json *j, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, n;
+	uint32_t cp;
 
 	fputc('"', j->out);
 	while (i < len) {
@@ -132,7 +106,7 @@ static void write_str(struct json *j, const char *s, size_t len)
 			else
 				fprintf(j->out, "\\u%04x", c);
 			i++;
-		} else if ((n = utf8_seq(u + i, len - i))) {
+		} else if ((n = utf8__seq(u + i, len - i, &cp))) {
 			fwrite(u + i, 1, n, j->out);
 			i += n;
 		} else {
