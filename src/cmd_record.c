@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -41,12 +43,15 @@
 static const char usage[] =
 	"Usage: scorch record [options] -p PID[,PID...]\n"
 	"       scorch record [options] -- COMMAND [ARGS...]\n"
+	"       scorch record [options] -a|--cgroup PATH\n"
 	"\n"
-	"Sample the kernel and user stacks of running processes (all their threads), or of a command\n"
-	"started for the purpose, into a profile file.\n"
+	"Sample the kernel and user stacks of running processes (all their threads), of a command\n"
+	"started for the purpose, of every process, or of every process in a cgroup, into a profile file.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones)\n"
+	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
+	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a)\n"
 	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
 	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
 	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
@@ -78,6 +83,10 @@ struct record_opts {
 	int no_demangle;
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
+	int all;             /* -a or --cgroup */
+	const char *cgroup;  /* --cgroup PATH */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -140,6 +149,42 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 	return *tgid ? 0 : -ESRCH;
 }
 
+/*
+ * The cgroup v2 directory 'path': its id (the directory's inode number) and its depth below the cgroup
+ * v2 root (found by walking up while the parent is on the same cgroup2 file system).
+ */
+static int resolve_cgroup(const char *path, uint64_t *id, uint32_t *level)
+{
+	char *real = realpath(path, NULL), *slash;
+	struct statfs sfs;
+	struct stat st, top;
+	uint32_t n = 0;
+
+	if (!real) {
+		pr_err("cannot use cgroup '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		pr_err("'%s' is not a cgroup v2 directory (look under /sys/fs/cgroup)", path);
+		free(real);
+		return -EINVAL;
+	}
+	*id = st.st_ino;
+	top = st;
+	while ((slash = strrchr(real, '/')) && slash != real) {
+		struct stat pst;
+
+		*slash = '\0';
+		if (stat(real, &pst) || pst.st_dev != top.st_dev || statfs(real, &sfs) ||
+		    sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		n++;
+	}
+	free(real);
+	*level = n;
+	return 0;
+}
+
 static int parse_pids(struct record_opts *o, const char *arg)
 {
 	char *copy = strdup(arg), *rest = copy, *tok;
@@ -198,6 +243,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "cgroup", required_argument, NULL, 'C' + 256 },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
@@ -222,11 +269,22 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:p:F:d:o:e:g:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(o, optarg))
 				return -EINVAL;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'C' + 256:
+			if (!*optarg) {
+				pr_err("--cgroup needs a cgroup directory");
+				return -EINVAL;
+			}
+			o->cgroup = optarg;
+			o->all = 1;
 			break;
 		case 'F':
 			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
@@ -302,12 +360,17 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		pr_err("give either -p PID or a command, not both");
 		return -EINVAL;
 	}
+	if (o->all && (o->cmd || o->nr_pids)) {
+		pr_err("%s samples every process%s: give no -p PID and no command with it",
+		       o->cgroup ? "--cgroup" : "-a", o->cgroup ? " of the cgroup" : "");
+		return -EINVAL;
+	}
 	if (o->no_inherit && !o->cmd) {
 		pr_err("--no-inherit applies to a launched command only (-p never follows children)");
 		return -EINVAL;
 	}
-	if (!o->cmd && !o->nr_pids) {
-		pr_err("nothing to record: give -p PID or -- COMMAND");
+	if (!o->cmd && !o->nr_pids && !o->all) {
+		pr_err("nothing to record: give -p PID, -- COMMAND, -a or --cgroup PATH");
 		return -EINVAL;
 	}
 	return 0;
@@ -362,6 +425,8 @@ static int targets_gone(struct session *ss)
 	size_t i;
 	int any = 0;
 
+	if (ss->o->all)
+		return 0;
 	if (ss->have_child) {
 		if (launcher__wait(&ss->child, 1) == 0) {
 			child_pid = 0;
@@ -435,6 +500,10 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	}
 	if (ss->have_child)
 		fprintf(f, "%d (%s)", (int)ss->child.pid, ss->o->cmd[0]);
+	if (ss->o->cgroup)
+		fprintf(f, "cgroup %s", ss->o->cgroup);
+	else if (ss->o->all)
+		fprintf(f, "all processes");
 	fclose(f);
 
 	(void)argc;
@@ -551,6 +620,8 @@ int cmd_record(int argc, char **argv)
 		}
 		ss.alive[i] = 1;
 	}
+	if (o.cgroup && resolve_cgroup(o.cgroup, &o.cgroup_id, &o.cgroup_level))
+		return EXIT_ERROR;
 	if (sampler__check_privileges())
 		return EXIT_ERROR;
 	if (install_signals()) {
@@ -572,6 +643,9 @@ int cmd_record(int argc, char **argv)
 	so.freq = o.freq;
 	so.event = o.event;
 	so.follow_forks = o.cmd && !o.no_inherit;
+	so.all = o.all;
+	so.cgroup_id = o.cgroup_id;
+	so.cgroup_level = o.cgroup_level;
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
@@ -622,6 +696,9 @@ int cmd_record(int argc, char **argv)
 	}
 	if (o.cmd)
 		pr_info("recording '%s' (pid %d) at %u Hz", o.cmd[0], (int)ss.child.pid, o.freq);
+	else if (o.all)
+		pr_info("recording %s at %u Hz%s", o.cgroup ? "the processes of the cgroup" : "every process", o.freq,
+			o.duration_ns ? "" : "; Ctrl-C to stop");
 	else
 		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
 			o.duration_ns ? "" : "; Ctrl-C to stop");
@@ -649,6 +726,9 @@ int cmd_record(int argc, char **argv)
 			if (pfile__writer_flush(ss.w, &ss.prof))
 				goto out;
 			last_flush = now;
+			/* Every process: the caches of those that exited would grow without bound. */
+			if (o.all)
+				recorder__forget_exited(ss.rec);
 		}
 		if (show_status && now - last_status >= 500000000ULL) {
 			status_line(&ss, now - start, 0);
