@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "launcher.h"
 #include "log.h"
@@ -379,45 +380,14 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 struct session {
 	struct record_opts *o;
 	struct profile prof;
-	struct recorder *rec;
-	struct sampler *smp;
+	struct capture cap;  /* the sampler and the recorder */
 	struct pfile_writer *w;
 	struct outfile out;
 	struct launcher child;
 	int have_child;
 	int pidfds[MAX_PIDS];
 	int alive[MAX_PIDS];
-	int err; /* first fatal error in the sample callback */
 };
-
-static int on_sample(void *ctx, const struct scorch_sample *s)
-{
-	struct session *ss = ctx;
-	struct recorder_sample rs = {
-		.pid = s->pid,
-		.tid = s->tid,
-		.exec_seq = s->exec_seq,
-		.comm = s->comm,
-		.kips = (const uint64_t *)s->kstack,
-		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
-		.uips = (const uint64_t *)s->ustack,
-		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
-		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
-		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
-		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
-		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
-		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
-		.ustack_bytes = (const uint8_t *)(s + 1),
-		.ustack_size = s->stack_size,
-	};
-	int err = recorder__add_sample(ss->rec, &rs);
-
-	if (err) {
-		pr_err("cannot record a sample: %s", strerror(-err));
-		ss->err = err;
-	}
-	return err;
-}
 
 /* Whether every target is gone. */
 static int targets_gone(struct session *ss)
@@ -512,9 +482,9 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	    profile__meta_set(p, "hostname", host) || profile__meta_set(p, "kernel", u.release) ||
 	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
 	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
-	    profile__meta_set(p, "event", sampler__event(ss->smp)) ||
+	    profile__meta_set(p, "event", sampler__event(ss->cap.smp)) ||
 	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
-	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->smp)) ||
+	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->cap.smp)) ||
 	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
 		err = -ENOMEM;
 	free(cmdline);
@@ -527,7 +497,7 @@ static int store_counters(struct session *ss)
 	uint64_t c[SCORCH_CNT_MAX];
 	struct profile *p = &ss->prof;
 
-	if (sampler__counters(ss->smp, c))
+	if (sampler__counters(ss->cap.smp, c))
 		return 0; /* the file still says what the recorder saw */
 	if (profile__counter_set(p, "samples", p->total) ||
 	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
@@ -535,7 +505,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
 	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
 	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
-	    recorder__store_counters(ss->rec))
+	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;
 }
@@ -552,7 +522,7 @@ static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
 		fputs("\r\033[K", stderr);
 		return;
 	}
-	sampler__counters(ss->smp, c);
+	sampler__counters(ss->cap.smp, c);
 	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s", (double)elapsed_ns / 1e9,
 		ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF], stop_signal ? "stopping" : "recording");
 	if (ss->o->duration_ns)
@@ -649,16 +619,6 @@ int cmd_record(int argc, char **argv)
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
-	ss.smp = sampler__open(&so);
-	if (!ss.smp)
-		goto out;
-	if (ss.have_child && sampler__add_target(ss.smp, (uint32_t)ss.child.pid))
-		goto out;
-	for (i = 0; i < o.nr_pids; i++) {
-		if (sampler__add_target(ss.smp, o.pids[i]))
-			goto out;
-		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
-	}
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;
@@ -667,14 +627,16 @@ int cmd_record(int argc, char **argv)
 	if (!o.debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
 	ro.call_graph = o.call_graph;
-	ss.rec = recorder__new(&ss.prof, &ro);
-	if (!ss.rec) {
-		pr_err("out of memory");
+	if (capture__open(&ss.cap, &ss.prof, &so, &ro))
 		goto out;
+	/* The held child is not added to the recorder: its maps are those of this process until it execs. */
+	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid))
+		goto out;
+	for (i = 0; i < o.nr_pids; i++) {
+		if (capture__add_target(&ss.cap, o.pids[i]))
+			goto out;
+		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
 	}
-	for (i = 0; i < o.nr_pids; i++)
-		if (recorder__add_process(ss.rec, o.pids[i]) == -ENOMEM)
-			goto nomem;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
@@ -716,7 +678,7 @@ int cmd_record(int argc, char **argv)
 				break;
 		}
 
-		err = sampler__poll(ss.smp, POLL_MS, on_sample, &ss);
+		err = capture__poll(&ss.cap, POLL_MS);
 		if (err)
 			goto out;
 		now = mono_ns();
@@ -728,7 +690,7 @@ int cmd_record(int argc, char **argv)
 			last_flush = now;
 			/* Every process: the caches of those that exited would grow without bound. */
 			if (o.all)
-				recorder__forget_exited(ss.rec);
+				recorder__forget_exited(ss.cap.rec);
 		}
 		if (show_status && now - last_status >= 500000000ULL) {
 			status_line(&ss, now - start, 0);
@@ -742,7 +704,7 @@ int cmd_record(int argc, char **argv)
 	if (show_status)
 		status_line(&ss, 0, 1);
 	/* Whatever is still in the ring buffer belongs to this recording. */
-	err = sampler__poll(ss.smp, 0, on_sample, &ss);
+	err = capture__poll(&ss.cap, 0);
 	if (err)
 		goto out;
 	if (stop_signal)
@@ -790,8 +752,7 @@ out:
 	if (ss.have_child && ss.child.go_fd >= 0)
 		launcher__abort(&ss.child); /* never released: it must not run unprofiled */
 	pfile__writer_free(ss.w);
-	sampler__free(ss.smp);
-	recorder__free(ss.rec);
+	capture__close(&ss.cap);
 	profile__release(&ss.prof);
 	for (i = 0; i < o.nr_pids; i++)
 		if (ss.pidfds[i] >= 0)
