@@ -11,24 +11,24 @@ a=$!
 b=$!
 BG_PIDS+=("$a" "$b")
 sleep 0.3
-"$SCORCH" record -q -a -d 2 -F 99 -o "$TMP/all.prof" || fail "record -a failed"
+"$SCORCH" record -q -a -d 2 -F 199 -o "$TMP/all.prof" || fail "record -a failed"
 [ "$(meta "$TMP/all.prof" targets)" = "all processes" ] || fail "targets meta is not 'all processes'"
 
 "$SCORCH" report -i "$TMP/all.prof" --by process -n 0 --no-header >"$TMP/rep" || fail "report --by process failed"
 cat "$TMP/rep" >&2
-# On 2 CPUs each busy workload gets about half of the samples, less whatever else runs; the two get
-# about the same share.
+# Each busy workload gets its share of the CPUs, whatever else runs (the machine may be loaded, so no
+# absolute share is asserted): both have samples, and about as many as each other.
 declare -A got
 for w in "wl_alpha ($a)" "wl_beta ($b)"; do
-	pct=$(awk -v w="$w" 'index($0, w) { sub(/%/, "", $1); printf "%d\n", $1 }' "$TMP/rep")
-	[ -n "$pct" ] || fail "no row '$w' in report --by process"
-	note "$w: $pct%"
-	between "$pct" 10 70 "share of $w"
-	got[$w]=$pct
+	n=$(awk -v w="$w" 'index($0, w) { print $3 }' "$TMP/rep")
+	[ -n "$n" ] || fail "no row '$w' in report --by process"
+	note "$w: $n samples"
+	[ "$n" -ge 20 ] || fail "only $n samples of $w"
+	got[$w]=$n
 done
 ra=${got["wl_alpha ($a)"]}
 rb=${got["wl_beta ($b)"]}
-[ $((2 * ra)) -ge "$rb" ] && [ $((2 * rb)) -ge "$ra" ] || fail "unequal shares of two equal workloads: $ra% and $rb%"
+[ $((3 * ra)) -ge "$rb" ] && [ $((3 * rb)) -ge "$ra" ] || fail "unequal samples of two equal workloads: $ra and $rb"
 # After the fact: --pid keeps one process, whose hotspots are the demo's.
 "$SCORCH" report -i "$TMP/all.prof" --pid "$a" --by process --no-header >"$TMP/one" || fail "report --pid failed"
 grep -q "wl_alpha ($a)" "$TMP/one" || fail "--pid $a lost its process"
