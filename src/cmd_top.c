@@ -587,6 +587,9 @@ int cmd_top(int argc, char **argv)
 			last = now;
 			if (take_snapshot(&t))
 				goto nomem;
+			/* Every process: forget the caches of those that exited. */
+			if (o.all)
+				recorder__forget_exited(t.cap.rec);
 			if (!t.frozen || o.once) {
 				err = draw(&t, stdout);
 				if (err)
