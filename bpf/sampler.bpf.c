@@ -12,6 +12,10 @@
 
 /* Set by user space before load. */
 const volatile bool filter_targets = true;
+/* Sample only tasks in this cgroup v2 (the inode number of its directory) or below it: the id of the
+ * task's ancestor at cgroup_level must match. 0: no cgroup filter. */
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 cgroup_level = 0;
 /* Ring buffer fill level (bytes) past which a sample wakes the reader up. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 /* Frame-pointer walk of the user stack by the kernel. */
@@ -152,6 +156,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (tid == 0) /* the idle task */
 		return 0;
 	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	if (cgroup_id && bpf_get_current_ancestor_cgroup_id(cgroup_level) != cgroup_id)
 		return 0;
 
 	cpu = bpf_get_smp_processor_id();

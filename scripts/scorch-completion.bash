@@ -19,6 +19,9 @@ _scorch() {
 	-i | --input | -o | --output | -e | --exe)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
+	--cgroup | --debug-dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
 	-p | --pid)
 		COMPREPLY=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		return ;;

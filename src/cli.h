@@ -26,6 +26,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 /* Parse an unsigned decimal in [min, max] for option 'opt'. */
 int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out);

@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "launcher.h"
 #include "log.h"
@@ -41,12 +44,15 @@
 static const char usage[] =
 	"Usage: scorch record [options] -p PID[,PID...]\n"
 	"       scorch record [options] -- COMMAND [ARGS...]\n"
+	"       scorch record [options] -a|--cgroup PATH\n"
 	"\n"
-	"Sample the kernel and user stacks of running processes (all their threads), or of a command\n"
-	"started for the purpose, into a profile file.\n"
+	"Sample the kernel and user stacks of running processes (all their threads), of a command\n"
+	"started for the purpose, of every process, or of every process in a cgroup, into a profile file.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones)\n"
+	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
+	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a)\n"
 	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
 	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
 	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
@@ -78,6 +84,10 @@ struct record_opts {
 	int no_demangle;
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
+	int all;             /* -a or --cgroup */
+	const char *cgroup;  /* --cgroup PATH */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -140,6 +150,42 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 	return *tgid ? 0 : -ESRCH;
 }
 
+/*
+ * The cgroup v2 directory 'path': its id (the directory's inode number) and its depth below the cgroup
+ * v2 root (found by walking up while the parent is on the same cgroup2 file system).
+ */
+static int resolve_cgroup(const char *path, uint64_t *id, uint32_t *level)
+{
+	char *real = realpath(path, NULL), *slash;
+	struct statfs sfs;
+	struct stat st, top;
+	uint32_t n = 0;
+
+	if (!real) {
+		pr_err("cannot use cgroup '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		pr_err("'%s' is not a cgroup v2 directory (look under /sys/fs/cgroup)", path);
+		free(real);
+		return -EINVAL;
+	}
+	*id = st.st_ino;
+	top = st;
+	while ((slash = strrchr(real, '/')) && slash != real) {
+		struct stat pst;
+
+		*slash = '\0';
+		if (stat(real, &pst) || pst.st_dev != top.st_dev || statfs(real, &sfs) ||
+		    sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		n++;
+	}
+	free(real);
+	*level = n;
+	return 0;
+}
+
 static int parse_pids(struct record_opts *o, const char *arg)
 {
 	char *copy = strdup(arg), *rest = copy, *tok;
@@ -198,6 +244,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "cgroup", required_argument, NULL, 'C' + 256 },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
@@ -222,11 +270,22 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:p:F:d:o:e:g:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(o, optarg))
 				return -EINVAL;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'C' + 256:
+			if (!*optarg) {
+				pr_err("--cgroup needs a cgroup directory");
+				return -EINVAL;
+			}
+			o->cgroup = optarg;
+			o->all = 1;
 			break;
 		case 'F':
 			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
@@ -302,12 +361,17 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		pr_err("give either -p PID or a command, not both");
 		return -EINVAL;
 	}
+	if (o->all && (o->cmd || o->nr_pids)) {
+		pr_err("%s samples every process%s: give no -p PID and no command with it",
+		       o->cgroup ? "--cgroup" : "-a", o->cgroup ? " of the cgroup" : "");
+		return -EINVAL;
+	}
 	if (o->no_inherit && !o->cmd) {
 		pr_err("--no-inherit applies to a launched command only (-p never follows children)");
 		return -EINVAL;
 	}
-	if (!o->cmd && !o->nr_pids) {
-		pr_err("nothing to record: give -p PID or -- COMMAND");
+	if (!o->cmd && !o->nr_pids && !o->all) {
+		pr_err("nothing to record: give -p PID, -- COMMAND, -a or --cgroup PATH");
 		return -EINVAL;
 	}
 	return 0;
@@ -316,45 +380,14 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 struct session {
 	struct record_opts *o;
 	struct profile prof;
-	struct recorder *rec;
-	struct sampler *smp;
+	struct capture cap;  /* the sampler and the recorder */
 	struct pfile_writer *w;
 	struct outfile out;
 	struct launcher child;
 	int have_child;
 	int pidfds[MAX_PIDS];
 	int alive[MAX_PIDS];
-	int err; /* first fatal error in the sample callback */
 };
-
-static int on_sample(void *ctx, const struct scorch_sample *s)
-{
-	struct session *ss = ctx;
-	struct recorder_sample rs = {
-		.pid = s->pid,
-		.tid = s->tid,
-		.exec_seq = s->exec_seq,
-		.comm = s->comm,
-		.kips = (const uint64_t *)s->kstack,
-		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
-		.uips = (const uint64_t *)s->ustack,
-		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
-		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
-		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
-		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
-		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
-		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
-		.ustack_bytes = (const uint8_t *)(s + 1),
-		.ustack_size = s->stack_size,
-	};
-	int err = recorder__add_sample(ss->rec, &rs);
-
-	if (err) {
-		pr_err("cannot record a sample: %s", strerror(-err));
-		ss->err = err;
-	}
-	return err;
-}
 
 /* Whether every target is gone. */
 static int targets_gone(struct session *ss)
@@ -362,6 +395,8 @@ static int targets_gone(struct session *ss)
 	size_t i;
 	int any = 0;
 
+	if (ss->o->all)
+		return 0;
 	if (ss->have_child) {
 		if (launcher__wait(&ss->child, 1) == 0) {
 			child_pid = 0;
@@ -435,6 +470,10 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	}
 	if (ss->have_child)
 		fprintf(f, "%d (%s)", (int)ss->child.pid, ss->o->cmd[0]);
+	if (ss->o->cgroup)
+		fprintf(f, "cgroup %s", ss->o->cgroup);
+	else if (ss->o->all)
+		fprintf(f, "all processes");
 	fclose(f);
 
 	(void)argc;
@@ -443,9 +482,9 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	    profile__meta_set(p, "hostname", host) || profile__meta_set(p, "kernel", u.release) ||
 	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
 	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
-	    profile__meta_set(p, "event", sampler__event(ss->smp)) ||
+	    profile__meta_set(p, "event", sampler__event(ss->cap.smp)) ||
 	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
-	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->smp)) ||
+	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->cap.smp)) ||
 	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
 		err = -ENOMEM;
 	free(cmdline);
@@ -458,7 +497,7 @@ static int store_counters(struct session *ss)
 	uint64_t c[SCORCH_CNT_MAX];
 	struct profile *p = &ss->prof;
 
-	if (sampler__counters(ss->smp, c))
+	if (sampler__counters(ss->cap.smp, c))
 		return 0; /* the file still says what the recorder saw */
 	if (profile__counter_set(p, "samples", p->total) ||
 	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
@@ -466,7 +505,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
 	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
 	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
-	    recorder__store_counters(ss->rec))
+	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;
 }
@@ -483,7 +522,7 @@ static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
 		fputs("\r\033[K", stderr);
 		return;
 	}
-	sampler__counters(ss->smp, c);
+	sampler__counters(ss->cap.smp, c);
 	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s", (double)elapsed_ns / 1e9,
 		ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF], stop_signal ? "stopping" : "recording");
 	if (ss->o->duration_ns)
@@ -551,6 +590,8 @@ int cmd_record(int argc, char **argv)
 		}
 		ss.alive[i] = 1;
 	}
+	if (o.cgroup && resolve_cgroup(o.cgroup, &o.cgroup_id, &o.cgroup_level))
+		return EXIT_ERROR;
 	if (sampler__check_privileges())
 		return EXIT_ERROR;
 	if (install_signals()) {
@@ -572,19 +613,12 @@ int cmd_record(int argc, char **argv)
 	so.freq = o.freq;
 	so.event = o.event;
 	so.follow_forks = o.cmd && !o.no_inherit;
+	so.all = o.all;
+	so.cgroup_id = o.cgroup_id;
+	so.cgroup_level = o.cgroup_level;
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
-	ss.smp = sampler__open(&so);
-	if (!ss.smp)
-		goto out;
-	if (ss.have_child && sampler__add_target(ss.smp, (uint32_t)ss.child.pid))
-		goto out;
-	for (i = 0; i < o.nr_pids; i++) {
-		if (sampler__add_target(ss.smp, o.pids[i]))
-			goto out;
-		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
-	}
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;
@@ -593,14 +627,16 @@ int cmd_record(int argc, char **argv)
 	if (!o.debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
 	ro.call_graph = o.call_graph;
-	ss.rec = recorder__new(&ss.prof, &ro);
-	if (!ss.rec) {
-		pr_err("out of memory");
+	if (capture__open(&ss.cap, &ss.prof, &so, &ro))
 		goto out;
+	/* The held child is not added to the recorder: its maps are those of this process until it execs. */
+	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid))
+		goto out;
+	for (i = 0; i < o.nr_pids; i++) {
+		if (capture__add_target(&ss.cap, o.pids[i]))
+			goto out;
+		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
 	}
-	for (i = 0; i < o.nr_pids; i++)
-		if (recorder__add_process(ss.rec, o.pids[i]) == -ENOMEM)
-			goto nomem;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
@@ -622,6 +658,9 @@ int cmd_record(int argc, char **argv)
 	}
 	if (o.cmd)
 		pr_info("recording '%s' (pid %d) at %u Hz", o.cmd[0], (int)ss.child.pid, o.freq);
+	else if (o.all)
+		pr_info("recording %s at %u Hz%s", o.cgroup ? "the processes of the cgroup" : "every process", o.freq,
+			o.duration_ns ? "" : "; Ctrl-C to stop");
 	else
 		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
 			o.duration_ns ? "" : "; Ctrl-C to stop");
@@ -639,7 +678,7 @@ int cmd_record(int argc, char **argv)
 				break;
 		}
 
-		err = sampler__poll(ss.smp, POLL_MS, on_sample, &ss);
+		err = capture__poll(&ss.cap, POLL_MS);
 		if (err)
 			goto out;
 		now = mono_ns();
@@ -649,6 +688,9 @@ int cmd_record(int argc, char **argv)
 			if (pfile__writer_flush(ss.w, &ss.prof))
 				goto out;
 			last_flush = now;
+			/* Every process: the caches of those that exited would grow without bound. */
+			if (o.all)
+				recorder__forget_exited(ss.cap.rec);
 		}
 		if (show_status && now - last_status >= 500000000ULL) {
 			status_line(&ss, now - start, 0);
@@ -662,7 +704,7 @@ int cmd_record(int argc, char **argv)
 	if (show_status)
 		status_line(&ss, 0, 1);
 	/* Whatever is still in the ring buffer belongs to this recording. */
-	err = sampler__poll(ss.smp, 0, on_sample, &ss);
+	err = capture__poll(&ss.cap, 0);
 	if (err)
 		goto out;
 	if (stop_signal)
@@ -710,8 +752,7 @@ out:
 	if (ss.have_child && ss.child.go_fd >= 0)
 		launcher__abort(&ss.child); /* never released: it must not run unprofiled */
 	pfile__writer_free(ss.w);
-	sampler__free(ss.smp);
-	recorder__free(ss.rec);
+	capture__close(&ss.cap);
 	profile__release(&ss.prof);
 	for (i = 0; i < o.nr_pids; i++)
 		if (ss.pidfds[i] >= 0)

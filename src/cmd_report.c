@@ -39,7 +39,7 @@ static const char report_usage[] =
 	"  -i, --input FILE         profile to read, '-' for standard input (default scorch.prof)\n"
 	"  -n, --top N              rows to print, 0 for all (default 20)\n"
 	"  -s, --sort KEY           self, total or name (default self)\n"
-	"      --by KEY             function, line or module (default function)\n"
+	"      --by KEY             function, line, module or process (default function)\n"
 	"      --percent-limit P    leave out rows below P percent\n"
 	"      --callers FUNC       who calls FUNC, with each caller's share of FUNC's samples\n"
 	"      --callees FUNC       what FUNC calls, with each callee's share of FUNC's samples\n"
@@ -272,8 +272,10 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 				o->view.by = VIEW_BY_LINE;
 			else if (!strcmp(optarg, "module"))
 				o->view.by = VIEW_BY_MODULE;
+			else if (!strcmp(optarg, "process"))
+				o->view.by = VIEW_BY_PROCESS;
 			else {
-				pr_err("unknown --by key '%s': use function, line or module", optarg);
+				pr_err("unknown --by key '%s': use function, line, module or process", optarg);
 				return -EINVAL;
 			}
 			break;

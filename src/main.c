@@ -27,6 +27,8 @@ static const struct cmd_struct commands[] = {
 	{ "symbolize", cmd_symbolize, "print function, file:line and inlines of addresses" },
 	{ "flamegraph", cmd_flamegraph, "draw an interactive SVG flame graph" },
 	{ "export", cmd_export, "write a profile for pprof or speedscope" },
+	{ "top", cmd_top, "show the hottest functions of running processes, live" },
+	{ "dump", cmd_dump, "print the current stack of every thread of a running process" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

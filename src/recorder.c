@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,43 @@ static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
 	pr->jit_mapping = PROFILE_NONE;
 	r->execs++;
 	return proc_read_maps(r, pr);
+}
+
+size_t recorder__forget_exited(struct recorder *r)
+{
+	size_t i, n = 0, gone = 0;
+
+	for (i = 0; i < r->nr_procs; i++) {
+		struct proc *pr = r->procs[i];
+
+		if (kill((pid_t)pr->pid, 0) && errno == ESRCH) {
+			unwinder__flush(r->unw, pr->pid);
+			proc_free(pr);
+			gone++;
+			continue;
+		}
+		r->procs[n++] = pr;
+	}
+	r->nr_procs = n;
+	if (!gone)
+		return 0;
+	/* The index has no removal: build it again (it only shrinks, so this cannot run out of memory
+	 * unless the allocator fails on a smaller table; then lookups fall back to a fresh read). */
+	u64map__release(&r->proc_idx);
+	u64map__init(&r->proc_idx);
+	for (i = 0; i < r->nr_procs; i++)
+		if (u64map__set(&r->proc_idx, r->procs[i]->pid, i + 1)) {
+			/* Out of memory: forget the rest too; they are read again when sampled. */
+			size_t j;
+
+			for (j = i; j < r->nr_procs; j++) {
+				unwinder__flush(r->unw, r->procs[j]->pid);
+				proc_free(r->procs[j]);
+			}
+			r->nr_procs = i;
+			break;
+		}
+	return gone;
 }
 
 static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)

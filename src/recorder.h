@@ -64,6 +64,11 @@ void recorder__free(struct recorder *r);
 /* Read a process's maps now (for targets known before sampling starts). */
 int recorder__add_process(struct recorder *r, uint32_t pid);
 int recorder__add_sample(struct recorder *r, const struct recorder_sample *s);
+/*
+ * Forget the processes that have exited (their caches; what they added to the profile stays), so that
+ * recording every process for a long time keeps memory bounded. Returns how many were forgotten.
+ */
+size_t recorder__forget_exited(struct recorder *r);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
 

@@ -199,7 +199,7 @@ static const char *printable(const char *name, char *buf, size_t size)
 
 static const char *by_name(const struct report_opts *o)
 {
-	static const char *names[] = { "function", "line", "module" };
+	static const char *names[] = { "function", "line", "module", "process" };
 
 	return names[o->view ? o->view->by : VIEW_BY_FUNCTION];
 }
@@ -211,6 +211,8 @@ static const char *sort_name(enum report_sort s)
 
 static const char *row_module(const struct view *v, const struct report_row *r)
 {
+	if (r->mapping == PROFILE_NONE) /* --by process */
+		return "-";
 	return profile__mapping_short_name(v->p, r->mapping);
 }
 
@@ -286,7 +288,8 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		return 0;
 	}
 	fprintf(out, "%7s %7s %9s %9s  %-40s %s\n", "Self%", "Total%", "Self", "Total",
-		!strcmp(what, "line") ? "Line" : !strcmp(what, "module") ? "Module" : "Function", "Module");
+		!strcmp(what, "line") ? "Line" : !strcmp(what, "module") ? "Module" :
+		!strcmp(what, "process") ? "Process" : "Function", "Module");
 	for (i = 0; i < limit; i++) {
 		const struct report_row *r = &rows[i];
 

@@ -229,6 +229,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		s->nr_cpus += online[cpu];
 	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes, opts->stack_bytes);
 	s->skel->rodata->filter_targets = !opts->all;
+	s->skel->rodata->cgroup_id = opts->cgroup_id;
+	s->skel->rodata->cgroup_level = opts->cgroup_level;
 	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
 	s->skel->rodata->fp_stack = !opts->no_fp_stack;

@@ -22,6 +22,8 @@ struct sampler_opts {
 	const char *event;   /* "auto" (cycles when the CPU has a PMU, else cpu-clock), "cpu-clock", "cycles" */
 	int follow_forks;    /* children of targets become targets */
 	int all;             /* sample every process (no target filter) */
+	uint64_t cgroup_id;  /* with all: only tasks in this cgroup v2 or below it (0: any) */
+	uint32_t cgroup_level; /* its depth below the cgroup v2 root (the root is 0) */
 	size_t ringbuf_bytes; /* 0 = sized from the number of CPUs */
 	int no_fp_stack;     /* skip the kernel's frame-pointer walk of user stacks */
 	uint32_t stack_bytes; /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0: none */

@@ -159,6 +159,28 @@ static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const stru
 	return intern_func(v, name, l->mapping, kind, file, line, function, loc, fi);
 }
 
+/* The one func of a stack under --by process: "comm (pid)". */
+static uint32_t process_func(struct view *v, uint32_t *cache, uint32_t thread, uint32_t loc)
+{
+	const struct profile *p = v->p;
+	const struct profile_thread *t = &p->threads[thread];
+	const char *comm = profile__str(p, t->comm);
+	char name[256];
+	uint32_t i;
+
+	if (cache[thread] != PROFILE_NONE)
+		return cache[thread];
+	/* The process's name is its main thread's, when that was sampled. */
+	for (i = 0; t->tid != t->pid && i < p->nr_threads; i++)
+		if (p->threads[i].pid == t->pid && p->threads[i].tid == t->pid) {
+			comm = profile__str(p, p->threads[i].comm);
+			break;
+		}
+	snprintf(name, sizeof(name), "%s (%u)", comm, t->pid);
+	cache[thread] = intern_func(v, name, PROFILE_NONE, VIEW_KIND_USER, 0, 0, 0, loc, 0);
+	return cache[thread];
+}
+
 static int push_func(struct view *v, uint32_t id)
 {
 	if (v->nr_funcs_of == v->cap_funcs_of) {
@@ -216,7 +238,7 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 	regex_t focus, ignore;
 	int have_focus = 0, have_ignore = 0, err = -ENOMEM;
 	size_t *loc_base = NULL, nslots = 0, nflags = 0;
-	uint32_t *slots = NULL, i, c;
+	uint32_t *slots = NULL, *proc_of = NULL, i, c;
 	uint8_t *flags = NULL;
 
 	memset(v, 0, sizeof(*v));
@@ -249,6 +271,13 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 		goto out;
 	for (i = 0; i < nslots; i++)
 		slots[i] = SLOT_TODO;
+	if (o->by == VIEW_BY_PROCESS) {
+		proc_of = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*proc_of));
+		if (!proc_of)
+			goto out;
+		for (i = 0; i < p->nr_threads; i++)
+			proc_of[i] = PROFILE_NONE;
+	}
 
 	for (c = 0; c < p->nr_counts; c++) {
 		const struct profile_count *pc = &p->counts[c];
@@ -297,6 +326,16 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 			v->nr_funcs_of = first;
 			continue;
 		}
+		if (o->by == VIEW_BY_PROCESS) {
+			uint32_t id = process_func(v, proc_of, pc->thread, depth ? v->funcs[v->funcs_of[first]].loc : 0);
+
+			if (id == PROFILE_NONE)
+				goto out;
+			v->nr_funcs_of = first;
+			if (push_func(v, id))
+				goto out;
+			depth = 1;
+		}
 		if (v->nr_stacks == v->cap_stacks) {
 			size_t ncap = v->cap_stacks ? v->cap_stacks * 2 : 1024;
 			struct view_stack *n = realloc(v->stacks, ncap * sizeof(*n));
@@ -317,6 +356,7 @@ out:
 		regfree(&ignore);
 	free(loc_base);
 	free(slots);
+	free(proc_of);
 	free(flags);
 	if (err)
 		view__release(v);

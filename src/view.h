@@ -23,6 +23,8 @@ enum view_by {
 	VIEW_BY_FUNCTION, /* one frame per function (or "[module+0xaddr]" when unnamed) */
 	VIEW_BY_LINE,     /* one frame per source line: "function file:line" */
 	VIEW_BY_MODULE,   /* one frame per module; consecutive frames of one module merge */
+	VIEW_BY_PROCESS,  /* one frame per stack: its process, "comm (pid)" (comm of the main thread when
+			   * it was sampled, else of the first thread seen); --focus/--ignore match functions */
 };
 
 enum view_kind {

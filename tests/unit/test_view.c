@@ -197,6 +197,21 @@ static void test_folded_by_module_and_line(void **state)
 		     "main a.c:3;run a.c:3;calc a.c:7;memcpy a.c:3;sys_read a.c:3 4\n");
 }
 
+static void test_by_process(void **state)
+{
+	struct fixture *f = *state;
+	struct view_opts vo = { .by = VIEW_BY_PROCESS };
+	struct folded_opts o = { .view = &vo };
+
+	/* One frame per stack; thread "work" of process 1 goes under its main thread's name. */
+	check_folded(&f->p, &o, "app (1) 13\njit (2) 7\n");
+	/* --focus still matches functions. */
+	vo.focus = "^memcpy$";
+	check_folded(&f->p, &o, "app (1) 7\n");
+	vo = (struct view_opts){ .by = VIEW_BY_PROCESS, .comms = { "jit" }, .nr_comms = 1 };
+	check_folded(&f->p, &o, "jit (2) 7\n");
+}
+
 static void test_thread_filters(void **state)
 {
 	struct fixture *f = *state;
@@ -357,6 +372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folded_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_no_kernel_no_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_by_module_and_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_by_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_focus_ignore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),

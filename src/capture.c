@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+
+#include "capture.h"
+#include "log.h"
+
+int capture__on_sample(void *ctx, const struct scorch_sample *s)
+{
+	struct capture *c = ctx;
+	struct recorder_sample rs = {
+		.pid = s->pid,
+		.tid = s->tid,
+		.exec_seq = s->exec_seq,
+		.comm = s->comm,
+		.kips = (const uint64_t *)s->kstack,
+		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
+		.uips = (const uint64_t *)s->ustack,
+		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
+		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
+		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
+		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
+		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
+		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
+		.ustack_bytes = (const uint8_t *)(s + 1),
+		.ustack_size = s->stack_size,
+	};
+	int err = recorder__add_sample(c->rec, &rs);
+
+	if (err) {
+		pr_err("cannot record a sample: %s", strerror(-err));
+		c->err = err;
+	}
+	return err;
+}
+
+int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
+		  const struct recorder_opts *ro)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->smp = sampler__open(so);
+	if (!c->smp)
+		return errno ? -errno : -EINVAL;
+	c->rec = recorder__new(p, ro);
+	if (!c->rec) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int capture__add_target(struct capture *c, uint32_t pid)
+{
+	int err = sampler__add_target(c->smp, pid);
+
+	if (err)
+		return err;
+	err = recorder__add_process(c->rec, pid);
+	if (err == -ENOMEM) {
+		pr_err("out of memory");
+		return err;
+	}
+	return 0;
+}
+
+int capture__poll(struct capture *c, int timeout_ms)
+{
+	return sampler__poll(c->smp, timeout_ms, capture__on_sample, c);
+}
+
+void capture__close(struct capture *c)
+{
+	sampler__free(c->smp);
+	recorder__free(c->rec);
+	c->smp = NULL;
+	c->rec = NULL;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture - the sampler and the recorder wired together: BPF samples become counts in a profile. Shared
+ * by the commands that sample (record writes the profile to a file; top shows it live).
+ *
+ * Lifecycle: capture__open() loads the sampler (sampling starts) and makes the recorder that fills the
+ * borrowed profile; capture__add_target() adds a process to both; capture__poll() moves the pending
+ * samples into the profile; capture__close() frees both (safe on a zeroed or half-opened capture).
+ * Functions return 0 or a negative errno, logged; a sample that cannot be recorded (out of memory) is
+ * fatal and returned by capture__poll().
+ */
+#ifndef SCORCH_CAPTURE_H
+#define SCORCH_CAPTURE_H
+
+#include <stdint.h>
+
+#include "profile.h"
+#include "recorder.h"
+#include "sampler.h"
+
+struct capture {
+	struct sampler *smp;   /* owned */
+	struct recorder *rec;  /* owned */
+	struct profile *p;     /* borrowed */
+	int err;               /* first fatal error of the sample callback */
+};
+
+int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
+		  const struct recorder_opts *ro);
+int capture__add_target(struct capture *c, uint32_t pid);
+int capture__poll(struct capture *c, int timeout_ms);
+void capture__close(struct capture *c);
+
+/* The sampler callback: 'ctx' is a struct capture. */
+int capture__on_sample(void *ctx, const struct scorch_sample *s);
+
+#endif
