@@ -34,11 +34,19 @@
 
 /* Files larger than this are not read for their unwind tables. */
 #define MAX_IMAGE (512u << 20)
+/*
+ * What the file images for unwinding may hold in all. Past it the least recently used are dropped,
+ * never one used by the sample being unwound (the unwinder holds pointers into those).
+ * SCORCH_TEST_IMAGES_BUDGET lowers it, for the tests only.
+ */
+#define IMAGES_BUDGET (256ull << 20)
 
 /* A file's bytes for the unwinder, read once per (device, inode, size, mtime). */
 struct image {
 	uint64_t dev, ino, size, mtime;
-	uint8_t *data; /* owned; NULL when unreadable */
+	uint8_t *data;     /* owned; NULL when unreadable or evicted */
+	int evicted;       /* dropped to stay within IMAGES_BUDGET: read again when needed */
+	uint64_t last_use; /* the sample epoch that last used it */
 };
 
 /* What one maps entry of a process resolves to, filled on first use. */
@@ -83,6 +91,7 @@ struct recorder {
 	struct unwinder *unw;             /* owned */
 	struct image *images;             /* owned */
 	size_t nr_images, cap_images;
+	uint64_t images_bytes, images_evicted, epoch, images_budget;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 };
@@ -116,6 +125,9 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	u64map__init(&r->kaddrs);
 	r->unknown_mapping = PROFILE_NONE;
 	r->max_threads = MAX_THREADS;
+	r->images_budget = IMAGES_BUDGET;
+	if (getenv("SCORCH_TEST_IMAGES_BUDGET"))
+		r->images_budget = strtoull(getenv("SCORCH_TEST_IMAGES_BUDGET"), NULL, 10);
 	if (getenv("SCORCH_TEST_MAX_THREADS"))
 		r->max_threads = (uint32_t)strtoul(getenv("SCORCH_TEST_MAX_THREADS"), NULL, 10);
 	return r;
@@ -567,20 +579,84 @@ static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
  * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
  * truncates its file would turn our reads into SIGBUS) once per file and shared across processes.
  */
+/* Drop least recently used images until 'need' more bytes fit the budget. */
+static void images_make_room(struct recorder *r, uint64_t need)
+{
+	while (r->images_bytes + need > r->images_budget) {
+		size_t k, victim = SIZE_MAX;
+
+		for (k = 0; k < r->nr_images; k++) {
+			const struct image *c = &r->images[k];
+
+			/* Not the vDSO (inode 0), not an image the current sample uses. */
+			if (!c->data || !c->ino || c->last_use == r->epoch)
+				continue;
+			if (victim == SIZE_MAX || c->last_use < r->images[victim].last_use)
+				victim = k;
+		}
+		if (victim == SIZE_MAX)
+			return;
+		free(r->images[victim].data);
+		r->images[victim].data = NULL;
+		r->images[victim].evicted = 1;
+		r->images_bytes -= r->images[victim].size;
+		r->images_evicted++;
+	}
+}
+
+/* Read the whole file into image k; a failure is kept (data NULL) so the file is not read again. */
+static void image_read(struct recorder *r, size_t k, int fd)
+{
+	struct image *img;
+	size_t got = 0;
+
+	images_make_room(r, r->images[k].size);
+	img = &r->images[k];
+	img->evicted = 0;
+	img->data = malloc(img->size);
+	while (img->data && got < img->size) {
+		ssize_t n = pread(fd, img->data + got, img->size - got, (off_t)got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < img->size) {
+		free(img->data);
+		img->data = NULL;
+		return;
+	}
+	r->images_bytes += img->size;
+}
+
+/*
+ * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
+ * truncates its file would turn our reads into SIGBUS) once per file and shared across processes,
+ * within IMAGES_BUDGET.
+ */
 static const struct image *proc_map_image(struct recorder *r, struct proc *pr, size_t i)
 {
 	const struct procmaps_entry *e = &pr->maps.entries[i];
 	struct proc_map *pm = &pr->pm[i];
 	struct image img = { 0 };
 	struct stat st;
-	size_t k, got = 0;
+	size_t k;
 	int fd;
 
-	if (pm->image)
-		return pm->image > 0 ? &r->images[pm->image - 1] : NULL;
-	pm->image = -1;
-	if (strcmp(e->path, "[vdso]") == 0)
+	if (pm->image > 0 && !r->images[pm->image - 1].evicted) {
+		struct image *c = &r->images[pm->image - 1];
+
+		c->last_use = r->epoch;
+		return c->data ? c : NULL;
+	}
+	if (pm->image < 0)
+		return NULL;
+	if (!pm->image && strcmp(e->path, "[vdso]") == 0) {
+		pm->image = -1;
 		return vdso_image(r, pm);
+	}
+	/* Not tried yet, or evicted: (re)open the mapped file and find or add its image. */
+	pm->image = -1;
 	if (e->path[0] != '/' || !e->inode)
 		return NULL;
 	fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor, e->inode);
@@ -597,6 +673,9 @@ static const struct image *proc_map_image(struct recorder *r, struct proc *pr, s
 
 		if (c->ino && c->dev == img.dev && c->ino == img.ino && c->size == img.size && c->mtime == img.mtime) {
 			pm->image = (int)k + 1;
+			c->last_use = r->epoch;
+			if (c->evicted)
+				image_read(r, k, fd);
 			goto out;
 		}
 	}
@@ -609,23 +688,13 @@ static const struct image *proc_map_image(struct recorder *r, struct proc *pr, s
 		r->images = n;
 		r->cap_images = ncap;
 	}
-	img.data = malloc(img.size);
-	while (img.data && got < img.size) {
-		ssize_t n = pread(fd, img.data + got, img.size - got, (off_t)got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < img.size) { /* keep the failure so the file is not read again */
-		free(img.data);
-		img.data = NULL;
-	}
+	img.last_use = r->epoch;
 	r->images[r->nr_images++] = img;
 	pm->image = (int)r->nr_images;
+	image_read(r, r->nr_images - 1, fd);
 out:
 	close(fd);
-	return pm->image > 0 ? &r->images[pm->image - 1] : NULL;
+	return pm->image > 0 && r->images[pm->image - 1].data ? &r->images[pm->image - 1] : NULL;
 }
 
 struct find_map_ctx {
@@ -749,6 +818,7 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 	uint32_t depth = 0, i, comm, thread, stack;
 	int err = 0;
 
+	r->epoch++; /* the file images this sample uses are not evicted while it is unwound */
 	if (s->kstack_error)
 		r->kstack_errors++;
 	if (s->ustack_error)
@@ -832,6 +902,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
 	    profile__counter_set(p, "execs", r->execs) ||
 	    profile__counter_set(p, "threads_merged", r->threads_merged) ||
+	    profile__counter_set(p, "unwind_images_evicted", r->images_evicted) ||
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||
