@@ -423,9 +423,11 @@ static int lock_down(void)
 	if (setrlimit(RLIMIT_CORE, &rl))
 		return -errno;
 	/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of shadow */
 	rl.rlim_cur = rl.rlim_max = 16ULL << 30;
 	if (setrlimit(RLIMIT_AS, &rl))
 		return -errno;
+#endif
 	rl.rlim_cur = rl.rlim_max = 3600;
 	if (setrlimit(RLIMIT_CPU, &rl))
 		return -errno;
@@ -842,7 +844,7 @@ static void fill_local(struct sandbox_elf *e)
 struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *name, const char *root)
 {
 	struct sandbox_elf *e;
-	int err;
+	int err = 0;
 
 	if (!sb->enabled) {
 		struct sym_elf *l = symbolizer__open_fd(sb->local, fd, name, root);
