@@ -555,7 +555,7 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 		} else if (type == M_TEST && len > 4 && !child_buf[len - 1]) {
 			uint32_t what;
 			int32_t r = 0;
-			const char *arg = (const char *)child_buf + 4;
+			char *arg = (char *)child_buf + 4;
 
 			if (fd >= 0)
 				close(fd);
@@ -566,6 +566,17 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 				r = t < 0 ? -errno : 0;
 			} else if (what == SANDBOX_TEST_CRASH) {
 				abort();
+			} else if (what == SANDBOX_TEST_BROKER) {
+				char *nl = strchr(arg, '\n');
+				int t;
+
+				if (!nl)
+					_exit(3);
+				*nl = 0;
+				t = safeopen__in_root(arg[0] ? arg : NULL, nl + 1);
+				r = t < 0 ? t : 0;
+				if (t >= 0)
+					close(t);
 			} else if (what == SANDBOX_TEST_SLEEP) {
 				struct timespec ts = { atoi(arg) / 1000, (atoi(arg) % 1000) * 1000000L };
 

@@ -65,6 +65,7 @@ enum sandbox_test {
 	SANDBOX_TEST_OPEN = 1, /* the child tries open(arg): returns 0 on success or -errno */
 	SANDBOX_TEST_CRASH,    /* the child aborts */
 	SANDBOX_TEST_SLEEP,    /* the child sleeps for atoi(arg) ms before answering */
+	SANDBOX_TEST_BROKER,   /* the child asks the parent to open "ROOT\nPATH": 0 when it got a file */
 };
 /* Run a test request in the child; while 'e' is given, a failure marks that file bad. */
 int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg);

@@ -237,6 +237,37 @@ static void test_confined(void **state)
 	sandbox__free(sb);
 }
 
+/* What a compromised child may have opened: only inside a target's root or a debug directory. */
+static void test_broker_policy(void **state)
+{
+	const char *dirs[] = { "/tmp/scorch-sandbox-dbg" };
+	struct symbolizer_opts o = { .debug_dirs = dirs, .nr_debug_dirs = 1 };
+	struct sandbox *sb = sandbox__new(&o, 1);
+	struct sandbox_stats st;
+	char arg[128];
+
+	(void)state;
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/etc/shadow"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/../../../etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debugx/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/../../etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/\n/etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/1/rootx\n/etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/self/root\n/etc/passwd"), -EPERM);
+	/* Allowed places: a missing file is just missing; a target's root is open. */
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/.build-id/no/such.debug"), -ENOENT);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/no.debug"), -ENOENT);
+	snprintf(arg, sizeof(arg), "/proc/%d/root\n/etc/passwd", (int)getpid());
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), 0);
+	/* Not a regular file: refused by safeopen, even in the root. */
+	snprintf(arg, sizeof(arg), "/proc/%d/root\n/dev/null", (int)getpid());
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EINVAL);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.opens_refused, 7);
+	assert_int_equal(st.restarts, 0);
+	sandbox__free(sb);
+}
+
 static void test_crash(void **state)
 {
 	int fd = safeopen__file("/proc/self/exe");
@@ -307,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_confined),
+		cmocka_unit_test(test_broker_policy),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_timeout),
 	};
