@@ -5,7 +5,8 @@
 #    chains) resolved in-process and through the sandboxed child (one socket round trip each), by
 #    build/tests/sandbox_bench, ROUNDS times each, interleaved: median open time (for the sandbox,
 #    with forking and locking down the child), lookup time, lookups per second, CPU seconds (the
-#    parent's and the child's), and the slowdown.
+#    parent's and the child's), and the slowdown; also with both pinned to one CPU (taskset -c 0),
+#    where a round trip needs no cross-CPU wake-up (expensive on a VM's vCPUs).
 # 2. Recording: 'scorch record -p PID -d SECS -F HZ' of a running workload (build/workloads/demo) with
 #    and without --no-sandbox, ROUNDS times each: median CPU seconds of scorch and its sandbox child
 #    (GNU time counts reaped children; the workload is not scorch's child) and the number of distinct
@@ -39,16 +40,21 @@ for ((r = 0; r < ROUNDS; r++)); do
 	for m in in-process sandboxed; do
 		"$BENCH" "$m" "$LIBC" "$LO" "$SIZE" "$N" >>"$TMP/$m" || exit 1
 	done
+	# Both processes on one CPU: a round trip without cross-CPU wake-ups.
+	taskset -c 0 "$BENCH" sandboxed "$LIBC" "$LO" "$SIZE" "$N" | sed 's/^sandboxed/sandboxed-1cpu/' >>"$TMP/sandboxed-1cpu" || exit 1
 done
-printf '%-11s %9s %10s %12s %11s %11s %8s\n' mode "open ms" "lookup s" "lookups/s" "parent CPU" "child CPU" frames
-for m in in-process sandboxed; do
-	printf '%-11s %9.2f %10.3f %12.0f %11.3f %11.3f %8s\n' "$m" \
+printf '%-14s %9s %10s %12s %11s %11s %8s\n' mode "open ms" "lookup s" "lookups/s" "parent CPU" "child CPU" frames
+for m in in-process sandboxed sandboxed-1cpu; do
+	printf '%-14s %9.2f %10.3f %12.0f %11.3f %11.3f %8s\n' "$m" \
 		"$(awk '{ print $2 * 1000 }' "$TMP/$m" | median)" "$(awk '{ print $3 }' "$TMP/$m" | median)" \
 		"$(awk '{ print $4 }' "$TMP/$m" | median)" "$(awk '{ print $5 }' "$TMP/$m" | median)" \
 		"$(awk '{ print $6 }' "$TMP/$m" | median)" "$(awk 'NR == 1 { print $7 }' "$TMP/$m")"
 done
-a=$(awk '{ print $3 }' "$TMP/in-process" | median) b=$(awk '{ print $3 }' "$TMP/sandboxed" | median)
-awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "sandbox: lookups take %.2fx as long, +%.1f us per lookup\n", b / a, (b - a) * 1e6 / n }'
+a=$(awk '{ print $3 }' "$TMP/in-process" | median)
+for m in sandboxed sandboxed-1cpu; do
+	b=$(awk '{ print $3 }' "$TMP/$m" | median)
+	awk -v a="$a" -v b="$b" -v n="$N" -v m="$m" 'BEGIN { printf "%s: lookups take %.2fx as long, +%.1f us per lookup\n", m, b / a, (b - a) * 1e6 / n }'
+done
 
 if [ "$(id -u)" != 0 ]; then
 	echo "recording: skipped (needs root)"
