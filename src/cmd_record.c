@@ -65,6 +65,7 @@ static const char usage[] =
 	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
 	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
 	"      --no-demangle        keep mangled C++ and Rust names\n"
+	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages (and libbpf's)\n"
 	"  -h, --help               show this help\n";
@@ -82,6 +83,7 @@ struct record_opts {
 	size_t nr_debug_dirs;
 	int debuginfod;
 	int no_demangle;
+	int no_sandbox;
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
 	int all;             /* -a or --cgroup */
@@ -255,6 +257,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "debug-dir", required_argument, NULL, 'D' + 256 },
 		{ "debuginfod", no_argument, NULL, 'N' + 256 },
 		{ "no-demangle", no_argument, NULL, 'M' + 256 },
+		{ "no-sandbox", no_argument, NULL, 'X' + 256 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -329,6 +332,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'N' + 256:
 			o->debuginfod = 1;
+			break;
+		case 'X' + 256:
+			o->no_sandbox = 1;
 			break;
 		case 'M' + 256:
 			o->no_demangle = 1;
@@ -622,6 +628,7 @@ int cmd_record(int argc, char **argv)
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;
+	ro.no_sandbox = o.no_sandbox || o.debuginfod; /* debuginfod is a network client: not in the jail */
 	ro.sym.debuginfod = o.debuginfod;
 	/* debuginfod is a network client: only when asked for. */
 	if (!o.debuginfod)

@@ -570,7 +570,7 @@ int cmd_top(int argc, char **argv)
 	t.start_ns = last = mono_ns();
 	for (;;) {
 		uint64_t now;
-		int k = 0;
+		int k = 0, drawn = 0;
 
 		if (stop_signal)
 			break;
@@ -594,6 +594,7 @@ int cmd_top(int argc, char **argv)
 				err = draw(&t, stdout);
 				if (err)
 					goto err;
+				drawn = 1;
 			}
 			if (o.once)
 				break;
@@ -601,7 +602,9 @@ int cmd_top(int argc, char **argv)
 				pr_info("the target%s exited", o.nr_pids > 1 ? "s" : "");
 				break;
 			}
-		} else if (k == 2) {
+		}
+		/* A key changed what is shown (sort, grouping, frozen): show it now, even when frozen. */
+		if (k == 2 && !drawn) {
 			err = draw(&t, stdout);
 			if (err)
 				goto err;

@@ -19,6 +19,7 @@
 #include "procmaps.h"
 #include "recorder.h"
 #include "safeopen.h"
+#include "sandbox.h"
 #include "symbolizer.h"
 #include "unwinder.h"
 
@@ -54,7 +55,7 @@ struct proc_map {
 	int image;            /* index + 1 into recorder images, -1 when unreadable, 0 when not tried */
 	int resolved;
 	uint32_t mapping;     /* profile mapping id */
-	struct sym_elf *elf;  /* NULL when the file could not be read as ELF */
+	struct sandbox_elf *elf; /* NULL when the file could not be read as ELF */
 };
 
 struct proc {
@@ -74,7 +75,7 @@ struct proc {
 struct recorder {
 	struct profile *p;                /* borrowed */
 	struct recorder_opts opts;
-	struct symbolizer *sym;           /* owned */
+	struct sandbox *sym;              /* owned: the symbolizer, in its sandboxed child */
 	struct ksyms *ksyms;              /* owned, NULL when unavailable */
 	int ksyms_tried;
 	struct proc **procs;              /* owned */
@@ -113,10 +114,10 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	r->p = p;
 	if (opts)
 		r->opts = *opts;
-	r->sym = symbolizer__new(opts ? &opts->sym : NULL);
+	r->sym = sandbox__new(opts ? &opts->sym : NULL, opts ? !opts->no_sandbox : 1);
 	r->unw = unwinder__new();
 	if (!r->sym || !r->unw) {
-		symbolizer__free(r->sym);
+		sandbox__free(r->sym);
 		unwinder__free(r->unw);
 		free(r);
 		return NULL;
@@ -153,7 +154,7 @@ void recorder__free(struct recorder *r)
 	free(r->procs);
 	u64map__release(&r->proc_idx);
 	u64map__release(&r->kaddrs);
-	symbolizer__free(r->sym);
+	sandbox__free(r->sym);
 	ksyms__free(r->ksyms);
 	unwinder__free(r->unw);
 	for (i = 0; i < r->nr_images; i++)
@@ -326,18 +327,18 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 		snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
 		kind = PROFILE_MAP_FILE;
 		if (fd >= 0) {
-			pm->elf = symbolizer__open_fd(r->sym, fd, e->path, root);
+			pm->elf = sandbox__open_fd(r->sym, fd, e->path, root);
 			close(fd);
 		}
 		if (!pm->elf)
 			r->elf_errors++;
 	} else if (strcmp(e->path, "[vdso]") == 0) {
 		kind = PROFILE_MAP_VDSO;
-		pm->elf = symbolizer__vdso(r->sym);
+		pm->elf = sandbox__vdso(r->sym);
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}
-	pm->mapping = intern_mapping(r, name, pm->elf ? symbolizer__build_id(pm->elf) : "", kind);
+	pm->mapping = intern_mapping(r, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
 	return pm->mapping == PROFILE_NONE ? -ENOMEM : 0;
 }
 
@@ -446,7 +447,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		if (r->p->mappings[mapping].kind == PROFILE_MAP_FILE) {
 			/* The ELF virtual address, or the file offset when the file is unreadable. */
 			rel = addr - e->start + e->offset;
-			if (pr->pm[i].elf && symbolizer__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
+			if (pr->pm[i].elf && sandbox__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
 				rel = v;
 			else
 				flags = PROFILE_LOC_FILE_OFFSET;
@@ -478,8 +479,8 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		} else if (i != SIZE_MAX && pr->pm[i].elf && !flags) {
 			v = rel;
 			if (r->p->mappings[mapping].kind != PROFILE_MAP_VDSO ||
-			    symbolizer__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
-				n = symbolizer__lookup(r->sym, pr->pm[i].elf, v, sf, MAX_FRAMES);
+			    sandbox__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
+				n = sandbox__lookup(r->sym, pr->pm[i].elf, v, sf, MAX_FRAMES);
 		}
 		loc = add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
@@ -893,6 +894,12 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 int recorder__store_counters(struct recorder *r)
 {
 	struct profile *p = r->p;
+	struct sandbox_stats ss;
+
+	sandbox__stats(r->sym, &ss);
+	if (profile__counter_set(p, "symbolizer_restarts", ss.restarts) ||
+	    profile__counter_set(p, "symbolizer_timeouts", ss.timeouts))
+		return -ENOMEM;
 
 	if (profile__counter_set(p, "kernel_stack_errors", r->kstack_errors) ||
 	    profile__counter_set(p, "user_stack_errors", r->ustack_errors) ||

@@ -37,6 +37,7 @@ struct recorder_opts {
 	int no_user;   /* drop user frames */
 	struct symbolizer_opts sym; /* debuginfo directories, demangling, debuginfod */
 	enum recorder_call_graph call_graph;
+	int no_sandbox; /* run the symbolizer in this process, not in its unprivileged child (sandbox.h) */
 };
 
 /* One sample, neutral of how it was taken: addresses leaf first, as the CPU saw them. */

@@ -27,6 +27,11 @@ int safeopen__in_root(const char *root, const char *path);
  */
 int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
 		      uint32_t dev_minor, uint64_t inode);
+/*
+ * Route safeopen__file() and safeopen__in_root() through 'broker' (NULL: open directly). The sandboxed
+ * symbolizer child (sandbox.h), which may not open files, asks its parent this way.
+ */
+void safeopen__set_broker(int (*broker)(const char *root, const char *path));
 /* Whether the first bytes of 'fd' are the ELF magic. */
 int safeopen__is_elf(int fd);
 

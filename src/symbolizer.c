@@ -541,6 +541,17 @@ int symbolizer__offset_to_vaddr(const struct sym_elf *e, uint64_t offset, uint64
 	return -ENOENT;
 }
 
+int symbolizer__load_segment(const struct sym_elf *e, size_t i, uint64_t *offset, uint64_t *vaddr,
+			     uint64_t *filesz)
+{
+	if (i >= e->nr_segs)
+		return -ENOENT;
+	*offset = e->segs[i].offset;
+	*vaddr = e->segs[i].vaddr;
+	*filesz = e->segs[i].filesz;
+	return 0;
+}
+
 const char *symbolizer__build_id(const struct sym_elf *e)
 {
 	return e->build_id;

@@ -70,6 +70,9 @@ struct sym_elf *symbolizer__vdso(struct symbolizer *s);
 
 /* Translate a file offset into the ELF virtual address, through the PT_LOAD segment that holds it. */
 int symbolizer__offset_to_vaddr(const struct sym_elf *e, uint64_t offset, uint64_t *vaddr);
+/* The i-th PT_LOAD segment (file offset, virtual address, size in the file); -ENOENT past the last. */
+int symbolizer__load_segment(const struct sym_elf *e, size_t i, uint64_t *offset, uint64_t *vaddr,
+			     uint64_t *filesz);
 /* The GNU build id in lowercase hex, or "" when the file has none. Borrowed. */
 const char *symbolizer__build_id(const struct sym_elf *e);
 /* Whether DWARF was found for the file (loading it if not done yet). */

@@ -1,0 +1,80 @@
+#!/bin/bash
+# What the symbolizer's sandbox costs.
+#
+# 1. Lookups: N random addresses across libc's .text (with libc6-dbg's DWARF, most carry inline
+#    chains) resolved in-process and through the sandboxed child (one socket round trip each), by
+#    build/tests/sandbox_bench, ROUNDS times each, interleaved: median open time (for the sandbox,
+#    with forking and locking down the child), lookup time, lookups per second, CPU seconds (the
+#    parent's and the child's), and the slowdown; also with both pinned to one CPU (taskset -c 0),
+#    where a round trip needs no cross-CPU wake-up (expensive on a VM's vCPUs).
+# 2. Recording: 'scorch record -p PID -d SECS -F HZ' of a running workload (build/workloads/demo) with
+#    and without --no-sandbox, ROUNDS times each: median CPU seconds of scorch and its sandbox child
+#    (GNU time counts reaped children; the workload is not scorch's child) and the number of distinct
+#    folded stacks. Needs root; skipped otherwise.
+#
+#   scripts/bench/sandbox.sh                   # N=20000 ROUNDS=5 SECS=3 HZ=999
+#
+# Environment: N, ROUNDS, SECS, HZ, LIBC, OUT (build).
+set -u
+cd "$(dirname "$0")/../.."
+N=${N:-20000}
+ROUNDS=${ROUNDS:-5}
+SECS=${SECS:-3}
+HZ=${HZ:-999}
+OUT=${OUT:-build}
+SCORCH=$PWD/$OUT/scorch
+BENCH=$PWD/$OUT/tests/sandbox_bench
+LIBC=${LIBC:-$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)}
+TIME=/usr/bin/time
+
+[ -x "$BENCH" ] && [ -x "$SCORCH" ] || { echo "sandbox.sh: build first (make && make unit)" >&2; exit 1; }
+[ -x "$TIME" ] || { echo "sandbox.sh: GNU time is needed (package time)" >&2; exit 1; }
+read -r LO SIZE < <(readelf -SW "$LIBC" | awk '{ sub(/^ *\[ *[0-9]+\] */, "") } $1 == ".text" { print "0x" $3, "0x" $5 }')
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; [ -n "${WPID:-}" ] && kill "$WPID" 2>/dev/null' EXIT
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+printf 'sandbox benchmark, lookups: %d random addresses in %s, %d rounds, median (%s CPUs)\n' "$N" "$LIBC" "$ROUNDS" "$(nproc)"
+for ((r = 0; r < ROUNDS; r++)); do
+	for m in in-process sandboxed; do
+		"$BENCH" "$m" "$LIBC" "$LO" "$SIZE" "$N" >>"$TMP/$m" || exit 1
+	done
+	# Both processes on one CPU: a round trip without cross-CPU wake-ups.
+	taskset -c 0 "$BENCH" sandboxed "$LIBC" "$LO" "$SIZE" "$N" | sed 's/^sandboxed/sandboxed-1cpu/' >>"$TMP/sandboxed-1cpu" || exit 1
+done
+printf '%-14s %9s %10s %12s %11s %11s %8s\n' mode "open ms" "lookup s" "lookups/s" "parent CPU" "child CPU" frames
+for m in in-process sandboxed sandboxed-1cpu; do
+	printf '%-14s %9.2f %10.3f %12.0f %11.3f %11.3f %8s\n' "$m" \
+		"$(awk '{ print $2 * 1000 }' "$TMP/$m" | median)" "$(awk '{ print $3 }' "$TMP/$m" | median)" \
+		"$(awk '{ print $4 }' "$TMP/$m" | median)" "$(awk '{ print $5 }' "$TMP/$m" | median)" \
+		"$(awk '{ print $6 }' "$TMP/$m" | median)" "$(awk 'NR == 1 { print $7 }' "$TMP/$m")"
+done
+a=$(awk '{ print $3 }' "$TMP/in-process" | median)
+for m in sandboxed sandboxed-1cpu; do
+	b=$(awk '{ print $3 }' "$TMP/$m" | median)
+	awk -v a="$a" -v b="$b" -v n="$N" -v m="$m" 'BEGIN { printf "%s: lookups take %.2fx as long, +%.1f us per lookup\n", m, b / a, (b - a) * 1e6 / n }'
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "recording: skipped (needs root)"
+	exit 0
+fi
+"$OUT/workloads/demo" 1000 >/dev/null 2>&1 &
+WPID=$!
+sleep 0.5
+printf '\nsandbox benchmark, recording: scorch record -p PID -d %s -F %s (build/workloads/demo), %d rounds, median\n' "$SECS" "$HZ" "$ROUNDS"
+for ((r = 0; r < ROUNDS; r++)); do
+	for m in sandboxed in-process; do
+		flag=
+		[ $m = in-process ] && flag=--no-sandbox
+		# shellcheck disable=SC2086
+		$TIME -f '%U %S' -o "$TMP/t" "$SCORCH" record -q $flag -F "$HZ" -d "$SECS" -p "$WPID" -o "$TMP/p.prof" || exit 1
+		awk '{ print $1 + $2 }' "$TMP/t" >>"$TMP/rec.$m"
+		"$SCORCH" folded -i "$TMP/p.prof" | wc -l >>"$TMP/loc.$m"
+	done
+done
+printf '%-11s %12s %10s\n' mode "record CPU s" stacks
+for m in in-process sandboxed; do
+	printf '%-11s %12.3f %10s\n' "$m" "$(median <"$TMP/rec.$m")" "$(median <"$TMP/loc.$m")"
+done

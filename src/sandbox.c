@@ -1,0 +1,1048 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "safeopen.h"
+#include "sandbox.h"
+
+/* Message types. Parent to child: */
+enum {
+	M_OPEN = 1, /* fd + "name\0root\0" -> M_OPENED */
+	M_VDSO,     /* -> M_OPENED */
+	M_LOOKUP,   /* u32 handle, u64 vaddr, u32 max -> M_FRAMES */
+	M_TEST,     /* u32 what, "arg\0" -> M_TESTED */
+	M_FD,       /* i32 status (+ fd): answer to M_DEBUG_OPEN */
+	/* child to parent: */
+	M_OPENED = 16, /* i32 handle or -errno, u32 nsegs, nsegs x (u64 offset, vaddr, filesz), build id */
+	M_FRAMES,      /* see sandbox__encode_frames */
+	M_TESTED,      /* i32 result */
+	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
+};
+
+struct msg_hdr {
+	uint32_t type, len;
+};
+
+#define MAX_SEGS 64
+#define MAX_BUILD_ID 128
+#define NULL_STR 0xffffffffu
+
+struct sandbox_elf {
+	struct sym_elf *local; /* disabled sandbox: the symbolizer's own */
+	int fd;                /* owned dup, -1 for the vDSO */
+	char *name, *root;     /* owned; root NULL for this process's root */
+	uint32_t handle, gen;  /* the child's handle, valid in child generation 'gen' */
+	int bad;               /* the child failed on it: no more lookups */
+	int is_vdso;
+	char build_id[MAX_BUILD_ID + 1];
+	uint64_t segs[MAX_SEGS][3];
+	size_t nr_segs;
+};
+
+struct sandbox {
+	struct symbolizer_opts opts;
+	int enabled;
+	struct symbolizer *local; /* disabled: in-process */
+	pid_t pid;                /* child, 0 when none */
+	int sock;
+	uint32_t gen;             /* increments with each child */
+	int timeout_ms;
+	struct sandbox_elf **elfs;
+	size_t nr_elfs, cap_elfs;
+	struct sandbox_elf *vdso;
+	int vdso_tried;
+	struct sandbox_stats stats;
+	uint8_t msg[SANDBOX_MAX_MSG];
+	char strbuf[SANDBOX_MAX_MSG];
+};
+
+/* --- framing ------------------------------------------------------------------------------------ */
+
+static int send_msg(int sock, uint32_t type, const void *body, size_t len, int fd)
+{
+	uint8_t buf[SANDBOX_MAX_MSG];
+	struct msg_hdr h = { type, (uint32_t)len };
+	union {
+		struct cmsghdr c;
+		char space[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+
+	if (len > sizeof(buf) - sizeof(h))
+		return -EMSGSIZE;
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), body, len);
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(h) + len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.space;
+		mh.msg_controllen = sizeof(u.space);
+		u.c.cmsg_level = SOL_SOCKET;
+		u.c.cmsg_type = SCM_RIGHTS;
+		u.c.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&u.c), &fd, sizeof(int));
+	}
+	for (;;) {
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+
+		if (n >= 0)
+			return n == (ssize_t)iov.iov_len ? 0 : -EPROTO;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/*
+ * Receive one message into 'buf' (SANDBOX_MAX_MSG bytes); its body length in '*len', a passed
+ * descriptor in '*fd' (when 'fd' is non-NULL; any other descriptor is closed). Returns the type,
+ * 0 at end of file, or a negative errno (-EPROTO for a malformed message).
+ */
+static int recv_msg(int sock, uint8_t *buf, size_t *len, int *fd)
+{
+	union {
+		struct cmsghdr c;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { buf, SANDBOX_MAX_MSG };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	struct msg_hdr h;
+	ssize_t n;
+	int bad = 0;
+
+	if (fd)
+		*fd = -1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.space;
+	mh.msg_controllen = sizeof(u.space);
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k, nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+			if (fd && *fd < 0 && k == 0)
+				*fd = f;
+			else
+				close(f);
+		}
+	}
+	if (n == 0)
+		return 0;
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(h))
+		bad = 1;
+	if (!bad) {
+		memcpy(&h, buf, sizeof(h));
+		if (h.len != (size_t)n - sizeof(h) || h.type == 0 || h.type > 255)
+			bad = 1;
+	}
+	if (bad) {
+		if (fd && *fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
+		return -EPROTO;
+	}
+	memmove(buf, buf + sizeof(h), h.len);
+	*len = h.len;
+	return (int)h.type;
+}
+
+/* --- frames ------------------------------------------------------------------------------------- */
+
+static size_t put(uint8_t *buf, size_t cap, size_t at, const void *p, size_t n)
+{
+	if (at > cap || cap - at < n)
+		return SIZE_MAX;
+	memcpy(buf + at, p, n);
+	return at + n;
+}
+
+static size_t put_str(uint8_t *buf, size_t cap, size_t at, const char *s)
+{
+	uint32_t n = NULL_STR;
+
+	if (s) {
+		size_t l = strlen(s);
+
+		n = (uint32_t)(l > SANDBOX_MAX_STR ? SANDBOX_MAX_STR : l);
+	}
+	at = put(buf, cap, at, &n, 4);
+	if (at == SIZE_MAX || n == NULL_STR)
+		return at;
+	return put(buf, cap, at, s, n);
+}
+
+size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, size_t cap)
+{
+	uint32_t cnt = 0;
+	size_t at = 4;
+	int i;
+
+	if (cap < 4)
+		return 0;
+	for (i = 0; i < n; i++) {
+		uint32_t line = f[i].line, inl = f[i].inlined ? 1 : 0;
+		size_t a = at;
+
+		a = put(buf, cap, a, &line, 4);
+		if (a != SIZE_MAX)
+			a = put(buf, cap, a, &inl, 4);
+		if (a != SIZE_MAX)
+			a = put(buf, cap, a, &f[i].offset, 8);
+		if (a != SIZE_MAX)
+			a = put_str(buf, cap, a, f[i].function);
+		if (a != SIZE_MAX)
+			a = put_str(buf, cap, a, f[i].file);
+		if (a == SIZE_MAX)
+			break; /* full: the outer frames are dropped */
+		at = a;
+		cnt++;
+	}
+	memcpy(buf, &cnt, 4);
+	return at;
+}
+
+static int get(const uint8_t *buf, size_t len, size_t *at, void *p, size_t n)
+{
+	if (*at > len || len - *at < n)
+		return -EPROTO;
+	memcpy(p, buf + *at, n);
+	*at += n;
+	return 0;
+}
+
+static int get_str(const uint8_t *buf, size_t len, size_t *at, char *strbuf, size_t cap, size_t *used,
+		   const char **out)
+{
+	uint32_t n;
+
+	if (get(buf, len, at, &n, 4))
+		return -EPROTO;
+	if (n == NULL_STR) {
+		*out = NULL;
+		return 0;
+	}
+	if (n > SANDBOX_MAX_STR || len - *at < n || cap - *used < (size_t)n + 1 ||
+	    memchr(buf + *at, 0, n))
+		return -EPROTO;
+	memcpy(strbuf + *used, buf + *at, n);
+	strbuf[*used + n] = 0;
+	*out = strbuf + *used;
+	*used += (size_t)n + 1;
+	*at += n;
+	return 0;
+}
+
+int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
+			   size_t cap)
+{
+	size_t at = 0, used = 0;
+	uint32_t n, i;
+
+	if (get(buf, len, &at, &n, 4) || max < 0 || n > (uint32_t)max)
+		return -EPROTO;
+	for (i = 0; i < n; i++) {
+		uint32_t line, inl;
+		struct sym_frame *f = &out[i];
+
+		if (get(buf, len, &at, &line, 4) || get(buf, len, &at, &inl, 4) ||
+		    get(buf, len, &at, &f->offset, 8) || inl > 1 ||
+		    get_str(buf, len, &at, strbuf, cap, &used, &f->function) ||
+		    get_str(buf, len, &at, strbuf, cap, &used, &f->file))
+			return -EPROTO;
+		f->line = line;
+		f->inlined = (int)inl;
+	}
+	return at == len ? (int)n : -EPROTO;
+}
+
+/* --- the child ---------------------------------------------------------------------------------- */
+
+static int child_sock = -1;
+static uint8_t child_buf[SANDBOX_MAX_MSG];
+
+/* safeopen's broker in the child: the parent opens debuginfo candidates. */
+static int child_broker(const char *root, const char *path)
+{
+	uint8_t req[2 * 4096 + 2];
+	size_t rl = root ? strlen(root) : 0, pl = strlen(path), len;
+	int32_t st;
+	int type, fd;
+
+	if (rl >= 4096 || pl >= 4096)
+		return -ENAMETOOLONG;
+	memcpy(req, root ? root : "", rl + 1);
+	memcpy(req + rl + 1, path, pl + 1);
+	if (send_msg(child_sock, M_DEBUG_OPEN, req, rl + pl + 2, -1))
+		_exit(3);
+	type = recv_msg(child_sock, child_buf, &len, &fd);
+	if (type != M_FD || len != 4)
+		_exit(3);
+	memcpy(&st, child_buf, 4);
+	if (st < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return st < 0 ? st : -EIO;
+	}
+	return fd;
+}
+
+static int install_seccomp(void)
+{
+#if defined(__x86_64__)
+#define SB_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SB_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef SB_ARCH
+	static const int allowed[] = {
+		__NR_read, __NR_pread64, __NR_mmap, __NR_munmap, __NR_mprotect, __NR_brk, __NR_fstat,
+		__NR_newfstatat, __NR_lseek, __NR_close, __NR_recvmsg, __NR_sendmsg, __NR_exit_group,
+		__NR_exit, __NR_futex, __NR_madvise, __NR_mremap, __NR_rt_sigreturn, __NR_rt_sigprocmask,
+		__NR_getrandom, __NR_fcntl, __NR_dup, __NR_dup3, __NR_clock_nanosleep, __NR_clock_gettime,
+		__NR_getpid, __NR_gettid, __NR_sysinfo, __NR_sched_yield,
+#ifdef __NR_nanosleep
+		__NR_nanosleep,
+#endif
+#ifdef __NR_statx
+		__NR_statx,
+#endif
+	};
+	/* Path lookups fail (libraries probe, e.g. readlink): nothing by name is reachable. */
+	static const int refused[] = {
+		__NR_openat, __NR_readlinkat,
+#ifdef __NR_open
+		__NR_open,
+#endif
+#ifdef __NR_readlink
+		__NR_readlink,
+#endif
+#ifdef __NR_access
+		__NR_access,
+#endif
+		__NR_faccessat,
+#ifdef __NR_openat2
+		__NR_openat2,
+#endif
+	};
+	struct sock_filter f[160];
+	struct sock_fprog prog;
+	unsigned int k = 0, i, n = sizeof(allowed) / sizeof(allowed[0]);
+	uint32_t self = (uint32_t)getpid();
+
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SB_ARCH, 1, 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (i = 0; i < n; i++) {
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)allowed[i], 0, 1);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)refused[i], 0, 1);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES);
+	}
+	/* write: stderr only; tgkill: itself only (abort()). */
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 0, 4);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 0, 4);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, self, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	prog.len = (unsigned short)k;
+	prog.filter = f;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) ? -errno : 0;
+#else
+	return -ENOSYS;
+#endif
+}
+
+/* Drop everything the child does not need. Any failure is fatal: the child must not run half-jailed. */
+static int lock_down(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	struct rlimit rl;
+	int cap, rc;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		return -errno;
+	if (getuid() == 0 || geteuid() == 0) {
+		for (cap = 0; cap <= 63; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+				return -errno;
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			return -errno;
+	}
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl))
+		return -errno;
+	/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of shadow */
+	rl.rlim_cur = rl.rlim_max = 16ULL << 30;
+	if (setrlimit(RLIMIT_AS, &rl))
+		return -errno;
+#endif
+	rl.rlim_cur = rl.rlim_max = 3600;
+	if (setrlimit(RLIMIT_CPU, &rl))
+		return -errno;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			return -errno;
+	}
+	/* Architectures without a filter here keep the rest of the jail. */
+	rc = install_seccomp();
+	return rc == -ENOSYS ? 0 : rc;
+}
+
+static void child_reply_opened(struct sym_elf **elfs, size_t nr, struct sym_elf *e, int err)
+{
+	uint8_t out[4 + 4 + MAX_SEGS * 24 + MAX_BUILD_ID];
+	int32_t st = e ? (int32_t)(nr - 1) : -(err ? err : EINVAL);
+	uint32_t ns = 0;
+	size_t at = 8, bl;
+	uint64_t g[3];
+
+	(void)elfs;
+	if (e) {
+		while (ns < MAX_SEGS && symbolizer__load_segment(e, ns, &g[0], &g[1], &g[2]) == 0) {
+			memcpy(out + at, g, sizeof(g));
+			at += sizeof(g);
+			ns++;
+		}
+		bl = strlen(symbolizer__build_id(e));
+		if (bl > MAX_BUILD_ID)
+			bl = 0;
+		memcpy(out + at, symbolizer__build_id(e), bl);
+		at += bl;
+	}
+	memcpy(out, &st, 4);
+	memcpy(out + 4, &ns, 4);
+	if (send_msg(child_sock, M_OPENED, out, at, -1))
+		_exit(3);
+}
+
+static void child_main(int sock, const struct symbolizer_opts *opts)
+{
+	struct symbolizer_opts o = *opts;
+	struct symbolizer *s;
+	struct sym_elf **elfs = NULL, *vdso;
+	size_t nr = 0, cap = 0;
+	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
+	int nul;
+
+	if (sock != 3) {
+		if (dup2(sock, 3) < 0)
+			_exit(2);
+		sock = 3;
+	}
+	syscall(SYS_close_range, 4, ~0U, 0);
+	nul = open("/dev/null", O_RDWR);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0)
+		_exit(2);
+	if (nul > 3)
+		close(nul);
+	child_sock = sock;
+	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	o.debuginfod = 0; /* a network client has no place here */
+	s = symbolizer__new(&o);
+	if (!s)
+		_exit(2);
+	vdso = symbolizer__vdso(s); /* from our own memory, before the doors close */
+	if (lock_down()) {
+		pr_err("sandbox: cannot drop privileges: %s", strerror(errno));
+		_exit(2);
+	}
+	safeopen__set_broker(child_broker);
+	for (;;) {
+		size_t len;
+		int fd, type = recv_msg(sock, child_buf, &len, &fd);
+		struct sym_elf *e;
+
+		if (type <= 0)
+			_exit(type == 0 ? 0 : 3);
+		if (type == M_OPEN || type == M_VDSO) {
+			char *name = (char *)child_buf, *root;
+			size_t nl;
+
+			if (type == M_VDSO) {
+				e = vdso;
+				errno = ENOENT;
+			} else {
+				if (fd < 0 || !len || child_buf[len - 1] || !(nl = strnlen(name, len)) || nl + 1 >= len)
+					_exit(3);
+				root = name + nl + 1;
+				e = symbolizer__open_fd(s, fd, name, root[0] ? root : NULL);
+				close(fd);
+			}
+			if (e) {
+				if (nr == cap) {
+					cap = cap ? 2 * cap : 64;
+					elfs = realloc(elfs, cap * sizeof(*elfs));
+					if (!elfs)
+						_exit(4);
+				}
+				elfs[nr++] = e;
+			}
+			child_reply_opened(elfs, nr, e, errno);
+		} else if (type == M_LOOKUP && len == 16) {
+			uint32_t h, max;
+			uint64_t v;
+			struct sym_frame f[64];
+			int n = 0;
+
+			if (fd >= 0)
+				close(fd);
+			memcpy(&h, child_buf, 4);
+			memcpy(&v, child_buf + 4, 8);
+			memcpy(&max, child_buf + 12, 4);
+			if (h >= nr)
+				_exit(3);
+			if (max > 64)
+				max = 64;
+			n = symbolizer__lookup(s, elfs[h], v, f, (int)max);
+			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
+			if (send_msg(sock, M_FRAMES, out, len, -1))
+				_exit(3);
+		} else if (type == M_TEST && len > 4 && !child_buf[len - 1]) {
+			uint32_t what;
+			int32_t r = 0;
+			char *arg = (char *)child_buf + 4;
+
+			if (fd >= 0)
+				close(fd);
+			memcpy(&what, child_buf, 4);
+			if (what == SANDBOX_TEST_OPEN) {
+				int t = open(arg, O_RDONLY | O_CLOEXEC); /* the filter kills us here */
+
+				r = t < 0 ? -errno : 0;
+			} else if (what == SANDBOX_TEST_CRASH) {
+				abort();
+			} else if (what == SANDBOX_TEST_BROKER) {
+				char *nl = strchr(arg, '\n');
+				int t;
+
+				if (!nl)
+					_exit(3);
+				*nl = 0;
+				t = safeopen__in_root(arg[0] ? arg : NULL, nl + 1);
+				r = t < 0 ? t : 0;
+				if (t >= 0)
+					close(t);
+			} else if (what == SANDBOX_TEST_SLEEP) {
+				struct timespec ts = { atoi(arg) / 1000, (atoi(arg) % 1000) * 1000000L };
+
+				nanosleep(&ts, NULL);
+			}
+			if (send_msg(sock, M_TESTED, &r, 4, -1))
+				_exit(3);
+		} else {
+			_exit(3);
+		}
+	}
+}
+
+/* --- the parent --------------------------------------------------------------------------------- */
+
+static void child_stop(struct sandbox *sb)
+{
+	if (sb->pid > 0) {
+		kill(sb->pid, SIGKILL);
+		while (waitpid(sb->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (sb->sock >= 0)
+		close(sb->sock);
+	sb->pid = 0;
+	sb->sock = -1;
+}
+
+static int child_start(struct sandbox *sb)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], &sb->opts);
+		_exit(0);
+	}
+	close(sv[1]);
+	sb->pid = pid;
+	sb->sock = sv[0];
+	sb->gen++;
+	return 0;
+}
+
+static void child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why)
+{
+	child_stop(sb);
+	sb->stats.restarts++;
+	if (e && !e->bad) {
+		e->bad = 1;
+		sb->stats.bad_files++;
+	}
+	pr_warn("symbolizer child %s%s%s%s", why, e ? " on '" : "", e ? e->name : "", e ? "': file skipped" : "");
+}
+
+static int under_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Whether the child may have (root, path) opened: the target's root or a debug directory, no "..". */
+static int may_open(const struct sandbox *sb, const char *root, const char *path)
+{
+	unsigned int pid;
+	int end = 0;
+	size_t i;
+
+	if (strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
+	    strncmp(path, "../", 3) == 0)
+		return 0;
+	if (root[0])
+		return sscanf(root, "/proc/%u/root%n", &pid, &end) == 1 && end > 0 && !root[end];
+	if (path[0] != '/')
+		return 0;
+	if (under_dir(path, "/usr/lib/debug"))
+		return 1;
+	for (i = 0; i < sb->opts.nr_debug_dirs; i++)
+		if (under_dir(path, sb->opts.debug_dirs[i]))
+			return 1;
+	return 0;
+}
+
+static int broker_open(struct sandbox *sb, size_t len)
+{
+	const char *root = (const char *)sb->msg, *path;
+	size_t rl;
+	int32_t st;
+	int fd = -1, err;
+
+	if (!len || sb->msg[len - 1] || (rl = strnlen(root, len)) + 1 >= len)
+		return -EPROTO;
+	path = root + rl + 1;
+	if (strlen(path) + rl + 2 != len)
+		return -EPROTO;
+	if (may_open(sb, root, path)) {
+		fd = safeopen__in_root(root[0] ? root : NULL, path);
+		sb->stats.opens_brokered++;
+	} else {
+		pr_debug("sandbox: refused to open '%s' under '%s'", path, root);
+		sb->stats.opens_refused++;
+		fd = -EPERM;
+	}
+	st = fd < 0 ? fd : 0;
+	err = send_msg(sb->sock, M_FD, &st, 4, fd);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/*
+ * Send a request and wait for the answer of type 'want' (its body in sb->msg, length returned),
+ * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
+ */
+static int request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
+		   int fd, uint32_t want)
+{
+	struct timespec t0, t;
+	int err;
+
+	if (!sb->pid && (err = child_start(sb)))
+		return err;
+	sb->stats.requests++;
+	if (send_msg(sb->sock, type, body, len, fd)) {
+		child_failed(sb, e, "is gone");
+		return -EPIPE;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { sb->sock, POLLIN, 0 };
+		long left;
+		size_t n = 0;
+		int got;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = sb->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left <= 0 || (got = poll(&p, 1, (int)left)) == 0) {
+			sb->stats.timeouts++;
+			child_failed(sb, e, "timed out");
+			return -ETIMEDOUT;
+		}
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			child_failed(sb, e, "cannot be polled");
+			return err;
+		}
+		got = recv_msg(sb->sock, sb->msg, &n, NULL);
+		if (got <= 0) {
+			child_failed(sb, e, got == 0 ? "died" : "sent a bad message");
+			return got == 0 ? -EPIPE : got;
+		}
+		if ((uint32_t)got == want)
+			return (int)n;
+		if (got != M_DEBUG_OPEN || broker_open(sb, n)) {
+			child_failed(sb, e, "sent a bad message");
+			return -EPROTO;
+		}
+	}
+}
+
+/* Decode an M_OPENED body into 'e'; returns the child's status (handle or -errno) or -EPROTO. */
+static int decode_opened(struct sandbox *sb, struct sandbox_elf *e, size_t len)
+{
+	const uint8_t *b = sb->msg;
+	int32_t st;
+	uint32_t ns, i;
+	size_t bl;
+
+	if (len < 8)
+		return -EPROTO;
+	memcpy(&st, b, 4);
+	memcpy(&ns, b + 4, 4);
+	if (st < 0)
+		return len == 8 ? st : -EPROTO;
+	if (ns > MAX_SEGS || len - 8 < (size_t)ns * 24 || (bl = len - 8 - (size_t)ns * 24) > MAX_BUILD_ID)
+		return -EPROTO;
+	for (i = 0; i < bl; i++) {
+		uint8_t c = b[8 + ns * 24 + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EPROTO;
+	}
+	for (i = 0; i < ns; i++)
+		memcpy(e->segs[i], b + 8 + (size_t)i * 24, 24);
+	e->nr_segs = ns;
+	memcpy(e->build_id, b + 8 + ns * 24, bl);
+	e->build_id[bl] = 0;
+	e->handle = (uint32_t)st;
+	e->gen = sb->gen;
+	return st;
+}
+
+/* Make 'e' known to the current child (after a restart, send it again). */
+static int child_open(struct sandbox *sb, struct sandbox_elf *e)
+{
+	char body[2 * 4096 + 2];
+	size_t nl = strlen(e->name), rl = e->root ? strlen(e->root) : 0;
+	int n, st;
+
+	if (e->bad)
+		return -EIO;
+	if (sb->pid && e->gen == sb->gen)
+		return 0;
+	if (e->is_vdso) {
+		n = request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
+	} else {
+		if (nl == 0 || nl >= 4096 || rl >= 4096)
+			return -ENAMETOOLONG;
+		memcpy(body, e->name, nl + 1);
+		memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
+		n = request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
+	}
+	if (n < 0)
+		return n;
+	st = decode_opened(sb, e, (size_t)n);
+	if (st == -EPROTO)
+		child_failed(sb, e, "sent a bad message");
+	return st < 0 ? st : 0;
+}
+
+static struct sandbox_elf *add_elf(struct sandbox *sb, const char *name, const char *root)
+{
+	struct sandbox_elf *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->fd = -1;
+	e->name = strdup(name);
+	e->root = root ? strdup(root) : NULL;
+	if (!e->name || (root && !e->root) || sb->nr_elfs == sb->cap_elfs) {
+		size_t ncap = sb->cap_elfs ? 2 * sb->cap_elfs : 64;
+		struct sandbox_elf **n = e->name && (!root || e->root) ? realloc(sb->elfs, ncap * sizeof(*n)) : NULL;
+
+		if (!n) {
+			free(e->name);
+			free(e->root);
+			free(e);
+			return NULL;
+		}
+		sb->elfs = n;
+		sb->cap_elfs = ncap;
+	}
+	sb->elfs[sb->nr_elfs++] = e;
+	return e;
+}
+
+static void fill_local(struct sandbox_elf *e)
+{
+	size_t bl = strlen(symbolizer__build_id(e->local));
+
+	while (e->nr_segs < MAX_SEGS && symbolizer__load_segment(e->local, e->nr_segs, &e->segs[e->nr_segs][0],
+								     &e->segs[e->nr_segs][1],
+								     &e->segs[e->nr_segs][2]) == 0)
+		e->nr_segs++;
+	if (bl <= MAX_BUILD_ID)
+		memcpy(e->build_id, symbolizer__build_id(e->local), bl + 1);
+}
+
+struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *name, const char *root)
+{
+	struct sandbox_elf *e;
+	int err = 0;
+
+	if (!sb->enabled) {
+		struct sym_elf *l = symbolizer__open_fd(sb->local, fd, name, root);
+
+		if (!l)
+			return NULL;
+		e = add_elf(sb, name, root);
+		if (!e) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		e->local = l;
+		fill_local(e);
+		return e;
+	}
+	/* A file the symbolizer will not take is not worth a child's time. */
+	if (!safeopen__is_elf(fd)) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	e = add_elf(sb, name, root);
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (e->fd < 0 || (err = child_open(sb, e)) < 0) {
+		e->bad = 1; /* kept in the list (freed with the sandbox), never used */
+		errno = e->fd < 0 ? EMFILE : -err;
+		return NULL;
+	}
+	return e;
+}
+
+struct sandbox_elf *sandbox__vdso(struct sandbox *sb)
+{
+	struct sandbox_elf *e;
+
+	if (sb->vdso_tried)
+		return sb->vdso;
+	sb->vdso_tried = 1;
+	if (!sb->enabled) {
+		struct sym_elf *l = symbolizer__vdso(sb->local);
+
+		if (!l || !(e = add_elf(sb, "[vdso]", NULL)))
+			return NULL;
+		e->local = l;
+		fill_local(e);
+		return sb->vdso = e;
+	}
+	e = add_elf(sb, "[vdso]", NULL);
+	if (!e)
+		return NULL;
+	e->is_vdso = 1;
+	if (child_open(sb, e) < 0) {
+		e->bad = 1;
+		return NULL;
+	}
+	return sb->vdso = e;
+}
+
+int sandbox__offset_to_vaddr(const struct sandbox_elf *e, uint64_t offset, uint64_t *vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_segs; i++) {
+		const uint64_t *g = e->segs[i];
+
+		if (offset >= g[0] && offset - g[0] < g[2]) {
+			*vaddr = offset - g[0] + g[1];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *sandbox__build_id(const struct sandbox_elf *e)
+{
+	return e->build_id;
+}
+
+int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out, int max)
+{
+	uint8_t body[16];
+	uint32_t m = (uint32_t)(max > 64 ? 64 : max);
+	int n;
+
+	if (!sb->enabled)
+		return symbolizer__lookup(sb->local, e->local, vaddr, out, max);
+	if (max <= 0 || child_open(sb, e) < 0)
+		return 0;
+	memcpy(body, &e->handle, 4);
+	memcpy(body + 4, &vaddr, 8);
+	memcpy(body + 12, &m, 4);
+	n = request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	if (n < 0)
+		return 0;
+	n = sandbox__decode_frames(sb->msg, (size_t)n, out, (int)m, sb->strbuf, sizeof(sb->strbuf));
+	if (n < 0) {
+		child_failed(sb, e, "sent a bad message");
+		return 0;
+	}
+	return n;
+}
+
+struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
+{
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	const char *t = getenv("SCORCH_SANDBOX_TIMEOUT_MS");
+
+	if (!sb)
+		return NULL;
+	if (opts)
+		sb->opts = *opts;
+	sb->enabled = enabled;
+	sb->sock = -1;
+	sb->timeout_ms = t && atoi(t) > 0 ? atoi(t) : SANDBOX_TIMEOUT_MS;
+	if (!enabled && !(sb->local = symbolizer__new(opts))) {
+		free(sb);
+		return NULL;
+	}
+	return sb;
+}
+
+void sandbox__free(struct sandbox *sb)
+{
+	size_t i;
+
+	if (!sb)
+		return;
+	if (sb->pid > 0) {
+		/* End of file on its socket ends the child; it has nothing to flush. */
+		close(sb->sock);
+		sb->sock = -1;
+		child_stop(sb);
+	}
+	for (i = 0; i < sb->nr_elfs; i++) {
+		if (sb->elfs[i]->fd >= 0)
+			close(sb->elfs[i]->fd);
+		free(sb->elfs[i]->name);
+		free(sb->elfs[i]->root);
+		free(sb->elfs[i]);
+	}
+	free(sb->elfs);
+	symbolizer__free(sb->local);
+	free(sb);
+}
+
+void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st)
+{
+	*st = sb->stats;
+}
+
+int sandbox__child_pid(struct sandbox *sb)
+{
+	int err;
+
+	if (!sb->enabled)
+		return -ENOSYS;
+	if (!sb->pid && (err = child_start(sb)))
+		return err;
+	return sb->pid;
+}
+
+int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg)
+{
+	uint8_t body[4 + 4096];
+	uint32_t w = (uint32_t)what;
+	size_t al = strlen(arg);
+	int32_t r;
+	int n;
+
+	if (!sb->enabled)
+		return -ENOSYS;
+	if (al >= 4096)
+		return -ENAMETOOLONG;
+	if (e && child_open(sb, e) < 0)
+		return -EIO;
+	memcpy(body, &w, 4);
+	memcpy(body + 4, arg, al + 1);
+	n = request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	if (n < 0)
+		return n;
+	if (n != 4)
+		return -EPROTO;
+	memcpy(&r, sb->msg, 4);
+	return r;
+}

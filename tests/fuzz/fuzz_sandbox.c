@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness for the parent's decoder of the sandboxed symbolizer's replies (src/sandbox.h):
+ * the child is assumed compromised, so any bytes may arrive. A decoded reply must hold at most the
+ * frames asked for, NUL-free names of at most SANDBOX_MAX_STR bytes inside the string buffer, and
+ * encode back to the same bytes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox.h"
+
+static void check_failed(const char *what, int line)
+{
+	fprintf(stderr, "fuzz_sandbox: check failed: %s (line %d)\n", what, line);
+	abort();
+}
+
+#define CHECK(cond) ((cond) ? (void)0 : check_failed(#cond, __LINE__))
+
+static char strs[SANDBOX_MAX_MSG];
+static uint8_t again[SANDBOX_MAX_MSG];
+
+static void check_str(const char *s)
+{
+	if (!s)
+		return;
+	CHECK(s >= strs && s < strs + sizeof(strs));
+	CHECK(strlen(s) <= SANDBOX_MAX_STR);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sym_frame f[16];
+	int n = sandbox__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
+
+	CHECK(n == -71 /* EPROTO */ || (n >= 0 && n <= 16));
+	for (i = 0; i < n; i++) {
+		check_str(f[i].function);
+		check_str(f[i].file);
+		CHECK(f[i].inlined == 0 || f[i].inlined == 1);
+	}
+	if (n >= 0) {
+		size_t len = sandbox__encode_frames(f, n, again, sizeof(again));
+
+		CHECK(len == size && memcmp(again, data, size) == 0);
+	}
+	return 0;
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the sandboxed symbolizer (src/sandbox.h): the reply decoder against bad messages,
+ * the child's confinement (capabilities, uid, seccomp, no opening by path), and survival of a child
+ * that crashes or hangs. The ELF file used is this test binary: its entry point is _start.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "safeopen.h"
+#include "sandbox.h"
+
+/* --- the decoder -------------------------------------------------------------------------------- */
+
+static void test_frames_roundtrip(void **state)
+{
+	struct sym_frame in[3] = {
+		{ "inner", "/src/a.c", 12, 1, 0 },
+		{ NULL, NULL, 0, 0, 0 },
+		{ "outer", NULL, 7, 0, 0x42 },
+	}, out[3];
+	uint8_t buf[1024];
+	char strs[1024];
+	size_t len = sandbox__encode_frames(in, 3, buf, sizeof(buf));
+
+	(void)state;
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, sizeof(strs)), 3);
+	assert_string_equal(out[0].function, "inner");
+	assert_string_equal(out[0].file, "/src/a.c");
+	assert_int_equal(out[0].line, 12);
+	assert_int_equal(out[0].inlined, 1);
+	assert_null(out[1].function);
+	assert_null(out[1].file);
+	assert_string_equal(out[2].function, "outer");
+	assert_int_equal(out[2].offset, 0x42);
+	/* More frames than asked for, or a string buffer too small: rejected. */
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 2, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, 8), -EPROTO);
+	/* Every truncation and trailing garbage: rejected. */
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(sandbox__decode_frames(buf, cut, out, 3, strs, sizeof(strs)), -EPROTO);
+	buf[len] = 0;
+	assert_int_equal(sandbox__decode_frames(buf, len + 1, out, 3, strs, sizeof(strs)), -EPROTO);
+}
+
+static void test_frames_bad(void **state)
+{
+	struct sym_frame f = { "abc", NULL, 1, 0, 0 }, out[4];
+	uint8_t buf[256], big[8192];
+	char strs[8192];
+	size_t len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), 1);
+	/* A NUL inside a name. */
+	buf[4 + 16 + 4 + 1] = 0;
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	buf[4 + 16 + 4 + 1] = 'b';
+	/* A length beyond the message, and a huge one. */
+	v = 1000;
+	memcpy(buf + 4 + 16, &v, 4);
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	v = 0xfffffff0u;
+	memcpy(buf + 4 + 16, &v, 4);
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	/* An inline flag that is not 0 or 1. */
+	v = 3;
+	len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	memcpy(buf + 8, &v, 4);
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	/* A huge frame count. */
+	v = 0x7fffffff;
+	memcpy(buf, &v, 4);
+	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	/* A name longer than SANDBOX_MAX_STR, even if present in full. */
+	v = 1;
+	memcpy(big, &v, 4);
+	memset(big + 4, 0, 16);
+	v = SANDBOX_MAX_STR + 1;
+	memcpy(big + 20, &v, 4);
+	memset(big + 24, 'x', SANDBOX_MAX_STR + 1);
+	v = 0xffffffffu;
+	memcpy(big + 24 + SANDBOX_MAX_STR + 1, &v, 4);
+	assert_int_equal(sandbox__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
+	/* The encoder cuts long names instead. */
+	{
+		char *name = malloc(SANDBOX_MAX_STR * 2 + 1);
+		struct sym_frame g = { name, NULL, 0, 0, 0 };
+
+		assert_non_null(name);
+		memset(name, 'y', SANDBOX_MAX_STR * 2);
+		name[SANDBOX_MAX_STR * 2] = 0;
+		len = sandbox__encode_frames(&g, 1, big, sizeof(big));
+		assert_int_equal(sandbox__decode_frames(big, len, out, 4, strs, sizeof(strs)), 1);
+		assert_int_equal(strlen(out[0].function), SANDBOX_MAX_STR);
+		free(name);
+	}
+	/* Garbage: never a crash, and whatever is accepted is well formed. */
+	srand(7);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(rand() % 200);
+		int k;
+
+		for (size_t i = 0; i < n; i++)
+			big[i] = (uint8_t)rand();
+		if (n >= 4 && round % 2) {
+			v = (uint32_t)(rand() % 3);
+			memcpy(big, &v, 4);
+		}
+		k = sandbox__decode_frames(big, n, out, 4, strs, sizeof(strs));
+		assert_true(k == -EPROTO || (k >= 0 && k <= 4));
+		for (int i = 0; i < k; i++)
+			assert_true(!out[i].function || strlen(out[i].function) <= SANDBOX_MAX_STR);
+	}
+}
+
+/* --- the child ---------------------------------------------------------------------------------- */
+
+static uint64_t entry_point(int fd)
+{
+	Elf64_Ehdr eh;
+
+	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	return eh.e_entry;
+}
+
+static int lookup_start(struct sandbox *sb, struct sandbox_elf *e, uint64_t entry)
+{
+	struct sym_frame f[8];
+	int n = sandbox__lookup(sb, e, entry, f, 8);
+
+	return n >= 1 && f[n - 1].function && strcmp(f[n - 1].function, "_start") == 0;
+}
+
+static void test_lookup(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox *sb;
+	struct sandbox_elf *e;
+	uint64_t entry, v;
+
+	(void)state;
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		sb = sandbox__new(NULL, enabled);
+		assert_non_null(sb);
+		e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+		assert_non_null(e);
+		assert_true(lookup_start(sb, e, entry));
+		assert_int_equal(strlen(sandbox__build_id(e)), 40);
+		assert_int_equal(sandbox__offset_to_vaddr(e, 0, &v), 0);
+		assert_non_null(sandbox__vdso(sb));
+		assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/passwd"),
+				 enabled ? -EACCES : -ENOSYS);
+		sandbox__free(sb);
+	}
+	close(fd);
+}
+
+static void test_not_elf(void **state)
+{
+	struct sandbox *sb = sandbox__new(NULL, 1);
+	char path[] = "/tmp/scorch-sandbox-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\177ELF garbage that is not an ELF file at all", 43), 43);
+	unlink(path);
+	assert_null(sandbox__open_fd(sb, fd, path, NULL));
+	/* The child refused it cleanly: no restart. */
+	{
+		struct sandbox_stats st;
+
+		sandbox__stats(sb, &st);
+		assert_int_equal(st.restarts, 0);
+	}
+	close(fd);
+	sandbox__free(sb);
+}
+
+static unsigned long long status_field(int pid, const char *key)
+{
+	char path[64], line[256];
+	unsigned long long v = ~0ULL;
+	size_t kl = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':')
+			v = strtoull(line + kl + 1, NULL, strstr(key, "Cap") ? 16 : 10);
+	fclose(f);
+	return v;
+}
+
+static void test_confined(void **state)
+{
+	struct sandbox *sb = sandbox__new(NULL, 1);
+	int pid;
+
+	(void)state;
+	pid = sandbox__child_pid(sb);
+	assert_true(pid > 0);
+	/* Let it reach its loop (the first request answers only once it is locked down). */
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0"), 0);
+	assert_int_equal(status_field(pid, "CapEff"), 0);
+	assert_int_equal(status_field(pid, "CapPrm"), 0);
+	assert_int_equal(status_field(pid, "CapInh"), 0);
+	assert_int_equal(status_field(pid, "NoNewPrivs"), 1);
+	assert_int_equal(status_field(pid, "Seccomp"), 2);
+	if (getuid() == 0) {
+		assert_int_equal(status_field(pid, "CapBnd"), 0);
+		assert_int_equal(status_field(pid, "Uid"), 65534);
+		assert_int_equal(status_field(pid, "Gid"), 65534);
+	}
+	/* Opening by path fails, readable by anyone or not; the child lives on. */
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/shadow"), -EACCES);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/passwd"), -EACCES);
+	assert_int_equal(sandbox__child_pid(sb), pid);
+	sandbox__free(sb);
+}
+
+/* What a compromised child may have opened: only inside a target's root or a debug directory. */
+static void test_broker_policy(void **state)
+{
+	const char *dirs[] = { "/tmp/scorch-sandbox-dbg" };
+	struct symbolizer_opts o = { .debug_dirs = dirs, .nr_debug_dirs = 1 };
+	struct sandbox *sb = sandbox__new(&o, 1);
+	struct sandbox_stats st;
+	char arg[128];
+
+	(void)state;
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/etc/shadow"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/../../../etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debugx/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/../../etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/\n/etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/1/rootx\n/etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/self/root\n/etc/passwd"), -EPERM);
+	/* Allowed places: a missing file is just missing; a target's root is open. */
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/.build-id/no/such.debug"), -ENOENT);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/no.debug"), -ENOENT);
+	snprintf(arg, sizeof(arg), "/proc/%d/root\n/etc/passwd", (int)getpid());
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), 0);
+	/* Not a regular file: refused by safeopen, even in the root. */
+	snprintf(arg, sizeof(arg), "/proc/%d/root\n/dev/null", (int)getpid());
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EINVAL);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.opens_refused, 7);
+	assert_int_equal(st.restarts, 0);
+	sandbox__free(sb);
+}
+
+static void test_crash(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox *sb = sandbox__new(NULL, 1);
+	struct sandbox_elf *a, *b;
+	struct sandbox_stats st;
+	uint64_t entry;
+	int pid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	a = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	b = sandbox__open_fd(sb, fd, "/proc/self/exe (again)", NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	pid = sandbox__child_pid(sb);
+	assert_true(sandbox__test(sb, a, SANDBOX_TEST_CRASH, "") < 0);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	assert_int_equal(st.bad_files, 1);
+	/* The file it crashed on is skipped; the other one is resent to a fresh child. */
+	assert_int_equal(sandbox__lookup(sb, a, entry, (struct sym_frame[4]){ 0 }, 4), 0);
+	assert_true(lookup_start(sb, b, entry));
+	assert_true(sandbox__child_pid(sb) != pid);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	sandbox__free(sb);
+	close(fd);
+}
+
+static void test_timeout(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox *sb;
+	struct sandbox_elf *e;
+	struct sandbox_stats st;
+	struct timespec t0, t1;
+	uint64_t entry;
+
+	(void)state;
+	setenv("SCORCH_SANDBOX_TIMEOUT_MS", "300", 1);
+	sb = sandbox__new(NULL, 1);
+	unsetenv("SCORCH_SANDBOX_TIMEOUT_MS");
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	assert_non_null(e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sandbox__test(sb, e, SANDBOX_TEST_SLEEP, "20000"), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.restarts, 1);
+	assert_int_equal(sandbox__lookup(sb, e, entry, (struct sym_frame[4]){ 0 }, 4), 0);
+	/* A sleep within the timeout is fine. */
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "10"), 0);
+	sandbox__free(sb);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frames_roundtrip),
+		cmocka_unit_test(test_frames_bad),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_not_elf),
+		cmocka_unit_test(test_confined),
+		cmocka_unit_test(test_broker_policy),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_timeout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
