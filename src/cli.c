@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <getopt.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -61,4 +63,32 @@ int cli__usage_error(const char *cmd)
 {
 	fprintf(stderr, "Try 'scorch %s --help' for more information.\n", cmd);
 	return EXIT_USAGE;
+}
+
+int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "", *eq = strchr(arg, '=');
+
+	switch (c) {
+	case 'q':
+		*quiet = 1;
+		return 0;
+	case 'v':
+		*verbose = 1;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return 1;
+	case ':':
+		pr_err("option '%s' needs a value", arg);
+		return -EINVAL;
+	}
+	/* getopt_long sets optopt for a known long option given a value it does not take. */
+	if (strncmp(arg, "--", 2) == 0 && eq && optopt)
+		pr_err("option '%.*s' takes no value", (int)(eq - arg), arg);
+	else if (strncmp(arg, "--", 2) != 0 && optopt > ' ' && optopt < 127)
+		pr_err("unknown option '-%c'", optopt);
+	else
+		pr_err("unknown option '%s'", arg);
+	return -EINVAL;
 }

@@ -33,6 +33,12 @@ int cmd_dump(int argc, char **argv);
 int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out);
 /* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
 int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
+/*
+ * The options every command shares and getopt's errors, for the default case of a command's getopt
+ * switch: -q and -v set *quiet and *verbose (returns 0), -h prints 'usage' (returns 1), a missing value or an
+ * unknown option is logged (returns -EINVAL). The optstring must start with ':' (after any '+').
+ */
+int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet);
 /* Handle -v/-q for a command (sets the log level). */
 void cli__verbosity(int verbose, int quiet);
 /* Print "usage" text plus a hint to stderr after a usage error; returns EXIT_USAGE. */

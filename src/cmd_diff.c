@@ -210,21 +210,13 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 			}
 			o->flamegraph = optarg;
 			break;
-		case 'q':
-			quiet = 1;
+		default: {
+			int r = cli__option_tail(c, argv, diff_usage, &verbose, &quiet);
+
+			if (r)
+				return r;
 			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			fputs(diff_usage, stdout);
-			return 1;
-		case ':':
-			pr_err("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			pr_err("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+		}
 		}
 	}
 	if (optind < argc) {

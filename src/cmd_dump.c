@@ -102,24 +102,13 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
 		case OPT_NO_DEMANGLE:
 			o->no_demangle = 1;
 			break;
-		case 'q':
-			quiet = 1;
+		default: {
+			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
+
+			if (r)
+				return r;
 			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		case ':':
-			pr_err("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			if (optopt)
-				pr_err("unknown option '-%c'", optopt);
-			else
-				pr_err("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+		}
 		}
 	}
 	cli__verbosity(verbose, quiet);

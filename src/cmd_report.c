@@ -367,21 +367,13 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		case OPT_NO_HEADER:
 			o->no_header = 1;
 			break;
-		case 'q':
-			quiet = 1;
+		default: {
+			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
+
+			if (r)
+				return r;
 			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		case ':':
-			pr_err("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			pr_err("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+		}
 		}
 	}
 	if (optind < argc) {
