@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +92,33 @@ int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *q
 	else
 		pr_err("unknown option '%s'", arg);
 	return -EINVAL;
+}
+
+int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr)
+{
+	char *copy = strdup(arg), *rest = copy, *tok;
+	size_t before = *nr;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	/* strsep, not strtok: "1,,2" has an empty field, which is an error, not a separator. */
+	while ((tok = strsep(&rest, ","))) {
+		if (*nr == max) {
+			pr_err("-p: at most %zu pids", max);
+			err = -EINVAL;
+			break;
+		}
+		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &pids[*nr])) {
+			err = -EINVAL;
+			break;
+		}
+		(*nr)++;
+	}
+	if (!err && *nr == before) {
+		pr_err("-p needs at least one pid");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
 }

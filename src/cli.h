@@ -8,6 +8,7 @@
 #ifndef SCORCH_CLI_H
 #define SCORCH_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes, documented in scorch(1). */
@@ -31,6 +32,11 @@ int cmd_dump(int argc, char **argv);
 
 /* Parse an unsigned decimal in [min, max] for option 'opt'. */
 int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out);
+/*
+ * Parse "PID[,PID...]" for -p, appending to pids[*nr] (at most 'max' in all). An empty field ("1,,2") is
+ * an error, not a separator. Returns 0, -EINVAL (logged) or -ENOMEM.
+ */
+int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr);
 /* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
 int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
 /*

@@ -188,36 +188,6 @@ static int resolve_cgroup(const char *path, uint64_t *id, uint32_t *level)
 	return 0;
 }
 
-static int parse_pids(struct record_opts *o, const char *arg)
-{
-	char *copy = strdup(arg), *rest = copy, *tok;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	/* strsep, not strtok: "1,,2" has an empty field, which is an error, not a separator. */
-	while ((tok = strsep(&rest, ","))) {
-		uint32_t pid;
-
-		if (o->nr_pids == MAX_PIDS) {
-			pr_err("-p: at most %d pids", MAX_PIDS);
-			err = -EINVAL;
-			break;
-		}
-		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &pid)) {
-			err = -EINVAL;
-			break;
-		}
-		o->pids[o->nr_pids++] = pid;
-	}
-	if (!err && o->nr_pids == 0) {
-		pr_err("-p needs at least one pid");
-		err = -EINVAL;
-	}
-	free(copy);
-	return err;
-}
-
 /* -g fp | dwarf[,SIZE] | auto[,SIZE] */
 static int parse_call_graph(struct record_opts *o, const char *arg)
 {
@@ -276,7 +246,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pids(o, optarg))
+			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
 				return -EINVAL;
 			break;
 		case 'a':

@@ -102,29 +102,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_pids(struct top_opts *o, const char *arg)
-{
-	char *copy = strdup(arg), *rest = copy, *tok;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	while ((tok = strsep(&rest, ","))) {
-		if (o->nr_pids == MAX_PIDS) {
-			pr_err("-p: at most %d pids", MAX_PIDS);
-			err = -EINVAL;
-			break;
-		}
-		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &o->pids[o->nr_pids])) {
-			err = -EINVAL;
-			break;
-		}
-		o->nr_pids++;
-	}
-	free(copy);
-	return err;
-}
-
 static int parse_args(int argc, char **argv, struct top_opts *o)
 {
 	enum { OPT_BY = 256, OPT_ONCE };
@@ -153,7 +130,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	while ((c = getopt_long(argc, argv, ":p:aF:i:w:s:n:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pids(o, optarg))
+			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
 				return -EINVAL;
 			break;
 		case 'a':
