@@ -48,6 +48,7 @@ struct image {
 	uint8_t *data;     /* owned; NULL when unreadable or evicted */
 	int evicted;       /* dropped to stay within IMAGES_BUDGET: read again when needed */
 	uint64_t last_use; /* the sample epoch that last used it */
+	uint64_t id;       /* names the bytes in data for the unwinder's caches: new at every read */
 };
 
 /* What one maps entry of a process resolves to, filled on first use. */
@@ -92,7 +93,7 @@ struct recorder {
 	struct unwinder *unw;             /* owned */
 	struct image *images;             /* owned */
 	size_t nr_images, cap_images;
-	uint64_t images_bytes, images_evicted, epoch, images_budget;
+	uint64_t images_bytes, images_evicted, epoch, images_budget, images_ids;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 };
@@ -569,6 +570,7 @@ static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
 	    (img.data = malloc(e->end - e->start))) {
 		memcpy(img.data, (const void *)(uintptr_t)base, e->end - e->start);
 		img.size = e->end - e->start;
+		img.id = ++r->images_ids;
 	}
 	procmaps__release(&self);
 	r->images[r->nr_images++] = img; /* dev 0, inode 0: the vDSO, even when it could not be copied */
@@ -576,10 +578,6 @@ static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
 	return img.data ? &r->images[r->nr_images - 1] : NULL;
 }
 
-/*
- * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
- * truncates its file would turn our reads into SIGBUS) once per file and shared across processes.
- */
 /* Drop least recently used images until 'need' more bytes fit the budget. */
 static void images_make_room(struct recorder *r, uint64_t need)
 {
@@ -627,6 +625,7 @@ static void image_read(struct recorder *r, size_t k, int fd)
 		img->data = NULL;
 		return;
 	}
+	img->id = ++r->images_ids;
 	r->images_bytes += img->size;
 }
 
@@ -723,6 +722,7 @@ static int unwind_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 	out->offset = e->offset;
 	out->image = img ? img->data : NULL;
 	out->image_size = img && img->data ? img->size : 0;
+	out->image_id = img && img->data ? img->id : 0;
 	return 0;
 }
 
