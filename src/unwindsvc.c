@@ -436,8 +436,6 @@ int unwindsvc__decode_results(const uint8_t *buf, size_t len, uint32_t n, const 
 		if (r.status > UNWINDER_FAILED || r.nr > max[i] || r.need > 1 || (size_t)r.nr > ips_cap - used ||
 		    (len - at) / 8 < r.nr)
 			return -EPROTO;
-		if (!r.need)
-			r.need_addr = 0;
 		memcpy(ips + used, buf + at, (size_t)r.nr * 8);
 		at += (size_t)r.nr * 8;
 		out[i].r = r;
