@@ -18,6 +18,8 @@
  * resending the files it still holds. Replies are parsed defensively: bounded lengths, NUL-free
  * strings, counts checked against the bytes present.
  *
+ * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
+ *
  * Disabled (enabled = 0, scorch record --no-sandbox), the proxy calls the symbolizer in-process.
  * Strings in sym_frame results are valid until the next sandbox__lookup(); build ids until
  * sandbox__free().
