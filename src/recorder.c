@@ -727,18 +727,22 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 	return 0;
 }
 
-/* Queue a sample for the unwinding service; it is finished by recorder__flush(). */
-static int queue_sample(struct recorder *r, struct proc *pr, const struct recorder_sample *s)
+/*
+ * Queue a sample, for the unwinding service when 'unwind' (else only to keep its place: finishing it
+ * now could read maps and flush the queue from inside finish_sample()); recorder__flush() finishes it.
+ */
+static int queue_sample(struct recorder *r, struct proc *pr, const struct recorder_sample *s, int unwind)
 {
 	uint32_t max = r->opts.call_graph == RECORDER_CG_FP ? 2 : MAX_DEPTH / 2;
 	struct queued *q;
-	int slot, err;
+	int slot = -1, err;
 
-	if (!pr->uw_sent && (err = proc_send_maps(r, pr)))
+	if (unwind && !pr->uw_sent && (err = proc_send_maps(r, pr)))
 		return err;
-	slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
+	if (unwind)
+		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
 				 r->opts.call_graph == RECORDER_CG_AUTO);
-	if (slot == -ENOSPC) {
+	if (unwind && slot == -ENOSPC) {
 		if ((err = recorder__flush(r)))
 			return err;
 		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
@@ -746,12 +750,12 @@ static int queue_sample(struct recorder *r, struct proc *pr, const struct record
 	}
 	if (slot == -ENOMEM)
 		return slot;
-	if (slot < 0)
+	if (slot < 0 && !r->nr_queued)
 		return finish_sample(r, s, pr, NULL);
 	q = &r->queue[r->nr_queued++];
 	q->pid = s->pid;
 	q->tid = s->tid;
-	q->slot = (uint32_t)slot;
+	q->slot = slot < 0 ? UINT32_MAX : (uint32_t)slot;
 	memset(q->comm, 0, sizeof(q->comm));
 	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
 	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
@@ -781,8 +785,9 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 			if (err)
 				return err;
 		}
-		if (wants_unwind(r, s))
-			return queue_sample(r, pr, s);
+		/* Behind queued samples, every sample with user frames waits its turn. */
+		if (r->nr_queued || wants_unwind(r, s))
+			return queue_sample(r, pr, s, wants_unwind(r, s));
 	}
 	return finish_sample(r, s, pr, NULL);
 }
@@ -836,7 +841,7 @@ int recorder__flush(struct recorder *r)
 
 		if (u64map__get(&r->proc_idx, q->pid, &idx))
 			pr = r->procs[idx - 1];
-		err = finish_sample(r, &s, pr, pr ? sandbox__uw_result(r->sym, q->slot) : NULL);
+		err = finish_sample(r, &s, pr, pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL);
 	}
 	sandbox__uw_reset(r->sym);
 	r->nr_queued = 0;
