@@ -815,7 +815,18 @@ static int unwind_need(void *ctx, uint32_t pid, uint64_t addr)
 	if (!e)
 		return 0;
 	i = (size_t)(e - pr->maps.entries);
-	if (!pr->pm[i].resolved && (err = resolve_map(r, pr, i)))
+	if (pr->pm[i].resolved)
+		return 1;
+	/* The other mappings of the same file too (code and unwind tables are in different segments):
+	 * one retry round per file, not per segment. */
+	for (size_t j = 0; j < pr->maps.nr; j++) {
+		const struct procmaps_entry *o = &pr->maps.entries[j];
+
+		if (j != i && !pr->pm[j].resolved && o->inode == e->inode && o->dev_major == e->dev_major &&
+		    o->dev_minor == e->dev_minor && strcmp(o->path, e->path) == 0 && (err = resolve_map(r, pr, j)))
+			return err;
+	}
+	if ((err = resolve_map(r, pr, i)))
 		return err;
 	return 1;
 }
