@@ -884,6 +884,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "unwind_sandbox_samples", us.samples) ||
 	    profile__counter_set(p, "unwind_sandbox_retries", us.retries) ||
 	    profile__counter_set(p, "unwind_sandbox_failures", us.failures) ||
+	    profile__counter_set(p, "unwind_files_dropped", us.files_dropped) ||
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +68,8 @@ struct sandbox_elf {
 	uint64_t segs[MAX_SEGS][3];
 	size_t nr_segs;
 	int uw_added;          /* disabled sandbox: registered with the in-process unwinding service */
+	int uw_bad;            /* its file is one of the unwinding's dropped files (uw_dropped) */
+	uint32_t uw_checked;   /* how many dropped files it was compared with */
 };
 
 struct sandbox_uw;
@@ -510,8 +513,12 @@ static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
 		if (p == MAP_FAILED)
 			_exit(4);
 		if (which) {
+			/* The last word is the watch slot (unwindsvc__watch): results go before it. */
+			if (size < 64)
+				_exit(3);
 			child_res = p;
-			child_res_size = size;
+			child_res_size = size - 8;
+			unwindsvc__watch(uw, (volatile uint32_t *)(child_res + child_res_size));
 		} else {
 			child_req = p;
 			child_req_size = size;
@@ -550,6 +557,7 @@ static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
 		if (n > SANDBOX_UW_MAX_BATCH || len != 16 + (size_t)n * 8 || req_len > child_req_size)
 			_exit(3);
 		memcpy(offs, child_buf + 16, (size_t)n * 8);
+		*(volatile uint32_t *)(child_res + child_res_size) = UNWINDSVC_NOFILE;
 		if (crash && ++child_batches == strtoul(crash, NULL, 10))
 			abort(); /* for the tests: a child that dies while unwinding */
 		st = unwindsvc__unwind_batch(uw, child_req, req_len, offs, n, child_res, child_res_size, &res_len);
@@ -1164,7 +1172,16 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 /* The request buffer holds a full batch of the largest stacks. */
 #define UW_REQ_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_req) + UNWINDSVC_MAX_STACK))
 #define UW_RES_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_res) + UNWINDSVC_MAX_DEPTH * 8))
+/* The shared results buffer: the results, then the child's watch slot (unwindsvc__watch). */
+#define UW_RES_MAP (UW_RES_CAP + 8)
 #define UW_ROUNDS 16
+/*
+ * Batches in a row that the child may fail on without naming a file (see uw_blame) before the
+ * unwinding is given up for the rest of the recording (the samples keep their frame-pointer stacks).
+ */
+#define UW_GIVE_UP 5
+/* Files dropped from unwinding (see uw_blame); past this many the unwinding is given up. */
+#define UW_MAX_DROPPED 64
 /* Mappings per M_UW_MAPS message. */
 #define UW_MAPS_CHUNK ((SANDBOX_MAX_MSG - 8 - 8) / sizeof(struct unwindsvc_map))
 
@@ -1194,6 +1211,10 @@ struct sandbox_uw {
 	uint32_t *forget;         /* pids to forget in the child */
 	size_t nr_forget, cap_forget;
 	uint64_t evicted_done, evicted_now; /* of children that are gone, of the current one */
+	uint32_t failed_in_row;   /* batches failed in a row without a file to blame */
+	struct stat dropped[UW_MAX_DROPPED]; /* files the child died reading (st_dev, st_ino) */
+	uint32_t nr_dropped;
+	int given_up;             /* UW_GIVE_UP reached: no more unwinding */
 	struct sandbox_uw_stats stats;
 };
 
@@ -1206,7 +1227,7 @@ static void uw_free(struct sandbox_uw *uw)
 	unwindsvc__free(uw->local);
 	if (uw->req_fd >= 0) {
 		munmap(uw->req, UW_REQ_CAP);
-		munmap(uw->res, UW_RES_CAP);
+		munmap(uw->res, UW_RES_MAP);
 		close(uw->req_fd);
 		close(uw->res_fd);
 	} else {
@@ -1266,7 +1287,7 @@ static struct sandbox_uw *uw_get(struct sandbox *sb)
 		uw->req = uw_memfd("scorch-unwind-req", UW_REQ_CAP, PROT_READ | PROT_WRITE, &uw->req_fd);
 		if (!uw->req)
 			goto fail;
-		uw->res = uw_memfd("scorch-unwind-res", UW_RES_CAP, PROT_READ, &uw->res_fd);
+		uw->res = uw_memfd("scorch-unwind-res", UW_RES_MAP, PROT_READ, &uw->res_fd);
 		if (!uw->res) {
 			munmap(uw->req, UW_REQ_CAP);
 			close(uw->req_fd);
@@ -1405,6 +1426,26 @@ void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st)
 					   : sb->uw->evicted_done + sb->uw->evicted_now;
 }
 
+/*
+ * Whether e's file is one the unwinding dropped: compared once with each dropped file, by device and
+ * inode, as the same file comes back under new handles (each mapping, each process, each child).
+ */
+static int uw_dropped(struct sandbox_uw *uw, struct sandbox_elf *e)
+{
+	struct stat st;
+	uint32_t i;
+
+	if (e->uw_bad || e->uw_checked == uw->nr_dropped)
+		return e->uw_bad;
+	if (e->fd >= 0 && fstat(e->fd, &st) == 0) {
+		for (i = e->uw_checked; i < uw->nr_dropped; i++)
+			if (st.st_dev == uw->dropped[i].st_dev && st.st_ino == uw->dropped[i].st_ino)
+				e->uw_bad = 1;
+	}
+	e->uw_checked = uw->nr_dropped;
+	return e->uw_bad;
+}
+
 /* The wire form of a mapping: the file's handle in the current child (or in the local service). */
 static struct unwindsvc_map uw_wire_map(struct sandbox *sb, const struct sandbox_uw_map *m)
 {
@@ -1415,7 +1456,7 @@ static struct unwindsvc_map uw_wire_map(struct sandbox *sb, const struct sandbox
 		w.handle = UNWINDSVC_UNRESOLVED;
 	} else if (m->kind == SANDBOX_UW_VDSO) {
 		w.handle = UNWINDSVC_VDSO;
-	} else if (m->kind == SANDBOX_UW_FILE && e && !e->is_vdso) {
+	} else if (m->kind == SANDBOX_UW_FILE && e && !e->is_vdso && !uw_dropped(sb->uw, e)) {
 		if (!sb->enabled) {
 			if (!e->uw_added && e->fd >= 0) {
 				e->uw_added = 1;
@@ -1502,7 +1543,7 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 		if (err)
 			return err;
 		body[0] = 1;
-		size = UW_RES_CAP;
+		size = UW_RES_MAP;
 		memcpy(body + 8, &size, 8);
 		if ((err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), uw->res_fd)))
 			return err;
@@ -1527,8 +1568,11 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 	return 0;
 }
 
-/* One round: unwind todo[0..nt) and decode their results into uw->tmp (in todo order). */
-static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt)
+/*
+ * One round: unwind todo[0..nt) and decode their results into uw->tmp (in todo order). *gen is the
+ * generation of the child that was asked (0 when none was).
+ */
+static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint32_t *gen)
 {
 	struct sandbox_uw *uw = sb->uw;
 	static uint8_t body[16 + SANDBOX_UW_MAX_BATCH * 8];
@@ -1581,6 +1625,7 @@ static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt)
 		memcpy(body + 16 + (size_t)k * 8, &uw->offs[todo[k]], 8);
 	uw->stats.batches++;
 	uw->stats.samples += nt;
+	*gen = sb->gen;
 	n = request(sb, NULL, M_UW_BATCH, body, 16 + (size_t)nt * 8, -1, M_UW_DONE);
 	if (n < 0)
 		return -EIO;
@@ -1601,10 +1646,46 @@ bad:
 	return -EIO;
 }
 
+/*
+ * After the child of generation 'gen' failed a batch: the file it was reading call frame information
+ * from (the watch slot, see unwindsvc__watch) is not unwound through any more, so that one hostile
+ * file costs one restart, not one per batch. A child that fails without naming a file UW_GIVE_UP
+ * times in a row ends the unwinding.
+ */
+static void uw_blame(struct sandbox *sb, uint32_t gen)
+{
+	struct sandbox_uw *uw = sb->uw;
+	uint32_t h;
+	size_t i;
+
+	if (!gen)
+		return;
+	h = *(volatile const uint32_t *)(uw->res + UW_RES_CAP);
+	for (i = 0; h < UNWINDSVC_VDSO && i < sb->nr_elfs; i++) {
+		struct sandbox_elf *e = sb->elfs[i];
+
+		if (e->gen == gen && e->handle == h && !e->is_vdso && !uw_dropped(uw, e) && e->fd >= 0 &&
+		    uw->nr_dropped < UW_MAX_DROPPED && fstat(e->fd, &uw->dropped[uw->nr_dropped]) == 0) {
+			uw->nr_dropped++;
+			e->uw_bad = 1;
+			uw->stats.files_dropped++;
+			uw->failed_in_row = 0;
+			pr_warn("sandbox: the unwinder died reading the call frame information of '%s': "
+				"its frames are no longer unwound through", e->name);
+			return;
+		}
+	}
+	if (++uw->failed_in_row >= UW_GIVE_UP) {
+		uw->given_up = 1;
+		pr_warn("sandbox: the unwinder failed %u batches in a row: DWARF unwinding stops here "
+			"(samples keep their frame-pointer stacks)", uw->failed_in_row);
+	}
+}
+
 int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 {
 	struct sandbox_uw *uw = sb->uw;
-	uint32_t todo[SANDBOX_UW_MAX_BATCH], nt, k, round;
+	uint32_t todo[SANDBOX_UW_MAX_BATCH], nt, k, round, gen;
 	int err;
 
 	if (!uw || !uw->n)
@@ -1613,12 +1694,18 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 		todo[k] = k;
 		memset(&uw->res_out[k], 0, sizeof(uw->res_out[k]));
 		uw->res_out[k].ips = uw->ips[k];
+		uw->res_out[k].lost = uw->given_up;
+	}
+	if (uw->given_up) {
+		uw->stats.failures += uw->n;
+		return 0;
 	}
 	nt = uw->n;
 	for (round = 0; nt && round < UW_ROUNDS; round++) {
 		uint32_t next = 0;
 
-		err = uw_round(sb, todo, nt);
+		gen = 0;
+		err = uw_round(sb, todo, nt, &gen);
 		if (err == -ENOMEM)
 			return err;
 		if (err) {
@@ -1626,8 +1713,10 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 				uw->res_out[todo[k]].lost = 1;
 			uw->stats.failures += nt;
 			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
+			uw_blame(sb, gen);
 			return 0;
 		}
+		uw->failed_in_row = 0;
 		for (k = 0; k < nt; k++) {
 			struct sandbox_uw_result *o = &uw->res_out[todo[k]];
 			const struct unwindsvc_result *t = &uw->tmp[k];

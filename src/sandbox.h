@@ -139,6 +139,7 @@ struct sandbox_uw_stats {
 	uint64_t retries;        /* samples unwound again after a miss */
 	uint64_t failures;       /* samples not unwound because the child failed */
 	uint64_t images_evicted; /* file images dropped to stay within the budget */
+	uint64_t files_dropped;  /* files the child died parsing: no longer unwound through */
 };
 void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st);
 

@@ -23,6 +23,7 @@ struct file {
 	int failed;        /* could not be read: not tried again */
 	uint64_t last_use; /* the sample epoch that last used it */
 	uint64_t id;       /* names the bytes in data for the unwinder's caches: new at every read */
+	int test_crash;    /* holds the SCORCH_TEST_UNWIND_CRASH_MARKER bytes (tests only) */
 };
 
 struct proc {
@@ -43,6 +44,8 @@ struct unwindsvc {
 	struct u64map proc_idx; /* pid -> index + 1 */
 	uint64_t bytes, budget, evicted, epoch, ids;
 	uint64_t ips[UNWINDSVC_MAX_DEPTH];
+	volatile uint32_t *watch;  /* borrowed: see unwindsvc__watch() */
+	const char *crash_marker;  /* tests only: abort when handing over an image that holds it */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -121,6 +124,9 @@ struct unwindsvc *unwindsvc__new(void)
 	}
 	u64map__init(&s->proc_idx);
 	s->budget = b ? strtoull(b, NULL, 10) : UNWINDSVC_IMAGES_BUDGET;
+	s->crash_marker = getenv("SCORCH_TEST_UNWIND_CRASH_MARKER");
+	if (s->crash_marker && !s->crash_marker[0])
+		s->crash_marker = NULL;
 	copy_vdso(s);
 	warm_up(s);
 	return s;
@@ -218,6 +224,11 @@ int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsv
 	return 0;
 }
 
+void unwindsvc__watch(struct unwindsvc *s, volatile uint32_t *slot)
+{
+	s->watch = slot;
+}
+
 uint64_t unwindsvc__images_evicted(const struct unwindsvc *s)
 {
 	return s->evicted;
@@ -275,6 +286,8 @@ static const struct file *file_image(struct unwindsvc *s, struct file *f)
 	}
 	f->id = ++s->ids;
 	s->bytes += f->size;
+	if (s->crash_marker && memmem(f->data, f->size, s->crash_marker, strlen(s->crash_marker)))
+		f->test_crash = 1;
 	return f;
 }
 
@@ -320,6 +333,10 @@ static int find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 		f = fc->s->vdso.data ? &fc->s->vdso : NULL;
 	else if (m->handle < fc->s->cap_handles && fc->s->handles[m->handle])
 		f = file_image(fc->s, &fc->s->files[fc->s->handles[m->handle] - 1]);
+	if (f && fc->s->watch)
+		*fc->s->watch = m->handle;
+	if (f && f->test_crash)
+		abort(); /* for the tests: a file whose bytes bring the unwinder down */
 	if (f) {
 		out->image = f->data;
 		out->image_size = f->size;
@@ -401,6 +418,8 @@ int unwindsvc__unwind_batch(struct unwindsvc *s, const uint8_t *req, size_t req_
 		in.ctx = &fc;
 		in.fp_fallback = !!(rq.flags & UNWINDSVC_FP_FALLBACK);
 		s->epoch++; /* the images this sample uses are not evicted while it is unwound */
+		if (s->watch)
+			*s->watch = UNWINDSVC_NOFILE;
 		err = unwinder__unwind(s->u, rq.pid, &in, s->ips, rq.max, &ur);
 		if (err == -ENOMEM)
 			return err;

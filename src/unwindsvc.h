@@ -83,6 +83,15 @@ int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsv
  */
 int unwindsvc__unwind_batch(struct unwindsvc *s, const uint8_t *req, size_t req_len, const uint64_t *offsets,
 			    uint32_t n, uint8_t *out, size_t cap, size_t *out_len);
+/*
+ * Watch what the service reads: from now on it stores in *slot the handle of each file whose bytes it
+ * hands to the unwinder (UNWINDSVC_VDSO for the vDSO), and UNWINDSVC_NOFILE when a sample starts. In
+ * the sandboxed child the slot is shared with the parent, which reads it after the child died: the file
+ * whose call frame information was being parsed then.
+ * SCORCH_TEST_UNWIND_CRASH_MARKER (tests only) makes the service abort when it hands over the bytes of
+ * a file that contain that string: a stand-in for a file that crashes libunwind.
+ */
+void unwindsvc__watch(struct unwindsvc *s, volatile uint32_t *slot);
 /* Images dropped to stay within the budget so far. */
 uint64_t unwindsvc__images_evicted(const struct unwindsvc *s);
 

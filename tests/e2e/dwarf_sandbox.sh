@@ -3,6 +3,9 @@
 # unwinding runs in-process (no round trip) with the same result. A child that dies while unwinding
 # (made to abort at its third batch, again after every restart) costs no sample: those keep their
 # kernel and frame-pointer stacks (-g auto), a counter says how many, and recording goes on.
+# A file whose call frame information kills the child costs one restart, not one per batch: the child
+# names the file it was reading, which is no longer unwound through. A child that keeps dying without
+# naming one ends the DWARF unwinding after 5 batches.
 . "$(dirname "$0")/lib.bash"
 
 chain="main;serve;handle_request;(compress|checksum|parse_json)( |$)"
@@ -16,7 +19,10 @@ n=$(samples "$TMP/s.prof")
 ok=$(share "$TMP/s.prof" "$chain")
 note "sandboxed: $n samples in $batches batches ($sent sent, $retries retried), $failures lost; complete chains $ok%"
 [ "$batches" -ge 1 ] || fail "no unwinding batch went to the child"
-[ $((sent - retries)) -eq "$n" ] || fail "the child unwound $((sent - retries)) first tries for $n samples"
+# Every sample is sent once, but for the odd one without user registers (a thread caught exiting).
+first=$((sent - retries))
+[ "$first" -le "$n" ] && [ "$first" -ge $((n * 99 / 100)) ] ||
+	fail "the child unwound $first first tries for $n samples"
 [ $((sent / batches)) -ge 4 ] || fail "only $((sent / batches)) samples per batch: not batched"
 [ "$failures" -eq 0 ] || fail "$failures samples lost to the child"
 between "$ok" 95 100 "share of complete chains (sandboxed)"
@@ -42,4 +48,40 @@ note "child dying at every 3rd batch: $failures of $n samples not unwound, $rest
 grep -q 'could not be unwound' "$TMP/c.err" || fail "no warning about the samples that were not unwound"
 # demo keeps its frame pointers: the samples the child did not unwind still have their chains.
 between "$ok" 90 100 "share of complete chains (child dying)"
+
+# A hostile file: the service aborts (as a libunwind crash would) when it hands over the bytes of a file
+# that holds the marker; here a copy of demo with the marker after its ELF contents.
+cp "$WL/demo" "$TMP/demo-hostile"
+printf 'SCORCH-TEST-HOSTILE-CFI' >>"$TMP/demo-hostile"
+SCORCH_TEST_UNWIND_CRASH_MARKER=SCORCH-TEST-HOSTILE-CFI "$SCORCH" record -g auto -F 499 -o "$TMP/h.prof" \
+	-- "$TMP/demo-hostile" 3 2>"$TMP/h.err" || fail "record of the hostile file failed: $(tail -3 "$TMP/h.err")"
+restarts=$(counter "$TMP/h.prof" symbolizer_restarts)
+dropped=$(counter "$TMP/h.prof" unwind_files_dropped)
+batches=$(counter "$TMP/h.prof" unwind_sandbox_batches)
+failures=$(counter "$TMP/h.prof" unwind_sandbox_failures)
+n=$(samples "$TMP/h.prof")
+ok=$(share "$TMP/h.prof" "$chain")
+note "hostile file: $restarts restarts, $dropped files dropped, $failures of $n samples not unwound," \
+	"$batches batches; complete chains $ok%"
+[ "$restarts" -eq 1 ] || fail "$restarts restarts for one hostile file (one per batch without the blame)"
+[ "$dropped" -eq 1 ] || fail "unwind_files_dropped is $dropped, not 1"
+[ "$batches" -ge 3 ] || fail "only $batches batches: the unwinding did not go on"
+[ "$failures" -le 128 ] || fail "$failures samples lost: more than the one batch the child died on"
+grep -q "died reading the call frame information of '.*demo-hostile'" "$TMP/h.err" ||
+	fail "no warning naming the hostile file: $(cat "$TMP/h.err")"
+between "$ok" 90 100 "share of complete chains (hostile file, frame-pointer fallback)"
+
+# A child that dies at every first batch, naming no file: after 5 in a row the unwinding stops.
+SCORCH_TEST_SANDBOX_UNWIND_CRASH=1 "$SCORCH" record -g auto -F 499 -o "$TMP/g.prof" -- "$WL/demo" 3 \
+	2>"$TMP/g.err" || fail "record failed when the child always died: $(tail -3 "$TMP/g.err")"
+restarts=$(counter "$TMP/g.prof" symbolizer_restarts)
+failures=$(counter "$TMP/g.prof" unwind_sandbox_failures)
+batches=$(counter "$TMP/g.prof" unwind_sandbox_batches)
+n=$(samples "$TMP/g.prof")
+ok=$(share "$TMP/g.prof" "$chain")
+note "child always dying: $restarts restarts, $batches batches, $failures of $n samples not unwound; chains $ok%"
+[ "$batches" -eq 5 ] && [ "$restarts" -eq 5 ] || fail "$batches batches and $restarts restarts, not 5 and 5"
+[ "$failures" -eq "$n" ] || fail "$failures of $n samples counted as not unwound"
+grep -q 'DWARF unwinding stops here' "$TMP/g.err" || fail "no warning that the unwinding stopped"
+between "$ok" 90 100 "share of complete chains (unwinding given up, frame pointers)"
 exit 0
