@@ -66,7 +66,14 @@ int capture__add_target(struct capture *c, uint32_t pid)
 
 int capture__poll(struct capture *c, int timeout_ms)
 {
-	return sampler__poll(c->smp, timeout_ms, capture__on_sample, c);
+	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, c);
+
+	/* What was drained is unwound as one batch (at most a queue's worth waits here). */
+	if (!err && (err = recorder__flush(c->rec))) {
+		pr_err("cannot record a sample: %s", strerror(-err));
+		c->err = err;
+	}
+	return err;
 }
 
 void capture__close(struct capture *c)

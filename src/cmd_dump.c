@@ -422,6 +422,8 @@ int cmd_dump(int argc, char **argv)
 		if (err == -ENOMEM)
 			goto nomem;
 	}
+	if (recorder__flush(rec) == -ENOMEM)
+		goto nomem;
 
 	if (o.json) {
 		struct json j;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -33,26 +32,19 @@
 /* The recorder holds 2 x 127 addresses per sample at most. */
 #define MAX_DEPTH 256
 
-/* Files larger than this are not read for their unwind tables. */
-#define MAX_IMAGE (512u << 20)
-/*
- * What the file images for unwinding may hold in all. Past it the least recently used are dropped,
- * never one used by the sample being unwound (the unwinder holds pointers into those).
- * SCORCH_TEST_IMAGES_BUDGET lowers it, for the tests only.
- */
-#define IMAGES_BUDGET (256ull << 20)
+/* Samples queued for unwinding before they are sent to the unwinding service as one batch. */
+#define QUEUE_MAX SANDBOX_UW_MAX_BATCH
 
-/* A file's bytes for the unwinder, read once per (device, inode, size, mtime). */
-struct image {
-	uint64_t dev, ino, size, mtime;
-	uint8_t *data;     /* owned; NULL when unreadable or evicted */
-	int evicted;       /* dropped to stay within IMAGES_BUDGET: read again when needed */
-	uint64_t last_use; /* the sample epoch that last used it */
+/* A sample waiting for its user stack from the unwinding service. */
+struct queued {
+	uint32_t pid, tid, slot;
+	uint32_t nr_kips, nr_uips;
+	char comm[SCORCH_COMM_LEN];
+	uint64_t kips[SCORCH_MAX_STACK], uips[SCORCH_MAX_STACK];
 };
 
 /* What one maps entry of a process resolves to, filled on first use. */
 struct proc_map {
-	int image;            /* index + 1 into recorder images, -1 when unreadable, 0 when not tried */
 	int resolved;
 	uint32_t mapping;     /* profile mapping id */
 	struct sandbox_elf *elf; /* NULL when the file could not be read as ELF */
@@ -70,6 +62,7 @@ struct proc {
 	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 	uint32_t exec_seq;    /* the exec count its caches belong to */
+	int uw_sent;          /* the unwinding service has its maps (it has had samples to unwind) */
 };
 
 struct recorder {
@@ -88,11 +81,10 @@ struct recorder {
 	uint64_t kstack_errors, ustack_errors, truncated, maps_errors, elf_errors, jit_frames, execs;
 	uint64_t threads_merged;
 	uint32_t max_threads;
-	/* unwinding */
-	struct unwinder *unw;             /* owned */
-	struct image *images;             /* owned */
-	size_t nr_images, cap_images;
-	uint64_t images_bytes, images_evicted, epoch, images_budget;
+	/* unwinding, in the sandbox's unwinding service */
+	struct queued *queue;             /* owned, QUEUE_MAX */
+	uint32_t nr_queued;
+	int flushing;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 };
@@ -115,10 +107,10 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	if (opts)
 		r->opts = *opts;
 	r->sym = sandbox__new(opts ? &opts->sym : NULL, opts ? !opts->no_sandbox : 1);
-	r->unw = unwinder__new();
-	if (!r->sym || !r->unw) {
+	r->queue = malloc(QUEUE_MAX * sizeof(*r->queue));
+	if (!r->sym || !r->queue) {
 		sandbox__free(r->sym);
-		unwinder__free(r->unw);
+		free(r->queue);
 		free(r);
 		return NULL;
 	}
@@ -126,9 +118,6 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	u64map__init(&r->kaddrs);
 	r->unknown_mapping = PROFILE_NONE;
 	r->max_threads = MAX_THREADS;
-	r->images_budget = IMAGES_BUDGET;
-	if (getenv("SCORCH_TEST_IMAGES_BUDGET"))
-		r->images_budget = strtoull(getenv("SCORCH_TEST_IMAGES_BUDGET"), NULL, 10);
 	if (getenv("SCORCH_TEST_MAX_THREADS"))
 		r->max_threads = (uint32_t)strtoul(getenv("SCORCH_TEST_MAX_THREADS"), NULL, 10);
 	return r;
@@ -156,11 +145,53 @@ void recorder__free(struct recorder *r)
 	u64map__release(&r->kaddrs);
 	sandbox__free(r->sym);
 	ksyms__free(r->ksyms);
-	unwinder__free(r->unw);
-	for (i = 0; i < r->nr_images; i++)
-		free(r->images[i].data);
-	free(r->images);
+	free(r->queue);
 	free(r);
+}
+
+/* Tell the unwinding service the mappings of a process (after a read, and when a file was opened). */
+static int proc_send_maps(struct recorder *r, struct proc *pr)
+{
+	struct sandbox_uw_map *m;
+	size_t i;
+	int err;
+
+	if (!pr->maps.nr)
+		return 0;
+	m = malloc(pr->maps.nr * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < pr->maps.nr; i++) {
+		const struct procmaps_entry *e = &pr->maps.entries[i];
+
+		m[i].start = e->start;
+		m[i].end = e->end;
+		m[i].offset = e->offset;
+		m[i].elf = pr->pm[i].elf;
+		if (strcmp(e->path, "[vdso]") == 0)
+			m[i].kind = SANDBOX_UW_VDSO;
+		else if (e->path[0] != '/' || !e->inode)
+			m[i].kind = SANDBOX_UW_NOFILE;
+		else if (!pr->pm[i].resolved)
+			m[i].kind = SANDBOX_UW_UNRESOLVED;
+		else
+			m[i].kind = pr->pm[i].elf ? SANDBOX_UW_FILE : SANDBOX_UW_NOFILE;
+	}
+	err = sandbox__uw_maps(r->sym, pr->pid, m, pr->maps.nr);
+	free(m);
+	pr->uw_sent = !err;
+	return err;
+}
+
+/* Unwind the queued samples of 'pid' before its maps change (they were taken under the old ones). */
+static int flush_pid(struct recorder *r, uint32_t pid)
+{
+	uint32_t k;
+
+	for (k = 0; k < r->nr_queued; k++)
+		if (r->queue[k].pid == pid)
+			return recorder__flush(r);
+	return 0;
 }
 
 /* (Re)read the maps of a process. A process that is gone keeps what was read before. */
@@ -170,6 +201,9 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	struct proc_map *pm;
 	int err;
 
+	err = flush_pid(r, pr->pid);
+	if (err)
+		return err;
 	pr->maps_time = now_ns();
 	procmaps__init(&m);
 	err = procmaps__read(&m, (pid_t)pr->pid);
@@ -197,8 +231,7 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	pr->maps = m;
 	pr->pm = pm;
 	pr->maps_ok = 1;
-	unwinder__flush(r->unw, pr->pid);
-	return 0;
+	return pr->uw_sent ? proc_send_maps(r, pr) : 0;
 }
 
 /*
@@ -219,16 +252,26 @@ static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
 	return proc_read_maps(r, pr);
 }
 
+/* Forget a process in the unwinding service too. */
+static void proc_forget(struct recorder *r, struct proc *pr)
+{
+	if (pr->uw_sent)
+		sandbox__uw_maps(r->sym, pr->pid, NULL, 0);
+	proc_free(pr);
+}
+
 size_t recorder__forget_exited(struct recorder *r)
 {
 	size_t i, n = 0, gone = 0;
 
+	/* Their queued samples are finished with what is known of them now. */
+	if (recorder__flush(r))
+		return 0;
 	for (i = 0; i < r->nr_procs; i++) {
 		struct proc *pr = r->procs[i];
 
 		if (kill((pid_t)pr->pid, 0) && errno == ESRCH) {
-			unwinder__flush(r->unw, pr->pid);
-			proc_free(pr);
+			proc_forget(r, pr);
 			gone++;
 			continue;
 		}
@@ -246,10 +289,8 @@ size_t recorder__forget_exited(struct recorder *r)
 			/* Out of memory: forget the rest too; they are read again when sampled. */
 			size_t j;
 
-			for (j = i; j < r->nr_procs; j++) {
-				unwinder__flush(r->unw, r->procs[j]->pid);
-				proc_free(r->procs[j]);
-			}
+			for (j = i; j < r->nr_procs; j++)
+				proc_forget(r, r->procs[j]);
 			r->nr_procs = i;
 			break;
 		}
@@ -339,7 +380,10 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 		name = "[anon]";
 	}
 	pm->mapping = intern_mapping(r, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
-	return pm->mapping == PROFILE_NONE ? -ENOMEM : 0;
+	if (pm->mapping == PROFILE_NONE)
+		return -ENOMEM;
+	/* The unwinding service may now read the file. */
+	return pr->uw_sent && kind == PROFILE_MAP_FILE ? proc_send_maps(r, pr) : 0;
 }
 
 static uint32_t add_location(struct recorder *r, uint32_t mapping, uint64_t addr, uint32_t flags,
@@ -537,195 +581,6 @@ nomem:
 	return PROFILE_NONE;
 }
 
-/*
- * The vDSO has no file, but it is the same in every process of a kernel: unwind through a copy of our
- * own (its ELF image starts at AT_SYSINFO_EHDR and fills its mapping).
- */
-static const struct image *vdso_image(struct recorder *r, struct proc_map *pm)
-{
-	uint64_t base = getauxval(AT_SYSINFO_EHDR);
-	const struct procmaps_entry *e;
-	struct procmaps self;
-	struct image img = { 0 };
-	size_t k;
-
-	for (k = 0; k < r->nr_images; k++) {
-		if (r->images[k].dev == 0 && r->images[k].ino == 0) {
-			pm->image = (int)k + 1;
-			return r->images[k].data ? &r->images[k] : NULL;
-		}
-	}
-	if (r->nr_images == r->cap_images) {
-		size_t ncap = r->cap_images ? r->cap_images * 2 : 16;
-		struct image *n = realloc(r->images, ncap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		r->images = n;
-		r->cap_images = ncap;
-	}
-	procmaps__init(&self);
-	if (base && procmaps__read(&self, getpid()) == 0 && (e = procmaps__find(&self, base)) && e->start == base &&
-	    (img.data = malloc(e->end - e->start))) {
-		memcpy(img.data, (const void *)(uintptr_t)base, e->end - e->start);
-		img.size = e->end - e->start;
-	}
-	procmaps__release(&self);
-	r->images[r->nr_images++] = img; /* dev 0, inode 0: the vDSO, even when it could not be copied */
-	pm->image = (int)r->nr_images;
-	return img.data ? &r->images[r->nr_images - 1] : NULL;
-}
-
-/*
- * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
- * truncates its file would turn our reads into SIGBUS) once per file and shared across processes.
- */
-/* Drop least recently used images until 'need' more bytes fit the budget. */
-static void images_make_room(struct recorder *r, uint64_t need)
-{
-	while (r->images_bytes + need > r->images_budget) {
-		size_t k, victim = SIZE_MAX;
-
-		for (k = 0; k < r->nr_images; k++) {
-			const struct image *c = &r->images[k];
-
-			/* Not the vDSO (inode 0), not an image the current sample uses. */
-			if (!c->data || !c->ino || c->last_use == r->epoch)
-				continue;
-			if (victim == SIZE_MAX || c->last_use < r->images[victim].last_use)
-				victim = k;
-		}
-		if (victim == SIZE_MAX)
-			return;
-		free(r->images[victim].data);
-		r->images[victim].data = NULL;
-		r->images[victim].evicted = 1;
-		r->images_bytes -= r->images[victim].size;
-		r->images_evicted++;
-	}
-}
-
-/* Read the whole file into image k; a failure is kept (data NULL) so the file is not read again. */
-static void image_read(struct recorder *r, size_t k, int fd)
-{
-	struct image *img;
-	size_t got = 0;
-
-	images_make_room(r, r->images[k].size);
-	img = &r->images[k];
-	img->evicted = 0;
-	img->data = malloc(img->size);
-	while (img->data && got < img->size) {
-		ssize_t n = pread(fd, img->data + got, img->size - got, (off_t)got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < img->size) {
-		free(img->data);
-		img->data = NULL;
-		return;
-	}
-	r->images_bytes += img->size;
-}
-
-/*
- * The bytes of the file behind maps entry i, for the unwinder: read (not mmapped: a target that
- * truncates its file would turn our reads into SIGBUS) once per file and shared across processes,
- * within IMAGES_BUDGET.
- */
-static const struct image *proc_map_image(struct recorder *r, struct proc *pr, size_t i)
-{
-	const struct procmaps_entry *e = &pr->maps.entries[i];
-	struct proc_map *pm = &pr->pm[i];
-	struct image img = { 0 };
-	struct stat st;
-	size_t k;
-	int fd;
-
-	if (pm->image > 0 && !r->images[pm->image - 1].evicted) {
-		struct image *c = &r->images[pm->image - 1];
-
-		c->last_use = r->epoch;
-		return c->data ? c : NULL;
-	}
-	if (pm->image < 0)
-		return NULL;
-	if (!pm->image && strcmp(e->path, "[vdso]") == 0) {
-		pm->image = -1;
-		return vdso_image(r, pm);
-	}
-	/* Not tried yet, or evicted: (re)open the mapped file and find or add its image. */
-	pm->image = -1;
-	if (e->path[0] != '/' || !e->inode)
-		return NULL;
-	fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor, e->inode);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || st.st_size <= 0 || (uint64_t)st.st_size > MAX_IMAGE)
-		goto out;
-	img.dev = st.st_dev;
-	img.ino = st.st_ino;
-	img.size = (uint64_t)st.st_size;
-	img.mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
-	for (k = 0; k < r->nr_images; k++) {
-		struct image *c = &r->images[k];
-
-		if (c->ino && c->dev == img.dev && c->ino == img.ino && c->size == img.size && c->mtime == img.mtime) {
-			pm->image = (int)k + 1;
-			c->last_use = r->epoch;
-			if (c->evicted)
-				image_read(r, k, fd);
-			goto out;
-		}
-	}
-	if (r->nr_images == r->cap_images) {
-		size_t ncap = r->cap_images ? r->cap_images * 2 : 16;
-		struct image *n = realloc(r->images, ncap * sizeof(*n));
-
-		if (!n)
-			goto out;
-		r->images = n;
-		r->cap_images = ncap;
-	}
-	img.last_use = r->epoch;
-	r->images[r->nr_images++] = img;
-	pm->image = (int)r->nr_images;
-	image_read(r, r->nr_images - 1, fd);
-out:
-	close(fd);
-	return pm->image > 0 && r->images[pm->image - 1].data ? &r->images[pm->image - 1] : NULL;
-}
-
-struct find_map_ctx {
-	struct recorder *r;
-	struct proc *pr;
-};
-
-static int unwind_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
-{
-	struct find_map_ctx *fc = ctx;
-	const struct procmaps_entry *e = procmaps__find(&fc->pr->maps, addr);
-	const struct image *img;
-
-	if (!e && now_ns() - fc->pr->maps_time > MAPS_REFRESH_NS) {
-		/* Perhaps mapped since we looked (exec, dlopen): look again. */
-		if (proc_read_maps(fc->r, fc->pr))
-			return -ENOENT;
-		e = procmaps__find(&fc->pr->maps, addr);
-	}
-	if (!e)
-		return -ENOENT;
-	img = proc_map_image(fc->r, fc->pr, (size_t)(e - fc->pr->maps.entries));
-	out->start = e->start;
-	out->end = e->end;
-	out->offset = e->offset;
-	out->image = img ? img->data : NULL;
-	out->image_size = img && img->data ? img->size : 0;
-	return 0;
-}
-
 /* Count an unwind that could not step past 'ip', under the name of the file that holds it. */
 static int count_unwind_failure(struct recorder *r, struct proc *pr, uint64_t ip)
 {
@@ -738,60 +593,55 @@ static int count_unwind_failure(struct recorder *r, struct proc *pr, uint64_t ip
 	return profile__counter_add(r->p, key, 1) ? -ENOMEM : 0;
 }
 
-/*
- * The user IPs of a sample, leaf first, according to the call-graph mode: the frame-pointer walk as
- * given (with the leaf's caller put back from the CFI when the leaf had not pushed its frame), or the
- * DWARF unwind of the stack copy. Points *ips at s->uips or at r->uips.
- */
-static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_sample *s, const uint64_t **ips,
-		    uint32_t *nr, int *root)
+/* Whether the sample's user stack comes from (or is repaired by) the unwinder. */
+static int wants_unwind(const struct recorder *r, const struct recorder_sample *s)
 {
-	struct find_map_ctx fc = { r, pr };
-	struct unwinder_input in = {
-		.regs = s->uregs,
-		.stack = s->ustack_bytes,
-		.stack_size = s->ustack_size,
-		.find_map = unwind_find_map,
-		.ctx = &fc,
-		.fp_fallback = r->opts.call_graph == RECORDER_CG_AUTO,
-	};
-	struct unwinder_result res;
+	if (!s->uregs)
+		return 0;
+	/* fp: only the leaf's caller is needed; the walk from RBP has the rest, perhaps without it. */
+	return r->opts.call_graph != RECORDER_CG_FP ||
+	       (s->nr_uips >= 1 && s->nr_uips < MAX_DEPTH && s->uips[0] == s->uregs[SCORCH_REG_RIP]);
+}
+
+/*
+ * The user IPs of a sample, leaf first, according to the call-graph mode and the unwinding service's
+ * result 'res' (NULL: none asked for): the frame-pointer walk as given (with the leaf's caller put back
+ * from the CFI when the leaf had not pushed its frame), or the DWARF unwind of the stack copy. Points
+ * *ips at s->uips, at r->uips or at the result's addresses.
+ */
+static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_sample *s,
+		    const struct sandbox_uw_result *res, const uint64_t **ips, uint32_t *nr, int *root)
+{
 	int err;
 
 	*ips = s->uips;
 	*nr = s->nr_uips;
 	*root = 0;
-	if (!s->uregs)
+	/* Lost to a failed child, or nothing unwound: the kernel's frame-pointer walk stays. */
+	if (!res || res->lost || !res->nr)
 		return 0;
 	if (r->opts.call_graph == RECORDER_CG_FP) {
-		/* Only the leaf's caller is needed: the walk from RBP has the rest, perhaps without it. */
-		if (s->nr_uips < 1 || s->nr_uips >= MAX_DEPTH || s->uips[0] != s->uregs[SCORCH_REG_RIP])
-			return 0;
-		err = unwinder__unwind(r->unw, pr->pid, &in, r->uips, 2, &res);
-		if (err)
-			return err == -ENOMEM ? err : 0;
-		if (res.nr == 2 && (s->nr_uips < 2 || s->uips[1] != r->uips[1])) {
+		if (res->nr == 2 && (s->nr_uips < 2 || s->uips[1] != res->ips[1])) {
+			r->uips[0] = s->uips[0];
+			r->uips[1] = res->ips[1];
 			memcpy(r->uips + 2, s->uips + 1, (s->nr_uips - 1) * sizeof(*s->uips));
 			*ips = r->uips;
 			*nr = s->nr_uips + 1;
 		}
 		return 0;
 	}
-	err = unwinder__unwind(r->unw, pr->pid, &in, r->uips, MAX_DEPTH / 2, &res);
-	if (err)
-		return err == -ENOMEM ? err : 0;
-	if (res.status == UNWINDER_TRUNCATED)
+	if (res->status == UNWINDER_TRUNCATED)
 		r->unwind_truncated++;
-	else if (res.status == UNWINDER_DEPTH)
+	else if (res->status == UNWINDER_DEPTH)
 		r->unwind_depth++;
-	if (res.status >= UNWINDER_NO_INFO && (err = count_unwind_failure(r, pr, res.fail_ip)))
+	if (res->status >= UNWINDER_NO_INFO && (err = count_unwind_failure(r, pr, res->fail_ip)))
 		return err;
 	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better guess. */
-	if (r->opts.call_graph == RECORDER_CG_AUTO && res.status >= UNWINDER_NO_INFO && s->nr_uips > res.nr)
+	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO && s->nr_uips > res->nr)
 		return 0;
-	*ips = r->uips;
-	*nr = res.nr;
-	*root = res.status == UNWINDER_ROOT;
+	*ips = res->ips;
+	*nr = res->nr;
+	*root = res->status == UNWINDER_ROOT;
 	return 0;
 }
 
@@ -813,19 +663,12 @@ static int is_root_location(struct recorder *r, uint32_t loc)
 	return 0;
 }
 
-int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
+/* Put the sample into the profile, with the user stack 'res' gave (NULL: as sampled). */
+static int finish_sample(struct recorder *r, const struct recorder_sample *s, struct proc *pr,
+			 const struct sandbox_uw_result *res)
 {
-	struct proc *pr = NULL;
 	uint32_t depth = 0, i, comm, thread, stack;
 	int err = 0;
-
-	r->epoch++; /* the file images this sample uses are not evicted while it is unwound */
-	if (s->kstack_error)
-		r->kstack_errors++;
-	if (s->ustack_error)
-		r->ustack_errors++;
-	if (s->kstack_truncated || s->ustack_truncated)
-		r->truncated++;
 
 	if (!r->opts.no_kernel) {
 		for (i = 0; i < s->nr_kips && depth < MAX_DEPTH; i++) {
@@ -838,20 +681,12 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 			depth++;
 		}
 	}
-	if (!r->opts.no_user && (s->nr_uips || s->uregs)) {
+	if (pr) {
 		const uint64_t *uips;
 		uint32_t nr_uips, first = depth;
 		int root;
 
-		pr = get_proc(r, s->pid, &err);
-		if (err)
-			return err;
-		if (s->exec_seq != pr->exec_seq) {
-			err = proc_exec(r, pr, s->exec_seq);
-			if (err)
-				return err;
-		}
-		err = user_ips(r, pr, s, &uips, &nr_uips, &root);
+		err = user_ips(r, pr, s, res, &uips, &nr_uips, &root);
 		if (err)
 			return err;
 		for (i = 0; i < nr_uips && depth < MAX_DEPTH; i++) {
@@ -891,12 +726,147 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 	return 0;
 }
 
+/*
+ * Queue a sample, for the unwinding service when 'unwind' (else only to keep its place: finishing it
+ * now could read maps and flush the queue from inside finish_sample()); recorder__flush() finishes it.
+ */
+static int queue_sample(struct recorder *r, struct proc *pr, const struct recorder_sample *s, int unwind)
+{
+	uint32_t max = r->opts.call_graph == RECORDER_CG_FP ? 2 : MAX_DEPTH / 2;
+	struct queued *q;
+	int slot = -1, err;
+
+	if (unwind && !pr->uw_sent && (err = proc_send_maps(r, pr)))
+		return err;
+	if (unwind)
+		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
+				 r->opts.call_graph == RECORDER_CG_AUTO);
+	if (unwind && slot == -ENOSPC) {
+		if ((err = recorder__flush(r)))
+			return err;
+		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
+					 r->opts.call_graph == RECORDER_CG_AUTO);
+	}
+	if (slot == -ENOMEM)
+		return slot;
+	if (slot < 0 && !r->nr_queued)
+		return finish_sample(r, s, pr, NULL);
+	q = &r->queue[r->nr_queued++];
+	q->pid = s->pid;
+	q->tid = s->tid;
+	q->slot = slot < 0 ? UINT32_MAX : (uint32_t)slot;
+	memset(q->comm, 0, sizeof(q->comm));
+	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
+	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
+	q->nr_uips = s->nr_uips < SCORCH_MAX_STACK ? s->nr_uips : SCORCH_MAX_STACK;
+	memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
+	memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
+	return r->nr_queued == QUEUE_MAX ? recorder__flush(r) : 0;
+}
+
+int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
+{
+	struct proc *pr = NULL;
+	int err = 0;
+
+	if (s->kstack_error)
+		r->kstack_errors++;
+	if (s->ustack_error)
+		r->ustack_errors++;
+	if (s->kstack_truncated || s->ustack_truncated)
+		r->truncated++;
+	if (!r->opts.no_user && (s->nr_uips || s->uregs)) {
+		pr = get_proc(r, s->pid, &err);
+		if (err)
+			return err;
+		if (s->exec_seq != pr->exec_seq) {
+			err = proc_exec(r, pr, s->exec_seq);
+			if (err)
+				return err;
+		}
+		/* Behind queued samples, every sample with user frames waits its turn. */
+		if (r->nr_queued || wants_unwind(r, s))
+			return queue_sample(r, pr, s, wants_unwind(r, s));
+	}
+	return finish_sample(r, s, pr, NULL);
+}
+
+/* The unwinding service missed 'addr' of 'pid': read the maps again or open the file, as in-process. */
+static int unwind_need(void *ctx, uint32_t pid, uint64_t addr)
+{
+	struct recorder *r = ctx;
+	const struct procmaps_entry *e;
+	struct proc *pr;
+	uint64_t idx;
+	size_t i;
+	int err;
+
+	if (!u64map__get(&r->proc_idx, pid, &idx))
+		return 0;
+	pr = r->procs[idx - 1];
+	e = procmaps__find(&pr->maps, addr);
+	if (!e && now_ns() - pr->maps_time > MAPS_REFRESH_NS) {
+		/* Perhaps mapped since we looked (exec, dlopen): look again. */
+		if ((err = proc_read_maps(r, pr)))
+			return err;
+		e = procmaps__find(&pr->maps, addr);
+	}
+	if (!e)
+		return 0;
+	i = (size_t)(e - pr->maps.entries);
+	if (pr->pm[i].resolved)
+		return 1;
+	/* The other mappings of the same file too (code and unwind tables are in different segments):
+	 * one retry round per file, not per segment. */
+	for (size_t j = 0; j < pr->maps.nr; j++) {
+		const struct procmaps_entry *o = &pr->maps.entries[j];
+
+		if (j != i && !pr->pm[j].resolved && o->inode == e->inode && o->dev_major == e->dev_major &&
+		    o->dev_minor == e->dev_minor && strcmp(o->path, e->path) == 0 && (err = resolve_map(r, pr, j)))
+			return err;
+	}
+	if ((err = resolve_map(r, pr, i)))
+		return err;
+	return 1;
+}
+
+int recorder__flush(struct recorder *r)
+{
+	uint32_t k;
+	int err;
+
+	if (r->flushing || !r->nr_queued)
+		return 0;
+	r->flushing = 1; /* maps read while finishing do not flush again */
+	err = sandbox__uw_run(r->sym, unwind_need, r);
+	for (k = 0; !err && k < r->nr_queued; k++) {
+		const struct queued *q = &r->queue[k];
+		struct recorder_sample s = {
+			.pid = q->pid, .tid = q->tid, .comm = q->comm,
+			.kips = q->kips, .nr_kips = q->nr_kips,
+			.uips = q->uips, .nr_uips = q->nr_uips,
+		};
+		struct proc *pr = NULL;
+		uint64_t idx;
+
+		if (u64map__get(&r->proc_idx, q->pid, &idx))
+			pr = r->procs[idx - 1];
+		err = finish_sample(r, &s, pr, pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL);
+	}
+	sandbox__uw_reset(r->sym);
+	r->nr_queued = 0;
+	r->flushing = 0;
+	return err;
+}
+
 int recorder__store_counters(struct recorder *r)
 {
 	struct profile *p = r->p;
 	struct sandbox_stats ss;
+	struct sandbox_uw_stats us;
 
 	sandbox__stats(r->sym, &ss);
+	sandbox__uw_stats(r->sym, &us);
 	if (profile__counter_set(p, "symbolizer_restarts", ss.restarts) ||
 	    profile__counter_set(p, "symbolizer_timeouts", ss.timeouts))
 		return -ENOMEM;
@@ -909,7 +879,11 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
 	    profile__counter_set(p, "execs", r->execs) ||
 	    profile__counter_set(p, "threads_merged", r->threads_merged) ||
-	    profile__counter_set(p, "unwind_images_evicted", r->images_evicted) ||
+	    profile__counter_set(p, "unwind_images_evicted", us.images_evicted) ||
+	    profile__counter_set(p, "unwind_sandbox_batches", us.batches) ||
+	    profile__counter_set(p, "unwind_sandbox_samples", us.samples) ||
+	    profile__counter_set(p, "unwind_sandbox_retries", us.retries) ||
+	    profile__counter_set(p, "unwind_sandbox_failures", us.failures) ||
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||

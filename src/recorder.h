@@ -12,7 +12,11 @@
  * The recorder borrows the profile it fills; it owns its caches, its symbolizer and its kernel symbols.
  * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
  * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
- * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past.
+ * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past;
+ * of the unwinding service: unwind_sandbox_batches and unwind_sandbox_samples (round trips to the
+ * child and the samples they carried), unwind_sandbox_retries (unwound again after a maps re-read or
+ * a file opened), unwind_sandbox_failures (samples kept as frame-pointer stacks because the child
+ * failed) and unwind_images_evicted.
  *
  * Functions returning int return 0 or a negative errno (only -ENOMEM and -EINVAL are fatal; a process
  * that is gone or a file that cannot be read give unnamed frames and a counter, not an error).
@@ -64,7 +68,20 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 void recorder__free(struct recorder *r);
 /* Read a process's maps now (for targets known before sampling starts). */
 int recorder__add_process(struct recorder *r, uint32_t pid);
+/*
+ * Add a sample. One whose user stack is to be unwound (DWARF and auto modes, and the leaf repair of fp
+ * mode) is queued: its registers and stack go to the unwinding service (sandbox.h), and it reaches the
+ * profile at the next recorder__flush(), which also runs when the queue is full and before the maps of
+ * a process with queued samples change (exec, dlopen).
+ */
 int recorder__add_sample(struct recorder *r, const struct recorder_sample *s);
+/*
+ * Unwind the queued samples as one batch in the sandboxed child (in this process with no_sandbox) and
+ * add them to the profile. Samples the child could not unwind (it died, hung or answered garbage: it
+ * is restarted) keep their kernel and frame-pointer stacks and count in unwind_sandbox_failures.
+ * Call it after draining the ring buffer and before reading the profile.
+ */
+int recorder__flush(struct recorder *r);
 /*
  * Forget the processes that have exited (their caches; what they added to the profile stays), so that
  * recording every process for a long time keeps memory bounded. Returns how many were forgotten.

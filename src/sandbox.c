@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "safeopen.h"
 #include "sandbox.h"
+#include "unwindsvc.h"
 
 /* Message types. Parent to child: */
 enum {
@@ -36,11 +38,19 @@ enum {
 	M_FRAMES,      /* see sandbox__encode_frames */
 	M_TESTED,      /* i32 result */
 	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
+	/* unwinding (see "unwinding" below): parent to child */
+	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
+	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
+	M_UW_FORGET,     /* n x u32 pid -> M_UW_ACK */
+	M_UW_BATCH,      /* u32 n, u32 0, u64 request bytes, n x u64 offset -> M_UW_DONE */
+	/* child to parent */
+	M_UW_ACK = 48,   /* i32 status */
+	M_UW_DONE,       /* i32 status, u32 0, u64 result bytes, u64 images evicted */
 };
 
 /* Whether a file has DWARF (resymbolize), numbered apart from the others: */
 enum {
-	M_HAS_DWARF = 40, /* u32 handle -> M_DWARF */
+	M_HAS_DWARF = 64, /* u32 handle -> M_DWARF */
 	M_DWARF,          /* i32 0 or 1, see sandbox__decode_has_dwarf */
 };
 
@@ -62,7 +72,11 @@ struct sandbox_elf {
 	char build_id[MAX_BUILD_ID + 1];
 	uint64_t segs[MAX_SEGS][3];
 	size_t nr_segs;
+	int uw_added;          /* disabled sandbox: registered with the in-process unwinding service */
 };
+
+struct sandbox_uw;
+static void uw_free(struct sandbox_uw *uw);
 
 struct sandbox {
 	struct symbolizer_opts opts;
@@ -77,6 +91,7 @@ struct sandbox {
 	struct sandbox_elf *vdso;
 	int vdso_tried;
 	struct sandbox_stats stats;
+	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
 	uint8_t msg[SANDBOX_MAX_MSG];
 	char strbuf[SANDBOX_MAX_MSG];
 };
@@ -491,11 +506,96 @@ static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t 
 		_exit(3);
 }
 
+/* The child's side of batched unwinding: the shared buffers, mapped once per child. */
+static const uint8_t *child_req;
+static uint8_t *child_res;
+static size_t child_req_size, child_res_size;
+static unsigned long child_batches;
+
+static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
+{
+	const char *crash = getenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH");
+	int32_t st = 0;
+
+	if (type == M_UW_SETUP) {
+		uint32_t which;
+		uint64_t size;
+		void *p;
+
+		if (len != 16 || fd < 0)
+			_exit(3);
+		memcpy(&which, child_buf, 4);
+		memcpy(&size, child_buf + 8, 8);
+		if (which > 1 || !size || size > (1ull << 30) || (which ? child_res : child_req))
+			_exit(3);
+		p = mmap(NULL, size, which ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			_exit(4);
+		if (which) {
+			child_res = p;
+			child_res_size = size;
+		} else {
+			child_req = p;
+			child_req_size = size;
+		}
+	} else if (fd >= 0) {
+		_exit(3);
+	} else if (type == M_UW_MAPS) {
+		uint32_t pid, append;
+		struct unwindsvc_map m[(SANDBOX_MAX_MSG - 8) / sizeof(struct unwindsvc_map)];
+		size_t n = (len - 8) / sizeof(m[0]);
+
+		if (len < 8 || (len - 8) % sizeof(m[0]))
+			_exit(3);
+		memcpy(&pid, child_buf, 4);
+		memcpy(&append, child_buf + 4, 4);
+		memcpy(m, child_buf + 8, n * sizeof(m[0]));
+		st = unwindsvc__set_maps(uw, pid, m, n, append != 0);
+	} else if (type == M_UW_FORGET) {
+		size_t i;
+
+		for (i = 0; i + 4 <= len; i += 4) {
+			uint32_t pid;
+
+			memcpy(&pid, child_buf + i, 4);
+			unwindsvc__set_maps(uw, pid, NULL, 0, 0);
+		}
+	} else if (type == M_UW_BATCH) {
+		uint8_t out[24] = { 0 };
+		uint64_t offs[SANDBOX_UW_MAX_BATCH], req_len, res_len = 0, ev;
+		uint32_t n;
+
+		if (len < 16 || !child_req || !child_res)
+			_exit(3);
+		memcpy(&n, child_buf, 4);
+		memcpy(&req_len, child_buf + 8, 8);
+		if (n > SANDBOX_UW_MAX_BATCH || len != 16 + (size_t)n * 8 || req_len > child_req_size)
+			_exit(3);
+		memcpy(offs, child_buf + 16, (size_t)n * 8);
+		if (crash && ++child_batches == strtoul(crash, NULL, 10))
+			abort(); /* for the tests: a child that dies while unwinding */
+		st = unwindsvc__unwind_batch(uw, child_req, req_len, offs, n, child_res, child_res_size, &res_len);
+		if (st == -ENOMEM)
+			_exit(4);
+		ev = unwindsvc__images_evicted(uw);
+		memcpy(out, &st, 4);
+		memcpy(out + 8, &res_len, 8);
+		memcpy(out + 16, &ev, 8);
+		if (send_msg(child_sock, M_UW_DONE, out, sizeof(out), -1))
+			_exit(3);
+		return;
+	}
+	if (send_msg(child_sock, M_UW_ACK, &st, 4, -1))
+		_exit(3);
+}
+
 static void child_main(int sock, const struct symbolizer_opts *opts)
 {
 	struct symbolizer_opts o = *opts;
 	struct symbolizer *s;
 	struct sym_elf **elfs = NULL, *vdso;
+	struct unwindsvc *uw;
 	size_t nr = 0, cap = 0;
 	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
 	int nul;
@@ -522,6 +622,9 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	if (!s)
 		_exit(2);
 	vdso = symbolizer__vdso(s); /* from our own memory, before the doors close */
+	uw = unwindsvc__new();      /* copies the vDSO too */
+	if (!uw)
+		_exit(2);
 	if (lock_down()) {
 		pr_err("sandbox: cannot drop privileges: %s", strerror(errno));
 		_exit(2);
@@ -546,6 +649,9 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 					_exit(3);
 				root = name + nl + 1;
 				e = symbolizer__open_fd(s, fd, name, root[0] ? root : NULL);
+				/* The unwinding service reads the same file, under the same handle. */
+				if (e && unwindsvc__add_file(uw, (uint32_t)nr, fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -ENOMEM)
+					_exit(4);
 				close(fd);
 			}
 			if (e) {
@@ -613,6 +719,8 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 			}
 			if (send_msg(sock, M_TESTED, &r, 4, -1))
 				_exit(3);
+		} else if (type >= M_UW_SETUP && type <= M_UW_BATCH) {
+			child_unwind(uw, type, len, fd);
 		} else {
 			_exit(3);
 		}
@@ -936,6 +1044,9 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 		}
 		e->local = l;
 		fill_local(e);
+		/* Kept for the in-process unwinding service, under the handle the child would give it. */
+		e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		e->handle = (uint32_t)(sb->nr_elfs - 1);
 		return e;
 	}
 	/* A file the symbolizer will not take is not worth a child's time. */
@@ -1097,6 +1208,7 @@ void sandbox__free(struct sandbox *sb)
 	}
 	free(sb->elfs);
 	symbolizer__free(sb->local);
+	uw_free(sb->uw);
 	free(sb);
 }
 
@@ -1139,4 +1251,497 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 		return -EPROTO;
 	memcpy(&r, sb->msg, 4);
 	return r;
+}
+
+/* --- unwinding ---------------------------------------------------------------------------------- */
+
+/* The request buffer holds a full batch of the largest stacks. */
+#define UW_REQ_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_req) + UNWINDSVC_MAX_STACK))
+#define UW_RES_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_res) + UNWINDSVC_MAX_DEPTH * 8))
+#define UW_ROUNDS 16
+/* Mappings per M_UW_MAPS message. */
+#define UW_MAPS_CHUNK ((SANDBOX_MAX_MSG - 8 - 8) / sizeof(struct unwindsvc_map))
+
+struct uw_proc {
+	uint32_t pid;
+	struct sandbox_uw_map *m; /* owned copy */
+	size_t n, cap;
+	uint32_t sent_gen;        /* the child generation that has them, 0: none */
+};
+
+struct sandbox_uw {
+	struct unwindsvc *local;  /* disabled: in-process */
+	uint8_t *req, *res;       /* shared with the child (memfds), or malloc'd when disabled */
+	int req_fd, res_fd;       /* -1 when disabled */
+	size_t req_used;
+	uint8_t *res_copy;        /* the results, copied out of the child's reach before parsing */
+	uint32_t setup_gen;       /* the child generation that has mapped the buffers */
+	uint32_t n;
+	uint64_t offs[SANDBOX_UW_MAX_BATCH];
+	uint32_t max[SANDBOX_UW_MAX_BATCH], pids[SANDBOX_UW_MAX_BATCH];
+	struct sandbox_uw_result res_out[SANDBOX_UW_MAX_BATCH];
+	uint64_t ips[SANDBOX_UW_MAX_BATCH][UNWINDSVC_MAX_DEPTH];
+	struct unwindsvc_result tmp[SANDBOX_UW_MAX_BATCH];
+	uint64_t tmp_ips[SANDBOX_UW_MAX_BATCH * UNWINDSVC_MAX_DEPTH];
+	struct uw_proc *procs;
+	size_t nr_procs, cap_procs;
+	uint32_t *forget;         /* pids to forget in the child */
+	size_t nr_forget, cap_forget;
+	uint64_t evicted_done, evicted_now; /* of children that are gone, of the current one */
+	struct sandbox_uw_stats stats;
+};
+
+static void uw_free(struct sandbox_uw *uw)
+{
+	size_t i;
+
+	if (!uw)
+		return;
+	unwindsvc__free(uw->local);
+	if (uw->req_fd >= 0) {
+		munmap(uw->req, UW_REQ_CAP);
+		munmap(uw->res, UW_RES_CAP);
+		close(uw->req_fd);
+		close(uw->res_fd);
+	} else {
+		free(uw->req);
+		free(uw->res);
+	}
+	free(uw->res_copy);
+	for (i = 0; i < uw->nr_procs; i++)
+		free(uw->procs[i].m);
+	free(uw->procs);
+	free(uw->forget);
+	free(uw);
+}
+
+/* A sealed memfd of 'size' bytes mapped here with 'prot'; NULL on failure (errno set). */
+static void *uw_memfd(const char *name, size_t size, int prot, int *fd)
+{
+	void *p;
+
+	*fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0)
+		return NULL;
+	/* The child cannot shrink what we read (SIGBUS) or grow what we mapped. */
+	if (ftruncate(*fd, (off_t)size) ||
+	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ||
+	    (p = mmap(NULL, size, prot, MAP_SHARED, *fd, 0)) == MAP_FAILED) {
+		int err = errno;
+
+		close(*fd);
+		*fd = -1;
+		errno = err;
+		return NULL;
+	}
+	return p;
+}
+
+static struct sandbox_uw *uw_get(struct sandbox *sb)
+{
+	struct sandbox_uw *uw;
+
+	if (sb->uw)
+		return sb->uw;
+	uw = calloc(1, sizeof(*uw));
+	if (!uw)
+		return NULL;
+	uw->req_fd = uw->res_fd = -1;
+	uw->res_copy = malloc(UW_RES_CAP);
+	if (!uw->res_copy)
+		goto fail;
+	if (!sb->enabled) {
+		uw->local = unwindsvc__new();
+		uw->req = malloc(UW_REQ_CAP);
+		uw->res = malloc(UW_RES_CAP);
+		if (!uw->local || !uw->req || !uw->res)
+			goto fail;
+	} else {
+		uw->req = uw_memfd("scorch-unwind-req", UW_REQ_CAP, PROT_READ | PROT_WRITE, &uw->req_fd);
+		if (!uw->req)
+			goto fail;
+		uw->res = uw_memfd("scorch-unwind-res", UW_RES_CAP, PROT_READ, &uw->res_fd);
+		if (!uw->res) {
+			munmap(uw->req, UW_REQ_CAP);
+			close(uw->req_fd);
+			uw->req_fd = -1;
+			uw->req = NULL;
+			goto fail;
+		}
+	}
+	return sb->uw = uw;
+fail:
+	if (uw->req_fd < 0) {
+		free(uw->req);
+		uw->req = NULL;
+	}
+	uw_free(uw);
+	return NULL;
+}
+
+static struct uw_proc *uw_proc_find(struct sandbox_uw *uw, uint32_t pid)
+{
+	size_t i;
+
+	/* Few processes have samples in flight; most batches hold one. */
+	for (i = 0; i < uw->nr_procs; i++)
+		if (uw->procs[i].pid == pid)
+			return &uw->procs[i];
+	return NULL;
+}
+
+int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_map *m, size_t n)
+{
+	struct sandbox_uw *uw = uw_get(sb);
+	struct uw_proc *pr;
+
+	if (!uw)
+		return -ENOMEM;
+	pr = uw_proc_find(uw, pid);
+	if (!n) {
+		if (!pr)
+			return 0;
+		free(pr->m);
+		*pr = uw->procs[--uw->nr_procs];
+		if (uw->nr_forget == uw->cap_forget) {
+			size_t ncap = uw->cap_forget ? 2 * uw->cap_forget : 64;
+			uint32_t *f = realloc(uw->forget, ncap * sizeof(*f));
+
+			if (!f)
+				return 0; /* the child keeps a stale copy until the pid comes back */
+			uw->forget = f;
+			uw->cap_forget = ncap;
+		}
+		uw->forget[uw->nr_forget++] = pid;
+		return 0;
+	}
+	if (!pr) {
+		if (uw->nr_procs == uw->cap_procs) {
+			size_t ncap = uw->cap_procs ? 2 * uw->cap_procs : 16;
+			struct uw_proc *p = realloc(uw->procs, ncap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			uw->procs = p;
+			uw->cap_procs = ncap;
+		}
+		pr = &uw->procs[uw->nr_procs++];
+		memset(pr, 0, sizeof(*pr));
+		pr->pid = pid;
+	}
+	if (n > pr->cap) {
+		struct sandbox_uw_map *c = realloc(pr->m, n * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		pr->m = c;
+		pr->cap = n;
+	}
+	memcpy(pr->m, m, n * sizeof(*m));
+	pr->n = n;
+	pr->sent_gen = 0;
+	return 0;
+}
+
+int sandbox__uw_queue(struct sandbox *sb, uint32_t pid, const uint64_t *regs, const uint8_t *stack,
+		      uint32_t stack_size, uint32_t max, int fp_fallback)
+{
+	struct sandbox_uw *uw = uw_get(sb);
+	struct unwindsvc_req rq = { 0 };
+	size_t at;
+
+	if (!uw)
+		return -ENOMEM;
+	if (!max || max > UNWINDSVC_MAX_DEPTH || !regs)
+		return -EINVAL;
+	if (uw->n == SANDBOX_UW_MAX_BATCH)
+		return -ENOSPC;
+	rq.pid = pid;
+	rq.max = max;
+	rq.flags = fp_fallback ? UNWINDSVC_FP_FALLBACK : 0;
+	rq.stack_size = stack ? stack_size : 0;
+	memcpy(rq.regs, regs, sizeof(rq.regs));
+	at = unwindsvc__encode_request(uw->req, UW_REQ_CAP, uw->req_used, &rq, stack);
+	if (!at)
+		return -ENOSPC;
+	uw->offs[uw->n] = uw->req_used;
+	uw->max[uw->n] = max;
+	uw->pids[uw->n] = pid;
+	uw->req_used = at;
+	return (int)uw->n++;
+}
+
+uint32_t sandbox__uw_queued(const struct sandbox *sb)
+{
+	return sb->uw ? sb->uw->n : 0;
+}
+
+const struct sandbox_uw_result *sandbox__uw_result(const struct sandbox *sb, uint32_t i)
+{
+	return &sb->uw->res_out[i];
+}
+
+void sandbox__uw_reset(struct sandbox *sb)
+{
+	if (!sb->uw)
+		return;
+	sb->uw->n = 0;
+	sb->uw->req_used = 0;
+}
+
+void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!sb->uw)
+		return;
+	*st = sb->uw->stats;
+	st->images_evicted = sb->uw->local ? unwindsvc__images_evicted(sb->uw->local)
+					   : sb->uw->evicted_done + sb->uw->evicted_now;
+}
+
+/* The wire form of a mapping: the file's handle in the current child (or in the local service). */
+static struct unwindsvc_map uw_wire_map(struct sandbox *sb, const struct sandbox_uw_map *m)
+{
+	struct unwindsvc_map w = { m->start, m->end, m->offset, UNWINDSVC_NOFILE, 0 };
+	struct sandbox_elf *e = m->elf;
+
+	if (m->kind == SANDBOX_UW_UNRESOLVED) {
+		w.handle = UNWINDSVC_UNRESOLVED;
+	} else if (m->kind == SANDBOX_UW_VDSO) {
+		w.handle = UNWINDSVC_VDSO;
+	} else if (m->kind == SANDBOX_UW_FILE && e && !e->is_vdso) {
+		if (!sb->enabled) {
+			if (!e->uw_added && e->fd >= 0) {
+				e->uw_added = 1;
+				unwindsvc__add_file(sb->uw->local, e->handle, fcntl(e->fd, F_DUPFD_CLOEXEC, 3));
+			}
+			w.handle = e->uw_added ? e->handle : UNWINDSVC_NOFILE;
+		} else if (child_open(sb, e) == 0) {
+			w.handle = e->handle;
+		}
+	} else if (m->kind == SANDBOX_UW_FILE && e) {
+		w.handle = UNWINDSVC_VDSO;
+	}
+	return w;
+}
+
+/* Send a small request and check its M_UW_ACK. */
+static int uw_ask(struct sandbox *sb, uint32_t type, const void *body, size_t len, int fd)
+{
+	int32_t st;
+	int n = request(sb, NULL, type, body, len, fd, M_UW_ACK);
+
+	if (n < 0)
+		return n;
+	if (n != 4) {
+		child_failed(sb, NULL, "sent a bad message");
+		return -EPROTO;
+	}
+	memcpy(&st, sb->msg, 4);
+	return st;
+}
+
+static int uw_send_maps(struct sandbox *sb, struct uw_proc *pr)
+{
+	static uint8_t body[SANDBOX_MAX_MSG];
+	size_t i = 0;
+	int err;
+
+	do {
+		uint32_t append = i != 0, k = 0;
+
+		memcpy(body, &pr->pid, 4);
+		memcpy(body + 4, &append, 4);
+		for (; i < pr->n && k < UW_MAPS_CHUNK; i++, k++) {
+			struct unwindsvc_map w = uw_wire_map(sb, &pr->m[i]);
+
+			memcpy(body + 8 + (size_t)k * sizeof(w), &w, sizeof(w));
+		}
+		if (!sb->pid)
+			return -EPIPE; /* a file's open killed the child */
+		err = uw_ask(sb, M_UW_MAPS, body, 8 + (size_t)k * sizeof(struct unwindsvc_map), -1);
+		if (err)
+			return err;
+	} while (i < pr->n);
+	return 0;
+}
+
+/* Make the current child ready for a batch with the samples todo[0..nt): buffers and maps. */
+static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t nt)
+{
+	struct sandbox_uw *uw = sb->uw;
+	uint32_t k;
+	int err;
+
+	if (!sb->pid && (err = child_start(sb)))
+		return err;
+	if (uw->setup_gen != sb->gen) {
+		char path[64];
+		uint8_t body[16] = { 0 };
+		uint64_t size = UW_REQ_CAP;
+		int ro;
+
+		/* A new child: what the old one had evicted is history, and it has none of our maps. */
+		uw->evicted_done += uw->evicted_now;
+		uw->evicted_now = 0;
+		uw->nr_forget = 0;
+		/* Read-only to the child: a description opened O_RDONLY cannot be mapped writable. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", uw->req_fd);
+		ro = open(path, O_RDONLY | O_CLOEXEC);
+		if (ro < 0)
+			return -errno;
+		memcpy(body + 8, &size, 8);
+		err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), ro);
+		close(ro);
+		if (err)
+			return err;
+		body[0] = 1;
+		size = UW_RES_CAP;
+		memcpy(body + 8, &size, 8);
+		if ((err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), uw->res_fd)))
+			return err;
+		uw->setup_gen = sb->gen;
+	}
+	if (uw->nr_forget) {
+		size_t max = SANDBOX_MAX_MSG / 8 / 4 * 4, n = uw->nr_forget < max ? uw->nr_forget : max;
+
+		if ((err = uw_ask(sb, M_UW_FORGET, uw->forget + uw->nr_forget - n, n * 4, -1)))
+			return err;
+		uw->nr_forget -= n;
+	}
+	for (k = 0; k < nt; k++) {
+		struct uw_proc *pr = uw_proc_find(uw, uw->pids[todo[k]]);
+
+		if (pr && pr->sent_gen != sb->gen) {
+			if ((err = uw_send_maps(sb, pr)))
+				return err;
+			pr->sent_gen = sb->gen;
+		}
+	}
+	return 0;
+}
+
+/* One round: unwind todo[0..nt) and decode their results into uw->tmp (in todo order). */
+static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt)
+{
+	struct sandbox_uw *uw = sb->uw;
+	static uint8_t body[16 + SANDBOX_UW_MAX_BATCH * 8];
+	uint32_t k, max[SANDBOX_UW_MAX_BATCH];
+	uint64_t res_len = 0, offs[SANDBOX_UW_MAX_BATCH];
+	size_t len = 0;
+	int32_t st;
+	int n, err;
+
+	for (k = 0; k < nt; k++)
+		max[k] = uw->max[todo[k]];
+	if (!sb->enabled) {
+		for (k = 0; k < nt; k++) {
+			struct uw_proc *pr = uw_proc_find(uw, uw->pids[todo[k]]);
+
+			if (pr && pr->sent_gen != 1) {
+				struct unwindsvc_map *w = malloc(pr->n * sizeof(*w));
+				size_t i;
+
+				if (!w)
+					return -ENOMEM;
+				for (i = 0; i < pr->n; i++)
+					w[i] = uw_wire_map(sb, &pr->m[i]);
+				err = unwindsvc__set_maps(uw->local, pr->pid, w, pr->n, 0);
+				free(w);
+				if (err)
+					return err;
+				pr->sent_gen = 1;
+			}
+		}
+		for (k = 0; k < nt; k++)
+			offs[k] = uw->offs[todo[k]];
+		err = unwindsvc__unwind_batch(uw->local, uw->req, uw->req_used, offs, nt, uw->res, UW_RES_CAP, &len);
+		if (err)
+			return err;
+		return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips,
+						 sizeof(uw->tmp_ips) / 8);
+	}
+	/* A child that dies while we open a file for it is started again once, with everything resent. */
+	err = uw_prepare_child(sb, todo, nt);
+	if (err == -EPIPE || (err && !sb->pid))
+		err = uw_prepare_child(sb, todo, nt);
+	if (err)
+		return err == -ENOMEM ? err : -EIO;
+	memcpy(body, &nt, 4);
+	memset(body + 4, 0, 4);
+	res_len = uw->req_used;
+	memcpy(body + 8, &res_len, 8);
+	for (k = 0; k < nt; k++)
+		memcpy(body + 16 + (size_t)k * 8, &uw->offs[todo[k]], 8);
+	uw->stats.batches++;
+	uw->stats.samples += nt;
+	n = request(sb, NULL, M_UW_BATCH, body, 16 + (size_t)nt * 8, -1, M_UW_DONE);
+	if (n < 0)
+		return -EIO;
+	if (n != 24)
+		goto bad;
+	memcpy(&st, sb->msg, 4);
+	memcpy(&res_len, sb->msg + 8, 8);
+	memcpy(&uw->evicted_now, sb->msg + 16, 8);
+	if (st || res_len > UW_RES_CAP)
+		goto bad;
+	/* Parse a private copy: the child can still write the shared one. */
+	memcpy(uw->res_copy, uw->res, res_len);
+	if (unwindsvc__decode_results(uw->res_copy, res_len, nt, max, uw->tmp, uw->tmp_ips,
+				      sizeof(uw->tmp_ips) / 8) == 0)
+		return 0;
+bad:
+	child_failed(sb, NULL, "sent a bad unwinding result");
+	return -EIO;
+}
+
+int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
+{
+	struct sandbox_uw *uw = sb->uw;
+	uint32_t todo[SANDBOX_UW_MAX_BATCH], nt, k, round;
+	int err;
+
+	if (!uw || !uw->n)
+		return 0;
+	for (k = 0; k < uw->n; k++) {
+		todo[k] = k;
+		memset(&uw->res_out[k], 0, sizeof(uw->res_out[k]));
+		uw->res_out[k].ips = uw->ips[k];
+	}
+	nt = uw->n;
+	for (round = 0; nt && round < UW_ROUNDS; round++) {
+		uint32_t next = 0;
+
+		err = uw_round(sb, todo, nt);
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			for (k = 0; k < nt; k++)
+				uw->res_out[todo[k]].lost = 1;
+			uw->stats.failures += nt;
+			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
+			return 0;
+		}
+		for (k = 0; k < nt; k++) {
+			struct sandbox_uw_result *o = &uw->res_out[todo[k]];
+			const struct unwindsvc_result *t = &uw->tmp[k];
+
+			o->status = t->r.status;
+			o->nr = t->r.nr;
+			o->fp_steps = t->r.fp_steps;
+			o->fail_ip = t->r.fail_ip;
+			memcpy(uw->ips[todo[k]], t->ips, (size_t)t->r.nr * 8);
+			if (t->r.need && round + 1 < UW_ROUNDS) {
+				err = need(ctx, uw->pids[todo[k]], t->r.need_addr);
+				if (err < 0)
+					return err;
+				if (err)
+					todo[next++] = todo[k];
+			}
+		}
+		if (round)
+			uw->stats.retries += nt;
+		nt = next;
+	}
+	return 0;
 }

@@ -19,7 +19,10 @@
  * resending the files it still holds. Replies are parsed defensively: bounded lengths, NUL-free
  * strings, counts checked against the bytes present.
  *
- * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the proxy calls the symbolizer in-process.
+ * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
+ *
+ * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the proxy
+ * calls the symbolizer in-process.
  * Strings in sym_frame results are valid until the next sandbox__lookup(); build ids until
  * sandbox__free().
  */
@@ -85,5 +88,67 @@ size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, si
 
 /* Decode an M_DWARF reply body (sandbox__has_dwarf's answer): 0 or 1, else -EPROTO. */
 int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len);
+
+/*
+ * --- unwinding (unwindsvc.h) in the child, by batches -------------------------------------------
+ *
+ * The caller tells the sandbox each process's mappings (copied; sent to the child before the next
+ * batch that has a sample of that process, and again after a restart), queues samples, and runs the
+ * queue as one batch: the stacks go into a memfd that the child maps read-only, the results come back
+ * through a second memfd that the parent copies before parsing them defensively. A sample whose unwind
+ * missed an address (unwindsvc.h) is offered to the 'need' callback, which may re-read the maps or open
+ * the file (calling sandbox__uw_maps again) and return 1 to have it unwound again (16 rounds at most).
+ * When the child dies, hangs or answers garbage, the samples of that round are marked lost (counted
+ * in failures) and the child is restarted on the next request. Disabled, the same service runs in
+ * this process.
+ */
+#define SANDBOX_UW_MAX_BATCH 128u
+
+enum sandbox_uw_kind {
+	SANDBOX_UW_NOFILE = 0,  /* anonymous, or a file that could not be opened */
+	SANDBOX_UW_UNRESOLVED,  /* a file not opened yet: the child reports a miss */
+	SANDBOX_UW_FILE,        /* 'elf' */
+	SANDBOX_UW_VDSO,
+};
+
+struct sandbox_uw_map {
+	uint64_t start, end, offset;
+	struct sandbox_elf *elf; /* borrowed, with SANDBOX_UW_FILE */
+	enum sandbox_uw_kind kind;
+};
+
+struct sandbox_uw_result {
+	int lost;      /* the child failed: nothing below is valid */
+	uint32_t status, nr, fp_steps; /* as struct unwinder_result */
+	uint64_t fail_ip;
+	const uint64_t *ips; /* nr addresses, valid until sandbox__uw_reset() */
+};
+
+/* 1: the maps changed so that the sample should be unwound again; 0: no; a negative errno: fatal. */
+typedef int (*sandbox_uw_need_fn)(void *ctx, uint32_t pid, uint64_t addr);
+
+/* Set the mappings of 'pid' (sorted by start); n = 0 forgets the process. 0, -ENOMEM. */
+int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_map *m, size_t n);
+/*
+ * Queue a sample (stack cut to 64 KiB, max addresses at most 128). Returns its index in the batch,
+ * -ENOSPC when the batch is full (run it first), -ENOMEM, -EINVAL.
+ */
+int sandbox__uw_queue(struct sandbox *sb, uint32_t pid, const uint64_t *regs, const uint8_t *stack,
+		      uint32_t stack_size, uint32_t max, int fp_fallback);
+uint32_t sandbox__uw_queued(const struct sandbox *sb);
+/* Unwind the queued samples. 0 (lost samples are not an error), or -ENOMEM or the callback's error. */
+int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx);
+const struct sandbox_uw_result *sandbox__uw_result(const struct sandbox *sb, uint32_t i);
+/* Empty the queue. */
+void sandbox__uw_reset(struct sandbox *sb);
+
+struct sandbox_uw_stats {
+	uint64_t batches;        /* round trips to the child (0 when disabled) */
+	uint64_t samples;        /* samples those carried, retries included */
+	uint64_t retries;        /* samples unwound again after a miss */
+	uint64_t failures;       /* samples not unwound because the child failed */
+	uint64_t images_evicted; /* file images dropped to stay within the budget */
+};
+void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st);
 
 #endif

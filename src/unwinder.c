@@ -23,15 +23,45 @@ _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP
 /* libunwind address spaces kept at once (each holds a cache of parsed CFI). */
 #define MAX_SPACES 256
 
+/* Images whose .debug_frame index is kept. */
+#define MAX_DFRAMES 64
+
+/*
+ * Where the rewritten CIE and FDE of a .debug_frame lookup are served to libunwind: a non-canonical
+ * address, which no process can map, so never confused with the target's memory.
+ */
+#define SCRATCH_BASE 0x8000000000000000ull
+
+/* An FDE of a .debug_frame section: the code it covers (link-time addresses) and where it is. */
+struct dframe_fde {
+	uint64_t start, end;
+	uint64_t fde_off, cie_off; /* offsets in the section */
+};
+
+/* The .debug_frame index of one image. */
+struct dframe {
+	uint64_t image_id, last_use;
+	uint64_t sec_off, sec_size; /* the section in the file; size 0 when there is none */
+	struct dframe_fde *fdes;    /* owned, sorted by start */
+	size_t nr;
+};
+
 struct unwinder {
 	unw_addr_space_t spaces[MAX_SPACES]; /* owned */
 	uint32_t owners[MAX_SPACES];         /* the space id each one serves now */
 	size_t nr_spaces, next_reuse;
 	struct u64map space_idx;             /* space id -> index + 1 (the slot may since serve another) */
+	struct dframe dframes[MAX_DFRAMES];  /* indexes of images with an image_id */
+	size_t nr_dframes;
+	struct dframe uncached;              /* the index of the last image without an image_id */
+	uint64_t tick;
+	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
+	size_t scratch_cap;
 };
 
 /* One unwind: what the accessors see through their 'arg'. */
 struct unwind_ctx {
+	struct unwinder *u;
 	const struct unwinder_input *in;
 	uint64_t regs[SCORCH_NR_REGS]; /* where unw_init_remote starts: the sample's, or a frame-pointer step's */
 	uint64_t sp;                   /* the sample's SP: where the stack copy starts */
@@ -39,6 +69,7 @@ struct unwind_ctx {
 	int nr_last, next_last;
 	int stack_beyond;            /* a read fell above the copy of the stack */
 	int no_info;                 /* find_proc_info found no table */
+	size_t scratch_len;          /* bytes of u->scratch served at SCRATCH_BASE */
 };
 
 static int find_map(struct unwind_ctx *c, uint64_t addr, struct unwinder_map *out)
@@ -51,6 +82,7 @@ static int find_map(struct unwind_ctx *c, uint64_t addr, struct unwinder_map *ou
 			return 0;
 		}
 	}
+	memset(out, 0, sizeof(*out));
 	if (c->in->find_map(c->in->ctx, addr, out) || !out->image || out->end <= out->start)
 		return -ENOENT;
 	c->last[c->next_last] = *out;
@@ -82,6 +114,10 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	(void)as;
 	if (write)
 		return -UNW_EREADONLYREG;
+	if (addr >= SCRATCH_BASE && addr - SCRATCH_BASE < c->scratch_len) {
+		memcpy(valp, c->u->scratch + (addr - SCRATCH_BASE), sizeof(*valp)); /* padded: see dframe_find */
+		return 0;
+	}
 	if (addr >= c->sp && addr - c->sp < c->in->stack_size && c->in->stack_size - (addr - c->sp) >= 8) {
 		memcpy(valp, c->in->stack + (addr - c->sp), sizeof(*valp));
 		return 0;
@@ -131,24 +167,30 @@ static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 	(void)as, (void)pi, (void)arg;
 }
 
-/*
- * The .eh_frame_hdr of the file mapped at m: its runtime address, found through PT_GNU_EH_FRAME, with
- * the load bias computed from the PT_LOAD segment that holds the mapping's offset.
- */
-static int eh_frame_hdr(const struct unwinder_map *m, uint64_t *hdr_addr, uint64_t *hdr_off)
+static int elf_header(const struct unwinder_map *m, Elf64_Ehdr *eh)
 {
-	const Elf64_Ehdr *eh = (const void *)m->image;
+	if (m->image_size < sizeof(*eh))
+		return -1;
+	memcpy(eh, m->image, sizeof(*eh));
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return -1;
+	return 0;
+}
+
+/*
+ * The load bias of the file mapped at m (runtime address - link-time address), from the PT_LOAD
+ * segment that holds the mapping's offset, and the file offset of its PT_GNU_EH_FRAME segment
+ * (0 when it has none).
+ */
+static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf_off, uint64_t *ehf_vaddr)
+{
 	const Elf64_Phdr *ph, *load = NULL, *ehf = NULL;
 	Elf64_Ehdr ehdr;
 	Elf64_Phdr p;
 	size_t i;
-	uint64_t bias;
 
-	if (m->image_size < sizeof(*eh))
-		return -1;
-	memcpy(&ehdr, eh, sizeof(ehdr));
-	if (memcmp(ehdr.e_ident, ELFMAG, SELFMAG) || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
+	if (elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
 	    (m->image_size - ehdr.e_phoff) / sizeof(Elf64_Phdr) < ehdr.e_phnum)
 		return -1;
 	ph = (const void *)(m->image + ehdr.e_phoff);
@@ -160,16 +202,329 @@ static int eh_frame_hdr(const struct unwinder_map *m, uint64_t *hdr_addr, uint64
 			 m->offset < p.p_offset + p.p_filesz)
 			load = &ph[i];
 	}
-	if (!ehf || !load)
+	if (!load)
 		return -1;
 	memcpy(&p, load, sizeof(p));
-	bias = m->start - m->offset + p.p_offset - p.p_vaddr;
-	memcpy(&p, ehf, sizeof(p));
-	if (p.p_offset > m->image_size || m->image_size - p.p_offset < 12)
-		return -1;
-	*hdr_addr = bias + p.p_vaddr;
-	*hdr_off = p.p_offset;
+	*bias = m->start - m->offset + p.p_offset - p.p_vaddr;
+	*ehf_off = *ehf_vaddr = 0;
+	if (ehf) {
+		memcpy(&p, ehf, sizeof(p));
+		*ehf_off = p.p_offset;
+		*ehf_vaddr = p.p_vaddr;
+	}
 	return 0;
+}
+
+/* Through .eh_frame_hdr, the binary search table that every linker writes. */
+static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
+			 unw_proc_info_t *pi, int need_unwind_info)
+{
+	uint64_t bias, hdr_off, hdr_vaddr, hdr_addr;
+	unw_dyn_info_t di;
+	const uint8_t *h;
+	uint32_t fde_count;
+
+	if (load_bias(m, &bias, &hdr_off, &hdr_vaddr) || !hdr_off || hdr_off > m->image_size ||
+	    m->image_size - hdr_off < 12)
+		return -UNW_ENOINFO;
+	hdr_addr = bias + hdr_vaddr;
+	h = m->image + hdr_off;
+	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
+	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
+		return -UNW_ENOINFO;
+	memcpy(&fde_count, h + 8, sizeof(fde_count));
+	if (!fde_count || fde_count > (m->image_size - hdr_off - 12) / 8)
+		return -UNW_ENOINFO;
+	memset(&di, 0, sizeof(di));
+	di.start_ip = m->start;
+	di.end_ip = m->end;
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.u.rti.name_ptr = 0;
+	di.u.rti.segbase = hdr_addr;
+	di.u.rti.table_data = hdr_addr + 12;
+	di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A .debug_frame CIE that libunwind can take in .eh_frame form. */
+struct dframe_cie {
+	uint8_t version;     /* as it is written back: 1, or 3 for versions 3 and 4 */
+	const uint8_t *rest; /* code alignment factor to the end: copied as is */
+	size_t rest_len;
+};
+
+/* The CIE at 'off' in the section: 32-bit DWARF, version 1, 3 or 4, no augmentation, 8-byte addresses. */
+static int dframe_cie(const uint8_t *sec, uint64_t sec_size, uint64_t off, struct dframe_cie *cie)
+{
+	const uint8_t *p, *end;
+	uint32_t len;
+	uint8_t version;
+
+	if (off > sec_size || sec_size - off < 8)
+		return -1;
+	len = le32(sec + off);
+	if (len < 6 || len == 0xffffffff || len > sec_size - off - 4 || le32(sec + off + 4) != 0xffffffff)
+		return -1;
+	p = sec + off + 8;
+	end = sec + off + 4 + len;
+	version = *p++;
+	if ((version != 1 && version != 3 && version != 4) || *p++ != 0)
+		return -1;
+	if (version == 4) {
+		/* address_size 8, segment_selector_size 0 */
+		if (end - p < 2 || p[0] != 8 || p[1] != 0)
+			return -1;
+		p += 2;
+	}
+	if (p >= end)
+		return -1;
+	cie->version = version == 1 ? 1 : 3;
+	cie->rest = p;
+	cie->rest_len = (size_t)(end - p);
+	return 0;
+}
+
+static int fde_cmp(const void *a, const void *b)
+{
+	const struct dframe_fde *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The .debug_frame section of the image: its offset and size, or -1. */
+static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t *size)
+{
+	static const char name[] = ".debug_frame";
+	const Elf64_Shdr *sh;
+	Elf64_Shdr str, s;
+	Elf64_Ehdr eh;
+	size_t i;
+
+	if (elf_header(m, &eh) || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > m->image_size ||
+	    (m->image_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+		return -1;
+	sh = (const void *)(m->image + eh.e_shoff);
+	memcpy(&str, &sh[eh.e_shstrndx], sizeof(str));
+	if (str.sh_type == SHT_NOBITS || str.sh_offset > m->image_size || m->image_size - str.sh_offset < str.sh_size)
+		return -1;
+	for (i = 0; i < eh.e_shnum; i++) {
+		memcpy(&s, &sh[i], sizeof(s));
+		if (s.sh_type != SHT_PROGBITS || (s.sh_flags & SHF_COMPRESSED) || s.sh_name >= str.sh_size ||
+		    str.sh_size - s.sh_name < sizeof(name) ||
+		    memcmp(m->image + str.sh_offset + s.sh_name, name, sizeof(name)))
+			continue;
+		if (s.sh_offset > m->image_size || m->image_size - s.sh_offset < s.sh_size)
+			return -1;
+		*off = s.sh_offset;
+		*size = s.sh_size;
+		return 0;
+	}
+	return -1;
+}
+
+/* Index the FDEs of the image's .debug_frame into d (left empty when it has none or no memory). */
+static void dframe_build(const struct unwinder_map *m, struct dframe *d)
+{
+	const uint8_t *sec;
+	struct dframe_cie cie;
+	uint64_t off = 0, last_cie = UINT64_MAX, cap = 0, start, range;
+	struct dframe_fde *n;
+	int cie_ok = 0;
+	uint32_t len, id;
+
+	d->nr = 0;
+	d->sec_off = d->sec_size = 0;
+	if (dframe_section(m, &d->sec_off, &d->sec_size))
+		return;
+	sec = m->image + d->sec_off;
+	while (d->sec_size - off >= 4) {
+		len = le32(sec + off);
+		if (len == 0xffffffff) {
+			/* 64-bit DWARF: skipped */
+			if (d->sec_size - off < 12 || le64(sec + off + 4) > d->sec_size - off - 12)
+				break;
+			off += 12 + le64(sec + off + 4);
+			continue;
+		}
+		if (len > d->sec_size - off - 4)
+			break;
+		id = len >= 4 ? le32(sec + off + 4) : 0xffffffff;
+		if (len >= 20 && id != 0xffffffff) {
+			if (id != last_cie) {
+				last_cie = id;
+				cie_ok = dframe_cie(sec, d->sec_size, id, &cie) == 0;
+			}
+			start = le64(sec + off + 8);
+			range = le64(sec + off + 16);
+			if (cie_ok && range && start + range > start) {
+				if (d->nr == cap) {
+					cap = cap ? cap * 2 : 256;
+					n = realloc(d->fdes, cap * sizeof(*n));
+					if (!n) {
+						d->nr = 0;
+						return;
+					}
+					d->fdes = n;
+				}
+				d->fdes[d->nr++] = (struct dframe_fde){ start, start + range, off, id };
+			}
+		}
+		off += 4 + (uint64_t)len;
+	}
+	if (d->nr)
+		qsort(d->fdes, d->nr, sizeof(*d->fdes), fde_cmp);
+}
+
+static void dframe_release(struct dframe *d)
+{
+	free(d->fdes);
+	memset(d, 0, sizeof(*d));
+}
+
+/* The index of the image at m: cached by image_id (least recently used dropped past MAX_DFRAMES). */
+static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder_map *m)
+{
+	struct dframe *d = NULL;
+	size_t i;
+
+	if (!m->image_id) {
+		dframe_build(m, &u->uncached);
+		return &u->uncached;
+	}
+	u->tick++;
+	for (i = 0; i < u->nr_dframes; i++) {
+		if (u->dframes[i].image_id == m->image_id) {
+			u->dframes[i].last_use = u->tick;
+			return &u->dframes[i];
+		}
+	}
+	if (u->nr_dframes < MAX_DFRAMES) {
+		d = &u->dframes[u->nr_dframes++];
+	} else {
+		d = &u->dframes[0];
+		for (i = 1; i < MAX_DFRAMES; i++)
+			if (u->dframes[i].last_use < d->last_use)
+				d = &u->dframes[i];
+		dframe_release(d);
+	}
+	dframe_build(m, d);
+	d->image_id = m->image_id;
+	d->last_use = u->tick;
+	return d;
+}
+
+/* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
+static int scratch_reserve(struct unwinder *u, size_t need)
+{
+	uint8_t *n;
+
+	if (need + 8 <= u->scratch_cap)
+		return 0;
+	n = realloc(u->scratch, need + 64);
+	if (!n)
+		return -1;
+	u->scratch = n;
+	u->scratch_cap = need + 64;
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/*
+ * Through .debug_frame: find the FDE that covers ip, write it and its CIE in .eh_frame form into the
+ * scratch (a one-entry search table first), and let libunwind parse them from SCRATCH_BASE.
+ */
+static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
+		       unw_proc_info_t *pi, int need_unwind_info)
+{
+	uint64_t bias, ehf_off, ehf_vaddr, pc, rt_start, rt_end;
+	const struct dframe *d;
+	const struct dframe_fde *f;
+	const uint8_t *sec;
+	struct dframe_cie cie;
+	size_t lo, hi, mid, cie_pos = 8, fde_pos, instr_len, total;
+	uint32_t fde_len;
+	unw_dyn_info_t di;
+	uint8_t *w;
+
+	if (load_bias(m, &bias, &ehf_off, &ehf_vaddr))
+		return -UNW_ENOINFO;
+	d = dframe_get(c->u, m);
+	if (!d->nr)
+		return -UNW_ENOINFO;
+	pc = ip - bias;
+	for (lo = 0, hi = d->nr; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if (d->fdes[mid].start <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -UNW_ENOINFO;
+	f = &d->fdes[lo - 1];
+	rt_start = f->start + bias;
+	rt_end = f->end + bias;
+	if (pc >= f->end || rt_start > ip || ip >= rt_end)
+		return -UNW_ENOINFO;
+	sec = m->image + d->sec_off;
+	if (dframe_cie(sec, d->sec_size, f->cie_off, &cie))
+		return -UNW_ENOINFO;
+	fde_len = le32(sec + f->fde_off);
+	instr_len = fde_len - 20; /* after the CIE pointer, the start and the range */
+	fde_pos = cie_pos + 4 + 6 + cie.rest_len;
+	total = fde_pos + 4 + 20 + instr_len;
+	if (scratch_reserve(c->u, total))
+		return -UNW_ENOMEM;
+	w = c->u->scratch;
+	memset(w, 0, total + 8);
+	/* the search table: one entry, IP offset 0 from di.start_ip, the FDE at fde_pos from segbase */
+	put32(w, 0);
+	put32(w + 4, (uint32_t)fde_pos);
+	/* the CIE: length, id 0, version, empty augmentation, then the rest as it was */
+	put32(w + cie_pos, (uint32_t)(6 + cie.rest_len));
+	w[cie_pos + 8] = cie.version;
+	memcpy(w + cie_pos + 10, cie.rest, cie.rest_len);
+	/* the FDE: length, CIE pointer relative to itself, absolute runtime addresses, instructions */
+	put32(w + fde_pos, fde_len);
+	put32(w + fde_pos + 4, (uint32_t)(fde_pos + 4 - cie_pos));
+	put64(w + fde_pos + 8, rt_start);
+	put64(w + fde_pos + 16, rt_end - rt_start);
+	memcpy(w + fde_pos + 24, sec + f->fde_off + 24, instr_len);
+	c->scratch_len = total;
+
+	memset(&di, 0, sizeof(di));
+	di.start_ip = rt_start;
+	di.end_ip = rt_end;
+	di.format = UNW_INFO_FORMAT_IP_OFFSET;
+	di.u.rti.segbase = SCRATCH_BASE;
+	di.u.rti.table_data = SCRATCH_BASE;
+	di.u.rti.table_len = 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
 }
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info,
@@ -177,36 +532,13 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct unwind_ctx *c = arg;
 	struct unwinder_map m;
-	unw_dyn_info_t di;
-	uint64_t hdr_addr, hdr_off;
-	const uint8_t *h;
-	uint32_t fde_count;
-	int ret;
+	int ret = -UNW_ENOINFO;
 
-	if (find_map(c, ip, &m) || eh_frame_hdr(&m, &hdr_addr, &hdr_off)) {
-		c->no_info = 1;
-		return -UNW_ENOINFO;
+	if (find_map(c, ip, &m) == 0) {
+		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info);
+		if (ret == -UNW_ENOINFO)
+			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info);
 	}
-	h = m.image + hdr_off;
-	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
-	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b) {
-		c->no_info = 1;
-		return -UNW_ENOINFO;
-	}
-	memcpy(&fde_count, h + 8, sizeof(fde_count));
-	if (!fde_count || fde_count > (m.image_size - hdr_off - 12) / 8) {
-		c->no_info = 1;
-		return -UNW_ENOINFO;
-	}
-	memset(&di, 0, sizeof(di));
-	di.start_ip = m.start;
-	di.end_ip = m.end;
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.u.rti.name_ptr = 0;
-	di.u.rti.segbase = hdr_addr;
-	di.u.rti.table_data = hdr_addr + 12;
-	di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
-	ret = _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
 	if (ret == -UNW_ENOINFO)
 		c->no_info = 1;
 	return ret;
@@ -241,6 +573,10 @@ void unwinder__free(struct unwinder *u)
 		return;
 	for (i = 0; i < u->nr_spaces; i++)
 		unw_destroy_addr_space(u->spaces[i]);
+	for (i = 0; i < u->nr_dframes; i++)
+		dframe_release(&u->dframes[i]);
+	dframe_release(&u->uncached);
+	free(u->scratch);
 	u64map__release(&u->space_idx);
 	free(u);
 }
@@ -332,6 +668,7 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 	if (!as)
 		return -ENOMEM;
 	memset(&c, 0, sizeof(c));
+	c.u = u;
 	c.in = in;
 	memcpy(c.regs, in->regs, sizeof(c.regs));
 	c.sp = in->regs[SCORCH_REG_RSP];

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * unwinder - user stacks from a register set and a copy of the stack, by the DWARF call frame
- * information (.eh_frame through PT_GNU_EH_FRAME) of the mapped ELF files, with libunwind's remote API.
+ * information of the mapped ELF files, with libunwind's remote API: .eh_frame through PT_GNU_EH_FRAME
+ * first, then .debug_frame (found through the section headers) for code that .eh_frame does not cover.
+ *
+ * libunwind's own .debug_frame support opens and maps files by path; it is not used. Instead the
+ * unwinder indexes the .debug_frame bytes of the image it is given (sorted FDEs, cached per image_id,
+ * at most 64 images) and, for each lookup, rewrites the one CIE and FDE that cover the address into
+ * .eh_frame form (CIE id 0, a relative CIE pointer, absolute runtime addresses), which it serves to
+ * libunwind from an address range no process can map (the non-canonical 0x8000... half). Only 32-bit
+ * DWARF, CIE versions 1, 3 and 4 with an empty augmentation and 8-byte addresses are used: what GCC and
+ * clang emit; other entries are skipped (no information for their code).
  *
  * This module is the only includer of <libunwind.h>. It is pure mechanism: it knows neither processes
  * nor how files are opened. For every address it needs outside the stack copy, it asks the caller's
@@ -29,9 +38,11 @@ struct unwinder_map {
 	uint64_t offset;      /* file offset of start */
 	const uint8_t *image; /* the whole file, borrowed; NULL for memory that is not file-backed */
 	size_t image_size;
+	uint64_t image_id;    /* names these exact bytes for the unwinder's caches (never reused for
+			       * other bytes); 0: do not cache anything about the image */
 };
 
-/* Fill *out for the mapping containing addr: 0, or -ENOENT when no mapping holds it. */
+/* Fill *out (zeroed by the caller) for the mapping containing addr: 0, or -ENOENT when none holds it. */
 typedef int (*unwinder_find_map_fn)(void *ctx, uint64_t addr, struct unwinder_map *out);
 
 struct unwinder_input {
@@ -47,7 +58,8 @@ enum unwinder_status {
 	UNWINDER_ROOT = 0,   /* reached the outermost frame (the CFI says there is no caller) */
 	UNWINDER_DEPTH,      /* stopped at the caller's depth cap */
 	UNWINDER_TRUNCATED,  /* needed stack beyond the copy */
-	UNWINDER_NO_INFO,    /* no CFI for fail_ip (no mapping, no readable file, or no .eh_frame_hdr) */
+	UNWINDER_NO_INFO,    /* no CFI for fail_ip (no mapping, no readable file, in neither .eh_frame
+			      * nor .debug_frame) */
 	UNWINDER_FAILED,     /* bad CFI, unreadable memory or a loop at fail_ip */
 };
 

@@ -96,11 +96,11 @@ VARIANTS=(base)
 for hz in $FREQS; do
 	VARIANTS+=("scorch:$hz")
 	if [[ $HAVE_PERF -eq 1 ]]; then VARIANTS+=("perf:$hz"); fi
-	VARIANTS+=("scorch-dwarf:$hz")
+	VARIANTS+=("scorch-dwarf:$hz" "scorch-dwarf8k:$hz")
 	if [[ $HAVE_PERF -eq 1 ]]; then VARIANTS+=("perf-dwarf:$hz"); fi
 done
 # The profilers of the result table, in its order.
-TOOLS=(scorch perf scorch-dwarf perf-dwarf)
+TOOLS=(scorch perf scorch-dwarf scorch-dwarf8k perf-dwarf)
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -135,6 +135,8 @@ run_one() {
 	scorch) cmd=("$SCORCH" record -g fp -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
 	perf) cmd=(env "HOME=$TMP" "$PERF" record -e cpu-clock -g -F "$hz" -o "$prof" -- "$FW" "$units") ;;
 	scorch-dwarf) cmd=("$SCORCH" record -g dwarf -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
+	# the stack copy perf makes: 8 KiB
+	scorch-dwarf8k) cmd=("$SCORCH" record -g dwarf,8192 -e cpu-clock -F "$hz" -o "$prof" -- "$FW" "$units") ;;
 	perf-dwarf)
 		cmd=(env "HOME=$TMP" "$PERF" record -e cpu-clock --call-graph dwarf -F "$hz" -o "$prof" -- "$FW" "$units")
 		;;
@@ -173,7 +175,7 @@ run_one() {
 
 	local bytes=0 samples=0 lost=0
 	case $tool in
-	scorch | scorch-dwarf)
+	scorch | scorch-dwarf | scorch-dwarf8k)
 		bytes=$(stat -c %s "$prof")
 		"$SCORCH" info -i "$prof" >"$TMP/info.txt" 2>&1 || {
 			cat "$TMP/info.txt" >&2
@@ -206,6 +208,11 @@ run_one() {
 col() { awk -F'\t' -v v="$1" -v c="$2" '$1 == v && $3 > 0 { print $c }' "$RESULTS"; }
 # total VARIANT COLUMN: the sum of that column over every measured run of VARIANT
 total() { col "$1" "$2" | awk '{ s += $1 } END { printf "%.3f", s }'; }
+# half the range (max - min) of the numbers on standard input, as a percentage of $1
+halfrange() {
+	awk -v b="$1" 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+		END { if (NR < 2 || b <= 0) print "-"; else printf "%.1f", (hi - lo) / 2 / b * 100 }'
+}
 
 # ---------------------------------------------------------------------------------------
 # machine
@@ -277,7 +284,7 @@ BASE_CPU=$(col base 6 | median)
 BASE_RESID=$(col base 8 | median)
 
 # Per variant: slowdown, bytes/sample, profiler CPU per 1000 samples, ...
-declare -A SLOW SLOWCPU BPS CPUK MED_WALL MED_CMD MED_CPU MED_PCPU MED_SAMPLES LOST
+declare -A SPREAD SLOW SLOWCPU BPS CPUK MED_WALL MED_CMD MED_CPU MED_PCPU MED_SAMPLES LOST
 for v in "${VARIANTS[@]}"; do
 	MED_WALL[$v]=$(col "$v" 4 | median)
 	MED_CMD[$v]=$(col "$v" 5 | median)
@@ -285,6 +292,7 @@ for v in "${VARIANTS[@]}"; do
 	MED_PCPU[$v]=$(col "$v" 8 | median)
 	MED_SAMPLES[$v]=$(col "$v" 10 | median)
 	SLOW[$v]=$(awk -v a="${MED_WALL[$v]}" -v b="$BASE_WALL" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
+	SPREAD[$v]=$(col "$v" 4 | halfrange "$BASE_WALL")
 	SLOWCPU[$v]=$(awk -v a="${MED_CPU[$v]}" -v b="$BASE_CPU" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
 	if [[ $v != base ]]; then
 		tb=$(total "$v" 9)
@@ -301,6 +309,8 @@ echo "## Details (medians over $ROUNDS rounds)"
 echo
 echo "workload time = the workload's own CLOCK_MONOTONIC time around its compute loop, printed by"
 echo "  the workload; it excludes process and profiler start-up and shutdown (the slowdown uses it)."
+echo "+-            = half the range (max - min) of the workload time over the rounds, in % of"
+echo "  base: slowdowns that differ by less than this are within the run-to-run noise."
 echo "whole command = the wall time of the whole profiler command, start-up and shutdown included."
 echo "workload CPU  = the workload's getrusage(RUSAGE_SELF) user+sys at exit; the in-kernel cost of"
 echo "  taking samples in the workload's context (timer interrupt, BPF program or perf's unwinder)"
@@ -309,11 +319,11 @@ echo "profiler CPU  = user+sys CPU of the profiler process alone: bash 'times' f
 echo "  of a subshell (the profiler and the workload it reaped) minus the workload's own rusage."
 echo "  For 'base' this is the measurement's own error ($BASE_RESID ms)."
 echo
-printf '%-17s %12s %8s %14s %13s %9s %14s %10s %6s\n' variant "workload s" "slow %" "whole cmd s" \
+printf '%-17s %12s %8s %7s %14s %13s %9s %14s %10s %6s\n' variant "workload s" "slow %" "+-" "whole cmd s" \
 	"workload CPU s" "CPU slow %" "profiler CPU ms" samples lost
 for v in "${VARIANTS[@]}"; do
-	printf '%-17s %12.3f %8s %14.3f %13.3f %9s %14.1f %10s %6s\n' "$v" \
-		"$(awk -v n="${MED_WALL[$v]}" 'BEGIN { print n / 1e9 }')" "${SLOW[$v]}" \
+	printf '%-17s %12.3f %8s %7s %14.3f %13.3f %9s %14.1f %10s %6s\n' "$v" \
+		"$(awk -v n="${MED_WALL[$v]}" 'BEGIN { print n / 1e9 }')" "${SLOW[$v]}" "${SPREAD[$v]}" \
 		"$(awk -v n="${MED_CMD[$v]}" 'BEGIN { print n / 1e9 }')" \
 		"$(awk -v n="${MED_CPU[$v]}" 'BEGIN { print n / 1e3 }')" "${SLOWCPU[$v]}" \
 		"${MED_PCPU[$v]}" "${MED_SAMPLES[$v]}" "${LOST[$v]:--}"
@@ -358,7 +368,8 @@ for hz in $FREQS; do
 done
 echo "dwarf rows: scorch -g dwarf copies the registers and up to 16 KiB of user stack per sample"
 echo "  (less near the stack's top) and unwinds them while it records; perf --call-graph dwarf copies"
-echo "  8 KiB per sample into perf.data and leaves the unwinding to perf report."
+echo "  8 KiB per sample into perf.data and leaves the unwinding to perf report; scorch-dwarf8k is"
+echo "  scorch -g dwarf,8192, the same copy size as perf's."
 echo "Note: scorch opens a cpu-clock event on every CPU and filters by pid in BPF, so it also"
 echo "  takes interrupts on CPUs that do not run the workload; that cost is in neither column."
 echo "  perf record -- CMD samples only the command's threads."
@@ -384,7 +395,7 @@ if ((BUSY > 10)); then
 	echo "WARNING: measured while other processes kept ${BUSY}% of the CPUs busy: do not publish."
 fi
 echo
-echo "| profiler | Hz | slowdown % | bytes/sample | profiler CPU ms per 1000 samples | command |"
+echo "| profiler | Hz | slowdown % (+- half range) | bytes/sample | profiler CPU ms per 1000 samples | command |"
 echo "|---|---:|---:|---:|---:|---|"
 for hz in $FREQS; do
 	for tool in "${TOOLS[@]}"; do
@@ -393,7 +404,7 @@ for hz in $FREQS; do
 			echo "| $tool | $hz | not measured | - | - | \`$CMDLINE\` |"
 			continue
 		fi
-		echo "| $tool | $hz | ${SLOW[$v]} | ${BPS[$v]} | ${CPUK[$v]} | \`$CMDLINE\` |"
+		echo "| $tool | $hz | ${SLOW[$v]} (+-${SPREAD[$v]}) | ${BPS[$v]} | ${CPUK[$v]} | \`$CMDLINE\` |"
 	done
 done
 if [[ $HAVE_PERF -eq 0 ]]; then

@@ -11,12 +11,17 @@
 #    and without --no-sandbox, ROUNDS times each: median CPU seconds of scorch and its sandbox child
 #    (GNU time counts reaped children; the workload is not scorch's child) and the number of distinct
 #    folded stacks. Needs root; skipped otherwise.
-# 3. The commands that parse files outside a recording, with and without --no-sandbox, ROUNDS times
-#    each, interleaved: 'scorch symbolize -e LIBC' on the N addresses (standard input), 'scorch
-#    symbolize -p PID' on N addresses of the libc of a running 'sleep' (arguments), and 'scorch
-#    report --resymbolize' of a profile of N distinct nameless libc addresses (written by
-#    sandbox_bench profile), next to the same report without --resymbolize: median wall and CPU
-#    seconds (scorch and its reaped sandbox child) and the slowdown.
+# 3. DWARF unwinding: 'scorch record -g dwarf -p PID -d SECS -F HZ' of the same workload, with the
+#    unwinding in the sandboxed child (batches of samples per round trip), in-process (--no-sandbox),
+#    and sandboxed with scorch and its child pinned to one CPU (taskset -c 0): median CPU seconds of
+#    scorch and its child, CPU ms per 1000 samples, and samples per batch (the profile's
+#    unwind_sandbox_samples / unwind_sandbox_batches; retries after a maps miss included).
+# 4. Run right after 1, without root: the commands that parse files outside a recording, with and
+#    without --no-sandbox, ROUNDS times each, interleaved: 'scorch symbolize -e LIBC' on the N
+#    addresses (standard input), 'scorch symbolize -p PID' on N addresses of the libc of a running
+#    'sleep' (arguments), and 'scorch report --resymbolize' of a profile of N distinct nameless libc
+#    addresses (written by sandbox_bench profile), next to the same report without --resymbolize:
+#    median wall and CPU seconds (scorch and its reaped sandbox child) and the slowdown.
 #
 #   scripts/bench/sandbox.sh                   # N=20000 ROUNDS=5 SECS=3 HZ=999
 #
@@ -140,4 +145,27 @@ done
 printf '%-11s %12s %10s\n' mode "record CPU s" stacks
 for m in in-process sandboxed; do
 	printf '%-11s %12.3f %10s\n' "$m" "$(median <"$TMP/rec.$m")" "$(median <"$TMP/loc.$m")"
+done
+
+printf '\nsandbox benchmark, DWARF unwinding: scorch record -g dwarf -p PID -d %s -F %s (build/workloads/demo), %d rounds, median\n' "$SECS" "$HZ" "$ROUNDS"
+for ((r = 0; r < ROUNDS; r++)); do
+	for m in sandboxed in-process sandboxed-1cpu; do
+		pre=() flag=
+		[ $m = in-process ] && flag=--no-sandbox
+		[ $m = sandboxed-1cpu ] && pre=(taskset -c 0)
+		# shellcheck disable=SC2086
+		$TIME -f '%U %S' -o "$TMP/t" "${pre[@]}" "$SCORCH" record -q -g dwarf $flag -F "$HZ" -d "$SECS" -p "$WPID" \
+			-o "$TMP/d.prof" || exit 1
+		"$SCORCH" info -i "$TMP/d.prof" >"$TMP/info"
+		awk -v f="$TMP/info" 'BEGIN { while ((getline l < f) > 0) { split(l, a, " "); c[a[1]] = a[2] } }
+			{ cpu = $1 + $2; n = c["samples"]; b = c["unwind_sandbox_batches"]
+			  printf "%.3f %.2f %s %s\n", cpu, n ? 1e6 * cpu / n : 0, n, b ? sprintf("%.1f", c["unwind_sandbox_samples"] / b) : "-" }' \
+			"$TMP/t" >>"$TMP/dw.$m"
+	done
+done
+printf '%-15s %12s %14s %9s %18s\n' mode "record CPU s" "ms/1000 smp" samples "samples per batch"
+for m in in-process sandboxed sandboxed-1cpu; do
+	printf '%-15s %12.3f %14.2f %9s %18s\n' "$m" "$(awk '{ print $1 }' "$TMP/dw.$m" | median)" \
+		"$(awk '{ print $2 }' "$TMP/dw.$m" | median)" "$(awk '{ print $3 }' "$TMP/dw.$m" | median)" \
+		"$(awk '{ print $4 }' "$TMP/dw.$m" | median)"
 done

@@ -22,6 +22,8 @@
 
 #include "safeopen.h"
 #include "sandbox.h"
+#include "unwinder.h"
+#include "unwindsvc.h"
 
 /* --- the decoder -------------------------------------------------------------------------------- */
 
@@ -475,6 +477,203 @@ static void test_timeout(void **state)
 	close(fd);
 }
 
+/* --- unwinding in batches ----------------------------------------------------------------------- */
+
+static void test_unwind_codec(void **state)
+{
+	struct unwindsvc_res a = { UNWINDER_ROOT, 3, 1, 0, 0, 0 }, b = { UNWINDER_NO_INFO, 1, 0, 1, 0x77, 0x99 };
+	uint64_t ia[3] = { 0x1000, 0x2000, 0x3000 }, ib[1] = { 0x5000 }, ips[8];
+	uint32_t max[2] = { 3, 4 };
+	struct unwindsvc_result out[2];
+	uint8_t buf[512];
+	size_t len = unwindsvc__encode_result(buf, sizeof(buf), 0, &a, ia), cut;
+
+	(void)state;
+	len = unwindsvc__encode_result(buf, sizeof(buf), len, &b, ib);
+	assert_int_equal(len, 2 * sizeof(struct unwindsvc_res) + 4 * 8);
+	assert_int_equal(unwindsvc__decode_results(buf, len, 2, max, out, ips, 8), 0);
+	assert_int_equal(out[0].r.status, UNWINDER_ROOT);
+	assert_int_equal(out[0].r.nr, 3);
+	assert_int_equal(out[0].r.fp_steps, 1);
+	assert_int_equal(out[0].ips[2], 0x3000);
+	assert_int_equal(out[1].r.need, 1);
+	assert_int_equal(out[1].r.need_addr, 0x99);
+	assert_int_equal(out[1].r.fail_ip, 0x77);
+	assert_int_equal(out[1].ips[0], 0x5000);
+	/* Every truncation, trailing bytes, fewer samples than sent: rejected. */
+	for (cut = 0; cut < len; cut++)
+		assert_int_equal(unwindsvc__decode_results(buf, cut, 2, max, out, ips, 8), -EPROTO);
+	buf[len] = 0;
+	assert_int_equal(unwindsvc__decode_results(buf, len + 1, 2, max, out, ips, 8), -EPROTO);
+	assert_int_equal(unwindsvc__decode_results(buf, len, 1, max, out, ips, 8), -EPROTO);
+	/* More addresses than asked for, or than the caller has room for. */
+	max[0] = 2;
+	assert_int_equal(unwindsvc__decode_results(buf, len, 2, max, out, ips, 8), -EPROTO);
+	max[0] = 3;
+	assert_int_equal(unwindsvc__decode_results(buf, len, 2, max, out, ips, 3), -EPROTO);
+	/* A status out of range, a need flag that is not 0 or 1. */
+	a.status = UNWINDER_FAILED + 1;
+	unwindsvc__encode_result(buf, sizeof(buf), 0, &a, ia);
+	assert_int_equal(unwindsvc__decode_results(buf, len, 2, max, out, ips, 8), -EPROTO);
+	a.status = UNWINDER_FAILED;
+	a.need = 2;
+	unwindsvc__encode_result(buf, sizeof(buf), 0, &a, ia);
+	assert_int_equal(unwindsvc__decode_results(buf, len, 2, max, out, ips, 8), -EPROTO);
+	/* Requests: the stack is cut to the largest copy, records stay 8-byte aligned. */
+	{
+		static uint8_t req[2 * (sizeof(struct unwindsvc_req) + UNWINDSVC_MAX_STACK)];
+		static uint8_t stack[UNWINDSVC_MAX_STACK + 100];
+		struct unwindsvc_req rq = { 1, 2, 0, 13, { 0 } };
+		size_t at = unwindsvc__encode_request(req, sizeof(req), 0, &rq, stack);
+
+		assert_int_equal(at, sizeof(rq) + 16);
+		rq.stack_size = sizeof(stack);
+		at = unwindsvc__encode_request(req, sizeof(req), at, &rq, stack);
+		assert_int_equal(at, 2 * sizeof(rq) + 16 + UNWINDSVC_MAX_STACK);
+		assert_int_equal(unwindsvc__encode_request(req, sizeof(req), at, &rq, stack), 0);
+		assert_int_equal(unwindsvc__encode_request(req, sizeof(req), 3, &rq, stack), 0);
+	}
+}
+
+/* The test's need callback: the missed address and what to do about it. */
+struct need_ctx {
+	struct sandbox *sb;
+	struct sandbox_uw_map map;
+	uint64_t addr;
+	int calls;
+	int resolve;
+};
+
+static int need_cb(void *ctx, uint32_t pid, uint64_t addr)
+{
+	struct need_ctx *n = ctx;
+
+	assert_int_equal(pid, 4242);
+	n->calls++;
+	n->addr = addr;
+	if (!n->resolve)
+		return 0;
+	n->map.kind = SANDBOX_UW_FILE; /* the file is open now */
+	assert_int_equal(sandbox__uw_maps(n->sb, 4242, &n->map, 1), 0);
+	return 1;
+}
+
+/*
+ * Unwind at this binary's _start, as if the whole file were mapped at BASE (vaddr = file offset for its
+ * text and unwind tables): _start's CFI says there is no caller, so the unwinder must read the image's
+ * .eh_frame to answer UNWINDER_ROOT with one address.
+ */
+#define BASE 0x10000000ull
+
+static void run_unwind(struct sandbox *sb, struct sandbox_elf *e, uint64_t entry, struct need_ctx *n,
+		       enum sandbox_uw_kind kind)
+{
+	uint64_t regs[SCORCH_NR_REGS] = { 0 };
+	uint8_t stack[256] = { 0 };
+	int i;
+
+	n->sb = sb;
+	n->map = (struct sandbox_uw_map){ BASE, BASE + (64u << 20), 0, e, kind };
+	n->calls = 0;
+	assert_int_equal(sandbox__uw_maps(sb, 4242, &n->map, 1), 0);
+	regs[SCORCH_REG_RIP] = BASE + entry;
+	regs[SCORCH_REG_RSP] = 0x7ff000;
+	for (i = 0; i < 5; i++)
+		assert_int_equal(sandbox__uw_queue(sb, 4242, regs, stack, sizeof(stack), 64, 0), i);
+	assert_int_equal(sandbox__uw_queued(sb), 5);
+	assert_int_equal(sandbox__uw_run(sb, need_cb, n), 0);
+}
+
+static void test_unwind(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox_uw_stats us;
+	struct need_ctx n = { 0 };
+	uint64_t entry;
+
+	(void)state;
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		struct sandbox *sb = sandbox__new(NULL, enabled);
+		struct sandbox_elf *e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+		const struct sandbox_uw_result *r;
+
+		assert_non_null(e);
+		run_unwind(sb, e, entry, &n, SANDBOX_UW_FILE);
+		assert_int_equal(n.calls, 0);
+		for (uint32_t i = 0; i < 5; i++) {
+			r = sandbox__uw_result(sb, i);
+			assert_false(r->lost);
+			assert_int_equal(r->status, UNWINDER_ROOT);
+			assert_int_equal(r->nr, 1);
+			assert_int_equal(r->ips[0], BASE + entry);
+		}
+		sandbox__uw_reset(sb);
+		assert_int_equal(sandbox__uw_queued(sb), 0);
+		/* Not opened yet: a miss at the IP, not resolved by the caller: no caller known. */
+		n.resolve = 0;
+		run_unwind(sb, e, entry, &n, SANDBOX_UW_UNRESOLVED);
+		assert_int_equal(n.calls, 5);
+		assert_int_equal(n.addr, BASE + entry);
+		r = sandbox__uw_result(sb, 4);
+		assert_int_equal(r->status, UNWINDER_NO_INFO);
+		assert_int_equal(r->nr, 1);
+		sandbox__uw_reset(sb);
+		/* Resolved by the callback: unwound again, to the root. */
+		n.resolve = 1;
+		run_unwind(sb, e, entry, &n, SANDBOX_UW_UNRESOLVED);
+		assert_int_equal(n.calls, 5);
+		r = sandbox__uw_result(sb, 4);
+		assert_int_equal(r->status, UNWINDER_ROOT);
+		sandbox__uw_reset(sb);
+		sandbox__uw_stats(sb, &us);
+		/* Round trips to the child only when enabled: 3 runs, one with a retry round of 5. */
+		assert_int_equal(us.batches, enabled ? 4 : 0);
+		assert_int_equal(us.samples, enabled ? 20 : 0);
+		assert_int_equal(us.retries, 5);
+		assert_int_equal(us.failures, 0);
+		sandbox__free(sb);
+	}
+	close(fd);
+}
+
+static void test_unwind_crash(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox *sb;
+	struct sandbox_elf *e;
+	struct sandbox_uw_stats us;
+	struct sandbox_stats st;
+	struct need_ctx n = { 0 };
+	uint64_t entry;
+
+	(void)state;
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	setenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH", "1", 1); /* the child aborts at its first batch */
+	sb = sandbox__new(NULL, 1);
+	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	assert_non_null(e);
+	run_unwind(sb, e, entry, &n, SANDBOX_UW_FILE);
+	unsetenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH");
+	for (uint32_t i = 0; i < 5; i++)
+		assert_true(sandbox__uw_result(sb, i)->lost);
+	sandbox__uw_reset(sb);
+	sandbox__uw_stats(sb, &us);
+	assert_int_equal(us.failures, 5);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	/* A fresh child (forked without the variable) gets the file and the maps again. */
+	run_unwind(sb, e, entry, &n, SANDBOX_UW_FILE);
+	assert_false(sandbox__uw_result(sb, 0)->lost);
+	assert_int_equal(sandbox__uw_result(sb, 0)->status, UNWINDER_ROOT);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	sandbox__free(sb);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +688,9 @@ int main(void)
 		cmocka_unit_test(test_broker_beside),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_unwind_codec),
+		cmocka_unit_test(test_unwind),
+		cmocka_unit_test(test_unwind_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

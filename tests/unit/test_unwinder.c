@@ -306,6 +306,95 @@ static void test_many_spaces(void **state)
 	unwinder__free(u);
 }
 
+/*
+ * .debug_frame: tests/fuzz/seeds/unwinder/debug-frame-only holds registers, a stack copy and a static
+ * binary whose only CFI is in .debug_frame (built from _start -> mid -> leaf with
+ * -fno-asynchronous-unwind-tables -fno-unwind-tables -g1, no .eh_frame at all), laid out as the fuzz
+ * harness reads it: RIP in mid after it reserved 80 bytes, mid's return address into _start at SP + 72.
+ */
+#define DF_SEED "tests/fuzz/seeds/unwinder/debug-frame-only"
+#define DF_BASE 0x400000ull
+
+struct df_image {
+	uint8_t *data;
+	size_t size;
+	uint64_t id;
+};
+
+static int df_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
+{
+	const struct df_image *im = ctx;
+
+	if (addr < DF_BASE || addr >= DF_BASE + im->size)
+		return -ENOENT;
+	out->start = DF_BASE;
+	out->end = DF_BASE + im->size;
+	out->offset = 0;
+	out->image = im->data;
+	out->image_size = im->size;
+	out->image_id = im->id;
+	return 0;
+}
+
+static void test_debug_frame(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	struct unwinder_result res;
+	struct df_image im = { 0 };
+	uint64_t regs[SCORCH_NR_REGS], ips[8];
+	uint8_t *seed, *sec;
+	size_t size, stack_len;
+	struct stat st;
+	int fd, round;
+
+	(void)state;
+	assert_non_null(u);
+	fd = open(DF_SEED, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	size = (size_t)st.st_size;
+	seed = malloc(size);
+	assert_non_null(seed);
+	assert_int_equal(read(fd, seed, size), (ssize_t)size);
+	close(fd);
+	memcpy(regs, seed, sizeof(regs));
+	stack_len = (size_t)(seed[sizeof(regs)] | seed[sizeof(regs) + 1] << 8);
+	im.data = seed + sizeof(regs) + 2 + stack_len;
+	im.size = size - sizeof(regs) - 2 - stack_len;
+	regs[SCORCH_REG_RIP] += DF_BASE;
+	regs[SCORCH_REG_RSP] = 0x7ff000000000ull;
+
+	/* Cached under an image id, then not cached, then cached again: the same unwind each time. */
+	for (round = 0; round < 3; round++) {
+		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
+
+		im.id = round == 1 ? 0 : 7;
+		unwinder__flush(u, 1);
+		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_int_equal(res.nr, 2);
+		assert_true(ips[0] == DF_BASE + 0x1018); /* in mid */
+		assert_true(ips[1] == DF_BASE + 0x1045); /* in _start, after the call */
+	}
+
+	/* Without a section named .debug_frame there is no CFI: the unwind stops in mid and says why. */
+	sec = memmem(im.data, im.size, ".debug_frame", 13);
+	assert_non_null(sec);
+	sec[1] = 'X';
+	{
+		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
+
+		im.id = 8;
+		unwinder__flush(u, 1);
+		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		assert_int_equal(res.nr, 1);
+		assert_true(res.fail_ip == DF_BASE + 0x1018);
+	}
+	free(seed);
+	unwinder__free(u);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct unwinder *u = unwinder__new();
@@ -331,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_stack),
 		cmocka_unit_test(test_garbage_files),
 		cmocka_unit_test(test_many_spaces),
+		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
