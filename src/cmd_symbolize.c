@@ -318,6 +318,10 @@ int cmd_symbolize(int argc, char **argv)
 		pr_err("cannot create a symbolizer: %s", strerror(ENOMEM));
 		return EXIT_ERROR;
 	}
+	/* Each address is a round trip to the child: cheapest on one CPU. */
+	err = sandbox__share_cpu(c.sb);
+	if (err)
+		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
 	if (o.exe) {
 		fd = safeopen__file(o.exe);
 		if (fd < 0) {

@@ -78,6 +78,11 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 
 	if (!s)
 		return -ENOMEM;
+	/* Each location is a round trip to the child: cheapest on one CPU. */
+	err = sandbox__share_cpu(s);
+	if (err)
+		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
+	err = 0;
 	elfs = calloc(nr_maps ? nr_maps : 1, sizeof(*elfs));
 	tried = calloc(nr_maps ? nr_maps : 1, 1);
 	if (!elfs || !tried) {

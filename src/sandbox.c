@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -92,6 +93,8 @@ struct sandbox {
 	int vdso_tried;
 	struct sandbox_stats stats;
 	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
+	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
+	int cpus_saved;
 	uint8_t msg[SANDBOX_MAX_MSG];
 	char strbuf[SANDBOX_MAX_MSG];
 };
@@ -1187,12 +1190,33 @@ struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
 	return sb;
 }
 
+int sandbox__share_cpu(struct sandbox *sb)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (!sb->enabled || sb->cpus_saved)
+		return 0;
+	cpu = sched_getcpu();
+	if (cpu < 0 || sched_getaffinity(0, sizeof(sb->saved_cpus), &sb->saved_cpus))
+		return -errno;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -errno;
+	sb->cpus_saved = 1;
+	return 0;
+}
+
 void sandbox__free(struct sandbox *sb)
 {
 	size_t i;
 
 	if (!sb)
 		return;
+	/* The child (if any) keeps the pin until it is gone below; this process gets its CPUs back. */
+	if (sb->cpus_saved && sched_setaffinity(0, sizeof(sb->saved_cpus), &sb->saved_cpus))
+		pr_debug("sandbox: cannot restore the CPU affinity: %s", strerror(errno));
 	if (sb->pid > 0) {
 		/* End of file on its socket ends the child; it has nothing to flush. */
 		close(sb->sock);

@@ -21,7 +21,9 @@
 #    addresses (standard input), 'scorch symbolize -p PID' on N addresses of the libc of a running
 #    'sleep' (arguments), and 'scorch report --resymbolize' of a profile of N distinct nameless libc
 #    addresses (written by sandbox_bench profile), next to the same report without --resymbolize:
-#    median wall and CPU seconds (scorch and its reaped sandbox child) and the slowdown.
+#    median wall and CPU seconds (scorch and its reaped sandbox child) and the slowdown. These commands
+#    keep themselves and their child on one CPU (sandbox__share_cpu); the sandboxed-1cpu rows, under
+#    taskset -c 0, show that nothing is left to gain that way.
 #
 #   scripts/bench/sandbox.sh                   # N=20000 ROUNDS=5 SECS=3 HZ=999
 #
@@ -83,13 +85,14 @@ read -r MSTART MOFF < <(awk -v p="$LIBC" '$6 == p && $2 ~ /x/ { split($1, r, "-"
 PADDRS=()
 while read -r a; do PADDRS+=("$(printf '0x%x' $((0x$MSTART - 0x$MOFF + a)))"); done <"$TMP/addrs"
 run3() { # KIND MODE: one timed run into $TMP/c.KIND.MODE (CPU) and $TMP/w.KIND.MODE (wall)
-	local flag= t0
+	local flag= t0 pin=()
 	[ "$2" = in-process ] && flag=--no-sandbox
+	[ "$2" = sandboxed-1cpu ] && pin=(taskset -c 0)
 	t0=$(date +%s%N)
 	case $1 in
-	symbolize-e) $TIME -f '%e %U %S' -o "$TMP/t" "$SCORCH" symbolize $flag -e "$LIBC" <"$TMP/addrs" >"$TMP/o.$1.$2" ;;
-	symbolize-p) $TIME -f '%e %U %S' -o "$TMP/t" "$SCORCH" symbolize $flag -p "$SPID" "${PADDRS[@]}" >"$TMP/o.$1.$2" ;;
-	resymbolize) $TIME -f '%e %U %S' -o "$TMP/t" "$SCORCH" report --resymbolize $flag -n 0 -i "$TMP/resym.prof" >"$TMP/o.$1.$2" ;;
+	symbolize-e) $TIME -f '%e %U %S' -o "$TMP/t" "${pin[@]}" "$SCORCH" symbolize $flag -e "$LIBC" <"$TMP/addrs" >"$TMP/o.$1.$2" ;;
+	symbolize-p) $TIME -f '%e %U %S' -o "$TMP/t" "${pin[@]}" "$SCORCH" symbolize $flag -p "$SPID" "${PADDRS[@]}" >"$TMP/o.$1.$2" ;;
+	resymbolize) $TIME -f '%e %U %S' -o "$TMP/t" "${pin[@]}" "$SCORCH" report --resymbolize $flag -n 0 -i "$TMP/resym.prof" >"$TMP/o.$1.$2" ;;
 	report) $TIME -f '%e %U %S' -o "$TMP/t" "$SCORCH" report -n 0 -i "$TMP/resym.prof" >"$TMP/o.$1.$2" ;;
 	esac || exit 1
 	echo $((($(date +%s%N) - t0) / 1000)) | awk '{ print $1 / 1e6 }' >>"$TMP/w.$1.$2"
@@ -98,11 +101,11 @@ run3() { # KIND MODE: one timed run into $TMP/c.KIND.MODE (CPU) and $TMP/w.KIND.
 printf '\nsandbox benchmark, commands: %d addresses in %s, %d rounds, median\n' "$N" "$LIBC" "$ROUNDS"
 for ((r = 0; r < ROUNDS; r++)); do
 	for k in symbolize-e symbolize-p resymbolize; do
-		for m in in-process sandboxed; do run3 $k $m; done
+		for m in in-process sandboxed sandboxed-1cpu; do run3 $k $m; done
 	done
 	run3 report plain
 done
-printf '%-38s %8s %8s %9s %9s\n' command "wall s" "CPU s" "lines" slowdown
+printf '%-44s %8s %8s %9s %9s\n' command "wall s" "CPU s" "lines" slowdown
 for k in symbolize-e symbolize-p resymbolize report; do
 	case $k in
 	symbolize-e) what="symbolize -e LIBC <addrs" ;;
@@ -110,17 +113,19 @@ for k in symbolize-e symbolize-p resymbolize report; do
 	resymbolize) what="report --resymbolize -n 0" ;;
 	report) what="report -n 0 (no --resymbolize)" ;;
 	esac
-	modes="in-process sandboxed"
+	modes="in-process sandboxed sandboxed-1cpu"
 	[ $k = report ] && modes=plain
 	for m in $modes; do
 		w=$(median <"$TMP/w.$k.$m")
 		slow=
-		[ $m = sandboxed ] && slow=$(awk -v a="$(median <"$TMP/w.$k.in-process")" -v b="$w" 'BEGIN { printf "%.2fx", (a > 0 ? b / a : 0) }')
-		printf '%-38s %8.3f %8.3f %9s %9s\n' "$what${m:+ ($m)}" "$w" "$(median <"$TMP/c.$k.$m")" "$(wc -l <"$TMP/o.$k.$m")" "$slow"
+		[ "${m#sandboxed}" != "$m" ] && slow=$(awk -v a="$(median <"$TMP/w.$k.in-process")" -v b="$w" 'BEGIN { printf "%.2fx", (a > 0 ? b / a : 0) }')
+		printf '%-44s %8.3f %8.3f %9s %9s\n' "$what${m:+ ($m)}" "$w" "$(median <"$TMP/c.$k.$m")" "$(wc -l <"$TMP/o.$k.$m")" "$slow"
 	done
 done
 for k in symbolize-e symbolize-p resymbolize; do
-	cmp -s "$TMP/o.$k.in-process" "$TMP/o.$k.sandboxed" || echo "warning: $k: the outputs differ with and without the sandbox"
+	for m in sandboxed sandboxed-1cpu; do
+		cmp -s "$TMP/o.$k.in-process" "$TMP/o.$k.$m" || echo "warning: $k: the outputs differ in-process and $m"
+	done
 done
 grep -q '^[a-z_]' "$TMP/o.symbolize-p.sandboxed" || echo "warning: symbolize -p named nothing (the address translation is off)"
 

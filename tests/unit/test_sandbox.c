@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,6 +416,39 @@ static void test_broker_beside(void **state)
 	assert_int_equal(run(cmd), 0);
 }
 
+static int nr_cpus_of(int pid)
+{
+	cpu_set_t set;
+
+	assert_int_equal(sched_getaffinity(pid, sizeof(set), &set), 0);
+	return CPU_COUNT(&set);
+}
+
+/* sandbox__share_cpu(): this process and its child on one CPU while the sandbox lives, then as before. */
+static void test_share_cpu(void **state)
+{
+	int before = nr_cpus_of(0), pid;
+	struct sandbox *sb;
+	cpu_set_t mine, child;
+
+	(void)state;
+	sb = sandbox__new(NULL, 0);
+	assert_int_equal(sandbox__share_cpu(sb), 0);
+	assert_int_equal(nr_cpus_of(0), before); /* disabled: nothing to share */
+	sandbox__free(sb);
+	sb = sandbox__new(NULL, 1);
+	assert_int_equal(sandbox__share_cpu(sb), 0);
+	pid = sandbox__child_pid(sb);
+	assert_true(pid > 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	assert_int_equal(sched_getaffinity(pid, sizeof(child), &child), 0);
+	assert_int_equal(CPU_COUNT(&mine), 1);
+	assert_true(CPU_EQUAL(&mine, &child));
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0"), 0);
+	sandbox__free(sb);
+	assert_int_equal(nr_cpus_of(0), before);
+}
+
 static void test_crash(void **state)
 {
 	int fd = safeopen__file("/proc/self/exe");
@@ -686,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_confined),
 		cmocka_unit_test(test_broker_policy),
 		cmocka_unit_test(test_broker_beside),
+		cmocka_unit_test(test_share_cpu),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_unwind_codec),
