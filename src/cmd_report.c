@@ -49,6 +49,8 @@ static const char report_usage[] =
 	"      --partial            read a profile whose recording did not finish\n"
 	"      --resymbolize        name the code again, from the files and debuginfo found now\n"
 	"      --debug-dir DIR      with --resymbolize: also look for debuginfo in DIR (repeatable)\n"
+	"      --no-sandbox         with --resymbolize: parse ELF/DWARF in this process, not in an\n"
+	"                           unprivileged child\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
@@ -112,6 +114,7 @@ enum {
 	OPT_FORMAT,
 	OPT_RESYMBOLIZE,
 	OPT_DEBUG_DIR,
+	OPT_NO_SANDBOX,
 };
 
 static int parse_ids(const char *s, const char *opt, uint32_t *ids, uint32_t *nr)
@@ -203,6 +206,7 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "resymbolize", no_argument, NULL, OPT_RESYMBOLIZE },
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -357,6 +361,9 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		case OPT_RESYMBOLIZE:
 			o->resymbolize = 1;
 			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = 1;
+			break;
 		case OPT_DEBUG_DIR:
 			if (o->nr_debug_dirs == READ_CMD_MAX_DEBUG_DIRS || !optarg[0]) {
 				pr_err(optarg[0] ? "too many --debug-dir options" : "--debug-dir takes a directory, not ''");
@@ -384,6 +391,10 @@ int read_cmd__parse(int argc, char **argv, const char *cmd, const char *usage, c
 		pr_err("--debug-dir needs --resymbolize");
 		return -EINVAL;
 	}
+	if (o->no_sandbox && !o->resymbolize) {
+		pr_err("--no-sandbox needs --resymbolize");
+		return -EINVAL;
+	}
 	cli__verbosity(verbose, quiet);
 	return 0;
 }
@@ -400,7 +411,9 @@ int read_cmd__load(const struct read_cmd_opts *o, struct profile *p)
 		return -1;
 	}
 	if (o->resymbolize) {
-		err = resymbolize__profile(p, o->debug_dirs, o->nr_debug_dirs);
+		struct resymbolize_opts ro = { o->debug_dirs, o->nr_debug_dirs, o->no_sandbox };
+
+		err = resymbolize__profile(p, &ro);
 		if (err < 0) {
 			pr_err("cannot resymbolize '%s': %s", o->input, strerror(-err));
 			profile__release(p);
@@ -423,7 +436,7 @@ int cmd_report(int argc, char **argv)
 	struct profile p;
 	int err = read_cmd__parse(argc, argv, "report", report_usage,
 				  "input top sort by percent-limit pid tid comm focus ignore callers callees json "
-				  "no-inline no-kernel no-header partial resymbolize debug-dir quiet verbose help",
+				  "no-inline no-kernel no-header partial resymbolize debug-dir no-sandbox quiet verbose help",
 				  &o);
 
 	if (err)

@@ -2,6 +2,8 @@
 /*
  * scorch symbolize: print what addresses mean (function, file:line, inline chain), in the layout of
  * 'addr2line -f -i -C -e FILE', for an ELF file or for the runtime addresses of a live process.
+ * Files are opened here (safeopen.h) and parsed by the sandboxed symbolizer (sandbox.h): a live
+ * process chooses the bytes of the files it maps, and scorch often runs as root.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +17,7 @@
 #include "log.h"
 #include "procmaps.h"
 #include "safeopen.h"
-#include "symbolizer.h"
+#include "sandbox.h"
 
 #define MAX_DEBUG_DIRS 32
 #define MAX_FRAMES 32
@@ -36,11 +38,12 @@ static const char usage[] =
 	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
 	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
 	"      --no-demangle        print mangled C++ and Rust names as they are\n"
+	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
 
-enum { OPT_DEBUG_DIR = 256, OPT_DEBUGINFOD, OPT_NO_DEMANGLE };
+enum { OPT_DEBUG_DIR = 256, OPT_DEBUGINFOD, OPT_NO_DEMANGLE, OPT_NO_SANDBOX };
 
 struct symbolize_opts {
 	const char *exe;
@@ -50,14 +53,18 @@ struct symbolize_opts {
 	size_t nr_debug_dirs;
 	int debuginfod;
 	int no_demangle;
+	int no_sandbox;
 };
 
 struct symbolize_ctx {
 	struct symbolize_opts *o;
-	struct symbolizer *sym;
-	struct sym_elf *elf;     /* with -e */
-	struct procmaps maps;    /* with -p */
+	struct sandbox *sb;
+	struct sandbox_elf *elf;        /* with -e; borrowed from sb */
+	struct procmaps maps;           /* with -p */
+	struct sandbox_elf **map_elfs;  /* with -p: owned array, one per maps entry (borrowed from sb) */
+	uint8_t *map_tried;             /* owned: whether map_elfs[i] was opened (or failed to) */
 	char root[32];
+	int sandboxed;
 	int errors;
 };
 
@@ -70,6 +77,7 @@ static int parse_args(int argc, char **argv, struct symbolize_opts *o)
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,6 +115,9 @@ static int parse_args(int argc, char **argv, struct symbolize_opts *o)
 			break;
 		case OPT_NO_DEMANGLE:
 			o->no_demangle = 1;
+			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = 1;
 			break;
 		default: {
 			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
@@ -156,10 +167,36 @@ static void print_frames(const struct sym_frame *f, int n)
 		       f[i].line);
 }
 
+/* The ELF of maps entry 'e' (index 'i'), opened once: the file the process maps, or the vDSO. */
+static struct sandbox_elf *map_elf(struct symbolize_ctx *c, const struct procmaps_entry *e, size_t i)
+{
+	int fd;
+
+	if (c->map_tried[i])
+		return c->map_elfs[i];
+	c->map_tried[i] = 1;
+	if (e->path[0] == '/' && e->inode) {
+		fd = safeopen__mapping(c->o->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
+				       e->inode);
+		if (fd < 0) {
+			pr_debug("cannot open the file of mapping '%s': %s", e->path, strerror(-fd));
+			return NULL;
+		}
+		c->map_elfs[i] = sandbox__open_fd(c->sb, fd, e->path, c->root);
+		if (!c->map_elfs[i])
+			pr_debug("cannot read the file of mapping '%s': %s", e->path, strerror(errno));
+		close(fd);
+	} else if (strcmp(e->path, "[vdso]") == 0) {
+		/* Every process of this kernel maps the same vDSO: ours names it. */
+		c->map_elfs[i] = sandbox__vdso(c->sb);
+	}
+	return c->map_elfs[i];
+}
+
 static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 {
 	struct sym_frame f[MAX_FRAMES];
-	struct sym_elf *elf = c->elf;
+	struct sandbox_elf *elf = c->elf;
 	uint64_t vaddr = addr;
 	int n = 0;
 
@@ -167,29 +204,15 @@ static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 		printf("0x%016" PRIx64 "\n", addr);
 	if (c->o->pid) {
 		const struct procmaps_entry *e = procmaps__find(&c->maps, addr);
-		int fd;
 
-		elf = NULL;
-		if (e && e->path[0] == '/' && e->inode) {
-			fd = safeopen__mapping(c->o->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
-					       e->inode);
-			if (fd >= 0) {
-				elf = symbolizer__open_fd(c->sym, fd, e->path, c->root);
-				close(fd);
-			} else {
-				pr_debug("cannot open the file of mapping '%s': %s", e->path, strerror(-fd));
-			}
-			if (elf && symbolizer__offset_to_vaddr(elf, addr - e->start + e->offset, &vaddr))
-				elf = NULL;
-		} else if (e && strcmp(e->path, "[vdso]") == 0) {
-			/* Every process of this kernel maps the same vDSO: ours names it. */
-			elf = symbolizer__vdso(c->sym);
-			if (elf && symbolizer__offset_to_vaddr(elf, addr - e->start, &vaddr))
-				elf = NULL;
-		}
+		elf = e ? map_elf(c, e, (size_t)(e - c->maps.entries)) : NULL;
+		/* The vDSO's addresses are offsets into its image. */
+		if (elf && sandbox__offset_to_vaddr(elf, addr - e->start + (e->path[0] == '/' ? e->offset : 0),
+						    &vaddr))
+			elf = NULL;
 	}
 	if (elf)
-		n = symbolizer__lookup(c->sym, elf, vaddr, f, MAX_FRAMES);
+		n = sandbox__lookup(c->sb, elf, vaddr, f, MAX_FRAMES);
 	print_frames(f, n);
 }
 
@@ -229,6 +252,40 @@ static int read_stdin(struct symbolize_ctx *c)
 	return 0;
 }
 
+/* Why the sandbox could not read a file, for the error message. */
+static const char *read_error(int err)
+{
+	switch (err) {
+	case ENOEXEC:
+		return "not an ELF file";
+	case ETIMEDOUT:
+		return "the symbolizer child timed out on it";
+	case EPIPE:
+	case EPROTO:
+		return "the symbolizer child died on it";
+	default:
+		return strerror(err);
+	}
+}
+
+/* After the run: say what the sandbox did (-v) and whether it gave up on files. */
+static int sandbox_report(struct symbolize_ctx *c)
+{
+	struct sandbox_stats st;
+
+	if (!c->sandboxed)
+		return 0;
+	sandbox__stats(c->sb, &st);
+	pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64 " timeouts, %" PRIu64
+		 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
+		 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+	if (!st.bad_files)
+		return 0;
+	pr_err("the symbolizer child failed on %" PRIu64 " file%s: %s addresses are printed as ??", st.bad_files,
+	       st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
+	return -EIO;
+}
+
 int cmd_symbolize(int argc, char **argv)
 {
 	struct symbolize_opts o = { 0 };
@@ -253,12 +310,18 @@ int cmd_symbolize(int argc, char **argv)
 	so.nr_debug_dirs = o.nr_debug_dirs;
 	so.no_demangle = o.no_demangle;
 	so.debuginfod = o.debuginfod;
-	c.sym = symbolizer__new(&so);
+	/* debuginfod is a network client: it has no place in the jail. */
+	c.sandboxed = !o.no_sandbox && !o.debuginfod;
+	c.sb = sandbox__new(&so, c.sandboxed);
 	procmaps__init(&c.maps);
-	if (!c.sym) {
+	if (!c.sb) {
 		pr_err("cannot create a symbolizer: %s", strerror(ENOMEM));
 		return EXIT_ERROR;
 	}
+	/* Each address is a round trip to the child: cheapest on one CPU. */
+	err = sandbox__share_cpu(c.sb);
+	if (err)
+		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
 	if (o.exe) {
 		fd = safeopen__file(o.exe);
 		if (fd < 0) {
@@ -267,11 +330,11 @@ int cmd_symbolize(int argc, char **argv)
 			ret = EXIT_ERROR;
 			goto out;
 		}
-		c.elf = symbolizer__open_fd(c.sym, fd, o.exe, NULL);
+		c.elf = sandbox__open_fd(c.sb, fd, o.exe, NULL);
 		err = errno;
 		close(fd);
 		if (!c.elf) {
-			pr_err("cannot read '%s': %s", o.exe, err == ENOEXEC ? "not an ELF file" : strerror(err));
+			pr_err("cannot read '%s': %s", o.exe, read_error(err));
 			ret = EXIT_ERROR;
 			goto out;
 		}
@@ -284,6 +347,13 @@ int cmd_symbolize(int argc, char **argv)
 			goto out;
 		}
 		snprintf(c.root, sizeof(c.root), "/proc/%u/root", o.pid);
+		c.map_elfs = calloc(c.maps.nr ? c.maps.nr : 1, sizeof(*c.map_elfs));
+		c.map_tried = calloc(c.maps.nr ? c.maps.nr : 1, 1);
+		if (!c.map_elfs || !c.map_tried) {
+			pr_err("cannot symbolize: %s", strerror(ENOMEM));
+			ret = EXIT_ERROR;
+			goto out;
+		}
 	}
 	if (optind == argc) {
 		if (read_stdin(&c))
@@ -296,10 +366,12 @@ int cmd_symbolize(int argc, char **argv)
 			symbolize_one(&c, a);
 		}
 	}
-	if (c.errors)
+	if (c.errors || sandbox_report(&c))
 		ret = EXIT_ERROR;
 out:
 	procmaps__release(&c.maps);
-	symbolizer__free(c.sym);
+	free(c.map_elfs);
+	free(c.map_tried);
+	sandbox__free(c.sb);
 	return ret;
 }

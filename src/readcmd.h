@@ -33,6 +33,7 @@ struct read_cmd_opts {
 	int resymbolize;                      /* report: name the code again (resymbolize.h) */
 	const char *debug_dirs[READ_CMD_MAX_DEBUG_DIRS];
 	size_t nr_debug_dirs;
+	int no_sandbox;                       /* report --resymbolize: parse in this process */
 };
 
 /*

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "log.h"
 #include "resymbolize.h"
 #include "safeopen.h"
-#include "symbolizer.h"
+#include "sandbox.h"
 
 #define MAX_FRAMES 32
 
@@ -26,13 +27,13 @@ static int is_build_id(const char *s)
 }
 
 /* The ELF to name mapping 'm' with: a debug file by build id, else the file itself if it matches. */
-static struct sym_elf *find_elf(struct symbolizer *s, const struct profile *p, uint32_t m,
-				const char *const *dirs, size_t nr_dirs)
+static struct sandbox_elf *find_elf(struct sandbox *s, const struct profile *p, uint32_t m,
+				    const char *const *dirs, size_t nr_dirs)
 {
 	const char *path = profile__str(p, p->mappings[m].name);
 	const char *bid = profile__str(p, p->mappings[m].build_id);
 	char cand[PATH_MAX];
-	struct sym_elf *e = NULL;
+	struct sandbox_elf *e = NULL;
 	size_t d;
 	int fd;
 
@@ -42,11 +43,11 @@ static struct sym_elf *find_elf(struct symbolizer *s, const struct profile *p, u
 		fd = safeopen__file(cand);
 		if (fd < 0)
 			continue;
-		e = symbolizer__open_fd(s, fd, path, NULL);
+		e = sandbox__open_fd(s, fd, path, NULL);
 		close(fd);
-		if (e && strcmp(symbolizer__build_id(e), bid) != 0)
+		if (e && strcmp(sandbox__build_id(e), bid) != 0)
 			e = NULL;
-		if (e && !symbolizer__has_dwarf(s, e))
+		if (e && !sandbox__has_dwarf(s, e))
 			e = NULL;
 	}
 	if (e || path[0] != '/')
@@ -54,26 +55,34 @@ static struct sym_elf *find_elf(struct symbolizer *s, const struct profile *p, u
 	fd = safeopen__file(path);
 	if (fd < 0)
 		return NULL;
-	e = symbolizer__open_fd(s, fd, path, NULL);
+	e = sandbox__open_fd(s, fd, path, NULL);
 	close(fd);
-	if (e && strcmp(symbolizer__build_id(e), bid) != 0) {
+	if (e && strcmp(sandbox__build_id(e), bid) != 0) {
 		pr_debug("'%s' has changed since the recording (build id): not used", path);
 		e = NULL;
 	}
 	return e;
 }
 
-int resymbolize__profile(struct profile *p, const char *const *debug_dirs, size_t nr_dirs)
+int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 {
+	const char *const *debug_dirs = o->debug_dirs;
+	size_t nr_dirs = o->nr_debug_dirs;
 	struct symbolizer_opts so = { .debug_dirs = debug_dirs, .nr_debug_dirs = nr_dirs };
-	struct symbolizer *s = symbolizer__new(&so);
-	struct sym_elf **elfs = NULL;
+	struct sandbox *s = sandbox__new(&so, !o->no_sandbox);
+	struct sandbox_stats st;
+	struct sandbox_elf **elfs = NULL;
 	uint8_t *tried = NULL;
 	uint32_t i, nr_maps = p->nr_mappings;
 	int changed = 0, err = 0;
 
 	if (!s)
 		return -ENOMEM;
+	/* Each location is a round trip to the child: cheapest on one CPU. */
+	err = sandbox__share_cpu(s);
+	if (err)
+		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
+	err = 0;
 	elfs = calloc(nr_maps ? nr_maps : 1, sizeof(*elfs));
 	tried = calloc(nr_maps ? nr_maps : 1, 1);
 	if (!elfs || !tried) {
@@ -99,7 +108,7 @@ int resymbolize__profile(struct profile *p, const char *const *debug_dirs, size_
 		}
 		if (!elfs[l->mapping])
 			continue;
-		n = symbolizer__lookup(s, elfs[l->mapping], l->addr, sf, MAX_FRAMES);
+		n = sandbox__lookup(s, elfs[l->mapping], l->addr, sf, MAX_FRAMES);
 		if (n <= 0)
 			continue;
 		for (k = 0; k < n; k++) {
@@ -118,8 +127,16 @@ int resymbolize__profile(struct profile *p, const char *const *debug_dirs, size_
 		changed++;
 	}
 out:
+	sandbox__stats(s, &st);
+	if (!o->no_sandbox)
+		pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64 " timeouts, %" PRIu64
+			 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
+			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+	if (st.bad_files)
+		pr_warn("the symbolizer child failed on %" PRIu64 " file%s: %s locations keep the names they had",
+			st.bad_files, st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
 	free(elfs);
 	free(tried);
-	symbolizer__free(s);
+	sandbox__free(s);
 	return err ? err : changed;
 }

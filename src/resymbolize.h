@@ -11,6 +11,10 @@
  * (file:line and inline chains included). Locations recorded as file offsets (the file was unreadable)
  * and mappings without a build id are left alone. Files are opened with the care of safeopen.h.
  *
+ * The paths come from the profile and the files' bytes from whoever wrote them: they are parsed by the
+ * sandboxed symbolizer (sandbox.h), unless o->no_sandbox. A file on which the sandbox's child crashes
+ * or times out is skipped with a warning: its locations keep the frames they had.
+ *
  * Returns the number of locations whose frames were replaced, or a negative errno (-ENOMEM).
  */
 #ifndef SCORCH_RESYMBOLIZE_H
@@ -20,6 +24,12 @@
 
 #include "profile.h"
 
-int resymbolize__profile(struct profile *p, const char *const *debug_dirs, size_t nr_dirs);
+struct resymbolize_opts {
+	const char *const *debug_dirs; /* borrowed: debuginfo directories searched first */
+	size_t nr_debug_dirs;
+	int no_sandbox;                /* parse in this process, not in the sandbox's child */
+};
+
+int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o);
 
 #endif

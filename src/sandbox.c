@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +50,12 @@ enum {
 	M_UW_DONE,       /* i32 status, u32 0, u64 result bytes, u64 images evicted */
 };
 
+/* Whether a file has DWARF (resymbolize), numbered apart from the others: */
+enum {
+	M_HAS_DWARF = 64, /* u32 handle -> M_DWARF */
+	M_DWARF,          /* i32 0 or 1, see sandbox__decode_has_dwarf */
+};
+
 struct msg_hdr {
 	uint32_t type, len;
 };
@@ -89,6 +96,8 @@ struct sandbox {
 	int vdso_tried;
 	struct sandbox_stats stats;
 	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
+	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
+	int cpus_saved;
 	uint8_t msg[SANDBOX_MAX_MSG];
 	char strbuf[SANDBOX_MAX_MSG];
 };
@@ -486,6 +495,23 @@ static void child_reply_opened(struct sym_elf **elfs, size_t nr, struct sym_elf 
 		_exit(3);
 }
 
+/* M_HAS_DWARF: loading the DWARF is parsing, so it happens here. */
+static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const uint8_t *body,
+			    size_t len)
+{
+	uint32_t h;
+	int32_t r;
+
+	if (len != 4)
+		_exit(3);
+	memcpy(&h, body, 4);
+	if (h >= nr)
+		_exit(3);
+	r = symbolizer__has_dwarf(s, elfs[h]) ? 1 : 0;
+	if (send_msg(child_sock, M_DWARF, &r, 4, -1))
+		_exit(3);
+}
+
 /* The child's side of batched unwinding: the shared buffers, mapped once per child. */
 static const uint8_t *child_req;
 static uint8_t *child_res;
@@ -668,6 +694,10 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
 			if (send_msg(sock, M_FRAMES, out, len, -1))
 				_exit(3);
+		} else if (type == M_HAS_DWARF) {
+			if (fd >= 0)
+				close(fd);
+			child_has_dwarf(s, elfs, nr, child_buf, len);
 		} else if (type == M_TEST && len > 4 && !child_buf[len - 1]) {
 			uint32_t what;
 			int32_t r = 0;
@@ -771,13 +801,47 @@ static int under_dir(const char *path, const char *dir)
 	return n && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
-/* Whether the child may have (root, path) opened: the target's root or a debug directory, no "..". */
+/*
+ * Debuglink candidates beside a file the user named (root NULL: 'scorch symbolize -e', resymbolize):
+ * FILEDIR/NAME and FILEDIR/.debug/NAME, where the in-process symbolizer looks too. The directory is
+ * the one the caller's own path names; broker_open() passes only ELF files from there.
+ */
+static int beside_given_file(const struct sandbox *sb, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t i, dl;
+
+	if (!slash || !slash[1] || !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return 0;
+	dl = (size_t)(slash - path);
+	for (i = 0; i < sb->nr_elfs; i++) {
+		const struct sandbox_elf *e = sb->elfs[i];
+		const char *es;
+		size_t el;
+
+		if (e->root || e->is_vdso || e->fd < 0 || !(es = strrchr(e->name, '/')))
+			continue;
+		el = (size_t)(es - e->name);
+		if (strncmp(path, e->name, el) != 0)
+			continue;
+		if (dl == el || (dl == el + 7 && strncmp(path + el, "/.debug", 7) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the child may have (root, path) opened: the target's root or a debug directory, no "..";
+ * 2 for a debuglink candidate beside a file the user named (ELF files only).
+ */
 static int may_open(const struct sandbox *sb, const char *root, const char *path)
 {
 	unsigned int pid;
 	int end = 0;
 	size_t i;
 
+	if (!root[0] && beside_given_file(sb, path))
+		return 2;
 	if (strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
 	    strncmp(path, "../", 3) == 0)
 		return 0;
@@ -798,15 +862,19 @@ static int broker_open(struct sandbox *sb, size_t len)
 	const char *root = (const char *)sb->msg, *path;
 	size_t rl;
 	int32_t st;
-	int fd = -1, err;
+	int fd = -1, err, allowed;
 
 	if (!len || sb->msg[len - 1] || (rl = strnlen(root, len)) + 1 >= len)
 		return -EPROTO;
 	path = root + rl + 1;
 	if (strlen(path) + rl + 2 != len)
 		return -EPROTO;
-	if (may_open(sb, root, path)) {
+	if ((allowed = may_open(sb, root, path))) {
 		fd = safeopen__in_root(root[0] ? root : NULL, path);
+		if (allowed == 2 && fd >= 0 && !safeopen__is_elf(fd)) {
+			close(fd);
+			fd = -ENOEXEC;
+		}
 		sb->stats.opens_brokered++;
 	} else {
 		pr_debug("sandbox: refused to open '%s' under '%s'", path, root);
@@ -1082,6 +1150,35 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 	return n;
 }
 
+int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len)
+{
+	int32_t r;
+
+	if (len != 4)
+		return -EPROTO;
+	memcpy(&r, buf, 4);
+	return r == 0 || r == 1 ? (int)r : -EPROTO;
+}
+
+int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
+{
+	int n;
+
+	if (!sb->enabled)
+		return symbolizer__has_dwarf(sb->local, e->local);
+	if (child_open(sb, e) < 0)
+		return 0;
+	n = request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	if (n < 0)
+		return 0;
+	n = sandbox__decode_has_dwarf(sb->msg, (size_t)n);
+	if (n < 0) {
+		child_failed(sb, e, "sent a bad message");
+		return 0;
+	}
+	return n;
+}
+
 struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
 {
 	struct sandbox *sb = calloc(1, sizeof(*sb));
@@ -1101,12 +1198,33 @@ struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
 	return sb;
 }
 
+int sandbox__share_cpu(struct sandbox *sb)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (!sb->enabled || sb->cpus_saved)
+		return 0;
+	cpu = sched_getcpu();
+	if (cpu < 0 || sched_getaffinity(0, sizeof(sb->saved_cpus), &sb->saved_cpus))
+		return -errno;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -errno;
+	sb->cpus_saved = 1;
+	return 0;
+}
+
 void sandbox__free(struct sandbox *sb)
 {
 	size_t i;
 
 	if (!sb)
 		return;
+	/* The child (if any) keeps the pin until it is gone below; this process gets its CPUs back. */
+	if (sb->cpus_saved && sched_setaffinity(0, sizeof(sb->saved_cpus), &sb->saved_cpus))
+		pr_debug("sandbox: cannot restore the CPU affinity: %s", strerror(errno));
 	if (sb->pid > 0) {
 		/* End of file on its socket ends the child; it has nothing to flush. */
 		close(sb->sock);

@@ -32,6 +32,8 @@ check "commands, report" report scorch rep
 check "record options" --freq scorch record --fr
 check "record long option --no-inherit" --no-inherit scorch record --no-
 check "report options" --sort scorch report --so
+check "symbolize long option --no-sandbox" --no-sandbox scorch symbolize --no-s
+check "report long option --no-sandbox" --no-sandbox scorch report --no-s
 check "help topics" folded scorch help fo
 if complete_words scorch record --fr | grep -qx -- --sort; then
 	echo "FAIL completion: record offers report's --sort"

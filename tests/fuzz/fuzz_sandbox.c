@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the parent's decoder of the sandboxed symbolizer's replies (src/sandbox.h):
- * the child is assumed compromised, so any bytes may arrive. A decoded reply must hold at most the
- * frames asked for, NUL-free names of at most SANDBOX_MAX_STR bytes inside the string buffer, and
- * encode back to the same bytes.
+ * libFuzzer harness for the parent's decoders of the sandboxed symbolizer's replies (src/sandbox.h):
+ * the child is assumed compromised, so any bytes may arrive. Every input goes to each decoder. A
+ * decoded FRAMES reply must hold at most the frames asked for, NUL-free names of at most
+ * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a has-DWARF
+ * reply is accepted only as exactly a 32-bit 0 or 1.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sym_frame f[16];
 	int n = sandbox__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
+	int d = sandbox__decode_has_dwarf(data, size);
+	int32_t v = -1;
+
+	if (size == 4)
+		memcpy(&v, data, 4);
+	CHECK(d == ((v == 0 || v == 1) ? v : -71 /* EPROTO */));
 
 	CHECK(n == -71 /* EPROTO */ || (n >= 0 && n <= 16));
 	for (i = 0; i < n; i++) {

@@ -4,11 +4,16 @@
  * child (src/sandbox.h), for scripts/bench/sandbox.sh.
  *
  *   sandbox_bench in-process|sandboxed FILE LO SIZE N [SEED]
+ *   sandbox_bench profile FILE LO SIZE N OUT [SEED]
  *
  * Resolves N random addresses in [LO, LO + SIZE) (ELF virtual addresses of FILE) and prints one line:
  * mode, seconds to open the file (for the sandbox: with starting the child), seconds of lookups,
  * lookups per second, CPU seconds of this process and of its reaped children, and frames found.
+ *
+ * 'profile' writes instead, to OUT, a profile of N distinct random addresses of FILE without names,
+ * one sample each, as a recording that found no symbols would: for timing 'report --resymbolize'.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pfile.h"
+#include "profile.h"
 #include "safeopen.h"
 #include "sandbox.h"
 
@@ -37,6 +44,47 @@ static double cpu(int who)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+static uint64_t random_offset(uint64_t size)
+{
+	return ((uint64_t)rand() << 31 ^ (uint64_t)rand()) % size;
+}
+
+static int write_profile(const char *file, const char *build_id, uint64_t lo, uint64_t size, unsigned long n,
+			 const char *out)
+{
+	struct profile p;
+	struct pfile_writer *w;
+	uint32_t m, thread, loc;
+	unsigned long i;
+	int fd, err = 0;
+
+	profile__init(&p);
+	profile__meta_set(&p, "event", "cpu-clock");
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, file), profile__intern_cstr(&p, build_id),
+				    PROFILE_MAP_FILE);
+	thread = profile__intern_thread(&p, 1, 1, profile__intern_cstr(&p, "bench"));
+	for (i = 0; i < n && !err; i++) {
+		uint64_t a = lo + random_offset(size);
+
+		if (profile__find_location(&p, m, a) != PROFILE_NONE)
+			continue;
+		loc = profile__add_location(&p, m, a, 0, NULL, 0);
+		if (loc == PROFILE_NONE || profile__add_count(&p, profile__intern_stack(&p, &loc, 1), thread, 1) == PROFILE_NONE)
+			err = 1;
+	}
+	profile__counter_set(&p, "samples", p.total);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	w = fd >= 0 ? pfile__writer_new(fd, out) : NULL;
+	if (err || !w || pfile__writer_finish(w, &p) || close(fd)) {
+		fprintf(stderr, "sandbox_bench: cannot write '%s'\n", out);
+		return 1;
+	}
+	pfile__writer_free(w);
+	printf("%u locations\n", p.nr_locations);
+	profile__release(&p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sym_frame f[32];
@@ -47,14 +95,31 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 	int fd, enabled;
 
-	if (argc < 6) {
-		fprintf(stderr, "usage: sandbox_bench in-process|sandboxed FILE LO SIZE N [SEED]\n");
+	if (argc < 6 || (strcmp(argv[1], "profile") == 0 && argc < 7)) {
+		fprintf(stderr, "usage: sandbox_bench in-process|sandboxed FILE LO SIZE N [SEED]\n"
+				"       sandbox_bench profile FILE LO SIZE N OUT [SEED]\n");
 		return 2;
 	}
 	enabled = strcmp(argv[1], "sandboxed") == 0;
 	lo = strtoull(argv[3], NULL, 0);
 	size = strtoull(argv[4], NULL, 0);
 	n = strtoul(argv[5], NULL, 0);
+	if (strcmp(argv[1], "profile") == 0) {
+		char bid[256];
+
+		srand(argc > 7 ? (unsigned)atoi(argv[7]) : 1);
+		fd = safeopen__file(argv[2]);
+		sb = sandbox__new(NULL, 0);
+		e = fd >= 0 && sb && size ? sandbox__open_fd(sb, fd, argv[2], NULL) : NULL;
+		if (!e) {
+			fprintf(stderr, "sandbox_bench: '%s' is not usable\n", argv[2]);
+			return 1;
+		}
+		snprintf(bid, sizeof(bid), "%s", sandbox__build_id(e));
+		sandbox__free(sb);
+		close(fd);
+		return write_profile(argv[2], bid, lo, size, n, argv[6]);
+	}
 	srand(argc > 6 ? (unsigned)atoi(argv[6]) : 1);
 	fd = safeopen__file(argv[2]);
 	if (fd < 0 || !size) {
@@ -70,7 +135,7 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	for (i = 0; i < n; i++) {
-		uint64_t r = ((uint64_t)rand() << 31 ^ (uint64_t)rand()) % size;
+		uint64_t r = random_offset(size);
 		int k = sandbox__lookup(sb, e, lo + r, f, 32);
 
 		frames += k > 0 ? (uint64_t)k : 0;

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for re-symbolization (src/resymbolize.h): a profile recorded while the debuginfo of a
- * stripped binary was missing gets its function names, file:line and inline chains from --debug-dir.
+ * stripped binary was missing gets its function names, file:line and inline chains from --debug-dir,
+ * or from a .gnu_debuglink file beside the binary, through the sandbox and in-process alike; a file
+ * that makes the sandbox's child time out (a C++ name whose demangling takes seconds and gigabytes)
+ * is skipped and its locations keep their names.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,19 +16,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "profile.h"
 #include "resymbolize.h"
 
-static char dir[64], src[4096], build_id[256];
-static uint64_t work_lo, work_size;
+static char dir[64], src[4096], build_id[256], link_build_id[256], bomb_build_id[256];
+static uint64_t work_lo, work_size, link_work, bomb_addr;
+
+/* Read "%SCNx64" values or a string from DIR/name. */
+static int read_file(const char *name, const char *fmt, void *a, void *b)
+{
+	char path[128];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = b ? fscanf(f, fmt, a, b) : fscanf(f, fmt, a);
+	fclose(f);
+	return n == (b ? 2 : 1) ? 0 : -1;
+}
+
+/* A C++ name that demangles to 2^27 nested template arguments: seconds of CPU, gigabytes of memory. */
+static void bomb_name(char *out, size_t cap, int levels)
+{
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	size_t at = (size_t)snprintf(out, cap, "_Z1f1AIiiE");
+	int i;
+
+	for (i = 1; i < levels && at + 32 < cap; i++) {
+		char sub[8];
+
+		if (i - 1 < 36)
+			snprintf(sub, sizeof(sub), "%c", digits[i - 1]);
+		else
+			snprintf(sub, sizeof(sub), "%c%c", digits[(i - 1) / 36], digits[(i - 1) % 36]);
+		at += (size_t)snprintf(out + at, cap - at, "S_IS%s_S%s_E", sub, sub);
+	}
+}
 
 static int setup(void **state)
 {
 	const char *tests = getenv("TESTS");
-	char cmd[8192];
-	FILE *f;
+	char cmd[8192], bomb[1024];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "%s/fixtures/symfix.c", tests ? tests : "tests");
@@ -42,16 +79,27 @@ static int setup(void **state)
 		 dir, src);
 	if (system(cmd))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "%s/work", dir);
-	f = fopen(cmd, "r");
-	if (!f || fscanf(f, "%" SCNx64 " %" SCNx64, &work_lo, &work_size) != 2)
+	/* Another build (-O1: another build id), stripped, with a .gnu_debuglink to linked.debug beside it. */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && gcc -O1 -g -Wl,--build-id -o linked %s && nm linked | awk '$3 == \"work\" { print $1 }' > lwork && "
+		 "readelf -n linked | awk '/Build ID/ { print $3 }' > lbid && objcopy --only-keep-debug linked linked.debug && "
+		 "strip --strip-all linked && objcopy --add-gnu-debuglink=linked.debug linked",
+		 dir, src);
+	if (system(cmd))
 		return -1;
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s/bid", dir);
-	f = fopen(cmd, "r");
-	if (!f || fscanf(f, "%255s", build_id) != 1)
+	bomb_name(bomb, sizeof(bomb), 28);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'void b(void) __asm__(\"%s\");\\nvoid b(void) {}\\nint main(void) { b(); return 0; }\\n' > bomb.c && "
+		 "gcc -O0 -Wl,--build-id -o bomb bomb.c && nm bomb | awk '$3 ~ /^_Z1f/ { print $1 }' > baddr && "
+		 "readelf -n bomb | awk '/Build ID/ { print $3 }' > bbid",
+		 dir, bomb);
+	if (system(cmd))
 		return -1;
-	fclose(f);
+	if (read_file("work", "%" SCNx64 " %" SCNx64, &work_lo, &work_size) ||
+	    read_file("bid", "%255s", build_id, NULL) || read_file("lwork", "%" SCNx64, &link_work, NULL) ||
+	    read_file("lbid", "%255s", link_build_id, NULL) || read_file("baddr", "%" SCNx64, &bomb_addr, NULL) ||
+	    read_file("bbid", "%255s", bomb_build_id, NULL))
+		return -1;
 	return 0;
 }
 
@@ -81,24 +129,49 @@ static void make_profile(struct profile *p, const char *bid, uint32_t *first)
 	assert_int_not_equal(profile__add_location(p, m, 1, PROFILE_LOC_FILE_OFFSET, NULL, 0), PROFILE_NONE);
 }
 
-static void test_resymbolize(void **state)
+/* A profile of one location at 'addr' in DIR/name, named 'recorded'. */
+static uint32_t one_location(struct profile *p, const char *name, const char *bid, uint64_t addr)
+{
+	struct profile_frame f = { 0 };
+	char path[128];
+	uint32_t m, l;
+
+	profile__init(p);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	m = profile__intern_mapping(p, profile__intern_cstr(p, path), profile__intern_cstr(p, bid), PROFILE_MAP_FILE);
+	assert_int_not_equal(m, PROFILE_NONE);
+	f.function = profile__intern_cstr(p, "recorded");
+	l = profile__add_location(p, m, addr, 0, &f, 1);
+	assert_int_not_equal(l, PROFILE_NONE);
+	return l;
+}
+
+static const char *outer_name(const struct profile *p, uint32_t l)
+{
+	const struct profile_location *loc = &p->locations[l];
+
+	assert_true(loc->nr_frames >= 1);
+	return profile__str(p, p->frames[loc->frame + loc->nr_frames - 1].function);
+}
+
+static void check_resymbolize(int no_sandbox)
 {
 	char dbg[128];
 	const char *dirs[] = { dbg };
+	struct resymbolize_opts none = { .no_sandbox = no_sandbox }, with = { dirs, 1, no_sandbox };
 	struct profile p;
 	uint32_t first, i;
 	int n, chains = 0;
 
-	(void)state;
 	snprintf(dbg, sizeof(dbg), "%s/dbg", dir);
 	make_profile(&p, build_id, &first);
 	/* Without the directory: nothing to be found (the binary is stripped). */
-	n = resymbolize__profile(&p, NULL, 0);
+	n = resymbolize__profile(&p, &none);
 	assert_true(n >= 0);
 	for (i = first; i < first + work_size; i++)
 		assert_true(p.locations[i].nr_frames == 0 ||
 			    strcmp(profile__str(&p, p.frames[p.locations[i].frame].function), "work") != 0);
-	n = resymbolize__profile(&p, dirs, 1);
+	n = resymbolize__profile(&p, &with);
 	assert_int_equal(n, (int)work_size);
 	for (i = first; i < first + work_size; i++) {
 		const struct profile_location *l = &p.locations[i];
@@ -116,6 +189,55 @@ static void test_resymbolize(void **state)
 	profile__release(&p);
 }
 
+static void test_resymbolize(void **state)
+{
+	(void)state;
+	check_resymbolize(0);
+}
+
+static void test_resymbolize_in_process(void **state)
+{
+	(void)state;
+	check_resymbolize(1);
+}
+
+/* The debug file named by .gnu_debuglink beside the binary: the sandbox's broker lets the child have it. */
+static void test_debuglink(void **state)
+{
+	struct profile p;
+	uint32_t l;
+
+	(void)state;
+	for (int no_sandbox = 0; no_sandbox <= 1; no_sandbox++) {
+		struct resymbolize_opts o = { .no_sandbox = no_sandbox };
+
+		l = one_location(&p, "linked", link_build_id, link_work);
+		assert_int_equal(resymbolize__profile(&p, &o), 1);
+		assert_string_equal(outer_name(&p, l), "work");
+		profile__release(&p);
+	}
+}
+
+/* A file that keeps the sandbox's child busy past its timeout: skipped, the recorded name stays. */
+static void test_child_timeout(void **state)
+{
+	struct resymbolize_opts o = { 0 };
+	struct timespec t0, t1;
+	struct profile p;
+	uint32_t l;
+
+	(void)state;
+	l = one_location(&p, "bomb", bomb_build_id, bomb_addr);
+	setenv("SCORCH_SANDBOX_TIMEOUT_MS", "300", 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(resymbolize__profile(&p, &o), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	unsetenv("SCORCH_SANDBOX_TIMEOUT_MS");
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_string_equal(outer_name(&p, l), "recorded");
+	profile__release(&p);
+}
+
 static void test_wrong_build_id(void **state)
 {
 	char dbg[128];
@@ -127,7 +249,11 @@ static void test_wrong_build_id(void **state)
 	snprintf(dbg, sizeof(dbg), "%s/dbg", dir);
 	/* The file at the recorded path is another build: it must not be used. */
 	make_profile(&p, "00112233445566778899aabbccddeeff00112233", &first);
-	assert_int_equal(resymbolize__profile(&p, dirs, 1), 0);
+	for (int no_sandbox = 0; no_sandbox <= 1; no_sandbox++) {
+		struct resymbolize_opts o = { dirs, 1, no_sandbox };
+
+		assert_int_equal(resymbolize__profile(&p, &o), 0);
+	}
 	profile__release(&p);
 }
 
@@ -135,6 +261,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resymbolize),
+		cmocka_unit_test(test_resymbolize_in_process),
+		cmocka_unit_test(test_debuglink),
+		cmocka_unit_test(test_child_timeout),
 		cmocka_unit_test(test_wrong_build_id),
 	};
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the sandboxed symbolizer (src/sandbox.h): the reply decoder against bad messages,
- * the child's confinement (capabilities, uid, seccomp, no opening by path), and survival of a child
- * that crashes or hangs. The ELF file used is this test binary: its entry point is _start.
+ * Unit tests for the sandboxed symbolizer (src/sandbox.h): the reply decoders against bad messages,
+ * the child's confinement (capabilities, uid, seccomp, no opening by path), what the parent opens for
+ * it, the has-DWARF request, and survival of a child that crashes or hangs. The ELF file used is this
+ * test binary (built with -g): its entry point is _start.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,31 @@ static void test_frames_bad(void **state)
 	}
 }
 
+static void test_has_dwarf_decode(void **state)
+{
+	uint8_t buf[8];
+	int32_t v;
+
+	(void)state;
+	for (v = 0; v <= 1; v++) {
+		memcpy(buf, &v, 4);
+		assert_int_equal(sandbox__decode_has_dwarf(buf, 4), v);
+	}
+	/* Any other value, any other length: rejected. */
+	v = 2;
+	memcpy(buf, &v, 4);
+	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	v = -1;
+	memcpy(buf, &v, 4);
+	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	v = 1;
+	memcpy(buf, &v, 4);
+	buf[4] = 0;
+	for (size_t len = 0; len <= 5; len++)
+		if (len != 4)
+			assert_int_equal(sandbox__decode_has_dwarf(buf, len), -EPROTO);
+}
+
 /* --- the child ---------------------------------------------------------------------------------- */
 
 static uint64_t entry_point(int fd)
@@ -171,6 +198,64 @@ static void test_lookup(void **state)
 		sandbox__free(sb);
 	}
 	close(fd);
+}
+
+/* Run a shell command; 0 when it succeeded. */
+static int run(const char *cmd)
+{
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* has_dwarf through the child, in agreement with the in-process symbolizer. */
+static void test_has_dwarf(void **state)
+{
+	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[256], path[64];
+	int fd = safeopen__file("/proc/self/exe"), sfd;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(mkdtemp(dir));
+	/* A stripped copy whose build id no debug directory knows (the note is removed too). */
+	snprintf(cmd, sizeof(cmd), "strip --strip-all -R .note.gnu.build-id -o %s/stripped /proc/%d/exe", dir,
+		 (int)getpid());
+	assert_int_equal(run(cmd), 0);
+	snprintf(path, sizeof(path), "%s/stripped", dir);
+	sfd = safeopen__file(path);
+	assert_true(sfd >= 0);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		struct sandbox *sb = sandbox__new(NULL, enabled);
+		struct sandbox_elf *e, *s;
+		struct sandbox_stats st;
+
+		assert_non_null(sb);
+		e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+		s = sandbox__open_fd(sb, sfd, path, NULL);
+		assert_non_null(e);
+		assert_non_null(s);
+		assert_int_equal(sandbox__has_dwarf(sb, e), 1);
+		assert_int_equal(sandbox__has_dwarf(sb, s), 0);
+		/* Asked again: the same answers (DWARF is loaded once). */
+		assert_int_equal(sandbox__has_dwarf(sb, e), 1);
+		assert_int_equal(sandbox__has_dwarf(sb, s), 0);
+		sandbox__stats(sb, &st);
+		assert_int_equal(st.requests, enabled ? 6 : 0);
+		assert_int_equal(st.restarts, 0);
+		if (enabled) {
+			/* A child that dies on a file: the answer is no, and the file is not asked about again. */
+			assert_true(sandbox__test(sb, e, SANDBOX_TEST_CRASH, "") < 0);
+			assert_int_equal(sandbox__has_dwarf(sb, e), 0);
+			sandbox__stats(sb, &st);
+			assert_int_equal(st.bad_files, 1);
+			assert_int_equal(st.requests, 7);
+			/* The other file is resent to a new child. */
+			assert_int_equal(sandbox__has_dwarf(sb, s), 0);
+		}
+		sandbox__free(sb);
+	}
+	close(sfd);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run(cmd), 0);
 }
 
 static void test_not_elf(void **state)
@@ -268,6 +353,100 @@ static void test_broker_policy(void **state)
 	assert_int_equal(st.opens_refused, 7);
 	assert_int_equal(st.restarts, 0);
 	sandbox__free(sb);
+}
+
+/*
+ * Beside a file given with root NULL (a file the user named): its directory and .debug/ for ELF files
+ * (debuglink candidates), nothing else; nothing beside a file of a target's root.
+ */
+static void test_broker_beside(void **state)
+{
+	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[512], path[128], arg[256];
+	int fd = safeopen__file("/proc/self/exe");
+	struct sandbox *sb = sandbox__new(NULL, 1);
+	struct sandbox_stats st;
+	int tfd;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -p .debug sub other && cp /proc/%d/exe app && cp app .debug/app.debug && "
+		 "cp app sub/app.debug && cp app other/app.debug && echo secret > notes.txt",
+		 dir, (int)getpid());
+	assert_int_equal(run(cmd), 0);
+	/* Before any file of that directory was given: refused. */
+	snprintf(arg, sizeof(arg), "\n%s/.debug/app.debug", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	/* A file of a target's root in that directory opens nothing beside it. */
+	snprintf(path, sizeof(path), "%s/app", dir);
+	tfd = safeopen__file(path);
+	assert_true(tfd >= 0);
+	snprintf(arg, sizeof(arg), "/proc/%d/root", (int)getpid());
+	assert_non_null(sandbox__open_fd(sb, tfd, path, arg));
+	snprintf(arg, sizeof(arg), "\n%s/.debug/app.debug", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	/* Given with root NULL: its directory and its .debug/ are open, for ELF files. */
+	assert_non_null(sandbox__open_fd(sb, tfd, path, NULL));
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), 0);
+	snprintf(arg, sizeof(arg), "\n%s/app", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), 0);
+	snprintf(arg, sizeof(arg), "\n%s/notes.txt", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -ENOEXEC);
+	snprintf(arg, sizeof(arg), "\n%s/missing.debug", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -ENOENT);
+	/* Not deeper, not elsewhere, not up. */
+	snprintf(arg, sizeof(arg), "\n%s/sub/app.debug", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	snprintf(arg, sizeof(arg), "\n%s/other/app.debug", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	snprintf(arg, sizeof(arg), "\n%s/..", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	snprintf(arg, sizeof(arg), "\n%s/.debug/../notes.txt", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	snprintf(arg, sizeof(arg), "\n%sx/app", dir);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), -EPERM);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.opens_refused, 7);
+	assert_int_equal(st.restarts, 0);
+	sandbox__free(sb);
+	close(tfd);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run(cmd), 0);
+}
+
+static int nr_cpus_of(int pid)
+{
+	cpu_set_t set;
+
+	assert_int_equal(sched_getaffinity(pid, sizeof(set), &set), 0);
+	return CPU_COUNT(&set);
+}
+
+/* sandbox__share_cpu(): this process and its child on one CPU while the sandbox lives, then as before. */
+static void test_share_cpu(void **state)
+{
+	int before = nr_cpus_of(0), pid;
+	struct sandbox *sb;
+	cpu_set_t mine, child;
+
+	(void)state;
+	sb = sandbox__new(NULL, 0);
+	assert_int_equal(sandbox__share_cpu(sb), 0);
+	assert_int_equal(nr_cpus_of(0), before); /* disabled: nothing to share */
+	sandbox__free(sb);
+	sb = sandbox__new(NULL, 1);
+	assert_int_equal(sandbox__share_cpu(sb), 0);
+	pid = sandbox__child_pid(sb);
+	assert_true(pid > 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	assert_int_equal(sched_getaffinity(pid, sizeof(child), &child), 0);
+	assert_int_equal(CPU_COUNT(&mine), 1);
+	assert_true(CPU_EQUAL(&mine, &child));
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0"), 0);
+	sandbox__free(sb);
+	assert_int_equal(nr_cpus_of(0), before);
 }
 
 static void test_crash(void **state)
@@ -534,10 +713,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
+		cmocka_unit_test(test_has_dwarf_decode),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_has_dwarf),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_confined),
 		cmocka_unit_test(test_broker_policy),
+		cmocka_unit_test(test_broker_beside),
+		cmocka_unit_test(test_share_cpu),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_unwind_codec),
