@@ -25,7 +25,7 @@ CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -lstdc++
+LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -liberty -lstdc++
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
@@ -129,7 +129,7 @@ FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c sr
                src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c src/utf8.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -lstdc++ -lunwind-x86_64 -lunwind
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -liberty -lstdc++ -lunwind-x86_64 -lunwind
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit workloads fuzzers

@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh test    - to build and run the whole test suite
 set -eu
 
-build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libzstd-dev zlib1g-dev pkg-config"
+build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libiberty-dev libzstd-dev zlib1g-dev pkg-config"
 test_pkgs="$build_pkgs libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq xz-utils python3-minimal"
 # The report formats' real consumers (tests/reports): pprof built from source, chromium, node + npm for
 # speedscope. A node that came from elsewhere (with its own npm) is kept.

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "demangle.h"
+#include <libiberty/demangle.h>
 
-/* libstdc++'s demangler, a C ABI function (cxxabi.h is C++ only). */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+#include "demangle.h"
 
 /* A bounded output buffer: once it overflows, every append fails and the result is rejected. */
 struct out {
@@ -196,10 +196,54 @@ static int is_rust_legacy(const char *name)
 	       memcmp(name + n - 20, "17h", 3) == 0 && is_hex(name + n - 17, 16);
 }
 
+/* A C++ demangling in progress: the output so far, and where to go when it grows too long. */
+struct cxx_out {
+	struct out o;
+	jmp_buf too_long;
+};
+
+static void cxx_put(const char *s, size_t n, void *opaque)
+{
+	struct cxx_out *c = opaque;
+
+	put(&c->o, s, n);
+	if (c->o.overflow)
+		longjmp(c->too_long, 1);
+}
+
+/*
+ * C++ through libiberty's streaming demangler (what __cxa_demangle and c++filt use, same output).
+ * Not __cxa_demangle itself: it builds the whole name in memory, and a few hundred bytes of nested
+ * substitutions expand to gigabytes (13 s and 2.2 GB for a 270-byte symbol). The callback form works
+ * on the stack without malloc, so leaving it by longjmp once DEMANGLE_MAX_OUTPUT is reached is safe.
+ */
+static char *cxx(const char *name)
+{
+	struct cxx_out *c = malloc(sizeof(*c));
+	char *r;
+
+	if (!c)
+		return NULL;
+	c->o.len = 0;
+	c->o.overflow = 0;
+	if (setjmp(c->too_long)) {
+		free(c);
+		errno = E2BIG;
+		return NULL;
+	}
+	if (!cplus_demangle_v3_callback(name, DMGL_PARAMS | DMGL_TYPES, cxx_put, c) || !c->o.len) {
+		free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	r = finish(&c->o);
+	free(c);
+	return r;
+}
+
 char *demangle__name(const char *name)
 {
 	char *r;
-	int status = 0;
 
 	if (!name || strlen(name) > DEMANGLE_MAX_INPUT) {
 		errno = EINVAL;
@@ -216,13 +260,7 @@ char *demangle__name(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	r = __cxa_demangle(name, NULL, NULL, &status);
-	if (!r || status != 0) {
-		free(r);
-		errno = status == -1 ? ENOMEM : EINVAL;
-		return NULL;
-	}
-	return r;
+	return cxx(name);
 }
 
 /* --- Rust v0 (RFC 2603) ------------------------------------------------------------------------- */

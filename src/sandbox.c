@@ -609,6 +609,9 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	struct unwindsvc *uw;
 	size_t nr = 0, cap = 0;
 	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
+	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
+	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
+	unsigned char *stalls = NULL, stalls_next = 0;
 	int nul;
 
 	if (sock != 3) {
@@ -653,12 +656,14 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 			size_t nl;
 
 			if (type == M_VDSO) {
+				stalls_next = 0;
 				e = vdso;
 				errno = ENOENT;
 			} else {
 				if (fd < 0 || !len || child_buf[len - 1] || !(nl = strnlen(name, len)) || nl + 1 >= len)
 					_exit(3);
 				root = name + nl + 1;
+				stalls_next = stall && stall[0] && strstr(name, stall);
 				e = symbolizer__open_fd(s, fd, name, root[0] ? root : NULL);
 				/* The unwinding service reads the same file, under the same handle. */
 				if (e && unwindsvc__add_file(uw, (uint32_t)nr, fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -ENOMEM)
@@ -669,9 +674,11 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 				if (nr == cap) {
 					cap = cap ? 2 * cap : 64;
 					elfs = realloc(elfs, cap * sizeof(*elfs));
-					if (!elfs)
+					stalls = realloc(stalls, cap);
+					if (!elfs || !stalls)
 						_exit(4);
 				}
+				stalls[nr] = stalls_next;
 				elfs[nr++] = e;
 			}
 			child_reply_opened(elfs, nr, e, errno);
@@ -690,6 +697,8 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 				_exit(3);
 			if (max > 64)
 				max = 64;
+			while (stalls[h])
+				nanosleep(&(struct timespec){ 1, 0 }, NULL);
 			n = symbolizer__lookup(s, elfs[h], v, f, (int)max);
 			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
 			if (send_msg(sock, M_FRAMES, out, len, -1))

@@ -2,9 +2,10 @@
 # - a stripped binary recorded without debuginfo is named from --debug-dir through the child (its
 #   counters in -v), the same as with --no-sandbox;
 # - when the file at the recorded path has been replaced by a hostile one with the same build id (a
-#   C++ symbol whose demangling takes seconds and gigabytes), the child times out
-#   (SCORCH_SANDBOX_TIMEOUT_MS), the file is skipped with a warning, the report is still printed
-#   with exit status 0, quickly, and the locations keep what they had.
+#   C++ symbol whose demangling would expand to gigabytes, and SCORCH_TEST_SANDBOX_STALL, a test hook
+#   standing in for a parser stuck on hostile bytes), the child times out (SCORCH_SANDBOX_TIMEOUT_MS),
+#   the file is skipped with a warning, the report is still printed with exit status 0, quickly, and
+#   the locations keep what they had.
 . "$(dirname "$0")/lib.bash"
 
 [ "$(uname -m)" = x86_64 ] || { echo "SKIP: the test reads x86-64 symbol tables" >&2; exit 77; }
@@ -62,7 +63,7 @@ cmp -s "$TMP/sandboxed.txt" "$TMP/in-process.txt" ||
 # The recorded path now holds the hostile build with the same build id.
 cp "$TMP/bomb" "$TMP/app"
 start=$(date +%s%N)
-SCORCH_SANDBOX_TIMEOUT_MS=1000 timeout 10 "$SCORCH" report -i "$TMP/app.prof" --resymbolize -n 5 --no-header >"$TMP/hostile.txt" 2>"$TMP/err"
+SCORCH_TEST_SANDBOX_STALL="$TMP/app" SCORCH_SANDBOX_TIMEOUT_MS=1000 timeout 10 "$SCORCH" report -i "$TMP/app.prof" --resymbolize -n 5 --no-header >"$TMP/hostile.txt" 2>"$TMP/err"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 note "report --resymbolize with the hostile file: exit $rc in $ms ms: $(tr '\n' ' ' <"$TMP/err")"

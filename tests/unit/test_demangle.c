@@ -57,6 +57,36 @@ static void test_cxx(void **state)
 	expect("_ZZ4mainENKUliE_clEi", "main::{lambda(int)#1}::operator()(int) const");
 }
 
+/*
+ * A name of nested substitutions that expands to gigabytes (13 s and 2.2 GB through __cxa_demangle):
+ * the demangler stops at DEMANGLE_MAX_OUTPUT, at once, and the raw name is kept (E2BIG). One level
+ * fewer and fewer: the names that fit still come out whole.
+ */
+static void test_cxx_bomb(void **state)
+{
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char name[512], small[64];
+	char *got;
+	int i;
+
+	(void)state;
+	strcpy(name, "_Z1f1AIiiE");
+	for (i = 0; i < 26; i++)
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "S_IS%c_S%c_E", digits[i], digits[i]);
+	errno = 0;
+	got = demangle__name(name); /* __cxa_demangle returned the whole 2.2 GB here */
+	assert_null(got);
+	assert_int_equal(errno, E2BIG);
+
+	strcpy(small, "_Z1f1AIiiE");
+	strcat(small, "S_IS0_S0_E");
+	got = demangle__name(small);
+	assert_non_null(got);
+	assert_true(strlen(got) < DEMANGLE_MAX_OUTPUT);
+	assert_non_null(strstr(got, "A<int, int>"));
+	free(got);
+}
+
 static void test_not_mangled(void **state)
 {
 	(void)state;
@@ -132,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cxx),
+		cmocka_unit_test(test_cxx_bomb),
 		cmocka_unit_test(test_not_mangled),
 		cmocka_unit_test(test_rust_legacy),
 		cmocka_unit_test(test_rust_v0),
