@@ -215,17 +215,16 @@ static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf
 	return 0;
 }
 
-/* Through .eh_frame_hdr, the binary search table that every linker writes. */
+/* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
 static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-			 unw_proc_info_t *pi, int need_unwind_info)
+			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
 {
-	uint64_t bias, hdr_off, hdr_vaddr, hdr_addr;
+	uint64_t hdr_addr;
 	unw_dyn_info_t di;
 	const uint8_t *h;
 	uint32_t fde_count;
 
-	if (load_bias(m, &bias, &hdr_off, &hdr_vaddr) || !hdr_off || hdr_off > m->image_size ||
-	    m->image_size - hdr_off < 12)
+	if (!hdr_off || hdr_off > m->image_size || m->image_size - hdr_off < 12)
 		return -UNW_ENOINFO;
 	hdr_addr = bias + hdr_vaddr;
 	h = m->image + hdr_off;
@@ -459,9 +458,9 @@ static void put64(uint8_t *p, uint64_t v)
  * scratch (a one-entry search table first), and let libunwind parse them from SCRATCH_BASE.
  */
 static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-		       unw_proc_info_t *pi, int need_unwind_info)
+		       unw_proc_info_t *pi, int need_unwind_info, uint64_t bias)
 {
-	uint64_t bias, ehf_off, ehf_vaddr, pc, rt_start, rt_end;
+	uint64_t pc, rt_start, rt_end;
 	const struct dframe *d;
 	const struct dframe_fde *f;
 	const uint8_t *sec;
@@ -471,8 +470,6 @@ static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct u
 	unw_dyn_info_t di;
 	uint8_t *w;
 
-	if (load_bias(m, &bias, &ehf_off, &ehf_vaddr))
-		return -UNW_ENOINFO;
 	d = dframe_get(c->u, m);
 	if (!d->nr)
 		return -UNW_ENOINFO;
@@ -532,12 +529,13 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct unwind_ctx *c = arg;
 	struct unwinder_map m;
+	uint64_t bias, hdr_off, hdr_vaddr;
 	int ret = -UNW_ENOINFO;
 
-	if (find_map(c, ip, &m) == 0) {
-		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info);
+	if (find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0) {
+		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info, bias, hdr_off, hdr_vaddr);
 		if (ret == -UNW_ENOINFO)
-			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info);
+			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info, bias);
 	}
 	if (ret == -UNW_ENOINFO)
 		c->no_info = 1;
