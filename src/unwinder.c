@@ -25,6 +25,8 @@ _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP
 
 /* Images whose .debug_frame index is kept. */
 #define MAX_DFRAMES 64
+/* How far past the ELF entry point the entry routine is taken to reach (ld.so's is 61 bytes). */
+#define ENTRY_ROUTINE_MAX 256
 
 /*
  * Where the rewritten CIE and FDE of a .debug_frame lookup are served to libunwind: a non-canonical
@@ -524,6 +526,22 @@ static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct u
 	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
 }
 
+/*
+ * Whether 'ip' (runtime, in the file mapped at m with load bias 'bias') lies in the routine at the
+ * file's ELF entry point. The kernel starts a process there (in the interpreter, ld.so, or a static
+ * program), so nothing called it: where that routine has no CFI (glibc's ld.so _start and
+ * _dl_start_user have none), its frame is the outermost one, not a failure.
+ */
+static int at_entry(struct unwind_ctx *c, uint64_t ip)
+{
+	struct unwinder_map m;
+	uint64_t bias, hdr_off, hdr_vaddr;
+	Elf64_Ehdr eh;
+
+	return find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0 &&
+	       elf_header(&m, &eh) == 0 && eh.e_entry && ip - bias - eh.e_entry < ENTRY_ROUTINE_MAX;
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info,
 			  void *arg)
 {
@@ -687,7 +705,7 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 		if (in->fp_fallback && unw_get_reg(&cursor, UNW_X86_64_RBP, &rbp))
 			rbp = 0;
 		ret = unw_step(&cursor);
-		if (ret == 0 && !c.no_info) {
+		if ((ret == 0 && !c.no_info) || (c.no_info && at_entry(&c, ips[res->nr - 1]))) {
 			res->status = UNWINDER_ROOT;
 			return 0;
 		}

@@ -55,7 +55,8 @@ struct unwinder_input {
 };
 
 enum unwinder_status {
-	UNWINDER_ROOT = 0,   /* reached the outermost frame (the CFI says there is no caller) */
+	UNWINDER_ROOT = 0,   /* reached the outermost frame (the CFI says there is no caller, or a
+			      * frame without CFI is in the routine at its file's ELF entry point) */
 	UNWINDER_DEPTH,      /* stopped at the caller's depth cap */
 	UNWINDER_TRUNCATED,  /* needed stack beyond the copy */
 	UNWINDER_NO_INFO,    /* no CFI for fail_ip (no mapping, no readable file, in neither .eh_frame

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -395,6 +396,108 @@ static void test_debug_frame(void **state)
 	unwinder__free(u);
 }
 
+/*
+ * The address range of the .debug_frame FDE that starts at 'pc' in an ELF image set to 0, so that no CFI
+ * covers that function. 0, or -1 when there is no such FDE (64-bit ELF, 32-bit DWARF, 8-byte addresses).
+ */
+static int drop_fde(uint8_t *img, size_t size, uint64_t pc)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, strtab;
+	size_t i, at;
+
+	memcpy(&eh, img, sizeof(eh));
+	memcpy(&strtab, img + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(sh), sizeof(sh));
+	for (i = 0; i < eh.e_shnum; i++) {
+		memcpy(&sh, img + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		if (strcmp((const char *)img + strtab.sh_offset + sh.sh_name, ".debug_frame") == 0)
+			break;
+	}
+	if (i == eh.e_shnum || sh.sh_offset + sh.sh_size > size)
+		return -1;
+	for (at = sh.sh_offset; at + 4 <= sh.sh_offset + sh.sh_size;) {
+		uint32_t len, id;
+		uint64_t start;
+
+		memcpy(&len, img + at, 4);
+		memcpy(&id, img + at + 4, 4);
+		if (len < 20 || at + 4 + len > sh.sh_offset + sh.sh_size)
+			return -1;
+		memcpy(&start, img + at + 8, 8);
+		if (id != 0xffffffffu && start == pc) {
+			memset(img + at + 16, 0, 8);
+			return 0;
+		}
+		at += 4 + (size_t)len;
+	}
+	return -1;
+}
+
+/*
+ * Code at the ELF entry point without CFI (glibc's ld.so _start) is the outermost frame, not a failure:
+ * a sample in its callee unwinds to it and ends as a root, and so does a sample in it. The same kind of
+ * frame anywhere else is "no info".
+ */
+static void test_entry_routine(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	struct unwinder_result res;
+	struct df_image im = { 0 };
+	uint64_t regs[SCORCH_NR_REGS], ips[8];
+	uint8_t *seed;
+	size_t size, stack_len;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(u);
+	fd = open(DF_SEED, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	size = (size_t)st.st_size;
+	seed = malloc(size);
+	assert_non_null(seed);
+	assert_int_equal(read(fd, seed, size), (ssize_t)size);
+	close(fd);
+	memcpy(regs, seed, sizeof(regs));
+	stack_len = (size_t)(seed[sizeof(regs)] | seed[sizeof(regs) + 1] << 8);
+	im.data = seed + sizeof(regs) + 2 + stack_len;
+	im.size = size - sizeof(regs) - 2 - stack_len;
+	regs[SCORCH_REG_RIP] += DF_BASE;
+	regs[SCORCH_REG_RSP] = 0x7ff000000000ull;
+	/* _start, the entry point at 0x401040, loses its FDE; mid keeps its own. */
+	assert_int_equal(drop_fde(im.data, im.size, DF_BASE + 0x1040), 0);
+	{
+		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
+
+		im.id = 9;
+		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_int_equal(res.nr, 2);
+		assert_true(ips[1] == DF_BASE + 0x1045);
+
+		/* A sample in _start itself. */
+		regs[SCORCH_REG_RIP] = DF_BASE + 0x1040;
+		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_int_equal(res.nr, 1);
+	}
+	/* mid without its FDE either: no CFI, and not at the entry point. */
+	assert_int_equal(drop_fde(im.data, im.size, DF_BASE + 0x1010), 0);
+	{
+		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
+
+		im.id = 10;
+		unwinder__flush(u, 1);
+		regs[SCORCH_REG_RIP] = DF_BASE + 0x1018;
+		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		assert_true(res.fail_ip == DF_BASE + 0x1018);
+	}
+	free(seed);
+	unwinder__free(u);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct unwinder *u = unwinder__new();
@@ -421,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_files),
 		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_debug_frame),
+		cmocka_unit_test(test_entry_routine),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
