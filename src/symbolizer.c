@@ -34,6 +34,7 @@ struct sym_entry {
 	const char *name; /* borrowed from libdwfl's copy of the ELF string table */
 	uint32_t index;   /* in the symbol table */
 	uint8_t binding;  /* 3 global, 2 weak, 1 local */
+	uint8_t label;    /* an untyped symbol in code (an assembler label), not a function */
 };
 
 struct load_seg {
@@ -577,11 +578,29 @@ static int cmp_sym(const void *a, const void *b)
 	 */
 	if (!x->size != !y->size)
 		return x->size ? 1 : -1;
+	if (x->label != y->label)
+		return x->label ? -1 : 1;
 	if (x->binding != y->binding)
 		return x->binding < y->binding ? -1 : 1;
 	return (x->index > y->index) - (x->index < y->index);
 }
 
+/* Whether symbol section 'shndx' of 'elf' holds code (an assembler label there names code). */
+static int in_code(Elf *elf, GElf_Word shndx)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+
+	if (!elf || shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
+		return 0;
+	scn = elf_getscn(elf, shndx);
+	return scn && gelf_getshdr(scn, &shdr) && (shdr.sh_flags & SHF_EXECINSTR);
+}
+
+/*
+ * Functions (STT_FUNC, STT_GNU_IFUNC) and labels: untyped symbols in code, as assembler routines
+ * without .type have (glibc's ld.so _start and _dl_start_user), which eu-addr2line names too.
+ */
 static void load_symbols(struct sym_elf *e)
 {
 	int n = dwfl_module_getsymtab(e->mod), i;
@@ -600,11 +619,14 @@ static void load_symbols(struct sym_elf *e)
 		Elf *elf;
 		Dwarf_Addr bias;
 		const char *name = dwfl_module_getsym_info(e->mod, i, &sym, &addr, &shndx, &elf, &bias);
-		int type = GELF_ST_TYPE(sym.st_info);
+		int type = GELF_ST_TYPE(sym.st_info), label = type == STT_NOTYPE;
 
 		if (!name || !name[0] || shndx == SHN_UNDEF || addr == 0)
 			continue;
-		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && !label)
+			continue;
+		/* ARM's mapping symbols ($x, $d) are untyped too, and name nothing. */
+		if (label && (name[0] == '$' || !in_code(elf, shndx)))
 			continue;
 		e->syms[out].addr = addr;
 		e->syms[out].size = sym.st_size;
@@ -612,6 +634,7 @@ static void load_symbols(struct sym_elf *e)
 		e->syms[out].index = (uint32_t)i;
 		e->syms[out].binding = GELF_ST_BIND(sym.st_info) == STB_GLOBAL ? 3 :
 				       GELF_ST_BIND(sym.st_info) == STB_LOCAL	? 2 : 1;
+		e->syms[out].label = (uint8_t)label;
 		out++;
 	}
 	if (out)
@@ -625,10 +648,17 @@ static void load_symbols(struct sym_elf *e)
 	}
 }
 
+/* How many unsized symbols below an address are passed over looking for a sized one that covers it. */
+#define SYM_SCAN_BACK 64
+
+/*
+ * The symbol that names vaddr, as elfutils chooses: a sized symbol that covers it (so a label inside
+ * a function does not hide the function), else the closest unsized symbol below it.
+ */
 static const struct sym_entry *find_symbol(struct sym_elf *e, uint64_t vaddr)
 {
-	size_t lo = 0, hi;
-	const struct sym_entry *sym;
+	const struct sym_entry *unsized = NULL;
+	size_t lo = 0, hi, k;
 
 	if (!e->syms_loaded)
 		load_symbols(e);
@@ -641,13 +671,15 @@ static const struct sym_entry *find_symbol(struct sym_elf *e, uint64_t vaddr)
 		else
 			hi = mid;
 	}
-	if (!lo)
-		return NULL;
-	sym = &e->syms[lo - 1];
-	/* A sized symbol covers only its size; an unsized one reaches the next symbol. */
-	if (sym->size && vaddr - sym->addr >= sym->size)
-		return NULL;
-	return sym;
+	for (k = lo; k > 0 && lo - k < SYM_SCAN_BACK; k--) {
+		const struct sym_entry *sym = &e->syms[k - 1];
+
+		if (sym->size)
+			return vaddr - sym->addr < sym->size ? sym : unsized;
+		if (!unsized)
+			unsized = sym;
+	}
+	return unsized;
 }
 
 /* --- names --------------------------------------------------------------------------------------- */

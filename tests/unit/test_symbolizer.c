@@ -76,6 +76,9 @@ static uint64_t symbol(const char *file, const char *name, uint64_t *size)
 		if (sscanf(line, "%llx %llx %c %255s", &a, &s, &type, sym) == 4 && strcmp(sym, name) == 0) {
 			addr = a;
 			*size = s;
+		} else if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 && strcmp(sym, name) == 0) {
+			addr = a; /* no size */
+			*size = 0;
 		}
 	}
 	pclose(p);
@@ -399,6 +402,58 @@ static void test_no_demangle(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * Assembler routines without .type (glibc's ld.so _start) are untyped symbols in code: they name what
+ * no function covers, as eu-addr2line does, but a label inside a function does not hide the function,
+ * and an untyped symbol in data names no code.
+ */
+static void test_code_labels(void **state)
+{
+	static const char prog[] =
+		"__asm__(\".text\\n.globl entry_label\\nentry_label:\\n nop\\n nop\\n"
+		"inner_label:\\n nop\\n nop\\n"
+		".globl sized_asm\\n.type sized_asm,@function\\nsized_asm:\\n nop\\n"
+		"inside_label:\\n nop\\n ret\\n.size sized_asm, .-sized_asm\\n"
+		".data\\n.globl data_label\\ndata_label:\\n .quad 0\\n.text\");\n"
+		"int main(void) { return 0; }\n";
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct sym_frame f[16];
+	struct sym_elf *e;
+	uint64_t entry, inner, inside, sized, size = 0;
+	char path[300];
+	FILE *out;
+	int n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/labels.c", dir);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	fputs(prog, out);
+	fclose(out);
+	assert_int_equal(run("gcc -O2 -no-pie -o %s/labels %s", dir, path), 0);
+	entry = symbol("labels", "entry_label", &size);
+	inner = symbol("labels", "inner_label", &size);
+	inside = symbol("labels", "inside_label", &size);
+	sized = symbol("labels", "sized_asm", &size);
+	assert_true(entry && inner && inside && sized && size == 3);
+	e = open_elf(s, "labels");
+	assert_non_null(e);
+	n = symbolizer__lookup(s, e, entry + 1, f, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "entry_label");
+	assert_int_equal(f[0].offset, 1);
+	n = symbolizer__lookup(s, e, inner + 1, f, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "inner_label");
+	n = symbolizer__lookup(s, e, inside, f, 16);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "sized_asm");
+	assert_int_equal(f[0].offset, inside - sized);
+	n = symbolizer__lookup(s, e, symbol("labels", "data_label", &size), f, 16);
+	assert_true(n == 0 || strcmp(f[n - 1].function ? f[n - 1].function : "", "data_label") != 0);
+	symbolizer__free(s);
+}
+
 /* Files that are not ELF, cut short, or carry garbage DWARF: no crash, no frames or fewer. */
 static void test_bad_files(void **state)
 {
@@ -483,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_offset_to_vaddr),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_no_demangle),
+		cmocka_unit_test(test_code_labels),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_safeopen),
 	};
