@@ -74,11 +74,9 @@ t=$(counter "$TMP/small.prof" unwind_truncated)
 n=$(counter "$TMP/small.prof" user_stacks)
 note "dwarf,64: $t of $n unwinds truncated"
 between $((100 * t / n)) 90 100 "dwarf,64: share of truncated unwinds"
-# A truncated copy is not blamed on a module. The odd unwind that fails otherwise is allowed: a sample
-# in the process's first milliseconds, at an IP in a library mapped after the maps were read (seen in
-# 1 of 700 samples, in 1 run of 5), which the unwinder then has no file for.
-blamed=$("$SCORCH" info -i "$TMP/small.prof" | awk '$1 ~ /^unwind_failed:/ { s += $NF } END { print s + 0 }')
-[ $((100 * blamed)) -le "$n" ] || fail "dwarf,64: $blamed of $n unwinds blamed on a module, not truncated"
+# A truncated copy is not blamed on a module (nor is ld.so's entry routine, which has no CFI).
+blamed=$("$SCORCH" info -i "$TMP/small.prof" | awk '$1 ~ /^unwind_failed:/ { print $1 "=" $NF }')
+[ -z "$blamed" ] || fail "dwarf,64: unwinds blamed on a module, not on the truncated copy:" $blamed
 
 # fp on the same code: the walk fails, and the root counter says so.
 "$SCORCH" record -q -g fp -F 499 -o "$TMP/fp.prof" -- "$TMP/wl" 1 || fail "record -g fp failed"
