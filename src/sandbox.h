@@ -158,6 +158,8 @@ struct sandbox_uw_stats {
 	uint64_t failures;       /* samples not unwound because the child failed */
 	uint64_t images_evicted; /* file images dropped to stay within the budget */
 	uint64_t files_dropped;  /* files the child died parsing: no longer unwound through */
+	uint64_t given_up;       /* 1 once the unwinding has stopped for good (too many failures or
+				  * dropped files): every later sample counts in failures */
 };
 void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st);
 

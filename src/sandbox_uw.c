@@ -270,6 +270,7 @@ void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st)
 	*st = sb->uw->stats;
 	st->images_evicted = sb->uw->local ? unwindsvc__images_evicted(sb->uw->local)
 					   : sb->uw->evicted_done + sb->uw->evicted_now;
+	st->given_up = sb->uw->given_up != 0;
 }
 
 /*
@@ -496,7 +497,7 @@ bad:
  * After the child of generation 'gen' failed a batch: the file it was reading call frame information
  * from (the watch slot, see unwindsvc__watch) is not unwound through any more, so that one hostile
  * file costs one restart, not one per batch. A child that fails without naming a file UW_GIVE_UP
- * times in a row ends the unwinding.
+ * times in a row, or names a file past UW_MAX_DROPPED dropped ones, ends the unwinding.
  */
 static void uw_blame(struct sandbox *sb, uint32_t gen)
 {
@@ -510,8 +511,17 @@ static void uw_blame(struct sandbox *sb, uint32_t gen)
 	for (i = 0; h < UNWINDSVC_VDSO && i < sb->nr_elfs; i++) {
 		struct sandbox_elf *e = sb->elfs[i];
 
-		if (e->gen == gen && e->handle == h && !e->is_vdso && !uw_dropped(uw, e) && e->fd >= 0 &&
-		    uw->nr_dropped < UW_MAX_DROPPED && fstat(e->fd, &uw->dropped[uw->nr_dropped]) == 0) {
+		if (e->gen != gen || e->handle != h || e->is_vdso || uw_dropped(uw, e) || e->fd < 0)
+			continue;
+		if (uw->nr_dropped == UW_MAX_DROPPED) {
+			/* A target that keeps mapping new hostile files would cost a restart each. */
+			uw->given_up = 1;
+			pr_warn("sandbox: the unwinder died reading the call frame information of '%s', "
+				"past %u such files: DWARF unwinding stops here (samples keep their "
+				"frame-pointer stacks)", e->name, UW_MAX_DROPPED);
+			return;
+		}
+		if (fstat(e->fd, &uw->dropped[uw->nr_dropped]) == 0) {
 			uw->nr_dropped++;
 			e->uw_bad = 1;
 			uw->stats.files_dropped++;

@@ -708,6 +708,161 @@ static void test_unwind_crash(void **state)
 	close(fd);
 }
 
+/* Read all of 'fd' from its current offset into 'buf' (of 'cap' bytes, NUL-terminated). */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	return got;
+}
+
+static unsigned int count_of(const char *s, const char *what)
+{
+	unsigned int n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+static int need_none(void *ctx, uint32_t pid, uint64_t addr)
+{
+	(void)ctx;
+	(void)pid;
+	(void)addr;
+	return 0;
+}
+
+/* Queue one sample whose IP is in 'e' (mapped at BASE for pid 4243) and run it alone. */
+static const struct sandbox_uw_result *unwind_in(struct sandbox *sb, struct sandbox_elf *e)
+{
+	struct sandbox_uw_map m = { BASE, BASE + (1u << 20), 0, e, SANDBOX_UW_FILE };
+	uint64_t regs[SCORCH_NR_REGS] = { 0 };
+	uint8_t stack[64] = { 0 };
+
+	sandbox__uw_reset(sb);
+	assert_int_equal(sandbox__uw_maps(sb, 4243, &m, 1), 0);
+	regs[SCORCH_REG_RIP] = BASE + 0x100;
+	regs[SCORCH_REG_RSP] = 0x7ff000;
+	assert_int_equal(sandbox__uw_queue(sb, 4243, regs, stack, sizeof(stack), 8, 0), 0);
+	assert_int_equal(sandbox__uw_run(sb, need_none, NULL), 0);
+	return sandbox__uw_result(sb, 0);
+}
+
+/*
+ * The dropped-files limit (UW_MAX_DROPPED, 64): each of 64 distinct files that kill the unwinder
+ * costs one restart and is dropped (reported by name); a dropped file comes back unwound without the
+ * child, a good file is still unwound; the 65th such file ends the DWARF unwinding, reported, and from
+ * then on samples are lost without a round trip. The files are copies of a small shared object, with
+ * SCORCH_TEST_UNWIND_CRASH_MARKER appended to all but one.
+ */
+#define NR_HOSTILE 65
+
+static void test_unwind_dropped_limit(void **state)
+{
+	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[512], path[96], marker[64], *so, *log;
+	struct sandbox_elf *good, *bad[NR_HOSTILE];
+	struct sandbox_uw_stats us, after;
+	struct sandbox_stats st;
+	struct sandbox *sb;
+	int fd, err_fd, saved_err;
+	ssize_t so_len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "echo 'int f(void) { return 1; }' | cc -shared -fPIC -x c -o %s/good.so -", dir);
+	assert_int_equal(run(cmd), 0);
+	snprintf(path, sizeof(path), "%s/good.so", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	so = malloc(1 << 20);
+	log = malloc(1 << 20);
+	assert_non_null(so);
+	assert_non_null(log);
+	so_len = read(fd, so, 1 << 20);
+	assert_true(so_len > 0 && so_len < (1 << 20));
+	close(fd);
+	/* Built at run time: this binary, which other tests unwind through, must not hold it. */
+	snprintf(marker, sizeof(marker), "scorch-test-%d-unwinder-dies-here", (int)getpid());
+	setenv("SCORCH_TEST_UNWIND_CRASH_MARKER", marker, 1); /* read by each child as it starts */
+	sb = sandbox__new(NULL, 1);
+	assert_non_null(sb);
+	fd = safeopen__file(path);
+	assert_true(fd >= 0);
+	good = sandbox__open_fd(sb, fd, path, NULL);
+	assert_non_null(good);
+	close(fd);
+	for (int i = 0; i < NR_HOSTILE; i++) {
+		snprintf(path, sizeof(path), "%s/bad%d.so", dir, i);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, so, (size_t)so_len), so_len);
+		assert_int_equal(write(fd, marker, strlen(marker)), strlen(marker));
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		bad[i] = sandbox__open_fd(sb, fd, path, NULL);
+		assert_non_null(bad[i]);
+		close(fd);
+	}
+	/* The warnings go to a file, to be counted (SCORCH_TEST_KEEP_STDERR=1: to stderr, with cmocka's). */
+	err_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(err_fd >= 0);
+	fflush(stderr);
+	saved_err = dup(2);
+	assert_true(saved_err >= 0);
+	assert_true(getenv("SCORCH_TEST_KEEP_STDERR") || dup2(err_fd, 2) == 2);
+	assert_false(unwind_in(sb, good)->lost);
+	for (int i = 0; i < NR_HOSTILE - 1; i++) {
+		assert_true(unwind_in(sb, bad[i])->lost);
+		sandbox__uw_stats(sb, &us);
+		sandbox__stats(sb, &st);
+		if (us.files_dropped != (uint64_t)i + 1 || st.restarts != (uint64_t)i + 1 || us.given_up)
+			fail_msg("file %d: %llu dropped, %llu restarts", i, (unsigned long long)us.files_dropped,
+				 (unsigned long long)st.restarts);
+	}
+	/* Dropped files are skipped (no restart), good ones are still unwound: the unwinding goes on. */
+	assert_false(unwind_in(sb, bad[0])->lost);
+	assert_false(unwind_in(sb, bad[NR_HOSTILE - 2])->lost);
+	assert_false(unwind_in(sb, good)->lost);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE - 1);
+	/* One hostile file past the limit: the DWARF unwinding stops. */
+	assert_true(unwind_in(sb, bad[NR_HOSTILE - 1])->lost);
+	sandbox__uw_stats(sb, &us);
+	assert_int_equal(us.files_dropped, NR_HOSTILE - 1);
+	assert_int_equal(us.given_up, 1);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE);
+	/* From now on every sample is lost, without a round trip or a restart. */
+	assert_true(unwind_in(sb, good)->lost);
+	assert_true(unwind_in(sb, bad[0])->lost);
+	sandbox__uw_stats(sb, &after);
+	assert_int_equal(after.batches, us.batches);
+	assert_int_equal(after.failures, us.failures + 2);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE);
+	fflush(stderr);
+	assert_true(dup2(saved_err, 2) == 2);
+	close(saved_err);
+	assert_int_equal(lseek(err_fd, 0, SEEK_SET), 0);
+	read_all(err_fd, log, 1 << 20);
+	close(err_fd);
+	if (!getenv("SCORCH_TEST_KEEP_STDERR")) {
+		assert_int_equal(count_of(log, "its frames are no longer unwound through"), NR_HOSTILE - 1);
+		assert_int_equal(count_of(log, "DWARF unwinding stops here"), 1);
+		assert_non_null(strstr(log, "bad64.so': its frames") ? NULL : strstr(log, "bad64.so"));
+	}
+	unsetenv("SCORCH_TEST_UNWIND_CRASH_MARKER");
+	sandbox__free(sb);
+	free(so);
+	free(log);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_codec),
 		cmocka_unit_test(test_unwind),
 		cmocka_unit_test(test_unwind_crash),
+		cmocka_unit_test(test_unwind_dropped_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
