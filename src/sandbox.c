@@ -190,6 +190,42 @@ size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, si
 	return at;
 }
 
+/*
+ * Append one answer (a FRAMES body) at 'at' of a FRAMES_MANY reply: the first answer is cut to fit,
+ * as a single lookup's is; a later one goes whole or not at all. The new end, or SIZE_MAX.
+ */
+static size_t put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first)
+{
+	size_t len;
+	uint32_t cnt;
+
+	if (at > cap || cap - at < 4)
+		return SIZE_MAX;
+	len = sandbox__encode_frames(f, n, buf + at, cap - at);
+	memcpy(&cnt, buf + at, 4);
+	if (!first && cnt < (uint32_t)n)
+		return SIZE_MAX;
+	return at + len;
+}
+
+size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
+				   size_t cap)
+{
+	uint32_t k;
+	size_t at = 4, a;
+
+	if (cap < 4 || max < 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		a = put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at, k == 0);
+		if (a == SIZE_MAX)
+			break;
+		at = a;
+	}
+	memcpy(buf, &k, 4);
+	return at;
+}
+
 static int get(const uint8_t *buf, size_t len, size_t *at, void *p, size_t n)
 {
 	if (*at > len || len - *at < n)
@@ -221,10 +257,11 @@ static int get_str(const uint8_t *buf, size_t len, size_t *at, char *strbuf, siz
 	return 0;
 }
 
-int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
-			   size_t cap)
+/* Decode a FRAMES body at *at (advanced past it), strings appended at strbuf + *used. */
+static int decode_frames_at(const uint8_t *buf, size_t len, size_t *pat, struct sym_frame *out, int max,
+			    char *strbuf, size_t cap, size_t *pused)
 {
-	size_t at = 0, used = 0;
+	size_t at = *pat, used = *pused;
 	uint32_t n, i;
 
 	if (get(buf, len, &at, &n, 4) || max < 0 || n > (uint32_t)max)
@@ -241,7 +278,36 @@ int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out
 		f->line = line;
 		f->inlined = (int)inl;
 	}
-	return at == len ? (int)n : -EPROTO;
+	*pat = at;
+	*pused = used;
+	return (int)n;
+}
+
+int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
+			   size_t cap)
+{
+	size_t at = 0, used = 0;
+	int n = decode_frames_at(buf, len, &at, out, max, strbuf, cap, &used);
+
+	return n >= 0 && at == len ? n : -EPROTO;
+}
+
+int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
+				int *counts, char *strbuf, size_t cap)
+{
+	size_t at = 0, used = 0;
+	uint32_t k, i;
+
+	if (get(buf, len, &at, &k, 4) || max < 0 || k == 0 || k > asked)
+		return -EPROTO;
+	for (i = 0; i < k; i++) {
+		int n = decode_frames_at(buf, len, &at, out + (size_t)i * (size_t)max, max, strbuf, cap, &used);
+
+		if (n < 0)
+			return -EPROTO;
+		counts[i] = n;
+	}
+	return at == len ? (int)k : -EPROTO;
 }
 
 /* --- the child ---------------------------------------------------------------------------------- */
@@ -438,6 +504,62 @@ static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t 
 		_exit(3);
 }
 
+/* tests only: the child aborts at its Nth lookup (SCORCH_TEST_SANDBOX_LOOKUP_CRASH=N) */
+static unsigned long child_lookups, child_lookup_crash;
+
+static int child_lookup(struct symbolizer *s, struct sym_elf *e, uint64_t v, struct sym_frame *f, int max)
+{
+	if (child_lookup_crash && ++child_lookups == child_lookup_crash)
+		abort();
+	return symbolizer__lookup(s, e, v, f, max);
+}
+
+/*
+ * M_LOOKUP_MANY: answers for as many of the addresses as fit in one reply and as come within the
+ * request's time budget (so that the parent's timeout stays one for a lookup, not for a batch).
+ */
+static void child_lookup_many(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const unsigned char *stalls,
+			      size_t len, uint8_t *out, size_t cap)
+{
+	uint32_t h, max, n, ms, k;
+	struct sym_frame f[64];
+	struct timespec t0, t;
+	size_t at = 4, a;
+
+	if (len < 16)
+		_exit(3);
+	memcpy(&h, child_buf, 4);
+	memcpy(&max, child_buf + 4, 4);
+	memcpy(&n, child_buf + 8, 4);
+	memcpy(&ms, child_buf + 12, 4);
+	if (h >= nr || !n || n > SANDBOX_LOOKUP_BATCH || len != 16 + (size_t)n * 8)
+		_exit(3);
+	if (max > 64)
+		max = 64;
+	while (stalls[h])
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; k < n; k++) {
+		uint64_t v;
+		int nf;
+
+		if (k) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)ms)
+				break;
+		}
+		memcpy(&v, child_buf + 16 + (size_t)k * 8, 8);
+		nf = child_lookup(s, elfs[h], v, f, (int)max);
+		a = put_answer(f, nf < 0 ? 0 : nf, out, cap, at, k == 0);
+		if (a == SIZE_MAX)
+			break;
+		at = a;
+	}
+	memcpy(out, &k, 4);
+	if (send_msg(child_sock, M_FRAMES_MANY, out, at, -1))
+		_exit(3);
+}
+
 /* The child's side of batched unwinding: the shared buffers, mapped once per child. */
 static const uint8_t *child_req;
 static uint8_t *child_res;
@@ -537,6 +659,7 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
 	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
 	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
+	const char *crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
 	unsigned char *stalls = NULL, stalls_next = 0;
 	int nul;
 
@@ -552,6 +675,7 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	if (nul > 3)
 		close(nul);
 	child_sock = sock;
+	child_lookup_crash = crash ? strtoul(crash, NULL, 10) : 0;
 	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -625,10 +749,14 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 				max = 64;
 			while (stalls[h])
 				nanosleep(&(struct timespec){ 1, 0 }, NULL);
-			n = symbolizer__lookup(s, elfs[h], v, f, (int)max);
+			n = child_lookup(s, elfs[h], v, f, (int)max);
 			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
 			if (send_msg(sock, M_FRAMES, out, len, -1))
 				_exit(3);
+		} else if (type == M_LOOKUP_MANY) {
+			if (fd >= 0)
+				close(fd);
+			child_lookup_many(s, elfs, nr, stalls, len, out, sizeof(out));
 		} else if (type == M_HAS_DWARF) {
 			if (fd >= 0)
 				close(fd);
@@ -1082,7 +1210,90 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 		sandbox_child_failed(sb, e, "sent a bad message");
 		return 0;
 	}
+	sb->stats.lookups++;
 	return n;
+}
+
+/* The i-th strings block of sandbox__lookup_many (SANDBOX_MAX_MSG bytes), kept for the next calls. */
+static char *lookup_block(struct sandbox *sb, size_t i)
+{
+	if (i == sb->nr_blocks) {
+		char **b = realloc(sb->blocks, (i + 1) * sizeof(*b));
+
+		if (!b)
+			return NULL;
+		sb->blocks = b;
+		if (!(b[i] = malloc(SANDBOX_MAX_MSG)))
+			return NULL;
+		sb->nr_blocks++;
+	}
+	return sb->blocks[i];
+}
+
+int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			 int max, struct sandbox_frames *out)
+{
+	static uint8_t body[16 + SANDBOX_LOOKUP_BATCH * 8];
+	int counts[SANDBOX_LOOKUP_BATCH];
+	size_t i, done = 0, blk = 0, m;
+
+	for (i = 0; i < n; i++) {
+		out[i].f = NULL;
+		out[i].n = 0;
+	}
+	if (!n || max <= 0)
+		return 0;
+	m = (size_t)(sb->enabled && max > 64 ? 64 : max);
+	if (n > SIZE_MAX / sizeof(*sb->many) / m)
+		return -ENOMEM;
+	if (n * m > sb->cap_many) {
+		struct sym_frame *f = realloc(sb->many, n * m * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		sb->many = f;
+		sb->cap_many = n * m;
+	}
+	if (!sb->enabled) {
+		for (i = 0; i < n; i++) {
+			int k = symbolizer__lookup(sb->local, e->local, vaddrs[i], sb->many + i * m, (int)m);
+
+			out[i].f = sb->many + i * m;
+			out[i].n = k < 0 ? 0 : k;
+		}
+		return 0;
+	}
+	/* After a failure the file is bad: the rest of its addresses get no frames, as one by one. */
+	while (done < n && sandbox_child_open(sb, e) == 0) {
+		uint32_t ask = (uint32_t)(n - done < SANDBOX_LOOKUP_BATCH ? n - done : SANDBOX_LOOKUP_BATCH);
+		uint32_t mm = (uint32_t)m, ms = (uint32_t)(sb->timeout_ms / 10 > 0 ? sb->timeout_ms / 10 : 1);
+		char *strs = lookup_block(sb, blk++);
+		int len, k, j;
+
+		if (!strs)
+			return -ENOMEM;
+		memcpy(body, &e->handle, 4);
+		memcpy(body + 4, &mm, 4);
+		memcpy(body + 8, &ask, 4);
+		memcpy(body + 12, &ms, 4);
+		memcpy(body + 16, vaddrs + done, (size_t)ask * 8);
+		len = sandbox_request(sb, e, M_LOOKUP_MANY, body, 16 + (size_t)ask * 8, -1, M_FRAMES_MANY);
+		if (len < 0)
+			break;
+		k = sandbox__decode_frames_many(sb->msg, (size_t)len, ask, sb->many + done * m, (int)m, counts, strs,
+						SANDBOX_MAX_MSG);
+		if (k < 0) {
+			sandbox_child_failed(sb, e, "sent a bad message");
+			break;
+		}
+		for (j = 0; j < k; j++) {
+			out[done + (size_t)j].f = sb->many + (done + (size_t)j) * m;
+			out[done + (size_t)j].n = counts[j];
+		}
+		done += (size_t)k;
+		sb->stats.lookups += (uint64_t)k;
+	}
+	return 0;
 }
 
 int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len)
@@ -1174,6 +1385,10 @@ void sandbox__free(struct sandbox *sb)
 		free(sb->elfs[i]);
 	}
 	free(sb->elfs);
+	for (i = 0; i < sb->nr_blocks; i++)
+		free(sb->blocks[i]);
+	free(sb->blocks);
+	free(sb->many);
 	symbolizer__free(sb->local);
 	sandbox_uw_free(sb->uw);
 	free(sb);

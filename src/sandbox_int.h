@@ -22,11 +22,13 @@ enum {
 	M_LOOKUP,   /* u32 handle, u64 vaddr, u32 max -> M_FRAMES */
 	M_TEST,     /* u32 what, "arg\0" -> M_TESTED */
 	M_FD,       /* i32 status (+ fd): answer to M_DEBUG_OPEN */
+	M_LOOKUP_MANY, /* u32 handle, u32 max, u32 n, u32 ms, n x u64 vaddr -> M_FRAMES_MANY */
 	/* child to parent: */
 	M_OPENED = 16, /* i32 handle or -errno, u32 nsegs, nsegs x (u64 offset, vaddr, filesz), build id */
 	M_FRAMES,      /* see sandbox__encode_frames */
 	M_TESTED,      /* i32 result */
 	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
+	M_FRAMES_MANY, /* see sandbox__decode_frames_many */
 	/* unwinding (sandbox_uw.c): parent to child */
 	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
 	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
@@ -82,6 +84,10 @@ struct sandbox {
 	int vdso_tried;
 	struct sandbox_stats stats;
 	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
+	struct sym_frame *many;   /* owned: sandbox__lookup_many's frames */
+	size_t cap_many;
+	char **blocks;            /* owned: its strings, SANDBOX_MAX_MSG bytes per round trip */
+	size_t nr_blocks;
 	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
 	int cpus_saved;
 	uint8_t msg[SANDBOX_MAX_MSG];
