@@ -313,9 +313,11 @@ static int sandbox_report(struct symbolize_ctx *c)
 	if (!c->sandboxed)
 		return 0;
 	sandbox__stats(c->sb, &st);
-	pr_debug("symbolizer sandbox: %" PRIu64 " lookups, %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
-		 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
-		 st.lookups, st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+	pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
+		 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
+		 " addresses looked up",
+		 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
+		 st.lookups);
 	if (!st.bad_files)
 		return 0;
 	pr_err("the symbolizer child failed on %" PRIu64 " file%s: %s addresses are printed as ??", st.bad_files,

@@ -245,9 +245,11 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 out:
 	sandbox__stats(s, &st);
 	if (!o->no_sandbox)
-		pr_debug("symbolizer sandbox: %" PRIu64 " lookups, %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
-			 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
-			 st.lookups, st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+		pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
+			 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
+			 " addresses looked up",
+			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
+			 st.lookups);
 	if (st.bad_files)
 		pr_warn("the symbolizer child failed on %" PRIu64 " file%s: %s locations keep the names they had",
 			st.bad_files, st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
