@@ -216,9 +216,12 @@ static void flush_pending(struct symbolize_ctx *c)
 
 		for (j = i; j < c->nr_pending && c->pending[j].elf == elf; j++)
 			c->vaddrs[j - i] = c->pending[j].vaddr;
-		if (!elf || sandbox__lookup_many(c->sb, elf, c->vaddrs, j - i, MAX_FRAMES, c->answers)) {
+		if (!elf) {
 			for (k = 0; k < j - i; k++)
 				c->answers[k].n = 0;
+		} else if (sandbox__lookup_many(c->sb, elf, c->vaddrs, j - i, MAX_FRAMES, c->answers)) {
+			pr_err("cannot look up %zu addresses: %s", j - i, strerror(ENOMEM));
+			c->errors++; /* printed as ?? (the answers are all empty) */
 		}
 		for (k = i; k < j; k++) {
 			if (c->o->addresses)
