@@ -360,7 +360,7 @@ int cmd_symbolize(int argc, char **argv)
 		pr_err("cannot create a symbolizer: %s", strerror(ENOMEM));
 		return EXIT_ERROR;
 	}
-	/* Each address is a round trip to the child: cheapest on one CPU. */
+	/* Each batch of addresses is a round trip to the child: cheapest on one CPU. */
 	err = sandbox__share_cpu(c.sb);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
