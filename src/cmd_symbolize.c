@@ -21,6 +21,8 @@
 
 #define MAX_DEBUG_DIRS 32
 #define MAX_FRAMES 32
+/* Addresses held for one batched lookup; a run of one file goes in a single call. */
+#define PENDING_MAX SANDBOX_LOOKUP_BATCH
 
 static const char usage[] =
 	"Usage: scorch symbolize [options] -e FILE [ADDR...]\n"
@@ -66,6 +68,14 @@ struct symbolize_ctx {
 	char root[32];
 	int sandboxed;
 	int errors;
+	/* Addresses read but not printed yet, looked up together (sandbox__lookup_many). */
+	struct pending {
+		uint64_t addr, vaddr;
+		struct sandbox_elf *elf; /* NULL: printed as ?? */
+	} pending[PENDING_MAX];
+	size_t nr_pending;
+	uint64_t vaddrs[PENDING_MAX];
+	struct sandbox_frames answers[PENDING_MAX];
 };
 
 static int parse_args(int argc, char **argv, struct symbolize_opts *o)
@@ -193,15 +203,41 @@ static struct sandbox_elf *map_elf(struct symbolize_ctx *c, const struct procmap
 	return c->map_elfs[i];
 }
 
+/*
+ * Print the pending addresses, in order: each run of addresses in one file is looked up in one
+ * sandbox__lookup_many() call (a few round trips to the child instead of one per address).
+ */
+static void flush_pending(struct symbolize_ctx *c)
+{
+	size_t i = 0, j, k;
+
+	while (i < c->nr_pending) {
+		struct sandbox_elf *elf = c->pending[i].elf;
+
+		for (j = i; j < c->nr_pending && c->pending[j].elf == elf; j++)
+			c->vaddrs[j - i] = c->pending[j].vaddr;
+		if (!elf) {
+			for (k = 0; k < j - i; k++)
+				c->answers[k].n = 0;
+		} else if (sandbox__lookup_many(c->sb, elf, c->vaddrs, j - i, MAX_FRAMES, c->answers)) {
+			pr_err("cannot look up %zu addresses: %s", j - i, strerror(ENOMEM));
+			c->errors++; /* printed as ?? (the answers are all empty) */
+		}
+		for (k = i; k < j; k++) {
+			if (c->o->addresses)
+				printf("0x%016" PRIx64 "\n", c->pending[k].addr);
+			print_frames(c->answers[k - i].f, c->answers[k - i].n);
+		}
+		i = j;
+	}
+	c->nr_pending = 0;
+}
+
 static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 {
-	struct sym_frame f[MAX_FRAMES];
 	struct sandbox_elf *elf = c->elf;
 	uint64_t vaddr = addr;
-	int n = 0;
 
-	if (c->o->addresses)
-		printf("0x%016" PRIx64 "\n", addr);
 	if (c->o->pid) {
 		const struct procmaps_entry *e = procmaps__find(&c->maps, addr);
 
@@ -211,9 +247,9 @@ static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 						    &vaddr))
 			elf = NULL;
 	}
-	if (elf)
-		n = sandbox__lookup(c->sb, elf, vaddr, f, MAX_FRAMES);
-	print_frames(f, n);
+	c->pending[c->nr_pending++] = (struct pending){ addr, vaddr, elf };
+	if (c->nr_pending == PENDING_MAX)
+		flush_pending(c);
 }
 
 /* Whether stdin's buffer is empty, so that the next read may block: then flush our answers. */
@@ -241,10 +277,14 @@ static int read_stdin(struct symbolize_ctx *c)
 			}
 			symbolize_one(c, a);
 		}
-		if (stdin_drained() && fflush(stdout))
-			break;
+		if (stdin_drained()) {
+			flush_pending(c);
+			if (fflush(stdout))
+				break;
+		}
 	}
 	free(line);
+	flush_pending(c);
 	if (ferror(stdin)) {
 		pr_err("cannot read standard input: %s", strerror(errno));
 		return -EIO;
@@ -276,9 +316,11 @@ static int sandbox_report(struct symbolize_ctx *c)
 	if (!c->sandboxed)
 		return 0;
 	sandbox__stats(c->sb, &st);
-	pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64 " timeouts, %" PRIu64
-		 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
-		 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+	pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
+		 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
+		 " addresses looked up",
+		 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
+		 st.lookups);
 	if (!st.bad_files)
 		return 0;
 	pr_err("the symbolizer child failed on %" PRIu64 " file%s: %s addresses are printed as ??", st.bad_files,
@@ -318,7 +360,7 @@ int cmd_symbolize(int argc, char **argv)
 		pr_err("cannot create a symbolizer: %s", strerror(ENOMEM));
 		return EXIT_ERROR;
 	}
-	/* Each address is a round trip to the child: cheapest on one CPU. */
+	/* Each batch of addresses is a round trip to the child: cheapest on one CPU. */
 	err = sandbox__share_cpu(c.sb);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
@@ -365,6 +407,7 @@ int cmd_symbolize(int argc, char **argv)
 			parse_addr(argv[i], &a);
 			symbolize_one(&c, a);
 		}
+		flush_pending(&c);
 	}
 	if (c.errors || sandbox_report(&c))
 		ret = EXIT_ERROR;

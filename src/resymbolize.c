@@ -64,6 +64,96 @@ static struct sandbox_elf *find_elf(struct sandbox *s, const struct profile *p, 
 	return e;
 }
 
+/*
+ * The answers of the batched lookups, copied out of the sandbox (whose buffers the next call reuses)
+ * so that the locations are renamed afterwards in their own order, interning the names as before.
+ */
+struct answers {
+	uint32_t *first, *count;  /* per location: its frames in f[first..first+count) */
+	struct answer_frame {
+		size_t function, file; /* offsets into strs, SIZE_MAX for none */
+		uint32_t line;
+		int inlined;
+	} *f;
+	size_t nr_f, cap_f;
+	char *strs;
+	size_t nr_strs, cap_strs;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 1024;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*p, ncap * size);
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	*cap = ncap;
+	return 0;
+}
+
+static size_t keep_str(struct answers *a, const char *s)
+{
+	size_t l, at = a->nr_strs;
+
+	if (!s)
+		return SIZE_MAX;
+	l = strlen(s) + 1;
+	if (grow((void **)&a->strs, &a->cap_strs, a->nr_strs + l, 1))
+		return SIZE_MAX - 1;
+	memcpy(a->strs + at, s, l);
+	a->nr_strs += l;
+	return at;
+}
+
+static int keep(struct answers *a, uint32_t loc, const struct sandbox_frames *r)
+{
+	int k;
+
+	if (grow((void **)&a->f, &a->cap_f, a->nr_f + (size_t)r->n, sizeof(*a->f)))
+		return -ENOMEM;
+	a->first[loc] = (uint32_t)a->nr_f;
+	a->count[loc] = (uint32_t)r->n;
+	for (k = 0; k < r->n; k++) {
+		struct answer_frame *f = &a->f[a->nr_f++];
+
+		f->function = keep_str(a, r->f[k].function);
+		f->file = keep_str(a, r->f[k].file);
+		if (f->function == SIZE_MAX - 1 || f->file == SIZE_MAX - 1)
+			return -ENOMEM;
+		f->line = r->f[k].line;
+		f->inlined = r->f[k].inlined;
+	}
+	return 0;
+}
+
+/* Look up the locations todo[0..n) (all in one file), in batches; their answers into 'a'. */
+static int lookup_all(struct sandbox *s, struct sandbox_elf *e, const struct profile *p, const uint32_t *todo,
+		      size_t n, struct answers *a)
+{
+	static uint64_t vaddrs[SANDBOX_LOOKUP_BATCH];
+	static struct sandbox_frames r[SANDBOX_LOOKUP_BATCH];
+	size_t i, k, chunk;
+	int err;
+
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i < SANDBOX_LOOKUP_BATCH ? n - i : SANDBOX_LOOKUP_BATCH;
+		for (k = 0; k < chunk; k++)
+			vaddrs[k] = p->locations[todo[i + k]].addr;
+		if ((err = sandbox__lookup_many(s, e, vaddrs, chunk, MAX_FRAMES, r)))
+			return err;
+		for (k = 0; k < chunk; k++)
+			if ((err = keep(a, todo[i + k], &r[k])))
+				return err;
+	}
+	return 0;
+}
+
 int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 {
 	const char *const *debug_dirs = o->debug_dirs;
@@ -72,56 +162,82 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 	struct sandbox *s = sandbox__new(&so, !o->no_sandbox);
 	struct sandbox_stats st;
 	struct sandbox_elf **elfs = NULL;
+	struct answers a = { 0 };
 	uint8_t *tried = NULL;
-	uint32_t i, nr_maps = p->nr_mappings;
+	uint32_t i, nr_maps = p->nr_mappings, nr_locs = p->nr_locations, *todo = NULL, *by_map = NULL;
+	uint32_t *next = NULL;
 	int changed = 0, err = 0;
 
 	if (!s)
 		return -ENOMEM;
-	/* Each location is a round trip to the child: cheapest on one CPU. */
+	/* Each batch of locations is a round trip to the child: cheapest on one CPU. */
 	err = sandbox__share_cpu(s);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
 	err = 0;
 	elfs = calloc(nr_maps ? nr_maps : 1, sizeof(*elfs));
 	tried = calloc(nr_maps ? nr_maps : 1, 1);
-	if (!elfs || !tried) {
+	todo = malloc((nr_locs ? nr_locs : 1) * sizeof(*todo));
+	next = malloc((nr_locs ? nr_locs : 1) * sizeof(*next));
+	by_map = malloc((nr_maps ? nr_maps : 1) * sizeof(*by_map));
+	a.first = calloc(nr_locs ? nr_locs : 1, sizeof(*a.first));
+	a.count = calloc(nr_locs ? nr_locs : 1, sizeof(*a.count));
+	if (!elfs || !tried || !todo || !next || !by_map || !a.first || !a.count) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < p->nr_locations; i++) {
+	/* Files are opened in the order of the locations, as the lookups used to; locations are chained by mapping. */
+	memset(by_map, 0xff, (nr_maps ? nr_maps : 1) * sizeof(*by_map));
+	for (i = nr_locs; i-- > 0;) {
 		const struct profile_location *l = &p->locations[i];
 		const struct profile_mapping *m = &p->mappings[l->mapping];
-		struct profile_frame pf[MAX_FRAMES];
-		struct sym_frame sf[MAX_FRAMES];
-		int n, k;
 
+		next[i] = UINT32_MAX;
 		if (m->kind != PROFILE_MAP_FILE || (l->flags & PROFILE_LOC_FILE_OFFSET) ||
 		    !is_build_id(profile__str(p, m->build_id)))
 			continue;
-		if (!tried[l->mapping]) {
-			tried[l->mapping] = 1;
-			elfs[l->mapping] = find_elf(s, p, l->mapping, debug_dirs, nr_dirs);
-			if (!elfs[l->mapping])
-				pr_debug("no file or debuginfo for '%s' (build id %s)", profile__str(p, m->name),
-					 profile__str(p, m->build_id));
-		}
-		if (!elfs[l->mapping])
+		next[i] = by_map[l->mapping];
+		by_map[l->mapping] = i;
+	}
+	for (i = 0; i < nr_locs; i++) {
+		const struct profile_location *l = &p->locations[i];
+		const struct profile_mapping *m = &p->mappings[l->mapping];
+		size_t n = 0;
+		uint32_t j;
+
+		if (by_map[l->mapping] != i || tried[l->mapping])
 			continue;
-		n = sandbox__lookup(s, elfs[l->mapping], l->addr, sf, MAX_FRAMES);
-		if (n <= 0)
+		tried[l->mapping] = 1;
+		elfs[l->mapping] = find_elf(s, p, l->mapping, debug_dirs, nr_dirs);
+		if (!elfs[l->mapping]) {
+			pr_debug("no file or debuginfo for '%s' (build id %s)", profile__str(p, m->name),
+				 profile__str(p, m->build_id));
+			continue;
+		}
+		for (j = i; j != UINT32_MAX; j = next[j])
+			todo[n++] = j;
+		if ((err = lookup_all(s, elfs[l->mapping], p, todo, n, &a)))
+			goto out;
+	}
+	for (i = 0; i < nr_locs; i++) {
+		struct profile_frame pf[MAX_FRAMES];
+		uint32_t k, n = a.count[i];
+
+		if (!n)
 			continue;
 		for (k = 0; k < n; k++) {
-			pf[k].function = sf[k].function ? profile__intern_cstr(p, sf[k].function) : 0;
-			pf[k].file = sf[k].file ? profile__intern_cstr(p, sf[k].file) : 0;
-			pf[k].line = sf[k].line;
-			pf[k].flags = sf[k].inlined ? PROFILE_FRAME_INLINE : 0;
+			const struct answer_frame *f = &a.f[a.first[i] + k];
+
+			pf[k].function = f->function != SIZE_MAX ? profile__intern_cstr(p, a.strs + f->function) : 0;
+			pf[k].file = f->file != SIZE_MAX ? profile__intern_cstr(p, a.strs + f->file) : 0;
+			pf[k].line = f->line;
+			pf[k].flags = f->inlined ? PROFILE_FRAME_INLINE : 0;
 			if (pf[k].function == PROFILE_NONE || pf[k].file == PROFILE_NONE) {
 				err = -ENOMEM;
 				goto out;
 			}
 		}
-		err = profile__set_location_frames(p, i, pf, (uint32_t)n);
+		err = profile__set_location_frames(p, i, pf, n);
 		if (err)
 			goto out;
 		changed++;
@@ -129,14 +245,23 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 out:
 	sandbox__stats(s, &st);
 	if (!o->no_sandbox)
-		pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64 " timeouts, %" PRIu64
-			 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused",
-			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused);
+		pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
+			 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
+			 " addresses looked up",
+			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
+			 st.lookups);
 	if (st.bad_files)
 		pr_warn("the symbolizer child failed on %" PRIu64 " file%s: %s locations keep the names they had",
 			st.bad_files, st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
 	free(elfs);
 	free(tried);
+	free(todo);
+	free(next);
+	free(by_map);
+	free(a.first);
+	free(a.count);
+	free(a.f);
+	free(a.strs);
 	sandbox__free(s);
 	return err ? err : changed;
 }

@@ -25,82 +25,8 @@
 
 #include "log.h"
 #include "safeopen.h"
-#include "sandbox.h"
+#include "sandbox_int.h"
 #include "unwindsvc.h"
-
-/* Message types. Parent to child: */
-enum {
-	M_OPEN = 1, /* fd + "name\0root\0" -> M_OPENED */
-	M_VDSO,     /* -> M_OPENED */
-	M_LOOKUP,   /* u32 handle, u64 vaddr, u32 max -> M_FRAMES */
-	M_TEST,     /* u32 what, "arg\0" -> M_TESTED */
-	M_FD,       /* i32 status (+ fd): answer to M_DEBUG_OPEN */
-	/* child to parent: */
-	M_OPENED = 16, /* i32 handle or -errno, u32 nsegs, nsegs x (u64 offset, vaddr, filesz), build id */
-	M_FRAMES,      /* see sandbox__encode_frames */
-	M_TESTED,      /* i32 result */
-	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
-	/* unwinding (see "unwinding" below): parent to child */
-	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
-	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
-	M_UW_FORGET,     /* n x u32 pid -> M_UW_ACK */
-	M_UW_BATCH,      /* u32 n, u32 0, u64 request bytes, n x u64 offset -> M_UW_DONE */
-	/* child to parent */
-	M_UW_ACK = 48,   /* i32 status */
-	M_UW_DONE,       /* i32 status, u32 0, u64 result bytes, u64 images evicted */
-};
-
-/* Whether a file has DWARF (resymbolize), numbered apart from the others: */
-enum {
-	M_HAS_DWARF = 64, /* u32 handle -> M_DWARF */
-	M_DWARF,          /* i32 0 or 1, see sandbox__decode_has_dwarf */
-};
-
-struct msg_hdr {
-	uint32_t type, len;
-};
-
-#define MAX_SEGS 64
-#define MAX_BUILD_ID 128
-#define NULL_STR 0xffffffffu
-
-struct sandbox_elf {
-	struct sym_elf *local; /* disabled sandbox: the symbolizer's own */
-	int fd;                /* owned dup, -1 for the vDSO */
-	char *name, *root;     /* owned; root NULL for this process's root */
-	uint32_t handle, gen;  /* the child's handle, valid in child generation 'gen' */
-	int bad;               /* the child failed on it: no more lookups */
-	int is_vdso;
-	char build_id[MAX_BUILD_ID + 1];
-	uint64_t segs[MAX_SEGS][3];
-	size_t nr_segs;
-	int uw_added;          /* disabled sandbox: registered with the in-process unwinding service */
-	int uw_bad;            /* its file is one of the unwinding's dropped files (uw_dropped) */
-	uint32_t uw_checked;   /* how many dropped files it was compared with */
-};
-
-struct sandbox_uw;
-static void uw_free(struct sandbox_uw *uw);
-
-struct sandbox {
-	struct symbolizer_opts opts;
-	int enabled;
-	struct symbolizer *local; /* disabled: in-process */
-	pid_t pid;                /* child, 0 when none */
-	int sock;
-	uint32_t gen;             /* increments with each child */
-	int timeout_ms;
-	struct sandbox_elf **elfs;
-	size_t nr_elfs, cap_elfs;
-	struct sandbox_elf *vdso;
-	int vdso_tried;
-	struct sandbox_stats stats;
-	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
-	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
-	int cpus_saved;
-	uint8_t msg[SANDBOX_MAX_MSG];
-	char strbuf[SANDBOX_MAX_MSG];
-};
 
 /* --- framing ------------------------------------------------------------------------------------ */
 
@@ -264,6 +190,42 @@ size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, si
 	return at;
 }
 
+/*
+ * Append one answer (a FRAMES body) at 'at' of a FRAMES_MANY reply: the first answer is cut to fit,
+ * as a single lookup's is; a later one goes whole or not at all. The new end, or SIZE_MAX.
+ */
+static size_t put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first)
+{
+	size_t len;
+	uint32_t cnt;
+
+	if (at > cap || cap - at < 4)
+		return SIZE_MAX;
+	len = sandbox__encode_frames(f, n, buf + at, cap - at);
+	memcpy(&cnt, buf + at, 4);
+	if (!first && cnt < (uint32_t)n)
+		return SIZE_MAX;
+	return at + len;
+}
+
+size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
+				   size_t cap)
+{
+	uint32_t k;
+	size_t at = 4, a;
+
+	if (cap < 4 || max < 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		a = put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at, k == 0);
+		if (a == SIZE_MAX)
+			break;
+		at = a;
+	}
+	memcpy(buf, &k, 4);
+	return at;
+}
+
 static int get(const uint8_t *buf, size_t len, size_t *at, void *p, size_t n)
 {
 	if (*at > len || len - *at < n)
@@ -295,10 +257,11 @@ static int get_str(const uint8_t *buf, size_t len, size_t *at, char *strbuf, siz
 	return 0;
 }
 
-int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
-			   size_t cap)
+/* Decode a FRAMES body at *at (advanced past it), strings appended at strbuf + *used. */
+static int decode_frames_at(const uint8_t *buf, size_t len, size_t *pat, struct sym_frame *out, int max,
+			    char *strbuf, size_t cap, size_t *pused)
 {
-	size_t at = 0, used = 0;
+	size_t at = *pat, used = *pused;
 	uint32_t n, i;
 
 	if (get(buf, len, &at, &n, 4) || max < 0 || n > (uint32_t)max)
@@ -315,7 +278,36 @@ int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out
 		f->line = line;
 		f->inlined = (int)inl;
 	}
-	return at == len ? (int)n : -EPROTO;
+	*pat = at;
+	*pused = used;
+	return (int)n;
+}
+
+int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
+			   size_t cap)
+{
+	size_t at = 0, used = 0;
+	int n = decode_frames_at(buf, len, &at, out, max, strbuf, cap, &used);
+
+	return n >= 0 && at == len ? n : -EPROTO;
+}
+
+int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
+				int *counts, char *strbuf, size_t cap)
+{
+	size_t at = 0, used = 0;
+	uint32_t k, i;
+
+	if (get(buf, len, &at, &k, 4) || max < 0 || k == 0 || k > asked)
+		return -EPROTO;
+	for (i = 0; i < k; i++) {
+		int n = decode_frames_at(buf, len, &at, out + (size_t)i * (size_t)max, max, strbuf, cap, &used);
+
+		if (n < 0)
+			return -EPROTO;
+		counts[i] = n;
+	}
+	return at == len ? (int)k : -EPROTO;
 }
 
 /* --- the child ---------------------------------------------------------------------------------- */
@@ -512,6 +504,62 @@ static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t 
 		_exit(3);
 }
 
+/* tests only: the child aborts at its Nth lookup (SCORCH_TEST_SANDBOX_LOOKUP_CRASH=N) */
+static unsigned long child_lookups, child_lookup_crash;
+
+static int child_lookup(struct symbolizer *s, struct sym_elf *e, uint64_t v, struct sym_frame *f, int max)
+{
+	if (child_lookup_crash && ++child_lookups == child_lookup_crash)
+		abort();
+	return symbolizer__lookup(s, e, v, f, max);
+}
+
+/*
+ * M_LOOKUP_MANY: answers for as many of the addresses as fit in one reply and as come within the
+ * request's time budget (so that the parent's timeout stays one for a lookup, not for a batch).
+ */
+static void child_lookup_many(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const unsigned char *stalls,
+			      size_t len, uint8_t *out, size_t cap)
+{
+	uint32_t h, max, n, ms, k;
+	struct sym_frame f[64];
+	struct timespec t0, t;
+	size_t at = 4, a;
+
+	if (len < 16)
+		_exit(3);
+	memcpy(&h, child_buf, 4);
+	memcpy(&max, child_buf + 4, 4);
+	memcpy(&n, child_buf + 8, 4);
+	memcpy(&ms, child_buf + 12, 4);
+	if (h >= nr || !n || n > SANDBOX_LOOKUP_BATCH || len != 16 + (size_t)n * 8)
+		_exit(3);
+	if (max > 64)
+		max = 64;
+	while (stalls[h])
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; k < n; k++) {
+		uint64_t v;
+		int nf;
+
+		if (k) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)ms)
+				break;
+		}
+		memcpy(&v, child_buf + 16 + (size_t)k * 8, 8);
+		nf = child_lookup(s, elfs[h], v, f, (int)max);
+		a = put_answer(f, nf < 0 ? 0 : nf, out, cap, at, k == 0);
+		if (a == SIZE_MAX)
+			break;
+		at = a;
+	}
+	memcpy(out, &k, 4);
+	if (send_msg(child_sock, M_FRAMES_MANY, out, at, -1))
+		_exit(3);
+}
+
 /* The child's side of batched unwinding: the shared buffers, mapped once per child. */
 static const uint8_t *child_req;
 static uint8_t *child_res;
@@ -611,6 +659,7 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
 	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
 	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
+	const char *crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
 	unsigned char *stalls = NULL, stalls_next = 0;
 	int nul;
 
@@ -626,6 +675,7 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	if (nul > 3)
 		close(nul);
 	child_sock = sock;
+	child_lookup_crash = crash ? strtoul(crash, NULL, 10) : 0;
 	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -699,10 +749,14 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 				max = 64;
 			while (stalls[h])
 				nanosleep(&(struct timespec){ 1, 0 }, NULL);
-			n = symbolizer__lookup(s, elfs[h], v, f, (int)max);
+			n = child_lookup(s, elfs[h], v, f, (int)max);
 			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
 			if (send_msg(sock, M_FRAMES, out, len, -1))
 				_exit(3);
+		} else if (type == M_LOOKUP_MANY) {
+			if (fd >= 0)
+				close(fd);
+			child_lookup_many(s, elfs, nr, stalls, len, out, sizeof(out));
 		} else if (type == M_HAS_DWARF) {
 			if (fd >= 0)
 				close(fd);
@@ -762,7 +816,7 @@ static void child_stop(struct sandbox *sb)
 	sb->sock = -1;
 }
 
-static int child_start(struct sandbox *sb)
+int sandbox_child_start(struct sandbox *sb)
 {
 	int sv[2];
 	pid_t pid;
@@ -790,7 +844,7 @@ static int child_start(struct sandbox *sb)
 	return 0;
 }
 
-static void child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why)
+void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why)
 {
 	child_stop(sb);
 	sb->stats.restarts++;
@@ -901,17 +955,17 @@ static int broker_open(struct sandbox *sb, size_t len)
  * Send a request and wait for the answer of type 'want' (its body in sb->msg, length returned),
  * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
  */
-static int request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
-		   int fd, uint32_t want)
+int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
+		    int fd, uint32_t want)
 {
 	struct timespec t0, t;
 	int err;
 
-	if (!sb->pid && (err = child_start(sb)))
+	if (!sb->pid && (err = sandbox_child_start(sb)))
 		return err;
 	sb->stats.requests++;
 	if (send_msg(sb->sock, type, body, len, fd)) {
-		child_failed(sb, e, "is gone");
+		sandbox_child_failed(sb, e, "is gone");
 		return -EPIPE;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -925,25 +979,25 @@ static int request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, con
 		left = sb->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
 		if (left <= 0 || (got = poll(&p, 1, (int)left)) == 0) {
 			sb->stats.timeouts++;
-			child_failed(sb, e, "timed out");
+			sandbox_child_failed(sb, e, "timed out");
 			return -ETIMEDOUT;
 		}
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
-			child_failed(sb, e, "cannot be polled");
+			sandbox_child_failed(sb, e, "cannot be polled");
 			return err;
 		}
 		got = recv_msg(sb->sock, sb->msg, &n, NULL);
 		if (got <= 0) {
-			child_failed(sb, e, got == 0 ? "died" : "sent a bad message");
+			sandbox_child_failed(sb, e, got == 0 ? "died" : "sent a bad message");
 			return got == 0 ? -EPIPE : got;
 		}
 		if ((uint32_t)got == want)
 			return (int)n;
 		if (got != M_DEBUG_OPEN || broker_open(sb, n)) {
-			child_failed(sb, e, "sent a bad message");
+			sandbox_child_failed(sb, e, "sent a bad message");
 			return -EPROTO;
 		}
 	}
@@ -982,7 +1036,7 @@ static int decode_opened(struct sandbox *sb, struct sandbox_elf *e, size_t len)
 }
 
 /* Make 'e' known to the current child (after a restart, send it again). */
-static int child_open(struct sandbox *sb, struct sandbox_elf *e)
+int sandbox_child_open(struct sandbox *sb, struct sandbox_elf *e)
 {
 	char body[2 * 4096 + 2];
 	size_t nl = strlen(e->name), rl = e->root ? strlen(e->root) : 0;
@@ -993,19 +1047,19 @@ static int child_open(struct sandbox *sb, struct sandbox_elf *e)
 	if (sb->pid && e->gen == sb->gen)
 		return 0;
 	if (e->is_vdso) {
-		n = request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
+		n = sandbox_request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
 	} else {
 		if (nl == 0 || nl >= 4096 || rl >= 4096)
 			return -ENAMETOOLONG;
 		memcpy(body, e->name, nl + 1);
 		memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
-		n = request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
+		n = sandbox_request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
 	}
 	if (n < 0)
 		return n;
 	st = decode_opened(sb, e, (size_t)n);
 	if (st == -EPROTO)
-		child_failed(sb, e, "sent a bad message");
+		sandbox_child_failed(sb, e, "sent a bad message");
 	return st < 0 ? st : 0;
 }
 
@@ -1080,7 +1134,7 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 		return NULL;
 	}
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (e->fd < 0 || (err = child_open(sb, e)) < 0) {
+	if (e->fd < 0 || (err = sandbox_child_open(sb, e)) < 0) {
 		e->bad = 1; /* kept in the list (freed with the sandbox), never used */
 		errno = e->fd < 0 ? EMFILE : -err;
 		return NULL;
@@ -1108,7 +1162,7 @@ struct sandbox_elf *sandbox__vdso(struct sandbox *sb)
 	if (!e)
 		return NULL;
 	e->is_vdso = 1;
-	if (child_open(sb, e) < 0) {
+	if (sandbox_child_open(sb, e) < 0) {
 		e->bad = 1;
 		return NULL;
 	}
@@ -1143,20 +1197,103 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 
 	if (!sb->enabled)
 		return symbolizer__lookup(sb->local, e->local, vaddr, out, max);
-	if (max <= 0 || child_open(sb, e) < 0)
+	if (max <= 0 || sandbox_child_open(sb, e) < 0)
 		return 0;
 	memcpy(body, &e->handle, 4);
 	memcpy(body + 4, &vaddr, 8);
 	memcpy(body + 12, &m, 4);
-	n = request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	n = sandbox_request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_frames(sb->msg, (size_t)n, out, (int)m, sb->strbuf, sizeof(sb->strbuf));
 	if (n < 0) {
-		child_failed(sb, e, "sent a bad message");
+		sandbox_child_failed(sb, e, "sent a bad message");
 		return 0;
 	}
+	sb->stats.lookups++;
 	return n;
+}
+
+/* The i-th strings block of sandbox__lookup_many (SANDBOX_MAX_MSG bytes), kept for the next calls. */
+static char *lookup_block(struct sandbox *sb, size_t i)
+{
+	if (i == sb->nr_blocks) {
+		char **b = realloc(sb->blocks, (i + 1) * sizeof(*b));
+
+		if (!b)
+			return NULL;
+		sb->blocks = b;
+		if (!(b[i] = malloc(SANDBOX_MAX_MSG)))
+			return NULL;
+		sb->nr_blocks++;
+	}
+	return sb->blocks[i];
+}
+
+int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			 int max, struct sandbox_frames *out)
+{
+	static uint8_t body[16 + SANDBOX_LOOKUP_BATCH * 8];
+	int counts[SANDBOX_LOOKUP_BATCH];
+	size_t i, done = 0, blk = 0, m;
+
+	for (i = 0; i < n; i++) {
+		out[i].f = NULL;
+		out[i].n = 0;
+	}
+	if (!n || max <= 0)
+		return 0;
+	m = (size_t)(sb->enabled && max > 64 ? 64 : max);
+	if (n > SIZE_MAX / sizeof(*sb->many) / m)
+		return -ENOMEM;
+	if (n * m > sb->cap_many) {
+		struct sym_frame *f = realloc(sb->many, n * m * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		sb->many = f;
+		sb->cap_many = n * m;
+	}
+	if (!sb->enabled) {
+		for (i = 0; i < n; i++) {
+			int k = symbolizer__lookup(sb->local, e->local, vaddrs[i], sb->many + i * m, (int)m);
+
+			out[i].f = sb->many + i * m;
+			out[i].n = k < 0 ? 0 : k;
+		}
+		return 0;
+	}
+	/* After a failure the file is bad: the rest of its addresses get no frames, as one by one. */
+	while (done < n && sandbox_child_open(sb, e) == 0) {
+		uint32_t ask = (uint32_t)(n - done < SANDBOX_LOOKUP_BATCH ? n - done : SANDBOX_LOOKUP_BATCH);
+		uint32_t mm = (uint32_t)m, ms = (uint32_t)(sb->timeout_ms / 10 > 0 ? sb->timeout_ms / 10 : 1);
+		char *strs = lookup_block(sb, blk++);
+		int len, k, j;
+
+		if (!strs)
+			return -ENOMEM;
+		memcpy(body, &e->handle, 4);
+		memcpy(body + 4, &mm, 4);
+		memcpy(body + 8, &ask, 4);
+		memcpy(body + 12, &ms, 4);
+		memcpy(body + 16, vaddrs + done, (size_t)ask * 8);
+		len = sandbox_request(sb, e, M_LOOKUP_MANY, body, 16 + (size_t)ask * 8, -1, M_FRAMES_MANY);
+		if (len < 0)
+			break;
+		k = sandbox__decode_frames_many(sb->msg, (size_t)len, ask, sb->many + done * m, (int)m, counts, strs,
+						SANDBOX_MAX_MSG);
+		if (k < 0) {
+			sandbox_child_failed(sb, e, "sent a bad message");
+			break;
+		}
+		for (j = 0; j < k; j++) {
+			out[done + (size_t)j].f = sb->many + (done + (size_t)j) * m;
+			out[done + (size_t)j].n = counts[j];
+		}
+		done += (size_t)k;
+		sb->stats.lookups += (uint64_t)k;
+	}
+	return 0;
 }
 
 int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len)
@@ -1175,14 +1312,14 @@ int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 
 	if (!sb->enabled)
 		return symbolizer__has_dwarf(sb->local, e->local);
-	if (child_open(sb, e) < 0)
+	if (sandbox_child_open(sb, e) < 0)
 		return 0;
-	n = request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	n = sandbox_request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_has_dwarf(sb->msg, (size_t)n);
 	if (n < 0) {
-		child_failed(sb, e, "sent a bad message");
+		sandbox_child_failed(sb, e, "sent a bad message");
 		return 0;
 	}
 	return n;
@@ -1248,8 +1385,12 @@ void sandbox__free(struct sandbox *sb)
 		free(sb->elfs[i]);
 	}
 	free(sb->elfs);
+	for (i = 0; i < sb->nr_blocks; i++)
+		free(sb->blocks[i]);
+	free(sb->blocks);
+	free(sb->many);
 	symbolizer__free(sb->local);
-	uw_free(sb->uw);
+	sandbox_uw_free(sb->uw);
 	free(sb);
 }
 
@@ -1264,7 +1405,7 @@ int sandbox__child_pid(struct sandbox *sb)
 
 	if (!sb->enabled)
 		return -ENOSYS;
-	if (!sb->pid && (err = child_start(sb)))
+	if (!sb->pid && (err = sandbox_child_start(sb)))
 		return err;
 	return sb->pid;
 }
@@ -1281,589 +1422,15 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 		return -ENOSYS;
 	if (al >= 4096)
 		return -ENAMETOOLONG;
-	if (e && child_open(sb, e) < 0)
+	if (e && sandbox_child_open(sb, e) < 0)
 		return -EIO;
 	memcpy(body, &w, 4);
 	memcpy(body + 4, arg, al + 1);
-	n = request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	n = sandbox_request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
 	if (n < 0)
 		return n;
 	if (n != 4)
 		return -EPROTO;
 	memcpy(&r, sb->msg, 4);
 	return r;
-}
-
-/* --- unwinding ---------------------------------------------------------------------------------- */
-
-/* The request buffer holds a full batch of the largest stacks. */
-#define UW_REQ_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_req) + UNWINDSVC_MAX_STACK))
-#define UW_RES_CAP ((size_t)SANDBOX_UW_MAX_BATCH * (sizeof(struct unwindsvc_res) + UNWINDSVC_MAX_DEPTH * 8))
-/* The shared results buffer: the results, then the child's watch slot (unwindsvc__watch). */
-#define UW_RES_MAP (UW_RES_CAP + 8)
-#define UW_ROUNDS 16
-/*
- * Batches in a row that the child may fail on without naming a file (see uw_blame) before the
- * unwinding is given up for the rest of the recording (the samples keep their frame-pointer stacks).
- */
-#define UW_GIVE_UP 5
-/* Files dropped from unwinding (see uw_blame); past this many the unwinding is given up. */
-#define UW_MAX_DROPPED 64
-/* Mappings per M_UW_MAPS message. */
-#define UW_MAPS_CHUNK ((SANDBOX_MAX_MSG - 8 - 8) / sizeof(struct unwindsvc_map))
-
-struct uw_proc {
-	uint32_t pid;
-	struct sandbox_uw_map *m; /* owned copy */
-	size_t n, cap;
-	uint32_t sent_gen;        /* the child generation that has them, 0: none */
-};
-
-struct sandbox_uw {
-	struct unwindsvc *local;  /* disabled: in-process */
-	uint8_t *req, *res;       /* shared with the child (memfds), or malloc'd when disabled */
-	int req_fd, res_fd;       /* -1 when disabled */
-	size_t req_used;
-	uint8_t *res_copy;        /* the results, copied out of the child's reach before parsing */
-	uint32_t setup_gen;       /* the child generation that has mapped the buffers */
-	uint32_t n;
-	uint64_t offs[SANDBOX_UW_MAX_BATCH];
-	uint32_t max[SANDBOX_UW_MAX_BATCH], pids[SANDBOX_UW_MAX_BATCH];
-	struct sandbox_uw_result res_out[SANDBOX_UW_MAX_BATCH];
-	uint64_t ips[SANDBOX_UW_MAX_BATCH][UNWINDSVC_MAX_DEPTH];
-	struct unwindsvc_result tmp[SANDBOX_UW_MAX_BATCH];
-	uint64_t tmp_ips[SANDBOX_UW_MAX_BATCH * UNWINDSVC_MAX_DEPTH];
-	struct uw_proc *procs;
-	size_t nr_procs, cap_procs;
-	uint32_t *forget;         /* pids to forget in the child */
-	size_t nr_forget, cap_forget;
-	uint64_t evicted_done, evicted_now; /* of children that are gone, of the current one */
-	uint32_t failed_in_row;   /* batches failed in a row without a file to blame */
-	struct stat dropped[UW_MAX_DROPPED]; /* files the child died reading (st_dev, st_ino) */
-	uint32_t nr_dropped;
-	int given_up;             /* UW_GIVE_UP reached: no more unwinding */
-	struct sandbox_uw_stats stats;
-};
-
-static void uw_free(struct sandbox_uw *uw)
-{
-	size_t i;
-
-	if (!uw)
-		return;
-	unwindsvc__free(uw->local);
-	if (uw->req_fd >= 0) {
-		munmap(uw->req, UW_REQ_CAP);
-		munmap(uw->res, UW_RES_MAP);
-		close(uw->req_fd);
-		close(uw->res_fd);
-	} else {
-		free(uw->req);
-		free(uw->res);
-	}
-	free(uw->res_copy);
-	for (i = 0; i < uw->nr_procs; i++)
-		free(uw->procs[i].m);
-	free(uw->procs);
-	free(uw->forget);
-	free(uw);
-}
-
-/* A sealed memfd of 'size' bytes mapped here with 'prot'; NULL on failure (errno set). */
-static void *uw_memfd(const char *name, size_t size, int prot, int *fd)
-{
-	void *p;
-
-	*fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (*fd < 0)
-		return NULL;
-	/* The child cannot shrink what we read (SIGBUS) or grow what we mapped. */
-	if (ftruncate(*fd, (off_t)size) ||
-	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ||
-	    (p = mmap(NULL, size, prot, MAP_SHARED, *fd, 0)) == MAP_FAILED) {
-		int err = errno;
-
-		close(*fd);
-		*fd = -1;
-		errno = err;
-		return NULL;
-	}
-	return p;
-}
-
-static struct sandbox_uw *uw_get(struct sandbox *sb)
-{
-	struct sandbox_uw *uw;
-
-	if (sb->uw)
-		return sb->uw;
-	uw = calloc(1, sizeof(*uw));
-	if (!uw)
-		return NULL;
-	uw->req_fd = uw->res_fd = -1;
-	uw->res_copy = malloc(UW_RES_CAP);
-	if (!uw->res_copy)
-		goto fail;
-	if (!sb->enabled) {
-		uw->local = unwindsvc__new();
-		uw->req = malloc(UW_REQ_CAP);
-		uw->res = malloc(UW_RES_CAP);
-		if (!uw->local || !uw->req || !uw->res)
-			goto fail;
-	} else {
-		uw->req = uw_memfd("scorch-unwind-req", UW_REQ_CAP, PROT_READ | PROT_WRITE, &uw->req_fd);
-		if (!uw->req)
-			goto fail;
-		uw->res = uw_memfd("scorch-unwind-res", UW_RES_MAP, PROT_READ, &uw->res_fd);
-		if (!uw->res) {
-			munmap(uw->req, UW_REQ_CAP);
-			close(uw->req_fd);
-			uw->req_fd = -1;
-			uw->req = NULL;
-			goto fail;
-		}
-	}
-	return sb->uw = uw;
-fail:
-	if (uw->req_fd < 0) {
-		free(uw->req);
-		uw->req = NULL;
-	}
-	uw_free(uw);
-	return NULL;
-}
-
-static struct uw_proc *uw_proc_find(struct sandbox_uw *uw, uint32_t pid)
-{
-	size_t i;
-
-	/* Few processes have samples in flight; most batches hold one. */
-	for (i = 0; i < uw->nr_procs; i++)
-		if (uw->procs[i].pid == pid)
-			return &uw->procs[i];
-	return NULL;
-}
-
-int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_map *m, size_t n)
-{
-	struct sandbox_uw *uw = uw_get(sb);
-	struct uw_proc *pr;
-
-	if (!uw)
-		return -ENOMEM;
-	pr = uw_proc_find(uw, pid);
-	if (!n) {
-		if (!pr)
-			return 0;
-		free(pr->m);
-		*pr = uw->procs[--uw->nr_procs];
-		if (uw->nr_forget == uw->cap_forget) {
-			size_t ncap = uw->cap_forget ? 2 * uw->cap_forget : 64;
-			uint32_t *f = realloc(uw->forget, ncap * sizeof(*f));
-
-			if (!f)
-				return 0; /* the child keeps a stale copy until the pid comes back */
-			uw->forget = f;
-			uw->cap_forget = ncap;
-		}
-		uw->forget[uw->nr_forget++] = pid;
-		return 0;
-	}
-	if (!pr) {
-		if (uw->nr_procs == uw->cap_procs) {
-			size_t ncap = uw->cap_procs ? 2 * uw->cap_procs : 16;
-			struct uw_proc *p = realloc(uw->procs, ncap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			uw->procs = p;
-			uw->cap_procs = ncap;
-		}
-		pr = &uw->procs[uw->nr_procs++];
-		memset(pr, 0, sizeof(*pr));
-		pr->pid = pid;
-	}
-	if (n > pr->cap) {
-		struct sandbox_uw_map *c = realloc(pr->m, n * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		pr->m = c;
-		pr->cap = n;
-	}
-	memcpy(pr->m, m, n * sizeof(*m));
-	pr->n = n;
-	pr->sent_gen = 0;
-	return 0;
-}
-
-int sandbox__uw_queue(struct sandbox *sb, uint32_t pid, const uint64_t *regs, const uint8_t *stack,
-		      uint32_t stack_size, uint32_t max, int fp_fallback)
-{
-	struct sandbox_uw *uw = uw_get(sb);
-	struct unwindsvc_req rq = { 0 };
-	size_t at;
-
-	if (!uw)
-		return -ENOMEM;
-	if (!max || max > UNWINDSVC_MAX_DEPTH || !regs)
-		return -EINVAL;
-	if (uw->n == SANDBOX_UW_MAX_BATCH)
-		return -ENOSPC;
-	rq.pid = pid;
-	rq.max = max;
-	rq.flags = fp_fallback ? UNWINDSVC_FP_FALLBACK : 0;
-	rq.stack_size = stack ? stack_size : 0;
-	memcpy(rq.regs, regs, sizeof(rq.regs));
-	at = unwindsvc__encode_request(uw->req, UW_REQ_CAP, uw->req_used, &rq, stack);
-	if (!at)
-		return -ENOSPC;
-	uw->offs[uw->n] = uw->req_used;
-	uw->max[uw->n] = max;
-	uw->pids[uw->n] = pid;
-	uw->req_used = at;
-	return (int)uw->n++;
-}
-
-uint32_t sandbox__uw_queued(const struct sandbox *sb)
-{
-	return sb->uw ? sb->uw->n : 0;
-}
-
-const struct sandbox_uw_result *sandbox__uw_result(const struct sandbox *sb, uint32_t i)
-{
-	return &sb->uw->res_out[i];
-}
-
-void sandbox__uw_reset(struct sandbox *sb)
-{
-	if (!sb->uw)
-		return;
-	sb->uw->n = 0;
-	sb->uw->req_used = 0;
-}
-
-void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	if (!sb->uw)
-		return;
-	*st = sb->uw->stats;
-	st->images_evicted = sb->uw->local ? unwindsvc__images_evicted(sb->uw->local)
-					   : sb->uw->evicted_done + sb->uw->evicted_now;
-}
-
-/*
- * Whether e's file is one the unwinding dropped: compared once with each dropped file, by device and
- * inode, as the same file comes back under new handles (each mapping, each process, each child).
- */
-static int uw_dropped(struct sandbox_uw *uw, struct sandbox_elf *e)
-{
-	struct stat st;
-	uint32_t i;
-
-	if (e->uw_bad || e->uw_checked == uw->nr_dropped)
-		return e->uw_bad;
-	if (e->fd >= 0 && fstat(e->fd, &st) == 0) {
-		for (i = e->uw_checked; i < uw->nr_dropped; i++)
-			if (st.st_dev == uw->dropped[i].st_dev && st.st_ino == uw->dropped[i].st_ino)
-				e->uw_bad = 1;
-	}
-	e->uw_checked = uw->nr_dropped;
-	return e->uw_bad;
-}
-
-/* The wire form of a mapping: the file's handle in the current child (or in the local service). */
-static struct unwindsvc_map uw_wire_map(struct sandbox *sb, const struct sandbox_uw_map *m)
-{
-	struct unwindsvc_map w = { m->start, m->end, m->offset, UNWINDSVC_NOFILE, 0 };
-	struct sandbox_elf *e = m->elf;
-
-	if (m->kind == SANDBOX_UW_UNRESOLVED) {
-		w.handle = UNWINDSVC_UNRESOLVED;
-	} else if (m->kind == SANDBOX_UW_VDSO) {
-		w.handle = UNWINDSVC_VDSO;
-	} else if (m->kind == SANDBOX_UW_FILE && e && !e->is_vdso && !uw_dropped(sb->uw, e)) {
-		if (!sb->enabled) {
-			if (!e->uw_added && e->fd >= 0) {
-				e->uw_added = 1;
-				unwindsvc__add_file(sb->uw->local, e->handle, fcntl(e->fd, F_DUPFD_CLOEXEC, 3));
-			}
-			w.handle = e->uw_added ? e->handle : UNWINDSVC_NOFILE;
-		} else if (child_open(sb, e) == 0) {
-			w.handle = e->handle;
-		}
-	} else if (m->kind == SANDBOX_UW_FILE && e) {
-		w.handle = UNWINDSVC_VDSO;
-	}
-	return w;
-}
-
-/* Send a small request and check its M_UW_ACK. */
-static int uw_ask(struct sandbox *sb, uint32_t type, const void *body, size_t len, int fd)
-{
-	int32_t st;
-	int n = request(sb, NULL, type, body, len, fd, M_UW_ACK);
-
-	if (n < 0)
-		return n;
-	if (n != 4) {
-		child_failed(sb, NULL, "sent a bad message");
-		return -EPROTO;
-	}
-	memcpy(&st, sb->msg, 4);
-	return st;
-}
-
-static int uw_send_maps(struct sandbox *sb, struct uw_proc *pr)
-{
-	static uint8_t body[SANDBOX_MAX_MSG];
-	size_t i = 0;
-	int err;
-
-	do {
-		uint32_t append = i != 0, k = 0;
-
-		memcpy(body, &pr->pid, 4);
-		memcpy(body + 4, &append, 4);
-		for (; i < pr->n && k < UW_MAPS_CHUNK; i++, k++) {
-			struct unwindsvc_map w = uw_wire_map(sb, &pr->m[i]);
-
-			memcpy(body + 8 + (size_t)k * sizeof(w), &w, sizeof(w));
-		}
-		if (!sb->pid)
-			return -EPIPE; /* a file's open killed the child */
-		err = uw_ask(sb, M_UW_MAPS, body, 8 + (size_t)k * sizeof(struct unwindsvc_map), -1);
-		if (err)
-			return err;
-	} while (i < pr->n);
-	return 0;
-}
-
-/* Make the current child ready for a batch with the samples todo[0..nt): buffers and maps. */
-static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t nt)
-{
-	struct sandbox_uw *uw = sb->uw;
-	uint32_t k;
-	int err;
-
-	if (!sb->pid && (err = child_start(sb)))
-		return err;
-	if (uw->setup_gen != sb->gen) {
-		char path[64];
-		uint8_t body[16] = { 0 };
-		uint64_t size = UW_REQ_CAP;
-		int ro;
-
-		/* A new child: what the old one had evicted is history, and it has none of our maps. */
-		uw->evicted_done += uw->evicted_now;
-		uw->evicted_now = 0;
-		uw->nr_forget = 0;
-		/* Read-only to the child: a description opened O_RDONLY cannot be mapped writable. */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", uw->req_fd);
-		ro = open(path, O_RDONLY | O_CLOEXEC);
-		if (ro < 0)
-			return -errno;
-		memcpy(body + 8, &size, 8);
-		err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), ro);
-		close(ro);
-		if (err)
-			return err;
-		body[0] = 1;
-		size = UW_RES_MAP;
-		memcpy(body + 8, &size, 8);
-		if ((err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), uw->res_fd)))
-			return err;
-		uw->setup_gen = sb->gen;
-	}
-	if (uw->nr_forget) {
-		size_t max = SANDBOX_MAX_MSG / 8 / 4 * 4, n = uw->nr_forget < max ? uw->nr_forget : max;
-
-		if ((err = uw_ask(sb, M_UW_FORGET, uw->forget + uw->nr_forget - n, n * 4, -1)))
-			return err;
-		uw->nr_forget -= n;
-	}
-	for (k = 0; k < nt; k++) {
-		struct uw_proc *pr = uw_proc_find(uw, uw->pids[todo[k]]);
-
-		if (pr && pr->sent_gen != sb->gen) {
-			if ((err = uw_send_maps(sb, pr)))
-				return err;
-			pr->sent_gen = sb->gen;
-		}
-	}
-	return 0;
-}
-
-/*
- * One round: unwind todo[0..nt) and decode their results into uw->tmp (in todo order). *gen is the
- * generation of the child that was asked (0 when none was).
- */
-static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint32_t *gen)
-{
-	struct sandbox_uw *uw = sb->uw;
-	static uint8_t body[16 + SANDBOX_UW_MAX_BATCH * 8];
-	uint32_t k, max[SANDBOX_UW_MAX_BATCH];
-	uint64_t res_len = 0, offs[SANDBOX_UW_MAX_BATCH];
-	size_t len = 0;
-	int32_t st;
-	int n, err;
-
-	for (k = 0; k < nt; k++)
-		max[k] = uw->max[todo[k]];
-	if (!sb->enabled) {
-		for (k = 0; k < nt; k++) {
-			struct uw_proc *pr = uw_proc_find(uw, uw->pids[todo[k]]);
-
-			if (pr && pr->sent_gen != 1) {
-				struct unwindsvc_map *w = malloc(pr->n * sizeof(*w));
-				size_t i;
-
-				if (!w)
-					return -ENOMEM;
-				for (i = 0; i < pr->n; i++)
-					w[i] = uw_wire_map(sb, &pr->m[i]);
-				err = unwindsvc__set_maps(uw->local, pr->pid, w, pr->n, 0);
-				free(w);
-				if (err)
-					return err;
-				pr->sent_gen = 1;
-			}
-		}
-		for (k = 0; k < nt; k++)
-			offs[k] = uw->offs[todo[k]];
-		err = unwindsvc__unwind_batch(uw->local, uw->req, uw->req_used, offs, nt, uw->res, UW_RES_CAP, &len);
-		if (err)
-			return err;
-		return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips,
-						 sizeof(uw->tmp_ips) / 8);
-	}
-	/* A child that dies while we open a file for it is started again once, with everything resent. */
-	err = uw_prepare_child(sb, todo, nt);
-	if (err == -EPIPE || (err && !sb->pid))
-		err = uw_prepare_child(sb, todo, nt);
-	if (err)
-		return err == -ENOMEM ? err : -EIO;
-	memcpy(body, &nt, 4);
-	memset(body + 4, 0, 4);
-	res_len = uw->req_used;
-	memcpy(body + 8, &res_len, 8);
-	for (k = 0; k < nt; k++)
-		memcpy(body + 16 + (size_t)k * 8, &uw->offs[todo[k]], 8);
-	uw->stats.batches++;
-	uw->stats.samples += nt;
-	*gen = sb->gen;
-	n = request(sb, NULL, M_UW_BATCH, body, 16 + (size_t)nt * 8, -1, M_UW_DONE);
-	if (n < 0)
-		return -EIO;
-	if (n != 24)
-		goto bad;
-	memcpy(&st, sb->msg, 4);
-	memcpy(&res_len, sb->msg + 8, 8);
-	memcpy(&uw->evicted_now, sb->msg + 16, 8);
-	if (st || res_len > UW_RES_CAP)
-		goto bad;
-	/* Parse a private copy: the child can still write the shared one. */
-	memcpy(uw->res_copy, uw->res, res_len);
-	if (unwindsvc__decode_results(uw->res_copy, res_len, nt, max, uw->tmp, uw->tmp_ips,
-				      sizeof(uw->tmp_ips) / 8) == 0)
-		return 0;
-bad:
-	child_failed(sb, NULL, "sent a bad unwinding result");
-	return -EIO;
-}
-
-/*
- * After the child of generation 'gen' failed a batch: the file it was reading call frame information
- * from (the watch slot, see unwindsvc__watch) is not unwound through any more, so that one hostile
- * file costs one restart, not one per batch. A child that fails without naming a file UW_GIVE_UP
- * times in a row ends the unwinding.
- */
-static void uw_blame(struct sandbox *sb, uint32_t gen)
-{
-	struct sandbox_uw *uw = sb->uw;
-	uint32_t h;
-	size_t i;
-
-	if (!gen)
-		return;
-	h = *(volatile const uint32_t *)(uw->res + UW_RES_CAP);
-	for (i = 0; h < UNWINDSVC_VDSO && i < sb->nr_elfs; i++) {
-		struct sandbox_elf *e = sb->elfs[i];
-
-		if (e->gen == gen && e->handle == h && !e->is_vdso && !uw_dropped(uw, e) && e->fd >= 0 &&
-		    uw->nr_dropped < UW_MAX_DROPPED && fstat(e->fd, &uw->dropped[uw->nr_dropped]) == 0) {
-			uw->nr_dropped++;
-			e->uw_bad = 1;
-			uw->stats.files_dropped++;
-			uw->failed_in_row = 0;
-			pr_warn("sandbox: the unwinder died reading the call frame information of '%s': "
-				"its frames are no longer unwound through", e->name);
-			return;
-		}
-	}
-	if (++uw->failed_in_row >= UW_GIVE_UP) {
-		uw->given_up = 1;
-		pr_warn("sandbox: the unwinder failed %u batches in a row: DWARF unwinding stops here "
-			"(samples keep their frame-pointer stacks)", uw->failed_in_row);
-	}
-}
-
-int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
-{
-	struct sandbox_uw *uw = sb->uw;
-	uint32_t todo[SANDBOX_UW_MAX_BATCH], nt, k, round, gen;
-	int err;
-
-	if (!uw || !uw->n)
-		return 0;
-	for (k = 0; k < uw->n; k++) {
-		todo[k] = k;
-		memset(&uw->res_out[k], 0, sizeof(uw->res_out[k]));
-		uw->res_out[k].ips = uw->ips[k];
-		uw->res_out[k].lost = uw->given_up;
-	}
-	if (uw->given_up) {
-		uw->stats.failures += uw->n;
-		return 0;
-	}
-	nt = uw->n;
-	for (round = 0; nt && round < UW_ROUNDS; round++) {
-		uint32_t next = 0;
-
-		gen = 0;
-		err = uw_round(sb, todo, nt, &gen);
-		if (err == -ENOMEM)
-			return err;
-		if (err) {
-			for (k = 0; k < nt; k++)
-				uw->res_out[todo[k]].lost = 1;
-			uw->stats.failures += nt;
-			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
-			uw_blame(sb, gen);
-			return 0;
-		}
-		uw->failed_in_row = 0;
-		for (k = 0; k < nt; k++) {
-			struct sandbox_uw_result *o = &uw->res_out[todo[k]];
-			const struct unwindsvc_result *t = &uw->tmp[k];
-
-			o->status = t->r.status;
-			o->nr = t->r.nr;
-			o->fp_steps = t->r.fp_steps;
-			o->fail_ip = t->r.fail_ip;
-			memcpy(uw->ips[todo[k]], t->ips, (size_t)t->r.nr * 8);
-			if (t->r.need && round + 1 < UW_ROUNDS) {
-				err = need(ctx, uw->pids[todo[k]], t->r.need_addr);
-				if (err < 0)
-					return err;
-				if (err)
-					todo[next++] = todo[k];
-			}
-		}
-		if (round)
-			uw->stats.retries += nt;
-		nt = next;
-	}
-	return 0;
 }

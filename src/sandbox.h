@@ -23,8 +23,8 @@
  *
  * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the proxy
  * calls the symbolizer in-process.
- * Strings in sym_frame results are valid until the next sandbox__lookup(); build ids until
- * sandbox__free().
+ * Strings in sym_frame results are valid until the next sandbox__lookup() or sandbox__lookup_many();
+ * build ids until sandbox__free().
  */
 #ifndef SCORCH_SANDBOX_H
 #define SCORCH_SANDBOX_H
@@ -56,6 +56,26 @@ const char *sandbox__build_id(const struct sandbox_elf *e);
 int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out,
 		    int max);
 
+/*
+ * Many addresses of one file, in as few round trips as the replies allow: each request carries up to
+ * SANDBOX_LOOKUP_BATCH addresses and the child answers as many as fit in one message (at least one,
+ * cut like a single lookup; it also stops after a fraction of the timeout so that each reply comes in
+ * time). The answers are the ones sandbox__lookup() would give, one by one: out[i] gets the frames of
+ * vaddrs[i] (at most 'max', 64 at most when enabled); out[i].n is 0 when nothing covers the address,
+ * the file was marked bad, or the child failed on the batch that carried it (the child is killed and
+ * counted, the file marked bad, as with sandbox__lookup(); the rest of the call gets 0 frames).
+ * Ownership: 'out' is the caller's (n entries); the frames and their strings belong to the sandbox and
+ * stay valid until the next sandbox__lookup(), sandbox__lookup_many() or sandbox__free(). Memory:
+ * n * max frames, and 64 KiB of strings per round trip. 0, or -ENOMEM (out[] then all 0 frames).
+ */
+#define SANDBOX_LOOKUP_BATCH 1024u
+struct sandbox_frames {
+	const struct sym_frame *f; /* borrowed from the sandbox, see above */
+	int n;
+};
+int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			 int max, struct sandbox_frames *out);
+
 /* As symbolizer__has_dwarf(), the child loading the DWARF; 0 when the file was marked bad or the child
  * failed on it. */
 int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e);
@@ -71,6 +91,7 @@ int sandbox__share_cpu(struct sandbox *sb);
 
 struct sandbox_stats {
 	uint64_t requests, restarts, timeouts, bad_files, opens_brokered, opens_refused;
+	uint64_t lookups; /* addresses the child answered (sandbox__lookup, sandbox__lookup_many) */
 };
 void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st);
 
@@ -94,6 +115,20 @@ int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out
 			   size_t cap);
 /* Encode frames as the child does; returns the length written into 'buf' (at most 'cap'). */
 size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, size_t cap);
+
+/*
+ * A batched lookup's reply (M_FRAMES_MANY): u32 k, then k FRAMES bodies (sandbox__encode_frames), the
+ * answers to the first k addresses asked. Decode it for 'asked' addresses into out[i * max ...] with
+ * counts[i], strings into 'strbuf' (of 'cap' bytes): returns k (1 <= k <= asked) or -EPROTO.
+ */
+int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
+				int *counts, char *strbuf, size_t cap);
+/*
+ * Encode answers as the child does: the frames of answer i are f[i * max ...], nf[i] of them; as many
+ * answers as fit in 'cap' (the first one cut to fit, the others whole). Returns the length written.
+ */
+size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
+				   size_t cap);
 
 /* Decode an M_DWARF reply body (sandbox__has_dwarf's answer): 0 or 1, else -EPROTO. */
 int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len);
@@ -158,6 +193,8 @@ struct sandbox_uw_stats {
 	uint64_t failures;       /* samples not unwound because the child failed */
 	uint64_t images_evicted; /* file images dropped to stay within the budget */
 	uint64_t files_dropped;  /* files the child died parsing: no longer unwound through */
+	uint64_t given_up;       /* 1 once the unwinding has stopped for good (too many failures or
+				  * dropped files): every later sample counts in failures */
 };
 void sandbox__uw_stats(const struct sandbox *sb, struct sandbox_uw_stats *st);
 

@@ -3,8 +3,10 @@
  * libFuzzer harness for the parent's decoders of the sandboxed symbolizer's replies (src/sandbox.h):
  * the child is assumed compromised, so any bytes may arrive. Every input goes to each decoder. A
  * decoded FRAMES reply must hold at most the frames asked for, NUL-free names of at most
- * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a has-DWARF
- * reply is accepted only as exactly a 32-bit 0 or 1.
+ * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a batched
+ * lookup's FRAMES_MANY reply (8 addresses asked, 4 frames each) must answer 1 to 8 of them, each as a
+ * FRAMES reply, and encode back to the same bytes; a has-DWARF reply is accepted only as exactly a
+ * 32-bit 0 or 1.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,8 @@ static void check_failed(const char *what, int line)
 #define CHECK(cond) ((cond) ? (void)0 : check_failed(#cond, __LINE__))
 
 static char strs[SANDBOX_MAX_MSG];
+static struct sym_frame many[8 * 4];
+static int counts[8];
 static uint8_t again[SANDBOX_MAX_MSG];
 
 static void check_str(const char *s)
@@ -52,6 +56,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (n >= 0) {
 		size_t len = sandbox__encode_frames(f, n, again, sizeof(again));
+
+		CHECK(len == size && memcmp(again, data, size) == 0);
+	}
+
+	n = sandbox__decode_frames_many(data, size, 8, many, 4, counts, strs, sizeof(strs));
+	CHECK(n == -71 /* EPROTO */ || (n >= 1 && n <= 8));
+	for (i = 0; i < n; i++) {
+		CHECK(counts[i] >= 0 && counts[i] <= 4);
+		for (int k = 0; k < counts[i]; k++) {
+			check_str(many[i * 4 + k].function);
+			check_str(many[i * 4 + k].file);
+			CHECK(many[i * 4 + k].inlined == 0 || many[i * 4 + k].inlined == 1);
+		}
+	}
+	if (n >= 1 && size <= sizeof(again)) {
+		size_t len = sandbox__encode_frames_many(many, counts, 4, (uint32_t)n, again, sizeof(again));
 
 		CHECK(len == size && memcmp(again, data, size) == 0);
 	}

@@ -260,6 +260,71 @@ static void test_wrong_build_id(void **state)
 	profile__release(&p);
 }
 
+/*
+ * Locations of two files interleaved, more than a batch (SANDBOX_LOOKUP_BATCH) of each: the sandbox's
+ * batched lookups give the in-process answers, down to the string ids (names interned in the same
+ * order).
+ */
+#define INTERLEAVED 1500
+
+static void interleaved_profile(struct profile *p)
+{
+	char app[128], linked[128];
+	uint32_t ma, ml;
+
+	profile__init(p);
+	snprintf(app, sizeof(app), "%s/app", dir);
+	snprintf(linked, sizeof(linked), "%s/linked", dir);
+	ma = profile__intern_mapping(p, profile__intern_cstr(p, app), profile__intern_cstr(p, build_id),
+				     PROFILE_MAP_FILE);
+	ml = profile__intern_mapping(p, profile__intern_cstr(p, linked), profile__intern_cstr(p, link_build_id),
+				     PROFILE_MAP_FILE);
+	for (uint32_t a = 0; a < INTERLEAVED; a++) {
+		assert_int_not_equal(profile__add_location(p, ma, work_lo - INTERLEAVED / 2 + a, 0, NULL, 0),
+				     PROFILE_NONE);
+		assert_int_not_equal(profile__add_location(p, ml, link_work - INTERLEAVED / 2 + a, 0, NULL, 0),
+				     PROFILE_NONE);
+	}
+}
+
+static void test_interleaved_batches(void **state)
+{
+	char dbg[128];
+	const char *dirs[] = { dbg };
+	struct profile p[2];
+	int n[2], named = 0;
+
+	(void)state;
+	snprintf(dbg, sizeof(dbg), "%s/dbg", dir);
+	for (int no_sandbox = 0; no_sandbox <= 1; no_sandbox++) {
+		struct resymbolize_opts o = { dirs, 1, no_sandbox };
+
+		interleaved_profile(&p[no_sandbox]);
+		n[no_sandbox] = resymbolize__profile(&p[no_sandbox], &o);
+	}
+	assert_true(n[0] > 0);
+	assert_int_equal(n[0], n[1]);
+	assert_int_equal(p[0].nr_locations, p[1].nr_locations);
+	for (uint32_t i = 0; i < p[0].nr_locations; i++) {
+		const struct profile_location *a = &p[0].locations[i], *b = &p[1].locations[i];
+
+		if (a->nr_frames != b->nr_frames)
+			fail_msg("location %u: %u frames, %u in-process", i, a->nr_frames, b->nr_frames);
+		for (uint32_t k = 0; k < a->nr_frames; k++) {
+			const struct profile_frame *fa = &p[0].frames[a->frame + k], *fb = &p[1].frames[b->frame + k];
+
+			if (fa->function != fb->function || fa->file != fb->file || fa->line != fb->line ||
+			    fa->flags != fb->flags)
+				fail_msg("location %u: frame %u differs", i, k);
+		}
+		named += a->nr_frames && !strcmp(outer_name(&p[0], i), "work");
+	}
+	/* work() of both files: named through the build-id directory and through the debuglink. */
+	assert_true(named >= 2);
+	profile__release(&p[0]);
+	profile__release(&p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_debuglink),
 		cmocka_unit_test(test_child_timeout),
 		cmocka_unit_test(test_wrong_build_id),
+		cmocka_unit_test(test_interleaved_batches),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

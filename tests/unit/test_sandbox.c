@@ -131,6 +131,59 @@ static void test_frames_bad(void **state)
 	}
 }
 
+/* Batched replies: answers for the first k addresses asked, each a FRAMES body. */
+static void test_frames_many_codec(void **state)
+{
+	struct sym_frame in[3 * 2] = {
+		{ "inner", "/src/a.c", 12, 1, 0 }, { "outer", "/src/a.c", 30, 0, 0x10 },
+		{ 0 }, { 0 },
+		{ "solo", NULL, 7, 0, 0x42 }, { 0 },
+	}, out[3 * 2];
+	int nf[3] = { 2, 0, 1 }, counts[3];
+	uint8_t buf[1024];
+	char strs[1024];
+	size_t len = sandbox__encode_frames_many(in, nf, 2, 3, buf, sizeof(buf)), cut;
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[2], 1);
+	assert_string_equal(out[1].function, "outer");
+	assert_int_equal(out[1].offset, 0x10);
+	assert_string_equal(out[4].function, "solo");
+	assert_null(out[4].file);
+	/* Fewer answers than asked is fine (the rest are asked again); more, or none, is not. */
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	v = 0;
+	memcpy(buf, &v, 4);
+	assert_int_equal(sandbox__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	v = 3;
+	memcpy(buf, &v, 4);
+	/* An answer with more frames than asked for, strings beyond the buffer: rejected. */
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
+	/* Every truncation and trailing garbage: rejected. */
+	for (cut = 0; cut < len; cut++)
+		assert_int_equal(sandbox__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	buf[len] = 0;
+	assert_int_equal(sandbox__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	/* A NUL inside the last answer's name. */
+	buf[len - 4 - 4] = 0;
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	/* Room for the first answer only: it alone is sent, whole. */
+	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 85);
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	assert_int_equal(counts[0], 2);
+	/* Not even that: the first answer is cut (outer frames dropped), a later one never is. */
+	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 46);
+	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	assert_int_equal(counts[0], 1);
+	assert_string_equal(out[0].function, "inner");
+}
+
 static void test_has_dwarf_decode(void **state)
 {
 	uint8_t buf[8];
@@ -197,6 +250,142 @@ static void test_lookup(void **state)
 				 enabled ? -EACCES : -ENOSYS);
 		sandbox__free(sb);
 	}
+	close(fd);
+}
+
+/*
+ * Batched lookups: 2,500 addresses across this binary's text (more than two requests' worth) give,
+ * sandboxed and in-process, what sandbox__lookup gives one by one, in a few round trips.
+ */
+#define MANY 2500
+
+static void many_addrs(uint64_t entry, uint64_t *v)
+{
+	for (int i = 0; i < MANY; i++)
+		v[i] = entry + (uint64_t)i * 37;
+}
+
+static void same_frames(const struct sym_frame *a, int na, const struct sym_frame *b, int nb, int i)
+{
+	if (na != nb)
+		fail_msg("address %d: %d frames, %d one by one", i, na, nb);
+	for (int k = 0; k < na; k++) {
+		if ((a[k].function == NULL) != (b[k].function == NULL) ||
+		    (a[k].function && strcmp(a[k].function, b[k].function)) || (a[k].file == NULL) != (b[k].file == NULL) ||
+		    (a[k].file && strcmp(a[k].file, b[k].file)) || a[k].line != b[k].line ||
+		    a[k].inlined != b[k].inlined || a[k].offset != b[k].offset)
+			fail_msg("address %d: frame %d differs", i, k);
+	}
+}
+
+static void test_lookup_many(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe"), named = 0;
+	static uint64_t v[MANY];
+	static struct sandbox_frames r[2][MANY];
+	struct sandbox *sb[2], *one_sb = NULL;
+	struct sandbox_elf *e1 = NULL;
+	struct sandbox_stats st;
+	uint64_t entry;
+
+	(void)state;
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	many_addrs(entry, v);
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		struct sandbox_elf *e;
+
+		sb[enabled] = sandbox__new(NULL, enabled);
+		assert_non_null(sb[enabled]);
+		e = sandbox__open_fd(sb[enabled], fd, "/proc/self/exe", NULL);
+		assert_non_null(e);
+		assert_int_equal(sandbox__lookup_many(sb[enabled], e, v, MANY, 8, r[enabled]), 0);
+		sandbox__stats(sb[enabled], &st);
+		if (enabled) {
+			assert_int_equal(st.lookups, MANY);
+			/* The open, then a few batches (3 at least: 1,024 addresses per request at most). */
+			assert_true(st.requests >= 1 + 3 && st.requests < 1 + MANY / 16);
+		}
+	}
+	for (int i = 0; i < MANY; i++) {
+		struct sym_frame one[8];
+		int n1;
+
+		same_frames(r[1][i].f, r[1][i].n, r[0][i].f, r[0][i].n, i);
+		named += r[1][i].n > 0 && r[1][i].f[r[1][i].n - 1].function;
+		/* Every 50th one by one, in a third sandbox (the answers above stay valid meanwhile). */
+		if (i % 50)
+			continue;
+		if (i == 0) {
+			one_sb = sandbox__new(NULL, 1);
+			assert_non_null(one_sb);
+			e1 = sandbox__open_fd(one_sb, fd, "/proc/self/exe", NULL);
+			assert_non_null(e1);
+		}
+		n1 = sandbox__lookup(one_sb, e1, v[i], one, 8);
+		same_frames(r[1][i].f, r[1][i].n, one, n1, i);
+	}
+	assert_true(named > MANY / 2);
+	assert_int_equal(sandbox__lookup_many(sb[1], NULL, v, 0, 8, r[1]), 0);
+	sandbox__free(one_sb);
+	sandbox__free(sb[0]);
+	sandbox__free(sb[1]);
+	close(fd);
+}
+
+/*
+ * A child that dies in the middle of a batched lookup: that request's addresses get no frames, and so
+ * do the file's later ones (it is marked bad, as with single lookups); earlier batches keep theirs;
+ * the child is restarted once and another file is looked up in full.
+ */
+static void test_lookup_many_crash(void **state)
+{
+	int fd = safeopen__file("/proc/self/exe"), first_lost = -1;
+	static uint64_t v[MANY];
+	static struct sandbox_frames r[MANY], ok[MANY];
+	struct sandbox *sb, *ref;
+	struct sandbox_elf *e, *other;
+	struct sandbox_stats st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	many_addrs(entry_point(fd), v);
+	ref = sandbox__new(NULL, 0);
+	assert_non_null(ref);
+	assert_int_equal(sandbox__lookup_many(ref, sandbox__open_fd(ref, fd, "/proc/self/exe", NULL), v, MANY, 8,
+					      ok), 0);
+	setenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH", "1500", 1); /* the child aborts at its 1,500th lookup */
+	sb = sandbox__new(NULL, 1);
+	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	other = sandbox__open_fd(sb, fd, "/proc/self/exe (again)", NULL);
+	assert_non_null(e);
+	assert_non_null(other);
+	assert_int_equal(sandbox__lookup_many(sb, e, v, MANY, 8, r), 0);
+	unsetenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	assert_int_equal(st.bad_files, 1);
+	for (int i = 0; i < MANY; i++) {
+		if (first_lost < 0 && r[i].n == 0 && ok[i].n > 0)
+			first_lost = i;
+		if (first_lost < 0)
+			same_frames(r[i].f, r[i].n, ok[i].f, ok[i].n, i);
+		else if (r[i].n)
+			fail_msg("address %d answered after the child died at %d", i, first_lost);
+	}
+	/* Lost: the request that held lookup 1,500 (some earlier requests were answered). */
+	assert_true(first_lost > 0 && first_lost < 1500);
+	assert_int_equal(st.lookups, first_lost);
+	/* The file stays bad; a fresh child answers for the other one. */
+	assert_int_equal(sandbox__lookup_many(sb, e, v, 10, 8, r), 0);
+	assert_int_equal(r[0].n, 0);
+	assert_int_equal(sandbox__lookup_many(sb, other, v, MANY, 8, r), 0);
+	for (int i = 0; i < MANY; i++)
+		same_frames(r[i].f, r[i].n, ok[i].f, ok[i].n, i);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 1);
+	sandbox__free(sb);
+	sandbox__free(ref);
 	close(fd);
 }
 
@@ -708,13 +897,171 @@ static void test_unwind_crash(void **state)
 	close(fd);
 }
 
+/* Read all of 'fd' from its current offset into 'buf' (of 'cap' bytes, NUL-terminated). */
+static size_t read_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	return got;
+}
+
+static unsigned int count_of(const char *s, const char *what)
+{
+	unsigned int n = 0;
+
+	for (; (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+static int need_none(void *ctx, uint32_t pid, uint64_t addr)
+{
+	(void)ctx;
+	(void)pid;
+	(void)addr;
+	return 0;
+}
+
+/* Queue one sample whose IP is in 'e' (mapped at BASE for pid 4243) and run it alone. */
+static const struct sandbox_uw_result *unwind_in(struct sandbox *sb, struct sandbox_elf *e)
+{
+	struct sandbox_uw_map m = { BASE, BASE + (1u << 20), 0, e, SANDBOX_UW_FILE };
+	uint64_t regs[SCORCH_NR_REGS] = { 0 };
+	uint8_t stack[64] = { 0 };
+
+	sandbox__uw_reset(sb);
+	assert_int_equal(sandbox__uw_maps(sb, 4243, &m, 1), 0);
+	regs[SCORCH_REG_RIP] = BASE + 0x100;
+	regs[SCORCH_REG_RSP] = 0x7ff000;
+	assert_int_equal(sandbox__uw_queue(sb, 4243, regs, stack, sizeof(stack), 8, 0), 0);
+	assert_int_equal(sandbox__uw_run(sb, need_none, NULL), 0);
+	return sandbox__uw_result(sb, 0);
+}
+
+/*
+ * The dropped-files limit (UW_MAX_DROPPED, 64): each of 64 distinct files that kill the unwinder
+ * costs one restart and is dropped (reported by name); a dropped file comes back unwound without the
+ * child, a good file is still unwound; the 65th such file ends the DWARF unwinding, reported, and from
+ * then on samples are lost without a round trip. The files are copies of a small shared object, with
+ * SCORCH_TEST_UNWIND_CRASH_MARKER appended to all but one.
+ */
+#define NR_HOSTILE 65
+
+static void test_unwind_dropped_limit(void **state)
+{
+	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[512], path[96], marker[64], *so, *log;
+	struct sandbox_elf *good, *bad[NR_HOSTILE];
+	struct sandbox_uw_stats us, after;
+	struct sandbox_stats st;
+	struct sandbox *sb;
+	int fd, err_fd, saved_err;
+	ssize_t so_len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "echo 'int f(void) { return 1; }' | cc -shared -fPIC -x c -o %s/good.so -", dir);
+	assert_int_equal(run(cmd), 0);
+	snprintf(path, sizeof(path), "%s/good.so", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	so = malloc(1 << 20);
+	log = malloc(1 << 20);
+	assert_non_null(so);
+	assert_non_null(log);
+	so_len = read(fd, so, 1 << 20);
+	assert_true(so_len > 0 && so_len < (1 << 20));
+	close(fd);
+	/* Built at run time: this binary, which other tests unwind through, must not hold it. */
+	snprintf(marker, sizeof(marker), "scorch-test-%d-unwinder-dies-here", (int)getpid());
+	setenv("SCORCH_TEST_UNWIND_CRASH_MARKER", marker, 1); /* read by each child as it starts */
+	sb = sandbox__new(NULL, 1);
+	assert_non_null(sb);
+	fd = safeopen__file(path);
+	assert_true(fd >= 0);
+	good = sandbox__open_fd(sb, fd, path, NULL);
+	assert_non_null(good);
+	close(fd);
+	for (int i = 0; i < NR_HOSTILE; i++) {
+		snprintf(path, sizeof(path), "%s/bad%d.so", dir, i);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, so, (size_t)so_len), so_len);
+		assert_int_equal(write(fd, marker, strlen(marker)), strlen(marker));
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		bad[i] = sandbox__open_fd(sb, fd, path, NULL);
+		assert_non_null(bad[i]);
+		close(fd);
+	}
+	/* The warnings go to a file, to be counted (SCORCH_TEST_KEEP_STDERR=1: to stderr, with cmocka's). */
+	err_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(err_fd >= 0);
+	fflush(stderr);
+	saved_err = dup(2);
+	assert_true(saved_err >= 0);
+	assert_true(getenv("SCORCH_TEST_KEEP_STDERR") || dup2(err_fd, 2) == 2);
+	assert_false(unwind_in(sb, good)->lost);
+	for (int i = 0; i < NR_HOSTILE - 1; i++) {
+		assert_true(unwind_in(sb, bad[i])->lost);
+		sandbox__uw_stats(sb, &us);
+		sandbox__stats(sb, &st);
+		if (us.files_dropped != (uint64_t)i + 1 || st.restarts != (uint64_t)i + 1 || us.given_up)
+			fail_msg("file %d: %llu dropped, %llu restarts", i, (unsigned long long)us.files_dropped,
+				 (unsigned long long)st.restarts);
+	}
+	/* Dropped files are skipped (no restart), good ones are still unwound: the unwinding goes on. */
+	assert_false(unwind_in(sb, bad[0])->lost);
+	assert_false(unwind_in(sb, bad[NR_HOSTILE - 2])->lost);
+	assert_false(unwind_in(sb, good)->lost);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE - 1);
+	/* One hostile file past the limit: the DWARF unwinding stops. */
+	assert_true(unwind_in(sb, bad[NR_HOSTILE - 1])->lost);
+	sandbox__uw_stats(sb, &us);
+	assert_int_equal(us.files_dropped, NR_HOSTILE - 1);
+	assert_int_equal(us.given_up, 1);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE);
+	/* From now on every sample is lost, without a round trip or a restart. */
+	assert_true(unwind_in(sb, good)->lost);
+	assert_true(unwind_in(sb, bad[0])->lost);
+	sandbox__uw_stats(sb, &after);
+	assert_int_equal(after.batches, us.batches);
+	assert_int_equal(after.failures, us.failures + 2);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, NR_HOSTILE);
+	fflush(stderr);
+	assert_true(dup2(saved_err, 2) == 2);
+	close(saved_err);
+	assert_int_equal(lseek(err_fd, 0, SEEK_SET), 0);
+	read_all(err_fd, log, 1 << 20);
+	close(err_fd);
+	if (!getenv("SCORCH_TEST_KEEP_STDERR")) {
+		assert_int_equal(count_of(log, "its frames are no longer unwound through"), NR_HOSTILE - 1);
+		assert_int_equal(count_of(log, "DWARF unwinding stops here"), 1);
+		assert_non_null(strstr(log, "bad64.so': its frames") ? NULL : strstr(log, "bad64.so"));
+	}
+	unsetenv("SCORCH_TEST_UNWIND_CRASH_MARKER");
+	sandbox__free(sb);
+	free(so);
+	free(log);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(run(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
 		cmocka_unit_test(test_has_dwarf_decode),
+		cmocka_unit_test(test_frames_many_codec),
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_lookup_many),
+		cmocka_unit_test(test_lookup_many_crash),
 		cmocka_unit_test(test_has_dwarf),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_confined),
@@ -726,6 +1073,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_codec),
 		cmocka_unit_test(test_unwind),
 		cmocka_unit_test(test_unwind_crash),
+		cmocka_unit_test(test_unwind_dropped_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox_int - internal to the sandbox module (sandbox.c, sandbox_uw.c): not for other modules, which
+ * use sandbox.h. What the symbolizer proxy (sandbox.c) and the unwinding proxy (sandbox_uw.c) share:
+ * the child protocol's message types, the proxy's state, and the request machinery with its failure
+ * accounting (one child, started, stopped and restarted for both).
+ */
+#ifndef SCORCH_SANDBOX_INT_H
+#define SCORCH_SANDBOX_INT_H
+
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox.h"
+
+/* Message types. Parent to child: */
+enum {
+	M_OPEN = 1, /* fd + "name\0root\0" -> M_OPENED */
+	M_VDSO,     /* -> M_OPENED */
+	M_LOOKUP,   /* u32 handle, u64 vaddr, u32 max -> M_FRAMES */
+	M_TEST,     /* u32 what, "arg\0" -> M_TESTED */
+	M_FD,       /* i32 status (+ fd): answer to M_DEBUG_OPEN */
+	M_LOOKUP_MANY, /* u32 handle, u32 max, u32 n, u32 ms, n x u64 vaddr -> M_FRAMES_MANY */
+	/* child to parent: */
+	M_OPENED = 16, /* i32 handle or -errno, u32 nsegs, nsegs x (u64 offset, vaddr, filesz), build id */
+	M_FRAMES,      /* see sandbox__encode_frames */
+	M_TESTED,      /* i32 result */
+	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
+	M_FRAMES_MANY, /* see sandbox__decode_frames_many */
+	/* unwinding (sandbox_uw.c): parent to child */
+	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
+	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
+	M_UW_FORGET,     /* n x u32 pid -> M_UW_ACK */
+	M_UW_BATCH,      /* u32 n, u32 0, u64 request bytes, n x u64 offset -> M_UW_DONE */
+	/* child to parent */
+	M_UW_ACK = 48,   /* i32 status */
+	M_UW_DONE,       /* i32 status, u32 0, u64 result bytes, u64 images evicted */
+};
+
+/* Whether a file has DWARF (resymbolize), numbered apart from the others: */
+enum {
+	M_HAS_DWARF = 64, /* u32 handle -> M_DWARF */
+	M_DWARF,          /* i32 0 or 1, see sandbox__decode_has_dwarf */
+};
+
+struct msg_hdr {
+	uint32_t type, len;
+};
+
+#define MAX_SEGS 64
+#define MAX_BUILD_ID 128
+#define NULL_STR 0xffffffffu
+
+struct sandbox_elf {
+	struct sym_elf *local; /* disabled sandbox: the symbolizer's own */
+	int fd;                /* owned dup, -1 for the vDSO */
+	char *name, *root;     /* owned; root NULL for this process's root */
+	uint32_t handle, gen;  /* the child's handle, valid in child generation 'gen' */
+	int bad;               /* the child failed on it: no more lookups */
+	int is_vdso;
+	char build_id[MAX_BUILD_ID + 1];
+	uint64_t segs[MAX_SEGS][3];
+	size_t nr_segs;
+	int uw_added;          /* disabled sandbox: registered with the in-process unwinding service */
+	int uw_bad;            /* its file is one of the unwinding's dropped files (uw_dropped) */
+	uint32_t uw_checked;   /* how many dropped files it was compared with */
+};
+
+struct sandbox_uw;
+
+struct sandbox {
+	struct symbolizer_opts opts;
+	int enabled;
+	struct symbolizer *local; /* disabled: in-process */
+	pid_t pid;                /* child, 0 when none */
+	int sock;
+	uint32_t gen;             /* increments with each child */
+	int timeout_ms;
+	struct sandbox_elf **elfs;
+	size_t nr_elfs, cap_elfs;
+	struct sandbox_elf *vdso;
+	int vdso_tried;
+	struct sandbox_stats stats;
+	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
+	struct sym_frame *many;   /* owned: sandbox__lookup_many's frames */
+	size_t cap_many;
+	char **blocks;            /* owned: its strings, SANDBOX_MAX_MSG bytes per round trip */
+	size_t nr_blocks;
+	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
+	int cpus_saved;
+	uint8_t msg[SANDBOX_MAX_MSG];
+	char strbuf[SANDBOX_MAX_MSG];
+};
+
+/* Fork a child (the caller checked that none runs); 0 or a negative errno. */
+int sandbox_child_start(struct sandbox *sb);
+/* The child failed (why: "died", "timed out", ...): stop it, count it, mark 'e' (if any) bad, warn. */
+void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why);
+/*
+ * Send a request and wait for the answer of type 'want' (its body in sb->msg, length returned),
+ * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
+ */
+int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
+		    int fd, uint32_t want);
+/* Make 'e' known to the current child (after a restart, send it again). 0 or a negative errno. */
+int sandbox_child_open(struct sandbox *sb, struct sandbox_elf *e);
+/* Free the unwinding proxy's state (sandbox_uw.c); NULL is fine. */
+void sandbox_uw_free(struct sandbox_uw *uw);
+
+#endif
