@@ -55,6 +55,7 @@ struct unwinder {
 	size_t nr_dframes;
 	struct dframe uncached;              /* the index of the last image without an image_id */
 	uint64_t tick;
+	struct unwinder_stats stats;
 	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
 	size_t scratch_cap;
 };
@@ -420,8 +421,11 @@ static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder
 		for (i = 1; i < MAX_DFRAMES; i++)
 			if (u->dframes[i].last_use < d->last_use)
 				d = &u->dframes[i];
+		u->stats.dframe_evictions++;
+		u->stats.dframe_evicted_id = d->image_id;
 		dframe_release(d);
 	}
+	u->stats.dframe_builds++;
 	dframe_build(m, d);
 	d->image_id = m->image_id;
 	d->last_use = u->tick;
@@ -617,6 +621,11 @@ static unw_addr_space_t get_space(struct unwinder *u, uint32_t space)
 	u->owners[u->nr_spaces] = space;
 	u->spaces[u->nr_spaces++] = as;
 	return as;
+}
+
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
+{
+	*out = u->stats;
 }
 
 void unwinder__flush(struct unwinder *u, uint32_t space)

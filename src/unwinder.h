@@ -70,10 +70,19 @@ struct unwinder_result {
 	uint32_t fp_steps;      /* frames stepped past by frame pointer (with fp_fallback) */
 };
 
+/* What the unwinder's .debug_frame index cache did (for tests: which image's index was replaced). */
+struct unwinder_stats {
+	uint64_t dframe_builds;     /* indexes built for images with an image_id (cache misses) */
+	uint64_t dframe_evictions;  /* builds that replaced the least recently used index */
+	uint64_t dframe_evicted_id; /* the image_id whose index the last eviction replaced (0: none yet) */
+};
+
 struct unwinder *unwinder__new(void);
 void unwinder__free(struct unwinder *u);
 /* Forget the cached unwind information of 'space' (its mappings changed). */
 void unwinder__flush(struct unwinder *u, uint32_t space);
+/* Copy the counters of u into *out. */
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);
 
 /*
  * Unwind into ips[0..max), leaf first: ips[0] is the interrupted IP, the rest are return addresses

@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <elf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,12 +313,26 @@ static void test_many_spaces(void **state)
  * binary whose only CFI is in .debug_frame (built from _start -> mid -> leaf with
  * -fno-asynchronous-unwind-tables -fno-unwind-tables -g1, no .eh_frame at all), laid out as the fuzz
  * harness reads it: RIP in mid after it reserved 80 bytes, mid's return address into _start at SP + 72.
+ * Its .debug_frame (0x70 bytes): a CIE at 0, the FDEs of leaf at 0x18, mid at 0x30 and _start at 0x50
+ * (mid's and _start's both 0x1c bytes long).
  */
 #define DF_SEED "tests/fuzz/seeds/unwinder/debug-frame-only"
 #define DF_BASE 0x400000ull
+#define DF_MID_IP (DF_BASE + 0x1018)   /* the sample's IP, in mid */
+#define DF_START_RA (DF_BASE + 0x1045) /* the return address into _start on the stack */
+
+struct df_seed {
+	uint8_t *raw; /* owned: the whole seed */
+	size_t raw_size;
+	uint64_t regs[SCORCH_NR_REGS];
+	const uint8_t *stack, *image; /* in raw */
+	size_t stack_len, image_size;
+	size_t shdr_off;               /* file offset of the section header of .debug_frame */
+	size_t sec_off, sec_size;
+};
 
 struct df_image {
-	uint8_t *data;
+	const uint8_t *data;
 	size_t size;
 	uint64_t id;
 };
@@ -336,62 +352,225 @@ static int df_find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 	return 0;
 }
 
+static void df_load(struct df_seed *s)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, str;
+	struct stat st;
+	int fd, i;
+
+	memset(s, 0, sizeof(*s));
+	fd = open(DF_SEED, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	s->raw_size = (size_t)st.st_size;
+	s->raw = malloc(s->raw_size);
+	assert_non_null(s->raw);
+	assert_int_equal(read(fd, s->raw, s->raw_size), (ssize_t)s->raw_size);
+	close(fd);
+	memcpy(s->regs, s->raw, sizeof(s->regs));
+	s->stack_len = (size_t)(s->raw[sizeof(s->regs)] | s->raw[sizeof(s->regs) + 1] << 8);
+	s->stack = s->raw + sizeof(s->regs) + 2;
+	s->image = s->stack + s->stack_len;
+	s->image_size = s->raw_size - sizeof(s->regs) - 2 - s->stack_len;
+	s->regs[SCORCH_REG_RIP] += DF_BASE;
+	s->regs[SCORCH_REG_RSP] = 0x7ff000000000ull;
+	/* The seed is ours and well formed: find .debug_frame's header without the checks a parser needs. */
+	memcpy(&eh, s->image, sizeof(eh));
+	memcpy(&str, s->image + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(sh), sizeof(str));
+	for (i = 0; i < eh.e_shnum; i++) {
+		memcpy(&sh, s->image + eh.e_shoff + (size_t)i * sizeof(sh), sizeof(sh));
+		if (strcmp((const char *)s->image + str.sh_offset + sh.sh_name, ".debug_frame") == 0) {
+			s->shdr_off = eh.e_shoff + (size_t)i * sizeof(sh);
+			s->sec_off = sh.sh_offset;
+			s->sec_size = sh.sh_size;
+		}
+	}
+	assert_true(s->shdr_off && s->sec_size == 0x70);
+}
+
+/* A copy of the seed's file whose .debug_frame is sec[0..len), appended at the very end (so a read past
+ * the section is a read past the allocation, which ASan reports). */
+__attribute__((unused)) static uint8_t *df_with_section(const struct df_seed *s, const void *sec, size_t len, size_t *size)
+{
+	uint8_t *img = malloc(s->image_size + len + !len);
+	Elf64_Shdr sh;
+
+	assert_non_null(img);
+	memcpy(img, s->image, s->image_size);
+	if (len)
+		memcpy(img + s->image_size, sec, len);
+	memcpy(&sh, img + s->shdr_off, sizeof(sh));
+	sh.sh_offset = s->image_size;
+	sh.sh_size = len;
+	memcpy(img + s->shdr_off, &sh, sizeof(sh));
+	*size = s->image_size + len;
+	return img;
+}
+
+/* Unwind the seed's registers and stack against img, from a flushed libunwind cache. */
+static void df_unwind(struct unwinder *u, const struct df_seed *s, const uint8_t *img, size_t size, uint64_t id,
+		      uint64_t *ips, uint32_t max, struct unwinder_result *res)
+{
+	struct df_image im = { img, size, id };
+	struct unwinder_input in = { s->regs, s->stack, s->stack_len, df_find_map, &im, 0 };
+
+	unwinder__flush(u, 1);
+	assert_int_equal(unwinder__unwind(u, 1, &in, ips, max, res), 0);
+	assert_true(res->nr >= 1 && res->nr <= max && ips[0] == DF_MID_IP);
+}
+
+/* Whether an unwind of the seed's sample is the right one: mid, then _start, then the end. */
+static int df_right(const struct unwinder_result *res, const uint64_t *ips)
+{
+	return res->status == UNWINDER_ROOT && res->nr == 2 && ips[0] == DF_MID_IP && ips[1] == DF_START_RA;
+}
+
 static void test_debug_frame(void **state)
 {
 	struct unwinder *u = unwinder__new();
 	struct unwinder_result res;
-	struct df_image im = { 0 };
-	uint64_t regs[SCORCH_NR_REGS], ips[8];
-	uint8_t *seed, *sec;
-	size_t size, stack_len;
-	struct stat st;
-	int fd, round;
+	struct df_seed s;
+	uint64_t ips[8];
+	uint8_t *img, *sec;
+	int round;
 
 	(void)state;
 	assert_non_null(u);
-	fd = open(DF_SEED, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	size = (size_t)st.st_size;
-	seed = malloc(size);
-	assert_non_null(seed);
-	assert_int_equal(read(fd, seed, size), (ssize_t)size);
-	close(fd);
-	memcpy(regs, seed, sizeof(regs));
-	stack_len = (size_t)(seed[sizeof(regs)] | seed[sizeof(regs) + 1] << 8);
-	im.data = seed + sizeof(regs) + 2 + stack_len;
-	im.size = size - sizeof(regs) - 2 - stack_len;
-	regs[SCORCH_REG_RIP] += DF_BASE;
-	regs[SCORCH_REG_RSP] = 0x7ff000000000ull;
+	df_load(&s);
+	img = malloc(s.image_size);
+	assert_non_null(img);
+	memcpy(img, s.image, s.image_size);
 
 	/* Cached under an image id, then not cached, then cached again: the same unwind each time. */
 	for (round = 0; round < 3; round++) {
-		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
-
-		im.id = round == 1 ? 0 : 7;
-		unwinder__flush(u, 1);
-		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
-		assert_int_equal(res.status, UNWINDER_ROOT);
-		assert_int_equal(res.nr, 2);
-		assert_true(ips[0] == DF_BASE + 0x1018); /* in mid */
-		assert_true(ips[1] == DF_BASE + 0x1045); /* in _start, after the call */
+		df_unwind(u, &s, img, s.image_size, round == 1 ? 0 : 7, ips, 8, &res);
+		assert_true(df_right(&res, ips));
 	}
 
 	/* Without a section named .debug_frame there is no CFI: the unwind stops in mid and says why. */
-	sec = memmem(im.data, im.size, ".debug_frame", 13);
+	sec = memmem(img, s.image_size, ".debug_frame", 13);
 	assert_non_null(sec);
 	sec[1] = 'X';
-	{
-		struct unwinder_input in = { regs, seed + sizeof(regs) + 2, stack_len, df_find_map, &im, 0 };
+	df_unwind(u, &s, img, s.image_size, 8, ips, 8, &res);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
+	assert_true(res.fail_ip == DF_MID_IP);
+	free(img);
+	free(s.raw);
+	unwinder__free(u);
+}
 
-		im.id = 8;
-		unwinder__flush(u, 1);
-		assert_int_equal(unwinder__unwind(u, 1, &in, ips, 8, &res), 0);
-		assert_int_equal(res.status, UNWINDER_NO_INFO);
-		assert_int_equal(res.nr, 1);
-		assert_true(res.fail_ip == DF_BASE + 0x1018);
+/*
+ * The .debug_frame index cache past MAX_DFRAMES (64) images. Two versions of the seed's file take turns
+ * under different image ids: as it is, and with the FDEs of mid and _start swapped in the section (same
+ * lengths, so only their offsets change). Both unwind the same, but an index built for one and served
+ * for the other points mid's IP at _start's FDE, which reads the return address at the wrong place: a
+ * stale index gives a wrong unwind. A model LRU cache of 64 entries, run beside the unwinder, says which
+ * image each lookup must build and which it must evict; the unwinder's counters must agree at every step.
+ */
+#define LRU_CAP 64
+#define LRU_IDS 100
+
+static uint64_t lru_model_access(uint64_t *ids, uint64_t *used, size_t *nr, uint64_t id, uint64_t tick,
+				 int *built)
+{
+	size_t i, victim = 0;
+	uint64_t evicted = 0;
+
+	*built = 0;
+	for (i = 0; i < *nr; i++) {
+		if (ids[i] == id) {
+			used[i] = tick;
+			return 0;
+		}
 	}
-	free(seed);
+	*built = 1;
+	if (*nr < LRU_CAP) {
+		victim = (*nr)++;
+	} else {
+		for (i = 1; i < LRU_CAP; i++)
+			if (used[i] < used[victim])
+				victim = i;
+		evicted = ids[victim];
+	}
+	ids[victim] = id;
+	used[victim] = tick;
+	return evicted;
+}
+
+static void test_debug_frame_lru(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	uint64_t ips[8], model_ids[LRU_CAP], model_used[LRU_CAP], evicted, id;
+	uint64_t builds = 0, evictions = 0, last_evicted = 0;
+	struct unwinder_result res;
+	struct unwinder_stats st;
+	uint8_t *img[2], *sec;
+	size_t model_nr = 0, i;
+	unsigned seed = 7;
+	struct df_seed s;
+	int step, built;
+
+	(void)state;
+	assert_non_null(u);
+	df_load(&s);
+	img[0] = malloc(s.image_size);
+	img[1] = malloc(s.image_size);
+	assert_true(img[0] && img[1]);
+	memcpy(img[0], s.image, s.image_size);
+	memcpy(img[1], s.image, s.image_size);
+	sec = img[1] + s.sec_off;
+	assert_true(sec[0x30] == 0x1c && sec[0x50] == 0x1c);
+	memcpy(sec + 0x30, s.image + s.sec_off + 0x50, 0x20);
+	memcpy(sec + 0x50, s.image + s.sec_off + 0x30, 0x20);
+
+	/* Each version alone, cached and not: the right unwind. */
+	for (i = 0; i < 2; i++) {
+		df_unwind(u, &s, img[i], s.image_size, 0, ips, 8, &res);
+		assert_true(df_right(&res, ips));
+	}
+	unwinder__stats(u, &st);
+	assert_true(st.dframe_builds == 0 && st.dframe_evictions == 0);
+
+	/*
+	 * Ids 1..100 (odd: the file as it is; even: swapped): first 1..64 in order, then ids 2..64 again
+	 * (id 1 becomes the least recently used), then 66 (must evict 1: not 64, the most recent, nor
+	 * another; and build its own index in 1's slot, as 66 is the other version of the file), then a
+	 * pseudo-random walk that keeps evicting.
+	 */
+	for (step = 0; step < 3000; step++) {
+		if (step < 64)
+			id = (uint64_t)step + 1;
+		else if (step < 127)
+			id = (uint64_t)step - 62;
+		else if (step == 127)
+			id = 66;
+		else
+			id = 1 + (uint64_t)(rand_r(&seed) % LRU_IDS);
+		evicted = lru_model_access(model_ids, model_used, &model_nr, id, (uint64_t)step + 1, &built);
+		builds += (uint64_t)built;
+		if (evicted) {
+			evictions++;
+			last_evicted = evicted;
+		}
+		df_unwind(u, &s, img[id % 2 == 0], s.image_size, id, ips, 8, &res);
+		if (!df_right(&res, ips))
+			fail_msg("step %d: image %" PRIu64 ": wrong unwind (status %d, %u frames)", step, id,
+				 res.status, res.nr);
+		unwinder__stats(u, &st);
+		if (st.dframe_builds != builds || st.dframe_evictions != evictions ||
+		    st.dframe_evicted_id != last_evicted)
+			fail_msg("step %d: image %" PRIu64 ": %" PRIu64 " builds, %" PRIu64 " evictions, last %" PRIu64
+				 "; want %" PRIu64 ", %" PRIu64 ", %" PRIu64, step, id, st.dframe_builds,
+				 st.dframe_evictions, st.dframe_evicted_id, builds, evictions, last_evicted);
+		if (step == 127)
+			assert_true(st.dframe_evicted_id == 1 && st.dframe_builds == 65);
+	}
+	assert_true(evictions > 500); /* the walk kept the cache turning over */
+	free(img[0]);
+	free(img[1]);
+	free(s.raw);
 	unwinder__free(u);
 }
 
@@ -421,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_files),
 		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_debug_frame),
+		cmocka_unit_test(test_debug_frame_lru),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
