@@ -314,7 +314,7 @@ static void test_many_spaces(void **state)
  * -fno-asynchronous-unwind-tables -fno-unwind-tables -g1, no .eh_frame at all), laid out as the fuzz
  * harness reads it: RIP in mid after it reserved 80 bytes, mid's return address into _start at SP + 72.
  * Its .debug_frame (0x70 bytes): a CIE at 0, the FDEs of leaf at 0x18, mid at 0x30 and _start at 0x50
- * (mid's and _start's both 0x1c bytes long).
+ * (mid's and _start's both 0x20 bytes long).
  */
 #define DF_SEED "tests/fuzz/seeds/unwinder/debug-frame-only"
 #define DF_BASE 0x400000ull
@@ -391,7 +391,7 @@ static void df_load(struct df_seed *s)
 
 /* A copy of the seed's file whose .debug_frame is sec[0..len), appended at the very end (so a read past
  * the section is a read past the allocation, which ASan reports). */
-__attribute__((unused)) static uint8_t *df_with_section(const struct df_seed *s, const void *sec, size_t len, size_t *size)
+static uint8_t *df_with_section(const struct df_seed *s, const void *sec, size_t len, size_t *size)
 {
 	uint8_t *img = malloc(s->image_size + len + !len);
 	Elf64_Shdr sh;
@@ -521,7 +521,7 @@ static void test_debug_frame_lru(void **state)
 	memcpy(img[0], s.image, s.image_size);
 	memcpy(img[1], s.image, s.image_size);
 	sec = img[1] + s.sec_off;
-	assert_true(sec[0x30] == 0x1c && sec[0x50] == 0x1c);
+	assert_true(sec[0x30] == 0x1c && sec[0x50] == 0x1c); /* lengths: 0x20 bytes each */
 	memcpy(sec + 0x30, s.image + s.sec_off + 0x50, 0x20);
 	memcpy(sec + 0x50, s.image + s.sec_off + 0x30, 0x20);
 
@@ -574,6 +574,732 @@ static void test_debug_frame_lru(void **state)
 	unwinder__free(u);
 }
 
+/*
+ * Damaged .debug_frame sections, built here and put in place of the seed's (at the end of a copy of its
+ * file). The builder writes the seed's own section (checked byte for byte); each case then writes
+ * something else. Every case must end cleanly: the right unwind where the entries that matter are
+ * valid, "no information" at mid where they are not, and never a crash or a read out of bounds (run
+ * `make SANITIZE=address,undefined unit`). With DF_WRITE_SEEDS=DIR the cases are also written as fuzz
+ * seeds: DIR/unwinder/df-NAME for fuzz_unwinder, DIR/unwinder_dframe/NAME for fuzz_unwinder_dframe.
+ */
+struct dfb {
+	uint8_t b[70000];
+	size_t n;
+};
+
+static const uint8_t mid_ins[] = { 0x44, 0x0e, 0x50, 0x5f, 0x0e, 0x08, 0, 0 };   /* CFA = RSP + 80 after 4 */
+static const uint8_t start_ins[] = { 0x44, 0x0e, 0x10, 0, 0, 0, 0, 0 };          /* CFA = RSP + 16 after 4 */
+static const uint8_t cie_ins[] = { 0x0c, 0x07, 0x08, 0x90, 0x01, 0, 0, 0, 0, 0, 0 }; /* RSP + 8, RA at CFA - 8 */
+
+#define MID 0x401010ull
+#define MID_LEN 0x24ull
+#define START 0x401040ull
+#define START_LEN 0xbull
+
+static size_t dfb_put(struct dfb *b, const void *p, size_t n)
+{
+	size_t at = b->n;
+
+	assert_true(n <= sizeof(b->b) - b->n);
+	if (n)
+		memcpy(b->b + b->n, p, n);
+	b->n += n;
+	return at;
+}
+
+static size_t dfb_u8(struct dfb *b, uint8_t v)
+{
+	return dfb_put(b, &v, 1);
+}
+
+static size_t dfb_u32(struct dfb *b, uint32_t v)
+{
+	return dfb_put(b, &v, 4);
+}
+
+static size_t dfb_u64(struct dfb *b, uint64_t v)
+{
+	return dfb_put(b, &v, 8);
+}
+
+static void dfb_set32(struct dfb *b, size_t at, uint32_t v)
+{
+	memcpy(b->b + at, &v, 4);
+}
+
+/* A CIE as GCC writes it for x86-64 with the given version, CIE id and augmentation; its offset. */
+static size_t dfb_cie_full(struct dfb *b, uint8_t version, uint32_t id, const char *aug)
+{
+	size_t at = dfb_u32(b, 0);
+
+	dfb_u32(b, id);
+	dfb_u8(b, version);
+	dfb_put(b, aug, strlen(aug) + 1);
+	if (version == 4) {
+		dfb_u8(b, 8); /* address_size */
+		dfb_u8(b, 0); /* segment_selector_size */
+	}
+	dfb_u8(b, 1);    /* code alignment factor */
+	dfb_u8(b, 0x78); /* data alignment factor -8 */
+	dfb_u8(b, 16);   /* return address column (a byte in version 1, ULEB128 after) */
+	dfb_put(b, cie_ins, sizeof(cie_ins));
+	dfb_set32(b, at, (uint32_t)(b->n - at - 4));
+	return at;
+}
+
+static size_t dfb_cie(struct dfb *b, uint8_t version)
+{
+	return dfb_cie_full(b, version, 0xffffffff, "");
+}
+
+static size_t dfb_fde(struct dfb *b, uint32_t cie, uint64_t start, uint64_t range, const uint8_t *ins, size_t n)
+{
+	size_t at = dfb_u32(b, (uint32_t)(20 + n));
+
+	dfb_u32(b, cie);
+	dfb_u64(b, start);
+	dfb_u64(b, range);
+	dfb_put(b, ins, n);
+	return at;
+}
+
+static size_t dfb_mid(struct dfb *b, uint32_t cie)
+{
+	return dfb_fde(b, cie, MID, MID_LEN, mid_ins, sizeof(mid_ins));
+}
+
+static size_t dfb_start(struct dfb *b, uint32_t cie)
+{
+	return dfb_fde(b, cie, START, START_LEN, start_ins, sizeof(start_ins));
+}
+
+/* The seed's section: the CIE, then the FDEs of leaf, mid and _start. */
+static void df_seed_section(struct dfb *b, uint8_t version)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, version);
+
+	dfb_fde(b, cie, 0x401000, 0x10, NULL, 0);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+/* A 64-bit DWARF CIE (length escape 0xffffffff, 64-bit length and CIE id) like the 32-bit one. */
+static size_t dfb_cie64(struct dfb *b)
+{
+	size_t at = dfb_u32(b, 0xffffffff);
+
+	dfb_u64(b, 8 + 1 + 1 + 3 + sizeof(cie_ins));
+	dfb_u64(b, ~0ull);
+	dfb_u8(b, 1);
+	dfb_u8(b, 0);
+	dfb_u8(b, 1);
+	dfb_u8(b, 0x78);
+	dfb_u8(b, 16);
+	dfb_put(b, cie_ins, sizeof(cie_ins));
+	return at;
+}
+
+static size_t dfb_fde64(struct dfb *b, uint64_t cie, uint64_t start, uint64_t range, const uint8_t *ins, size_t n)
+{
+	size_t at = dfb_u32(b, 0xffffffff);
+
+	dfb_u64(b, 8 + 16 + n);
+	dfb_u64(b, cie);
+	dfb_u64(b, start);
+	dfb_u64(b, range);
+	dfb_put(b, ins, n);
+	return at;
+}
+
+enum df_expect {
+	DF_RIGHT,   /* the right unwind: mid, _start, end */
+	DF_NO_INFO, /* no information for mid */
+	DF_CLEAN,   /* any clean end (bad instructions: libunwind decides how far it gets) */
+};
+
+static void c_v1(struct dfb *b) { df_seed_section(b, 1); }
+static void c_v3(struct dfb *b) { df_seed_section(b, 3); }
+static void c_v4(struct dfb *b) { df_seed_section(b, 4); }
+static void c_v0(struct dfb *b) { df_seed_section(b, 0); }
+static void c_v2(struct dfb *b) { df_seed_section(b, 2); }
+static void c_v5(struct dfb *b) { df_seed_section(b, 5); }
+static void c_v255(struct dfb *b) { df_seed_section(b, 255); }
+
+static void c_no_mid(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, 0x401000, 0x10, NULL, 0);
+	dfb_start(b, cie);
+}
+
+static void c_v4_addr4(struct dfb *b)
+{
+	df_seed_section(b, 4);
+	b->b[10] = 4;
+}
+
+static void c_v4_seg1(struct dfb *b)
+{
+	df_seed_section(b, 4);
+	b->b[11] = 1;
+}
+
+static void c_v4_short(struct dfb *b)
+{
+	/* version 4 with the CIE ending right after the augmentation: no room for the sizes */
+	uint32_t cie = (uint32_t)dfb_u32(b, 6);
+
+	dfb_u32(b, 0xffffffff);
+	dfb_u8(b, 4);
+	dfb_u8(b, 0);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_no_rest(struct dfb *b)
+{
+	/* version 1 with nothing after the augmentation */
+	uint32_t cie = (uint32_t)dfb_u32(b, 6);
+
+	dfb_u32(b, 0xffffffff);
+	dfb_u8(b, 1);
+	dfb_u8(b, 0);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_aug(struct dfb *b, const char *aug)
+{
+	uint32_t cie = (uint32_t)dfb_cie_full(b, 1, 0xffffffff, aug);
+
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_aug_z(struct dfb *b) { c_aug(b, "z"); }
+static void c_aug_zR(struct dfb *b) { c_aug(b, "zR"); }
+static void c_aug_eh(struct dfb *b) { c_aug(b, "eh"); }
+
+static void c_cie_id(struct dfb *b, uint32_t id)
+{
+	uint32_t cie = (uint32_t)dfb_cie_full(b, 1, id, "");
+
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_cie_id_0(struct dfb *b) { c_cie_id(b, 0); } /* .eh_frame's CIE id */
+static void c_cie_id_fffffffe(struct dfb *b) { c_cie_id(b, 0xfffffffe); }
+
+/* A CIE whose length is 0..5, then FDEs that point at it. */
+static void c_cie_len(struct dfb *b, uint32_t len)
+{
+	static const uint8_t body[] = { 0xff, 0xff, 0xff, 0xff, 1, 0 };
+	uint32_t cie = (uint32_t)dfb_u32(b, len);
+
+	dfb_put(b, body, len);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_cie_len_0(struct dfb *b) { c_cie_len(b, 0); }
+static void c_cie_len_3(struct dfb *b) { c_cie_len(b, 3); }
+static void c_cie_len_4(struct dfb *b) { c_cie_len(b, 4); }
+static void c_cie_len_5(struct dfb *b) { c_cie_len(b, 5); }
+
+static void c_cie_len_past_end(struct dfb *b)
+{
+	df_seed_section(b, 1);
+	dfb_set32(b, 0, 0x7fffffff);
+}
+
+static void c_cie_len_all(struct dfb *b)
+{
+	/* the CIE's length swallows the whole section: its FDEs are inside it, not entries */
+	df_seed_section(b, 1);
+	dfb_set32(b, 0, (uint32_t)b->n - 4);
+}
+
+static void c_cie_last(struct dfb *b)
+{
+	/* FDEs first, their CIE after them: allowed, and right */
+	size_t mid = dfb_mid(b, 0), start = dfb_start(b, 0), cie = dfb_cie(b, 1);
+
+	dfb_set32(b, mid + 4, (uint32_t)cie);
+	dfb_set32(b, start + 4, (uint32_t)cie);
+}
+
+static void c_cie_last_len_past_end(struct dfb *b)
+{
+	c_cie_last(b);
+	assert_true(b->n == 0x40 + 4 + 0x14);
+	dfb_set32(b, 0x40, 0x15); /* one byte more than there is */
+}
+
+static void c_cie_ptr(struct dfb *b, uint32_t ptr)
+{
+	size_t cie = dfb_cie(b, 1), mid;
+
+	mid = dfb_mid(b, 0);
+	dfb_start(b, (uint32_t)cie);
+	assert_true(cie == 0 && mid == 0x18 && b->n == 0x58);
+	dfb_set32(b, mid + 4, ptr);
+}
+
+/* c_cie_ptr's section: the CIE (0x18 bytes), mid's FDE at 0x18, _start's at 0x38 (0x20 bytes each). */
+static void c_cie_ptr_size(struct dfb *b) { c_cie_ptr(b, 0x58); }
+static void c_cie_ptr_size_4(struct dfb *b) { c_cie_ptr(b, 0x58 - 4); }
+static void c_cie_ptr_size_7(struct dfb *b) { c_cie_ptr(b, 0x58 - 7); }
+static void c_cie_ptr_huge(struct dfb *b) { c_cie_ptr(b, 0xfffffff0); }
+static void c_cie_ptr_self(struct dfb *b) { c_cie_ptr(b, 0x18); }
+static void c_cie_ptr_fde(struct dfb *b) { c_cie_ptr(b, 0x38); } /* _start's FDE */
+static void c_cie_ptr_inside(struct dfb *b) { c_cie_ptr(b, 2); }
+
+static void c_cie_ptr_64(struct dfb *b)
+{
+	/* a 32-bit FDE whose CIE is in 64-bit DWARF */
+	uint32_t cie = (uint32_t)dfb_cie64(b);
+
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_fde_len(struct dfb *b, uint32_t len)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_u32(b, len);
+	dfb_u32(b, cie);
+	dfb_u64(b, MID);
+	dfb_u64(b, MID_LEN);
+	b->n -= 20 - len; /* keep len bytes of it */
+	dfb_start(b, cie);
+}
+
+static void c_fde_len_4(struct dfb *b) { c_fde_len(b, 4); }
+static void c_fde_len_12(struct dfb *b) { c_fde_len(b, 12); }
+static void c_fde_len_19(struct dfb *b) { c_fde_len(b, 19); }
+
+static void c_fde_len_past_end(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_start(b, cie);
+	dfb_set32(b, dfb_mid(b, cie), 0x1d);
+}
+
+static void c_fde_len_huge(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_set32(b, dfb_mid(b, cie), 0xfffffff0);
+	dfb_start(b, cie);
+}
+
+static void c_fde_range_0(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, MID, 0, mid_ins, sizeof(mid_ins));
+	dfb_start(b, cie);
+}
+
+static void c_fde_range_wrap(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, MID, ~0ull, mid_ins, sizeof(mid_ins));
+	dfb_start(b, cie);
+}
+
+static void c_fde_after_ip(struct dfb *b)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, 0x401000, 0x10, NULL, 0);
+	dfb_fde(b, cie, DF_MID_IP + 1, 8, mid_ins, sizeof(mid_ins));
+	dfb_start(b, cie);
+}
+
+static void c_zero_entries(struct dfb *b)
+{
+	/* zero terminators (length 0) before and between the entries are skipped */
+	uint32_t cie;
+
+	dfb_u32(b, 0);
+	cie = (uint32_t)dfb_cie(b, 1);
+	dfb_u32(b, 0);
+	dfb_mid(b, cie);
+	dfb_u32(b, 0);
+	dfb_start(b, cie);
+	dfb_u32(b, 0);
+}
+
+static void c_overlap_outer(struct dfb *b)
+{
+	/* an FDE over all of .text (with _start's rules) before mid's: the nearest start wins */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, 0x401000, 0x100, start_ins, sizeof(start_ins));
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_overlap_inner(struct dfb *b)
+{
+	/* a small FDE inside mid's, starting before the IP but ending at it: the nearest start does not
+	 * cover the IP, and an enclosing FDE is not looked for */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_mid(b, cie);
+	dfb_fde(b, cie, MID + 4, DF_MID_IP - MID - 4, start_ins, sizeof(start_ins));
+	dfb_start(b, cie);
+}
+
+static void c_overlap_same(struct dfb *b)
+{
+	/* two FDEs for mid's exact range, both right */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+	dfb_mid(b, cie);
+}
+
+static void c_only_64(struct dfb *b)
+{
+	uint64_t cie = dfb_cie64(b);
+
+	dfb_fde64(b, cie, MID, MID_LEN, mid_ins, sizeof(mid_ins));
+	dfb_fde64(b, cie, START, START_LEN, start_ins, sizeof(start_ins));
+}
+
+static void c_64_then_32(struct dfb *b)
+{
+	/* 64-bit entries are skipped whole; the 32-bit ones after them are used */
+	uint64_t cie64 = dfb_cie64(b);
+	uint32_t cie;
+
+	dfb_fde64(b, cie64, 0x401000, 0x100, start_ins, sizeof(start_ins));
+	cie = (uint32_t)dfb_cie(b, 1);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_64_len_huge(struct dfb *b)
+{
+	dfb_u32(b, 0xffffffff);
+	dfb_u64(b, ~0ull - 4);
+	c_v1(b);
+}
+
+static void c_64_truncated_tail(struct dfb *b)
+{
+	/* the escape and half a 64-bit length at the end: what came before stays */
+	c_v1(b);
+	dfb_u32(b, 0xffffffff);
+	dfb_u32(b, 8);
+}
+
+static void c_64_escape_only(struct dfb *b) { dfb_u32(b, 0xffffffff); }
+static void c_empty(struct dfb *b) { (void)b; }
+static void c_3_bytes(struct dfb *b) { dfb_put(b, "\x14\0\0", 3); }
+
+static void c_cut_in_mid(struct dfb *b)
+{
+	c_v1(b);
+	b->n = 0x30 + 10;
+}
+
+static void c_cut_in_mid_ins(struct dfb *b)
+{
+	c_v1(b);
+	b->n = 0x30 + 0x1a;
+}
+
+static void c_big_ins(struct dfb *b)
+{
+	/* mid's instructions followed by 60000 DW_CFA_nop */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+	size_t at = dfb_mid(b, cie);
+
+	memset(b->b + b->n, 0, 60000);
+	b->n += 60000;
+	dfb_set32(b, at, (uint32_t)(b->n - at - 4));
+	dfb_start(b, cie);
+}
+
+static void c_mid_ins(struct dfb *b, const uint8_t *ins, size_t n)
+{
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_fde(b, cie, MID, MID_LEN, ins, n);
+	dfb_start(b, cie);
+}
+
+static void c_ins_expr_past_end(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x44, 0x0f, 0x7f, 0x77 }; /* def_cfa_expression of 127 bytes, 1 there */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_advance4_cut(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x0e, 0x50, 0x04, 0x01 }; /* advance_loc4 with 1 of its 4 bytes */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_uleb_runaway(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x44, 0x0e, 0x80, 0x80, 0x80, 0x80 }; /* def_cfa_offset, no last byte */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_restore_state(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x0b, 0x0b, 0x0b, 0x44, 0x0e, 0x50 }; /* restore_state, none remembered */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_remember_many(struct dfb *b)
+{
+	static uint8_t ins[4000];
+
+	memset(ins, 0x0a, sizeof(ins)); /* remember_state, never restored */
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_bad_reg(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x0c, 0xc8, 0x01, 0x50, 0x05, 0xc8, 0x01, 0x01 }; /* CFA = r200, r200 saved */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_set_loc(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x01, 0x14, 0x10, 0x40, 0, 0, 0, 0, 0, 0x0e, 0x50 }; /* set_loc 0x401014 */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_unknown_op(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x44, 0x3f, 0x0e, 0x50 }; /* 0x3f: hi_user, not an opcode libunwind knows */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_cie_rest_runaway(struct dfb *b)
+{
+	/* a CIE whose code alignment factor (ULEB128) runs to its end and into the FDE */
+	uint32_t cie = (uint32_t)dfb_u32(b, 10);
+
+	dfb_u32(b, 0xffffffff);
+	dfb_u8(b, 1);
+	dfb_u8(b, 0);
+	dfb_put(b, "\x80\x80\x80\x80", 4);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+/* Section header damage: the section bytes are the seed's, its header in the file is not. */
+enum df_shdr { SH_NONE, SH_OFF_PAST, SH_SIZE_PAST, SH_NOBITS, SH_COMPRESSED, SH_NAME_PAST };
+
+static const struct df_case {
+	const char *name;
+	void (*build)(struct dfb *b);
+	enum df_shdr shdr;
+	enum df_expect expect;
+} df_cases[] = {
+	{ "cie-v1", c_v1, SH_NONE, DF_RIGHT },
+	{ "cie-v3", c_v3, SH_NONE, DF_RIGHT },
+	{ "cie-v4", c_v4, SH_NONE, DF_RIGHT },
+	{ "cie-v0", c_v0, SH_NONE, DF_NO_INFO },
+	{ "cie-v2", c_v2, SH_NONE, DF_NO_INFO },
+	{ "cie-v5", c_v5, SH_NONE, DF_NO_INFO },
+	{ "cie-v255", c_v255, SH_NONE, DF_NO_INFO },
+	{ "no-mid", c_no_mid, SH_NONE, DF_NO_INFO },
+	{ "cie-v4-addr4", c_v4_addr4, SH_NONE, DF_NO_INFO },
+	{ "cie-v4-seg1", c_v4_seg1, SH_NONE, DF_NO_INFO },
+	{ "cie-v4-short", c_v4_short, SH_NONE, DF_NO_INFO },
+	{ "cie-no-rest", c_no_rest, SH_NONE, DF_NO_INFO },
+	{ "aug-z", c_aug_z, SH_NONE, DF_NO_INFO },
+	{ "aug-zR", c_aug_zR, SH_NONE, DF_NO_INFO },
+	{ "aug-eh", c_aug_eh, SH_NONE, DF_NO_INFO },
+	{ "cie-id-0", c_cie_id_0, SH_NONE, DF_NO_INFO },
+	{ "cie-id-fffffffe", c_cie_id_fffffffe, SH_NONE, DF_NO_INFO },
+	{ "cie-len-0", c_cie_len_0, SH_NONE, DF_NO_INFO },
+	{ "cie-len-3", c_cie_len_3, SH_NONE, DF_NO_INFO },
+	{ "cie-len-4", c_cie_len_4, SH_NONE, DF_NO_INFO },
+	{ "cie-len-5", c_cie_len_5, SH_NONE, DF_NO_INFO },
+	{ "cie-len-past-end", c_cie_len_past_end, SH_NONE, DF_NO_INFO },
+	{ "cie-len-all", c_cie_len_all, SH_NONE, DF_NO_INFO },
+	{ "cie-last", c_cie_last, SH_NONE, DF_RIGHT },
+	{ "cie-last-len-past-end", c_cie_last_len_past_end, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-size", c_cie_ptr_size, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-size-4", c_cie_ptr_size_4, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-size-7", c_cie_ptr_size_7, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-huge", c_cie_ptr_huge, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-self", c_cie_ptr_self, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-fde", c_cie_ptr_fde, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-inside", c_cie_ptr_inside, SH_NONE, DF_NO_INFO },
+	{ "cie-ptr-64", c_cie_ptr_64, SH_NONE, DF_NO_INFO },
+	{ "fde-len-4", c_fde_len_4, SH_NONE, DF_NO_INFO },
+	{ "fde-len-12", c_fde_len_12, SH_NONE, DF_NO_INFO },
+	{ "fde-len-19", c_fde_len_19, SH_NONE, DF_NO_INFO },
+	{ "fde-len-past-end", c_fde_len_past_end, SH_NONE, DF_NO_INFO },
+	{ "fde-len-huge", c_fde_len_huge, SH_NONE, DF_NO_INFO },
+	{ "fde-range-0", c_fde_range_0, SH_NONE, DF_NO_INFO },
+	{ "fde-range-wrap", c_fde_range_wrap, SH_NONE, DF_NO_INFO },
+	{ "fde-after-ip", c_fde_after_ip, SH_NONE, DF_NO_INFO },
+	{ "zero-entries", c_zero_entries, SH_NONE, DF_RIGHT },
+	{ "overlap-outer", c_overlap_outer, SH_NONE, DF_RIGHT },
+	{ "overlap-inner", c_overlap_inner, SH_NONE, DF_NO_INFO },
+	{ "overlap-same", c_overlap_same, SH_NONE, DF_RIGHT },
+	{ "only-64", c_only_64, SH_NONE, DF_NO_INFO },
+	{ "64-then-32", c_64_then_32, SH_NONE, DF_RIGHT },
+	{ "64-len-huge", c_64_len_huge, SH_NONE, DF_NO_INFO },
+	{ "64-truncated-tail", c_64_truncated_tail, SH_NONE, DF_RIGHT },
+	{ "64-escape-only", c_64_escape_only, SH_NONE, DF_NO_INFO },
+	{ "empty", c_empty, SH_NONE, DF_NO_INFO },
+	{ "3-bytes", c_3_bytes, SH_NONE, DF_NO_INFO },
+	{ "cut-in-mid", c_cut_in_mid, SH_NONE, DF_NO_INFO },
+	{ "cut-in-mid-ins", c_cut_in_mid_ins, SH_NONE, DF_NO_INFO },
+	{ "big-ins", c_big_ins, SH_NONE, DF_RIGHT },
+	{ "ins-expr-past-end", c_ins_expr_past_end, SH_NONE, DF_CLEAN },
+	{ "ins-advance4-cut", c_ins_advance4_cut, SH_NONE, DF_CLEAN },
+	{ "ins-uleb-runaway", c_ins_uleb_runaway, SH_NONE, DF_CLEAN },
+	{ "ins-restore-state", c_ins_restore_state, SH_NONE, DF_CLEAN },
+	{ "ins-remember-many", c_ins_remember_many, SH_NONE, DF_CLEAN },
+	{ "ins-bad-reg", c_ins_bad_reg, SH_NONE, DF_CLEAN },
+	{ "ins-set-loc", c_ins_set_loc, SH_NONE, DF_CLEAN },
+	{ "ins-unknown-op", c_ins_unknown_op, SH_NONE, DF_CLEAN },
+	{ "cie-rest-runaway", c_cie_rest_runaway, SH_NONE, DF_CLEAN },
+	{ "shdr-off-past", c_v1, SH_OFF_PAST, DF_NO_INFO },
+	{ "shdr-size-past", c_v1, SH_SIZE_PAST, DF_NO_INFO },
+	{ "shdr-nobits", c_v1, SH_NOBITS, DF_NO_INFO },
+	{ "shdr-compressed", c_v1, SH_COMPRESSED, DF_NO_INFO },
+	{ "shdr-name-past", c_v1, SH_NAME_PAST, DF_NO_INFO },
+};
+
+static void df_damage_shdr(uint8_t *img, size_t size, const struct df_seed *s, enum df_shdr how)
+{
+	Elf64_Shdr sh;
+
+	memcpy(&sh, img + s->shdr_off, sizeof(sh));
+	switch (how) {
+	case SH_NONE:
+		break;
+	case SH_OFF_PAST:
+		sh.sh_offset = size + 1;
+		break;
+	case SH_SIZE_PAST:
+		sh.sh_size++;
+		break;
+	case SH_NOBITS:
+		sh.sh_type = SHT_NOBITS;
+		break;
+	case SH_COMPRESSED:
+		sh.sh_flags |= SHF_COMPRESSED;
+		break;
+	case SH_NAME_PAST:
+		sh.sh_name = 0xfffffff0;
+		break;
+	}
+	memcpy(img + s->shdr_off, &sh, sizeof(sh));
+}
+
+static void df_write(const char *dir, const char *sub, const char *name, const void *a, size_t na, const void *b,
+		     size_t nb, const void *c, size_t nc)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fwrite(a, 1, na, f) == na && fwrite(b, 1, nb, f) == nb && fwrite(c, 1, nc, f) == nc);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The case as seeds of both unwinder harnesses (see their headers for the layouts). */
+static void df_write_seeds(const char *dir, const struct df_seed *s, const struct df_case *c, const struct dfb *b,
+			   const uint8_t *img, size_t size)
+{
+	uint8_t head[7] = { 0x18, 0x10, 0, 0, 0, (uint8_t)s->stack_len, (uint8_t)(s->stack_len >> 8) };
+	char name[128];
+
+	snprintf(name, sizeof(name), "df-%s", c->name);
+	df_write(dir, "unwinder", name, s->raw, sizeof(s->regs) + 2 + s->stack_len, img, size, NULL, 0);
+	if (c->shdr == SH_NONE)
+		df_write(dir, "unwinder_dframe", c->name, head, sizeof(head), s->stack, s->stack_len, b->b, b->n);
+}
+
+static void test_debug_frame_damaged(void **state)
+{
+	static struct dfb b;
+	struct unwinder *u = unwinder__new();
+	const char *seeds = getenv("DF_WRITE_SEEDS");
+	uint64_t ips[8], ips0[8];
+	struct unwinder_result res, res0;
+	struct df_seed s;
+	uint8_t *img;
+	size_t i, size;
+	uint64_t id = 1;
+
+	(void)state;
+	assert_non_null(u);
+	df_load(&s);
+	/* The builder writes the seed's own section. */
+	b.n = 0;
+	df_seed_section(&b, 1);
+	assert_true(b.n == s.sec_size && memcmp(b.b, s.image + s.sec_off, b.n) == 0);
+
+	for (i = 0; i < sizeof(df_cases) / sizeof(df_cases[0]); i++) {
+		const struct df_case *c = &df_cases[i];
+
+		b.n = 0;
+		c->build(&b);
+		img = df_with_section(&s, b.b, b.n, &size);
+		df_damage_shdr(img, size, &s, c->shdr);
+		if (seeds)
+			df_write_seeds(seeds, &s, c, &b, img, size);
+		/* Not cached, then cached under a new id (built), then again (from the cache): the same. */
+		df_unwind(u, &s, img, size, 0, ips0, 8, &res0);
+		df_unwind(u, &s, img, size, id, ips, 8, &res);
+		if (res.nr != res0.nr || res.status != res0.status || memcmp(ips, ips0, res.nr * sizeof(ips[0])))
+			fail_msg("%s: cached and uncached differ", c->name);
+		df_unwind(u, &s, img, size, id++, ips, 8, &res);
+		if (res.nr != res0.nr || res.status != res0.status || memcmp(ips, ips0, res.nr * sizeof(ips[0])))
+			fail_msg("%s: second cached unwind differs", c->name);
+		switch (c->expect) {
+		case DF_RIGHT:
+			if (!df_right(&res, ips))
+				fail_msg("%s: wrong unwind (status %d, %u frames)", c->name, res.status, res.nr);
+			break;
+		case DF_NO_INFO:
+			if (res.status != UNWINDER_NO_INFO || res.nr != 1 || res.fail_ip != DF_MID_IP)
+				fail_msg("%s: want no info at mid (status %d, %u frames)", c->name, res.status, res.nr);
+			break;
+		case DF_CLEAN:
+			if (res.status > UNWINDER_FAILED || (res.status >= UNWINDER_TRUNCATED && res.fail_ip != ips[res.nr - 1]))
+				fail_msg("%s: bad result (status %d, %u frames)", c->name, res.status, res.nr);
+			if (getenv("DF_VERBOSE"))
+				print_message("%s: status %d, %u frames\n", c->name, res.status, res.nr);
+			break;
+		}
+		free(img);
+	}
+	free(s.raw);
+	unwinder__free(u);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct unwinder *u = unwinder__new();
@@ -601,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_debug_frame_lru),
+		cmocka_unit_test(test_debug_frame_damaged),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
