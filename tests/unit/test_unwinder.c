@@ -905,6 +905,26 @@ static void c_fde_range_0(struct dfb *b)
 	dfb_start(b, cie);
 }
 
+static void c_fde_range_0_inside(struct dfb *b)
+{
+	/* a zero-length FDE inside mid's, between its start and the IP: skipped, it hides nothing */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_mid(b, cie);
+	dfb_fde(b, cie, MID + 4, 0, start_ins, sizeof(start_ins));
+	dfb_start(b, cie);
+}
+
+static void c_fde_range_wrap_inside(struct dfb *b)
+{
+	/* the same with a range that wraps around the address space */
+	uint32_t cie = (uint32_t)dfb_cie(b, 1);
+
+	dfb_mid(b, cie);
+	dfb_fde(b, cie, MID + 4, ~0ull - 2, start_ins, sizeof(start_ins));
+	dfb_start(b, cie);
+}
+
 static void c_fde_range_wrap(struct dfb *b)
 {
 	uint32_t cie = (uint32_t)dfb_cie(b, 1);
@@ -1157,6 +1177,8 @@ static const struct df_case {
 	{ "fde-len-huge", c_fde_len_huge, SH_NONE, DF_NO_INFO },
 	{ "fde-range-0", c_fde_range_0, SH_NONE, DF_NO_INFO },
 	{ "fde-range-wrap", c_fde_range_wrap, SH_NONE, DF_NO_INFO },
+	{ "fde-range-0-inside", c_fde_range_0_inside, SH_NONE, DF_RIGHT },
+	{ "fde-range-wrap-inside", c_fde_range_wrap_inside, SH_NONE, DF_RIGHT },
 	{ "fde-after-ip", c_fde_after_ip, SH_NONE, DF_NO_INFO },
 	{ "zero-entries", c_zero_entries, SH_NONE, DF_RIGHT },
 	{ "overlap-outer", c_overlap_outer, SH_NONE, DF_RIGHT },
