@@ -216,36 +216,6 @@ static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf
 	return 0;
 }
 
-/* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
-static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
-{
-	uint64_t hdr_addr;
-	unw_dyn_info_t di;
-	const uint8_t *h;
-	uint32_t fde_count;
-
-	if (!hdr_off || hdr_off > m->image_size || m->image_size - hdr_off < 12)
-		return -UNW_ENOINFO;
-	hdr_addr = bias + hdr_vaddr;
-	h = m->image + hdr_off;
-	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
-	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
-		return -UNW_ENOINFO;
-	memcpy(&fde_count, h + 8, sizeof(fde_count));
-	if (!fde_count || fde_count > (m->image_size - hdr_off - 12) / 8)
-		return -UNW_ENOINFO;
-	memset(&di, 0, sizeof(di));
-	di.start_ip = m->start;
-	di.end_ip = m->end;
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.u.rti.name_ptr = 0;
-	di.u.rti.segbase = hdr_addr;
-	di.u.rti.table_data = hdr_addr + 12;
-	di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
-	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
-}
-
 static uint32_t le32(const uint8_t *p)
 {
 	uint32_t v;
@@ -260,6 +230,158 @@ static uint64_t le64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+/* An unsigned LEB128 at *p (before end): 0, or -1 when it runs past end or past 64 bits. */
+static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	unsigned int shift = 0;
+	uint64_t r = 0;
+	uint8_t b;
+
+	do {
+		if (*p >= end || shift >= 64)
+			return -1;
+		b = *(*p)++;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	*v = r;
+	return 0;
+}
+
+/*
+ * Whether a CIE, from its code alignment factor (at p, before end) on, names a return address column
+ * libunwind can hold. libunwind (1.6) indexes its array of SCORCH_NR_REGS register locations with that
+ * column unchecked when it steps, reading (and trusting) memory past the cursor: a fuzzed file crashed
+ * it so, through .eh_frame and .debug_frame alike. The column is a byte in version 1, a ULEB128 after.
+ */
+static int cie_ra_ok(const uint8_t *p, const uint8_t *end, int version)
+{
+	uint64_t v;
+
+	if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v)) /* code and data alignment factors */
+		return 0;
+	if (version == 1) {
+		if (p >= end)
+			return 0;
+		v = *p;
+	} else if (read_uleb(&p, end, &v)) {
+		return 0;
+	}
+	return v < SCORCH_NR_REGS;
+}
+
+/* The bytes of the file behind runtime address addr, and how many follow them in the file; or NULL. */
+static const uint8_t *file_at(struct unwind_ctx *c, uint64_t addr, size_t *avail)
+{
+	struct unwinder_map m;
+	uint64_t off;
+
+	if (find_map(c, addr, &m))
+		return NULL;
+	off = addr - m.start + m.offset;
+	if (off < m.offset || off >= m.image_size)
+		return NULL;
+	*avail = m.image_size - off;
+	return m.image + off;
+}
+
+/*
+ * Whether the .eh_frame FDE at runtime address fde_addr and its CIE can be given to libunwind: 32-bit
+ * lengths inside the file, a CIE (id 0, version 1 or 3, as libunwind takes them) whose return address
+ * column it can hold.
+ */
+static int eh_fde_ok(struct unwind_ctx *c, uint64_t fde_addr)
+{
+	const uint8_t *f, *cie, *p, *end;
+	size_t avail, cavail;
+	uint32_t len, ptr;
+
+	f = file_at(c, fde_addr, &avail);
+	if (!f || avail < 8)
+		return 0;
+	len = le32(f);
+	ptr = le32(f + 4);
+	if (len == 0xffffffff || len < 4 || len > avail - 4 || !ptr)
+		return 0;
+	cie = file_at(c, fde_addr + 4 - ptr, &cavail);
+	if (!cie || cavail < 9)
+		return 0;
+	len = le32(cie);
+	if (len == 0xffffffff || len < 5 || len > cavail - 4 || le32(cie + 4) != 0 || (cie[8] != 1 && cie[8] != 3))
+		return 0;
+	end = cie + 4 + len;
+	for (p = cie + 9; p < end && *p; p++) /* the augmentation string */
+		;
+	return p < end && cie_ra_ok(p + 1, end, cie[8]);
+}
+
+/* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
+static int scratch_reserve(struct unwinder *u, size_t need)
+{
+	uint8_t *n;
+
+	if (need + 8 <= u->scratch_cap)
+		return 0;
+	n = realloc(u->scratch, need + 64);
+	if (!n)
+		return -1;
+	u->scratch = n;
+	u->scratch_cap = need + 64;
+	return 0;
+}
+
+/* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
+static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
+			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
+{
+	uint64_t hdr_addr;
+	unw_dyn_info_t di;
+	const uint8_t *h, *table;
+	uint32_t fde_count, lo, hi, mid;
+	int32_t rel_ip;
+
+	if (!hdr_off || hdr_off > m->image_size || m->image_size - hdr_off < 12)
+		return -UNW_ENOINFO;
+	hdr_addr = bias + hdr_vaddr;
+	h = m->image + hdr_off;
+	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
+	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
+		return -UNW_ENOINFO;
+	memcpy(&fde_count, h + 8, sizeof(fde_count));
+	if (!fde_count || fde_count > (m->image_size - hdr_off - 12) / 8)
+		return -UNW_ENOINFO;
+	/*
+	 * The entry for ip, found here (libunwind's search: the last whose start, relative to the header as
+	 * a signed 32-bit value, is not above ip's), so that its FDE and CIE are checked before libunwind
+	 * sees them; libunwind then gets a table of that one entry, at SCRATCH_BASE.
+	 */
+	table = h + 12;
+	rel_ip = (int32_t)(uint32_t)(ip - hdr_addr);
+	for (lo = 0, hi = fde_count; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if (rel_ip < (int32_t)le32(table + (size_t)mid * 8))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (!hi || !eh_fde_ok(c, hdr_addr + (uint64_t)(int64_t)(int32_t)le32(table + (size_t)(hi - 1) * 8 + 4)))
+		return -UNW_ENOINFO;
+	if (scratch_reserve(c->u, 8))
+		return -UNW_ENOMEM;
+	memset(c->u->scratch, 0, 16);
+	memcpy(c->u->scratch, table + (size_t)(hi - 1) * 8, 8);
+	c->scratch_len = 8;
+	memset(&di, 0, sizeof(di));
+	di.start_ip = m->start;
+	di.end_ip = m->end;
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.u.rti.name_ptr = 0;
+	di.u.rti.segbase = hdr_addr;
+	di.u.rti.table_data = SCRATCH_BASE;
+	di.u.rti.table_len = 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
 }
 
 /* A .debug_frame CIE that libunwind can take in .eh_frame form. */
@@ -292,7 +414,7 @@ static int dframe_cie(const uint8_t *sec, uint64_t sec_size, uint64_t off, struc
 			return -1;
 		p += 2;
 	}
-	if (p >= end)
+	if (p >= end || !cie_ra_ok(p, end, version))
 		return -1;
 	cie->version = version == 1 ? 1 : 3;
 	cie->rest = p;
@@ -430,21 +552,6 @@ static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder
 	d->image_id = m->image_id;
 	d->last_use = u->tick;
 	return d;
-}
-
-/* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
-static int scratch_reserve(struct unwinder *u, size_t need)
-{
-	uint8_t *n;
-
-	if (need + 8 <= u->scratch_cap)
-		return 0;
-	n = realloc(u->scratch, need + 64);
-	if (!n)
-		return -1;
-	u->scratch = n;
-	u->scratch_cap = need + 64;
-	return 0;
 }
 
 static void put32(uint8_t *p, uint32_t v)

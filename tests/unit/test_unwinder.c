@@ -36,6 +36,9 @@ struct snap {
 	struct { char *path; uint8_t *data; size_t size; } files[MAX_FILES];
 	int nr_files;
 	int damage_files; /* serve garbage instead of the files */
+	const char *swap_path; /* serve swap_data instead of this file */
+	const uint8_t *swap_data;
+	size_t swap_size;
 };
 
 static struct snap *snap;
@@ -86,7 +89,10 @@ static int find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 	out->offset = e->offset;
 	out->image = NULL;
 	out->image_size = 0;
-	if (e->path[0] == '/') {
+	if (s->swap_path && strcmp(e->path, s->swap_path) == 0) {
+		out->image = s->swap_data;
+		out->image_size = s->swap_size;
+	} else if (e->path[0] == '/') {
 		out->image = file_image(s, e->path, &out->image_size);
 		if (out->image && s->damage_files) {
 			memset(garbage, 0x5a, sizeof(garbage));
@@ -288,6 +294,96 @@ static void test_garbage_files(void **state)
 	snap->damage_files = 0;
 	assert_true(res.status == UNWINDER_NO_INFO || res.status == UNWINDER_FAILED);
 	unwinder__free(u);
+}
+
+/*
+ * Set the return address column of every CIE in the .eh_frame of the ELF file img to col; the number
+ * of CIEs changed. The file is our own build output: trusted, so only lightly checked.
+ */
+static int eh_frame_set_ra(uint8_t *img, size_t size, uint8_t col)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh = { 0 }, str;
+	uint8_t *p, *q, *end;
+	uint32_t len, id;
+	int i, n = 0;
+
+	memcpy(&eh, img, sizeof(eh));
+	assert_true(eh.e_shoff + (size_t)eh.e_shnum * sizeof(sh) <= size);
+	memcpy(&str, img + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(sh), sizeof(str));
+	for (i = 0; i < eh.e_shnum; i++) {
+		memcpy(&sh, img + eh.e_shoff + (size_t)i * sizeof(sh), sizeof(sh));
+		if (strcmp((const char *)img + str.sh_offset + sh.sh_name, ".eh_frame") == 0)
+			break;
+	}
+	assert_true(i < eh.e_shnum && sh.sh_offset + sh.sh_size <= size);
+	for (p = img + sh.sh_offset, end = p + sh.sh_size; end - p >= 8; p += 4 + len) {
+		memcpy(&len, p, 4);
+		memcpy(&id, p + 4, 4);
+		if (!len || len == 0xffffffff || len > (size_t)(end - p) - 4)
+			break;
+		if (id != 0 || p[8] != 1)
+			continue;
+		q = p + 9 + strlen((const char *)p + 9) + 1; /* after the augmentation string */
+		while (*q++ & 0x80) /* code alignment factor */
+			;
+		while (*q++ & 0x80) /* data alignment factor */
+			;
+		*q = col;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A return address column past libunwind's register array (it indexes the array with it unchecked,
+ * reading memory past the cursor) in .eh_frame: the test's own executable with every CIE's column set
+ * to 203. The unwind must stop at once with no information for chain_3, not read out of bounds; column
+ * 16, as written, unwinds right again.
+ */
+static void test_eh_frame_bad_ra_column(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	struct unwinder_result res;
+	const struct procmaps_entry *e;
+	uint64_t ips[128];
+	uint8_t *img;
+	const uint8_t *orig;
+	size_t size;
+
+	(void)state;
+	assert_non_null(u);
+	e = procmaps__find(&snap->maps, snap->regs[SCORCH_REG_RIP]);
+	assert_non_null(e);
+	orig = file_image(snap, e->path, &size);
+	assert_non_null(orig);
+	img = malloc(size);
+	assert_non_null(img);
+	memcpy(img, orig, size);
+	assert_true(eh_frame_set_ra(img, size, 203) > 0);
+	snap->swap_path = e->path;
+	snap->swap_data = img;
+	snap->swap_size = size;
+	assert_int_equal(unwind(u, snap->regs, snap->stack, snap->stack_size, ips, 128, &res), 0);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
+	assert_true(res.fail_ip == snap->regs[SCORCH_REG_RIP]);
+
+	assert_true(eh_frame_set_ra(img, size, 16) > 0);
+	unwinder__flush(u, 1);
+	assert_int_equal(unwind(u, snap->regs, snap->stack, snap->stack_size, ips, 128, &res), 0);
+	assert_int_equal(res.status, UNWINDER_ROOT);
+	assert_true(in_function(ips[2], chain_1));
+	free(img);
+	unwinder__free(u);
+}
+
+/* Serve the real files again, also after a failed assertion. */
+static int swap_teardown(void **state)
+{
+	(void)state;
+	snap->swap_path = NULL;
+	return 0;
 }
 
 static void test_many_spaces(void **state)
@@ -1115,6 +1211,43 @@ static void c_ins_unknown_op(struct dfb *b)
 	c_mid_ins(b, ins, sizeof(ins));
 }
 
+/* A version 1 CIE whose return address column is col (libunwind indexes its registers with it). */
+static void c_cie_ra(struct dfb *b, uint8_t col)
+{
+	df_seed_section(b, 1);
+	assert_true(b->b[12] == 16);
+	b->b[12] = col;
+}
+
+static void c_cie_ra_7(struct dfb *b) { c_cie_ra(b, 7); }
+static void c_cie_ra_17(struct dfb *b) { c_cie_ra(b, 17); }
+static void c_cie_ra_203(struct dfb *b) { c_cie_ra(b, 203); }
+
+static void c_cie_v3_ra_1040(struct dfb *b)
+{
+	/* version 3: the column is a ULEB128, here 0x90 0x08 = 1040 */
+	uint32_t cie = (uint32_t)dfb_u32(b, 0);
+
+	dfb_u32(b, 0xffffffff);
+	dfb_put(b, "\3\0\1\x78\x90\x08", 6);
+	dfb_put(b, cie_ins, sizeof(cie_ins));
+	dfb_set32(b, cie, (uint32_t)b->n - 4);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
+static void c_cie_v3_ra_runaway(struct dfb *b)
+{
+	/* version 3 with the column's ULEB128 running to the CIE's end */
+	uint32_t cie = (uint32_t)dfb_u32(b, 0);
+
+	dfb_u32(b, 0xffffffff);
+	dfb_put(b, "\3\0\1\x78\x90\x90\x90", 7);
+	dfb_set32(b, cie, (uint32_t)b->n - 4);
+	dfb_mid(b, cie);
+	dfb_start(b, cie);
+}
+
 static void c_cie_rest_runaway(struct dfb *b)
 {
 	/* a CIE whose code alignment factor (ULEB128) runs to its end and into the FDE */
@@ -1202,7 +1335,12 @@ static const struct df_case {
 	{ "ins-bad-reg", c_ins_bad_reg, SH_NONE, DF_CLEAN },
 	{ "ins-set-loc", c_ins_set_loc, SH_NONE, DF_CLEAN },
 	{ "ins-unknown-op", c_ins_unknown_op, SH_NONE, DF_CLEAN },
-	{ "cie-rest-runaway", c_cie_rest_runaway, SH_NONE, DF_CLEAN },
+	{ "cie-rest-runaway", c_cie_rest_runaway, SH_NONE, DF_NO_INFO },
+	{ "cie-ra-7", c_cie_ra_7, SH_NONE, DF_CLEAN },
+	{ "cie-ra-17", c_cie_ra_17, SH_NONE, DF_NO_INFO },
+	{ "cie-ra-203", c_cie_ra_203, SH_NONE, DF_NO_INFO },
+	{ "cie-v3-ra-1040", c_cie_v3_ra_1040, SH_NONE, DF_NO_INFO },
+	{ "cie-v3-ra-runaway", c_cie_v3_ra_runaway, SH_NONE, DF_NO_INFO },
 	{ "shdr-off-past", c_v1, SH_OFF_PAST, DF_NO_INFO },
 	{ "shdr-size-past", c_v1, SH_SIZE_PAST, DF_NO_INFO },
 	{ "shdr-nobits", c_v1, SH_NOBITS, DF_NO_INFO },
@@ -1346,6 +1484,7 @@ int main(void)
 		cmocka_unit_test(test_short_copy),
 		cmocka_unit_test(test_garbage_stack),
 		cmocka_unit_test(test_garbage_files),
+		cmocka_unit_test_teardown(test_eh_frame_bad_ra_column, swap_teardown),
 		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_debug_frame_lru),
