@@ -635,6 +635,107 @@ static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct u
 	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
 }
 
+/* The len bytes at addr, in the scratch or in one file: a pointer to them, or NULL. */
+static const uint8_t *span_at(struct unwind_ctx *c, uint64_t addr, uint64_t len)
+{
+	const uint8_t *p;
+	size_t avail;
+
+	if (addr >= SCRATCH_BASE && addr - SCRATCH_BASE <= c->scratch_len)
+		return c->scratch_len - (addr - SCRATCH_BASE) >= len ? c->u->scratch + (addr - SCRATCH_BASE) : NULL;
+	p = file_at(c, addr, &avail);
+	return p && avail >= len ? p : NULL;
+}
+
+/*
+ * Whether a CFA program (p to end) only names registers libunwind can hold where it does not check
+ * them itself: the second operand of DW_CFA_register, which libunwind 1.6 uses unchecked as an index
+ * into its register locations when it steps (a fuzzed .debug_frame crashed it so). The other operands
+ * are only skipped; an opcode this does not know ends the walk (libunwind refuses it too), and so does
+ * DW_CFA_set_loc, whose operand size depends on the FDE's pointer encoding (no compiler emits it).
+ */
+static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t v, reg;
+	uint8_t op;
+
+	while (p < end) {
+		op = *p++;
+		if (op & 0xc0) { /* advance_loc, offset (a ULEB128 operand), restore */
+			if ((op & 0xc0) == 0x80 && read_uleb(&p, end, &v))
+				return 0;
+			continue;
+		}
+		switch (op) {
+		case 0x00: case 0x0a: case 0x0b: /* nop, remember_state, restore_state */
+			break;
+		case 0x02: case 0x03: case 0x04: /* advance_loc1, 2, 4 */
+			if (end - p < (op == 0x04 ? 4 : op - 1))
+				return 0;
+			p += op == 0x04 ? 4 : op - 1;
+			break;
+		case 0x06: case 0x07: case 0x08: case 0x0d: case 0x0e: case 0x13: case 0x2e:
+			/* one LEB128: restore_extended, undefined, same_value, def_cfa_register,
+			 * def_cfa_offset, def_cfa_offset_sf, GNU_args_size */
+			if (read_uleb(&p, end, &v))
+				return 0;
+			break;
+		case 0x05: case 0x0c: case 0x11: case 0x12: case 0x14: case 0x15: case 0x2f:
+			/* two: offset_extended(_sf), def_cfa(_sf), val_offset(_sf), GNU_negative_offset_extended */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v))
+				return 0;
+			break;
+		case 0x09: /* register: the second one is the register the value is in */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &reg) || reg >= SCORCH_NR_REGS)
+				return 0;
+			break;
+		case 0x0f: /* def_cfa_expression: a block */
+			if (read_uleb(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		case 0x10: case 0x16: /* expression, val_expression: a register and a block */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		default:
+			return op != 0x01; /* set_loc refused; libunwind fails on what it does not know */
+		}
+	}
+	return 1;
+}
+
+/*
+ * The start of libunwind 1.6's struct dwarf_cie_info (72 bytes), which it hands out as
+ * pi->unwind_info: where the CIE's and the FDE's CFA programs are in the target's memory (or in the
+ * scratch). Internal to libunwind, hence the size check: another layout refuses every frame, which
+ * test_own_stack shows at once.
+ */
+struct lu_cie_info {
+	unw_word_t cie_instr_start, cie_instr_end, fde_instr_start, fde_instr_end;
+};
+
+#define LU_CIE_INFO_SIZE 72
+
+/* Whether the CFA programs of the unwind info libunwind just parsed into pi are safe to run. */
+static int cfa_programs_ok(struct unwind_ctx *c, const unw_proc_info_t *pi)
+{
+	struct lu_cie_info ci;
+	const uint8_t *p;
+
+	if (pi->format != UNW_INFO_FORMAT_TABLE || !pi->unwind_info || pi->unwind_info_size != LU_CIE_INFO_SIZE)
+		return 0;
+	memcpy(&ci, pi->unwind_info, sizeof(ci));
+	if (ci.cie_instr_end < ci.cie_instr_start || ci.fde_instr_end < ci.fde_instr_start)
+		return 0;
+	p = span_at(c, ci.cie_instr_start, ci.cie_instr_end - ci.cie_instr_start);
+	if (!p || !cfa_program_ok(p, p + (ci.cie_instr_end - ci.cie_instr_start)))
+		return 0;
+	p = span_at(c, ci.fde_instr_start, ci.fde_instr_end - ci.fde_instr_start);
+	return p && cfa_program_ok(p, p + (ci.fde_instr_end - ci.fde_instr_start));
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info,
 			  void *arg)
 {
@@ -645,8 +746,13 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 
 	if (find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0) {
 		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info, bias, hdr_off, hdr_vaddr);
-		if (ret == -UNW_ENOINFO)
+		if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
+			ret = -UNW_ENOINFO;
+		if (ret == -UNW_ENOINFO) {
 			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info, bias);
+			if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
+				ret = -UNW_ENOINFO;
+		}
 	}
 	if (ret == -UNW_ENOINFO)
 		c->no_info = 1;

@@ -10,7 +10,13 @@
  * .eh_frame form (CIE id 0, a relative CIE pointer, absolute runtime addresses), which it serves to
  * libunwind from an address range no process can map (the non-canonical 0x8000... half). Only 32-bit
  * DWARF, CIE versions 1, 3 and 4 with an empty augmentation and 8-byte addresses are used: what GCC and
- * clang emit; other entries are skipped (no information for their code).
+ * clang emit; other entries are skipped (no information for their code). An address is looked up in
+ * the FDE with the greatest start at or below it; when that one does not cover it (overlapping FDEs),
+ * there is no information, an enclosing FDE is not searched for.
+ *
+ * libunwind 1.6 trusts a CIE's return address column as an index into its 17 registers: in both
+ * sections the unwinder finds the one FDE for an address itself, refuses it when its CIE names another
+ * column (or its 32-bit lengths run out of the file), and shows libunwind only that FDE.
  *
  * This module is the only includer of <libunwind.h>. It is pure mechanism: it knows neither processes
  * nor how files are opened. For every address it needs outside the stack copy, it asks the caller's

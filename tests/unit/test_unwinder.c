@@ -297,10 +297,12 @@ static void test_garbage_files(void **state)
 }
 
 /*
- * Set the return address column of every CIE in the .eh_frame of the ELF file img to col; the number
- * of CIEs changed. The file is our own build output: trusted, so only lightly checked.
+ * Set the return address column of every CIE in the .eh_frame of the ELF file img to col (col 0: put
+ * "DW_CFA_register RBP in r203" over the "DW_CFA_offset RIP, 2 nops" that ends GCC's initial
+ * instructions instead); the number of CIEs changed. The file is our own build output: trusted, so
+ * only lightly checked.
  */
-static int eh_frame_set_ra(uint8_t *img, size_t size, uint8_t col)
+static int eh_frame_patch(uint8_t *img, size_t size, uint8_t col)
 {
 	Elf64_Ehdr eh;
 	Elf64_Shdr sh = { 0 }, str;
@@ -329,8 +331,13 @@ static int eh_frame_set_ra(uint8_t *img, size_t size, uint8_t col)
 			;
 		while (*q++ & 0x80) /* data alignment factor */
 			;
-		*q = col;
-		n++;
+		if (col) {
+			*q = col;
+			n++;
+		} else if (len >= 7 && memcmp(p + 4 + len - 7, "\x0c\x07\x08\x90\x01\0\0", 7) == 0) {
+			memcpy(p + 4 + len - 4, "\x09\x06\xcb\x01", 4);
+			n++;
+		}
 	}
 	return n;
 }
@@ -339,9 +346,9 @@ static int eh_frame_set_ra(uint8_t *img, size_t size, uint8_t col)
  * A return address column past libunwind's register array (it indexes the array with it unchecked,
  * reading memory past the cursor) in .eh_frame: the test's own executable with every CIE's column set
  * to 203. The unwind must stop at once with no information for chain_3, not read out of bounds; column
- * 16, as written, unwinds right again.
+ * 16, as written, unwinds right again. Then the same for a DW_CFA_register naming register 203.
  */
-static void test_eh_frame_bad_ra_column(void **state)
+static void test_eh_frame_bad_registers(void **state)
 {
 	struct unwinder *u = unwinder__new();
 	struct unwinder_result res;
@@ -360,7 +367,7 @@ static void test_eh_frame_bad_ra_column(void **state)
 	img = malloc(size);
 	assert_non_null(img);
 	memcpy(img, orig, size);
-	assert_true(eh_frame_set_ra(img, size, 203) > 0);
+	assert_true(eh_frame_patch(img, size, 203) > 0);
 	snap->swap_path = e->path;
 	snap->swap_data = img;
 	snap->swap_size = size;
@@ -369,11 +376,18 @@ static void test_eh_frame_bad_ra_column(void **state)
 	assert_int_equal(res.nr, 1);
 	assert_true(res.fail_ip == snap->regs[SCORCH_REG_RIP]);
 
-	assert_true(eh_frame_set_ra(img, size, 16) > 0);
+	assert_true(eh_frame_patch(img, size, 16) > 0);
 	unwinder__flush(u, 1);
 	assert_int_equal(unwind(u, snap->regs, snap->stack, snap->stack_size, ips, 128, &res), 0);
 	assert_int_equal(res.status, UNWINDER_ROOT);
 	assert_true(in_function(ips[2], chain_1));
+
+	/* The same for the register DW_CFA_register names, which libunwind also uses unchecked. */
+	assert_true(eh_frame_patch(img, size, 0) > 0);
+	unwinder__flush(u, 1);
+	assert_int_equal(unwind(u, snap->regs, snap->stack, snap->stack_size, ips, 128, &res), 0);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
 	free(img);
 	unwinder__free(u);
 }
@@ -1197,6 +1211,28 @@ static void c_ins_bad_reg(struct dfb *b)
 	c_mid_ins(b, ins, sizeof(ins));
 }
 
+static void c_ins_register_203(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x44, 0x0e, 0x50, 0x09, 0x06, 0xcb, 0x01 }; /* RBP is in r203 */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_ins_register_3(struct dfb *b)
+{
+	static const uint8_t ins[] = { 0x44, 0x0e, 0x50, 0x09, 0x06, 0x03 }; /* RBP is in RBX: fine */
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
+static void c_cie_ins_register_17(struct dfb *b)
+{
+	/* in the CIE's initial instructions, over two of its nops: RBP is in r17 (one past RIP) */
+	df_seed_section(b, 1);
+	assert_true(b->b[18] == 0 && b->b[19] == 0 && b->b[20] == 0);
+	memcpy(b->b + 18, "\x09\x06\x11", 3);
+}
+
 static void c_ins_set_loc(struct dfb *b)
 {
 	static const uint8_t ins[] = { 0x01, 0x14, 0x10, 0x40, 0, 0, 0, 0, 0, 0x0e, 0x50 }; /* set_loc 0x401014 */
@@ -1333,7 +1369,10 @@ static const struct df_case {
 	{ "ins-restore-state", c_ins_restore_state, SH_NONE, DF_CLEAN },
 	{ "ins-remember-many", c_ins_remember_many, SH_NONE, DF_CLEAN },
 	{ "ins-bad-reg", c_ins_bad_reg, SH_NONE, DF_CLEAN },
-	{ "ins-set-loc", c_ins_set_loc, SH_NONE, DF_CLEAN },
+	{ "ins-set-loc", c_ins_set_loc, SH_NONE, DF_NO_INFO },
+	{ "ins-register-203", c_ins_register_203, SH_NONE, DF_NO_INFO },
+	{ "ins-register-3", c_ins_register_3, SH_NONE, DF_RIGHT },
+	{ "cie-ins-register-17", c_cie_ins_register_17, SH_NONE, DF_NO_INFO },
 	{ "ins-unknown-op", c_ins_unknown_op, SH_NONE, DF_CLEAN },
 	{ "cie-rest-runaway", c_cie_rest_runaway, SH_NONE, DF_NO_INFO },
 	{ "cie-ra-7", c_cie_ra_7, SH_NONE, DF_CLEAN },
@@ -1484,7 +1523,7 @@ int main(void)
 		cmocka_unit_test(test_short_copy),
 		cmocka_unit_test(test_garbage_stack),
 		cmocka_unit_test(test_garbage_files),
-		cmocka_unit_test_teardown(test_eh_frame_bad_ra_column, swap_teardown),
+		cmocka_unit_test_teardown(test_eh_frame_bad_registers, swap_teardown),
 		cmocka_unit_test(test_many_spaces),
 		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_debug_frame_lru),
