@@ -651,8 +651,9 @@ static const uint8_t *span_at(struct unwind_ctx *c, uint64_t addr, uint64_t len)
  * Whether a CFA program (p to end) only names registers libunwind can hold where it does not check
  * them itself: the second operand of DW_CFA_register, which libunwind 1.6 uses unchecked as an index
  * into its register locations when it steps (a fuzzed .debug_frame crashed it so). The other operands
- * are only skipped; an opcode this does not know ends the walk (libunwind refuses it too), and so does
- * DW_CFA_set_loc, whose operand size depends on the FDE's pointer encoding (no compiler emits it).
+ * are only skipped. An opcode this does not know is refused: libunwind skips most unknown opcodes as
+ * if they had no operands, which would make their operand bytes opcodes; and so is DW_CFA_set_loc,
+ * whose operand size depends on the FDE's pointer encoding (no compiler emits it).
  */
 static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
 {
@@ -699,8 +700,8 @@ static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
 				return 0;
 			p += v;
 			break;
-		default:
-			return op != 0x01; /* set_loc refused; libunwind fails on what it does not know */
+		default: /* set_loc, and what libunwind would skip as if it had no operands */
+			return 0;
 		}
 	}
 	return 1;

@@ -14,9 +14,11 @@
  * the FDE with the greatest start at or below it; when that one does not cover it (overlapping FDEs),
  * there is no information, an enclosing FDE is not searched for.
  *
- * libunwind 1.6 trusts a CIE's return address column as an index into its 17 registers: in both
- * sections the unwinder finds the one FDE for an address itself, refuses it when its CIE names another
- * column (or its 32-bit lengths run out of the file), and shows libunwind only that FDE.
+ * libunwind 1.6 trusts a CIE's return address column and the second register of DW_CFA_register as
+ * indexes into its 17 registers: in both sections the unwinder finds the one FDE for an address
+ * itself, refuses it when its CIE names another column (or its 32-bit lengths run out of the file),
+ * shows libunwind only that FDE, and refuses the frame when the CIE's or the FDE's CFA program names
+ * such a register (or uses DW_CFA_set_loc). A refused frame has no information.
  *
  * This module is the only includer of <libunwind.h>. It is pure mechanism: it knows neither processes
  * nor how files are opened. For every address it needs outside the stack copy, it asks the caller's

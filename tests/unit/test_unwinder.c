@@ -1247,6 +1247,14 @@ static void c_ins_unknown_op(struct dfb *b)
 	c_mid_ins(b, ins, sizeof(ins));
 }
 
+static void c_ins_unknown_op_hides(struct dfb *b)
+{
+	/* 0x20 is no opcode: libunwind would skip that byte alone and then run DW_CFA_register 6, 203 */
+	static const uint8_t ins[] = { 0x44, 0x0e, 0x50, 0x20, 0x09, 0x06, 0xcb, 0x01 };
+
+	c_mid_ins(b, ins, sizeof(ins));
+}
+
 /* A version 1 CIE whose return address column is col (libunwind indexes its registers with it). */
 static void c_cie_ra(struct dfb *b, uint8_t col)
 {
@@ -1373,7 +1381,8 @@ static const struct df_case {
 	{ "ins-register-203", c_ins_register_203, SH_NONE, DF_NO_INFO },
 	{ "ins-register-3", c_ins_register_3, SH_NONE, DF_RIGHT },
 	{ "cie-ins-register-17", c_cie_ins_register_17, SH_NONE, DF_NO_INFO },
-	{ "ins-unknown-op", c_ins_unknown_op, SH_NONE, DF_CLEAN },
+	{ "ins-unknown-op", c_ins_unknown_op, SH_NONE, DF_NO_INFO },
+	{ "ins-unknown-op-hides", c_ins_unknown_op_hides, SH_NONE, DF_NO_INFO },
 	{ "cie-rest-runaway", c_cie_rest_runaway, SH_NONE, DF_NO_INFO },
 	{ "cie-ra-7", c_cie_ra_7, SH_NONE, DF_CLEAN },
 	{ "cie-ra-17", c_cie_ra_17, SH_NONE, DF_NO_INFO },
