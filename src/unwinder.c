@@ -57,6 +57,7 @@ struct unwinder {
 	size_t nr_dframes;
 	struct dframe uncached;              /* the index of the last image without an image_id */
 	uint64_t tick;
+	struct unwinder_stats stats;
 	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
 	size_t scratch_cap;
 };
@@ -217,36 +218,6 @@ static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf
 	return 0;
 }
 
-/* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
-static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
-{
-	uint64_t hdr_addr;
-	unw_dyn_info_t di;
-	const uint8_t *h;
-	uint32_t fde_count;
-
-	if (!hdr_off || hdr_off > m->image_size || m->image_size - hdr_off < 12)
-		return -UNW_ENOINFO;
-	hdr_addr = bias + hdr_vaddr;
-	h = m->image + hdr_off;
-	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
-	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
-		return -UNW_ENOINFO;
-	memcpy(&fde_count, h + 8, sizeof(fde_count));
-	if (!fde_count || fde_count > (m->image_size - hdr_off - 12) / 8)
-		return -UNW_ENOINFO;
-	memset(&di, 0, sizeof(di));
-	di.start_ip = m->start;
-	di.end_ip = m->end;
-	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
-	di.u.rti.name_ptr = 0;
-	di.u.rti.segbase = hdr_addr;
-	di.u.rti.table_data = hdr_addr + 12;
-	di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
-	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
-}
-
 static uint32_t le32(const uint8_t *p)
 {
 	uint32_t v;
@@ -261,6 +232,158 @@ static uint64_t le64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+/* An unsigned LEB128 at *p (before end): 0, or -1 when it runs past end or past 64 bits. */
+static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	unsigned int shift = 0;
+	uint64_t r = 0;
+	uint8_t b;
+
+	do {
+		if (*p >= end || shift >= 64)
+			return -1;
+		b = *(*p)++;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	*v = r;
+	return 0;
+}
+
+/*
+ * Whether a CIE, from its code alignment factor (at p, before end) on, names a return address column
+ * libunwind can hold. libunwind (1.6) indexes its array of SCORCH_NR_REGS register locations with that
+ * column unchecked when it steps, reading (and trusting) memory past the cursor: a fuzzed file crashed
+ * it so, through .eh_frame and .debug_frame alike. The column is a byte in version 1, a ULEB128 after.
+ */
+static int cie_ra_ok(const uint8_t *p, const uint8_t *end, int version)
+{
+	uint64_t v;
+
+	if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v)) /* code and data alignment factors */
+		return 0;
+	if (version == 1) {
+		if (p >= end)
+			return 0;
+		v = *p;
+	} else if (read_uleb(&p, end, &v)) {
+		return 0;
+	}
+	return v < SCORCH_NR_REGS;
+}
+
+/* The bytes of the file behind runtime address addr, and how many follow them in the file; or NULL. */
+static const uint8_t *file_at(struct unwind_ctx *c, uint64_t addr, size_t *avail)
+{
+	struct unwinder_map m;
+	uint64_t off;
+
+	if (find_map(c, addr, &m))
+		return NULL;
+	off = addr - m.start + m.offset;
+	if (off < m.offset || off >= m.image_size)
+		return NULL;
+	*avail = m.image_size - off;
+	return m.image + off;
+}
+
+/*
+ * Whether the .eh_frame FDE at runtime address fde_addr and its CIE can be given to libunwind: 32-bit
+ * lengths inside the file, a CIE (id 0, version 1 or 3, as libunwind takes them) whose return address
+ * column it can hold.
+ */
+static int eh_fde_ok(struct unwind_ctx *c, uint64_t fde_addr)
+{
+	const uint8_t *f, *cie, *p, *end;
+	size_t avail, cavail;
+	uint32_t len, ptr;
+
+	f = file_at(c, fde_addr, &avail);
+	if (!f || avail < 8)
+		return 0;
+	len = le32(f);
+	ptr = le32(f + 4);
+	if (len == 0xffffffff || len < 4 || len > avail - 4 || !ptr)
+		return 0;
+	cie = file_at(c, fde_addr + 4 - ptr, &cavail);
+	if (!cie || cavail < 9)
+		return 0;
+	len = le32(cie);
+	if (len == 0xffffffff || len < 5 || len > cavail - 4 || le32(cie + 4) != 0 || (cie[8] != 1 && cie[8] != 3))
+		return 0;
+	end = cie + 4 + len;
+	for (p = cie + 9; p < end && *p; p++) /* the augmentation string */
+		;
+	return p < end && cie_ra_ok(p + 1, end, cie[8]);
+}
+
+/* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
+static int scratch_reserve(struct unwinder *u, size_t need)
+{
+	uint8_t *n;
+
+	if (need + 8 <= u->scratch_cap)
+		return 0;
+	n = realloc(u->scratch, need + 64);
+	if (!n)
+		return -1;
+	u->scratch = n;
+	u->scratch_cap = need + 64;
+	return 0;
+}
+
+/* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
+static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
+			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
+{
+	uint64_t hdr_addr;
+	unw_dyn_info_t di;
+	const uint8_t *h, *table;
+	uint32_t fde_count, lo, hi, mid;
+	int32_t rel_ip;
+
+	if (!hdr_off || hdr_off > m->image_size || m->image_size - hdr_off < 12)
+		return -UNW_ENOINFO;
+	hdr_addr = bias + hdr_vaddr;
+	h = m->image + hdr_off;
+	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
+	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
+		return -UNW_ENOINFO;
+	memcpy(&fde_count, h + 8, sizeof(fde_count));
+	if (!fde_count || fde_count > (m->image_size - hdr_off - 12) / 8)
+		return -UNW_ENOINFO;
+	/*
+	 * The entry for ip, found here (libunwind's search: the last whose start, relative to the header as
+	 * a signed 32-bit value, is not above ip's), so that its FDE and CIE are checked before libunwind
+	 * sees them; libunwind then gets a table of that one entry, at SCRATCH_BASE.
+	 */
+	table = h + 12;
+	rel_ip = (int32_t)(uint32_t)(ip - hdr_addr);
+	for (lo = 0, hi = fde_count; lo < hi;) {
+		mid = lo + (hi - lo) / 2;
+		if (rel_ip < (int32_t)le32(table + (size_t)mid * 8))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (!hi || !eh_fde_ok(c, hdr_addr + (uint64_t)(int64_t)(int32_t)le32(table + (size_t)(hi - 1) * 8 + 4)))
+		return -UNW_ENOINFO;
+	if (scratch_reserve(c->u, 8))
+		return -UNW_ENOMEM;
+	memset(c->u->scratch, 0, 16);
+	memcpy(c->u->scratch, table + (size_t)(hi - 1) * 8, 8);
+	c->scratch_len = 8;
+	memset(&di, 0, sizeof(di));
+	di.start_ip = m->start;
+	di.end_ip = m->end;
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.u.rti.name_ptr = 0;
+	di.u.rti.segbase = hdr_addr;
+	di.u.rti.table_data = SCRATCH_BASE;
+	di.u.rti.table_len = 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
 }
 
 /* A .debug_frame CIE that libunwind can take in .eh_frame form. */
@@ -293,7 +416,7 @@ static int dframe_cie(const uint8_t *sec, uint64_t sec_size, uint64_t off, struc
 			return -1;
 		p += 2;
 	}
-	if (p >= end)
+	if (p >= end || !cie_ra_ok(p, end, version))
 		return -1;
 	cie->version = version == 1 ? 1 : 3;
 	cie->rest = p;
@@ -422,27 +545,15 @@ static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder
 		for (i = 1; i < MAX_DFRAMES; i++)
 			if (u->dframes[i].last_use < d->last_use)
 				d = &u->dframes[i];
+		u->stats.dframe_evictions++;
+		u->stats.dframe_evicted_id = d->image_id;
 		dframe_release(d);
 	}
+	u->stats.dframe_builds++;
 	dframe_build(m, d);
 	d->image_id = m->image_id;
 	d->last_use = u->tick;
 	return d;
-}
-
-/* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
-static int scratch_reserve(struct unwinder *u, size_t need)
-{
-	uint8_t *n;
-
-	if (need + 8 <= u->scratch_cap)
-		return 0;
-	n = realloc(u->scratch, need + 64);
-	if (!n)
-		return -1;
-	u->scratch = n;
-	u->scratch_cap = need + 64;
-	return 0;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -542,6 +653,108 @@ static int at_entry(struct unwind_ctx *c, uint64_t ip)
 	       elf_header(&m, &eh) == 0 && eh.e_entry && ip - bias - eh.e_entry < ENTRY_ROUTINE_MAX;
 }
 
+/* The len bytes at addr, in the scratch or in one file: a pointer to them, or NULL. */
+static const uint8_t *span_at(struct unwind_ctx *c, uint64_t addr, uint64_t len)
+{
+	const uint8_t *p;
+	size_t avail;
+
+	if (addr >= SCRATCH_BASE && addr - SCRATCH_BASE <= c->scratch_len)
+		return c->scratch_len - (addr - SCRATCH_BASE) >= len ? c->u->scratch + (addr - SCRATCH_BASE) : NULL;
+	p = file_at(c, addr, &avail);
+	return p && avail >= len ? p : NULL;
+}
+
+/*
+ * Whether a CFA program (p to end) only names registers libunwind can hold where it does not check
+ * them itself: the second operand of DW_CFA_register, which libunwind 1.6 uses unchecked as an index
+ * into its register locations when it steps (a fuzzed .debug_frame crashed it so). The other operands
+ * are only skipped. An opcode this does not know is refused: libunwind skips most unknown opcodes as
+ * if they had no operands, which would make their operand bytes opcodes; and so is DW_CFA_set_loc,
+ * whose operand size depends on the FDE's pointer encoding (no compiler emits it).
+ */
+static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
+{
+	uint64_t v, reg;
+	uint8_t op;
+
+	while (p < end) {
+		op = *p++;
+		if (op & 0xc0) { /* advance_loc, offset (a ULEB128 operand), restore */
+			if ((op & 0xc0) == 0x80 && read_uleb(&p, end, &v))
+				return 0;
+			continue;
+		}
+		switch (op) {
+		case 0x00: case 0x0a: case 0x0b: /* nop, remember_state, restore_state */
+			break;
+		case 0x02: case 0x03: case 0x04: /* advance_loc1, 2, 4 */
+			if (end - p < (op == 0x04 ? 4 : op - 1))
+				return 0;
+			p += op == 0x04 ? 4 : op - 1;
+			break;
+		case 0x06: case 0x07: case 0x08: case 0x0d: case 0x0e: case 0x13: case 0x2e:
+			/* one LEB128: restore_extended, undefined, same_value, def_cfa_register,
+			 * def_cfa_offset, def_cfa_offset_sf, GNU_args_size */
+			if (read_uleb(&p, end, &v))
+				return 0;
+			break;
+		case 0x05: case 0x0c: case 0x11: case 0x12: case 0x14: case 0x15: case 0x2f:
+			/* two: offset_extended(_sf), def_cfa(_sf), val_offset(_sf), GNU_negative_offset_extended */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v))
+				return 0;
+			break;
+		case 0x09: /* register: the second one is the register the value is in */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &reg) || reg >= SCORCH_NR_REGS)
+				return 0;
+			break;
+		case 0x0f: /* def_cfa_expression: a block */
+			if (read_uleb(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		case 0x10: case 0x16: /* expression, val_expression: a register and a block */
+			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		default: /* set_loc, and what libunwind would skip as if it had no operands */
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * The start of libunwind 1.6's struct dwarf_cie_info (72 bytes), which it hands out as
+ * pi->unwind_info: where the CIE's and the FDE's CFA programs are in the target's memory (or in the
+ * scratch). Internal to libunwind, hence the size check: another layout refuses every frame, which
+ * test_own_stack shows at once.
+ */
+struct lu_cie_info {
+	unw_word_t cie_instr_start, cie_instr_end, fde_instr_start, fde_instr_end;
+};
+
+#define LU_CIE_INFO_SIZE 72
+
+/* Whether the CFA programs of the unwind info libunwind just parsed into pi are safe to run. */
+static int cfa_programs_ok(struct unwind_ctx *c, const unw_proc_info_t *pi)
+{
+	struct lu_cie_info ci;
+	const uint8_t *p;
+
+	if (pi->format != UNW_INFO_FORMAT_TABLE || !pi->unwind_info || pi->unwind_info_size != LU_CIE_INFO_SIZE)
+		return 0;
+	memcpy(&ci, pi->unwind_info, sizeof(ci));
+	if (ci.cie_instr_end < ci.cie_instr_start || ci.fde_instr_end < ci.fde_instr_start)
+		return 0;
+	p = span_at(c, ci.cie_instr_start, ci.cie_instr_end - ci.cie_instr_start);
+	if (!p || !cfa_program_ok(p, p + (ci.cie_instr_end - ci.cie_instr_start)))
+		return 0;
+	p = span_at(c, ci.fde_instr_start, ci.fde_instr_end - ci.fde_instr_start);
+	return p && cfa_program_ok(p, p + (ci.fde_instr_end - ci.fde_instr_start));
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info,
 			  void *arg)
 {
@@ -552,8 +765,13 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 
 	if (find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0) {
 		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info, bias, hdr_off, hdr_vaddr);
-		if (ret == -UNW_ENOINFO)
+		if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
+			ret = -UNW_ENOINFO;
+		if (ret == -UNW_ENOINFO) {
 			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info, bias);
+			if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
+				ret = -UNW_ENOINFO;
+		}
 	}
 	if (ret == -UNW_ENOINFO)
 		c->no_info = 1;
@@ -635,6 +853,11 @@ static unw_addr_space_t get_space(struct unwinder *u, uint32_t space)
 	u->owners[u->nr_spaces] = space;
 	u->spaces[u->nr_spaces++] = as;
 	return as;
+}
+
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
+{
+	*out = u->stats;
 }
 
 void unwinder__flush(struct unwinder *u, uint32_t space)

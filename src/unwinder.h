@@ -10,7 +10,15 @@
  * .eh_frame form (CIE id 0, a relative CIE pointer, absolute runtime addresses), which it serves to
  * libunwind from an address range no process can map (the non-canonical 0x8000... half). Only 32-bit
  * DWARF, CIE versions 1, 3 and 4 with an empty augmentation and 8-byte addresses are used: what GCC and
- * clang emit; other entries are skipped (no information for their code).
+ * clang emit; other entries are skipped (no information for their code). An address is looked up in
+ * the FDE with the greatest start at or below it; when that one does not cover it (overlapping FDEs),
+ * there is no information, an enclosing FDE is not searched for.
+ *
+ * libunwind 1.6 trusts a CIE's return address column and the second register of DW_CFA_register as
+ * indexes into its 17 registers: in both sections the unwinder finds the one FDE for an address
+ * itself, refuses it when its CIE names another column (or its 32-bit lengths run out of the file),
+ * shows libunwind only that FDE, and refuses the frame when the CIE's or the FDE's CFA program names
+ * such a register (or uses DW_CFA_set_loc). A refused frame has no information.
  *
  * This module is the only includer of <libunwind.h>. It is pure mechanism: it knows neither processes
  * nor how files are opened. For every address it needs outside the stack copy, it asks the caller's
@@ -71,10 +79,19 @@ struct unwinder_result {
 	uint32_t fp_steps;      /* frames stepped past by frame pointer (with fp_fallback) */
 };
 
+/* What the unwinder's .debug_frame index cache did (for tests: which image's index was replaced). */
+struct unwinder_stats {
+	uint64_t dframe_builds;     /* indexes built for images with an image_id (cache misses) */
+	uint64_t dframe_evictions;  /* builds that replaced the least recently used index */
+	uint64_t dframe_evicted_id; /* the image_id whose index the last eviction replaced (0: none yet) */
+};
+
 struct unwinder *unwinder__new(void);
 void unwinder__free(struct unwinder *u);
 /* Forget the cached unwind information of 'space' (its mappings changed). */
 void unwinder__flush(struct unwinder *u, uint32_t space);
+/* Copy the counters of u into *out. */
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);
 
 /*
  * Unwind into ips[0..max), leaf first: ips[0] is the interrupted IP, the rest are return addresses
