@@ -27,6 +27,8 @@ _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP
 #define MAX_DFRAMES 64
 /* How far past the ELF entry point the entry routine is taken to reach (ld.so's is 61 bytes). */
 #define ENTRY_ROUTINE_MAX 256
+/* How far past the start of its routine a leaf without CFI is taken to be (glibc's clone3 is 71 bytes). */
+#define LEAF_ROUTINE_MAX 4096
 
 /*
  * Where the rewritten CIE and FDE of a .debug_frame lookup are served to libunwind: a non-canonical
@@ -891,6 +893,76 @@ static int fp_step_from(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_spa
 	return 0;
 }
 
+/*
+ * Whether the code before ip is a syscall instruction, followed by nothing but the test of its result
+ * (test %rax,%rax and short conditional jumps, as in glibc's clone and clone3).
+ */
+static int after_syscall(struct unwind_ctx *c, uint64_t ip)
+{
+	uint8_t code[16];
+	size_t n = sizeof(code), k, i;
+
+	if (ip < n || read_file_mem(c, ip - n, code, n)) {
+		n = 2;
+		if (ip < n || read_file_mem(c, ip - n, code, n))
+			return 0;
+	}
+	for (k = 2; k <= n; k++) {
+		if (code[n - k] != 0x0f || code[n - k + 1] != 0x05)
+			continue;
+		for (i = n - k + 2; i < n;) {
+			if (n - i >= 3 && code[i] == 0x48 && code[i + 1] == 0x85 && code[i + 2] == 0xc0)
+				i += 3;
+			else if (n - i >= 2 && (code[i] & 0xf0) == 0x70)
+				i += 2;
+			else
+				break;
+		}
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A leaf frame without CFI: glibc's clone and clone3 end theirs before the syscall (the child returns on
+ * another stack), so without this every sample taken while pthread_create's clone runs would end there;
+ * hand-written assembly often has none either. When the word at SP is a return address just after a
+ * direct call to the routine that holds the leaf (call rel32 whose target is at most LEAF_ROUTINE_MAX
+ * bytes below ip), the leaf has pushed nothing: step to it (0). When that word is 0 and the leaf stopped
+ * after a syscall instruction that returned 0 (RAX), or after it and the test of its result, this is
+ * the child of clone on its new stack, where nothing called it: the outermost frame (1). Otherwise -1:
+ * no information (a read that fails here does not make the unwind "truncated").
+ */
+static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, uint64_t *ip, uint64_t *sp)
+{
+	uint64_t leaf = c->regs[SCORCH_REG_RIP], target;
+	int beyond = c->stack_beyond;
+	uint8_t code[5];
+	unw_word_t ra;
+	int32_t rel;
+
+	if (access_mem(NULL, c->sp, &ra, 0, c)) {
+		c->stack_beyond = beyond;
+		return -1;
+	}
+	if (ra == 0)
+		return c->regs[SCORCH_REG_RAX] == 0 && after_syscall(c, leaf) ? 1 : -1;
+	if (ra < 0x1000 || read_file_mem(c, ra - 5, code, 5) || code[0] != 0xe8)
+		return -1;
+	memcpy(&rel, code + 1, sizeof(rel));
+	target = ra + (uint64_t)(int64_t)rel;
+	if (target > leaf || leaf - target >= LEAF_ROUTINE_MAX)
+		return -1;
+	c->regs[SCORCH_REG_RIP] = ra;
+	c->regs[SCORCH_REG_RSP] = c->sp + 8;
+	if (unw_init_remote(cursor, as, c) < 0)
+		return -1;
+	*ip = ra;
+	*sp = c->sp + 8;
+	return 0;
+}
+
 int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_input *in, uint64_t *ips,
 		     uint32_t max, struct unwinder_result *res)
 {
@@ -898,7 +970,7 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 	unw_cursor_t cursor;
 	unw_addr_space_t as;
 	unw_word_t ip, sp, prev_sp, rbp = 0;
-	int ret;
+	int ret, leaf;
 
 	memset(res, 0, sizeof(*res));
 	if (!in->regs || !in->find_map || !max)
@@ -935,9 +1007,15 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 		/*
 		 * Without CFI for the frame, libunwind guesses from RBP; a guess has put frames of garbage
 		 * (addresses on the stack) into stacks here, so such a frame ends the unwind, or is stepped
-		 * past by its frame pointer when the caller asks for that.
+		 * past by its frame pointer when the caller asks for that. A leaf is first checked for a
+		 * return address at SP that comes from a call to it (leaf_step).
 		 */
-		if (c.no_info && in->fp_fallback) {
+		if (c.no_info && res->nr == 1 && (leaf = leaf_step(&c, &cursor, as, &ip, &sp)) >= 0) {
+			if (leaf) {
+				res->status = UNWINDER_ROOT;
+				return 0;
+			}
+		} else if (c.no_info && in->fp_fallback) {
 			if (fp_step_from(&c, &cursor, as, rbp, prev_sp, &ip, &sp))
 				goto failed;
 			res->fp_steps++;

@@ -27,6 +27,13 @@
  * mappings only; anything else fails the step. The bytes are untrusted: every read is bounds-checked,
  * and a loop guard (repeated or descending SP) and a depth cap end every unwind.
  *
+ * A frame without CFI ends the unwind (no information; or, with fp_fallback, is stepped past by its
+ * frame pointer), except: the routine at a file's ELF entry point (ld.so's _start, which glibc leaves
+ * without CFI) is the outermost frame; a leaf is stepped past by the word at SP when that is a return
+ * address just after a direct call to the leaf's routine (glibc's clone and clone3 have no CFI around
+ * their syscall); and a leaf stopped after a syscall instruction that returned 0 (or after it and the
+ * test of its result), with 0 at SP, is the outermost frame (the child of clone on its new stack).
+ *
  * An unwinder owns one libunwind address space (with its cache of parsed CFI) per "space" id (a pid),
  * up to 256, then reuses them (flushed) round robin; unwinder__flush() empties the cache of one when
  * the mappings of that process change.
@@ -64,7 +71,8 @@ struct unwinder_input {
 
 enum unwinder_status {
 	UNWINDER_ROOT = 0,   /* reached the outermost frame (the CFI says there is no caller, or a
-			      * frame without CFI is in the routine at its file's ELF entry point) */
+			      * frame without CFI is in the routine at its file's ELF entry point, or
+			      * is the child of clone just back from the system call: see above) */
 	UNWINDER_DEPTH,      /* stopped at the caller's depth cap */
 	UNWINDER_TRUNCATED,  /* needed stack beyond the copy */
 	UNWINDER_NO_INFO,    /* no CFI for fail_ip (no mapping, no readable file, in neither .eh_frame

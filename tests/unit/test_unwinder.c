@@ -115,11 +115,41 @@ __attribute__((noinline, no_sanitize_address)) static size_t copy_stack(uint8_t 
 	return n;
 }
 
+/*
+ * A leaf without CFI that stops at a system call (getpid), as glibc's clone3 does, and remembers its
+ * return address and its caller's SP. Top-level assembly gets no CFI.
+ */
+void sys_leaf(void);
+extern const char sys_leaf_after[], sys_leaf_tested[], sys_leaf_moved[];
+uint64_t sys_leaf_ra, sys_leaf_sp;
+__asm__(".text\n"
+	".globl sys_leaf\n"
+	".type sys_leaf, @function\n"
+	"sys_leaf:\n"
+	"	mov (%rsp), %rax\n"
+	"	mov %rax, sys_leaf_ra(%rip)\n"
+	"	lea 8(%rsp), %rax\n"
+	"	mov %rax, sys_leaf_sp(%rip)\n"
+	"	mov $39, %eax\n"
+	"	syscall\n"
+	".globl sys_leaf_after\n"
+	"sys_leaf_after:\n"
+	"	test %rax, %rax\n"
+	"	jl 1f\n"
+	".globl sys_leaf_tested\n"
+	"sys_leaf_tested:\n"
+	"1:	mov %rax, %rcx\n"
+	".globl sys_leaf_moved\n"
+	"sys_leaf_moved:\n"
+	"	ret\n"
+	".size sys_leaf, .-sys_leaf\n");
+
 __attribute__((noinline)) static void chain_3(void)
 {
 	const struct procmaps_entry *e;
 	ucontext_t uc;
 
+	sys_leaf(); /* from the SP getcontext sees: test_syscall_leaf puts the two together */
 	getcontext(&uc);
 	snap->regs[SCORCH_REG_RAX] = (uint64_t)uc.uc_mcontext.gregs[REG_RAX];
 	snap->regs[SCORCH_REG_RDX] = (uint64_t)uc.uc_mcontext.gregs[REG_RDX];
@@ -221,6 +251,102 @@ static void test_own_stack(void **state)
 	unwinder__flush(u, 1);
 	assert_int_equal(unwind(u, snap->regs, snap->stack, snap->stack_size, ips, 128, &res), 0);
 	assert_int_equal(res.status, UNWINDER_ROOT);
+	unwinder__free(u);
+}
+
+/* The snapshot as if taken in sys_leaf's system call, called from chain_3 with 'ra' at SP. */
+static int unwind_in_sys_leaf(struct unwinder *u, uint64_t rip, uint64_t ra, uint64_t *ips, struct unwinder_result *res)
+{
+	uint64_t regs[SCORCH_NR_REGS];
+	uint8_t *stack = malloc(snap->stack_size + 8);
+	int ret;
+
+	assert_non_null(stack);
+	memcpy(regs, snap->regs, sizeof(regs));
+	regs[SCORCH_REG_RIP] = rip;
+	regs[SCORCH_REG_RSP] = snap->regs[SCORCH_REG_RSP] - 8;
+	memcpy(stack, &ra, sizeof(ra));
+	memcpy(stack + 8, snap->stack, snap->stack_size);
+	ret = unwind(u, regs, stack, snap->stack_size + 8, ips, 128, res);
+	free(stack);
+	return ret;
+}
+
+/*
+ * A leaf without CFI with a direct call to its routine at SP (pthread_create in glibc's clone3) unwinds
+ * through its caller; stopped after a syscall instruction that returned 0, with 0 at SP (clone's child),
+ * it is the outermost frame; otherwise it has no information.
+ */
+static void test_syscall_leaf(void **state)
+{
+	struct unwinder *u = unwinder__new();
+	struct unwinder_result res;
+	uint64_t after = (uint64_t)(uintptr_t)sys_leaf_after, ips[128];
+
+	(void)state;
+	assert_non_null(u);
+	/* chain_3 called sys_leaf and getcontext from the same SP, or this test proves nothing. */
+	assert_true(sys_leaf_sp == snap->regs[SCORCH_REG_RSP]);
+	assert_true(in_function(sys_leaf_ra, chain_3));
+
+	assert_int_equal(unwind_in_sys_leaf(u, after, sys_leaf_ra, ips, &res), 0);
+	assert_int_equal(res.status, UNWINDER_ROOT);
+	assert_true(res.nr >= 5);
+	assert_true(ips[0] == after);
+	assert_true(ips[1] == sys_leaf_ra);
+	assert_true(in_function(ips[2], chain_2));
+	assert_true(in_function(ips[3], chain_1));
+
+	/* Anywhere in the leaf's routine (here in its syscall instruction): the same. */
+	assert_int_equal(unwind_in_sys_leaf(u, after - 1, sys_leaf_ra, ips, &res), 0);
+	assert_int_equal(res.status, UNWINDER_ROOT);
+	assert_true(ips[1] == sys_leaf_ra);
+	/* At SP, no return address after a call to the leaf: an unmapped one, then one after no call. */
+	assert_int_equal(unwind_in_sys_leaf(u, after, 0x1234, ips, &res), 0);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
+	assert_int_equal(unwind_in_sys_leaf(u, after, after, ips, &res), 0);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
+	/* The child of clone: the call returned 0 and nothing called the frame. */
+	{
+		uint64_t regs[SCORCH_NR_REGS], zero = 0;
+
+		memcpy(regs, snap->regs, sizeof(regs));
+		regs[SCORCH_REG_RIP] = after;
+		regs[SCORCH_REG_RAX] = 0;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_int_equal(res.nr, 1);
+		/* The same with another return value (the parent gets the child's id): no information. */
+		regs[SCORCH_REG_RAX] = 1234;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		assert_int_equal(res.nr, 1);
+		/* After the test of the result too (the child samples there as well). */
+		regs[SCORCH_REG_RAX] = 0;
+		regs[SCORCH_REG_RIP] = (uint64_t)(uintptr_t)sys_leaf_tested;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		/* Not after a syscall instruction, or after something else too: no information. */
+		regs[SCORCH_REG_RIP] = after - 1;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		assert_int_equal(res.nr, 1);
+		regs[SCORCH_REG_RIP] = (uint64_t)(uintptr_t)sys_leaf_moved;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		assert_int_equal(res.nr, 1);
+	}
+	/* No stack to read the return address from: still no information, not a truncated copy. */
+	{
+		uint64_t regs[SCORCH_NR_REGS];
+
+		memcpy(regs, snap->regs, sizeof(regs));
+		regs[SCORCH_REG_RIP] = after;
+		assert_int_equal(unwind(u, regs, snap->stack, 0, ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+	}
 	unwinder__free(u);
 }
 
@@ -1633,6 +1759,7 @@ int main(void)
 		cmocka_unit_test(test_own_stack),
 		cmocka_unit_test(test_depth_cap),
 		cmocka_unit_test(test_short_copy),
+		cmocka_unit_test(test_syscall_leaf),
 		cmocka_unit_test(test_garbage_stack),
 		cmocka_unit_test(test_garbage_files),
 		cmocka_unit_test_teardown(test_eh_frame_bad_registers, swap_teardown),
