@@ -76,6 +76,20 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
+/*
+ * Whether the current task is inside execve. From the switch to the new mm until the new image's
+ * registers are set, pt_regs still hold the old image's: a user stack taken then would mix the old
+ * image's registers with the new address space.
+ */
+static __always_inline int in_execve(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(task->in_execve))
+		return 0;
+	return BPF_CORE_READ_BITFIELD_PROBED(task, in_execve);
+}
+
 /* The user registers, whether the sample interrupted user or kernel mode. */
 static __always_inline int read_user_regs(__u64 *regs)
 {
@@ -150,7 +164,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
 	struct sample_buf *b;
 	struct scorch_sample *s;
-	int cut = 0;
+	int cut = 0, exec;
 	long n;
 
 	if (tid == 0) /* the idle task */
@@ -191,7 +205,11 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	s->ustack_err = 0;
 	n = 0;
-	if (fp_stack) {
+	exec = in_execve();
+	if (exec) {
+		s->flags |= SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_NO_FPSTACK;
+		count(SCORCH_CNT_IN_EXEC);
+	} else if (fp_stack) {
 		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
 		s->ustack_err = n < 0 ? (__s32)n : 0;
 		if (n < 0) {
@@ -206,7 +224,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	s->nr_ustack = n / sizeof(__u64);
 
-	if (stack_bytes) {
+	if (stack_bytes && !exec) {
 		if (read_user_regs(s->regs) == 0) {
 			s->flags |= SCORCH_SAMPLE_REGS;
 			s->stack_size = copy_stack(b->stack, s->regs[SCORCH_REG_RSP], &cut);

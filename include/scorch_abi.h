@@ -23,6 +23,8 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_REGS = 1 << 4,         /* regs[] holds the user registers */
 	SCORCH_SAMPLE_STACK_CUT = 1 << 5,    /* the stack copy stopped at an unreadable page before the size */
 	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,   /* no frame-pointer walk was made (ustack[] is empty) */
+	SCORCH_SAMPLE_IN_EXEC = 1 << 7,      /* taken inside execve: no user stack, as the user registers
+					      * belong to the image being replaced, perhaps with the new mm */
 };
 
 /*
@@ -79,6 +81,7 @@ enum scorch_counter {
 	SCORCH_CNT_LOST_TARGETS,    /* children not added: target map full */
 	SCORCH_CNT_STACK_CUT,       /* user stack copies that ended before the size: top of stack or unreadable page */
 	SCORCH_CNT_NO_REGS,         /* samples whose user registers could not be read */
+	SCORCH_CNT_IN_EXEC,         /* samples taken inside execve: kernel stack only */
 	SCORCH_CNT_MAX,
 };
 

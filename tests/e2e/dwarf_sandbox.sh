@@ -19,9 +19,11 @@ n=$(samples "$TMP/s.prof")
 ok=$(share "$TMP/s.prof" "$chain")
 note "sandboxed: $n samples in $batches batches ($sent sent, $retries retried), $failures lost; complete chains $ok%"
 [ "$batches" -ge 1 ] || fail "no unwinding batch went to the child"
-# Every sample is sent once, but those without user registers (a thread caught after it left its mm).
+# Every sample is sent once, but those without user registers (a thread caught after it left its mm,
+# or inside execve).
 first=$((sent - retries))
-with_regs=$(($(counter "$TMP/s.prof" samples) - $(counter "$TMP/s.prof" user_regs_unreadable)))
+with_regs=$(($(counter "$TMP/s.prof" samples) - $(counter "$TMP/s.prof" user_regs_unreadable) -
+	$(counter "$TMP/s.prof" samples_in_exec)))
 [ "$first" -eq "$with_regs" ] || fail "the child unwound $first first tries for $with_regs samples with registers"
 [ $((sent / batches)) -ge 4 ] || fail "only $((sent / batches)) samples per batch: not batched"
 [ "$failures" -eq 0 ] || fail "$failures samples lost to the child"
@@ -82,7 +84,8 @@ ok=$(share "$TMP/g.prof" "$chain")
 note "child always dying: $restarts restarts, $batches batches, $failures of $n samples not unwound; chains $ok%"
 [ "$batches" -eq 5 ] && [ "$restarts" -eq 5 ] || fail "$batches batches and $restarts restarts, not 5 and 5"
 # All samples were given to the child (or to nobody, once it was given up) but those without registers.
-with_regs=$(($(counter "$TMP/g.prof" samples) - $(counter "$TMP/g.prof" user_regs_unreadable)))
+with_regs=$(($(counter "$TMP/g.prof" samples) - $(counter "$TMP/g.prof" user_regs_unreadable) -
+	$(counter "$TMP/g.prof" samples_in_exec)))
 [ "$failures" -eq "$with_regs" ] || fail "$failures of $with_regs samples with registers counted as not unwound"
 grep -q 'DWARF unwinding stops here' "$TMP/g.err" || fail "no warning that the unwinding stopped"
 between "$ok" 90 100 "share of complete chains (unwinding given up, frame pointers)"

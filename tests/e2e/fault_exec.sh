@@ -1,5 +1,6 @@
 # The target execs a different binary while it is recorded with -p: the frames before the exec are
 # named from the old binary and the frames after it from the new one (the cached maps are replaced).
+# Samples inside execve itself keep only their kernel stack.
 . "$(dirname "$0")/lib.bash"
 
 cat >"$TMP/execer.c" <<'C'
@@ -40,4 +41,18 @@ between "$before" 25 60 "share of the old binary's chain"
 between "$after" 35 75 "share of the new binary's chain"
 between $((before + after)) 90 100 "share of samples named from the right binary"
 [ "$(counter "$TMP/e.prof" execs)" -ge 1 ] || fail "the exec was not counted"
+
+# A sample taken inside execve has no user frames: its user registers belong to the image being
+# replaced, and once the new address space is in place they would be read against it.
+"$SCORCH" record -q -g dwarf -F 999 -o "$TMP/x.prof" -- sh -c 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done' ||
+	fail "record of an exec loop failed"
+"$SCORCH" folded --annotate -i "$TMP/x.prof" >"$TMP/x.folded" || fail "scorch folded failed"
+in_exec=$(counter "$TMP/x.prof" samples_in_exec)
+loading=$(awk '/load_elf_binary_\[k\]/ { t += $NF } END { print t + 0 }' "$TMP/x.folded")
+mixed=$(awk '/load_elf_binary_\[k\]/ { n = split($1, f, ";"); for (i = 1; i <= n; i++) if (f[i] !~ /_\[k\]$/) { m += $NF; break } }
+	END { print m + 0 }' "$TMP/x.folded")
+note "300 execs: $in_exec samples inside execve ($loading loading the ELF file), $mixed of those with user frames"
+[ "$in_exec" -ge 1 ] || fail "no sample counted inside execve"
+[ "$loading" -le "$in_exec" ] || fail "$loading samples in load_elf_binary, only $in_exec counted inside execve"
+[ "$mixed" = 0 ] || fail "$mixed samples inside execve carry user frames"
 exit 0
