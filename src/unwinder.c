@@ -1010,6 +1010,9 @@ int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_i
 		 * past by its frame pointer when the caller asks for that. A leaf is first checked for a
 		 * return address at SP that comes from a call to it (leaf_step).
 		 */
+		/* What libunwind's guess read does not make the unwind "truncated": the frame has no CFI. */
+		if (c.no_info)
+			c.stack_beyond = 0;
 		if (c.no_info && res->nr == 1 && (leaf = leaf_step(&c, &cursor, as, &ip, &sp)) >= 0) {
 			if (leaf) {
 				res->status = UNWINDER_ROOT;
