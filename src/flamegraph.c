@@ -193,7 +193,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	uint32_t cp;
 	size_t len = utf8__seq(s, n, &cp);
 
-	return cp == 0xfffe || cp == 0xffff ? 0 : len;
+	return !len || cp == 0xfffe || cp == 0xffff ? 0 : len;
 }
 
 void flamegraph__xml_escape(FILE *out, const char *s, size_t len)
