@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 #include "safeopen.h"
 
 #define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+/* Without openat2: directories held open at once, and symlinks followed (the kernel's limit). */
+#define WALK_MAX_DEPTH 64
+#define WALK_MAX_LINKS 40
 
 /* Keep 'fd' only when it is a regular file of an acceptable size; closes it otherwise. */
 static int check_regular(int fd, struct stat *st)
@@ -54,6 +58,98 @@ int safeopen__file(const char *path)
 	return check_regular(fd, &st);
 }
 
+/*
+ * openat2(RESOLVE_IN_ROOT) by hand, where openat2 does not exist (ENOSYS: a kernel before 5.6, a
+ * container's seccomp policy, valgrind): one component at a time from the root's descriptor 'rfd'.
+ * Every directory of the walk is held open, so nothing can be swapped under it; ".." never goes above
+ * the root; a symlink is opened itself (O_PATH|O_NOFOLLOW), read through that descriptor and followed
+ * inside the root (an absolute one from the root), at most WALK_MAX_LINKS of them. The last component
+ * is opened with O_NOFOLLOW in the directory held. Returns a descriptor or a negative errno.
+ */
+static int walk_in_root(int rfd, const char *path)
+{
+	char rest[PATH_MAX], tmp[PATH_MAX], name[NAME_MAX + 1], target[PATH_MAX];
+	int dirs[WALK_MAX_DEPTH], depth = 0, links = 0, err, fd, cur;
+	const char *p;
+	struct stat st;
+	size_t len;
+	ssize_t n;
+
+	if (strlen(path) >= sizeof(rest))
+		return -ENAMETOOLONG;
+	strcpy(rest, path);
+	p = rest;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			err = -EINVAL; /* the path names a directory */
+			break;
+		}
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = 0;
+		p += len;
+		cur = depth ? dirs[depth - 1] : rfd;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (depth)
+				close(dirs[--depth]);
+			continue;
+		}
+		fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0) {
+			err = -errno;
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			n = ++links > WALK_MAX_LINKS ? -1 : readlinkat(fd, "", target, sizeof(target) - 1);
+			err = links > WALK_MAX_LINKS ? -ELOOP : n < 0 ? -errno : 0;
+			close(fd);
+			if (err)
+				break;
+			target[n] = 0;
+			if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", target, p) >= sizeof(tmp)) {
+				err = -ENAMETOOLONG;
+				break;
+			}
+			strcpy(rest, tmp);
+			p = rest;
+			if (target[0] == '/')
+				while (depth)
+					close(dirs[--depth]);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (depth == WALK_MAX_DEPTH) {
+				close(fd);
+				err = -ELOOP;
+				break;
+			}
+			dirs[depth++] = fd;
+			continue;
+		}
+		close(fd);
+		if (p[strspn(p, "/")]) {
+			err = -ENOTDIR;
+			break;
+		}
+		fd = openat(cur, name, OPEN_FLAGS | O_NOFOLLOW);
+		err = fd < 0 ? -errno : fd;
+		break;
+	}
+	while (depth)
+		close(dirs[--depth]);
+	return err;
+}
+
 int safeopen__in_root(const char *root, const char *path)
 {
 	struct open_how how = {
@@ -74,7 +170,7 @@ int safeopen__in_root(const char *root, const char *path)
 		path++;
 	fd = (int)syscall(SYS_openat2, rfd, path[0] ? path : ".", &how, sizeof(how));
 	if (fd < 0)
-		fd = -errno;
+		fd = errno == ENOSYS ? walk_in_root(rfd, path) : -errno;
 	close(rfd);
 	if (fd < 0)
 		return fd;

@@ -5,7 +5,8 @@
  * Every function opens read-only with O_NONBLOCK|O_NOCTTY|O_CLOEXEC (a FIFO never blocks the caller),
  * then fstat()s the descriptor and keeps it only when it is a regular file no larger than
  * SAFEOPEN_MAX_SIZE. Paths inside another process's root are resolved with openat2(RESOLVE_IN_ROOT), so
- * neither ".." nor an absolute symlink leads out of that root. Functions return a descriptor the
+ * neither ".." nor an absolute symlink leads out of that root; where openat2 does not exist (ENOSYS),
+ * by a walk that holds each directory open and follows symlinks inside the root the same way. Functions return a descriptor the
  * caller owns, or a negative errno (-EINVAL for a file that is not regular, -EFBIG for one too large).
  */
 #ifndef SCORCH_SAFEOPEN_H

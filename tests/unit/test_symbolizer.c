@@ -17,7 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "safeopen.h"
@@ -493,6 +498,40 @@ static void test_bad_files(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * The answers of safeopen__in_root() in the tree test_safeopen builds under 'root': 0 when all are as
+ * expected, else the number of the first that is not (printed). No cmocka asserts: also run in a child.
+ */
+static int jail_checks(const char *root)
+{
+	static const struct { const char *path; int want; } cases[] = {
+		{ "/etc/passwd", -ENOENT },                /* the host's, not the root's */
+		{ "/../../../../etc/passwd", -ENOENT },    /* '..' stops at the root */
+		{ "/escape", -ENOENT },                    /* absolute symlink: from the root */
+		{ "/escape2", -ENOENT },                   /* relative symlink climbing out */
+		{ "/abs_inside", 0 },                      /* absolute symlink to a file inside */
+		{ "/etc/sub/rel", 0 },                     /* relative symlink inside */
+		{ "/etcdir/sub/../inside", 0 },            /* a symlinked directory, then '..' */
+		{ "etc/./inside", 0 },                     /* relative to the root, '.' */
+		{ "/loop1", -ELOOP },                      /* a symlink loop */
+		{ "/etc", -EINVAL },                       /* a directory */
+		{ "/etc/inside/x", -ENOTDIR },             /* through a file */
+	};
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = safeopen__in_root(root, cases[i].path);
+		if (fd >= 0)
+			close(fd);
+		if ((fd >= 0 ? 0 : fd) != cases[i].want) {
+			fprintf(stderr, "safeopen__in_root(%s): %d, want %d\n", cases[i].path, fd, cases[i].want);
+			return (int)i + 1;
+		}
+	}
+	return 0;
+}
+
 static void test_safeopen(void **state)
 {
 	char path[256], root[256];
@@ -513,17 +552,46 @@ static void test_safeopen(void **state)
 	close(fd);
 	/* Inside a root, neither '..' nor absolute symlinks lead out of it. */
 	snprintf(root, sizeof(root), "%s/root", dir);
-	assert_int_equal(run("mkdir -p %s/etc && echo inside > %s/etc/inside && ln -s /etc/passwd %s/escape && "
-			     "ln -s ../../../../../etc/passwd %s/escape2 && ln -s /etc/inside %s/abs_inside",
-			     root, root, root, root, root),
+	assert_int_equal(run("mkdir -p %s/etc/sub && echo inside > %s/etc/inside && ln -s /etc/passwd %s/escape && "
+			     "ln -s ../../../../../etc/passwd %s/escape2 && ln -s /etc/inside %s/abs_inside && "
+			     "ln -s ../inside %s/etc/sub/rel && ln -s loop2 %s/loop1 && ln -s loop1 %s/loop2 && "
+			     "ln -s /etc %s/etcdir",
+			     root, root, root, root, root, root, root, root, root),
 			 0);
-	assert_int_equal(safeopen__in_root(root, "/etc/passwd"), -ENOENT);
-	assert_int_equal(safeopen__in_root(root, "/../../../../etc/passwd"), -ENOENT);
-	assert_int_equal(safeopen__in_root(root, "/escape"), -ENOENT);
-	assert_int_equal(safeopen__in_root(root, "/escape2"), -ENOENT);
-	fd = safeopen__in_root(root, "/abs_inside");
-	assert_true(fd >= 0);
-	close(fd);
+	assert_int_equal(jail_checks(root), 0);
+}
+
+/*
+ * The same jail where openat2 does not exist (a kernel before 5.6, a container's seccomp policy): in a
+ * child whose seccomp filter answers openat2 with ENOSYS, the hand-made walk must agree.
+ */
+static void test_safeopen_no_openat2(void **state)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(filter) / sizeof(filter[0]), filter };
+	char root[256];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/root", dir); /* made by test_safeopen */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(100);
+		if (syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0) != -1 || errno != ENOSYS)
+			_exit(101);
+		_exit(jail_checks(root));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int main(void)
@@ -541,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_code_labels),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_safeopen),
+		cmocka_unit_test(test_safeopen_no_openat2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
