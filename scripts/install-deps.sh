@@ -2,6 +2,7 @@
 # Install the Debian packages scorch needs for a given purpose, and only those that are missing.
 #   scripts/install-deps.sh build   - to build scorch
 #   scripts/install-deps.sh test    - to build and run the whole test suite
+#   scripts/install-deps.sh valgrind - to run the unit tests under valgrind (make test-valgrind)
 set -eu
 
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libiberty-dev libzstd-dev zlib1g-dev pkg-config"
@@ -14,7 +15,8 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_pkgs="
 case "${1:-build}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+valgrind) want="$test_pkgs valgrind" ;;
+*) echo "usage: $0 build|test|valgrind" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -21,6 +21,7 @@
 
 #include "profile.h"
 #include "resymbolize.h"
+#include "under_valgrind.h"
 
 static char dir[64], src[4096], build_id[256], link_build_id[256], bomb_build_id[256];
 static uint64_t work_lo, work_size, link_work, bomb_addr;
@@ -192,6 +193,7 @@ static void check_resymbolize(int no_sandbox)
 static void test_resymbolize(void **state)
 {
 	(void)state;
+	skip_under_valgrind();
 	check_resymbolize(0);
 }
 
@@ -208,7 +210,8 @@ static void test_debuglink(void **state)
 	uint32_t l;
 
 	(void)state;
-	for (int no_sandbox = 0; no_sandbox <= 1; no_sandbox++) {
+	/* Under valgrind in-process only (under_valgrind.h). */
+	for (int no_sandbox = under_valgrind(); no_sandbox <= 1; no_sandbox++) {
 		struct resymbolize_opts o = { .no_sandbox = no_sandbox };
 
 		l = one_location(&p, "linked", link_build_id, link_work);
@@ -295,6 +298,7 @@ static void test_interleaved_batches(void **state)
 	int n[2], named = 0;
 
 	(void)state;
+	skip_under_valgrind();
 	snprintf(dbg, sizeof(dbg), "%s/dbg", dir);
 	for (int no_sandbox = 0; no_sandbox <= 1; no_sandbox++) {
 		struct resymbolize_opts o = { dirs, 1, no_sandbox };

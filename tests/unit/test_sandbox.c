@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "safeopen.h"
+#include "under_valgrind.h"
 #include "sandbox.h"
 #include "unwinder.h"
 #include "unwindsvc.h"
@@ -229,12 +230,14 @@ static int lookup_start(struct sandbox *sb, struct sandbox_elf *e, uint64_t entr
 
 static void test_lookup(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe");
+	int fd;
 	struct sandbox *sb;
 	struct sandbox_elf *e;
 	uint64_t entry, v;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	entry = entry_point(fd);
 	for (int enabled = 0; enabled <= 1; enabled++) {
@@ -280,7 +283,7 @@ static void same_frames(const struct sym_frame *a, int na, const struct sym_fram
 
 static void test_lookup_many(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe"), named = 0;
+	int fd, named = 0;
 	static uint64_t v[MANY];
 	static struct sandbox_frames r[2][MANY];
 	struct sandbox *sb[2], *one_sb = NULL;
@@ -289,6 +292,8 @@ static void test_lookup_many(void **state)
 	uint64_t entry;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	entry = entry_point(fd);
 	many_addrs(entry, v);
@@ -340,7 +345,7 @@ static void test_lookup_many(void **state)
  */
 static void test_lookup_many_crash(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe"), first_lost = -1;
+	int fd, first_lost = -1;
 	static uint64_t v[MANY];
 	static struct sandbox_frames r[MANY], ok[MANY];
 	struct sandbox *sb, *ref;
@@ -348,6 +353,8 @@ static void test_lookup_many_crash(void **state)
 	struct sandbox_stats st;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	many_addrs(entry_point(fd), v);
 	ref = sandbox__new(NULL, 0);
@@ -399,9 +406,11 @@ static int run(const char *cmd)
 static void test_has_dwarf(void **state)
 {
 	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[256], path[64];
-	int fd = safeopen__file("/proc/self/exe"), sfd;
+	int fd, sfd;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	assert_non_null(mkdtemp(dir));
 	/* A stripped copy whose build id no debug directory knows (the note is removed too). */
@@ -449,11 +458,14 @@ static void test_has_dwarf(void **state)
 
 static void test_not_elf(void **state)
 {
-	struct sandbox *sb = sandbox__new(NULL, 1);
 	char path[] = "/tmp/scorch-sandbox-XXXXXX";
-	int fd = mkstemp(path);
+	struct sandbox *sb;
+	int fd;
 
 	(void)state;
+	skip_under_valgrind();
+	sb = sandbox__new(NULL, 1);
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "\177ELF garbage that is not an ELF file at all", 43), 43);
 	unlink(path);
@@ -488,10 +500,12 @@ static unsigned long long status_field(int pid, const char *key)
 
 static void test_confined(void **state)
 {
-	struct sandbox *sb = sandbox__new(NULL, 1);
+	struct sandbox *sb;
 	int pid;
 
 	(void)state;
+	skip_under_valgrind();
+	sb = sandbox__new(NULL, 1);
 	pid = sandbox__child_pid(sb);
 	assert_true(pid > 0);
 	/* Let it reach its loop (the first request answers only once it is locked down). */
@@ -518,11 +532,13 @@ static void test_broker_policy(void **state)
 {
 	const char *dirs[] = { "/tmp/scorch-sandbox-dbg" };
 	struct symbolizer_opts o = { .debug_dirs = dirs, .nr_debug_dirs = 1 };
-	struct sandbox *sb = sandbox__new(&o, 1);
+	struct sandbox *sb;
 	struct sandbox_stats st;
 	char arg[128];
 
 	(void)state;
+	skip_under_valgrind();
+	sb = sandbox__new(&o, 1);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/etc/shadow"), -EPERM);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/../../../etc/passwd"), -EPERM);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debugx/passwd"), -EPERM);
@@ -551,12 +567,15 @@ static void test_broker_policy(void **state)
 static void test_broker_beside(void **state)
 {
 	char dir[] = "/tmp/scorch-sandbox-XXXXXX", cmd[512], path[128], arg[256];
-	int fd = safeopen__file("/proc/self/exe");
-	struct sandbox *sb = sandbox__new(NULL, 1);
+	struct sandbox *sb;
+	int fd;
 	struct sandbox_stats st;
 	int tfd;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
+	sb = sandbox__new(NULL, 1);
 	assert_true(fd >= 0);
 	assert_non_null(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd),
@@ -621,6 +640,7 @@ static void test_share_cpu(void **state)
 	cpu_set_t mine, child;
 
 	(void)state;
+	skip_under_valgrind();
 	sb = sandbox__new(NULL, 0);
 	assert_int_equal(sandbox__share_cpu(sb), 0);
 	assert_int_equal(nr_cpus_of(0), before); /* disabled: nothing to share */
@@ -640,14 +660,17 @@ static void test_share_cpu(void **state)
 
 static void test_crash(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe");
-	struct sandbox *sb = sandbox__new(NULL, 1);
+	struct sandbox *sb;
+	int fd;
 	struct sandbox_elf *a, *b;
 	struct sandbox_stats st;
 	uint64_t entry;
 	int pid;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
+	sb = sandbox__new(NULL, 1);
 	assert_true(fd >= 0);
 	entry = entry_point(fd);
 	a = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
@@ -671,7 +694,7 @@ static void test_crash(void **state)
 
 static void test_timeout(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe");
+	int fd;
 	struct sandbox *sb;
 	struct sandbox_elf *e;
 	struct sandbox_stats st;
@@ -679,6 +702,8 @@ static void test_timeout(void **state)
 	uint64_t entry;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	setenv("SCORCH_SANDBOX_TIMEOUT_MS", "300", 1);
 	sb = sandbox__new(NULL, 1);
 	unsetenv("SCORCH_SANDBOX_TIMEOUT_MS");
@@ -809,12 +834,14 @@ static void run_unwind(struct sandbox *sb, struct sandbox_elf *e, uint64_t entry
 
 static void test_unwind(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe");
+	int fd;
 	struct sandbox_uw_stats us;
 	struct need_ctx n = { 0 };
 	uint64_t entry;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	entry = entry_point(fd);
 	for (int enabled = 0; enabled <= 1; enabled++) {
@@ -863,7 +890,7 @@ static void test_unwind(void **state)
 
 static void test_unwind_crash(void **state)
 {
-	int fd = safeopen__file("/proc/self/exe");
+	int fd;
 	struct sandbox *sb;
 	struct sandbox_elf *e;
 	struct sandbox_uw_stats us;
@@ -872,6 +899,8 @@ static void test_unwind_crash(void **state)
 	uint64_t entry;
 
 	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
 	assert_true(fd >= 0);
 	entry = entry_point(fd);
 	setenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH", "1", 1); /* the child aborts at its first batch */
@@ -962,6 +991,7 @@ static void test_unwind_dropped_limit(void **state)
 	ssize_t so_len;
 
 	(void)state;
+	skip_under_valgrind();
 	assert_non_null(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd), "echo 'int f(void) { return 1; }' | cc -shared -fPIC -x c -o %s/good.so -", dir);
 	assert_int_equal(run(cmd), 0);
