@@ -284,8 +284,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /*
  * Mapping events: when a target process exits (its last thread, before its mm is released) and when it
- * is about to exec (sched_prepare_exec: the old image is still mapped), its executable file mappings
- * go to user space, which uses them when /proc/PID/maps is gone by the time it reads it. The paths come
+ * is about to exec (sched_prepare_exec: the old image is still mapped), its file mappings go to user
+ * space, which uses them when /proc/PID/maps is gone by the time it reads it. The paths come
  * from a walk of the dentries (bpf_d_path() is not allowed on tracepoints), each file's once.
  *
  * The kernel's dev_t is MKDEV(major, minor) = major << 20 | minor; user space compares with st_dev
@@ -293,7 +293,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
  */
 #define KDEV_MAJOR(d) ((__u32)((d) >> 20))
 #define KDEV_MINOR(d) ((__u32)((d) & ((1U << 20) - 1)))
-#define VM_EXEC_FLAG 0x00000004UL
 /* Path components walked (leaf to root, across mounts); deeper paths are not sent. */
 #define PATH_WALK_MAX 40
 #define NAME_MAX_ 255
@@ -413,7 +412,7 @@ static __always_inline void send_path(__u32 tgid, struct file *f, __u64 dev, __u
 	bpf_map_update_elem(&paths_sent, &k, &one, BPF_ANY);
 }
 
-/* The executable file mappings of the current process, as exec 'seq' of it mapped them. */
+/* The file mappings of the current process, as exec 'seq' of it mapped them. */
 static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -433,8 +432,6 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 		struct inode *ino;
 		__u64 dev, i_ino;
 
-		if (!(vma->vm_flags & VM_EXEC_FLAG))
-			continue;
 		f = vma->vm_file;
 		if (!f)
 			continue;
@@ -451,7 +448,8 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 		e->exec_seq = seq;
 		e->dev_major = KDEV_MAJOR(dev);
 		e->dev_minor = KDEV_MINOR(dev);
-		e->pad = 0;
+		/* VM_READ, VM_WRITE, VM_EXEC and VM_SHARED are bits 0-3, as enum scorch_mmap_prot */
+		e->prot = vma->vm_flags & 0xf;
 		e->start = vma->vm_start;
 		e->end = vma->vm_end;
 		e->pgoff = vma->vm_pgoff << 12;

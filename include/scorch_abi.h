@@ -89,7 +89,7 @@ enum scorch_counter {
 /*
  * Mapping events, on their own ring buffer ('events'), so that the mappings of a process that is gone
  * before user space reads /proc/PID/maps are still known: when a target exits and before it execs,
- * its executable file mappings are sent. Every record starts with this header. Devices are given as
+ * its file mappings are sent (all of them: the unwinder reads .eh_frame from the read-only ones). Every record starts with this header. Devices are given as
  * user space numbers them (major, minor), not as the kernel's MKDEV.
  */
 enum scorch_event_type {
@@ -102,13 +102,20 @@ struct scorch_event_hdr {
 	__u32 pid;  /* tgid of the process the event concerns */
 };
 
-/* An executable file mapping the process has (at exit, or before exec). */
+/* A file mapping the process has (at exit, or before exec). */
+enum scorch_mmap_prot {
+	SCORCH_PROT_READ = 1 << 0,
+	SCORCH_PROT_WRITE = 1 << 1,
+	SCORCH_PROT_EXEC = 1 << 2,
+	SCORCH_PROT_SHARED = 1 << 3,
+};
+
 struct scorch_mmap_event {
 	struct scorch_event_hdr h;
 	__u32 exec_seq;  /* as samples carry it: the address space the mapping belongs to */
 	__u32 dev_major;
 	__u32 dev_minor;
-	__u32 pad;
+	__u32 prot;       /* enum scorch_mmap_prot */
 	__u64 start, end; /* [start, end) */
 	__u64 pgoff;      /* file offset of start, in bytes */
 	__u64 ino;

@@ -23,6 +23,7 @@ struct map_ent {
 	uint64_t prev_g;  /* the previous entry of the same pid, or 0 */
 	uint32_t pid, exec_seq;
 	uint32_t dev_major, dev_minor;
+	uint32_t perms; /* PROCMAPS_* */
 	uint64_t start, end, offset, ino;
 };
 
@@ -107,7 +108,7 @@ static int reindex_pids(struct maplog *l)
 }
 
 int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t start, uint64_t end,
-		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino)
+		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, uint32_t perms)
 {
 	uint64_t g = l->maps_next + 1, prev = 0;
 	struct map_ent *e = &l->maps[g % MAPLOG_MAX_MAPS];
@@ -126,6 +127,7 @@ int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t
 		.g = g, .prev_g = prev, .pid = pid, .exec_seq = exec_seq,
 		.dev_major = dev_major, .dev_minor = dev_minor,
 		.start = start, .end = end, .offset = offset, .ino = ino,
+		.perms = perms & (PROCMAPS_R | PROCMAPS_W | PROCMAPS_X | PROCMAPS_SHARED),
 	};
 	l->maps_next = g;
 	l->st.mmaps++;
@@ -238,6 +240,12 @@ int maplog__decode_path(const char *names, size_t len, char *out, size_t out_siz
 	return (int)pos;
 }
 
+static uint32_t prot_to_perms(uint32_t prot)
+{
+	return (prot & SCORCH_PROT_READ ? PROCMAPS_R : 0) | (prot & SCORCH_PROT_WRITE ? PROCMAPS_W : 0) |
+	       (prot & SCORCH_PROT_EXEC ? PROCMAPS_X : 0) | (prot & SCORCH_PROT_SHARED ? PROCMAPS_SHARED : 0);
+}
+
 int maplog__add_event(struct maplog *l, const void *data, size_t size)
 {
 	struct scorch_event_hdr h;
@@ -253,7 +261,7 @@ int maplog__add_event(struct maplog *l, const void *data, size_t size)
 			goto bad;
 		memcpy(&e, data, sizeof(e));
 		err = maplog__add_mmap(l, e.h.pid, e.exec_seq, e.start, e.end, e.pgoff, e.dev_major,
-				       e.dev_minor, e.ino);
+				       e.dev_minor, e.ino, prot_to_perms(e.prot));
 	} else if (h.type == SCORCH_EV_PATH) {
 		size_t hdr = offsetof(struct scorch_path_event, path);
 		uint32_t len, dmaj, dmin;
@@ -283,6 +291,26 @@ static int cmp_start(const void *a, const void *b)
 	const struct procmaps_entry *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Keep the mappings of files that have code mapped (their other segments hold the unwind tables). */
+static void drop_unexecuted(struct procmaps *m)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < m->nr; i++) {
+		struct procmaps_entry *e = &m->entries[i];
+		int keep = 0;
+
+		for (j = 0; j < m->nr && !keep; j++)
+			keep = (m->entries[j].perms & PROCMAPS_X) && m->entries[j].inode == e->inode &&
+			       m->entries[j].dev_major == e->dev_major && m->entries[j].dev_minor == e->dev_minor;
+		if (keep)
+			m->entries[k++] = *e;
+		else
+			free(e->path);
+	}
+	m->nr = k;
 }
 
 int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struct procmaps *m)
@@ -329,9 +357,10 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 		n->dev_major = e->dev_major;
 		n->dev_minor = e->dev_minor;
 		n->inode = e->ino;
-		n->perms = PROCMAPS_R | PROCMAPS_X;
+		n->perms = e->perms;
 		m->nr++;
 	}
+	drop_unexecuted(m);
 	if (m->nr)
 		qsort(m->entries, m->nr, sizeof(*m->entries), cmp_start);
 	return (int)m->nr;

@@ -3,10 +3,10 @@
  * maplog - what the BPF mapping events said about processes' executable mappings, for the processes
  * that are gone before their /proc/PID/maps could be read (a program that runs a few milliseconds).
  *
- * It keeps a bounded log of executable file mappings (pid, exec_seq, range, offset, device, inode),
+ * It keeps a bounded log of file mappings (pid, exec_seq, range, offset, device, inode),
  * oldest dropped first, and a bounded (device, inode) -> path table filled from the paths of the files
  * the targets opened. maplog__build() turns the log of one process into the procmaps that
- * /proc/PID/maps would have shown for its executable file mappings. maplog__open() opens a path the
+ * /proc/PID/maps would have shown for the files it had code of. maplog__open() opens a path the
  * target chose (untrusted) in our own root, and only if it is still the very file that was mapped.
  *
  * The struct maplog owns its entries and path strings; maplog__free() frees everything (NULL-safe).
@@ -48,8 +48,9 @@ void maplog__free(struct maplog *l);
  * (maplog__decode_path()) is refused (-EINVAL, counted in 'bad').
  */
 int maplog__add_event(struct maplog *l, const void *data, size_t size);
+/* perms: PROCMAPS_* bits. */
 int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t start, uint64_t end,
-		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino);
+		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, uint32_t perms);
 /*
  * Turn the names of a path event (leaf first, each NUL-terminated, 'len' bytes; see scorch_abi.h) into
  * an absolute path in 'out'. Refuses (-EINVAL) an empty list, a list not ending in NUL, an empty name,
@@ -63,8 +64,9 @@ int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, u
 const char *maplog__path(const struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino);
 
 /*
- * Add to 'm' (empty) the executable file mappings of process 'pid' in its exec 'exec_seq' whose file
- * path is known: where mappings overlap, the newest wins. Entries are sorted by start, perms r-x.
+ * Add to 'm' (empty) the file mappings of process 'pid' in its exec 'exec_seq' whose file path is
+ * known and which belong to a file with an executable mapping among them (its other segments hold
+ * its unwind tables): where mappings overlap, the newest wins. Entries are sorted by start.
  * Returns the number of entries, or -ENOMEM.
  */
 int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struct procmaps *m);

@@ -64,6 +64,7 @@ struct proc {
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 	uint32_t exec_seq;    /* the exec count its caches belong to */
 	int uw_sent;          /* the unwinding service has its maps (it has had samples to unwind) */
+	int uw_wanted;        /* it has had samples to unwind (when they came its maps were not known) */
 	int from_events;      /* maps were built from the mapping events: the process was gone */
 	uint32_t events_seq;  /* exec_seq + 1 of the last build from events counted in maps_from_events */
 	int gone;             /* its /proc/PID/maps could not be read at the last try */
@@ -297,7 +298,7 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	pr->maps = m;
 	pr->pm = pm;
 	pr->maps_ok = 1;
-	return pr->uw_sent ? proc_send_maps(r, pr) : 0;
+	return pr->uw_sent || pr->uw_wanted ? proc_send_maps(r, pr) : 0;
 }
 
 /*
@@ -820,6 +821,8 @@ static int queue_sample(struct recorder *r, struct proc *pr, const struct record
 	struct queued *q;
 	int slot = -1, err;
 
+	if (unwind)
+		pr->uw_wanted = 1;
 	if (unwind && !pr->uw_sent && (err = proc_send_maps(r, pr)))
 		return err;
 	if (unwind)
