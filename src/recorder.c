@@ -846,8 +846,10 @@ static int queue_sample(struct recorder *r, struct proc *pr, const struct record
 	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
 	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
 	q->nr_uips = s->nr_uips < SCORCH_MAX_STACK ? s->nr_uips : SCORCH_MAX_STACK;
-	memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
-	memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
+	if (q->nr_kips) /* kips may be NULL when there are none */
+		memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
+	if (q->nr_uips)
+		memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
 	return r->nr_queued == QUEUE_MAX ? recorder__flush(r) : 0;
 }
 
