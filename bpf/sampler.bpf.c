@@ -419,9 +419,15 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct scorch_mmap_event *e;
+	__u64 vdso = 0;
 
 	if (!bpf_iter_task_vma_new) /* a weak kfunc: absent before 6.7 */
 		return;
+	if (!task->mm) /* a kernel thread (with --all): nothing mapped */
+		return;
+	/* Where the vDSO is (x86's mm context): samples in clock_gettime() land there. */
+	if (bpf_core_field_exists(task->mm->context.vdso))
+		vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
 	if (bpf_iter_task_vma_new(&it, task, 0)) {
 		bpf_iter_task_vma_destroy(&it);
 		count(SCORCH_CNT_LOST_EVENTS);
@@ -433,11 +439,15 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 		__u64 dev, i_ino;
 
 		f = vma->vm_file;
-		if (!f)
+		if (f) {
+			ino = f->f_inode;
+			dev = BPF_CORE_READ(ino, i_sb, s_dev);
+			i_ino = BPF_CORE_READ(ino, i_ino);
+		} else if (vma->vm_start == vdso) {
+			dev = i_ino = 0;
+		} else {
 			continue;
-		ino = f->f_inode;
-		dev = BPF_CORE_READ(ino, i_sb, s_dev);
-		i_ino = BPF_CORE_READ(ino, i_ino);
+		}
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
 			count(SCORCH_CNT_LOST_EVENTS);
@@ -449,13 +459,14 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 		e->dev_major = KDEV_MAJOR(dev);
 		e->dev_minor = KDEV_MINOR(dev);
 		/* VM_READ, VM_WRITE, VM_EXEC and VM_SHARED are bits 0-3, as enum scorch_mmap_prot */
-		e->prot = vma->vm_flags & 0xf;
+		e->prot = (vma->vm_flags & 0xf) | (f ? 0 : SCORCH_PROT_VDSO);
 		e->start = vma->vm_start;
 		e->end = vma->vm_end;
 		e->pgoff = vma->vm_pgoff << 12;
 		e->ino = i_ino;
 		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		send_path(tgid, f, dev, i_ino);
+		if (f)
+			send_path(tgid, f, dev, i_ino);
 	}
 	bpf_iter_task_vma_destroy(&it);
 }

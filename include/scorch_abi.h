@@ -108,6 +108,7 @@ enum scorch_mmap_prot {
 	SCORCH_PROT_WRITE = 1 << 1,
 	SCORCH_PROT_EXEC = 1 << 2,
 	SCORCH_PROT_SHARED = 1 << 3,
+	SCORCH_PROT_VDSO = 1 << 4,   /* the vDSO: no file (dev, ino and path are 0) */
 };
 
 struct scorch_mmap_event {

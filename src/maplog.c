@@ -36,10 +36,12 @@ struct path_ent {
 };
 
 struct maplog {
-	struct map_ent *maps;   /* owned, MAPLOG_MAX_MAPS */
+	struct map_ent *maps;   /* owned, maps_cap (grown up to MAPLOG_MAX_MAPS) */
+	size_t maps_cap;
 	uint64_t maps_next;     /* the last g given */
 	struct u64map by_pid;   /* pid + 1 -> g of its newest entry */
-	struct path_ent *paths; /* owned, MAPLOG_MAX_PATHS */
+	struct path_ent *paths; /* owned, paths_cap (grown up to MAPLOG_MAX_PATHS) */
+	size_t paths_cap;
 	uint64_t paths_next, paths_tail; /* g of the newest and the oldest live path */
 	size_t path_bytes;
 	struct u64map by_file;  /* hash(dev, ino) -> g */
@@ -52,14 +54,6 @@ struct maplog *maplog__new(void)
 
 	if (!l)
 		return NULL;
-	l->maps = calloc(MAPLOG_MAX_MAPS, sizeof(*l->maps));
-	l->paths = calloc(MAPLOG_MAX_PATHS, sizeof(*l->paths));
-	if (!l->maps || !l->paths) {
-		free(l->maps);
-		free(l->paths);
-		free(l);
-		return NULL;
-	}
 	u64map__init(&l->by_pid);
 	u64map__init(&l->by_file);
 	l->paths_tail = 1;
@@ -72,7 +66,7 @@ void maplog__free(struct maplog *l)
 
 	if (!l)
 		return;
-	for (i = 0; i < MAPLOG_MAX_PATHS; i++)
+	for (i = 0; i < l->paths_cap; i++)
 		free(l->paths[i].path);
 	free(l->maps);
 	free(l->paths);
@@ -85,16 +79,52 @@ static const struct map_ent *map_at(const struct maplog *l, uint64_t g)
 {
 	const struct map_ent *e;
 
-	if (!g)
+	if (!g || !l->maps_cap)
 		return NULL;
-	e = &l->maps[g % MAPLOG_MAX_MAPS];
+	e = &l->maps[g % l->maps_cap];
 	return e->g == g ? e : NULL;
+}
+
+/*
+ * The rings start small and double up to their bound: a recording of one process does not pay for a
+ * fork-heavy one. The live generations keep distinct slots in the larger ring.
+ */
+static int grow_maps(struct maplog *l)
+{
+	size_t ncap = l->maps_cap ? 2 * l->maps_cap : 256, i;
+	struct map_ent *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < l->maps_cap; i++)
+		if (l->maps[i].g)
+			n[l->maps[i].g % ncap] = l->maps[i];
+	free(l->maps);
+	l->maps = n;
+	l->maps_cap = ncap;
+	return 0;
+}
+
+static int grow_paths(struct maplog *l)
+{
+	size_t ncap = l->paths_cap ? 2 * l->paths_cap : 64, i;
+	struct path_ent *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < l->paths_cap; i++)
+		if (l->paths[i].g)
+			n[l->paths[i].g % ncap] = l->paths[i];
+	free(l->paths);
+	l->paths = n;
+	l->paths_cap = ncap;
+	return 0;
 }
 
 /* The pid index only grows: past a bound, build it again from the live entries. */
 static int reindex_pids(struct maplog *l)
 {
-	uint64_t g = l->maps_next > MAPLOG_MAX_MAPS ? l->maps_next - MAPLOG_MAX_MAPS + 1 : 1;
+	uint64_t g = l->maps_next > l->maps_cap ? l->maps_next - l->maps_cap + 1 : 1;
 
 	u64map__release(&l->by_pid);
 	u64map__init(&l->by_pid);
@@ -111,11 +141,14 @@ int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t
 		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, uint32_t perms)
 {
 	uint64_t g = l->maps_next + 1, prev = 0;
-	struct map_ent *e = &l->maps[g % MAPLOG_MAX_MAPS];
+	struct map_ent *e;
 	int err;
 
 	if (start >= end)
 		return -EINVAL;
+	if (l->maps_next >= l->maps_cap && l->maps_cap < MAPLOG_MAX_MAPS && (err = grow_maps(l)))
+		return err;
+	e = &l->maps[g % l->maps_cap];
 	if (l->by_pid.len >= 2 * MAPLOG_MAX_MAPS && (err = reindex_pids(l)))
 		return err;
 	u64map__get(&l->by_pid, (uint64_t)pid + 1, &prev);
@@ -127,7 +160,7 @@ int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t
 		.g = g, .prev_g = prev, .pid = pid, .exec_seq = exec_seq,
 		.dev_major = dev_major, .dev_minor = dev_minor,
 		.start = start, .end = end, .offset = offset, .ino = ino,
-		.perms = perms & (PROCMAPS_R | PROCMAPS_W | PROCMAPS_X | PROCMAPS_SHARED),
+		.perms = perms & (PROCMAPS_R | PROCMAPS_W | PROCMAPS_X | PROCMAPS_SHARED | MAPLOG_VDSO),
 	};
 	l->maps_next = g;
 	l->st.mmaps++;
@@ -141,7 +174,7 @@ static uint64_t file_key(uint32_t dev_major, uint32_t dev_minor, uint64_t ino)
 
 static void drop_oldest_path(struct maplog *l)
 {
-	struct path_ent *p = &l->paths[l->paths_tail % MAPLOG_MAX_PATHS];
+	struct path_ent *p = &l->paths[l->paths_tail % l->paths_cap];
 
 	if (p->g == l->paths_tail && p->path) {
 		l->path_bytes -= p->len + 1;
@@ -159,7 +192,7 @@ static int reindex_files(struct maplog *l)
 	u64map__release(&l->by_file);
 	u64map__init(&l->by_file);
 	for (g = l->paths_tail; g <= l->paths_next; g++) {
-		const struct path_ent *p = &l->paths[g % MAPLOG_MAX_PATHS];
+		const struct path_ent *p = &l->paths[g % l->paths_cap];
 
 		if (p->g == g && u64map__set(&l->by_file, file_key(p->dev_major, p->dev_minor, p->ino), g))
 			return -ENOMEM;
@@ -177,6 +210,8 @@ int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, u
 
 	if (len > MAPLOG_MAX_PATH_BYTES / 2)
 		return -EINVAL;
+	if (g - l->paths_tail >= l->paths_cap && l->paths_cap < MAPLOG_MAX_PATHS && (err = grow_paths(l)))
+		return err;
 	copy = malloc(len + 1);
 	if (!copy)
 		return -ENOMEM;
@@ -193,7 +228,7 @@ int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, u
 	while (g - l->paths_tail >= MAPLOG_MAX_PATHS ||
 	       (l->paths_tail < g && l->path_bytes + len + 1 > MAPLOG_MAX_PATH_BYTES))
 		drop_oldest_path(l);
-	p = &l->paths[g % MAPLOG_MAX_PATHS];
+	p = &l->paths[g % l->paths_cap];
 	*p = (struct path_ent){ .g = g, .dev_major = dev_major, .dev_minor = dev_minor, .ino = ino,
 				.path = copy, .len = len };
 	l->path_bytes += len + 1;
@@ -207,9 +242,9 @@ const char *maplog__path(const struct maplog *l, uint32_t dev_major, uint32_t de
 	const struct path_ent *p;
 	uint64_t g;
 
-	if (!u64map__get(&l->by_file, file_key(dev_major, dev_minor, ino), &g))
+	if (!u64map__get(&l->by_file, file_key(dev_major, dev_minor, ino), &g) || !l->paths_cap)
 		return NULL;
-	p = &l->paths[g % MAPLOG_MAX_PATHS];
+	p = &l->paths[g % l->paths_cap];
 	if (p->g != g || !p->path || p->dev_major != dev_major || p->dev_minor != dev_minor || p->ino != ino)
 		return NULL;
 	return p->path;
@@ -243,7 +278,8 @@ int maplog__decode_path(const char *names, size_t len, char *out, size_t out_siz
 static uint32_t prot_to_perms(uint32_t prot)
 {
 	return (prot & SCORCH_PROT_READ ? PROCMAPS_R : 0) | (prot & SCORCH_PROT_WRITE ? PROCMAPS_W : 0) |
-	       (prot & SCORCH_PROT_EXEC ? PROCMAPS_X : 0) | (prot & SCORCH_PROT_SHARED ? PROCMAPS_SHARED : 0);
+	       (prot & SCORCH_PROT_EXEC ? PROCMAPS_X : 0) | (prot & SCORCH_PROT_SHARED ? PROCMAPS_SHARED : 0) |
+	       (prot & SCORCH_PROT_VDSO ? MAPLOG_VDSO : 0);
 }
 
 int maplog__add_event(struct maplog *l, const void *data, size_t size)
@@ -328,7 +364,7 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 
 		if (e->exec_seq != exec_seq)
 			continue;
-		path = maplog__path(l, e->dev_major, e->dev_minor, e->ino);
+		path = e->perms & MAPLOG_VDSO ? "[vdso]" : maplog__path(l, e->dev_major, e->dev_minor, e->ino);
 		if (!path)
 			continue;
 		/* Newest first: a mapping an older one overlaps replaced it. */
@@ -356,8 +392,8 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 		n->offset = e->offset;
 		n->dev_major = e->dev_major;
 		n->dev_minor = e->dev_minor;
-		n->inode = e->ino;
-		n->perms = e->perms;
+		n->inode = e->perms & MAPLOG_VDSO ? 0 : e->ino;
+		n->perms = e->perms & ~MAPLOG_VDSO;
 		m->nr++;
 	}
 	drop_unexecuted(m);

@@ -48,7 +48,10 @@ void maplog__free(struct maplog *l);
  * (maplog__decode_path()) is refused (-EINVAL, counted in 'bad').
  */
 int maplog__add_event(struct maplog *l, const void *data, size_t size);
-/* perms: PROCMAPS_* bits. */
+/* A perms bit beside PROCMAPS_*: the vDSO (no file; maplog__build() names it "[vdso]"). */
+#define MAPLOG_VDSO (1u << 8)
+
+/* perms: PROCMAPS_* bits, and MAPLOG_VDSO. */
 int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t start, uint64_t end,
 		     uint64_t offset, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, uint32_t perms);
 /*

