@@ -3,7 +3,7 @@
  * libFuzzer harness for the mapping-event decoder (maplog__add_event(), maplog__decode_path()): any
  * bytes as a ring-buffer record. A record taken must give a path that is absolute, as long as the names
  * it came from, without empty, "." or ".." components; a mapping taken must have a non-empty range and
- * come back from maplog__build() only when its file's path is known.
+ * come back from maplog__build() only when its file's path is known (or it is the vDSO).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,12 +64,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(p);
 			check_path(p, strlen(p));
 		} else {
+			struct scorch_mmap_event e;
 			struct procmaps m;
+			int built;
 
-			CHECK(h.type == SCORCH_EV_MMAP && st.mmaps == 1 && size >= sizeof(struct scorch_mmap_event));
+			CHECK(h.type == SCORCH_EV_MMAP && st.mmaps == 1 && size >= sizeof(e));
+			memcpy(&e, data, sizeof(e));
+			CHECK(e.start < e.end);
 			procmaps__init(&m);
-			/* No path is known: nothing is built. */
-			CHECK(maplog__build(l, h.pid, ((const struct scorch_mmap_event *)(const void *)data)->exec_seq, &m) == 0);
+			/* No path is known: only an executable vDSO is built, named "[vdso]". */
+			built = maplog__build(l, h.pid, e.exec_seq, &m);
+			if ((e.prot & SCORCH_PROT_VDSO) && (e.prot & SCORCH_PROT_EXEC)) {
+				CHECK(built == 1 && strcmp(m.entries[0].path, "[vdso]") == 0 && m.entries[0].inode == 0);
+				CHECK(m.entries[0].start == e.start && m.entries[0].end == e.end);
+			} else {
+				CHECK(built == 0);
+			}
 			procmaps__release(&m);
 		}
 	} else {
