@@ -1,8 +1,8 @@
-# A program that lives ~3 ms (2 ms in burn), exec'd 300 times by a shell loop: each run is gone before the recorder
-# reads its /proc/PID/maps, so its frames are named from the mapping events the BPF side sends when a
-# target exits (and before it execs). Measured here without them: 1% of its samples named main;burn
-# (the rest [unknown+0x7f...]); with them 69-73% (every sample in burn reaches main), the others being ld.so's start-up and the kernel's
-# exec and exit.
+# A program that lives ~3 ms (2 ms in burn), exec'd 300 times by a shell loop: each run is gone
+# before the recorder reads its /proc/PID/maps, so its frames are named from the mapping events the
+# BPF side sends when a target exits (and before it execs). Measured here without them: 1% of its
+# samples named main;burn (the rest [unknown+0x7f...]); with them 69-73%, every sample in burn
+# reaching main, the others being ld.so's start-up and the kernel's exec and exit.
 . "$(dirname "$0")/lib.bash"
 
 cat >"$TMP/burner.c" <<'C'
