@@ -972,7 +972,7 @@ int recorder__store_counters(struct recorder *r)
 	maplog__stats(r->log, &ms);
 	if (profile__counter_set(p, "maps_from_events", r->maps_from_events) ||
 	    profile__counter_set(p, "files_from_events", r->files_from_events) ||
-	    profile__counter_set(p, "mapping_events", ms.mmaps + ms.paths) ||
+	    profile__counter_set(p, "mapping_events_received", ms.mmaps + ms.paths) ||
 	    profile__counter_set(p, "mapping_events_lost", r->events_lost) ||
 	    profile__counter_set(p, "mapping_events_bad", ms.bad) ||
 	    profile__counter_set(p, "mapping_log_dropped", ms.maps_dropped + ms.paths_dropped) ||
