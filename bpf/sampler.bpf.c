@@ -282,4 +282,226 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * Mapping events: when a target process exits (its last thread, before its mm is released) and when it
+ * is about to exec (sched_prepare_exec: the old image is still mapped), its file mappings go to user
+ * space, which uses them when /proc/PID/maps is gone by the time it reads it. The paths come
+ * from a walk of the dentries (bpf_d_path() is not allowed on tracepoints), each file's once.
+ *
+ * The kernel's dev_t is MKDEV(major, minor) = major << 20 | minor; user space compares with st_dev
+ * from glibc's makedev(), so the numbers are sent apart.
+ */
+#define KDEV_MAJOR(d) ((__u32)((d) >> 20))
+#define KDEV_MINOR(d) ((__u32)((d) & ((1U << 20) - 1)))
+/* Path components walked (leaf to root, across mounts); deeper paths are not sent. */
+#define PATH_WALK_MAX 40
+#define NAME_MAX_ 255
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym __weak;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 2 << 20);
+} events SEC(".maps");
+
+/* Files whose path was sent: each is sent about once (again after eviction, which is harmless). */
+struct file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} paths_sent SEC(".maps");
+
+/* Where a path event is assembled: the slack lets the verifier bound a name copy at any offset. */
+struct path_buf {
+	struct scorch_path_event e;
+	char slack[NAME_MAX_ + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} path_scratch SEC(".maps");
+
+struct walk {
+	__u64 dentry; /* struct dentry * */
+	__u64 mnt;    /* struct mount * */
+	__u32 off;    /* bytes written to path[] */
+	__u32 ok;     /* reached the root */
+	struct path_buf *b;
+};
+
+/* One step of the walk: the name of 'dentry', then its parent (or the mount point below it). */
+static long walk_step(__u32 i, struct walk *w)
+{
+	struct dentry *d = (struct dentry *)w->dentry, *parent;
+	struct mount *m = (struct mount *)w->mnt, *mp;
+	struct dentry *mnt_root = BPF_CORE_READ(m, mnt.mnt_root);
+	const unsigned char *name;
+	__u32 len, off;
+	long n;
+
+	if (d == mnt_root) {
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp == m) { /* the root of the namespace's tree */
+			w->ok = 1;
+			return 1;
+		}
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = (__u64)mp;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d) { /* a root that is not a mount's: not reachable by path */
+		return 1;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	off = w->off;
+	if (!len || len > NAME_MAX_ || off + len + 1 > SCORCH_PATH_MAX)
+		return 1;
+	off &= SCORCH_PATH_MAX - 1;
+	n = bpf_probe_read_kernel_str(&w->b->e.path[off], (len + 1) & (2 * NAME_MAX_ + 1), name);
+	if (n != len + 1)
+		return 1;
+	w->off += len + 1;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Send the path of a file that targets mapped, once per (dev, ino) as long as the LRU remembers. */
+static __always_inline void send_path(__u32 tgid, struct file *f, __u64 dev, __u64 ino)
+{
+	struct file_key k = { .dev = dev, .ino = ino };
+	struct walk w = {};
+	struct path_buf *b;
+	__u32 zero = 0;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&paths_sent, &k))
+		return;
+	b = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!b)
+		return;
+	w.b = b;
+	w.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	w.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(PATH_WALK_MAX, walk_step, &w, 0);
+	if (!w.ok || !w.off)
+		return;
+	b->e.h.type = SCORCH_EV_PATH;
+	b->e.h.pid = tgid;
+	b->e.dev_major = KDEV_MAJOR(dev);
+	b->e.dev_minor = KDEV_MINOR(dev);
+	b->e.ino = ino;
+	b->e.path_len = w.off;
+	b->e.pad = 0;
+	if (bpf_ringbuf_output(&events, &b->e, sizeof(b->e), BPF_RB_NO_WAKEUP)) {
+		count(SCORCH_CNT_LOST_EVENTS);
+		return;
+	}
+	bpf_map_update_elem(&paths_sent, &k, &one, BPF_ANY);
+}
+
+/* The file mappings of the current process, as exec 'seq' of it mapped them. */
+static __always_inline void send_mappings(__u32 tgid, __u32 seq)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	struct scorch_mmap_event *e;
+	__u64 vdso = 0;
+
+	if (!bpf_iter_task_vma_new) /* a weak kfunc: absent before 6.7 */
+		return;
+	if (!task->mm) /* a kernel thread (with --all): nothing mapped */
+		return;
+	/* Where the vDSO is (x86's mm context): samples in clock_gettime() land there. */
+	if (bpf_core_field_exists(task->mm->context.vdso))
+		vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
+	if (bpf_iter_task_vma_new(&it, task, 0)) {
+		bpf_iter_task_vma_destroy(&it);
+		count(SCORCH_CNT_LOST_EVENTS);
+		return;
+	}
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		struct file *f;
+		struct inode *ino;
+		__u64 dev, i_ino;
+
+		f = vma->vm_file;
+		if (f) {
+			ino = f->f_inode;
+			dev = BPF_CORE_READ(ino, i_sb, s_dev);
+			i_ino = BPF_CORE_READ(ino, i_ino);
+		} else if (vma->vm_start == vdso) {
+			dev = i_ino = 0;
+		} else {
+			continue;
+		}
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(SCORCH_CNT_LOST_EVENTS);
+			break;
+		}
+		e->h.type = SCORCH_EV_MMAP;
+		e->h.pid = tgid;
+		e->exec_seq = seq;
+		e->dev_major = KDEV_MAJOR(dev);
+		e->dev_minor = KDEV_MINOR(dev);
+		/* VM_READ, VM_WRITE, VM_EXEC and VM_SHARED are bits 0-3, as enum scorch_mmap_prot */
+		e->prot = (vma->vm_flags & 0xf) | (f ? 0 : SCORCH_PROT_VDSO);
+		e->start = vma->vm_start;
+		e->end = vma->vm_end;
+		e->pgoff = vma->vm_pgoff << 12;
+		e->ino = i_ino;
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		if (f)
+			send_path(tgid, f, dev, i_ino);
+	}
+	bpf_iter_task_vma_destroy(&it);
+}
+
+static __always_inline int wants_mappings(__u32 tgid)
+{
+	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	return !cgroup_id || bpf_get_current_ancestor_cgroup_id(cgroup_level) == cgroup_id;
+}
+
+/* The last thread of a target exits: its mm is still there (the tracepoint runs before exit_mm()). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *ex;
+
+	if (!group_dead || !wants_mappings(tgid))
+		return 0;
+	ex = bpf_map_lookup_elem(&execs, &tgid);
+	send_mappings(tgid, ex ? *ex : 0);
+	return 0;
+}
+
+/* A target is about to exec: the image it replaces is still mapped. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(on_prepare_exec, struct task_struct *p, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *ex;
+
+	if (!wants_mappings(tgid))
+		return 0;
+	ex = bpf_map_lookup_elem(&execs, &tgid);
+	send_mappings(tgid, ex ? *ex : 0);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -82,7 +82,66 @@ enum scorch_counter {
 	SCORCH_CNT_STACK_CUT,       /* user stack copies that ended before the size: top of stack or unreadable page */
 	SCORCH_CNT_NO_REGS,         /* samples whose user registers could not be read */
 	SCORCH_CNT_IN_EXEC,         /* samples taken inside execve: kernel stack only */
+	SCORCH_CNT_LOST_EVENTS,     /* mapping events (struct scorch_event) dropped: event ring buffer full */
 	SCORCH_CNT_MAX,
 };
+
+/*
+ * Mapping events, on their own ring buffer ('events'), so that the mappings of a process that is gone
+ * before user space reads /proc/PID/maps are still known: when a target exits and before it execs,
+ * its file mappings are sent (all of them: the unwinder reads .eh_frame from the read-only ones). Every record starts with this header. Devices are given as
+ * user space numbers them (major, minor), not as the kernel's MKDEV.
+ */
+enum scorch_event_type {
+	SCORCH_EV_MMAP = 1, /* struct scorch_mmap_event */
+	SCORCH_EV_PATH = 2, /* struct scorch_path_event */
+};
+
+struct scorch_event_hdr {
+	__u32 type; /* enum scorch_event_type */
+	__u32 pid;  /* tgid of the process the event concerns */
+};
+
+/* A file mapping the process has (at exit, or before exec). */
+enum scorch_mmap_prot {
+	SCORCH_PROT_READ = 1 << 0,
+	SCORCH_PROT_WRITE = 1 << 1,
+	SCORCH_PROT_EXEC = 1 << 2,
+	SCORCH_PROT_SHARED = 1 << 3,
+	SCORCH_PROT_VDSO = 1 << 4,   /* the vDSO: no file (dev, ino and path are 0) */
+};
+
+struct scorch_mmap_event {
+	struct scorch_event_hdr h;
+	__u32 exec_seq;  /* as samples carry it: the address space the mapping belongs to */
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u32 prot;       /* enum scorch_mmap_prot */
+	__u64 start, end; /* [start, end) */
+	__u64 pgoff;      /* file offset of start, in bytes */
+	__u64 ino;
+};
+
+_Static_assert(sizeof(struct scorch_mmap_event) == 56, "struct scorch_mmap_event layout changed: update both sides");
+
+#define SCORCH_PATH_MAX 4096
+
+/*
+ * The path of a mapped file, as the target's root sees it (so it may name another file in ours), sent
+ * about once per file. path[] holds the names from the file up to the root, leaf first, each followed
+ * by a NUL: "c\0b\0a\0" is /a/b/c. path_len counts those bytes. Nothing in it is trusted.
+ */
+struct scorch_path_event {
+	struct scorch_event_hdr h;
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u64 ino;
+	__u32 path_len;
+	__u32 pad;
+	char path[SCORCH_PATH_MAX];
+};
+
+_Static_assert(sizeof(struct scorch_path_event) == 32 + SCORCH_PATH_MAX,
+	       "struct scorch_path_event layout changed: update both sides");
 
 #endif

@@ -34,6 +34,27 @@ int capture__on_sample(void *ctx, const struct scorch_sample *s)
 	return err;
 }
 
+int capture__on_event(void *ctx, const void *data, size_t size)
+{
+	struct capture *c = ctx;
+	int err = recorder__add_event(c->rec, data, size);
+
+	if (err == -EINVAL) /* counted by the recorder */
+		return 0;
+	if (err) {
+		pr_err("cannot record a mapping event: %s", strerror(-err));
+		c->err = err;
+	}
+	return err;
+}
+
+static int drain_events(void *ctx)
+{
+	struct capture *c = ctx;
+
+	return sampler__drain_events(c->smp, capture__on_event, c);
+}
+
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
 		  const struct recorder_opts *ro)
 {
@@ -47,6 +68,8 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
+	recorder__set_events(c->rec, sampler__has_events(c->smp), 0);
+	recorder__set_event_drain(c->rec, drain_events, c);
 	return 0;
 }
 
@@ -66,7 +89,11 @@ int capture__add_target(struct capture *c, uint32_t pid)
 
 int capture__poll(struct capture *c, int timeout_ms)
 {
-	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, c);
+	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, capture__on_event, c);
+	uint64_t cnt[SCORCH_CNT_MAX];
+
+	if (sampler__has_events(c->smp) && sampler__counters(c->smp, cnt) == 0)
+		recorder__set_events(c->rec, 1, cnt[SCORCH_CNT_LOST_EVENTS]);
 
 	/* What was drained is unwound as one batch (at most a queue's worth waits here). */
 	if (!err && (err = recorder__flush(c->rec))) {

@@ -12,6 +12,7 @@
 #ifndef SCORCH_CAPTURE_H
 #define SCORCH_CAPTURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "profile.h"
@@ -33,5 +34,7 @@ void capture__close(struct capture *c);
 
 /* The sampler callback: 'ctx' is a struct capture. */
 int capture__on_sample(void *ctx, const struct scorch_sample *s);
+/* The sampler's mapping-event callback: 'ctx' is a struct capture. A malformed event is counted, not fatal. */
+int capture__on_event(void *ctx, const void *data, size_t size);
 
 #endif

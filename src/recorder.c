@@ -14,6 +14,7 @@
 #include "idxmap.h"
 #include "ksyms.h"
 #include "log.h"
+#include "maplog.h"
 #include "perfmap.h"
 #include "procmaps.h"
 #include "recorder.h"
@@ -63,6 +64,12 @@ struct proc {
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 	uint32_t exec_seq;    /* the exec count its caches belong to */
 	int uw_sent;          /* the unwinding service has its maps (it has had samples to unwind) */
+	int uw_wanted;        /* it has had samples to unwind (when they came its maps were not known) */
+	int from_events;      /* maps were built from the mapping events: the process was gone */
+	uint32_t events_seq;  /* exec_seq + 1 of the last build from events counted in maps_from_events */
+	int gone;             /* its /proc/PID/maps could not be read at the last try */
+	int counted_unreadable; /* counted in maps_unreadable */
+	uint64_t log_gen;     /* maplog__generation() at that try */
 };
 
 struct recorder {
@@ -87,6 +94,12 @@ struct recorder {
 	int flushing;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
+	/* mapping events */
+	struct maplog *log;               /* owned */
+	int events_available;
+	int (*drain)(void *ctx);          /* brings in pending mapping events, or NULL */
+	void *drain_ctx;
+	uint64_t events_lost, maps_from_events, files_from_events;
 };
 
 static uint64_t now_ns(void)
@@ -108,7 +121,9 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 		r->opts = *opts;
 	r->sym = sandbox__new(opts ? &opts->sym : NULL, opts ? !opts->no_sandbox : 1);
 	r->queue = malloc(QUEUE_MAX * sizeof(*r->queue));
-	if (!r->sym || !r->queue) {
+	r->log = maplog__new();
+	if (!r->sym || !r->queue || !r->log) {
+		maplog__free(r->log);
 		sandbox__free(r->sym);
 		free(r->queue);
 		free(r);
@@ -146,7 +161,25 @@ void recorder__free(struct recorder *r)
 	sandbox__free(r->sym);
 	ksyms__free(r->ksyms);
 	free(r->queue);
+	maplog__free(r->log);
 	free(r);
+}
+
+int recorder__add_event(struct recorder *r, const void *data, size_t size)
+{
+	return maplog__add_event(r->log, data, size);
+}
+
+void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void *ctx)
+{
+	r->drain = drain;
+	r->drain_ctx = ctx;
+}
+
+void recorder__set_events(struct recorder *r, int available, uint64_t lost)
+{
+	r->events_available = available;
+	r->events_lost = lost;
 }
 
 /* Tell the unwinding service the mappings of a process (after a read, and when a file was opened). */
@@ -194,6 +227,15 @@ static int flush_pid(struct recorder *r, uint32_t pid)
 	return 0;
 }
 
+/*
+ * Whether to look at the maps again for an address outside them: 20 ms after the last read (dlopen),
+ * or at once for a gone process when mapping events came in since (its exit's may be among them).
+ */
+static int maps_stale(struct recorder *r, const struct proc *pr)
+{
+	return now_ns() - pr->maps_time > MAPS_REFRESH_NS || (pr->gone && maplog__generation(r->log) != pr->log_gen);
+}
+
 /* (Re)read the maps of a process. A process that is gone keeps what was read before. */
 static int proc_read_maps(struct recorder *r, struct proc *pr)
 {
@@ -209,11 +251,36 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	err = procmaps__read(&m, (pid_t)pr->pid);
 	if (err == -ENOMEM)
 		return err;
+	pr->from_events = 0;
+	pr->gone = err != 0;
+	pr->log_gen = maplog__generation(r->log);
 	if (err) {
-		if (!pr->maps_ok)
-			r->maps_errors++;
-		pr_debug("cannot read the maps of pid %u: %s", pr->pid, strerror(-err));
-		return 0;
+		/* Gone: what the mapping events said of this exec of it, if anything. */
+		procmaps__release(&m);
+		procmaps__init(&m);
+		err = maplog__build(r->log, pr->pid, pr->exec_seq, &m);
+		if (err < 0) {
+			procmaps__release(&m);
+			return err;
+		}
+		if (!m.nr) {
+			if (!pr->maps_ok && !pr->counted_unreadable) {
+				pr->counted_unreadable = 1;
+				r->maps_errors++;
+			}
+			pr_debug("cannot read the maps of pid %u (exec %u), and no mapping events name them yet", pr->pid, pr->exec_seq);
+			procmaps__release(&m);
+			return 0;
+		}
+		pr->from_events = 1;
+		if (pr->counted_unreadable) { /* counted before its exit's events came */
+			pr->counted_unreadable = 0;
+			r->maps_errors--;
+		}
+		if (pr->events_seq != pr->exec_seq + 1) {
+			pr->events_seq = pr->exec_seq + 1;
+			r->maps_from_events++;
+		}
 	}
 	if (!m.nr) {
 		/* Read in the middle of an exec: look again at the next unknown address, not 20 ms later. */
@@ -231,7 +298,7 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	pr->maps = m;
 	pr->pm = pm;
 	pr->maps_ok = 1;
-	return pr->uw_sent ? proc_send_maps(r, pr) : 0;
+	return pr->uw_sent || pr->uw_wanted ? proc_send_maps(r, pr) : 0;
 }
 
 /*
@@ -297,7 +364,7 @@ size_t recorder__forget_exited(struct recorder *r)
 	return gone;
 }
 
-static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
+static struct proc *get_proc(struct recorder *r, uint32_t pid, uint32_t exec_seq, int *err)
 {
 	struct proc *pr;
 	uint64_t idx;
@@ -309,6 +376,9 @@ static struct proc *get_proc(struct recorder *r, uint32_t pid, int *err)
 	if (!pr)
 		goto nomem;
 	pr->pid = pid;
+	/* First seen after an exec: its maps (or its mapping events) are of that exec. */
+	pr->exec_seq = exec_seq;
+	r->execs += exec_seq != 0;
 	pr->jit_mapping = PROFILE_NONE;
 	perfmap__init(&pr->jit);
 	procmaps__init(&pr->maps);
@@ -338,7 +408,7 @@ int recorder__add_process(struct recorder *r, uint32_t pid)
 {
 	int err;
 
-	get_proc(r, pid, &err);
+	get_proc(r, pid, 0, &err);
 	return err;
 }
 
@@ -362,9 +432,23 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 	pm->resolved = 1;
 	if (e->path[0] == '/' && e->inode) {
 		char root[32];
-		int fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
-					   e->inode);
+		int fd = -ENOENT;
 
+		if (!pr->from_events)
+			fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
+					       e->inode);
+		if (fd < 0) {
+			/* Gone (or its files out of reach): the path a mapping event gave, if the file is still it. */
+			const char *path = maplog__path(r->log, e->dev_major, e->dev_minor, e->inode);
+
+			if (path && (fd = maplog__open(path, e->dev_major, e->dev_minor, e->inode)) >= 0)
+				r->files_from_events++;
+			else if (path)
+				pr_debug("not opening '%s' named by a mapping event of pid %u: %s", path, pr->pid,
+					 strerror(-fd));
+		}
+		/* Debuginfo is looked up under the target's root, as for a live process: gone, only the
+		 * debug directories remain. */
 		snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
 		kind = PROFILE_MAP_FILE;
 		if (fd >= 0) {
@@ -476,7 +560,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 	if (u64map__get(&pr->addrs, addr, &v))
 		return (uint32_t)v;
 	e = procmaps__find(&pr->maps, addr);
-	if (!e && now_ns() - pr->maps_time > MAPS_REFRESH_NS) {
+	if (!e && maps_stale(r, pr)) {
 		/* Perhaps mapped since we looked (dlopen): look again. */
 		*err = proc_read_maps(r, pr);
 		if (*err)
@@ -730,12 +814,15 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
  * Queue a sample, for the unwinding service when 'unwind' (else only to keep its place: finishing it
  * now could read maps and flush the queue from inside finish_sample()); recorder__flush() finishes it.
  */
-static int queue_sample(struct recorder *r, struct proc *pr, const struct recorder_sample *s, int unwind)
+static int queue_sample(struct recorder *r, struct proc *pr, const struct recorder_sample *s, int unwind,
+			int hold)
 {
 	uint32_t max = r->opts.call_graph == RECORDER_CG_FP ? 2 : MAX_DEPTH / 2;
 	struct queued *q;
 	int slot = -1, err;
 
+	if (unwind)
+		pr->uw_wanted = 1;
 	if (unwind && !pr->uw_sent && (err = proc_send_maps(r, pr)))
 		return err;
 	if (unwind)
@@ -749,7 +836,7 @@ static int queue_sample(struct recorder *r, struct proc *pr, const struct record
 	}
 	if (slot == -ENOMEM)
 		return slot;
-	if (slot < 0 && !r->nr_queued)
+	if (slot < 0 && !r->nr_queued && !hold)
 		return finish_sample(r, s, pr, NULL);
 	q = &r->queue[r->nr_queued++];
 	q->pid = s->pid;
@@ -759,15 +846,17 @@ static int queue_sample(struct recorder *r, struct proc *pr, const struct record
 	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
 	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
 	q->nr_uips = s->nr_uips < SCORCH_MAX_STACK ? s->nr_uips : SCORCH_MAX_STACK;
-	memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
-	memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
+	if (q->nr_kips) /* kips may be NULL when there are none */
+		memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
+	if (q->nr_uips)
+		memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
 	return r->nr_queued == QUEUE_MAX ? recorder__flush(r) : 0;
 }
 
 int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 {
 	struct proc *pr = NULL;
-	int err = 0;
+	int err = 0, hold;
 
 	if (s->kstack_error)
 		r->kstack_errors++;
@@ -776,7 +865,7 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 	if (s->kstack_truncated || s->ustack_truncated)
 		r->truncated++;
 	if (!r->opts.no_user && (s->nr_uips || s->uregs)) {
-		pr = get_proc(r, s->pid, &err);
+		pr = get_proc(r, s->pid, s->exec_seq, &err);
 		if (err)
 			return err;
 		if (s->exec_seq != pr->exec_seq) {
@@ -784,9 +873,14 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 			if (err)
 				return err;
 		}
-		/* Behind queued samples, every sample with user frames waits its turn. */
-		if (r->nr_queued || wants_unwind(r, s))
-			return queue_sample(r, pr, s, wants_unwind(r, s));
+		/*
+		 * Behind queued samples, every sample with user frames waits its turn. So does one of a
+		 * process already gone whose mappings are not known yet: its exit's mapping events are
+		 * read before the queue is flushed (capture.c).
+		 */
+		hold = pr->gone && !pr->maps.nr;
+		if (r->nr_queued || wants_unwind(r, s) || hold)
+			return queue_sample(r, pr, s, wants_unwind(r, s), hold);
 	}
 	return finish_sample(r, s, pr, NULL);
 }
@@ -805,7 +899,7 @@ static int unwind_need(void *ctx, uint32_t pid, uint64_t addr)
 		return 0;
 	pr = r->procs[idx - 1];
 	e = procmaps__find(&pr->maps, addr);
-	if (!e && now_ns() - pr->maps_time > MAPS_REFRESH_NS) {
+	if (!e && maps_stale(r, pr)) {
 		/* Perhaps mapped since we looked (exec, dlopen): look again. */
 		if ((err = proc_read_maps(r, pr)))
 			return err;
@@ -838,7 +932,10 @@ int recorder__flush(struct recorder *r)
 	if (r->flushing || !r->nr_queued)
 		return 0;
 	r->flushing = 1; /* maps read while finishing do not flush again */
-	err = sandbox__uw_run(r->sym, unwind_need, r);
+	/* Processes that exited since their samples came: their mappings, before unwinding and naming. */
+	err = r->drain ? r->drain(r->drain_ctx) : 0;
+	if (!err)
+		err = sandbox__uw_run(r->sym, unwind_need, r);
 	for (k = 0; !err && k < r->nr_queued; k++) {
 		const struct queued *q = &r->queue[k];
 		struct recorder_sample s = {
@@ -864,6 +961,7 @@ int recorder__store_counters(struct recorder *r)
 	struct profile *p = r->p;
 	struct sandbox_stats ss;
 	struct sandbox_uw_stats us;
+	struct maplog_stats ms;
 
 	sandbox__stats(r->sym, &ss);
 	sandbox__uw_stats(r->sym, &us);
@@ -871,6 +969,15 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "symbolizer_timeouts", ss.timeouts))
 		return -ENOMEM;
 
+	maplog__stats(r->log, &ms);
+	if (profile__counter_set(p, "maps_from_events", r->maps_from_events) ||
+	    profile__counter_set(p, "files_from_events", r->files_from_events) ||
+	    profile__counter_set(p, "mapping_events_received", ms.mmaps + ms.paths) ||
+	    profile__counter_set(p, "mapping_events_lost", r->events_lost) ||
+	    profile__counter_set(p, "mapping_events_bad", ms.bad) ||
+	    profile__counter_set(p, "mapping_log_dropped", ms.maps_dropped + ms.paths_dropped) ||
+	    profile__meta_set(p, "mapping_events", r->events_available ? "yes" : "unavailable"))
+		return -ENOMEM;
 	if (profile__counter_set(p, "kernel_stack_errors", r->kstack_errors) ||
 	    profile__counter_set(p, "user_stack_errors", r->ustack_errors) ||
 	    profile__counter_set(p, "truncated_stacks", r->truncated) ||

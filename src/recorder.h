@@ -24,6 +24,7 @@
 #ifndef SCORCH_RECORDER_H
 #define SCORCH_RECORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "profile.h"
@@ -87,6 +88,21 @@ int recorder__flush(struct recorder *r);
  * recording every process for a long time keeps memory bounded. Returns how many were forgotten.
  */
 size_t recorder__forget_exited(struct recorder *r);
+/*
+ * Take one mapping event from the sampler (bytes as they came; see maplog.h). The recorder keeps a
+ * bounded log of the executable file mappings and file paths they name; when a process's
+ * /proc/PID/maps cannot be read (it is gone), its mappings are built from that log (counted in
+ * maps_from_events) and its files opened by the logged path in our root, only if (device, inode)
+ * still match. Returns 0, -EINVAL for a malformed event (counted in mapping_events_bad), or -ENOMEM.
+ */
+int recorder__add_event(struct recorder *r, const void *data, size_t size);
+/*
+ * Called by recorder__flush() before it names queued samples, to bring in the mapping events pending
+ * (those of processes that exited meanwhile). NULL: none. Its error is returned by the flush.
+ */
+void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void *ctx);
+/* Whether mapping events are being received, and how many the BPF side lost (for the counters). */
+void recorder__set_events(struct recorder *r, int available, uint64_t lost);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
 

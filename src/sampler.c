@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,12 +22,15 @@
 struct sampler {
 	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_buffer *erb;   /* mapping events, NULL when unavailable */
+	int has_events;
 	int *pfds;                 /* per online CPU perf event fds, -1 when not opened */
 	struct bpf_link **links;   /* per online CPU */
 	int nr_cpus;               /* online CPUs we attached to */
 	const char *event;
 	/* for the ring buffer callback */
 	sampler_fn fn;
+	sampler_event_fn efn;
 	void *fn_ctx;
 	int fn_ret;
 	uint64_t bad_records;
@@ -165,6 +169,68 @@ static int on_record(void *ctx, void *data, size_t size)
 	return s->fn_ret;
 }
 
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (!s->efn)
+		return 0;
+	s->fn_ret = s->efn(s->fn_ctx, data, size);
+	return s->fn_ret;
+}
+
+/* Open and load the skeleton, with or without the mapping-event programs. */
+static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t rb_bytes, int events)
+{
+	int err;
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("cannot open the BPF sampler: %s", strerror(errno));
+		return err;
+	}
+	s->skel->rodata->filter_targets = !opts->all;
+	s->skel->rodata->cgroup_id = opts->cgroup_id;
+	s->skel->rodata->cgroup_level = opts->cgroup_level;
+	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
+	s->skel->rodata->fp_stack = !opts->no_fp_stack;
+	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
+	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
+	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
+	bpf_program__set_autoload(s->skel->progs.on_exit, events);
+	bpf_program__set_autoload(s->skel->progs.on_prepare_exec, events);
+	return sampler_bpf__load(s->skel);
+}
+
+/* The mapping-event programs and their ring buffer; on failure recording goes on without them. */
+static void attach_events(struct sampler *s)
+{
+	s->skel->links.on_exit = bpf_program__attach(s->skel->progs.on_exit);
+	if (!s->skel->links.on_exit) {
+		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_process_exit: %s", strerror(errno));
+		return;
+	}
+	s->skel->links.on_prepare_exec = bpf_program__attach(s->skel->progs.on_prepare_exec);
+	if (!s->skel->links.on_prepare_exec) {
+		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_prepare_exec: %s", strerror(errno));
+		goto detach;
+	}
+	s->erb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
+	if (!s->erb) {
+		pr_debug("mapping events unavailable: cannot set up their ring buffer: %s", strerror(errno));
+		goto detach;
+	}
+	s->has_events = 1;
+	return;
+detach:
+	bpf_link__destroy(s->skel->links.on_exit);
+	bpf_link__destroy(s->skel->links.on_prepare_exec);
+	s->skel->links.on_exit = NULL;
+	s->skel->links.on_prepare_exec = NULL;
+}
+
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	static unsigned char online[MAX_CPUS];
@@ -219,31 +285,24 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		}
 	}
 
-	s->skel = sampler_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		pr_err("cannot open the BPF sampler: %s", strerror(errno));
-		goto fail;
-	}
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
 	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes, opts->stack_bytes);
-	s->skel->rodata->filter_targets = !opts->all;
-	s->skel->rodata->cgroup_id = opts->cgroup_id;
-	s->skel->rodata->cgroup_level = opts->cgroup_level;
-	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
-	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
-	s->skel->rodata->fp_stack = !opts->no_fp_stack;
-	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;
 		pr_err("cannot count the possible CPUs");
 		goto fail;
 	}
-	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
-	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
-
-	err = sampler_bpf__load(s->skel);
+	err = load_skel(s, opts, rb_bytes, !opts->no_events);
+	if (err && !opts->no_events && s->skel) {
+		/* The mapping-event programs are optional: load again without them. */
+		pr_debug("mapping events unavailable: cannot load their BPF programs (%s)", strerror(-err));
+		sampler_bpf__destroy(s->skel);
+		s->skel = NULL;
+		err = load_skel(s, opts, rb_bytes, 0);
+	}
+	if (!s->skel)
+		goto fail;
 	if (err) {
 		pr_err("cannot load the BPF sampler: %s%s", strerror(-err),
 		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)" : " (run with -v for the verifier log)");
@@ -255,6 +314,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		pr_err("cannot attach the exec tracepoint: %s", strerror(errno));
 		goto fail;
 	}
+	if (!opts->no_events && bpf_program__fd(s->skel->progs.on_exit) >= 0)
+		attach_events(s);
 	if (opts->follow_forks && !opts->all) {
 		s->skel->links.on_fork = bpf_program__attach(s->skel->progs.on_fork);
 		if (!s->skel->links.on_fork) {
@@ -312,15 +373,24 @@ int sampler__add_target(struct sampler *s, uint32_t pid)
 	return err;
 }
 
-int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_event_fn efn, void *ctx)
 {
+	struct epoll_event ev;
 	int err;
 
 	s->fn = fn;
+	s->efn = efn;
 	s->fn_ctx = ctx;
 	s->fn_ret = 0;
-	/* Samples are submitted without wakeups, so the poll mostly times out: then drain. */
-	err = ring_buffer__poll(s->rb, timeout_ms);
+	/*
+	 * Samples are submitted without wakeups, so the wait mostly times out: then drain the events
+	 * first (a sample's mappings were sent before it), then the samples. The wait does not consume.
+	 */
+	err = epoll_wait(ring_buffer__epoll_fd(s->rb), &ev, 1, timeout_ms);
+	if (err < 0)
+		err = -errno;
+	if (err >= 0 && s->erb)
+		err = ring_buffer__consume(s->erb);
 	if (err >= 0 && !s->fn_ret)
 		err = ring_buffer__consume(s->rb);
 	if (s->fn_ret)
@@ -356,6 +426,35 @@ int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX])
 	return 0;
 }
 
+int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx)
+{
+	int err;
+
+	int outer_ret = s->fn_ret, ret;
+
+	if (!s->erb)
+		return 0;
+	/* May run from inside the sample callback (the recorder flushing a full queue): keep its state. */
+	s->efn = efn;
+	s->fn_ctx = ctx;
+	s->fn_ret = 0;
+	err = ring_buffer__consume(s->erb);
+	ret = s->fn_ret;
+	s->fn_ret = outer_ret;
+	if (ret)
+		return ret;
+	if (err < 0 && err != -EINTR) {
+		pr_err("cannot read the BPF event ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int sampler__has_events(const struct sampler *s)
+{
+	return s->has_events;
+}
+
 const char *sampler__event(const struct sampler *s)
 {
 	return s->event;
@@ -373,6 +472,7 @@ void sampler__free(struct sampler *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->erb);
 	if (s->links)
 		for (cpu = 0; cpu < MAX_CPUS; cpu++)
 			bpf_link__destroy(s->links[cpu]);

@@ -27,6 +27,7 @@ struct sampler_opts {
 	size_t ringbuf_bytes; /* 0 = sized from the number of CPUs */
 	int no_fp_stack;     /* skip the kernel's frame-pointer walk of user stacks */
 	uint32_t stack_bytes; /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0: none */
+	int no_events;       /* do not load the mapping-event programs */
 };
 
 struct sampler;
@@ -37,11 +38,31 @@ struct sampler;
  * by sampler__poll().
  */
 typedef int (*sampler_fn)(void *ctx, const struct scorch_sample *s);
+/*
+ * Called for every mapping event (struct scorch_mmap_event or scorch_path_event) with its record as
+ * it came: 'size' bytes, not checked here. A non-zero return stops the poll and is returned.
+ */
+typedef int (*sampler_event_fn)(void *ctx, const void *data, size_t size);
 
 struct sampler *sampler__open(const struct sampler_opts *opts);
 int sampler__add_target(struct sampler *s, uint32_t pid);
-/* Wait up to timeout_ms for samples, then consume every pending one. Returns 0 or a negative errno. */
-int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx);
+/*
+ * Wait up to timeout_ms for samples, then consume every pending mapping event (given to efn, which may
+ * be NULL) and then every pending sample, so that the mappings a sample needs have arrived before it.
+ * Returns 0 or a negative errno.
+ */
+int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_event_fn efn, void *ctx);
+/*
+ * Consume the pending mapping events only: after sampler__poll(), those of the processes that exited
+ * while their samples were being consumed. Returns 0 or a negative errno.
+ */
+int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx);
+/*
+ * Whether the mapping events are being sent: their BPF programs are optional (fentry, BTF of
+ * perf_event_mmap and security_file_open, CONFIG_SECURITY) and left out with a debug message when
+ * they cannot be loaded or attached.
+ */
+int sampler__has_events(const struct sampler *s);
 /* Totals of the BPF counters (enum scorch_counter) over all CPUs. */
 int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX]);
 /* "cpu-clock" or "cycles": what is being sampled. Borrowed. */

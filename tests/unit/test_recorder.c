@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the recorder (src/recorder.h) that need no BPF: forgetting the processes that exited
- * (record -a keeps its caches bounded that way), and samples of a forgotten process still recorded.
+ * (record -a keeps its caches bounded that way), and samples of a forgotten process still recorded;
+ * the mappings of a process that is gone built from (synthetic) mapping events, and the files they
+ * name refused when they are not the mapped file or a symlink is on their path.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +11,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procmaps.h"
 #include "profile.h"
 #include "recorder.h"
+#include "scorch_abi.h"
 
 static pid_t dead_child(void)
 {
@@ -51,15 +59,139 @@ static void test_forget_exited(void **state)
 	assert_int_equal(recorder__add_sample(r, &s), 0);
 	s.pid = s.tid = (uint32_t)child;
 	assert_int_equal(recorder__add_sample(r, &s), 0);
+	/* Gone with no maps known: held for the mapping events the next flush brings in. */
+	assert_int_equal(recorder__flush(r), 0);
 	assert_int_equal(p.total, 2);
 	recorder__free(r);
 	profile__release(&p);
+}
+
+/* The function a sample of the gone child is taken in: the child is a fork, so it is at this address there. */
+__attribute__((noinline, used)) int gone_target_fn(int x)
+{
+	return x * 3 + 1;
+}
+
+/* Send the recorder a path event for 'path' (names leaf first, as the BPF walk writes them). */
+static void send_path(struct recorder *r, const char *path, uint32_t dmaj, uint32_t dmin, uint64_t ino)
+{
+	struct scorch_path_event *e = calloc(1, sizeof(*e));
+	size_t len = strlen(path), pos = 0, end = len;
+
+	assert_non_null(e);
+	e->h.type = SCORCH_EV_PATH;
+	e->dev_major = dmaj;
+	e->dev_minor = dmin;
+	e->ino = ino;
+	while (end > 0) {
+		size_t start = end;
+
+		while (start > 0 && path[start - 1] != '/')
+			start--;
+		memcpy(e->path + pos, path + start, end - start);
+		pos += end - start;
+		e->path[pos++] = '\0';
+		end = start ? start - 1 : 0;
+	}
+	e->path_len = (uint32_t)pos;
+	assert_int_equal(recorder__add_event(r, e, offsetof(struct scorch_path_event, path) + pos), 0);
+	free(e);
+}
+
+/* A sample of a child that is gone, named through events of this binary's mappings (ino_delta shifts the
+ * inode the events give) and a path event for 'path'. Returns whether the sample got gone_target_fn's name. */
+static int gone_named(const char *path, uint64_t ino_delta, uint64_t *from_events)
+{
+	char exe[PATH_MAX];
+	struct profile p;
+	struct recorder *r;
+	struct procmaps m;
+	struct stat st;
+	uint64_t ips[1] = { (uint64_t)(uintptr_t)gone_target_fn + 1 };
+	struct recorder_sample s = { .comm = "x", .uips = ips, .nr_uips = 1 };
+	pid_t child = dead_child();
+	uint32_t i, found = 0;
+	ssize_t n;
+
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_int_equal(stat(exe, &st), 0);
+	profile__init(&p);
+	r = recorder__new(&p, NULL);
+	assert_non_null(r);
+	recorder__set_events(r, 1, 0);
+	procmaps__init(&m);
+	assert_int_equal(procmaps__read(&m, getpid()), 0);
+	for (i = 0; i < m.nr; i++) {
+		const struct procmaps_entry *e = &m.entries[i];
+		struct scorch_mmap_event ev;
+
+		if (e->inode != (uint64_t)st.st_ino || strcmp(e->path, exe) != 0)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.h.type = SCORCH_EV_MMAP;
+		ev.h.pid = (uint32_t)child;
+		ev.dev_major = e->dev_major;
+		ev.dev_minor = e->dev_minor;
+		ev.ino = e->inode + ino_delta;
+		ev.start = e->start;
+		ev.end = e->end;
+		ev.pgoff = e->offset;
+		ev.prot = (e->perms & PROCMAPS_R ? SCORCH_PROT_READ : 0) | (e->perms & PROCMAPS_X ? SCORCH_PROT_EXEC : 0);
+		assert_int_equal(recorder__add_event(r, &ev, sizeof(ev)), 0);
+		if (!found++)
+			send_path(r, path, e->dev_major, e->dev_minor, e->inode + ino_delta);
+	}
+	assert_true(found > 0);
+	procmaps__release(&m);
+
+	s.pid = s.tid = (uint32_t)child;
+	assert_int_equal(recorder__add_sample(r, &s), 0);
+	assert_int_equal(recorder__flush(r), 0);
+	assert_int_equal(p.total, 1);
+	assert_int_equal(recorder__store_counters(r), 0);
+	*from_events = profile__counter_get(&p, "maps_from_events");
+	found = 0;
+	for (i = 0; i < p.nr_frames; i++)
+		if (p.frames[i].function && strcmp(profile__str(&p, p.frames[i].function), "gone_target_fn") == 0)
+			found = 1;
+	recorder__free(r);
+	profile__release(&p);
+	return (int)found;
+}
+
+static void test_gone_from_events(void **state)
+{
+	char exe[PATH_MAX], dir[] = "/tmp/scorch-rec-XXXXXX", link[PATH_MAX + 32];
+	uint64_t from_events;
+	ssize_t n;
+
+	(void)state;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	/* The events name the file and it is the mapped one. */
+	assert_true(gone_named(exe, 0, &from_events));
+	assert_int_equal(from_events, 1);
+	/* They name a (dev, inode) that the path does not have: the file is not used. */
+	assert_false(gone_named(exe, 1, &from_events));
+	assert_int_equal(from_events, 1);
+	/* The path goes through a symlink (to the right file): refused. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/exe", dir);
+	assert_int_equal(symlink(exe, link), 0);
+	assert_false(gone_named(link, 0, &from_events));
+	unlink(link);
+	rmdir(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forget_exited),
+		cmocka_unit_test(test_gone_from_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
