@@ -68,7 +68,7 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	recorder__set_events(c->rec, sampler__has_events(c->smp), 0);
+	recorder__set_events(c->rec, sampler__has_events(c->smp));
 	recorder__set_event_drain(c->rec, drain_events, c);
 	return 0;
 }
@@ -90,10 +90,6 @@ int capture__add_target(struct capture *c, uint32_t pid)
 int capture__poll(struct capture *c, int timeout_ms)
 {
 	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, capture__on_event, c);
-	uint64_t cnt[SCORCH_CNT_MAX];
-
-	if (sampler__has_events(c->smp) && sampler__counters(c->smp, cnt) == 0)
-		recorder__set_events(c->rec, 1, cnt[SCORCH_CNT_LOST_EVENTS]);
 
 	/* What was drained is unwound as one batch (at most a queue's worth waits here). */
 	if (!err && (err = recorder__flush(c->rec))) {

@@ -470,6 +470,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
 	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
 	    profile__counter_set(p, "samples_in_exec", c[SCORCH_CNT_IN_EXEC]) ||
+	    profile__counter_set(p, "mapping_events_lost", c[SCORCH_CNT_LOST_EVENTS]) ||
 	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;

@@ -1,17 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include "idxmap.h"
 #include "maplog.h"
-#include "safeopen.h"
 #include "scorch_abi.h"
 
 /*
@@ -400,33 +393,6 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 	if (m->nr)
 		qsort(m->entries, m->nr, sizeof(*m->entries), cmp_start);
 	return (int)m->nr;
-}
-
-int maplog__open(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t ino)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	struct stat st;
-	int fd, err;
-
-	if (!path || path[0] != '/')
-		return -EINVAL;
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0) {
-		err = -errno;
-		goto fail;
-	}
-	err = !S_ISREG(st.st_mode) ? -EINVAL : (uint64_t)st.st_size > SAFEOPEN_MAX_SIZE ? -EFBIG :
-	      st.st_dev != makedev(dev_major, dev_minor) || (uint64_t)st.st_ino != ino ? -ESTALE : 0;
-	if (!err)
-		return fd;
-fail:
-	close(fd);
-	return err;
 }
 
 uint64_t maplog__generation(const struct maplog *l)

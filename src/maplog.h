@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * maplog - what the BPF mapping events said about processes' executable mappings, for the processes
- * that are gone before their /proc/PID/maps could be read (a program that runs a few milliseconds).
+ * maplog - what the BPF mapping events said about processes' mappings (snapshots taken when a target
+ * exits and before it execs), for the processes that are gone before their /proc/PID/maps could be
+ * read (a program that runs a few milliseconds).
  *
- * It keeps a bounded log of file mappings (pid, exec_seq, range, offset, device, inode),
- * oldest dropped first, and a bounded (device, inode) -> path table filled from the paths of the files
- * the targets opened. maplog__build() turns the log of one process into the procmaps that
- * /proc/PID/maps would have shown for the files it had code of. maplog__open() opens a path the
- * target chose (untrusted) in our own root, and only if it is still the very file that was mapped.
+ * It keeps a bounded log of file mappings (pid, exec_seq, range, offset, device, inode), oldest
+ * dropped first, and a bounded (device, inode) -> path table filled from the paths of the mapped files.
+ * maplog__build() turns the log of one process into the procmaps that /proc/PID/maps would have shown
+ * for the files it had code of. Such a path is the target's choice: safeopen__identified() opens it.
  *
  * The struct maplog owns its entries and path strings; maplog__free() frees everything (NULL-safe).
  * Functions returning int return 0 or a negative errno: -ENOMEM, or -EINVAL for a malformed event.
@@ -73,16 +73,6 @@ const char *maplog__path(const struct maplog *l, uint32_t dev_major, uint32_t de
  * Returns the number of entries, or -ENOMEM.
  */
 int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struct procmaps *m);
-
-/*
- * Open 'path' (untrusted, from a mapping event) in our root: openat2() with RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS, O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC, then fstat(): the descriptor is kept
- * only for a regular file no larger than SAFEOPEN_MAX_SIZE whose (device, inode) are the ones given
- * (a chrooted target's path may name another file in our root). Returns the descriptor (owned by the
- * caller) or a negative errno: -ELOOP (a symlink on the way), -EINVAL (not a regular file, or a
- * relative path), -ESTALE (another file), -EFBIG, or what openat2() failed with.
- */
-int maplog__open(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t ino);
 
 /* Changes whenever a mapping is added: a build may then give more than before. */
 uint64_t maplog__generation(const struct maplog *l);

@@ -99,7 +99,7 @@ struct recorder {
 	int events_available;
 	int (*drain)(void *ctx);          /* brings in pending mapping events, or NULL */
 	void *drain_ctx;
-	uint64_t events_lost, maps_from_events, files_from_events;
+	uint64_t maps_from_events, files_from_events;
 };
 
 static uint64_t now_ns(void)
@@ -176,10 +176,9 @@ void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void
 	r->drain_ctx = ctx;
 }
 
-void recorder__set_events(struct recorder *r, int available, uint64_t lost)
+void recorder__set_events(struct recorder *r, int available)
 {
 	r->events_available = available;
-	r->events_lost = lost;
 }
 
 /* Tell the unwinding service the mappings of a process (after a read, and when a file was opened). */
@@ -441,7 +440,7 @@ static int resolve_map(struct recorder *r, struct proc *pr, size_t i)
 			/* Gone (or its files out of reach): the path a mapping event gave, if the file is still it. */
 			const char *path = maplog__path(r->log, e->dev_major, e->dev_minor, e->inode);
 
-			if (path && (fd = maplog__open(path, e->dev_major, e->dev_minor, e->inode)) >= 0)
+			if (path && (fd = safeopen__identified(path, e->dev_major, e->dev_minor, e->inode)) >= 0)
 				r->files_from_events++;
 			else if (path)
 				pr_debug("not opening '%s' named by a mapping event of pid %u: %s", path, pr->pid,
@@ -973,7 +972,6 @@ int recorder__store_counters(struct recorder *r)
 	if (profile__counter_set(p, "maps_from_events", r->maps_from_events) ||
 	    profile__counter_set(p, "files_from_events", r->files_from_events) ||
 	    profile__counter_set(p, "mapping_events_received", ms.mmaps + ms.paths) ||
-	    profile__counter_set(p, "mapping_events_lost", r->events_lost) ||
 	    profile__counter_set(p, "mapping_events_bad", ms.bad) ||
 	    profile__counter_set(p, "mapping_log_dropped", ms.maps_dropped + ms.paths_dropped) ||
 	    profile__meta_set(p, "mapping_events", r->events_available ? "yes" : "unavailable"))

@@ -90,7 +90,7 @@ int recorder__flush(struct recorder *r);
 size_t recorder__forget_exited(struct recorder *r);
 /*
  * Take one mapping event from the sampler (bytes as they came; see maplog.h). The recorder keeps a
- * bounded log of the executable file mappings and file paths they name; when a process's
+ * bounded log of the file mappings and file paths they name; when a process's
  * /proc/PID/maps cannot be read (it is gone), its mappings are built from that log (counted in
  * maps_from_events) and its files opened by the logged path in our root, only if (device, inode)
  * still match. Returns 0, -EINVAL for a malformed event (counted in mapping_events_bad), or -ENOMEM.
@@ -101,8 +101,8 @@ int recorder__add_event(struct recorder *r, const void *data, size_t size);
  * (those of processes that exited meanwhile). NULL: none. Its error is returned by the flush.
  */
 void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void *ctx);
-/* Whether mapping events are being received, and how many the BPF side lost (for the counters). */
-void recorder__set_events(struct recorder *r, int available, uint64_t lost);
+/* Whether mapping events are being received (the meta key mapping_events). */
+void recorder__set_events(struct recorder *r, int available);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
 

@@ -177,6 +177,34 @@ int safeopen__in_root(const char *root, const char *path)
 	return check_regular(fd, &st);
 }
 
+/* Whether st is the file (dev_major:dev_minor, inode). */
+static int same_file(const struct stat *st, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
+{
+	return (uint64_t)st->st_ino == inode && major(st->st_dev) == dev_major && minor(st->st_dev) == dev_minor;
+}
+
+int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
+{
+	struct open_how how = {
+		.flags = OPEN_FLAGS,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	fd = check_regular(fd, &st);
+	if (fd >= 0 && !same_file(&st, dev_major, dev_minor, inode)) {
+		close(fd);
+		fd = -ESTALE;
+	}
+	return fd;
+}
+
 int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
 		      uint32_t dev_minor, uint64_t inode)
 {
@@ -206,7 +234,7 @@ int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *pa
 			err = fd;
 			continue;
 		}
-		if (st.st_ino == inode && major(st.st_dev) == dev_major && minor(st.st_dev) == dev_minor)
+		if (same_file(&st, dev_major, dev_minor, inode))
 			return fd;
 		close(fd);
 		err = -ESTALE;

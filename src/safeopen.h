@@ -29,6 +29,14 @@ int safeopen__in_root(const char *root, const char *path);
 int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
 		      uint32_t dev_minor, uint64_t inode);
 /*
+ * Open the absolute 'path' (a mapping event's, of a process that is gone) in our root, with no symlink
+ * on the way (openat2 RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS), and keep it only when it is still
+ * the file (dev_major:dev_minor, inode): a chrooted target's path may name another file here.
+ * -EINVAL for a relative path or a file that is not regular, -ELOOP for a symlink, -ESTALE for
+ * another file.
+ */
+int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode);
+/*
  * Route safeopen__file() and safeopen__in_root() through 'broker' (NULL: open directly). The sandboxed
  * symbolizer child (sandbox.h), which may not open files, asks its parent this way.
  */

@@ -58,9 +58,9 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
  */
 int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx);
 /*
- * Whether the mapping events are being sent: their BPF programs are optional (fentry, BTF of
- * perf_event_mmap and security_file_open, CONFIG_SECURITY) and left out with a debug message when
- * they cannot be loaded or attached.
+ * Whether the mapping events are being sent: their BPF programs are optional (the sched_process_exit
+ * and sched_prepare_exec tracepoints, Linux 6.8, and the task_vma iterator kfuncs, 6.7) and left out
+ * with a debug message when they cannot be loaded or attached.
  */
 int sampler__has_events(const struct sampler *s);
 /* Totals of the BPF counters (enum scorch_counter) over all CPUs. */

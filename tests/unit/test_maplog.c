@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "maplog.h"
+#include "safeopen.h"
 #include "scorch_abi.h"
 
 static struct scorch_mmap_event mmap_ev(uint32_t pid, uint32_t seq, uint64_t start, uint64_t end, uint64_t ino,
@@ -251,20 +252,20 @@ static void test_open(void **state)
 	assert_int_equal(symlink(dir, linkdir), 0);
 	assert_int_equal(mkfifo(fifo, 0644), 0);
 
-	fd = maplog__open(file, major(st.st_dev), minor(st.st_dev), st.st_ino);
+	fd = safeopen__identified(file, major(st.st_dev), minor(st.st_dev), st.st_ino);
 	assert_true(fd >= 0);
 	close(fd);
 	/* Another inode: a chrooted target's path naming some other file in our root. */
-	assert_int_equal(maplog__open(file, major(st.st_dev), minor(st.st_dev), st.st_ino + 1), -ESTALE);
-	assert_int_equal(maplog__open(file, major(st.st_dev) + 1, minor(st.st_dev), st.st_ino), -ESTALE);
+	assert_int_equal(safeopen__identified(file, major(st.st_dev), minor(st.st_dev), st.st_ino + 1), -ESTALE);
+	assert_int_equal(safeopen__identified(file, major(st.st_dev) + 1, minor(st.st_dev), st.st_ino), -ESTALE);
 	/* A symlink, last or on the way, is refused even when it leads to the right file. */
-	assert_int_equal(maplog__open(link, major(st.st_dev), minor(st.st_dev), st.st_ino), -ELOOP);
-	assert_int_equal(maplog__open(via, major(st.st_dev), minor(st.st_dev), st.st_ino), -ELOOP);
+	assert_int_equal(safeopen__identified(link, major(st.st_dev), minor(st.st_dev), st.st_ino), -ELOOP);
+	assert_int_equal(safeopen__identified(via, major(st.st_dev), minor(st.st_dev), st.st_ino), -ELOOP);
 	/* Not a regular file (and a FIFO does not block), relative, missing. */
 	assert_int_equal(stat(fifo, &st), 0);
-	assert_int_equal(maplog__open(fifo, major(st.st_dev), minor(st.st_dev), st.st_ino), -EINVAL);
-	assert_int_equal(maplog__open("tmp/x", 0, 0, 0), -EINVAL);
-	assert_int_equal(maplog__open("/nonexistent/scorch", 0, 0, 0), -ENOENT);
+	assert_int_equal(safeopen__identified(fifo, major(st.st_dev), minor(st.st_dev), st.st_ino), -EINVAL);
+	assert_int_equal(safeopen__identified("tmp/x", 0, 0, 0), -EINVAL);
+	assert_int_equal(safeopen__identified("/nonexistent/scorch", 0, 0, 0), -ENOENT);
 
 	unlink(fifo);
 	unlink(linkdir);
