@@ -5,31 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "profile.h"
 
-/* Grow *arr (of *cap elements of size sz) to hold at least 'need' elements. */
-static int grow(void *arrp, size_t *cap, size_t need, size_t sz)
-{
-	void **arr = arrp;
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / sz)
-		return -ENOMEM;
-	n = realloc(*arr, ncap * sz);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
-#define GROW(p, field, capfield, need) grow(&(p)->field, &(p)->capfield, (need), sizeof(*(p)->field))
+#define GROW(p, field, capfield, need) array__grow(&(p)->field, &(p)->capfield, (need), sizeof(*(p)->field))
 
 static uint32_t fail(int err)
 {

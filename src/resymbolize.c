@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "resymbolize.h"
 #include "safeopen.h"
@@ -80,23 +81,6 @@ struct answers {
 	size_t nr_strs, cap_strs;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 1024;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*p, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	*p = n;
-	*cap = ncap;
-	return 0;
-}
-
 static size_t keep_str(struct answers *a, const char *s)
 {
 	size_t l, at = a->nr_strs;
@@ -104,7 +88,7 @@ static size_t keep_str(struct answers *a, const char *s)
 	if (!s)
 		return SIZE_MAX;
 	l = strlen(s) + 1;
-	if (grow((void **)&a->strs, &a->cap_strs, a->nr_strs + l, 1))
+	if (array__grow(&a->strs, &a->cap_strs, a->nr_strs + l, 1))
 		return SIZE_MAX - 1;
 	memcpy(a->strs + at, s, l);
 	a->nr_strs += l;
@@ -115,7 +99,7 @@ static int keep(struct answers *a, uint32_t loc, const struct sandbox_frames *r)
 {
 	int k;
 
-	if (grow((void **)&a->f, &a->cap_f, a->nr_f + (size_t)r->n, sizeof(*a->f)))
+	if (array__grow(&a->f, &a->cap_f, a->nr_f + (size_t)r->n, sizeof(*a->f)))
 		return -ENOMEM;
 	a->first[loc] = (uint32_t)a->nr_f;
 	a->count[loc] = (uint32_t)r->n;

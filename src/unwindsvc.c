@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "idxmap.h"
 #include "procmaps.h"
 #include "unwinder.h"
@@ -47,24 +48,6 @@ struct unwindsvc {
 	volatile uint32_t *watch;  /* borrowed: see unwindsvc__watch() */
 	const char *crash_marker;  /* tests only: abort when handing over an image that holds it */
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*p, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	memset((char *)n + *cap * size, 0, (ncap - *cap) * size);
-	*p = n;
-	*cap = ncap;
-	return 0;
-}
 
 /* The vDSO has no file: copy our own (its ELF image starts at AT_SYSINFO_EHDR and fills its mapping). */
 static void copy_vdso(struct unwindsvc *s)
@@ -164,7 +147,7 @@ int unwindsvc__add_file(struct unwindsvc *s, uint32_t handle, int fd)
 		close(fd);
 		return -EINVAL;
 	}
-	if (grow((void **)&s->handles, &s->cap_handles, (size_t)handle + 1, sizeof(*s->handles))) {
+	if (array__grow(&s->handles, &s->cap_handles, (size_t)handle + 1, sizeof(*s->handles))) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -183,7 +166,7 @@ int unwindsvc__add_file(struct unwindsvc *s, uint32_t handle, int fd)
 			return 0;
 		}
 	}
-	if (grow((void **)&s->files, &s->cap_files, s->nr_files + 1, sizeof(*s->files))) {
+	if (array__grow(&s->files, &s->cap_files, s->nr_files + 1, sizeof(*s->files))) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -200,7 +183,7 @@ int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsv
 	if (!u64map__get(&s->proc_idx, pid, &idx)) {
 		if (!n)
 			return 0;
-		if (grow((void **)&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)) ||
+		if (array__grow(&s->procs, &s->cap_procs, s->nr_procs + 1, sizeof(*s->procs)) ||
 		    u64map__set(&s->proc_idx, pid, s->nr_procs + 1))
 			return -ENOMEM;
 		idx = ++s->nr_procs;
@@ -217,7 +200,7 @@ int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsv
 		pr->cap = 0;
 		return 0;
 	}
-	if (grow((void **)&pr->m, &pr->cap, pr->n + n, sizeof(*pr->m)))
+	if (array__grow(&pr->m, &pr->cap, pr->n + n, sizeof(*pr->m)))
 		return -ENOMEM;
 	memcpy(pr->m + pr->n, m, n * sizeof(*m));
 	pr->n += n;
