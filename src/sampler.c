@@ -428,9 +428,7 @@ int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX])
 
 int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx)
 {
-	int err;
-
-	int outer_ret = s->fn_ret, ret;
+	int outer_ret = s->fn_ret, ret, err;
 
 	if (!s->erb)
 		return 0;
