@@ -90,6 +90,18 @@ static __always_inline int in_execve(void)
 	return BPF_CORE_READ_BITFIELD_PROBED(task, in_execve);
 }
 
+/*
+ * Whether process 'tgid' is sampled. A launched command is a target from before its exec, but until
+ * the exec it runs the recorder's own image (in the fork, in execvp): those samples are not the
+ * command's, and their user stacks would be read against the command's maps.
+ */
+static __always_inline int is_target(__u32 tgid)
+{
+	__u8 *v = bpf_map_lookup_elem(&targets, &tgid);
+
+	return v && *v == SCORCH_TARGET_ON;
+}
+
 /* The user registers, whether the sample interrupted user or kernel mode. */
 static __always_inline int read_user_regs(__u64 *regs)
 {
@@ -169,7 +181,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	if (tid == 0) /* the idle task */
 		return 0;
-	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+	if (filter_targets && !is_target(tgid))
 		return 0;
 	if (cgroup_id && bpf_get_current_ancestor_cgroup_id(cgroup_level) != cgroup_id)
 		return 0;
@@ -255,9 +267,13 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid), one = 1, *n;
+	__u8 *v = NULL;
 
-	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+	if (filter_targets && !(v = bpf_map_lookup_elem(&targets, &tgid)))
 		return 0;
+	/* The exec has succeeded and the new image's registers are set: sample from here on. */
+	if (v && *v == SCORCH_TARGET_AT_EXEC)
+		*v = SCORCH_TARGET_ON;
 	n = bpf_map_lookup_elem(&execs, &tgid);
 	if (n)
 		__sync_fetch_and_add(n, 1);
@@ -271,11 +287,12 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	__u8 one = 1;
+	__u8 *v, state;
 
-	if (ptgid == ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
+	if (ptgid == ctgid || !(v = bpf_map_lookup_elem(&targets, &ptgid)))
 		return 0;
-	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY))
+	state = *v; /* a child forked before the command's exec waits for its own */
+	if (bpf_map_update_elem(&targets, &ctgid, &state, BPF_ANY))
 		count(SCORCH_CNT_LOST_TARGETS);
 	else
 		count(SCORCH_CNT_FORKS);
@@ -473,7 +490,7 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 
 static __always_inline int wants_mappings(__u32 tgid)
 {
-	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+	if (filter_targets && !is_target(tgid))
 		return 0;
 	return !cgroup_id || bpf_get_current_ancestor_cgroup_id(cgroup_level) == cgroup_id;
 }

@@ -71,6 +71,12 @@ struct scorch_sample {
 _Static_assert(sizeof(struct scorch_sample) == 56 + 2 * 8 * SCORCH_MAX_STACK + 8 * SCORCH_NR_REGS + 8,
 	       "struct scorch_sample layout changed: update both sides");
 
+/* Values of the BPF 'targets' map (key: process id). */
+enum scorch_target_state {
+	SCORCH_TARGET_ON = 1,      /* sampled */
+	SCORCH_TARGET_AT_EXEC = 2, /* sampled from its next successful exec on (a launched command) */
+};
+
 /* Indexes into the per-CPU 'counters' array. */
 enum scorch_counter {
 	SCORCH_CNT_SAMPLES = 0,     /* samples of a target that reached the ring buffer */

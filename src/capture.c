@@ -75,7 +75,7 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 
 int capture__add_target(struct capture *c, uint32_t pid)
 {
-	int err = sampler__add_target(c->smp, pid);
+	int err = sampler__add_target(c->smp, pid, 0);
 
 	if (err)
 		return err;

@@ -596,8 +596,8 @@ int cmd_record(int argc, char **argv)
 	ro.call_graph = o.call_graph;
 	if (capture__open(&ss.cap, &ss.prof, &so, &ro))
 		goto out;
-	/* The held child is not added to the recorder: its maps are those of this process until it execs. */
-	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid))
+	/* The held child is sampled from its exec on: until then it runs this program's image. */
+	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid, 1))
 		goto out;
 	for (i = 0; i < o.nr_pids; i++) {
 		if (capture__add_target(&ss.cap, o.pids[i]))

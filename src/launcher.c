@@ -3,15 +3,30 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher.h"
 #include "log.h"
 
+/* tests only: the fork spins this long before its exec (as a slow start-up would), in user space. */
+static void test_spin(long ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+}
+
 int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr)
 {
+	const char *spin = getenv("SCORCH_TEST_LAUNCH_SPIN_MS");
+	long spin_ms = spin ? strtol(spin, NULL, 10) : 0;
 	int go[2], ep[2], err;
 
 	l->pid = -1;
@@ -51,6 +66,8 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 			_exit(127); /* the recorder gave up */
 		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(127);
+		if (spin_ms > 0)
+			test_spin(spin_ms);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(ep[1], &e, sizeof(e)) < 0)

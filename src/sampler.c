@@ -363,10 +363,10 @@ fail:
 	return NULL;
 }
 
-int sampler__add_target(struct sampler *s, uint32_t pid)
+int sampler__add_target(struct sampler *s, uint32_t pid, int from_exec)
 {
-	__u8 one = 1;
-	int err = bpf_map__update_elem(s->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+	__u8 state = from_exec ? SCORCH_TARGET_AT_EXEC : SCORCH_TARGET_ON;
+	int err = bpf_map__update_elem(s->skel->maps.targets, &pid, sizeof(pid), &state, sizeof(state), BPF_ANY);
 
 	if (err)
 		pr_err("cannot add pid %u to the sampler's targets: %s", pid, strerror(-err));

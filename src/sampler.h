@@ -45,7 +45,12 @@ typedef int (*sampler_fn)(void *ctx, const struct scorch_sample *s);
 typedef int (*sampler_event_fn)(void *ctx, const void *data, size_t size);
 
 struct sampler *sampler__open(const struct sampler_opts *opts);
-int sampler__add_target(struct sampler *s, uint32_t pid);
+/*
+ * Sample process 'pid' (and, with follow_forks, the children it forks from then on). from_exec: only
+ * from its next successful exec on (a launched command held before its exec, which until then runs
+ * this program's image).
+ */
+int sampler__add_target(struct sampler *s, uint32_t pid, int from_exec);
 /*
  * Wait up to timeout_ms for samples, then consume every pending mapping event (given to efn, which may
  * be NULL) and then every pending sample, so that the mappings a sample needs have arrived before it.

@@ -160,24 +160,68 @@ static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const stru
 }
 
 /* The one func of a stack under --by process: "comm (pid)". */
-static uint32_t process_func(struct view *v, uint32_t *cache, uint32_t thread, uint32_t loc)
+static const struct profile *sort_p;
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct profile_thread *x = &sort_p->threads[*(const uint32_t *)a];
+	const struct profile_thread *y = &sort_p->threads[*(const uint32_t *)b];
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/*
+ * One name per process: name_of[t] is the thread whose comm names thread t's process. A process has
+ * a thread entry per (tid, comm), so its main thread can have several (it execs, or renames itself):
+ * the one with the most samples names the process; without a sampled main thread, each thread its own.
+ */
+static int name_processes(const struct profile *p, uint32_t *name_of)
+{
+	uint64_t *n = calloc(p->nr_threads ? p->nr_threads : 1, sizeof(*n));
+	uint32_t *order = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*order));
+	uint32_t i, j, k, best;
+
+	if (!n || !order) {
+		free(n);
+		free(order);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nr_counts; i++)
+		n[p->counts[i].thread] += p->counts[i].count;
+	for (i = 0; i < p->nr_threads; i++)
+		order[i] = name_of[i] = i;
+	sort_p = p;
+	qsort(order, p->nr_threads, sizeof(*order), by_pid);
+	for (i = 0; i < p->nr_threads; i = j) {
+		best = UINT32_MAX;
+		for (j = i; j < p->nr_threads && p->threads[order[j]].pid == p->threads[order[i]].pid; j++) {
+			const struct profile_thread *t = &p->threads[order[j]];
+
+			if (t->tid == t->pid && (best == UINT32_MAX || n[order[j]] > n[best]))
+				best = order[j];
+		}
+		for (k = i; best != UINT32_MAX && k < j; k++)
+			name_of[order[k]] = best;
+	}
+	free(n);
+	free(order);
+	return 0;
+}
+
+/* The row of thread 'thread's process: "comm (pid)". cache[] starts as name_processes() made it. */
+static uint32_t process_func(struct view *v, uint32_t *cache, uint8_t *done, uint32_t thread, uint32_t loc)
 {
 	const struct profile *p = v->p;
 	const struct profile_thread *t = &p->threads[thread];
-	const char *comm = profile__str(p, t->comm);
 	char name[256];
-	uint32_t i;
 
-	if (cache[thread] != PROFILE_NONE)
+	if (done[thread])
 		return cache[thread];
-	/* The process's name is its main thread's, when that was sampled. */
-	for (i = 0; t->tid != t->pid && i < p->nr_threads; i++)
-		if (p->threads[i].pid == t->pid && p->threads[i].tid == t->pid) {
-			comm = profile__str(p, p->threads[i].comm);
-			break;
-		}
-	snprintf(name, sizeof(name), "%s (%u)", comm, t->pid);
+	snprintf(name, sizeof(name), "%s (%u)", profile__str(p, p->threads[cache[thread]].comm), t->pid);
 	cache[thread] = intern_func(v, name, PROFILE_NONE, VIEW_KIND_USER, 0, 0, 0, loc, 0);
+	done[thread] = cache[thread] != PROFILE_NONE;
 	return cache[thread];
 }
 
@@ -239,7 +283,7 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 	int have_focus = 0, have_ignore = 0, err = -ENOMEM;
 	size_t *loc_base = NULL, nslots = 0, nflags = 0;
 	uint32_t *slots = NULL, *proc_of = NULL, i, c;
-	uint8_t *flags = NULL;
+	uint8_t *flags = NULL, *proc_done = NULL;
 
 	memset(v, 0, sizeof(*v));
 	v->p = p;
@@ -273,10 +317,9 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 		slots[i] = SLOT_TODO;
 	if (o->by == VIEW_BY_PROCESS) {
 		proc_of = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*proc_of));
-		if (!proc_of)
+		proc_done = calloc(p->nr_threads ? p->nr_threads : 1, 1);
+		if (!proc_of || !proc_done || name_processes(p, proc_of))
 			goto out;
-		for (i = 0; i < p->nr_threads; i++)
-			proc_of[i] = PROFILE_NONE;
 	}
 
 	for (c = 0; c < p->nr_counts; c++) {
@@ -327,7 +370,7 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 			continue;
 		}
 		if (o->by == VIEW_BY_PROCESS) {
-			uint32_t id = process_func(v, proc_of, pc->thread, depth ? v->funcs[v->funcs_of[first]].loc : 0);
+			uint32_t id = process_func(v, proc_of, proc_done, pc->thread, depth ? v->funcs[v->funcs_of[first]].loc : 0);
 
 			if (id == PROFILE_NONE)
 				goto out;
@@ -357,6 +400,7 @@ out:
 	free(loc_base);
 	free(slots);
 	free(proc_of);
+	free(proc_done);
 	free(flags);
 	if (err)
 		view__release(v);

@@ -212,6 +212,35 @@ static void test_by_process(void **state)
 	check_folded(&f->p, &o, "jit (2) 7\n");
 }
 
+/*
+ * A process has one row even when its main thread had several names (it exec'd, or renamed itself):
+ * the name with the most samples. Before, the threads other than the main one took the name of the
+ * first main-thread entry, and the process showed as two rows.
+ */
+static void test_by_process_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct profile *p = &f->p;
+	struct view_opts vo = { .by = VIEW_BY_PROCESS };
+	struct folded_opts o = { .view = &vo };
+	uint32_t app = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/py"), 0, PROFILE_MAP_FILE);
+	uint32_t l = loc2(p, app, 0x10, 0, "main", NULL);
+	uint32_t pre = profile__intern_thread(p, 3, 3, profile__intern_cstr(p, "scorch"));
+	uint32_t post = profile__intern_thread(p, 3, 3, profile__intern_cstr(p, "py"));
+	uint32_t worker = profile__intern_thread(p, 3, 4, profile__intern_cstr(p, "py-worker"));
+	uint32_t lone = profile__intern_thread(p, 5, 6, profile__intern_cstr(p, "lone"));
+
+	add(p, pre, 2, &l, 1);
+	add(p, post, 5, &l, 1);
+	add(p, worker, 4, &l, 1);
+	add(p, lone, 1, &l, 1);
+	check_folded(p, &o, "app (1) 13\njit (2) 7\nlone (5) 1\npy (3) 11\n");
+	/* Filters pick threads; the row keeps its process's name. */
+	vo.comms[0] = "scorch";
+	vo.nr_comms = 1;
+	check_folded(p, &o, "py (3) 2\n");
+}
+
 static void test_thread_filters(void **state)
 {
 	struct fixture *f = *state;
@@ -373,6 +402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folded_no_kernel_no_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_by_module_and_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_by_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_by_process_renamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_focus_ignore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
