@@ -445,9 +445,10 @@ static __always_inline void send_mappings(__u32 tgid, __u32 seq)
 	/* Where the vDSO is (x86's mm context): samples in clock_gettime() land there. */
 	if (bpf_core_field_exists(task->mm->context.vdso))
 		vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
+	/* It only try-locks the mm (-EBUSY while a writer holds or waits for it) and allocates. */
 	if (bpf_iter_task_vma_new(&it, task, 0)) {
 		bpf_iter_task_vma_destroy(&it);
-		count(SCORCH_CNT_LOST_EVENTS);
+		count(SCORCH_CNT_WALKS_REFUSED);
 		return;
 	}
 	while ((vma = bpf_iter_task_vma_next(&it))) {

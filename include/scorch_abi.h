@@ -89,6 +89,7 @@ enum scorch_counter {
 	SCORCH_CNT_NO_REGS,         /* samples whose user registers could not be read */
 	SCORCH_CNT_IN_EXEC,         /* samples taken inside execve: kernel stack only */
 	SCORCH_CNT_LOST_EVENTS,     /* mapping events (struct scorch_event) dropped: event ring buffer full */
+	SCORCH_CNT_WALKS_REFUSED,   /* mapping walks the kernel refused (mmap lock contended, or no memory) */
 	SCORCH_CNT_MAX,
 };
 

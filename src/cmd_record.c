@@ -62,6 +62,8 @@ static const char usage[] =
 	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
 	"                           pointers where the CFI runs out)\n"
 	"      --no-inherit         with COMMAND: do not follow its child processes\n"
+	"      --no-mapping-events  do not snapshot the mappings of targets as they exit or exec (those\n"
+	"                           gone before their maps are read then keep unknown user frames)\n"
 	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
 	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
 	"      --no-demangle        keep mangled C++ and Rust names\n"
@@ -78,6 +80,7 @@ struct record_opts {
 	const char *output;
 	const char *event;
 	int no_inherit;
+	int no_mapping_events;
 	char **cmd;
 	const char *debug_dirs[MAX_DEBUG_DIRS];
 	size_t nr_debug_dirs;
@@ -224,6 +227,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "event", required_argument, NULL, 'e' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "no-mapping-events", no_argument, NULL, 'E' + 256 },
 		{ "debug-dir", required_argument, NULL, 'D' + 256 },
 		{ "debuginfod", no_argument, NULL, 'N' + 256 },
 		{ "no-demangle", no_argument, NULL, 'M' + 256 },
@@ -288,6 +292,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'I':
 			o->no_inherit = 1;
+			break;
+		case 'E' + 256:
+			o->no_mapping_events = 1;
 			break;
 		case 'D' + 256:
 			if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
@@ -471,6 +478,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
 	    profile__counter_set(p, "samples_in_exec", c[SCORCH_CNT_IN_EXEC]) ||
 	    profile__counter_set(p, "mapping_events_lost", c[SCORCH_CNT_LOST_EVENTS]) ||
+	    profile__counter_set(p, "mapping_walks_refused", c[SCORCH_CNT_WALKS_REFUSED]) ||
 	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;
@@ -579,6 +587,7 @@ int cmd_record(int argc, char **argv)
 	so.freq = o.freq;
 	so.event = o.event;
 	so.follow_forks = o.cmd && !o.no_inherit;
+	so.no_events = o.no_mapping_events;
 	so.all = o.all;
 	so.cgroup_id = o.cgroup_id;
 	so.cgroup_level = o.cgroup_level;

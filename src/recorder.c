@@ -96,7 +96,7 @@ struct recorder {
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 	/* mapping events */
 	struct maplog *log;               /* owned */
-	int events_available;
+	enum recorder_events events;
 	int (*drain)(void *ctx);          /* brings in pending mapping events, or NULL */
 	void *drain_ctx;
 	uint64_t maps_from_events, files_from_events;
@@ -176,9 +176,9 @@ void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void
 	r->drain_ctx = ctx;
 }
 
-void recorder__set_events(struct recorder *r, int available)
+void recorder__set_events(struct recorder *r, enum recorder_events state)
 {
-	r->events_available = available;
+	r->events = state;
 }
 
 /* Tell the unwinding service the mappings of a process (after a read, and when a file was opened). */
@@ -957,6 +957,9 @@ int recorder__flush(struct recorder *r)
 
 int recorder__store_counters(struct recorder *r)
 {
+	static const char *const events_state[] = { [RECORDER_EVENTS_UNAVAILABLE] = "unavailable",
+						    [RECORDER_EVENTS_ON] = "yes",
+						    [RECORDER_EVENTS_OFF] = "off" };
 	struct profile *p = r->p;
 	struct sandbox_stats ss;
 	struct sandbox_uw_stats us;
@@ -974,7 +977,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "mapping_events_received", ms.mmaps + ms.paths) ||
 	    profile__counter_set(p, "mapping_events_bad", ms.bad) ||
 	    profile__counter_set(p, "mapping_log_dropped", ms.maps_dropped + ms.paths_dropped) ||
-	    profile__meta_set(p, "mapping_events", r->events_available ? "yes" : "unavailable"))
+	    profile__meta_set(p, "mapping_events", events_state[r->events]))
 		return -ENOMEM;
 	if (profile__counter_set(p, "kernel_stack_errors", r->kstack_errors) ||
 	    profile__counter_set(p, "user_stack_errors", r->ustack_errors) ||

@@ -101,8 +101,13 @@ int recorder__add_event(struct recorder *r, const void *data, size_t size);
  * (those of processes that exited meanwhile). NULL: none. Its error is returned by the flush.
  */
 void recorder__set_event_drain(struct recorder *r, int (*drain)(void *ctx), void *ctx);
-/* Whether mapping events are being received (the meta key mapping_events). */
-void recorder__set_events(struct recorder *r, int available);
+/* Whether mapping events are being received: the meta key mapping_events. */
+enum recorder_events {
+	RECORDER_EVENTS_UNAVAILABLE = 0, /* "unavailable": the kernel cannot send them */
+	RECORDER_EVENTS_ON,              /* "yes" */
+	RECORDER_EVENTS_OFF,             /* "off": not asked for (record --no-mapping-events) */
+};
+void recorder__set_events(struct recorder *r, enum recorder_events state);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
 

@@ -121,7 +121,7 @@ static int gone_named(const char *path, uint64_t ino_delta, uint64_t *from_event
 	profile__init(&p);
 	r = recorder__new(&p, NULL);
 	assert_non_null(r);
-	recorder__set_events(r, 1);
+	recorder__set_events(r, RECORDER_EVENTS_ON);
 	procmaps__init(&m);
 	assert_int_equal(procmaps__read(&m, getpid()), 0);
 	for (i = 0; i < m.nr; i++) {
