@@ -94,6 +94,7 @@ struct recorder {
 	int flushing;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
+	uint64_t user_stacks_cut; /* user stacks ended at a caller that cannot be code */
 	/* mapping events */
 	struct maplog *log;               /* owned */
 	enum recorder_events events;
@@ -728,6 +729,28 @@ static int user_ips(struct recorder *r, struct proc *pr, const struct recorder_s
 	return 0;
 }
 
+/*
+ * Whether 'addr', a caller's return address in process 'pr', cannot be code: it is in no mapping, and
+ * below the lowest one or above the highest in user space. A frame-pointer walk that enters code
+ * built without frame pointers steps to such garbage (0, small integers, stack contents), each
+ * address a frame of its own. An address between mappings stays: it may be code mapped since the
+ * maps were read (dlopen).
+ */
+static int impossible_caller(const struct proc *pr, uint64_t addr)
+{
+	const struct procmaps *m = &pr->maps;
+	size_t hi = m->nr;
+
+	/* [vsyscall] sits in the kernel's half; it is no bound of user space. */
+	while (hi > 0 && m->entries[hi - 1].start >= 0xffff800000000000ULL)
+		hi--;
+	if (!hi)
+		return 0; /* nothing known of the process */
+	if (addr >= m->entries[0].start && addr < m->entries[hi - 1].end)
+		return 0;
+	return !procmaps__find(m, addr);
+}
+
 /* Whether the outermost user location is where threads and processes begin. */
 static int is_root_location(struct recorder *r, uint32_t loc)
 {
@@ -775,6 +798,11 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 		for (i = 0; i < nr_uips && depth < MAX_DEPTH; i++) {
 			/* The user leaf is a return address too when the sample hit the kernel. */
 			uint64_t a = (i || s->nr_kips) && uips[i] ? uips[i] - 1 : uips[i];
+
+			if (i && impossible_caller(pr, uips[i])) {
+				r->user_stacks_cut++;
+				break;
+			}
 
 			r->locs[depth] = user_location(r, pr, a, &err);
 			if (err)
@@ -996,6 +1024,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "user_stacks", r->user_stacks) ||
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||
+	    profile__counter_set(p, "user_stacks_cut", r->user_stacks_cut) ||
 	    profile__counter_set(p, "unwind_depth_cap", r->unwind_depth) ||
 	    profile__meta_setf(p, "unwind_root_share", "%.1f%%",
 			       r->user_stacks ? 100.0 * (double)r->user_roots / (double)r->user_stacks : 0.0))

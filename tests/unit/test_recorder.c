@@ -187,11 +187,65 @@ static void test_gone_from_events(void **state)
 	rmdir(dir);
 }
 
+/* The depth of the one stack a profile holds after one sample. */
+static uint32_t only_depth(const struct profile *p)
+{
+	assert_int_equal(p->nr_counts, 1);
+	return p->stacks[p->counts[0].stack].depth;
+}
+
+/*
+ * A frame-pointer walk that went through code without frame pointers gives garbage callers: the stack
+ * ends before the first one that cannot be code (in no mapping, outside the mapped range), and that is
+ * counted. A caller in a hole between mappings (perhaps mapped since) is kept.
+ */
+static void test_impossible_callers(void **state)
+{
+	static const uint64_t garbage[] = { 0, 0x10, 0xbf, 0x7ffe41d7794fffULL, 0x5952415242494bffULL };
+	uint64_t ips[4], hole = 0;
+	struct recorder_sample s = { .comm = "x", .uips = ips };
+	struct procmaps m;
+	size_t i;
+
+	(void)state;
+	procmaps__init(&m);
+	assert_int_equal(procmaps__read(&m, getpid()), 0);
+	for (i = 1; i < m.nr && !hole; i++)
+		if (m.entries[i].start > m.entries[i - 1].end + 0x10000 && m.entries[i].start < 0x800000000000ULL)
+			hole = m.entries[i - 1].end + 0x8000;
+	procmaps__release(&m);
+	assert_int_not_equal(hole, 0);
+	s.pid = s.tid = (uint32_t)getpid();
+	for (i = 0; i <= sizeof(garbage) / sizeof(garbage[0]); i++) {
+		struct profile p;
+		struct recorder *r;
+		int cut = i < sizeof(garbage) / sizeof(garbage[0]);
+
+		profile__init(&p);
+		r = recorder__new(&p, NULL);
+		assert_non_null(r);
+		assert_int_equal(recorder__add_process(r, (uint32_t)getpid()), 0);
+		ips[0] = (uint64_t)(uintptr_t)gone_target_fn;
+		ips[1] = (uint64_t)(uintptr_t)test_impossible_callers + 1;
+		ips[2] = cut ? garbage[i] : hole;
+		ips[3] = (uint64_t)(uintptr_t)test_forget_exited + 1;
+		s.nr_uips = 4;
+		assert_int_equal(recorder__add_sample(r, &s), 0);
+		assert_int_equal(recorder__flush(r), 0);
+		assert_int_equal(recorder__store_counters(r), 0);
+		assert_int_equal(only_depth(&p), cut ? 2 : 4);
+		assert_int_equal(profile__counter_get(&p, "user_stacks_cut"), cut);
+		recorder__free(r);
+		profile__release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forget_exited),
 		cmocka_unit_test(test_gone_from_events),
+		cmocka_unit_test(test_impossible_callers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
