@@ -361,6 +361,11 @@ static int install_seccomp(void)
 #ifdef __NR_statx
 		__NR_statx,
 #endif
+#ifdef __SANITIZE_ADDRESS__
+		/* AddressSanitizer asks whether it runs on the signal stack before a longjmp or a noreturn
+		 * call (the demangler's), and would be killed for asking. */
+		__NR_sigaltstack,
+#endif
 	};
 	/* Path lookups fail (libraries probe, e.g. readlink): nothing by name is reachable. */
 	static const int refused[] = {
