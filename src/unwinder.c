@@ -925,35 +925,101 @@ static int after_syscall(struct unwind_ctx *c, uint64_t ip)
 }
 
 /*
+ * Whether the code before 'addr' ends with a call instruction, so that 'addr' can be a return address:
+ * call rel32, or an indirect call (ff /2, with an optional REX prefix) through a register, memory,
+ * memory plus disp8 or disp32, or RIP plus disp32.
+ */
+static int follows_call(struct unwind_ctx *c, uint64_t addr)
+{
+	uint8_t b[7];
+	int len, mod, rm;
+
+	if (addr < sizeof(b) || read_file_mem(c, addr - sizeof(b), b, sizeof(b)))
+		return 0;
+	if (b[2] == 0xe8)
+		return 1;
+	/* ff /2: the ModRM byte at 7 - len, the opcode just before it; len counts ModRM, SIB and disp. */
+	for (len = 1; len <= 6; len++) {
+		uint8_t modrm = b[7 - len];
+
+		if (b[6 - len] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		mod = modrm >> 6;
+		rm = modrm & 7;
+		if (len == (mod == 3 ? 1 :
+			    mod == 0 ? (rm == 5 ? 5 : rm == 4 ? 2 : 1) :
+			    mod == 1 ? (rm == 4 ? 3 : 2) :
+				       (rm == 4 ? 6 : 5)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the code at 'addr' is a PLT entry: an indirect jump through a GOT slot (jmp *disp32(%rip)),
+ * perhaps after endbr64 and with a bnd prefix. Where it leads is in the GOT, which the snapshot
+ * does not hold.
+ */
+static int is_plt_entry(struct unwind_ctx *c, uint64_t addr)
+{
+	uint8_t b[7];
+	size_t i = 0;
+
+	if (read_file_mem(c, addr, b, sizeof(b)))
+		return 0;
+	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) /* endbr64 */
+		i = 4;
+	if (b[i] == 0xf2) /* bnd */
+		i++;
+	return b[i] == 0xff && b[i + 1] == 0x25;
+}
+
+/*
+ * Whether 'ra' returns from a call to the routine that holds 'leaf': a direct call to it (its start at
+ * most LEAF_ROUTINE_MAX bytes below 'leaf'), or a call to another file's routine, which goes through
+ * the PLT (call rel32 to a PLT entry) or the GOT (call *disp32(%rip), with -fno-plt) and cannot be
+ * followed further: a routine without CFI is most often such a libc routine (clone).
+ */
+static int returns_from_leaf(struct unwind_ctx *c, uint64_t ra, uint64_t leaf)
+{
+	uint8_t code[6];
+	uint64_t target;
+	int32_t rel;
+
+	if (ra < 0x1000 || read_file_mem(c, ra - 6, code, 6))
+		return 0;
+	if (code[0] == 0xff && code[1] == 0x15)
+		return 1;
+	if (code[1] != 0xe8)
+		return 0;
+	memcpy(&rel, code + 2, sizeof(rel));
+	target = ra + (uint64_t)(int64_t)rel;
+	return (target <= leaf && leaf - target < LEAF_ROUTINE_MAX) || is_plt_entry(c, target);
+}
+
+/*
  * A leaf frame without CFI: glibc's clone and clone3 end theirs before the syscall (the child returns on
  * another stack), so without this every sample taken while pthread_create's clone runs would end there;
  * hand-written assembly often has none either. When the word at SP is a return address just after a
- * direct call to the routine that holds the leaf (call rel32 whose target is at most LEAF_ROUTINE_MAX
- * bytes below ip), the leaf has pushed nothing: step to it (0). When that word is 0 and the leaf stopped
- * after a syscall instruction that returned 0 (RAX), or after it and the test of its result, this is
+ * call to the routine that holds the leaf (returns_from_leaf), the leaf has pushed nothing: step to
+ * it (0). When the leaf stopped after a syscall
+ * instruction that returned 0 (RAX), or after it and the test of its result, and the word at SP is no
+ * return address (0 for clone3's child; for the legacy clone's, the function it is to call), this is
  * the child of clone on its new stack, where nothing called it: the outermost frame (1). Otherwise -1:
  * no information (a read that fails here does not make the unwind "truncated").
  */
 static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, uint64_t *ip, uint64_t *sp)
 {
-	uint64_t leaf = c->regs[SCORCH_REG_RIP], target;
+	uint64_t leaf = c->regs[SCORCH_REG_RIP];
 	int beyond = c->stack_beyond;
-	uint8_t code[5];
 	unw_word_t ra;
-	int32_t rel;
 
 	if (access_mem(NULL, c->sp, &ra, 0, c)) {
 		c->stack_beyond = beyond;
 		return -1;
 	}
-	if (ra == 0)
-		return c->regs[SCORCH_REG_RAX] == 0 && after_syscall(c, leaf) ? 1 : -1;
-	if (ra < 0x1000 || read_file_mem(c, ra - 5, code, 5) || code[0] != 0xe8)
-		return -1;
-	memcpy(&rel, code + 1, sizeof(rel));
-	target = ra + (uint64_t)(int64_t)rel;
-	if (target > leaf || leaf - target >= LEAF_ROUTINE_MAX)
-		return -1;
+	if (!returns_from_leaf(c, ra, leaf))
+		goto child;
 	c->regs[SCORCH_REG_RIP] = ra;
 	c->regs[SCORCH_REG_RSP] = c->sp + 8;
 	if (unw_init_remote(cursor, as, c) < 0)
@@ -961,6 +1027,8 @@ static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_
 	*ip = ra;
 	*sp = c->sp + 8;
 	return 0;
+child:
+	return c->regs[SCORCH_REG_RAX] == 0 && after_syscall(c, leaf) && (ra == 0 || !follows_call(c, ra)) ? 1 : -1;
 }
 
 int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_input *in, uint64_t *ips,

@@ -124,7 +124,9 @@ __attribute__((noinline)) static size_t copy_stack(uint8_t *dst, uint64_t sp, ui
  * return address and its caller's SP. Top-level assembly gets no CFI.
  */
 void sys_leaf(void);
-extern const char sys_leaf_after[], sys_leaf_tested[], sys_leaf_moved[];
+extern const char sys_leaf_after[], sys_leaf_tested[], sys_leaf_moved[], indirect_ret[], indirect_mem_ret[];
+extern const char plt_ret[], plt_ibt_ret[], got_ret[], far_ret[];
+uint64_t fake_got;
 uint64_t sys_leaf_ra, sys_leaf_sp;
 __asm__(".text\n"
 	".globl sys_leaf\n"
@@ -146,7 +148,36 @@ __asm__(".text\n"
 	".globl sys_leaf_moved\n"
 	"sys_leaf_moved:\n"
 	"	ret\n"
-	".size sys_leaf, .-sys_leaf\n");
+	".size sys_leaf, .-sys_leaf\n"
+	/* Return addresses after indirect calls (never run): through a register, and memory plus disp8. */
+	"	call *%rdx\n"
+	".globl indirect_ret\n"
+	"indirect_ret:\n"
+	"	call *8(%r11)\n"
+	".globl indirect_mem_ret\n"
+	"indirect_mem_ret:\n"
+	"	ret\n"
+	/* PLT entries (classic, and endbr64 + bnd as with IBT), and calls to another file's routine
+	 * through them and through the GOT (-fno-plt); then a direct call to code that is no routine of
+	 * the leaf (above it). Never run. */
+	"fake_plt:\n"
+	"	jmp *fake_got(%rip)\n"
+	"fake_plt_ibt:\n"
+	"	endbr64\n"
+	"	bnd jmp *fake_got(%rip)\n"
+	"	call fake_plt\n"
+	".globl plt_ret\n"
+	"plt_ret:\n"
+	"	call fake_plt_ibt\n"
+	".globl plt_ibt_ret\n"
+	"plt_ibt_ret:\n"
+	"	call *fake_got(%rip)\n"
+	".globl got_ret\n"
+	"got_ret:\n"
+	"	call indirect_ret\n"
+	".globl far_ret\n"
+	"far_ret:\n"
+	"	ret\n");
 
 __attribute__((noinline)) static void chain_3(void)
 {
@@ -259,7 +290,8 @@ static void test_own_stack(void **state)
 }
 
 /* The snapshot as if taken in sys_leaf's system call, called from chain_3 with 'ra' at SP. */
-static int unwind_in_sys_leaf(struct unwinder *u, uint64_t rip, uint64_t ra, uint64_t *ips, struct unwinder_result *res)
+static int unwind_in_sys_leaf_rax(struct unwinder *u, uint64_t rip, uint64_t ra, uint64_t rax, uint64_t *ips,
+				  struct unwinder_result *res)
 {
 	uint64_t regs[SCORCH_NR_REGS];
 	uint8_t *stack = malloc(snap->stack_size + 8);
@@ -268,12 +300,19 @@ static int unwind_in_sys_leaf(struct unwinder *u, uint64_t rip, uint64_t ra, uin
 	assert_non_null(stack);
 	memcpy(regs, snap->regs, sizeof(regs));
 	regs[SCORCH_REG_RIP] = rip;
+	regs[SCORCH_REG_RAX] = rax;
 	regs[SCORCH_REG_RSP] = snap->regs[SCORCH_REG_RSP] - 8;
 	memcpy(stack, &ra, sizeof(ra));
 	memcpy(stack + 8, snap->stack, snap->stack_size);
 	ret = unwind(u, regs, stack, snap->stack_size + 8, ips, 128, res);
 	free(stack);
 	return ret;
+}
+
+/* The same, with the pid getpid returned in RAX. */
+static int unwind_in_sys_leaf(struct unwinder *u, uint64_t rip, uint64_t ra, uint64_t *ips, struct unwinder_result *res)
+{
+	return unwind_in_sys_leaf_rax(u, rip, ra, 1234, ips, res);
 }
 
 /*
@@ -305,6 +344,21 @@ static void test_syscall_leaf(void **state)
 	assert_int_equal(unwind_in_sys_leaf(u, after - 1, sys_leaf_ra, ips, &res), 0);
 	assert_int_equal(res.status, UNWINDER_ROOT);
 	assert_true(ips[1] == sys_leaf_ra);
+	/* A call to another file's routine, through the PLT or the GOT: stepped, whatever comes next. */
+	{
+		const char *via[] = { plt_ret, plt_ibt_ret, got_ret };
+		size_t i;
+
+		for (i = 0; i < sizeof(via) / sizeof(via[0]); i++) {
+			assert_int_equal(unwind_in_sys_leaf(u, after, (uint64_t)(uintptr_t)via[i], ips, &res), 0);
+			assert_true(res.nr >= 2);
+			assert_true(ips[1] == (uint64_t)(uintptr_t)via[i]);
+		}
+	}
+	/* A direct call to code above the leaf, which is no routine of it: no information. */
+	assert_int_equal(unwind_in_sys_leaf(u, after, (uint64_t)(uintptr_t)far_ret, ips, &res), 0);
+	assert_int_equal(res.status, UNWINDER_NO_INFO);
+	assert_int_equal(res.nr, 1);
 	/* At SP, no return address after a call to the leaf: an unmapped one, then one after no call. */
 	assert_int_equal(unwind_in_sys_leaf(u, after, 0x1234, ips, &res), 0);
 	assert_int_equal(res.status, UNWINDER_NO_INFO);
@@ -341,6 +395,38 @@ static void test_syscall_leaf(void **state)
 		assert_int_equal(unwind(u, regs, (const uint8_t *)&zero, sizeof(zero), ips, 128, &res), 0);
 		assert_int_equal(res.status, UNWINDER_NO_INFO);
 		assert_int_equal(res.nr, 1);
+	}
+	/*
+	 * The child of the legacy clone wrapper: the function it is to call, and its argument, at SP. That
+	 * word is no return address: the outermost frame. A return address after an indirect call there
+	 * (through a register or memory) is not clone's child: no information.
+	 */
+	{
+		uint64_t regs[SCORCH_NR_REGS], words[2] = { (uint64_t)(uintptr_t)chain_1, 42 };
+		uint64_t not_child[] = { (uint64_t)(uintptr_t)indirect_ret, (uint64_t)(uintptr_t)indirect_mem_ret };
+		size_t i;
+
+		memcpy(regs, snap->regs, sizeof(regs));
+		regs[SCORCH_REG_RIP] = after;
+		regs[SCORCH_REG_RAX] = 0;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)words, sizeof(words), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_int_equal(res.nr, 1);
+		for (i = 0; i < sizeof(not_child) / sizeof(not_child[0]); i++) {
+			words[0] = not_child[i];
+			assert_int_equal(unwind(u, regs, (const uint8_t *)words, sizeof(words), ips, 128, &res), 0);
+			assert_int_equal(res.status, UNWINDER_NO_INFO);
+			assert_int_equal(res.nr, 1);
+		}
+		/* In the parent (the child's id returned), the function at SP: no information. */
+		words[0] = (uint64_t)(uintptr_t)chain_1;
+		regs[SCORCH_REG_RAX] = 1234;
+		assert_int_equal(unwind(u, regs, (const uint8_t *)words, sizeof(words), ips, 128, &res), 0);
+		assert_int_equal(res.status, UNWINDER_NO_INFO);
+		/* A direct call to the routine at SP is followed even when the call returned 0. */
+		assert_int_equal(unwind_in_sys_leaf_rax(u, after, sys_leaf_ra, 0, ips, &res), 0);
+		assert_int_equal(res.status, UNWINDER_ROOT);
+		assert_true(ips[1] == sys_leaf_ra);
 	}
 	/* No stack to read the return address from: still no information, not a truncated copy. */
 	{
