@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,38 +81,39 @@ static const struct map_ent *map_at(const struct maplog *l, uint64_t g)
 
 /*
  * The rings start small and double up to their bound: a recording of one process does not pay for a
- * fork-heavy one. The live generations keep distinct slots in the larger ring.
+ * fork-heavy one. The live generations keep distinct slots in the larger ring. Both kinds of entry
+ * start with their generation 'g' (0: empty).
  */
-static int grow_maps(struct maplog *l)
+static int grow_ring(void *ringp, size_t *cap, size_t first_cap, size_t size)
 {
-	size_t ncap = l->maps_cap ? 2 * l->maps_cap : 256, i;
-	struct map_ent *n = calloc(ncap, sizeof(*n));
+	void **ring = ringp;
+	size_t ncap = *cap ? 2 * *cap : first_cap, i;
+	char *n = calloc(ncap, size), *old = *ring;
+	uint64_t g;
 
 	if (!n)
 		return -ENOMEM;
-	for (i = 0; i < l->maps_cap; i++)
-		if (l->maps[i].g)
-			n[l->maps[i].g % ncap] = l->maps[i];
-	free(l->maps);
-	l->maps = n;
-	l->maps_cap = ncap;
+	for (i = 0; i < *cap; i++) {
+		memcpy(&g, old + i * size, sizeof(g));
+		if (g)
+			memcpy(n + (g % ncap) * size, old + i * size, size);
+	}
+	free(*ring);
+	*ring = n;
+	*cap = ncap;
 	return 0;
+}
+
+static int grow_maps(struct maplog *l)
+{
+	_Static_assert(offsetof(struct map_ent, g) == 0, "grow_ring() reads g first");
+	return grow_ring(&l->maps, &l->maps_cap, 256, sizeof(*l->maps));
 }
 
 static int grow_paths(struct maplog *l)
 {
-	size_t ncap = l->paths_cap ? 2 * l->paths_cap : 64, i;
-	struct path_ent *n = calloc(ncap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (i = 0; i < l->paths_cap; i++)
-		if (l->paths[i].g)
-			n[l->paths[i].g % ncap] = l->paths[i];
-	free(l->paths);
-	l->paths = n;
-	l->paths_cap = ncap;
-	return 0;
+	_Static_assert(offsetof(struct path_ent, g) == 0, "grow_ring() reads g first");
+	return grow_ring(&l->paths, &l->paths_cap, 64, sizeof(*l->paths));
 }
 
 /* The pid index only grows: past a bound, build it again from the live entries. */

@@ -924,35 +924,51 @@ static int after_syscall(struct unwind_ctx *c, uint64_t ip)
 	return 0;
 }
 
+/* What ends just before a possible return address (call_before). */
+enum call_kind {
+	CALL_NONE,     /* no call instruction */
+	CALL_DIRECT,   /* call rel32, its target known */
+	CALL_GOT,      /* call *disp32(%rip): another file's routine through the GOT (-fno-plt) */
+	CALL_INDIRECT, /* call through a register or other memory (ff /2) */
+};
+
 /*
- * Whether the code before 'addr' ends with a call instruction, so that 'addr' can be a return address:
- * call rel32, or an indirect call (ff /2, with an optional REX prefix) through a register, memory,
- * memory plus disp8 or disp32, or RIP plus disp32.
+ * The call instruction that ends just before 'addr', if any, so that 'addr' can be a return address;
+ * *target is set for a direct call. An optional REX prefix comes before the ff opcode: not looked at.
  */
-static int follows_call(struct unwind_ctx *c, uint64_t addr)
+static enum call_kind call_before(struct unwind_ctx *c, uint64_t addr, uint64_t *target)
 {
 	uint8_t b[7];
-	int len, mod, rm;
+	int32_t rel;
+	int len;
 
-	if (addr < sizeof(b) || read_file_mem(c, addr - sizeof(b), b, sizeof(b)))
-		return 0;
-	if (b[2] == 0xe8)
-		return 1;
+	if (addr < 0x1000 || read_file_mem(c, addr - sizeof(b), b, sizeof(b)))
+		return CALL_NONE;
+	if (b[2] == 0xe8) {
+		memcpy(&rel, b + 3, sizeof(rel));
+		*target = addr + (uint64_t)(int64_t)rel;
+		return CALL_DIRECT;
+	}
 	/* ff /2: the ModRM byte at 7 - len, the opcode just before it; len counts ModRM, SIB and disp. */
 	for (len = 1; len <= 6; len++) {
-		uint8_t modrm = b[7 - len];
+		uint8_t modrm = b[7 - len], mod = modrm >> 6, rm = modrm & 7;
+		int want;
 
 		if (b[6 - len] != 0xff || ((modrm >> 3) & 7) != 2)
 			continue;
-		mod = modrm >> 6;
-		rm = modrm & 7;
-		if (len == (mod == 3 ? 1 :
-			    mod == 0 ? (rm == 5 ? 5 : rm == 4 ? 2 : 1) :
-			    mod == 1 ? (rm == 4 ? 3 : 2) :
-				       (rm == 4 ? 6 : 5)))
-			return 1;
+		if (mod == 3)
+			want = 1;
+		else if (mod == 0 && rm == 5)
+			want = 5;
+		else
+			want = 1 + (rm == 4) + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
+		/* A SIB byte with base 5 and mod 0: a disp32 follows it. */
+		if (mod == 0 && rm == 4 && len >= 2 && (b[8 - len] & 7) == 5)
+			want += 4;
+		if (len == want)
+			return mod == 0 && rm == 5 ? CALL_GOT : CALL_INDIRECT;
 	}
-	return 0;
+	return CALL_NONE;
 }
 
 /*
@@ -975,51 +991,41 @@ static int is_plt_entry(struct unwind_ctx *c, uint64_t addr)
 }
 
 /*
- * Whether 'ra' returns from a call to the routine that holds 'leaf': a direct call to it (its start at
- * most LEAF_ROUTINE_MAX bytes below 'leaf'), or a call to another file's routine, which goes through
- * the PLT (call rel32 to a PLT entry) or the GOT (call *disp32(%rip), with -fno-plt) and cannot be
- * followed further: a routine without CFI is most often such a libc routine (clone).
+ * Whether a call of kind 'k' to 'target' called the routine that holds 'leaf': a direct call to it (its
+ * start at most LEAF_ROUTINE_MAX bytes below 'leaf'), or a call to another file's routine, which goes
+ * through the PLT (call rel32 to a PLT entry) or the GOT and cannot be followed further: a routine
+ * without CFI is most often such a libc routine (clone).
  */
-static int returns_from_leaf(struct unwind_ctx *c, uint64_t ra, uint64_t leaf)
+static int calls_leaf_routine(struct unwind_ctx *c, enum call_kind k, uint64_t target, uint64_t leaf)
 {
-	uint8_t code[6];
-	uint64_t target;
-	int32_t rel;
-
-	if (ra < 0x1000 || read_file_mem(c, ra - 6, code, 6))
-		return 0;
-	if (code[0] == 0xff && code[1] == 0x15)
-		return 1;
-	if (code[1] != 0xe8)
-		return 0;
-	memcpy(&rel, code + 2, sizeof(rel));
-	target = ra + (uint64_t)(int64_t)rel;
-	return (target <= leaf && leaf - target < LEAF_ROUTINE_MAX) || is_plt_entry(c, target);
+	return k == CALL_GOT ||
+	       (k == CALL_DIRECT && ((target <= leaf && leaf - target < LEAF_ROUTINE_MAX) || is_plt_entry(c, target)));
 }
 
 /*
  * A leaf frame without CFI: glibc's clone and clone3 end theirs before the syscall (the child returns on
  * another stack), so without this every sample taken while pthread_create's clone runs would end there;
  * hand-written assembly often has none either. When the word at SP is a return address just after a
- * call to the routine that holds the leaf (returns_from_leaf), the leaf has pushed nothing: step to
- * it (0). When the leaf stopped after a syscall
- * instruction that returned 0 (RAX), or after it and the test of its result, and the word at SP is no
- * return address (0 for clone3's child; for the legacy clone's, the function it is to call), this is
+ * call to the routine that holds the leaf (calls_leaf_routine), the leaf has pushed nothing: step to
+ * it (0). When the leaf stopped after a syscall instruction that returned 0 (RAX), or after it and the
+ * test of its result, and the word at SP is no return address (0 for clone3's child; for the legacy clone's, the function it is to call), this is
  * the child of clone on its new stack, where nothing called it: the outermost frame (1). Otherwise -1:
  * no information (a read that fails here does not make the unwind "truncated").
  */
 static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, uint64_t *ip, uint64_t *sp)
 {
-	uint64_t leaf = c->regs[SCORCH_REG_RIP];
+	uint64_t leaf = c->regs[SCORCH_REG_RIP], target = 0;
 	int beyond = c->stack_beyond;
+	enum call_kind k;
 	unw_word_t ra;
 
 	if (access_mem(NULL, c->sp, &ra, 0, c)) {
 		c->stack_beyond = beyond;
 		return -1;
 	}
-	if (!returns_from_leaf(c, ra, leaf))
-		goto child;
+	k = call_before(c, ra, &target);
+	if (!calls_leaf_routine(c, k, target, leaf))
+		return c->regs[SCORCH_REG_RAX] == 0 && after_syscall(c, leaf) && k == CALL_NONE ? 1 : -1;
 	c->regs[SCORCH_REG_RIP] = ra;
 	c->regs[SCORCH_REG_RSP] = c->sp + 8;
 	if (unw_init_remote(cursor, as, c) < 0)
@@ -1027,8 +1033,6 @@ static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_
 	*ip = ra;
 	*sp = c->sp + 8;
 	return 0;
-child:
-	return c->regs[SCORCH_REG_RAX] == 0 && after_syscall(c, leaf) && (ra == 0 || !follows_call(c, ra)) ? 1 : -1;
 }
 
 int unwinder__unwind(struct unwinder *u, uint32_t space, const struct unwinder_input *in, uint64_t *ips,

@@ -160,16 +160,17 @@ static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const stru
 }
 
 /* The one func of a stack under --by process: "comm (pid)". */
-static const struct profile *sort_p;
+struct pid_thread {
+	uint32_t pid, thread;
+};
 
 static int by_pid(const void *a, const void *b)
 {
-	const struct profile_thread *x = &sort_p->threads[*(const uint32_t *)a];
-	const struct profile_thread *y = &sort_p->threads[*(const uint32_t *)b];
+	const struct pid_thread *x = a, *y = b;
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }
 
 /*
@@ -180,7 +181,7 @@ static int by_pid(const void *a, const void *b)
 static int name_processes(const struct profile *p, uint32_t *name_of)
 {
 	uint64_t *n = calloc(p->nr_threads ? p->nr_threads : 1, sizeof(*n));
-	uint32_t *order = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*order));
+	struct pid_thread *order = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*order));
 	uint32_t i, j, k, best;
 
 	if (!n || !order) {
@@ -190,20 +191,21 @@ static int name_processes(const struct profile *p, uint32_t *name_of)
 	}
 	for (i = 0; i < p->nr_counts; i++)
 		n[p->counts[i].thread] += p->counts[i].count;
-	for (i = 0; i < p->nr_threads; i++)
-		order[i] = name_of[i] = i;
-	sort_p = p;
+	for (i = 0; i < p->nr_threads; i++) {
+		order[i] = (struct pid_thread){ p->threads[i].pid, i };
+		name_of[i] = i;
+	}
 	qsort(order, p->nr_threads, sizeof(*order), by_pid);
 	for (i = 0; i < p->nr_threads; i = j) {
 		best = UINT32_MAX;
-		for (j = i; j < p->nr_threads && p->threads[order[j]].pid == p->threads[order[i]].pid; j++) {
-			const struct profile_thread *t = &p->threads[order[j]];
+		for (j = i; j < p->nr_threads && order[j].pid == order[i].pid; j++) {
+			const struct profile_thread *t = &p->threads[order[j].thread];
 
-			if (t->tid == t->pid && (best == UINT32_MAX || n[order[j]] > n[best]))
-				best = order[j];
+			if (t->tid == t->pid && (best == UINT32_MAX || n[order[j].thread] > n[best]))
+				best = order[j].thread;
 		}
 		for (k = i; best != UINT32_MAX && k < j; k++)
-			name_of[order[k]] = best;
+			name_of[order[k].thread] = best;
 	}
 	free(n);
 	free(order);

@@ -124,7 +124,8 @@ __attribute__((noinline)) static size_t copy_stack(uint8_t *dst, uint64_t sp, ui
  * return address and its caller's SP. Top-level assembly gets no CFI.
  */
 void sys_leaf(void);
-extern const char sys_leaf_after[], sys_leaf_tested[], sys_leaf_moved[], indirect_ret[], indirect_mem_ret[];
+extern const char sys_leaf_after[], sys_leaf_tested[], sys_leaf_moved[], indirect_ret[], indirect_mem_ret[],
+	indirect_sib_ret[];
 extern const char plt_ret[], plt_ibt_ret[], got_ret[], far_ret[];
 uint64_t fake_got;
 uint64_t sys_leaf_ra, sys_leaf_sp;
@@ -156,6 +157,9 @@ __asm__(".text\n"
 	"	call *8(%r11)\n"
 	".globl indirect_mem_ret\n"
 	"indirect_mem_ret:\n"
+	"	.byte 0xff, 0x14, 0xc5, 0, 0, 0, 0\n" /* call *0x0(,%rax,8): a SIB byte, then a disp32 */
+	".globl indirect_sib_ret\n"
+	"indirect_sib_ret:\n"
 	"	ret\n"
 	/* PLT entries (classic, and endbr64 + bnd as with IBT), and calls to another file's routine
 	 * through them and through the GOT (-fno-plt); then a direct call to code that is no routine of
@@ -403,7 +407,8 @@ static void test_syscall_leaf(void **state)
 	 */
 	{
 		uint64_t regs[SCORCH_NR_REGS], words[2] = { (uint64_t)(uintptr_t)chain_1, 42 };
-		uint64_t not_child[] = { (uint64_t)(uintptr_t)indirect_ret, (uint64_t)(uintptr_t)indirect_mem_ret };
+		uint64_t not_child[] = { (uint64_t)(uintptr_t)indirect_ret, (uint64_t)(uintptr_t)indirect_mem_ret,
+					 (uint64_t)(uintptr_t)indirect_sib_ret };
 		size_t i;
 
 		memcpy(regs, snap->regs, sizeof(regs));
