@@ -185,14 +185,21 @@ static int elf_header(const struct unwinder_map *m, Elf64_Ehdr *eh)
 
 /*
  * The load bias of the file mapped at m (runtime address - link-time address), from the PT_LOAD
- * segment that holds the mapping's offset, and the file offset of its PT_GNU_EH_FRAME segment
- * (0 when it has none).
+ * segment that holds the file offset of runtime address addr, and the file offset of its
+ * PT_GNU_EH_FRAME segment (0 when it has none).
+ *
+ * The segment is chosen by addr's own offset, not by the mapping's: a mapping starts at a page
+ * boundary, and lld (and mold) pack segments so that one file page holds the end of one segment and
+ * the start of the next at virtual addresses a page apart (p_vaddr - p_offset differs by 0x1000
+ * between them). Both then cover the mapping's offset; only one covers addr.
  */
-static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf_off, uint64_t *ehf_vaddr)
+static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias, uint64_t *ehf_off,
+		     uint64_t *ehf_vaddr)
 {
-	const Elf64_Phdr *ph, *load = NULL, *ehf = NULL;
+	const Elf64_Phdr *ph, *load = NULL, *page = NULL, *ehf = NULL;
 	Elf64_Ehdr ehdr;
 	Elf64_Phdr p;
+	uint64_t off = addr - m->start + m->offset;
 	size_t i;
 
 	if (elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
@@ -201,12 +208,18 @@ static int load_bias(const struct unwinder_map *m, uint64_t *bias, uint64_t *ehf
 	ph = (const void *)(m->image + ehdr.e_phoff);
 	for (i = 0; i < ehdr.e_phnum; i++) {
 		memcpy(&p, &ph[i], sizeof(p));
-		if (p.p_type == PT_GNU_EH_FRAME)
+		if (p.p_type == PT_GNU_EH_FRAME) {
 			ehf = &ph[i];
-		else if (p.p_type == PT_LOAD && !load && (p.p_offset & ~(uint64_t)0xfff) <= m->offset &&
-			 m->offset < p.p_offset + p.p_filesz)
-			load = &ph[i];
+		} else if (p.p_type == PT_LOAD) {
+			if (!load && off >= p.p_offset && off - p.p_offset < p.p_filesz)
+				load = &ph[i];
+			/* addr in the page padding around a segment: the first one of its page */
+			if (!page && (p.p_offset & ~(uint64_t)0xfff) <= m->offset && m->offset < p.p_offset + p.p_filesz)
+				page = &ph[i];
+		}
 	}
+	if (!load)
+		load = page;
 	if (!load)
 		return -1;
 	memcpy(&p, load, sizeof(p));
@@ -651,7 +664,7 @@ static int at_entry(struct unwind_ctx *c, uint64_t ip)
 	uint64_t bias, hdr_off, hdr_vaddr;
 	Elf64_Ehdr eh;
 
-	return find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0 &&
+	return find_map(c, ip, &m) == 0 && load_bias(&m, ip, &bias, &hdr_off, &hdr_vaddr) == 0 &&
 	       elf_header(&m, &eh) == 0 && eh.e_entry && ip - bias - eh.e_entry < ENTRY_ROUTINE_MAX;
 }
 
@@ -765,7 +778,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 	uint64_t bias, hdr_off, hdr_vaddr;
 	int ret = -UNW_ENOINFO;
 
-	if (find_map(c, ip, &m) == 0 && load_bias(&m, &bias, &hdr_off, &hdr_vaddr) == 0) {
+	if (find_map(c, ip, &m) == 0 && load_bias(&m, ip, &bias, &hdr_off, &hdr_vaddr) == 0) {
 		ret = eh_frame_find(c, as, &m, ip, pi, need_unwind_info, bias, hdr_off, hdr_vaddr);
 		if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
 			ret = -UNW_ENOINFO;
