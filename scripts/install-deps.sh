@@ -8,7 +8,8 @@ set -eu
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libiberty-dev libzstd-dev zlib1g-dev pkg-config"
 test_pkgs="$build_pkgs libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq xz-utils python3-minimal"
 # Other linkers: lld and mold lay segments out unlike GNU ld (tests/e2e/linkers.sh).
-test_pkgs="$test_pkgs lld mold"
+# A JVM for the Java tests (tests/e2e/java_threads.sh).
+test_pkgs="$test_pkgs lld mold default-jdk-headless"
 # The report formats' real consumers (tests/reports): pprof built from source, chromium, node + npm for
 # speedscope. A node that came from elsewhere (with its own npm) is kept.
 test_pkgs="$test_pkgs chromium golang-go golang-github-google-pprof-dev"

@@ -278,13 +278,21 @@ struct find_ctx {
 	struct unwindsvc *s;
 	const struct proc *pr; /* NULL: the process is unknown */
 	struct unwindsvc_res *res;
+	int need_unresolved;   /* res->need_addr is in a mapping whose file is not resolved */
 };
 
-static void miss(struct find_ctx *fc, uint64_t addr)
+/*
+ * Report the first miss, but one in a mapping whose file is unresolved before any miss outside every
+ * mapping: a frame without CFI (JIT code, or a file not resolved yet) makes libunwind guess from RBP,
+ * and its reads of garbage addresses (0x18) must not hide the file the unwind really needs (libc's,
+ * for start_thread) and leave the sample cut there, unretried.
+ */
+static void miss(struct find_ctx *fc, uint64_t addr, int unresolved)
 {
-	if (!fc->res->need) {
+	if (!fc->res->need || (unresolved && !fc->need_unresolved)) {
 		fc->res->need = 1;
 		fc->res->need_addr = addr;
+		fc->need_unresolved = unresolved;
 	}
 }
 
@@ -306,7 +314,7 @@ static int find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 	if (lo && addr < fc->pr->m[lo - 1].end)
 		m = &fc->pr->m[lo - 1];
 	if (!m || m->handle == UNWINDSVC_UNRESOLVED) {
-		miss(fc, addr);
+		miss(fc, addr, m != NULL);
 		return -ENOENT;
 	}
 	out->start = m->start;
