@@ -1,8 +1,10 @@
 # A program that lives ~3 ms (2 ms in burn), exec'd 300 times by a shell loop: each run is gone
 # before the recorder reads its /proc/PID/maps, so its frames are named from the mapping events the
 # BPF side sends when a target exits (and before it execs). Measured here without them: 1% of its
-# samples named main;burn (the rest [unknown+0x7f...]); with them 69-73%, every sample in burn
-# reaching main, the others being ld.so's start-up and the kernel's exec and exit.
+# samples named main;burn (the rest [unknown+0x7f...]); with them 69-73% here (40% on a host with a
+# slower exec path), every sample in burn reaching main, the others being ld.so's start-up and the
+# kernel's exec and exit. The test asserts what holds on any machine: burn's samples reach main, and
+# no frame is unknown.
 . "$(dirname "$0")/lib.bash"
 
 cat >"$TMP/burner.c" <<'C'
@@ -44,11 +46,15 @@ for g in dwarf fp; do
 	note "-g $g: $named of $total samples of the short-lived program are main;burn ($share%), $burn name burn," \
 		"$unknown have an [unknown] frame; maps_from_events $(counter "$TMP/$g.prof" maps_from_events)," \
 		"maps_unreadable $(counter "$TMP/$g.prof" maps_unreadable), mapping_walks_refused $(counter "$TMP/$g.prof" mapping_walks_refused)"
-	between "$share" 55 100 "-g $g: share of the short-lived program's samples named main;burn"
+	# What share of a run is burn depends on the machine's exec path (ld.so and the kernel's exec and
+	# exit: 40% of the samples on one host, 30% on another): not asserted. 300 runs burn 0.6 s of CPU
+	# whatever the machine, ~600 samples at 999 Hz; a quarter of that is a generous floor.
+	[ "$burn" -ge 150 ] || fail "-g $g: only $burn samples in burn (300 runs of 2 ms at 999 Hz)"
 	# Every sample in burn reaches main: the unwinder had the file's unwind tables, not only its code.
 	[ $((100 * named / (burn ? burn : 1))) -ge 95 ] || fail "-g $g: only $named of $burn samples in burn reach main"
 	[ "$(meta "$TMP/$g.prof" mapping_events)" = yes ] || fail "-g $g: mapping events were not available"
-	between "$(counter "$TMP/$g.prof" maps_from_events)" 200 400 "-g $g: maps_from_events"
+	# How many runs were gone before their maps could be read depends on the machine too: some were.
+	between "$(counter "$TMP/$g.prof" maps_from_events)" 1 400 "-g $g: maps_from_events"
 	# The events of 300 runs (~10,000 of 56 bytes, a few dozen paths of 4 KiB) fit the 2 MiB ring
 	# buffer even if it were never read: none may be lost to a full ring. The kernel may refuse a walk
 	# (it only try-locks the memory map): a few, counted. (Before the two were counted apart, a loss
