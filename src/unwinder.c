@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <libunwind.h>
+#include <zlib.h>
 
 #include "idxmap.h"
 #include "unwinder.h"
@@ -25,6 +26,12 @@ _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP
 
 /* Images whose .debug_frame index is kept. */
 #define MAX_DFRAMES 64
+/*
+ * A compressed .debug_frame (SHF_COMPRESSED, zlib: what Go's linker writes) is inflated into memory
+ * held with its index: at most this much for one section, and for all indexes together.
+ */
+#define DFRAME_INFLATE_MAX (16u << 20)
+#define DFRAME_INFLATE_TOTAL (64u << 20)
 /* How far past the ELF entry point the entry routine is taken to reach (ld.so's is 61 bytes). */
 #define ENTRY_ROUTINE_MAX 256
 /* How far past the start of its routine a leaf without CFI is taken to be (glibc's clone3 is 71 bytes). */
@@ -45,7 +52,8 @@ struct dframe_fde {
 /* The .debug_frame index of one image. */
 struct dframe {
 	uint64_t image_id, last_use;
-	uint64_t sec_off, sec_size; /* the section in the file; size 0 when there is none */
+	uint64_t sec_off, sec_size; /* the section in the file (inflated: its size); 0 when there is none */
+	uint8_t *inflated;          /* owned: the section's bytes when it is compressed, else NULL */
 	struct dframe_fde *fdes;    /* owned, sorted by start */
 	size_t nr;
 };
@@ -58,6 +66,7 @@ struct unwinder {
 	struct dframe dframes[MAX_DFRAMES];  /* indexes of images with an image_id */
 	size_t nr_dframes;
 	struct dframe uncached;              /* the index of the last image without an image_id */
+	uint64_t inflated_bytes;             /* held by the indexes' inflated sections */
 	uint64_t tick;
 	struct unwinder_stats stats;
 	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
@@ -446,8 +455,8 @@ static int fde_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The .debug_frame section of the image: its offset and size, or -1. */
-static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t *size)
+/* The .debug_frame section of the image: its offset, size and flags in the file, or -1. */
+static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t *size, uint64_t *flags)
 {
 	static const char name[] = ".debug_frame";
 	const Elf64_Shdr *sh;
@@ -464,34 +473,88 @@ static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t 
 		return -1;
 	for (i = 0; i < eh.e_shnum; i++) {
 		memcpy(&s, &sh[i], sizeof(s));
-		if (s.sh_type != SHT_PROGBITS || (s.sh_flags & SHF_COMPRESSED) || s.sh_name >= str.sh_size ||
-		    str.sh_size - s.sh_name < sizeof(name) ||
+		if (s.sh_type != SHT_PROGBITS || s.sh_name >= str.sh_size || str.sh_size - s.sh_name < sizeof(name) ||
 		    memcmp(m->image + str.sh_offset + s.sh_name, name, sizeof(name)))
 			continue;
 		if (s.sh_offset > m->image_size || m->image_size - s.sh_offset < s.sh_size)
 			return -1;
 		*off = s.sh_offset;
 		*size = s.sh_size;
+		*flags = s.sh_flags;
 		return 0;
 	}
 	return -1;
 }
 
+/*
+ * Inflate a compressed section (an Elf64_Chdr, then a zlib stream) of 'size' bytes at 'p' into a new
+ * buffer of exactly ch_size bytes: the buffer, or NULL (another format, too large for the budget,
+ * corrupt, or short).
+ */
+static uint8_t *dframe_inflate(struct unwinder *u, const uint8_t *p, uint64_t size, uint64_t *out_size)
+{
+	Elf64_Chdr ch;
+	z_stream z;
+	uint8_t *buf;
+	int ret;
+
+	if (size < sizeof(ch))
+		return NULL;
+	memcpy(&ch, p, sizeof(ch));
+	if (ch.ch_type != ELFCOMPRESS_ZLIB || !ch.ch_size || ch.ch_size > DFRAME_INFLATE_MAX ||
+	    u->inflated_bytes + ch.ch_size > DFRAME_INFLATE_TOTAL || size - sizeof(ch) > UINT32_MAX)
+		return NULL;
+	buf = malloc(ch.ch_size);
+	if (!buf)
+		return NULL;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit(&z) != Z_OK) {
+		free(buf);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)(p + sizeof(ch));
+	z.avail_in = (uInt)(size - sizeof(ch));
+	z.next_out = buf;
+	z.avail_out = (uInt)ch.ch_size;
+	ret = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	if (ret != Z_STREAM_END || z.avail_out) {
+		free(buf);
+		return NULL;
+	}
+	u->inflated_bytes += ch.ch_size;
+	*out_size = ch.ch_size;
+	return buf;
+}
+
+/* The bytes of the indexed .debug_frame of the image at m. */
+static const uint8_t *dframe_bytes(const struct dframe *d, const struct unwinder_map *m)
+{
+	return d->inflated ? d->inflated : m->image + d->sec_off;
+}
+
 /* Index the FDEs of the image's .debug_frame into d (left empty when it has none or no memory). */
-static void dframe_build(const struct unwinder_map *m, struct dframe *d)
+static void dframe_build(struct unwinder *u, const struct unwinder_map *m, struct dframe *d)
 {
 	const uint8_t *sec;
 	struct dframe_cie cie;
-	uint64_t off = 0, last_cie = UINT64_MAX, cap = 0, start, range;
+	uint64_t off = 0, last_cie = UINT64_MAX, cap = 0, start, range, flags;
 	struct dframe_fde *n;
 	int cie_ok = 0;
 	uint32_t len, id;
 
 	d->nr = 0;
 	d->sec_off = d->sec_size = 0;
-	if (dframe_section(m, &d->sec_off, &d->sec_size))
+	if (dframe_section(m, &d->sec_off, &d->sec_size, &flags))
 		return;
-	sec = m->image + d->sec_off;
+	if (flags & SHF_COMPRESSED) {
+		d->inflated = dframe_inflate(u, m->image + d->sec_off, d->sec_size, &d->sec_size);
+		if (!d->inflated) {
+			d->sec_size = 0;
+			return;
+		}
+	}
+	sec = dframe_bytes(d, m);
 	while (d->sec_size - off >= 4) {
 		len = le32(sec + off);
 		if (len == 0xffffffff) {
@@ -530,8 +593,11 @@ static void dframe_build(const struct unwinder_map *m, struct dframe *d)
 		qsort(d->fdes, d->nr, sizeof(*d->fdes), fde_cmp);
 }
 
-static void dframe_release(struct dframe *d)
+static void dframe_release(struct unwinder *u, struct dframe *d)
 {
+	if (d->inflated)
+		u->inflated_bytes -= d->sec_size;
+	free(d->inflated);
 	free(d->fdes);
 	memset(d, 0, sizeof(*d));
 }
@@ -543,7 +609,8 @@ static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder
 	size_t i;
 
 	if (!m->image_id) {
-		dframe_build(m, &u->uncached);
+		dframe_release(u, &u->uncached);
+		dframe_build(u, m, &u->uncached);
 		return &u->uncached;
 	}
 	u->tick++;
@@ -562,10 +629,10 @@ static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder
 				d = &u->dframes[i];
 		u->stats.dframe_evictions++;
 		u->stats.dframe_evicted_id = d->image_id;
-		dframe_release(d);
+		dframe_release(u, d);
 	}
 	u->stats.dframe_builds++;
-	dframe_build(m, d);
+	dframe_build(u, m, d);
 	d->image_id = m->image_id;
 	d->last_use = u->tick;
 	return d;
@@ -616,7 +683,7 @@ static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct u
 	rt_end = f->end + bias;
 	if (pc >= f->end || rt_start > ip || ip >= rt_end)
 		return -UNW_ENOINFO;
-	sec = m->image + d->sec_off;
+	sec = dframe_bytes(d, m);
 	if (dframe_cie(sec, d->sec_size, f->cie_off, &cie))
 		return -UNW_ENOINFO;
 	fde_len = le32(sec + f->fde_off);
@@ -823,8 +890,8 @@ void unwinder__free(struct unwinder *u)
 	for (i = 0; i < u->nr_spaces; i++)
 		unw_destroy_addr_space(u->spaces[i]);
 	for (i = 0; i < u->nr_dframes; i++)
-		dframe_release(&u->dframes[i]);
-	dframe_release(&u->uncached);
+		dframe_release(u, &u->dframes[i]);
+	dframe_release(u, &u->uncached);
 	free(u->scratch);
 	u64map__release(&u->space_idx);
 	free(u);

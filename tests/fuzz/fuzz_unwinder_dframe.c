@@ -7,9 +7,11 @@
  * .eh_frame form then see every byte the fuzzer changes, which they rarely do through fuzz_unwinder's
  * whole files.
  *
- * Each input is unwound twice from a flushed libunwind cache: without an image_id (index built, not
- * kept) and under an id never used before (index built and cached; past 64 inputs each one evicts
- * another's). Both must give the same stack: the cache may never change an answer.
+ * Each input is unwound from a flushed libunwind cache: without an image_id (index built, not kept),
+ * under an id never used before (index built and cached; past 64 inputs each one evicts another's),
+ * and with the section compressed (SHF_COMPRESSED, zlib, as Go's linker writes it). All must give the
+ * same stack: neither the cache nor the compression may change an answer. Last, the section's bytes
+ * are given as a compressed section themselves (a fuzzed Elf64_Chdr and stream): any answer, no crash.
  *
  * Input: 4 bytes of RIP offset from IMG_BASE (taken modulo IMG_SPAN), 1 byte of flags (bit 0: the
  * frame-pointer fallback; the rest times 8: RBP above RSP), 2 bytes of stack length, the stack (RSP at
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "unwinder.h"
 
@@ -63,8 +66,26 @@ static int find_map(void *ctx, uint64_t addr, struct unwinder_map *out)
 
 static const char shstrtab[] = "\0.debug_frame\0.shstrtab"; /* names at 1 and 14 */
 
+/* The section sec[0..len) compressed: an Elf64_Chdr and a zlib stream, in a new buffer of *zlen bytes. */
+static uint8_t *compress_section(const uint8_t *sec, size_t len, size_t *zlen)
+{
+	Elf64_Chdr ch = { .ch_type = ELFCOMPRESS_ZLIB, .ch_size = len, .ch_addralign = 8 };
+	uLongf n = compressBound(len);
+	uint8_t *z = malloc(sizeof(ch) + n);
+
+	if (!z)
+		return NULL;
+	if (compress2(z + sizeof(ch), &n, sec, len, 6) != Z_OK) {
+		free(z);
+		return NULL;
+	}
+	memcpy(z, &ch, sizeof(ch));
+	*zlen = sizeof(ch) + n;
+	return z;
+}
+
 /* The ELF file around sec[0..len): header, program header, names, section headers, the section. */
-static uint8_t *make_elf(const uint8_t *sec, size_t len, size_t *size)
+static uint8_t *make_elf(const uint8_t *sec, size_t len, uint64_t sh_flags, size_t *size)
 {
 	const size_t str_off = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), sh_off = str_off + 32,
 		     sec_off = sh_off + 3 * sizeof(Elf64_Shdr);
@@ -104,6 +125,7 @@ static uint8_t *make_elf(const uint8_t *sec, size_t len, size_t *size)
 	sh[1].sh_type = SHT_PROGBITS;
 	sh[1].sh_offset = sec_off;
 	sh[1].sh_size = len;
+	sh[1].sh_flags = sh_flags;
 	sh[1].sh_addralign = 8;
 	sh[2].sh_name = 14;
 	sh[2].sh_type = SHT_STRTAB;
@@ -143,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= HEAD;
 	if (stack_len > size)
 		stack_len = size;
-	img = make_elf(data + stack_len, size - stack_len, &img_size);
+	img = make_elf(data + stack_len, size - stack_len, 0, &img_size);
 	if (!img)
 		return 0;
 	memset(regs, 0, sizeof(regs));
@@ -170,6 +192,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(res.status <= UNWINDER_FAILED);
 	CHECK(res.nr == res0.nr && res.status == res0.status && res.fail_ip == res0.fail_ip &&
 	      res.fp_steps == res0.fp_steps && memcmp(ips, ips0, res.nr * sizeof(ips[0])) == 0);
+	free(img);
+
+	if (size - stack_len) {
+		size_t zlen;
+		uint8_t *z = compress_section(data + stack_len, size - stack_len, &zlen);
+
+		CHECK(z);
+		img = make_elf(z, zlen, SHF_COMPRESSED, &img_size);
+		free(z);
+		if (!img)
+			return 0;
+		im.data = img;
+		im.size = img_size;
+		im.id = ++next_id;
+		unwinder__flush(u, 1);
+		CHECK(unwinder__unwind(u, 1, &in, ips, MAX_IPS, &res) == 0);
+		CHECK(res.nr == res0.nr && res.status == res0.status && res.fail_ip == res0.fail_ip &&
+		      res.fp_steps == res0.fp_steps && memcmp(ips, ips0, res.nr * sizeof(ips[0])) == 0);
+		free(img);
+	}
+
+	img = make_elf(data + stack_len, size - stack_len, SHF_COMPRESSED, &img_size);
+	if (!img)
+		return 0;
+	im.data = img;
+	im.size = img_size;
+	im.id = ++next_id;
+	unwinder__flush(u, 1);
+	CHECK(unwinder__unwind(u, 1, &in, ips, MAX_IPS, &res) == 0);
+	CHECK(res.nr >= 1 && res.nr <= MAX_IPS && res.status <= UNWINDER_FAILED);
 	free(img);
 	return 0;
 }
