@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh build   - to build scorch
 #   scripts/install-deps.sh test    - to build and run the whole test suite
 #   scripts/install-deps.sh valgrind - to run the unit tests under valgrind (make test-valgrind)
+#   scripts/install-deps.sh bench   - for scripts/bench/realworld.sh (PostgreSQL, perf)
 set -eu
 
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libiberty-dev libzstd-dev zlib1g-dev pkg-config"
@@ -19,7 +20,8 @@ case "${1:-build}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
 valgrind) want="$test_pkgs valgrind" ;;
-*) echo "usage: $0 build|test|valgrind" >&2; exit 2 ;;
+bench) want="$build_pkgs linux-perf postgresql postgresql-contrib bc time" ;;
+*) echo "usage: $0 build|test|valgrind|bench" >&2; exit 2 ;;
 esac
 
 missing=""
