@@ -68,9 +68,18 @@ cc $flags -o "$TMP/jit" "$TMP/jit.c" || fail "cannot build jit"
 
 # Inlined frames: the folded stacks show hot;mix2;mix (inlined frames are frames of their own).
 "$SCORCH" record -q -F 299 -o "$TMP/inl.prof" -- "$TMP/inl" 2 || fail "record of inl failed"
-s=$(share "$TMP/inl.prof" "main;hot;mix2(;mix)?( |$)")
-note "inl: main;hot;mix2[;mix] in $s% of samples"
-between "$s" 50 100 "inlined chain share"
+# inlined PROFILE: of the samples in hot (reached from main), the percentage that show mix2 inlined in
+# it. How many of hot's addresses belong to the inlined code is the compiler's doing, and what share of
+# all samples hot has depends on start-up cost and load: neither is asserted (49% of all was once seen
+# under load, against 50% asserted). Without inline frames it is 0.
+inlined() {
+	folded "$1" | awk '{ n = $NF } /(^|;)main;hot( |;)/ { t += n; if ($0 ~ /(^|;)main;hot;mix2(;mix)?( |$)/) m += n }
+		END { if (t < 100) print -1; else printf "%d\n", 100 * m / t }'
+}
+s=$(inlined "$TMP/inl.prof")
+note "inl: main;hot;mix2[;mix] in $s% of hot's samples"
+between "$s" 25 100 "inlined chain share of hot's samples (-1: fewer than 100 samples in hot)"
+inl_share=$s
 
 # A stripped copy: names and inlines come from --debug-dir (build id), not from the file itself.
 mkdir -p "$TMP/dbg"
@@ -88,9 +97,11 @@ s=$(share "$TMP/stripped.prof" ";hot;mix2")
 grep -Eq ' (hot|mix|mix2) ' "$TMP/resym.txt" || fail "report --resymbolize did not name hot: $(cat "$TMP/resym.txt")"
 "$SCORCH" record -q -F 299 --debug-dir "$TMP/dbg" -o "$TMP/stripped2.prof" -- "$TMP/inl_stripped" 2 ||
 	fail "record with --debug-dir failed"
-s=$(share "$TMP/stripped2.prof" "main;hot;mix2")
-note "stripped + --debug-dir: main;hot;mix2 in $s% of samples"
-between "$s" 50 100 "stripped with --debug-dir share"
+s=$(inlined "$TMP/stripped2.prof")
+note "stripped + --debug-dir: main;hot;mix2 in $s% of hot's samples (unstripped: $inl_share%)"
+between "$s" 25 100 "stripped with --debug-dir: inlined chain share of hot's samples"
+# The same code, named from the same DWARF: the same attribution, within sampling noise.
+between "$s" $((inl_share - 15)) $((inl_share + 15)) "stripped with --debug-dir against unstripped"
 
 # The vDSO is named.
 "$SCORCH" record -q -F 299 -o "$TMP/vdso.prof" -- "$TMP/vdso" 2 || fail "record of vdso failed"
