@@ -129,7 +129,7 @@ int launcher__release(struct launcher *l, const char *cmd)
 			char desc[96];
 
 			launcher__describe(l->status, desc, sizeof(desc));
-			pr_err("cannot start '%s': it %s before its exec", cmd, desc);
+			pr_err("cannot start '%s': it ended before its exec: %s", cmd, desc);
 		} else {
 			pr_err("cannot start '%s': %s", cmd, strerror(-err));
 		}
