@@ -515,7 +515,7 @@ static void print_summary(struct session *ss, double secs)
 		p->total ? (double)bytes / (double)p->total : 0.0);
 	if (lost)
 		pr_warn("%" PRIu64 " samples were lost because the ring buffer was full", lost);
-	if (strcmp(ss->o->output, "-") != 0)
+	if (!ss->out.in_place)
 		pr_info("next: scorch report -i %s", ss->o->output);
 }
 
@@ -578,7 +578,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	opened = 1;
 	if (o.cmd) {
-		if (launcher__spawn(&ss.child, o.cmd, ss.out.is_stdout))
+		if (launcher__spawn(&ss.child, o.cmd, ss.out.shares_stdout))
 			goto out;
 		ss.have_child = 1;
 		child_pid = ss.child.pid;

@@ -23,11 +23,21 @@ static void test_spin(long ms)
 	while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
 }
 
+/* The signals that stop a recording: held off in the child until it is released. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr)
 {
 	const char *spin = getenv("SCORCH_TEST_LAUNCH_SPIN_MS");
 	long spin_ms = spin ? strtol(spin, NULL, 10) : 0;
 	int go[2], ep[2], err;
+	sigset_t stop, old;
 
 	l->pid = -1;
 	l->go_fd = l->err_fd = -1;
@@ -41,7 +51,16 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 		close(go[1]);
 		return err;
 	}
+	/*
+	 * A Ctrl-C while the child is held reaches it too (the terminal signals the whole group): it
+	 * stays pending, blocked from before the fork, until the child is released, and then ends the
+	 * child before its exec. Killed at once, the child would make the release fail with EPIPE.
+	 */
+	stop_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	l->pid = fork();
+	if (l->pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (l->pid < 0) {
 		err = -errno;
 		close(go[0]);
@@ -64,6 +83,7 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 		signal(SIGPIPE, SIG_DFL);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127); /* the recorder gave up */
+		sigprocmask(SIG_SETMASK, &old, NULL); /* a pending stop signal ends us here */
 		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(127);
 		if (spin_ms > 0)
@@ -81,16 +101,38 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 	return 0;
 }
 
+/* tests only: wait this long before the release, for a signal to arrive while the child is held. */
+static void test_hold(const char *cmd)
+{
+	const char *hold = getenv("SCORCH_TEST_RELEASE_DELAY_MS");
+	long ms = hold ? strtol(hold, NULL, 10) : 0;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms <= 0)
+		return;
+	pr_info("test: holding '%s' for %ld ms before its release", cmd, ms);
+	nanosleep(&ts, NULL); /* a signal ends it early */
+}
+
 int launcher__release(struct launcher *l, const char *cmd)
 {
 	char c = 1;
 	int e = 0;
 	ssize_t n;
 
+	test_hold(cmd);
 	if (write(l->go_fd, &c, 1) != 1) {
 		int err = -errno;
 
-		pr_err("cannot start '%s': %s", cmd, strerror(errno));
+		/* Only SIGKILL ends a held child (the stop signals wait): say what happened to it. */
+		if (err == -EPIPE && launcher__wait(l, 0) == 0) {
+			char desc[96];
+
+			launcher__describe(l->status, desc, sizeof(desc));
+			pr_err("cannot start '%s': it ended before its exec: %s", cmd, desc);
+		} else {
+			pr_err("cannot start '%s': %s", cmd, strerror(-err));
+		}
 		launcher__abort(l);
 		return err;
 	}
