@@ -22,6 +22,8 @@ const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile bool fp_stack = true;
 /* Bytes of user stack to copy from the user SP (with the user registers); 0: neither. */
 const volatile __u32 stack_bytes = 0;
+/* Keep the samples of the idle task (pid 0) when there is no target filter (record -a --idle). */
+const volatile bool keep_idle = false;
 
 /*
  * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes that were read: one
@@ -168,6 +170,38 @@ static __always_inline __u32 copy_stack(__u8 *dst, __u64 sp, int *cut)
 	return off;
 }
 
+struct stack_top {
+	__u64 sp;
+	__u64 top;
+};
+
+static long find_stack_top(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct stack_top *t = data;
+
+	t->top = vma->vm_end;
+	return 0;
+}
+
+/*
+ * How much stack a whole copy from 'sp' would take: up to the end of the mapping that holds sp (a
+ * thread's stack), or for the main thread up to where its stack started at exec (above are argv, the
+ * environment and the auxiliary vector, which no unwind reads). 0 when unknown (the mmap lock was busy).
+ */
+static __always_inline __u32 stack_need(__u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct stack_top t = { .sp = sp };
+	__u64 start_stack;
+
+	if (bpf_find_vma(task, sp, find_stack_top, &t, 0) || t.top <= sp)
+		return 0;
+	start_stack = BPF_CORE_READ(task, mm, start_stack);
+	if (start_stack > sp && start_stack < t.top)
+		t.top = start_stack + 64; /* argc and the first argv pointers: _start's frame */
+	return t.top - sp > 0xffffffffULL ? 0xffffffffU : (__u32)(t.top - sp);
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -179,7 +213,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	int cut = 0, exec;
 	long n;
 
-	if (tid == 0) /* the idle task */
+	if (tid == 0 && (!keep_idle || filter_targets)) /* the idle task */
 		return 0;
 	if (filter_targets && !is_target(tgid))
 		return 0;
@@ -200,7 +234,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->flags = 0;
 	ex = bpf_map_lookup_elem(&execs, &tgid);
 	s->exec_seq = ex ? *ex : 0;
-	s->pad2 = 0;
+	s->stack_need = 0;
 	s->stack_size = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
@@ -243,6 +277,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 			if (cut) {
 				s->flags |= SCORCH_SAMPLE_STACK_CUT;
 				count(SCORCH_CNT_STACK_CUT);
+			} else {
+				/* The copy may have stopped short of the root: say how much would do. */
+				s->stack_need = stack_need(s->regs[SCORCH_REG_RSP]);
 			}
 		} else {
 			count(SCORCH_CNT_NO_REGS);
@@ -496,16 +533,41 @@ static __always_inline int wants_mappings(__u32 tgid)
 	return !cgroup_id || bpf_get_current_ancestor_cgroup_id(cgroup_level) == cgroup_id;
 }
 
+/*
+ * A target is gone: forget it, so that a later process given the same pid is not taken for it (a
+ * server followed for hours forks through the pid space), and the table does not fill up.
+ */
+static __always_inline void forget_target(__u32 tgid)
+{
+	if (!filter_targets)
+		return;
+	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&execs, &tgid);
+}
+
 /* The last thread of a target exits: its mm is still there (the tracepoint runs before exit_mm()). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *ex;
 
-	if (!group_dead || !wants_mappings(tgid))
+	if (!group_dead)
 		return 0;
-	ex = bpf_map_lookup_elem(&execs, &tgid);
-	send_mappings(tgid, ex ? *ex : 0);
+	if (wants_mappings(tgid)) {
+		ex = bpf_map_lookup_elem(&execs, &tgid);
+		send_mappings(tgid, ex ? *ex : 0);
+	}
+	forget_target(tgid);
+	return 0;
+}
+
+/* Without the mapping events (on_exit): only forget the targets that exit. Older kernels pass no
+ * group_dead; signal->live has been counted down before the tracepoint on all of them. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit_forget, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		forget_target(BPF_CORE_READ(p, tgid));
 	return 0;
 }
 

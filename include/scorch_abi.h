@@ -64,7 +64,8 @@ struct scorch_sample {
 	__u64 ustack[SCORCH_MAX_STACK]; /* leaf first */
 	__u64 regs[SCORCH_NR_REGS];     /* user registers, valid with SCORCH_SAMPLE_REGS */
 	__u32 stack_size;               /* bytes of user stack after this header */
-	__u32 pad2;
+	__u32 stack_need;               /* when the copy was not cut short: bytes from the user SP to the top
+					 * of the stack it is in (what a whole copy would take); else 0 */
 	/* followed by stack_size bytes of user stack: (const __u8 *)(sample + 1) */
 };
 

@@ -22,6 +22,9 @@ _scorch() {
 	--cgroup | --debug-dir)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
+	-m | --buffer-size)
+		COMPREPLY=($(compgen -W "16M 64M 256M 1G" -- "$cur"))
+		return ;;
 	-p | --pid)
 		COMPREPLY=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		return ;;

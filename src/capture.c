@@ -25,7 +25,11 @@ int capture__on_sample(void *ctx, const struct scorch_sample *s)
 		.ustack_bytes = (const uint8_t *)(s + 1),
 		.ustack_size = s->stack_size,
 	};
-	int err = recorder__add_sample(c->rec, &rs);
+	int err;
+
+	if (s->stack_need > c->stack_need)
+		c->stack_need = s->stack_need;
+	err = recorder__add_sample(c->rec, &rs);
 
 	if (err) {
 		pr_err("cannot record a sample: %s", strerror(-err));

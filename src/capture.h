@@ -24,6 +24,8 @@ struct capture {
 	struct recorder *rec;  /* owned */
 	struct profile *p;     /* borrowed */
 	int err;               /* first fatal error of the sample callback */
+	uint32_t stack_need;   /* the most user stack a whole copy would have taken, over the samples
+				* whose copy was not cut short (struct scorch_sample stack_need); 0: none */
 };
 
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <mntent.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,9 +51,13 @@ static const char usage[] =
 	"started for the purpose, of every process, or of every process in a cgroup, into a profile file.\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones)\n"
+	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones, and the\n"
+	"                           child processes they fork from then on)\n"
 	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
-	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a)\n"
+	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a);\n"
+	"                           a PATH that is not a directory is taken under the cgroup v2 mount\n"
+	"      --idle               with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
+	"                           shares are of all CPU time, as perf's are\n"
 	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
 	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
 	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
@@ -61,7 +66,10 @@ static const char usage[] =
 	"                           bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
 	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
 	"                           pointers where the CFI runs out)\n"
-	"      --no-inherit         with COMMAND: do not follow its child processes\n"
+	"  -m, --buffer-size SIZE   ring buffer of samples: bytes, or with a K, M or G suffix, rounded up\n"
+	"                           to a power of two, 64K to 1G (default: half a second of samples of\n"
+	"                           every CPU, at least 4M, at most 256M)\n"
+	"      --no-inherit         do not follow the child processes of the targets\n"
 	"      --no-mapping-events  do not snapshot the mappings of targets as they exit or exec (those\n"
 	"                           gone before their maps are read then keep unknown user frames)\n"
 	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
@@ -90,7 +98,10 @@ struct record_opts {
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
 	int all;             /* -a or --cgroup */
+	int idle;            /* --idle */
+	size_t buffer_size;  /* -m; 0: the default */
 	const char *cgroup;  /* --cgroup PATH */
+	char cgroup_path[PATH_MAX]; /* PATH resolved, perhaps under the cgroup v2 mount */
 	uint64_t cgroup_id;
 	uint32_t cgroup_level;
 };
@@ -155,26 +166,84 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 	return *tgid ? 0 : -ESRCH;
 }
 
+/* Where the (first) cgroup v2 file system is mounted, from /proc/self/mounts: 0 or -ENOENT. */
+static int cgroup2_mount(char *buf, size_t size)
+{
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+	int err = -ENOENT;
+
+	if (!f)
+		return -ENOENT;
+	while ((m = getmntent(f)))
+		if (strcmp(m->mnt_type, "cgroup2") == 0 && strlen(m->mnt_dir) < size) {
+			snprintf(buf, size, "%s", m->mnt_dir);
+			err = 0;
+			break;
+		}
+	endmntent(f);
+	return err;
+}
+
+/* 'path' resolved if it is a directory on a cgroup v2 file system; else NULL with errno set
+ * (ENOTDIR when it is something else). Owned by the caller. */
+static char *cgroup2_dir(const char *path)
+{
+	char *real = realpath(path, NULL);
+	struct statfs sfs;
+	struct stat st;
+
+	if (!real)
+		return NULL;
+	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		free(real);
+		errno = ENOTDIR;
+		return NULL;
+	}
+	return real;
+}
+
 /*
- * The cgroup v2 directory 'path': its id (the directory's inode number) and its depth below the cgroup
+ * The cgroup v2 directory 'path', as given or else under the cgroup v2 mount (where cgroup v1 and
+ * v2 are mounted side by side, v2 is not /sys/fs/cgroup: /sys/fs/cgroup/unified): its resolved
+ * path, its id (the directory's inode number) and its depth below the cgroup
  * v2 root (found by walking up while the parent is on the same cgroup2 file system).
  */
-static int resolve_cgroup(const char *path, uint64_t *id, uint32_t *level)
+static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *id, uint32_t *level)
 {
-	char *real = realpath(path, NULL), *slash;
+	char mnt[PATH_MAX], *real = cgroup2_dir(path), *slash, *under = NULL;
+	int errno_given = errno, have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
 	struct statfs sfs;
 	struct stat st, top;
 	uint32_t n = 0;
 
-	if (!real) {
-		pr_err("cannot use cgroup '%s': %s", path, strerror(errno));
-		return -errno;
+	if (!real && have_mnt) {
+		const char *rel = path;
+
+		while (*rel == '/')
+			rel++;
+		if (asprintf(&under, "%s/%s", mnt, rel) < 0)
+			return -ENOMEM;
+		real = cgroup2_dir(under);
 	}
-	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		pr_err("'%s' is not a cgroup v2 directory (look under /sys/fs/cgroup)", path);
+	if (!real) {
+		if (!have_mnt)
+			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
+			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
+		else
+			pr_err("'%s' is not a cgroup v2 directory (%s), nor is '%s' (the cgroup v2 mount is '%s')",
+			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given),
+			       under, mnt);
+		free(under);
+		return -EINVAL;
+	}
+	free(under);
+	if (stat(real, &st)) {
+		pr_err("cannot use cgroup '%s': %s", real, strerror(errno));
 		free(real);
 		return -EINVAL;
 	}
+	snprintf(resolved, PATH_MAX, "%s", real); /* realpath() results fit */
 	*id = st.st_ino;
 	top = st;
 	while ((slash = strrchr(real, '/')) && slash != real) {
@@ -188,6 +257,37 @@ static int resolve_cgroup(const char *path, uint64_t *id, uint32_t *level)
 	}
 	free(real);
 	*level = n;
+	return 0;
+}
+
+/* -m SIZE: bytes, or K, M, G (powers of 1024), within the sampler's bounds. */
+static int parse_size(const char *arg, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (end == arg || *arg == '-' || *arg == '+' || errno) {
+		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		return -EINVAL;
+	}
+	if (*end && !end[1]) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ULL << 10; end++; break;
+		case 'm': case 'M': mul = 1ULL << 20; end++; break;
+		case 'g': case 'G': mul = 1ULL << 30; end++; break;
+		}
+	}
+	if (*end) {
+		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		return -EINVAL;
+	}
+	if (v > SAMPLER_RINGBUF_MAX / mul || v * mul < SAMPLER_RINGBUF_MIN) {
+		pr_err("-m %s is out of range: use 64K to 1G", arg);
+		return -EINVAL;
+	}
+	*out = (size_t)(v * mul);
 	return 0;
 }
 
@@ -227,6 +327,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "event", required_argument, NULL, 'e' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "idle", no_argument, NULL, 'i' + 256 },
+		{ "buffer-size", required_argument, NULL, 'm' },
 		{ "no-mapping-events", no_argument, NULL, 'E' + 256 },
 		{ "debug-dir", required_argument, NULL, 'D' + 256 },
 		{ "debuginfod", no_argument, NULL, 'N' + 256 },
@@ -247,7 +349,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:m:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
@@ -293,6 +395,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case 'I':
 			o->no_inherit = 1;
 			break;
+		case 'i' + 256:
+			o->idle = 1;
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->buffer_size))
+				return -EINVAL;
+			break;
 		case 'E' + 256:
 			o->no_mapping_events = 1;
 			break;
@@ -337,8 +446,12 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		       o->cgroup ? "--cgroup" : "-a", o->cgroup ? " of the cgroup" : "");
 		return -EINVAL;
 	}
-	if (o->no_inherit && !o->cmd) {
-		pr_err("--no-inherit applies to a launched command only (-p never follows children)");
+	if (o->no_inherit && o->all) {
+		pr_err("--no-inherit applies to -p PID and a command, not to %s", o->cgroup ? "--cgroup" : "-a");
+		return -EINVAL;
+	}
+	if (o->idle && (!o->all || o->cgroup)) {
+		pr_err("--idle applies to -a only (the idle task is in no process and no cgroup)");
 		return -EINVAL;
 	}
 	if (!o->cmd && !o->nr_pids && !o->all) {
@@ -442,7 +555,7 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	if (ss->have_child)
 		fprintf(f, "%d (%s)", (int)ss->child.pid, ss->o->cmd[0]);
 	if (ss->o->cgroup)
-		fprintf(f, "cgroup %s", ss->o->cgroup);
+		fprintf(f, "cgroup %s", ss->o->cgroup_path);
 	else if (ss->o->all)
 		fprintf(f, "all processes");
 	fclose(f);
@@ -479,6 +592,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "samples_in_exec", c[SCORCH_CNT_IN_EXEC]) ||
 	    profile__counter_set(p, "mapping_events_lost", c[SCORCH_CNT_LOST_EVENTS]) ||
 	    profile__counter_set(p, "mapping_walks_refused", c[SCORCH_CNT_WALKS_REFUSED]) ||
+	    profile__counter_set(p, "stack_size_needed", ss->cap.stack_need) ||
 	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;
@@ -504,6 +618,55 @@ static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
 	fflush(stderr);
 }
 
+/* Losses past 1%: what to change. */
+static void warn_lost(struct session *ss, uint64_t lost)
+{
+	size_t rb = sampler__ringbuf_bytes(ss->cap.smp);
+	double share = 100.0 * (double)lost / (double)(lost + ss->prof.total);
+
+	if (share <= 1.0) {
+		pr_warn("%" PRIu64 " samples (%.2f%%) were lost because the ring buffer was full", lost, share);
+		return;
+	}
+	if (rb < SAMPLER_RINGBUF_MAX)
+		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB) was full: record "
+			"with a larger one, such as --buffer-size %zuM, or lower -F%s", lost, share, rb >> 10,
+			rb * 4 > ((size_t)1 << 20) ? (rb * 4) >> 20 : 1,
+			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
+	else
+		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB, the largest) was "
+			"full: lower -F%s", lost, share, rb >> 10,
+			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
+}
+
+/* DWARF unwinds cut by the stack copy, past 3% of the user stacks: the size that would have done. */
+static void warn_truncated(struct session *ss)
+{
+	struct profile *p = &ss->prof;
+	uint64_t cut = profile__counter_get(p, "unwind_truncated"), stacks = profile__counter_get(p, "user_stacks");
+	uint32_t need = ss->cap.stack_need, size;
+	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
+
+	if (ss->o->call_graph == RECORDER_CG_FP || !stacks || cut * 100 <= stacks * 3)
+		return;
+	if (!need || need > SCORCH_STACK_MAX) {
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); "
+			"%s%s", 100.0 * (double)cut / (double)stacks, ss->o->stack_size,
+			need ? "the deepest needed more than the 65536 bytes that can be copied: " : "",
+			ss->o->stack_size < SCORCH_STACK_MAX ? "record with -g dwarf,65536, or -g fp for code built with "
+							       "frame pointers" :
+							       "record with -g fp for code built with frame pointers");
+		return;
+	}
+	/* Whole pages, as the copy goes page by page. */
+	size = (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
+	if (size > SCORCH_STACK_MAX)
+		size = SCORCH_STACK_MAX;
+	pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): the "
+		"deepest needed %u bytes (stack_size_needed); record with -g %s,%u", 100.0 * (double)cut / (double)stacks,
+		ss->o->stack_size, need, mode, size);
+}
+
 static void print_summary(struct session *ss, double secs)
 {
 	struct profile *p = &ss->prof;
@@ -514,7 +677,8 @@ static void print_summary(struct session *ss, double secs)
 		p->total, secs, lost, ss->o->output, (double)bytes / 1024.0,
 		p->total ? (double)bytes / (double)p->total : 0.0);
 	if (lost)
-		pr_warn("%" PRIu64 " samples were lost because the ring buffer was full", lost);
+		warn_lost(ss, lost);
+	warn_truncated(ss);
 	if (!ss->out.in_place)
 		pr_info("next: scorch report -i %s", ss->o->output);
 }
@@ -564,7 +728,7 @@ int cmd_record(int argc, char **argv)
 		}
 		ss.alive[i] = 1;
 	}
-	if (o.cgroup && resolve_cgroup(o.cgroup, &o.cgroup_id, &o.cgroup_level))
+	if (o.cgroup && resolve_cgroup(o.cgroup, o.cgroup_path, &o.cgroup_id, &o.cgroup_level))
 		return EXIT_ERROR;
 	if (sampler__check_privileges())
 		return EXIT_ERROR;
@@ -586,7 +750,9 @@ int cmd_record(int argc, char **argv)
 
 	so.freq = o.freq;
 	so.event = o.event;
-	so.follow_forks = o.cmd && !o.no_inherit;
+	so.follow_forks = !o.no_inherit; /* as perf does, for -p too; not with -a (everything is sampled) */
+	so.idle = o.idle;
+	so.ringbuf_bytes = o.buffer_size;
 	so.no_events = o.no_mapping_events;
 	so.all = o.all;
 	so.cgroup_id = o.cgroup_id;
@@ -664,8 +830,9 @@ int cmd_record(int argc, char **argv)
 			if (pfile__writer_flush(ss.w, &ss.prof))
 				goto out;
 			last_flush = now;
-			/* Every process: the caches of those that exited would grow without bound. */
-			if (o.all)
+			/* Every process, or followed children: the caches of those that exited would grow
+			 * without bound (and a pid given again to a new child must not keep the old maps). */
+			if (o.all || so.follow_forks)
 				recorder__forget_exited(ss.cap.rec);
 		}
 		if (show_status && now - last_status >= 500000000ULL) {

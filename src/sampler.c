@@ -34,6 +34,7 @@ struct sampler {
 	void *fn_ctx;
 	int fn_ret;
 	uint64_t bad_records;
+	size_t rb_bytes;           /* size of the samples ring buffer */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -140,17 +141,28 @@ int sampler__check_privileges(void)
 	return -EPERM;
 }
 
-static size_t ringbuf_size(int nr_cpus, size_t want, uint32_t stack_bytes)
+size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes)
 {
-	/* Room per CPU for 64 samples with full stack copies, and at least 512 KiB. */
-	size_t per_cpu = 64 * (sizeof(struct scorch_sample) + stack_bytes);
-	size_t sz = want ? want : (size_t)nr_cpus * (per_cpu > (512u << 10) ? per_cpu : (512u << 10)), p = 1;
+	/*
+	 * Half a second of samples of every CPU at the full rate: the reader is woken when a quarter is
+	 * full, and an unwinding batch or a maps read can keep it away for a while. At least 4 MiB, at
+	 * most 256 MiB, rounded up to a power of two (the kernel's ring buffers are).
+	 */
+	uint64_t per_sample = sizeof(struct scorch_sample) + stack_bytes;
+	uint64_t sz = (uint64_t)(nr_cpus > 0 ? nr_cpus : 1) * freq * per_sample / 2;
 
-	if (sz < (4u << 20))
-		sz = 4u << 20;
-	if (sz > (256u << 20))
-		sz = 256u << 20;
-	while (p < sz)
+	if (sz < SAMPLER_RINGBUF_DEFAULT_MIN)
+		sz = SAMPLER_RINGBUF_DEFAULT_MIN;
+	if (sz > SAMPLER_RINGBUF_DEFAULT_MAX)
+		sz = SAMPLER_RINGBUF_DEFAULT_MAX;
+	return sampler__round_ringbuf((size_t)sz);
+}
+
+size_t sampler__round_ringbuf(size_t bytes)
+{
+	size_t p = SAMPLER_RINGBUF_MIN;
+
+	while (p < bytes && p < SAMPLER_RINGBUF_MAX)
 		p <<= 1;
 	return p;
 }
@@ -196,9 +208,12 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 	s->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
 	s->skel->rodata->fp_stack = !opts->no_fp_stack;
+	s->skel->rodata->keep_idle = opts->idle && opts->all;
 	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
+	/* Followed children that exit are forgotten by on_exit, or by this when on_exit is not there. */
+	bpf_program__set_autoload(s->skel->progs.on_exit_forget, opts->follow_forks && !opts->all);
 	bpf_program__set_autoload(s->skel->progs.on_exit, events);
 	bpf_program__set_autoload(s->skel->progs.on_prepare_exec, events);
 	return sampler_bpf__load(s->skel);
@@ -287,7 +302,9 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
-	rb_bytes = ringbuf_size(s->nr_cpus, opts->ringbuf_bytes, opts->stack_bytes);
+	rb_bytes = opts->ringbuf_bytes ? sampler__round_ringbuf(opts->ringbuf_bytes) :
+					 sampler__default_ringbuf(s->nr_cpus, opts->freq, opts->stack_bytes);
+	s->rb_bytes = rb_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;
 		pr_err("cannot count the possible CPUs");
@@ -322,6 +339,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 			err = -errno;
 			pr_err("cannot attach the fork tracepoint: %s", strerror(errno));
 			goto fail;
+		}
+		if (!s->has_events) {
+			s->skel->links.on_exit_forget = bpf_program__attach(s->skel->progs.on_exit_forget);
+			if (!s->skel->links.on_exit_forget)
+				pr_debug("cannot attach the exit tracepoint (%s): children that exit stay in the "
+					 "target table", strerror(errno));
 		}
 	}
 
@@ -456,6 +479,11 @@ int sampler__has_events(const struct sampler *s)
 const char *sampler__event(const struct sampler *s)
 {
 	return s->event;
+}
+
+size_t sampler__ringbuf_bytes(const struct sampler *s)
+{
+	return s->rb_bytes;
 }
 
 int sampler__nr_cpus(const struct sampler *s)

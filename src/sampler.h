@@ -24,7 +24,9 @@ struct sampler_opts {
 	int all;             /* sample every process (no target filter) */
 	uint64_t cgroup_id;  /* with all: only tasks in this cgroup v2 or below it (0: any) */
 	uint32_t cgroup_level; /* its depth below the cgroup v2 root (the root is 0) */
-	size_t ringbuf_bytes; /* 0 = sized from the number of CPUs */
+	size_t ringbuf_bytes; /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
+			       * (sampler__default_ringbuf) */
+	int idle;            /* with all: keep the samples of the idle task (pid 0) */
 	int no_fp_stack;     /* skip the kernel's frame-pointer walk of user stacks */
 	uint32_t stack_bytes; /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0: none */
 	int no_events;       /* do not load the mapping-event programs */
@@ -73,6 +75,23 @@ int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX]);
 /* "cpu-clock" or "cycles": what is being sampled. Borrowed. */
 const char *sampler__event(const struct sampler *s);
 int sampler__nr_cpus(const struct sampler *s);
+/* Bytes of the samples ring buffer. */
+size_t sampler__ringbuf_bytes(const struct sampler *s);
+
+/* Bounds of the samples ring buffer that sampler__round_ringbuf() keeps to. */
+#define SAMPLER_RINGBUF_MIN ((size_t)64 << 10)
+#define SAMPLER_RINGBUF_MAX ((size_t)1 << 30)
+/* Bounds of the default size. */
+#define SAMPLER_RINGBUF_DEFAULT_MIN ((size_t)4 << 20)
+#define SAMPLER_RINGBUF_DEFAULT_MAX ((size_t)256 << 20)
+/*
+ * The default size of the samples ring buffer: half a second of samples of every CPU at the full
+ * rate, freq * nr_cpus * (sizeof(struct scorch_sample) + stack_bytes) / 2, within [4 MiB, 256 MiB],
+ * rounded up to a power of two.
+ */
+size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes);
+/* 'bytes' rounded up to a power of two within [SAMPLER_RINGBUF_MIN, SAMPLER_RINGBUF_MAX]. */
+size_t sampler__round_ringbuf(size_t bytes);
 void sampler__free(struct sampler *s);
 
 /*

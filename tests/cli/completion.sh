@@ -31,6 +31,9 @@ check "commands" record scorch re
 check "commands, report" report scorch rep
 check "record options" --freq scorch record --fr
 check "record long option --no-inherit" --no-inherit scorch record --no-
+check "record long option --buffer-size" --buffer-size scorch record --buf
+check "record long option --idle" --idle scorch record --id
+check "record --buffer-size offers sizes" 64M scorch record --buffer-size 6
 check "report options" --sort scorch report --so
 check "symbolize long option --no-sandbox" --no-sandbox scorch symbolize --no-s
 check "report long option --no-sandbox" --no-sandbox scorch report --no-s
