@@ -101,17 +101,22 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 	return 0;
 }
 
-/* tests only: wait this long before the release, for a signal to arrive while the child is held. */
+/*
+ * tests only: wait up to this long before the release, for a signal to arrive while the child is
+ * held; after a signal, 0.5 s more, as the set-up of the sampler goes on after a real Ctrl-C.
+ */
 static void test_hold(const char *cmd)
 {
 	const char *hold = getenv("SCORCH_TEST_RELEASE_DELAY_MS");
 	long ms = hold ? strtol(hold, NULL, 10) : 0;
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L }, more = { 0, 500000000L };
 
 	if (ms <= 0)
 		return;
 	pr_info("test: holding '%s' for %ld ms before its release", cmd, ms);
-	nanosleep(&ts, NULL); /* a signal ends it early */
+	if (nanosleep(&ts, NULL) && errno == EINTR)
+		while (nanosleep(&more, &more) && errno == EINTR)
+			;
 }
 
 int launcher__release(struct launcher *l, const char *cmd)
