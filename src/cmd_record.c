@@ -644,27 +644,34 @@ static void warn_truncated(struct session *ss)
 {
 	struct profile *p = &ss->prof;
 	uint64_t cut = profile__counter_get(p, "unwind_truncated"), stacks = profile__counter_get(p, "user_stacks");
-	uint32_t need = ss->cap.stack_need, size;
+	uint32_t need = ss->cap.stack_need, have = ss->o->stack_size, size;
 	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
+	char tail[128];
+	double share;
 
 	if (ss->o->call_graph == RECORDER_CG_FP || !stacks || cut * 100 <= stacks * 3)
 		return;
-	if (!need || need > SCORCH_STACK_MAX) {
-		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); "
-			"%s%s", 100.0 * (double)cut / (double)stacks, ss->o->stack_size,
-			need ? "the deepest needed more than the 65536 bytes that can be copied: " : "",
-			ss->o->stack_size < SCORCH_STACK_MAX ? "record with -g dwarf,65536, or -g fp for code built with "
-							       "frame pointers" :
-							       "record with -g fp for code built with frame pointers");
+	share = 100.0 * (double)cut / (double)stacks;
+	/* Whole pages, as the copy goes page by page. */
+	size = need > SCORCH_STACK_MAX - SCORCH_PAGE_SIZE ? SCORCH_STACK_MAX :
+							  (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
+	if (need > have && need <= SCORCH_STACK_MAX) {
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed); record with -g %s,%u", share, have, need,
+			mode, size);
 		return;
 	}
-	/* Whole pages, as the copy goes page by page. */
-	size = (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
-	if (size > SCORCH_STACK_MAX)
-		size = SCORCH_STACK_MAX;
-	pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): the "
-		"deepest needed %u bytes (stack_size_needed); record with -g %s,%u", 100.0 * (double)cut / (double)stacks,
-		ss->o->stack_size, need, mode, size);
+	snprintf(tail, sizeof(tail), "%s%s%s", have < SCORCH_STACK_MAX ? "record with -g " : "",
+		 have < SCORCH_STACK_MAX ? mode : "", have < SCORCH_STACK_MAX ? ",65536 (the most), or with -g fp for code "
+								"built with frame pointers" :
+								"record with -g fp for code built with frame pointers");
+	if (need > SCORCH_STACK_MAX)
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s", share, have,
+			need, tail);
+	else /* the deepest stack seen fitted: the unwinds read past its top, or its depth was unknown */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated), "
+			"though no stack seen was deeper than %u bytes (stack_size_needed); %s", share, have, need, tail);
 }
 
 static void print_summary(struct session *ss, double secs)
