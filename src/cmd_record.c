@@ -55,7 +55,7 @@ static const char usage[] =
 	"                           child processes they fork from then on)\n"
 	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
 	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a);\n"
-	"                           a PATH that is not a directory is taken under the cgroup v2 mount\n"
+	"                           or else PATH under the cgroup v2 mount (as in /proc/self/mounts)\n"
 	"      --idle               with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
 	"                           shares are of all CPU time, as perf's are\n"
 	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
