@@ -669,7 +669,10 @@ static void warn_truncated(struct session *ss)
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
 			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s", share, have,
 			need, tail);
-	else /* the deepest stack seen fitted: the unwinds read past its top, or its depth was unknown */
+	else if (!need) /* no depth known: the kernel has no bpf_find_vma(), or its mmap lock was busy */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); %s",
+			share, have, tail);
+	else /* the deepest stack seen fitted: the unwinds read past its top */
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated), "
 			"though no stack seen was deeper than %u bytes (stack_size_needed); %s", share, have, need, tail);
 }
