@@ -215,9 +215,11 @@ static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *i
 	int errno_given = errno, have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
 	struct statfs sfs;
 	struct stat st, top;
+	size_t ml = have_mnt ? strlen(mnt) : 0;
 	uint32_t n = 0;
 
-	if (!real && have_mnt) {
+	/* A path already under the mount is not looked up again below it. */
+	if (!real && have_mnt && !(strncmp(path, mnt, ml) == 0 && (path[ml] == '/' || !path[ml]))) {
 		const char *rel = path;
 
 		while (*rel == '/')
@@ -227,7 +229,10 @@ static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *i
 		real = cgroup2_dir(under);
 	}
 	if (!real) {
-		if (!have_mnt)
+		if (have_mnt && !under)
+			pr_err("'%s' is not a cgroup v2 directory (%s; the cgroup v2 mount is '%s')", path,
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given), mnt);
+		else if (!have_mnt)
 			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
 			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
 		else
