@@ -194,6 +194,9 @@ static __always_inline __u32 stack_need(__u64 sp)
 	struct stack_top t = { .sp = sp };
 	__u64 start_stack;
 
+	/* bpf_find_vma() is Linux 5.17: before, the check is a constant and the call dead code. */
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_find_vma))
+		return 0;
 	if (bpf_find_vma(task, sp, find_stack_top, &t, 0) || t.top <= sp)
 		return 0;
 	start_stack = BPF_CORE_READ(task, mm, start_stack);

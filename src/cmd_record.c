@@ -55,7 +55,7 @@ static const char usage[] =
 	"                           child processes they fork from then on)\n"
 	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
 	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a);\n"
-	"                           a PATH that is not a directory is taken under the cgroup v2 mount\n"
+	"                           or else PATH under the cgroup v2 mount (as in /proc/self/mounts)\n"
 	"      --idle               with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
 	"                           shares are of all CPU time, as perf's are\n"
 	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
@@ -215,9 +215,11 @@ static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *i
 	int errno_given = errno, have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
 	struct statfs sfs;
 	struct stat st, top;
+	size_t ml = have_mnt ? strlen(mnt) : 0;
 	uint32_t n = 0;
 
-	if (!real && have_mnt) {
+	/* A path already under the mount is not looked up again below it. */
+	if (!real && have_mnt && !(strncmp(path, mnt, ml) == 0 && (path[ml] == '/' || !path[ml]))) {
 		const char *rel = path;
 
 		while (*rel == '/')
@@ -227,7 +229,10 @@ static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *i
 		real = cgroup2_dir(under);
 	}
 	if (!real) {
-		if (!have_mnt)
+		if (have_mnt && !under)
+			pr_err("'%s' is not a cgroup v2 directory (%s; the cgroup v2 mount is '%s')", path,
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given), mnt);
+		else if (!have_mnt)
 			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
 			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
 		else
@@ -644,27 +649,37 @@ static void warn_truncated(struct session *ss)
 {
 	struct profile *p = &ss->prof;
 	uint64_t cut = profile__counter_get(p, "unwind_truncated"), stacks = profile__counter_get(p, "user_stacks");
-	uint32_t need = ss->cap.stack_need, size;
+	uint32_t need = ss->cap.stack_need, have = ss->o->stack_size, size;
 	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
+	char tail[128];
+	double share;
 
 	if (ss->o->call_graph == RECORDER_CG_FP || !stacks || cut * 100 <= stacks * 3)
 		return;
-	if (!need || need > SCORCH_STACK_MAX) {
-		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); "
-			"%s%s", 100.0 * (double)cut / (double)stacks, ss->o->stack_size,
-			need ? "the deepest needed more than the 65536 bytes that can be copied: " : "",
-			ss->o->stack_size < SCORCH_STACK_MAX ? "record with -g dwarf,65536, or -g fp for code built with "
-							       "frame pointers" :
-							       "record with -g fp for code built with frame pointers");
+	share = 100.0 * (double)cut / (double)stacks;
+	/* Whole pages, as the copy goes page by page. */
+	size = need > SCORCH_STACK_MAX - SCORCH_PAGE_SIZE ? SCORCH_STACK_MAX :
+							  (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
+	if (need > have && need <= SCORCH_STACK_MAX) {
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed); record with -g %s,%u", share, have, need,
+			mode, size);
 		return;
 	}
-	/* Whole pages, as the copy goes page by page. */
-	size = (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
-	if (size > SCORCH_STACK_MAX)
-		size = SCORCH_STACK_MAX;
-	pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): the "
-		"deepest needed %u bytes (stack_size_needed); record with -g %s,%u", 100.0 * (double)cut / (double)stacks,
-		ss->o->stack_size, need, mode, size);
+	snprintf(tail, sizeof(tail), "%s%s%s", have < SCORCH_STACK_MAX ? "record with -g " : "",
+		 have < SCORCH_STACK_MAX ? mode : "", have < SCORCH_STACK_MAX ? ",65536 (the most), or with -g fp for code "
+								"built with frame pointers" :
+								"record with -g fp for code built with frame pointers");
+	if (need > SCORCH_STACK_MAX)
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s", share, have,
+			need, tail);
+	else if (!need) /* no depth known: the kernel has no bpf_find_vma(), or its mmap lock was busy */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); %s",
+			share, have, tail);
+	else /* the deepest stack seen fitted: the unwinds read past its top */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated), "
+			"though no stack seen was deeper than %u bytes (stack_size_needed); %s", share, have, need, tail);
 }
 
 static void print_summary(struct session *ss, double secs)

@@ -27,6 +27,10 @@ printf 'main;a 20\nmain;b 480\nmain;c 500\n' >"$T/base.folded"
 printf 'main;a 80\r\nmain;b 440\r\n\r\nmain;c 480\r\n' >"$T/new.folded"
 printf 'main;a 1\nmain;b 2 3\n' >"$T/twocounts.folded"
 
+# The cgroup v2 mount ($CG in cases): /sys/fs/cgroup, or /sys/fs/cgroup/unified beside cgroup v1.
+CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG=${CG:-/sys/fs/cgroup}
+
 is_root=0
 [ "$(id -u)" = 0 ] && is_root=1
 
@@ -40,6 +44,7 @@ while IFS= read -r line; do
 	pattern=$(sed -E 's/^[^|]*\| *(.*[^ ]|) *\|.*$/\1/' <<<"$line")
 	args=$(sed -E 's/^[^|]*\|[^|]*\| *//' <<<"$line")
 	pattern=${pattern//\$T/$T}
+	pattern=${pattern//\$CG/$CG}
 	name="scorch $args"
 	runner=()
 	case "$tag" in

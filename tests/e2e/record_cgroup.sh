@@ -17,9 +17,9 @@ trap cleanup_cg EXIT
 cp "$WL/demo" "$TMP/wl_inside"
 cp "$WL/demo" "$TMP/wl_outside"
 # The inside one moves itself into the child cgroup before it execs: all of its life is inside.
-sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" 4' sh "$cg/inner" "$TMP/wl_inside" &
+sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" 6' sh "$cg/inner" "$TMP/wl_inside" &
 in=$!
-"$TMP/wl_outside" 4 &
+"$TMP/wl_outside" 6 &
 out=$!
 BG_PIDS+=("$in" "$out")
 sleep 0.3
@@ -34,4 +34,12 @@ grep -q "wl_outside" "$TMP/rep" && fail "a process outside the cgroup was sample
 others=$(awk -v w="wl_inside ($in)" '!index($0, w) && $3 ~ /^[0-9]+$/ { t += $3 } END { print t + 0 }' "$TMP/rep")
 [ "$others" -eq 0 ] || fail "$others samples of other processes"
 case "$(meta "$TMP/cg.prof" targets)" in "cgroup $cg") ;; *) fail "targets meta does not name the cgroup" ;; esac
+
+# A path relative to the cgroup v2 mount (which is /sys/fs/cgroup/unified where v1 and v2 are mounted
+# side by side), given from a directory where it names nothing.
+(cd "$TMP" && "$SCORCH" record -q --cgroup "scorch-test-$$/inner" -d 1 -F 199 -o "$TMP/rel.prof") ||
+	fail "record --cgroup with a path relative to the cgroup v2 mount failed"
+[ "$(meta "$TMP/rel.prof" targets)" = "cgroup $cg/inner" ] || fail "targets meta: $(meta "$TMP/rel.prof" targets)"
+"$SCORCH" report -i "$TMP/rel.prof" --by process -n 0 --no-header | grep -q "wl_inside ($in)" ||
+	fail "the workload is missing with the relative path"
 exit 0
