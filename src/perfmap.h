@@ -22,7 +22,11 @@
 #include <sys/types.h>
 
 #define PERFMAP_MAX_LINE 4096
-#define PERFMAP_MAX_SIZE (64u << 20)
+/*
+ * A larger map is refused: the recorder reads it again while the target runs, and a target that writes
+ * a huge map whose entries miss its code would otherwise keep a root profiler parsing all the time.
+ */
+#define PERFMAP_MAX_SIZE (16u << 20)
 
 struct perfmap_entry {
 	uint64_t start, size;
@@ -46,5 +50,14 @@ int perfmap__parse(struct perfmap *m, const char *text, size_t len);
 int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t uid);
 /* The region holding 'addr', or NULL. Borrowed. */
 const struct perfmap_entry *perfmap__find(const struct perfmap *m, uint64_t addr);
+/*
+ * Ask the JVM 'pid' to write its perf map now: run "jcmd PID Compiler.perfmap" (JDK 17 and later),
+ * found in PATH, as user 'uid' and group 'gid' (the JVM's: the attach mechanism wants them, and a root
+ * process need not run a Java program for a target), with no supplementary groups, in its own process
+ * group, stdout discarded and stderr too unless 'verbose', for at most 'timeout_ms' (then it is
+ * killed). Returns 0 when jcmd exited with status 0; -ENOENT when there is no jcmd, -ETIMEDOUT, -EIO
+ * when it failed, or the errno of a failed fork.
+ */
+int perfmap__ask_jvm(uint32_t pid, uid_t uid, gid_t gid, int timeout_ms, int verbose);
 
 #endif
