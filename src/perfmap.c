@@ -190,6 +190,7 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 	struct stat st;
 	char *buf;
 	size_t got = 0;
+	int64_t mtime;
 	int fd, err;
 
 	fd = safeopen__in_root(root, path);
@@ -208,6 +209,12 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 		err = -EFBIG;
 		goto out;
 	}
+	mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (m->ino && m->ino == st.st_ino && m->dev == st.st_dev && m->size == (uint64_t)st.st_size &&
+	    m->mtime_ns == mtime) {
+		err = -EALREADY;
+		goto out;
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		err = -ENOMEM;
@@ -222,6 +229,12 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 	}
 	err = perfmap__parse(m, buf, got);
 	free(buf);
+	if (!err) {
+		m->dev = st.st_dev;
+		m->ino = st.st_ino;
+		m->size = (uint64_t)st.st_size;
+		m->mtime_ns = mtime;
+	}
 out:
 	close(fd);
 	return err;

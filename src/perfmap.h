@@ -37,6 +37,9 @@ struct perfmap {
 	struct perfmap_entry *entries; /* owned, sorted by start, not overlapping */
 	size_t nr;
 	size_t bad_lines;              /* lines skipped by the parser */
+	/* The file perfmap__load() read (all 0 otherwise): it is not parsed again while unchanged. */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
 };
 
 void perfmap__init(struct perfmap *m);
@@ -45,7 +48,8 @@ void perfmap__release(struct perfmap *m);
 int perfmap__parse(struct perfmap *m, const char *text, size_t len);
 /*
  * Load 'path' inside 'root' (NULL for ours) if it belongs to 'uid' or root. For process PID:
- * root "/proc/PID/root", path "/tmp/perf-PID.map" (PID as the process sees itself).
+ * root "/proc/PID/root", path "/tmp/perf-PID.map" (PID as the process sees itself). When 'm' was
+ * loaded from the same file (device, inode, size and modification time), -EALREADY and 'm' is kept.
  */
 int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t uid);
 /* The region holding 'addr', or NULL. Borrowed. */

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,24 @@
 #define MAPS_REFRESH_NS (20 * 1000 * 1000ULL)
 /* The recorder holds 2 x 127 addresses per sample at most. */
 #define MAX_DEPTH 256
+
+/*
+ * The one perf-map read in flight, in a worker thread: the main loop never waits for a file that the
+ * target wrote (and sized) to be parsed. The result goes to the process only if it is still the one
+ * the read was for (serial).
+ */
+struct jit_job {
+	pthread_t thread;
+	int active;          /* a thread was started and not joined yet */
+	atomic_int done;
+	uint32_t pid;
+	uint64_t serial;
+	char root[32], path[48];
+	int in_root;         /* read inside root, else in ours */
+	uid_t uid;
+	struct perfmap map;  /* the result, owned until handed to the process */
+	int err;
+};
 
 /* Samples queued for unwinding before they are sent to the unwinding service as one batch. */
 #define QUEUE_MAX SANDBOX_UW_MAX_BATCH
@@ -71,6 +91,10 @@ struct proc {
 	int uid_known;
 	uint32_t *jit_unnamed; /* owned: locations of its JIT code that the perf map did not name yet */
 	size_t nr_jit_unnamed, cap_jit_unnamed;
+	uint64_t serial;      /* unique among the processes of this recorder */
+	int jit_busy;         /* its map is being read by the worker */
+	int jit_exited;       /* gone: kept until its map has been read a last time */
+	int jit_last_done;    /* that last read is done */
 	uint32_t exec_seq;    /* the exec count its caches belong to */
 	int uw_sent;          /* the unwinding service has its maps (it has had samples to unwind) */
 	int uw_wanted;        /* it has had samples to unwind (when they came its maps were not known) */
@@ -112,6 +136,8 @@ struct recorder {
 	uint64_t maps_from_events, files_from_events;
 	/* perf maps */
 	int jit_pending;                  /* some process wants its perf map read again */
+	struct jit_job job;
+	uint64_t proc_serial;
 	size_t jit_next;                  /* where the next reload pass starts (fairness) */
 	uint64_t jit_too_large, jit_reads, jit_late;
 };
@@ -168,6 +194,9 @@ void recorder__free(struct recorder *r)
 
 	if (!r)
 		return;
+	if (r->job.active)
+		pthread_join(r->job.thread, NULL);
+	perfmap__release(&r->job.map);
 	for (i = 0; i < r->nr_procs; i++)
 		proc_free(r->procs[i]);
 	free(r->procs);
@@ -334,13 +363,9 @@ static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
 	return proc_read_maps(r, pr);
 }
 
-static int jit_final(struct recorder *r, struct proc *pr);
-
-/* Forget a process in the unwinding service too; name its JIT code first (a map written at exit). */
+/* Forget a process in the unwinding service too. */
 static void proc_forget(struct recorder *r, struct proc *pr)
 {
-	if (pr->nr_jit_unnamed)
-		jit_final(r, pr);
 	if (pr->uw_sent)
 		sandbox__uw_maps(r->sym, pr->pid, NULL, 0);
 	proc_free(pr);
@@ -357,6 +382,16 @@ size_t recorder__forget_exited(struct recorder *r)
 		struct proc *pr = r->procs[i];
 
 		if (kill((pid_t)pr->pid, 0) && errno == ESRCH) {
+			/* JIT code not named yet: its map is read a last time first (a map written at exit). */
+			if (pr->jit_busy || (pr->nr_jit_unnamed && !pr->jit_last_done)) {
+				if (!pr->jit_exited) {
+					pr->jit_exited = 1;
+					pr->jit_want = 1;
+					r->jit_pending = 1;
+				}
+				r->procs[n++] = pr;
+				continue;
+			}
 			proc_forget(r, pr);
 			gone++;
 			continue;
@@ -395,6 +430,7 @@ static struct proc *get_proc(struct recorder *r, uint32_t pid, uint32_t exec_seq
 	if (!pr)
 		goto nomem;
 	pr->pid = pid;
+	pr->serial = ++r->proc_serial;
 	/* First seen after an exec: its maps (or its mapping events) are of that exec. */
 	pr->exec_seq = exec_seq;
 	r->execs += exec_seq != 0;
@@ -543,8 +579,6 @@ static uint32_t own_ns_pid(uint32_t pid)
 }
 
 #define JIT_RELOAD_NS 1000000000ULL
-/* A reload pass stops starting new reads after this long (one read of PERFMAP_MAX_SIZE may take more). */
-#define JIT_PASS_NS (20 * 1000 * 1000ULL)
 /* Reading the maps of every process at the end of a recording stops after this long. */
 #define JIT_FINAL_NS (5 * 1000 * 1000 * 1000ULL)
 
@@ -609,61 +643,155 @@ static int jit_rename(struct recorder *r, struct proc *pr)
 }
 
 /*
- * Read the perf map of 'pr' (never from a sample callback: the file is the target's, its size its
- * choice) and name its JIT locations that it describes. A live process's map is read inside its root;
- * one that is gone, from our /tmp when it shared our pid namespace (its own /tmp is out of reach), and
- * only if it belongs to the user the process had. Only -ENOMEM is returned.
+ * Where the perf map of 'pr' is to be read: a live process's inside its root; one that is gone, in our
+ * /tmp when it shared our pid namespace (its own /tmp is out of reach), and only if it belongs to the
+ * user the process had. Returns 0 when there is nothing to read.
  */
-static int jit_load(struct recorder *r, struct proc *pr)
+static int jit_where(struct proc *pr, struct jit_job *j)
 {
-	char root[32], path[48], dir[32];
-	const char *in = root;
+	char dir[32];
 	struct stat st;
-	uid_t uid;
-	int err, fd, alive;
+	int fd, alive;
 
-	r->jit_reads++;
 	if (!pr->nspid)
 		pr->nspid = own_ns_pid(pr->pid);
-	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pr->nspid);
+	snprintf(j->path, sizeof(j->path), "/tmp/perf-%u.map", pr->nspid);
 	snprintf(dir, sizeof(dir), "/proc/%u", pr->pid);
-	snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
+	snprintf(j->root, sizeof(j->root), "/proc/%u/root", pr->pid);
 	/* A zombie's root cannot be opened, no more than a reaped process's. */
-	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	alive = fd >= 0 && stat(dir, &st) == 0;
 	if (fd >= 0)
 		close(fd);
-	if (alive) {
-		uid = st.st_uid;
-	} else if (pr->uid_known && pr->nspid == pr->pid) {
-		in = NULL;
-		uid = pr->uid;
-	} else {
-		pr->jit_time = now_ns();
+	j->pid = pr->pid;
+	j->serial = pr->serial;
+	j->in_root = alive;
+	if (alive)
+		j->uid = st.st_uid;
+	else if (pr->uid_known && pr->nspid == pr->pid)
+		j->uid = pr->uid;
+	else
 		return 0;
-	}
-	err = perfmap__load(&pr->jit, in, path, uid);
+	return 1;
+}
+
+/* Give 'pr' the result of a read of its map ('map', moved) and name its JIT code that it describes. */
+static int jit_apply(struct recorder *r, struct proc *pr, const struct jit_job *j, int err, struct perfmap *map)
+{
+	r->jit_reads++;
 	pr->jit_time = now_ns(); /* the once-a-second limit counts from the end of the read */
-	if (err == -ENOMEM)
-		return err;
+	if (pr->jit_exited)
+		pr->jit_last_done = 1;
 	if (err == -EFBIG && !pr->jit_big) {
 		pr->jit_big = 1;
 		r->jit_too_large++;
-		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", path, pr->pid, PERFMAP_MAX_SIZE >> 20);
+		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", j->path, pr->pid, PERFMAP_MAX_SIZE >> 20);
 	} else if (err == -EPERM && !pr->jit_tried) {
-		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", path, pr->pid);
-	} else if (err && err != -ENOENT && err != -EFBIG && !pr->jit_tried) {
-		pr_debug("cannot read '%s' of pid %u: %s", path, pr->pid, strerror(-err));
+		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", j->path, pr->pid);
+	} else if (err && err != -ENOENT && err != -EFBIG && err != -ENOMEM && err != -EALREADY && !pr->jit_tried) {
+		pr_debug("cannot read '%s' of pid %u: %s", j->path, pr->pid, strerror(-err));
 	}
 	pr->jit_tried = 1;
-	if (err)
-		return 0;
+	if (err) { /* -EALREADY: unchanged since the last read, which named what it could */
+		perfmap__release(map);
+		return err == -ENOMEM ? err : 0;
+	}
+	perfmap__release(&pr->jit);
+	pr->jit = *map;
+	perfmap__init(map);
 	if (pr->jit.bad_lines)
-		pr_debug("'%s' of pid %u: %zu malformed lines skipped", path, pr->pid, pr->jit.bad_lines);
+		pr_debug("'%s' of pid %u: %zu malformed lines skipped", j->path, pr->pid, pr->jit.bad_lines);
 	return jit_rename(r, pr);
 }
 
-/* The last read of a process's map (it exited, or the recording ends): its unnamed JIT code. */
+/* Let a read into the empty 'to' know which file 'from' was read from (not parsed again unchanged). */
+static void jit_same_file(struct perfmap *to, const struct perfmap *from)
+{
+	to->dev = from->dev;
+	to->ino = from->ino;
+	to->size = from->size;
+	to->mtime_ns = from->mtime_ns;
+}
+
+/* Read the perf map of 'pr' now, in this thread (the recording has ended). Only -ENOMEM is returned. */
+static int jit_load(struct recorder *r, struct proc *pr)
+{
+	struct jit_job j = { 0 };
+	struct perfmap m;
+
+	if (!jit_where(pr, &j)) {
+		pr->jit_time = now_ns();
+		if (pr->jit_exited)
+			pr->jit_last_done = 1;
+		return 0;
+	}
+	perfmap__init(&m);
+	jit_same_file(&m, &pr->jit);
+	return jit_apply(r, pr, &j, perfmap__load(&m, j.in_root ? j.root : NULL, j.path, j.uid), &m);
+}
+
+static void *jit_worker(void *arg)
+{
+	struct jit_job *j = arg;
+
+	j->err = perfmap__load(&j->map, j->in_root ? j->root : NULL, j->path, j->uid);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* Take the worker's result if it is there ('wait': wait for it). Only -ENOMEM is returned. */
+static int jit_collect(struct recorder *r, int wait)
+{
+	struct jit_job *j = &r->job;
+	struct proc *pr = NULL;
+	uint64_t idx;
+	int err = 0;
+
+	if (!j->active || (!wait && !atomic_load(&j->done)))
+		return 0;
+	pthread_join(j->thread, NULL);
+	j->active = 0;
+	if (u64map__get(&r->proc_idx, j->pid, &idx) && r->procs[idx - 1]->serial == j->serial)
+		pr = r->procs[idx - 1];
+	if (pr) {
+		pr->jit_busy = 0;
+		err = jit_apply(r, pr, j, j->err, &j->map);
+	}
+	perfmap__release(&j->map);
+	return err;
+}
+
+/* Start reading the map of 'pr' in the worker (in this thread if no thread can be started). */
+static int jit_start(struct recorder *r, struct proc *pr)
+{
+	struct jit_job *j = &r->job;
+	sigset_t all, old;
+	int err;
+
+	if (!jit_where(pr, j)) {
+		pr->jit_time = now_ns();
+		if (pr->jit_exited)
+			pr->jit_last_done = 1;
+		return 0;
+	}
+	perfmap__init(&j->map);
+	jit_same_file(&j->map, &pr->jit);
+	atomic_store(&j->done, 0);
+	/* Signals are for the main loop: the worker blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&j->thread, NULL, jit_worker, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_debug("cannot start the perf-map reader thread: %s", strerror(err));
+		return jit_load(r, pr);
+	}
+	j->active = 1;
+	pr->jit_busy = 1;
+	return 0;
+}
+
+/* The last read of a process's map (the recording ends): its unnamed JIT code. */
 static int jit_final(struct recorder *r, struct proc *pr)
 {
 	pr->jit_want = 0;
@@ -687,34 +815,27 @@ static const struct perfmap_entry *jit_find(struct recorder *r, struct proc *pr,
 
 int recorder__reload_perfmaps(struct recorder *r)
 {
-	uint64_t start = now_ns();
 	size_t k, n = r->nr_procs;
-	int err;
+	int err = jit_collect(r, 0);
 
-	if (!r->jit_pending)
-		return 0;
+	if (err || r->job.active || !r->jit_pending)
+		return err;
 	r->jit_pending = 0;
 	for (k = 0; k < n; k++) {
 		size_t at = (r->jit_next + k) % n;
 		struct proc *pr = r->procs[at];
-		uint64_t t;
 
 		if (!pr->jit_want)
 			continue;
-		t = now_ns();
-		if (t - start > JIT_PASS_NS) {
-			/* This pass has had its time: the next one starts here. */
-			r->jit_next = at;
-			r->jit_pending = 1;
-			return 0;
-		}
-		if (pr->jit_tried && t - pr->jit_time < JIT_RELOAD_NS) {
+		if (pr->jit_tried && !pr->jit_exited && now_ns() - pr->jit_time < JIT_RELOAD_NS) {
 			r->jit_pending = 1;
 			continue;
 		}
+		/* One read at a time; the next call goes on after this process. */
 		pr->jit_want = 0;
-		if ((err = jit_load(r, pr)))
-			return err;
+		r->jit_next = at + 1;
+		r->jit_pending = 1;
+		return jit_start(r, pr);
 	}
 	return 0;
 }
@@ -723,9 +844,9 @@ int recorder__final_perfmaps(struct recorder *r)
 {
 	uint64_t start = now_ns();
 	size_t i;
-	int err;
+	int err = jit_collect(r, 1);
 
-	for (i = 0; i < r->nr_procs; i++) {
+	for (i = 0; !err && i < r->nr_procs; i++) {
 		struct proc *pr = r->procs[i];
 
 		if (!pr->nr_jit_unnamed)
@@ -735,10 +856,9 @@ int recorder__final_perfmaps(struct recorder *r)
 				r->nr_procs - i);
 			break;
 		}
-		if ((err = jit_final(r, pr)))
-			return err;
+		err = jit_final(r, pr);
 	}
-	return 0;
+	return err;
 }
 
 /* Whether process 'pr' has the HotSpot JVM mapped. */
@@ -758,8 +878,10 @@ static int is_jvm(const struct proc *pr)
 int recorder__ask_jvms(struct recorder *r, int timeout_ms)
 {
 	size_t i;
-	int asked = 0, err;
+	int asked = 0, err = jit_collect(r, 1);
 
+	if (err)
+		return err;
 	for (i = 0; i < r->nr_procs; i++) {
 		struct proc *pr = r->procs[i];
 		char dir[32];
