@@ -83,6 +83,7 @@ struct proc {
 	int jit_tried;        /* a read was attempted (its failure has been reported) */
 	int jit_want;         /* a sample missed the map: read it again, from the main loop */
 	int jit_big;          /* counted in perfmap_too_large */
+	int jit_foreign;      /* warned of a map owned by another user */
 	uint64_t jit_time;    /* CLOCK_MONOTONIC ns at the END of the last read attempt */
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
 	uint32_t nspid;       /* its pid as it sees itself (names its perf map), 0 until needed */
@@ -686,7 +687,8 @@ static int jit_apply(struct recorder *r, struct proc *pr, const struct jit_job *
 		pr->jit_big = 1;
 		r->jit_too_large++;
 		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", j->path, pr->pid, PERFMAP_MAX_SIZE >> 20);
-	} else if (err == -EPERM && !pr->jit_tried) {
+	} else if (err == -EPERM && !pr->jit_foreign) {
+		pr->jit_foreign = 1;
 		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", j->path, pr->pid);
 	} else if (err && err != -ENOENT && err != -EFBIG && err != -ENOMEM && err != -EALREADY && !pr->jit_tried) {
 		pr_debug("cannot read '%s' of pid %u: %s", j->path, pr->pid, strerror(-err));
