@@ -15,6 +15,9 @@ test_pkgs="$test_pkgs lld mold default-jdk-headless"
 # speedscope. A node that came from elsewhere (with its own npm) is kept.
 test_pkgs="$test_pkgs chromium golang-go golang-github-google-pprof-dev"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_pkgs="$test_pkgs nodejs npm"
+# The JVM's perf maps (tests/e2e/java_perfmap.sh): javac and jcmd of JDK 17 or later; a JDK that came
+# from elsewhere is kept.
+command -v javac >/dev/null 2>&1 && command -v jcmd >/dev/null 2>&1 || test_pkgs="$test_pkgs default-jdk-headless"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;

@@ -104,6 +104,11 @@ int capture__poll(struct capture *c, int timeout_ms)
 		pr_err("cannot record a sample: %s", strerror(-err));
 		c->err = err;
 	}
+	/* Perf maps are read here, between reads of the ring buffer, never from the sample callback. */
+	if (!err && (err = recorder__reload_perfmaps(c->rec))) {
+		pr_err("out of memory");
+		c->err = err;
+	}
 	return err;
 }
 

@@ -41,6 +41,8 @@
 #define FLUSH_NS 1000000000ULL
 /* After a stop signal, how long a launched command gets to exit before the file is finished. */
 #define CHILD_GRACE_NS 1000000000ULL
+/* How long jcmd may take to have a JVM write its perf map (--java-perfmap); it is a JVM itself. */
+#define JCMD_TIMEOUT_MS 20000
 
 static const char usage[] =
 	"Usage: scorch record [options] -p PID[,PID...]\n"
@@ -76,6 +78,8 @@ static const char usage[] =
 	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
 	"      --no-demangle        keep mangled C++ and Rust names\n"
 	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
+	"      --java-perfmap       at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
+	"                           Compiler.perfmap, JDK 17+), to name their Java frames\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages (and libbpf's)\n"
 	"  -h, --help               show this help\n";
@@ -95,6 +99,7 @@ struct record_opts {
 	int debuginfod;
 	int no_demangle;
 	int no_sandbox;
+	int java_perfmap;    /* --java-perfmap */
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
 	int all;             /* -a or --cgroup */
@@ -339,6 +344,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "debuginfod", no_argument, NULL, 'N' + 256 },
 		{ "no-demangle", no_argument, NULL, 'M' + 256 },
 		{ "no-sandbox", no_argument, NULL, 'X' + 256 },
+		{ "java-perfmap", no_argument, NULL, 'J' + 256 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -426,6 +432,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'X' + 256:
 			o->no_sandbox = 1;
+			break;
+		case 'J' + 256:
+			o->java_perfmap = 1;
 			break;
 		case 'M' + 256:
 			o->no_demangle = 1;
@@ -865,6 +874,11 @@ int cmd_record(int argc, char **argv)
 	err = capture__poll(&ss.cap, 0);
 	if (err)
 		goto out;
+	/* JIT code recorded unnamed: the perf maps as they are now (a JVM writes its map at exit). */
+	if (o.java_perfmap && recorder__ask_jvms(ss.cap.rec, JCMD_TIMEOUT_MS) == -ENOMEM)
+		goto nomem;
+	if (recorder__final_perfmaps(ss.cap.rec))
+		goto nomem;
 	if (stop_signal)
 		pr_info("stopping on %s", strsignal(stop_signal));
 	{

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "perfmap.h"
@@ -182,6 +190,7 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 	struct stat st;
 	char *buf;
 	size_t got = 0;
+	int64_t mtime;
 	int fd, err;
 
 	fd = safeopen__in_root(root, path);
@@ -200,6 +209,12 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 		err = -EFBIG;
 		goto out;
 	}
+	mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (m->ino && m->ino == st.st_ino && m->dev == st.st_dev && m->size == (uint64_t)st.st_size &&
+	    m->mtime_ns == mtime) {
+		err = -EALREADY;
+		goto out;
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		err = -ENOMEM;
@@ -214,6 +229,12 @@ int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t u
 	}
 	err = perfmap__parse(m, buf, got);
 	free(buf);
+	if (!err) {
+		m->dev = st.st_dev;
+		m->ino = st.st_ino;
+		m->size = (uint64_t)st.st_size;
+		m->mtime_ns = mtime;
+	}
 out:
 	close(fd);
 	return err;
@@ -234,4 +255,77 @@ const struct perfmap_entry *perfmap__find(const struct perfmap *m, uint64_t addr
 	if (!lo || addr - m->entries[lo - 1].start >= m->entries[lo - 1].size)
 		return NULL;
 	return &m->entries[lo - 1];
+}
+
+/* The absolute path of 'name' in PATH (as the caller sees it), into buf; -ENOENT when there is none. */
+static int find_in_path(const char *name, char *buf, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *colon;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *colon ? colon + 1 : colon) {
+		struct stat st;
+		size_t len;
+
+		colon = strchrnul(p, ':');
+		len = (size_t)(colon - p);
+		if (!len || p[0] != '/') /* relative PATH entries name the caller's cwd: not for a root tool */
+			continue;
+		if ((size_t)snprintf(buf, size, "%.*s/%s", (int)len, p, name) >= size)
+			continue;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int perfmap__ask_jvm(uint32_t pid, uid_t uid, gid_t gid, int timeout_ms, int verbose)
+{
+	char jcmd[PATH_MAX], pidarg[16], envpath[PATH_MAX + 8];
+	struct timespec step = { 0, 20 * 1000 * 1000 };
+	int status, waited = 0;
+	pid_t child;
+
+	if (find_in_path("jcmd", jcmd, sizeof(jcmd)))
+		return -ENOENT;
+	snprintf(pidarg, sizeof(pidarg), "%u", pid);
+	snprintf(envpath, sizeof(envpath), "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		char *argv[] = { jcmd, pidarg, "Compiler.perfmap", NULL };
+		char *envp[] = { envpath, "LC_ALL=C", NULL };
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* Not in our process group: a Ctrl-C meant for the recorder does not cut it short. */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    (!verbose && dup2(null, STDERR_FILENO) < 0))
+			_exit(126);
+		if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+			_exit(126);
+		execve(jcmd, argv, envp);
+		_exit(127);
+	}
+	for (;;) {
+		pid_t w = waitpid(child, &status, WNOHANG);
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (waited >= timeout_ms) {
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
+			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+				;
+			return -ETIMEDOUT;
+		}
+		nanosleep(&step, NULL);
+		waited += 20;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }

@@ -22,7 +22,11 @@
 #include <sys/types.h>
 
 #define PERFMAP_MAX_LINE 4096
-#define PERFMAP_MAX_SIZE (64u << 20)
+/*
+ * A larger map is refused: the recorder reads it again while the target runs, and a target that writes
+ * a huge map whose entries miss its code would otherwise keep a root profiler parsing all the time.
+ */
+#define PERFMAP_MAX_SIZE (16u << 20)
 
 struct perfmap_entry {
 	uint64_t start, size;
@@ -33,6 +37,9 @@ struct perfmap {
 	struct perfmap_entry *entries; /* owned, sorted by start, not overlapping */
 	size_t nr;
 	size_t bad_lines;              /* lines skipped by the parser */
+	/* The file perfmap__load() read (all 0 otherwise): it is not parsed again while unchanged. */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
 };
 
 void perfmap__init(struct perfmap *m);
@@ -41,10 +48,20 @@ void perfmap__release(struct perfmap *m);
 int perfmap__parse(struct perfmap *m, const char *text, size_t len);
 /*
  * Load 'path' inside 'root' (NULL for ours) if it belongs to 'uid' or root. For process PID:
- * root "/proc/PID/root", path "/tmp/perf-PID.map" (PID as the process sees itself).
+ * root "/proc/PID/root", path "/tmp/perf-PID.map" (PID as the process sees itself). When 'm' was
+ * loaded from the same file (device, inode, size and modification time), -EALREADY and 'm' is kept.
  */
 int perfmap__load(struct perfmap *m, const char *root, const char *path, uid_t uid);
 /* The region holding 'addr', or NULL. Borrowed. */
 const struct perfmap_entry *perfmap__find(const struct perfmap *m, uint64_t addr);
+/*
+ * Ask the JVM 'pid' to write its perf map now: run "jcmd PID Compiler.perfmap" (JDK 17 and later),
+ * found in PATH, as user 'uid' and group 'gid' (the JVM's: the attach mechanism wants them, and a root
+ * process need not run a Java program for a target), with no supplementary groups, in its own process
+ * group, stdout discarded and stderr too unless 'verbose', for at most 'timeout_ms' (then it is
+ * killed). Returns 0 when jcmd exited with status 0; -ENOENT when there is no jcmd, -ETIMEDOUT, -EIO
+ * when it failed, or the errno of a failed fork.
+ */
+int perfmap__ask_jvm(uint32_t pid, uid_t uid, gid_t gid, int timeout_ms, int verbose);
 
 #endif

@@ -25,6 +25,7 @@ enum rec_type {
 	REC_COUNT = 7,    /* stack, thread, delta */
 	REC_COUNTER = 8,  /* name sid, value */
 	REC_END = 9,      /* total samples */
+	REC_LOCATION_FRAMES = 10, /* (1.1) location, nr_frames, nr_frames x frame: a location named later */
 };
 
 /* --- growable byte buffer --- */
@@ -103,6 +104,8 @@ struct pfile_writer {
 	uint32_t nr_strs, nr_mappings, nr_locations, nr_stacks, nr_threads;
 	uint64_t *counts_written; /* owned; per count id */
 	size_t cap_counts;
+	uint64_t *loc_frame;      /* owned; per written location, its frames as written: first id << 32 | count */
+	size_t cap_loc_frame;
 };
 
 static int write_all(struct pfile_writer *w, const void *data, size_t len)
@@ -166,6 +169,7 @@ void pfile__writer_free(struct pfile_writer *w)
 	free(w->rec.d);
 	free(w->z.d);
 	free(w->counts_written);
+	free(w->loc_frame);
 	free(w->name);
 	free(w);
 }
@@ -173,6 +177,21 @@ void pfile__writer_free(struct pfile_writer *w)
 uint64_t pfile__writer_bytes(const struct pfile_writer *w)
 {
 	return w->bytes;
+}
+
+static void put_frames(struct buf *r, const struct profile *p, const struct profile_location *l)
+{
+	uint32_t j;
+
+	put_varint(r, l->nr_frames);
+	for (j = 0; j < l->nr_frames; j++) {
+		const struct profile_frame *f = &p->frames[l->frame + j];
+
+		put_varint(r, f->function);
+		put_varint(r, f->file);
+		put_varint(r, f->line);
+		put_varint(r, f->flags);
+	}
 }
 
 static void encode_delta(struct pfile_writer *w, const struct profile *p)
@@ -201,16 +220,18 @@ static void encode_delta(struct pfile_writer *w, const struct profile *p)
 		put_varint(r, l->mapping);
 		put_varint(r, l->flags);
 		put_varint(r, l->addr);
-		put_varint(r, l->nr_frames);
-		for (j = 0; j < l->nr_frames; j++) {
-			const struct profile_frame *f = &p->frames[l->frame + j];
-
-			put_varint(r, f->function);
-			put_varint(r, f->file);
-			put_varint(r, f->line);
-			put_varint(r, f->flags);
-		}
+		put_frames(r, p, l);
 		put_record(b, REC_LOCATION, r);
+	}
+	/* Locations written before and named since (JIT code named by a perf map read later). */
+	for (i = 0; i < w->nr_locations; i++) {
+		const struct profile_location *l = &p->locations[i];
+
+		if (((uint64_t)l->frame << 32 | l->nr_frames) == w->loc_frame[i])
+			continue;
+		put_varint(r, i);
+		put_frames(r, p, l);
+		put_record(b, REC_LOCATION_FRAMES, r);
 	}
 	for (i = w->nr_stacks; i < p->nr_stacks; i++) {
 		const uint32_t *locs = profile__stack_locs(p, i);
@@ -261,6 +282,14 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 		w->counts_written = n;
 		w->cap_counts = p->nr_counts;
 	}
+	if (p->nr_locations > w->cap_loc_frame) {
+		uint64_t *n = realloc(w->loc_frame, p->nr_locations * sizeof(*n));
+
+		if (!n)
+			goto nomem;
+		w->loc_frame = n;
+		w->cap_loc_frame = p->nr_locations;
+	}
 	w->raw.len = 0;
 	encode_delta(w, p);
 	if (final) {
@@ -286,6 +315,8 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 	w->nr_strs = p->nr_strs;
 	w->nr_mappings = p->nr_mappings;
 	w->nr_locations = p->nr_locations;
+	for (i = 0; i < p->nr_locations; i++)
+		w->loc_frame[i] = (uint64_t)p->locations[i].frame << 32 | p->locations[i].nr_frames;
 	w->nr_stacks = p->nr_stacks;
 	w->nr_threads = p->nr_threads;
 	for (i = 0; i < p->nr_counts; i++)
@@ -365,6 +396,34 @@ static int corrupt(const struct read_state *s, const char *what, size_t chunk)
 	return -EINVAL;
 }
 
+/* The frame list of a LOCATION or LOCATION_FRAMES record into s->frames; -EINVAL or -ENOMEM. */
+static int get_frames(struct read_state *s, struct reader *r, uint32_t *nr)
+{
+	uint32_t n = get_u32(r), i;
+
+	/* Each frame takes at least 4 bytes: a count larger than the record is a lie. */
+	if (r->bad || n > (uint64_t)(r->end - r->p) / 4)
+		return -EINVAL;
+	if (n > s->cap_frames) {
+		struct profile_frame *nf = realloc(s->frames, n * sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		s->frames = nf;
+		s->cap_frames = n;
+	}
+	for (i = 0; i < n; i++) {
+		s->frames[i].function = get_u32(r);
+		s->frames[i].file = get_u32(r);
+		s->frames[i].line = get_u32(r);
+		s->frames[i].flags = get_u32(r);
+		if (s->frames[i].function >= s->nr_strs || s->frames[i].file >= s->nr_strs)
+			r->bad = 1;
+	}
+	*nr = n;
+	return r->bad ? -EINVAL : 0;
+}
+
 /* Parse one decompressed chunk. */
 static int parse_chunk(struct read_state *s, const uint8_t *d, size_t len, size_t chunk)
 {
@@ -422,33 +481,22 @@ static int parse_chunk(struct read_state *s, const uint8_t *d, size_t len, size_
 			uint32_t mapping = get_u32(&r), flags = get_u32(&r);
 			uint64_t addr = get_varint(&r);
 
-			n = get_u32(&r);
-			/* Each frame takes at least 4 bytes: a count larger than the record is a lie. */
-			if (r.bad || mapping >= p->nr_mappings || n > (uint64_t)(r.end - r.p) / 4)
+			if (r.bad || mapping >= p->nr_mappings || (err = get_frames(s, &r, &n)) == -EINVAL)
 				return corrupt(s, "bad location record", chunk);
-			if (n > s->cap_frames) {
-				struct profile_frame *nf = realloc(s->frames, n * sizeof(*nf));
-
-				if (!nf)
-					return -ENOMEM;
-				s->frames = nf;
-				s->cap_frames = n;
-			}
-			for (i = 0; i < n; i++) {
-				s->frames[i].function = get_u32(&r);
-				s->frames[i].file = get_u32(&r);
-				s->frames[i].line = get_u32(&r);
-				s->frames[i].flags = get_u32(&r);
-				if (s->frames[i].function >= s->nr_strs || s->frames[i].file >= s->nr_strs)
-					r.bad = 1;
-			}
-			if (r.bad)
-				return corrupt(s, "bad location record", chunk);
+			if (err)
+				return err;
 			id = profile__add_location(p, mapping, addr, flags, s->frames, n);
 			if (id == PROFILE_NONE)
 				return errno == ENOMEM ? -ENOMEM : corrupt(s, "duplicate location", chunk);
 			break;
 		}
+		case REC_LOCATION_FRAMES:
+			a = get_u32(&r);
+			if (r.bad || a >= p->nr_locations || (err = get_frames(s, &r, &n)) == -EINVAL)
+				return corrupt(s, "bad location frames record", chunk);
+			if (err || (err = profile__set_location_frames(p, a, s->frames, n)))
+				return err;
+			break;
 		case REC_STACK: {
 			uint32_t *locs;
 

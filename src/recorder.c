@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "idxmap.h"
 #include "ksyms.h"
 #include "log.h"
@@ -32,6 +35,24 @@
 #define MAPS_REFRESH_NS (20 * 1000 * 1000ULL)
 /* The recorder holds 2 x 127 addresses per sample at most. */
 #define MAX_DEPTH 256
+
+/*
+ * The one perf-map read in flight, in a worker thread: the main loop never waits for a file that the
+ * target wrote (and sized) to be parsed. The result goes to the process only if it is still the one
+ * the read was for (serial).
+ */
+struct jit_job {
+	pthread_t thread;
+	int active;          /* a thread was started and not joined yet */
+	atomic_int done;
+	uint32_t pid;
+	uint64_t serial;
+	char root[32], path[48];
+	int in_root;         /* read inside root, else in ours */
+	uid_t uid;
+	struct perfmap map;  /* the result, owned until handed to the process */
+	int err;
+};
 
 /* Samples queued for unwinding before they are sent to the unwinding service as one batch. */
 #define QUEUE_MAX SANDBOX_UW_MAX_BATCH
@@ -59,9 +80,22 @@ struct proc {
 	struct proc_map *pm;  /* owned, one per maps entry */
 	struct u64map addrs;  /* runtime address -> location id (for callers: address - 1) */
 	struct perfmap jit;   /* /tmp/perf-PID.map of the process, when it has one */
-	int jit_tried;
-	uint64_t jit_time;    /* CLOCK_MONOTONIC ns of the last load attempt */
+	int jit_tried;        /* a read was attempted (its failure has been reported) */
+	int jit_want;         /* a sample missed the map: read it again, from the main loop */
+	int jit_big;          /* counted in perfmap_too_large */
+	int jit_foreign;      /* warned of a map owned by another user */
+	uint64_t jit_time;    /* CLOCK_MONOTONIC ns at the END of the last read attempt */
 	uint32_t jit_mapping; /* profile mapping id, or PROFILE_NONE */
+	uint32_t nspid;       /* its pid as it sees itself (names its perf map), 0 until needed */
+	uid_t uid;            /* owner of /proc/PID when first seen: whom its perf map must belong to */
+	gid_t gid;
+	int uid_known;
+	uint32_t *jit_unnamed; /* owned: locations of its JIT code that the perf map did not name yet */
+	size_t nr_jit_unnamed, cap_jit_unnamed;
+	uint64_t serial;      /* unique among the processes of this recorder */
+	int jit_busy;         /* its map is being read by the worker */
+	int jit_exited;       /* gone: kept until its map has been read a last time */
+	int jit_last_done;    /* that last read is done */
 	uint32_t exec_seq;    /* the exec count its caches belong to */
 	int uw_sent;          /* the unwinding service has its maps (it has had samples to unwind) */
 	int uw_wanted;        /* it has had samples to unwind (when they came its maps were not known) */
@@ -101,6 +135,12 @@ struct recorder {
 	int (*drain)(void *ctx);          /* brings in pending mapping events, or NULL */
 	void *drain_ctx;
 	uint64_t maps_from_events, files_from_events;
+	/* perf maps */
+	int jit_pending;                  /* some process wants its perf map read again */
+	struct jit_job job;
+	uint64_t proc_serial;
+	size_t jit_next;                  /* where the next reload pass starts (fairness) */
+	uint64_t jit_too_large, jit_reads, jit_late;
 };
 
 static uint64_t now_ns(void)
@@ -145,6 +185,7 @@ static void proc_free(struct proc *pr)
 	free(pr->pm);
 	u64map__release(&pr->addrs);
 	perfmap__release(&pr->jit);
+	free(pr->jit_unnamed);
 	free(pr);
 }
 
@@ -154,6 +195,9 @@ void recorder__free(struct recorder *r)
 
 	if (!r)
 		return;
+	if (r->job.active)
+		pthread_join(r->job.thread, NULL);
+	perfmap__release(&r->job.map);
 	for (i = 0; i < r->nr_procs; i++)
 		proc_free(r->procs[i]);
 	free(r->procs);
@@ -315,6 +359,7 @@ static int proc_exec(struct recorder *r, struct proc *pr, uint32_t exec_seq)
 	perfmap__init(&pr->jit);
 	pr->jit_tried = 0;
 	pr->jit_mapping = PROFILE_NONE;
+	pr->nr_jit_unnamed = 0; /* the old image's map is not the new one's */
 	r->execs++;
 	return proc_read_maps(r, pr);
 }
@@ -338,6 +383,16 @@ size_t recorder__forget_exited(struct recorder *r)
 		struct proc *pr = r->procs[i];
 
 		if (kill((pid_t)pr->pid, 0) && errno == ESRCH) {
+			/* JIT code not named yet: its map is read a last time first (a map written at exit). */
+			if (pr->jit_busy || (pr->nr_jit_unnamed && !pr->jit_last_done)) {
+				if (!pr->jit_exited) {
+					pr->jit_exited = 1;
+					pr->jit_want = 1;
+					r->jit_pending = 1;
+				}
+				r->procs[n++] = pr;
+				continue;
+			}
 			proc_forget(r, pr);
 			gone++;
 			continue;
@@ -376,11 +431,23 @@ static struct proc *get_proc(struct recorder *r, uint32_t pid, uint32_t exec_seq
 	if (!pr)
 		goto nomem;
 	pr->pid = pid;
+	pr->serial = ++r->proc_serial;
 	/* First seen after an exec: its maps (or its mapping events) are of that exec. */
 	pr->exec_seq = exec_seq;
 	r->execs += exec_seq != 0;
 	pr->jit_mapping = PROFILE_NONE;
 	perfmap__init(&pr->jit);
+	{
+		char dir[32];
+		struct stat st;
+
+		snprintf(dir, sizeof(dir), "/proc/%u", pid);
+		if (stat(dir, &st) == 0) {
+			pr->uid = st.st_uid;
+			pr->gid = st.st_gid;
+			pr->uid_known = 1;
+		}
+	}
 	procmaps__init(&pr->maps);
 	u64map__init(&pr->addrs);
 	if (r->nr_procs == r->cap_procs) {
@@ -513,36 +580,334 @@ static uint32_t own_ns_pid(uint32_t pid)
 }
 
 #define JIT_RELOAD_NS 1000000000ULL
+/* Reading the maps of every process at the end of a recording stops after this long. */
+#define JIT_FINAL_NS (5 * 1000 * 1000 * 1000ULL)
 
-/* The perf-map region holding addr, loading (or, after a miss, reloading) the map at most once a second. */
-static const struct perfmap_entry *jit_find(struct recorder *r, struct proc *pr, uint64_t addr)
+/*
+ * Whether entry 'e' is anonymous executable memory: JIT code, which only the process's perf map can
+ * name ("[anon:NAME]" is anonymous memory that a process named with PR_SET_VMA_ANON_NAME).
+ */
+static int is_jit_code(const struct procmaps_entry *e)
 {
-	const struct perfmap_entry *je = pr->jit_tried ? perfmap__find(&pr->jit, addr) : NULL;
-	char root[32], path[48], proc[32];
-	struct stat st;
+	return (e->perms & PROCMAPS_X) && !e->inode && (!e->path[0] || strncmp(e->path, "[anon:", 6) == 0);
+}
+
+/* The process's JIT mapping, named after its perf map as perf does: "/tmp/perf-NSPID.map". */
+static uint32_t jit_mapping(struct recorder *r, struct proc *pr)
+{
+	char path[48];
+
+	if (pr->jit_mapping != PROFILE_NONE)
+		return pr->jit_mapping;
+	if (!pr->nspid)
+		pr->nspid = own_ns_pid(pr->pid);
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pr->nspid);
+	pr->jit_mapping = intern_mapping(r, path, "", PROFILE_MAP_JIT);
+	return pr->jit_mapping;
+}
+
+/* Give location 'loc' the name of the perf-map region 'je'. */
+static int jit_name_location(struct recorder *r, uint32_t loc, const struct perfmap_entry *je)
+{
+	struct profile_frame f = { 0 };
+
+	f.function = profile__intern_cstr(r->p, je->name);
+	if (f.function == PROFILE_NONE)
+		return -ENOMEM;
+	r->jit_frames++;
+	return profile__set_location_frames(r->p, loc, &f, 1);
+}
+
+/* Name the JIT locations of 'pr' that the map it holds now describes (read later than their samples). */
+static int jit_rename(struct recorder *r, struct proc *pr)
+{
+	size_t i, n = 0;
 	int err;
 
-	if (je || (pr->jit_tried && now_ns() - pr->jit_time < JIT_RELOAD_NS))
-		return je;
-	pr->jit_time = now_ns();
-	snprintf(proc, sizeof(proc), "/proc/%u", pr->pid);
-	snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
-	snprintf(path, sizeof(path), "/tmp/perf-%u.map", own_ns_pid(pr->pid));
-	if (stat(proc, &st) != 0)
-		return NULL;
-	err = perfmap__load(&pr->jit, root, path, st.st_uid);
-	if (err == -EPERM && !pr->jit_tried)
-		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", path, pr->pid);
-	else if (err && err != -ENOENT && !pr->jit_tried)
-		pr_debug("cannot read '%s' of pid %u: %s", path, pr->pid, strerror(-err));
+	for (i = 0; i < pr->nr_jit_unnamed; i++) {
+		uint32_t loc = pr->jit_unnamed[i];
+		const struct perfmap_entry *je;
+
+		if (r->p->locations[loc].nr_frames)
+			continue;
+		je = perfmap__find(&pr->jit, r->p->locations[loc].addr);
+		if (!je) {
+			pr->jit_unnamed[n++] = loc;
+			continue;
+		}
+		if ((err = jit_name_location(r, loc, je)))
+			return err;
+		r->jit_late++;
+	}
+	pr->nr_jit_unnamed = n;
+	return 0;
+}
+
+/*
+ * Where the perf map of 'pr' is to be read: a live process's inside its root; one that is gone, in our
+ * /tmp when it shared our pid namespace (its own /tmp is out of reach), and only if it belongs to the
+ * user the process had. Returns 0 when there is nothing to read.
+ */
+static int jit_where(struct proc *pr, struct jit_job *j)
+{
+	char dir[32];
+	struct stat st;
+	int fd, alive;
+
+	if (!pr->nspid)
+		pr->nspid = own_ns_pid(pr->pid);
+	snprintf(j->path, sizeof(j->path), "/tmp/perf-%u.map", pr->nspid);
+	snprintf(dir, sizeof(dir), "/proc/%u", pr->pid);
+	snprintf(j->root, sizeof(j->root), "/proc/%u/root", pr->pid);
+	/* A zombie's root cannot be opened, no more than a reaped process's. */
+	fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	alive = fd >= 0 && stat(dir, &st) == 0;
+	if (fd >= 0)
+		close(fd);
+	j->pid = pr->pid;
+	j->serial = pr->serial;
+	j->in_root = alive;
+	if (alive)
+		j->uid = st.st_uid;
+	else if (pr->uid_known && pr->nspid == pr->pid)
+		j->uid = pr->uid;
+	else
+		return 0;
+	return 1;
+}
+
+/* Give 'pr' the result of a read of its map ('map', moved) and name its JIT code that it describes. */
+static int jit_apply(struct recorder *r, struct proc *pr, const struct jit_job *j, int err, struct perfmap *map)
+{
+	r->jit_reads++;
+	pr->jit_time = now_ns(); /* the once-a-second limit counts from the end of the read */
+	if (pr->jit_exited)
+		pr->jit_last_done = 1;
+	if (err == -EFBIG && !pr->jit_big) {
+		pr->jit_big = 1;
+		r->jit_too_large++;
+		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", j->path, pr->pid, PERFMAP_MAX_SIZE >> 20);
+	} else if (err == -EPERM && !pr->jit_foreign) {
+		pr->jit_foreign = 1;
+		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", j->path, pr->pid);
+	} else if (err && err != -ENOENT && err != -EFBIG && err != -ENOMEM && err != -EALREADY && !pr->jit_tried) {
+		pr_debug("cannot read '%s' of pid %u: %s", j->path, pr->pid, strerror(-err));
+	}
 	pr->jit_tried = 1;
-	if (err)
-		return NULL;
+	if (err) { /* -EALREADY: unchanged since the last read, which named what it could */
+		perfmap__release(map);
+		return err == -ENOMEM ? err : 0;
+	}
+	perfmap__release(&pr->jit);
+	pr->jit = *map;
+	perfmap__init(map);
 	if (pr->jit.bad_lines)
-		pr_debug("'%s' of pid %u: %zu malformed lines skipped", path, pr->pid, pr->jit.bad_lines);
-	if (pr->jit_mapping == PROFILE_NONE)
-		pr->jit_mapping = intern_mapping(r, path, "", PROFILE_MAP_JIT);
-	return pr->jit_mapping == PROFILE_NONE ? NULL : perfmap__find(&pr->jit, addr);
+		pr_debug("'%s' of pid %u: %zu malformed lines skipped", j->path, pr->pid, pr->jit.bad_lines);
+	return jit_rename(r, pr);
+}
+
+/* Let a read into the empty 'to' know which file 'from' was read from (not parsed again unchanged). */
+static void jit_same_file(struct perfmap *to, const struct perfmap *from)
+{
+	to->dev = from->dev;
+	to->ino = from->ino;
+	to->size = from->size;
+	to->mtime_ns = from->mtime_ns;
+}
+
+/* Read the perf map of 'pr' now, in this thread (the recording has ended). Only -ENOMEM is returned. */
+static int jit_load(struct recorder *r, struct proc *pr)
+{
+	struct jit_job j = { 0 };
+	struct perfmap m;
+
+	if (!jit_where(pr, &j)) {
+		pr->jit_time = now_ns();
+		if (pr->jit_exited)
+			pr->jit_last_done = 1;
+		return 0;
+	}
+	perfmap__init(&m);
+	jit_same_file(&m, &pr->jit);
+	return jit_apply(r, pr, &j, perfmap__load(&m, j.in_root ? j.root : NULL, j.path, j.uid), &m);
+}
+
+static void *jit_worker(void *arg)
+{
+	struct jit_job *j = arg;
+
+	j->err = perfmap__load(&j->map, j->in_root ? j->root : NULL, j->path, j->uid);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* Take the worker's result if it is there ('wait': wait for it). Only -ENOMEM is returned. */
+static int jit_collect(struct recorder *r, int wait)
+{
+	struct jit_job *j = &r->job;
+	struct proc *pr = NULL;
+	uint64_t idx;
+	int err = 0;
+
+	if (!j->active || (!wait && !atomic_load(&j->done)))
+		return 0;
+	pthread_join(j->thread, NULL);
+	j->active = 0;
+	if (u64map__get(&r->proc_idx, j->pid, &idx) && r->procs[idx - 1]->serial == j->serial)
+		pr = r->procs[idx - 1];
+	if (pr) {
+		pr->jit_busy = 0;
+		err = jit_apply(r, pr, j, j->err, &j->map);
+	}
+	perfmap__release(&j->map);
+	return err;
+}
+
+/* Start reading the map of 'pr' in the worker (in this thread if no thread can be started). */
+static int jit_start(struct recorder *r, struct proc *pr)
+{
+	struct jit_job *j = &r->job;
+	sigset_t all, old;
+	int err;
+
+	if (!jit_where(pr, j)) {
+		pr->jit_time = now_ns();
+		if (pr->jit_exited)
+			pr->jit_last_done = 1;
+		return 0;
+	}
+	perfmap__init(&j->map);
+	jit_same_file(&j->map, &pr->jit);
+	atomic_store(&j->done, 0);
+	/* Signals are for the main loop: the worker blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&j->thread, NULL, jit_worker, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_debug("cannot start the perf-map reader thread: %s", strerror(err));
+		return jit_load(r, pr);
+	}
+	j->active = 1;
+	pr->jit_busy = 1;
+	return 0;
+}
+
+/* The last read of a process's map (the recording ends): its unnamed JIT code. */
+static int jit_final(struct recorder *r, struct proc *pr)
+{
+	pr->jit_want = 0;
+	return jit_load(r, pr);
+}
+
+/*
+ * The perf-map region holding addr, in the map as last read. A miss only asks for the map to be read
+ * again (recorder__reload_perfmaps()): the sample callback never reads files the target wrote.
+ */
+static const struct perfmap_entry *jit_find(struct recorder *r, struct proc *pr, uint64_t addr)
+{
+	const struct perfmap_entry *je = perfmap__find(&pr->jit, addr);
+
+	if (!je && !pr->jit_want) {
+		pr->jit_want = 1;
+		r->jit_pending = 1;
+	}
+	return je;
+}
+
+int recorder__reload_perfmaps(struct recorder *r)
+{
+	size_t k, n = r->nr_procs;
+	int err = jit_collect(r, 0);
+
+	if (err || r->job.active || !r->jit_pending)
+		return err;
+	r->jit_pending = 0;
+	for (k = 0; k < n; k++) {
+		size_t at = (r->jit_next + k) % n;
+		struct proc *pr = r->procs[at];
+
+		if (!pr->jit_want)
+			continue;
+		if (pr->jit_tried && !pr->jit_exited && now_ns() - pr->jit_time < JIT_RELOAD_NS) {
+			r->jit_pending = 1;
+			continue;
+		}
+		/* One read at a time; the next call goes on after this process. */
+		pr->jit_want = 0;
+		r->jit_next = at + 1;
+		r->jit_pending = 1;
+		return jit_start(r, pr);
+	}
+	return 0;
+}
+
+int recorder__final_perfmaps(struct recorder *r)
+{
+	uint64_t start = now_ns();
+	size_t i;
+	int err = jit_collect(r, 1);
+
+	for (i = 0; !err && i < r->nr_procs; i++) {
+		struct proc *pr = r->procs[i];
+
+		if (!pr->nr_jit_unnamed)
+			continue;
+		if (now_ns() - start > JIT_FINAL_NS) {
+			pr_warn("reading perf maps took too long: the JIT code of %zu processes stays unnamed",
+				r->nr_procs - i);
+			break;
+		}
+		err = jit_final(r, pr);
+	}
+	return err;
+}
+
+/* Whether process 'pr' has the HotSpot JVM mapped. */
+static int is_jvm(const struct proc *pr)
+{
+	size_t i;
+
+	for (i = 0; i < pr->maps.nr; i++) {
+		const char *slash = strrchr(pr->maps.entries[i].path, '/');
+
+		if (slash && strcmp(slash + 1, "libjvm.so") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int recorder__ask_jvms(struct recorder *r, int timeout_ms)
+{
+	size_t i;
+	int asked = 0, err = jit_collect(r, 1);
+
+	if (err)
+		return err;
+	for (i = 0; i < r->nr_procs; i++) {
+		struct proc *pr = r->procs[i];
+		char dir[32];
+		struct stat st;
+
+		snprintf(dir, sizeof(dir), "/proc/%u", pr->pid);
+		if (!is_jvm(pr) || stat(dir, &st) != 0 || kill((pid_t)pr->pid, 0) != 0)
+			continue;
+		pr_debug("asking the JVM %u for its perf map (jcmd %u Compiler.perfmap)", pr->pid, pr->pid);
+		err = perfmap__ask_jvm(pr->pid, st.st_uid, st.st_gid, timeout_ms, log__level() >= LOG_DEBUG);
+		if (err == -ENOENT) {
+			pr_warn("--java-perfmap: jcmd not found in PATH: Java frames of pid %u stay unnamed", pr->pid);
+			return asked;
+		}
+		if (err) {
+			pr_warn("--java-perfmap: 'jcmd %u Compiler.perfmap' %s (needs JDK 17 or later)", pr->pid,
+				err == -ETIMEDOUT ? "timed out" : err == -EIO ? "failed" : strerror(-err));
+			continue;
+		}
+		asked++;
+		if ((err = jit_final(r, pr)))
+			return err;
+	}
+	return asked;
 }
 
 /* The location of user address 'addr' (already adjusted to point into the call for callers). */
@@ -552,9 +917,9 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 	const struct perfmap_entry *je = NULL;
 	struct sym_frame sf[MAX_FRAMES];
 	uint64_t v, rel;
-	uint32_t mapping, loc, flags = 0;
+	uint32_t mapping = PROFILE_NONE, loc, flags = 0;
 	size_t i;
-	int n = 0;
+	int n = 0, jit = 0;
 
 	*err = 0;
 	if (u64map__get(&pr->addrs, addr, &v))
@@ -567,7 +932,12 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 			return PROFILE_NONE;
 		e = procmaps__find(&pr->maps, addr);
 	}
-	if (e) {
+	if (e && is_jit_code(e)) {
+		/* JIT code: under the process's JIT mapping, named now or when its perf map is read again. */
+		i = (size_t)(e - pr->maps.entries);
+		rel = addr;
+		jit = 1;
+	} else if (e) {
 		i = (size_t)(e - pr->maps.entries);
 		if (!pr->pm[i].resolved && (*err = resolve_map(r, pr, i)))
 			return PROFILE_NONE;
@@ -594,9 +964,14 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		rel = addr;
 		i = SIZE_MAX;
 	}
-	/* Anonymous memory (or none): JIT code, when the process describes it in a perf map. */
-	if (i == SIZE_MAX && (je = jit_find(r, pr, addr)) != NULL)
-		mapping = pr->jit_mapping;
+	/* Other anonymous memory (or none) too, when the perf map says it is code. */
+	if (jit || i == SIZE_MAX)
+		je = jit_find(r, pr, addr);
+	if (jit || je) {
+		mapping = jit_mapping(r, pr);
+		if (mapping == PROFILE_NONE)
+			goto nomem;
+	}
 	loc = profile__find_location(r->p, mapping, rel);
 	if (loc == PROFILE_NONE) {
 		if (je) {
@@ -604,7 +979,7 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 			sf[0].function = je->name;
 			n = 1;
 			r->jit_frames++;
-		} else if (i != SIZE_MAX && pr->pm[i].elf && !flags) {
+		} else if (!jit && i != SIZE_MAX && pr->pm[i].elf && !flags) {
 			v = rel;
 			if (r->p->mappings[mapping].kind != PROFILE_MAP_VDSO ||
 			    sandbox__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
@@ -613,7 +988,15 @@ static uint32_t user_location(struct recorder *r, struct proc *pr, uint64_t addr
 		loc = add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
 			goto nomem;
+	} else if (je && !r->p->locations[loc].nr_frames && (*err = jit_name_location(r, loc, je))) {
+		return PROFILE_NONE;
 	}
+	/* Kept unnamed for now: named when the map is read again (at the latest when the process exits
+	 * or the recording ends). Cached below, so listed once. */
+	if (jit && !r->p->locations[loc].nr_frames &&
+	    (array__grow(&pr->jit_unnamed, &pr->cap_jit_unnamed, pr->nr_jit_unnamed + 1, sizeof(uint32_t)) ||
+	     (pr->jit_unnamed[pr->nr_jit_unnamed++] = loc, 0)))
+		goto nomem;
 	/* An address outside the maps may be mapped by the time we look again (exec, dlopen): not cached. */
 	if (i != SIZE_MAX && u64map__set(&pr->addrs, addr, loc))
 		goto nomem;
@@ -1013,6 +1396,9 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "maps_unreadable", r->maps_errors) ||
 	    profile__counter_set(p, "files_unreadable", r->elf_errors) ||
 	    profile__counter_set(p, "jit_locations", r->jit_frames) ||
+	    profile__counter_set(p, "jit_named_late", r->jit_late) ||
+	    profile__counter_set(p, "perfmap_reads", r->jit_reads) ||
+	    profile__counter_set(p, "perfmap_too_large", r->jit_too_large) ||
 	    profile__counter_set(p, "execs", r->execs) ||
 	    profile__counter_set(p, "threads_merged", r->threads_merged) ||
 	    profile__counter_set(p, "unwind_images_evicted", us.images_evicted) ||

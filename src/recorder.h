@@ -108,6 +108,30 @@ enum recorder_events {
 	RECORDER_EVENTS_OFF,             /* "off": not asked for (record --no-mapping-events) */
 };
 void recorder__set_events(struct recorder *r, enum recorder_events state);
+/*
+ * JIT code (anonymous executable memory) is recorded under the process's JIT mapping, named like its
+ * perf map "/tmp/perf-NSPID.map" as perf does, keeping the raw address. A sample never reads the perf
+ * map (the file and its size are the target's choice): a sample whose JIT address the map held in
+ * memory does not name only asks for it to be read again. recorder__reload_perfmaps(), called between
+ * ring-buffer reads, takes the result of the read in flight, if done, and starts the next one in a
+ * worker thread (one at a time), at most once a second per process counted from the END of its
+ * previous read; a file unchanged since is not parsed again. Reading a map names the locations
+ * recorded unnamed before it. A process that exited with JIT code unnamed is kept by
+ * recorder__forget_exited() until its map has been read a last time, and recorder__final_perfmaps()
+ * (end of the recording: waits for the read in flight, then reads in this thread, for at most ~5 s in
+ * all) reads the map of every process with JIT code unnamed, so that a map written at exit (java
+ * -XX:+DumpPerfMapAtExit) names what was sampled. Counters: jit_locations (named), jit_named_late
+ * (named by a later read of the map), perfmap_reads, perfmap_too_large (processes whose map was over
+ * PERFMAP_MAX_SIZE, ignored). Return 0 or -ENOMEM.
+ */
+int recorder__reload_perfmaps(struct recorder *r);
+int recorder__final_perfmaps(struct recorder *r);
+/*
+ * For --java-perfmap: ask every live process that has libjvm.so mapped for its perf map (jcmd, see
+ * perfmap__ask_jvm(), each for at most timeout_ms), then read it. Failures are warnings. Returns the
+ * number of JVMs that answered, or -ENOMEM.
+ */
+int recorder__ask_jvms(struct recorder *r, int timeout_ms);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
 

@@ -9,6 +9,7 @@
 
 #include "array.h"
 #include "log.h"
+#include "perfmap.h"
 #include "resymbolize.h"
 #include "safeopen.h"
 #include "sandbox.h"
@@ -138,6 +139,86 @@ static int lookup_all(struct sandbox *s, struct sandbox_elf *e, const struct pro
 	return 0;
 }
 
+/* Whether 'name' is a perf map path "/tmp/perf-PID.map", PID in decimal. */
+static int is_perfmap_path(const char *name)
+{
+	const char *d = name + 10;
+
+	if (strncmp(name, "/tmp/perf-", 10) != 0 || *d < '1' || *d > '9')
+		return 0;
+	while (*d >= '0' && *d <= '9')
+		d++;
+	return strcmp(d, ".map") == 0 && d - (name + 10) <= 10;
+}
+
+/*
+ * Name the unnamed locations of JIT mappings from the perf map they are named after, read now (the
+ * JIT may have written it at exit, after the recording). As perf report does, the file must belong to
+ * us or to root. Returns the number of locations named, or -ENOMEM.
+ */
+static int name_jit(struct profile *p)
+{
+	uint32_t *head = NULL, *next = NULL, m, i;
+	int named = 0, err = 0;
+
+	head = malloc((p->nr_mappings ? p->nr_mappings : 1) * sizeof(*head));
+	next = malloc((p->nr_locations ? p->nr_locations : 1) * sizeof(*next));
+	if (!head || !next) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* The unnamed locations of each JIT mapping, chained in order. */
+	memset(head, 0xff, (p->nr_mappings ? p->nr_mappings : 1) * sizeof(*head));
+	for (i = p->nr_locations; i-- > 0;) {
+		const struct profile_location *l = &p->locations[i];
+
+		if (p->mappings[l->mapping].kind != PROFILE_MAP_JIT || l->nr_frames)
+			continue;
+		next[i] = head[l->mapping];
+		head[l->mapping] = i;
+	}
+	for (m = 0; m < p->nr_mappings; m++) {
+		const char *path = profile__str(p, p->mappings[m].name);
+		struct perfmap pm;
+		int r;
+
+		if (head[m] == UINT32_MAX || !is_perfmap_path(path))
+			continue;
+		perfmap__init(&pm);
+		r = perfmap__load(&pm, NULL, path, geteuid());
+		if (r == -EPERM)
+			pr_warn("ignoring '%s': not owned by you or root (run report as its owner)", path);
+		else if (r == -EFBIG)
+			pr_warn("ignoring '%s': larger than %u MiB", path, PERFMAP_MAX_SIZE >> 20);
+		else if (r == -ENOENT)
+			pr_debug("no '%s' (any more): its JIT code stays unnamed", path);
+		else if (r)
+			pr_debug("cannot read '%s': %s", path, strerror(-r));
+		if (r == -ENOMEM)
+			err = r;
+		for (i = head[m]; !r && i != UINT32_MAX; i = next[i]) {
+			const struct perfmap_entry *je = perfmap__find(&pm, p->locations[i].addr);
+			struct profile_frame f = { 0 };
+
+			if (!je)
+				continue;
+			f.function = profile__intern_cstr(p, je->name);
+			if (f.function == PROFILE_NONE || profile__set_location_frames(p, i, &f, 1)) {
+				err = -ENOMEM;
+				break;
+			}
+			named++;
+		}
+		perfmap__release(&pm);
+		if (err)
+			break;
+	}
+out:
+	free(head);
+	free(next);
+	return err ? err : named;
+}
+
 int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 {
 	const char *const *debug_dirs = o->debug_dirs;
@@ -154,6 +235,11 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 
 	if (!s)
 		return -ENOMEM;
+	changed = name_jit(p);
+	if (changed < 0) {
+		sandbox__free(s);
+		return changed;
+	}
 	/* Each batch of locations is a round trip to the child: cheapest on one CPU. */
 	err = sandbox__share_cpu(s);
 	if (err)

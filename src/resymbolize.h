@@ -15,6 +15,12 @@
  * sandboxed symbolizer (sandbox.h), unless o->no_sandbox. A file on which the sandbox's child crashes
  * or times out is skipped with a warning: its locations keep the frames they had.
  *
+ * JIT code recorded unnamed under a JIT mapping named "/tmp/perf-PID.map" is named from that perf map
+ * when it exists now (written after the recording), read in our root (a containerised process's own
+ * /tmp is out of reach) and only when it is a regular file of at most PERFMAP_MAX_SIZE bytes owned by
+ * our effective user or root, as perf report does (a warning otherwise). Locations that have names
+ * keep them.
+ *
  * Returns the number of locations whose frames were replaced, or a negative errno (-ENOMEM).
  */
 #ifndef SCORCH_RESYMBOLIZE_H

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -18,6 +19,11 @@
 #include "sampler.skel.h"
 
 #define MAX_CPUS 4096
+/*
+ * One poll reads samples for at most this long: libbpf's consume does not return while records keep
+ * coming, and a caller whose samples cost more than they arrive must still see its clock and signals.
+ */
+#define CONSUME_BUDGET_NS (50 * 1000 * 1000ULL)
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -33,9 +39,18 @@ struct sampler {
 	sampler_event_fn efn;
 	void *fn_ctx;
 	int fn_ret;
+	uint64_t consume_until;    /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
 	size_t rb_bytes;           /* size of the samples ring buffer */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -178,6 +193,9 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	s->fn_ret = s->fn(s->fn_ctx, data);
+	/* Out of time: a negative return stops libbpf's loop after this record (consumed). */
+	if (!s->fn_ret && mono_ns() > s->consume_until)
+		return -EAGAIN;
 	return s->fn_ret;
 }
 
@@ -414,11 +432,12 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
 		err = -errno;
 	if (err >= 0 && s->erb)
 		err = ring_buffer__consume(s->erb);
+	s->consume_until = mono_ns() + CONSUME_BUDGET_NS;
 	if (err >= 0 && !s->fn_ret)
 		err = ring_buffer__consume(s->rb);
 	if (s->fn_ret)
 		return s->fn_ret;
-	if (err == -EINTR)
+	if (err == -EINTR || err == -EAGAIN) /* -EAGAIN: the budget ran out, the rest is read next time */
 		return 0;
 	if (err < 0)
 		pr_err("cannot read the BPF ring buffer: %s", strerror(-err));

@@ -55,8 +55,10 @@ struct sampler *sampler__open(const struct sampler_opts *opts);
 int sampler__add_target(struct sampler *s, uint32_t pid, int from_exec);
 /*
  * Wait up to timeout_ms for samples, then consume every pending mapping event (given to efn, which may
- * be NULL) and then every pending sample, so that the mappings a sample needs have arrived before it.
- * Returns 0 or a negative errno.
+ * be NULL) and then the pending samples, so that the mappings a sample needs have arrived before it.
+ * Samples are read for at most ~50 ms per call (the rest waits for the next call), so that a caller
+ * whose samples cost more than they arrive still checks its clock and signals. Returns 0 or a negative
+ * errno.
  */
 int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_event_fn efn, void *ctx);
 /*

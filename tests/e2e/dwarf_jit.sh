@@ -1,6 +1,8 @@
 # Code without CFI (generated at run time into anonymous memory, with a frame pointer): -g dwarf
 # stops there and names the culprit (unwind_failed:[anon]); -g auto steps past it by its frame
-# pointer and goes on by CFI through libc (no frame pointers) to _start; -g fp stops in libc.
+# pointer and goes on by CFI through libc (no frame pointers) to _start; -g fp stops in libc. The
+# unnamed JIT code keeps its raw address under the process's JIT mapping, as perf shows it:
+# [perf-PID.map+0xADDR].
 . "$(dirname "$0")/lib.bash"
 
 cat >"$TMP/jit.c" <<'C'
@@ -38,12 +40,12 @@ f=$(counter "$TMP/dwarf.prof" 'unwind_failed:[anon]')
 note "dwarf: unwind_failed:[anon] in ${f:-0} of $n samples"
 between $((100 * ${f:-0} / n)) 90 100 "dwarf: share of samples failing in [anon]"
 
-s=$(share "$TMP/auto.prof" '^_start;__libc_start_main(_impl)?;([^;]+;)?main;jit_caller;\[anon\+0x[0-9a-f]+\]( |;)')
-note "auto: _start...main;jit_caller;[anon] in $s% of samples"
+s=$(share "$TMP/auto.prof" '^_start;__libc_start_main(_impl)?;([^;]+;)?main;jit_caller;\[perf-[0-9]+\.map\+0x[0-9a-f]+\]( |;)')
+note "auto: _start...main;jit_caller;[perf-PID.map+0x...] in $s% of samples"
 between "$s" 90 100 "auto: share of complete stacks through code without CFI"
 
-s=$(share "$TMP/fp.prof" 'main;jit_caller;\[anon\+0x[0-9a-f]+\]( |;)')
+s=$(share "$TMP/fp.prof" 'main;jit_caller;\[perf-[0-9]+\.map\+0x[0-9a-f]+\]( |;)')
 r=$(counter "$TMP/fp.prof" user_stacks_root)
-note "fp: main;jit_caller;[anon] in $s% of samples, $r reach _start"
+note "fp: main;jit_caller;[perf-PID.map+0x...] in $s% of samples, $r reach _start"
 between "$s" 90 100 "fp: share of stacks with main;jit_caller"
 exit 0

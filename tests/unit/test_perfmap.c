@@ -151,6 +151,124 @@ static void test_load(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+
+/* Over the size cap: refused before anything is read; an unchanged file is not parsed again. */
+static void test_cap_and_unchanged(void **state)
+{
+	char path[] = "/tmp/scorch-perfmap-cap.XXXXXX";
+	struct perfmap m;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("1000 10 first\n", f);
+	fclose(f);
+	perfmap__init(&m);
+	assert_int_equal(perfmap__load(&m, NULL, path, getuid()), 0);
+	assert_string_equal(name_at(&m, 0x1000), "first");
+	/* Same file, unchanged: kept as it is. */
+	assert_int_equal(perfmap__load(&m, NULL, path, getuid()), -EALREADY);
+	assert_string_equal(name_at(&m, 0x1000), "first");
+	/* Changed (size): read again. */
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("2000 10 second\n", f);
+	fclose(f);
+	assert_int_equal(perfmap__load(&m, NULL, path, getuid()), 0);
+	assert_string_equal(name_at(&m, 0x2000), "second");
+	/* One byte over the cap: -EFBIG, and what was loaded stays. */
+	assert_int_equal(truncate(path, (off_t)PERFMAP_MAX_SIZE + 1), 0);
+	assert_int_equal(perfmap__load(&m, NULL, path, getuid()), -EFBIG);
+	assert_string_equal(name_at(&m, 0x2000), "second");
+	assert_true(PERFMAP_MAX_SIZE <= (16u << 20));
+	perfmap__release(&m);
+	unlink(path);
+}
+
+/* A fake jcmd in a directory of its own, put first in PATH; returns the directory. */
+static char *fake_jcmd(const char *body)
+{
+	static char dir[64];
+	char path[128];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/scorch-jcmd.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/jcmd", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s:/usr/bin:/bin", dir);
+	setenv("PATH", path, 1);
+	return dir;
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_ask_jvm(void **state)
+{
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL, out[64], *dir;
+	uid_t uid = getuid() == 0 ? 65534 : getuid();
+	gid_t gid = getuid() == 0 ? 65534 : getgid();
+	unsigned long got_uid = 0, got_pid = 0;
+	char cmd[64] = "";
+	FILE *f;
+
+	(void)state;
+	/* Nothing called jcmd in PATH. */
+	setenv("PATH", "/nonexistent", 1);
+	assert_int_equal(perfmap__ask_jvm(123, uid, gid, 5000, 0), -ENOENT);
+	/* Runs as the given user, with the pid and the command, and its stdout discarded. */
+	snprintf(out, sizeof(out), "/tmp/scorch-jcmd-out.%d", (int)getpid());
+	unlink(out);
+	{
+		char body[256];
+
+		snprintf(body, sizeof(body), "echo \"$(id -u) $1 $2\" > %s; echo noise", out);
+		dir = fake_jcmd(body);
+	}
+	if (getuid() == 0) { /* the fake writes its output as that user: let it */
+		int fd = open(out, O_CREAT | O_WRONLY, 0666);
+
+		assert_true(fd >= 0);
+		assert_int_equal(fchown(fd, uid, gid), 0);
+		close(fd);
+	}
+	assert_int_equal(perfmap__ask_jvm(123, uid, gid, 10000, 0), 0);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu %63s", &got_uid, &got_pid, cmd), 3);
+	fclose(f);
+	assert_int_equal(got_uid, uid);
+	assert_int_equal(got_pid, 123);
+	assert_string_equal(cmd, "Compiler.perfmap");
+	unlink(out);
+	rm_dir(dir);
+	/* Failure, and a jcmd that hangs: killed after the timeout. */
+	dir = fake_jcmd("exit 1");
+	assert_int_equal(perfmap__ask_jvm(123, uid, gid, 10000, 0), -EIO);
+	rm_dir(dir);
+	dir = fake_jcmd("sleep 30");
+	assert_int_equal(perfmap__ask_jvm(123, uid, gid, 300, 0), -ETIMEDOUT);
+	rm_dir(dir);
+	if (old)
+		setenv("PATH", old, 1);
+	free(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +276,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_overlaps),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_cap_and_unchanged),
+		cmocka_unit_test(test_ask_jvm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

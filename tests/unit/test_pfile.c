@@ -421,6 +421,51 @@ static int teardown_staged(void **state)
 
 /* --- round trips ------------------------------------------------------------------------------ */
 
+/* A location written unnamed and named since (JIT code named by a perf map read later): a LOCATION_FRAMES
+ * record in a later chunk carries its frames, and a reader gets the named location. */
+static void test_location_named_later(void **state)
+{
+	char path[] = "/tmp/scorch-pfile-late.XXXXXX";
+	struct pfile_read_opts opts = { 0 };
+	struct profile p, q;
+	struct profile_frame f = { 0 };
+	struct pfile_writer *w;
+	struct bytes file = { 0 };
+	uint32_t m, loc, other, st, t;
+	int fd = mkstemp(path), partial = -1;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	profile__init(&p);
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, "/tmp/perf-7.map"), 0, PROFILE_MAP_JIT);
+	loc = profile__add_location(&p, m, 0x7f0000001000, 0, NULL, 0);
+	other = profile__add_location(&p, m, 0x7f0000002000, 0, NULL, 0);
+	assert_int_not_equal(other, PROFILE_NONE);
+	st = stack_of(&p, 1, &loc);
+	t = profile__intern_thread(&p, 7, 7, profile__intern_cstr(&p, "jit"));
+	add(&p, st, t, 3);
+	w = pfile__writer_new(fd, "late.prof");
+	assert_non_null(w);
+	assert_int_equal(pfile__writer_flush(w, &p), 0);
+	f.function = profile__intern_cstr(&p, "Jit::named_later");
+	assert_int_equal(profile__set_location_frames(&p, loc, &f, 1), 0);
+	add(&p, st, t, 2);
+	assert_int_equal(pfile__writer_finish(w, &p), 0);
+	pfile__writer_free(w);
+	slurp(fd, &file);
+	close(fd);
+	profile__init(&q);
+	assert_int_equal(pfile__read_mem(file.d, file.len, "late.prof", &opts, &q, &partial), 0);
+	assert_int_equal(q.locations[loc].nr_frames, 1);
+	assert_string_equal(profile__str(&q, q.frames[q.locations[loc].frame].function), "Jit::named_later");
+	assert_int_equal(q.locations[other].nr_frames, 0);
+	assert_int_equal(q.total, 5);
+	profile__release(&q);
+	profile__release(&p);
+	free(file.d);
+}
+
 static void test_round_trip(void **state)
 {
 	struct staged_file *f = *state;
@@ -1198,6 +1243,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_data_after_end, setup_hand, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_bad_chunks, setup_hand, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_chunk_size_limit, setup_hand, teardown_hand),
+		cmocka_unit_test(test_location_named_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,12 +241,136 @@ static void test_impossible_callers(void **state)
 	}
 }
 
+
+/*
+ * A child with JIT code (an executable anonymous page). It reports the page's address, then on each
+ * byte 'm' from the parent writes a perf map naming the first 0x100 bytes, on 'M' also the next 0x100,
+ * and on 'x' writes the full map and exits.
+ */
+static pid_t jit_child(uint64_t *addr, int *ctl)
+{
+	int up[2], down[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char path[64], c;
+		uint64_t a = (uint64_t)(uintptr_t)mem;
+
+		if (mem == MAP_FAILED || write(up[1], &a, sizeof(a)) != sizeof(a))
+			_exit(1);
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		while (read(down[0], &c, 1) == 1) {
+			FILE *f = fopen(path, "w");
+
+			if (!f)
+				_exit(1);
+			fprintf(f, "%llx 100 Jit::first\n", (unsigned long long)a);
+			if (c != 'm')
+				fprintf(f, "%llx 100 Jit::second\n", (unsigned long long)a + 0x100);
+			fclose(f);
+			if (c == 'x')
+				_exit(0);
+			if (write(up[1], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	assert_int_equal(read(up[0], addr, sizeof(*addr)), sizeof(*addr));
+	ctl[0] = up[0];
+	ctl[1] = down[1];
+	return pid;
+}
+
+static const char *loc_name(const struct profile *p, uint32_t stack)
+{
+	const struct profile_location *l = &p->locations[profile__stack_locs(p, stack)[0]];
+
+	return l->nr_frames ? profile__str(p, p->frames[l->frame].function) : NULL;
+}
+
+/*
+ * JIT code and perf maps: a sample never reads the map (its JIT address is kept unnamed, under the
+ * process's JIT mapping); recorder__reload_perfmaps() reads it and names what was recorded before;
+ * a map written at exit is read before the process is forgotten.
+ */
+static void test_jit_perfmap(void **state)
+{
+	struct profile p;
+	struct recorder *r;
+	uint64_t addr, ip;
+	struct recorder_sample s = { .comm = "jit", .uips = &ip, .nr_uips = 1 };
+	int ctl[2], i, status;
+	char c, path[64];
+	pid_t child = jit_child(&addr, ctl);
+	uint32_t first, second;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)child);
+	profile__init(&p);
+	r = recorder__new(&p, NULL);
+	assert_non_null(r);
+	assert_int_equal(recorder__add_process(r, (uint32_t)child), 0);
+	/* The map exists before the sample: still, the sample does not read it. */
+	assert_int_equal(write(ctl[1], "m", 1), 1);
+	assert_int_equal(read(ctl[0], &c, 1), 1);
+	s.pid = s.tid = (uint32_t)child;
+	ip = addr + 0x10;
+	assert_int_equal(recorder__add_sample(r, &s), 0);
+	assert_int_equal(recorder__flush(r), 0);
+	assert_int_equal(p.nr_stacks, 1);
+	first = 0;
+	assert_null(loc_name(&p, first));
+	assert_int_equal(p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].kind, PROFILE_MAP_JIT);
+	assert_string_equal(profile__str(&p, p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].name), path);
+	assert_int_equal(p.locations[profile__stack_locs(&p, first)[0]].addr, addr + 0x10);
+	/* Read between ring-buffer reads (in a worker thread): the location is named. */
+	for (i = 0; i < 500 && !loc_name(&p, first); i++) {
+		assert_int_equal(recorder__reload_perfmaps(r), 0);
+		usleep(10000);
+	}
+	assert_non_null(loc_name(&p, first));
+	assert_string_equal(loc_name(&p, first), "Jit::first");
+	/* Code the map does not name yet: unnamed; the map is written (with it) at exit. */
+	ip = addr + 0x110;
+	assert_int_equal(recorder__add_sample(r, &s), 0);
+	assert_int_equal(recorder__flush(r), 0);
+	second = p.nr_stacks - 1;
+	assert_null(loc_name(&p, second));
+	assert_int_equal(write(ctl[1], "x", 1), 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(status, 0);
+	/* Gone, with code unnamed: kept until its map has been read a last time. */
+	for (i = 0; i < 500 && recorder__forget_exited(r) == 0; i++) {
+		assert_int_equal(recorder__reload_perfmaps(r), 0);
+		usleep(10000);
+	}
+	assert_true(i < 500);
+	assert_non_null(loc_name(&p, second));
+	assert_string_equal(loc_name(&p, second), "Jit::second");
+	assert_int_equal(recorder__store_counters(r), 0);
+	assert_true(profile__counter_get(&p, "jit_named_late") >= 2);
+	assert_int_equal(profile__counter_get(&p, "perfmap_too_large"), 0);
+	close(ctl[0]);
+	close(ctl[1]);
+	unlink(path);
+	recorder__free(r);
+	profile__release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forget_exited),
 		cmocka_unit_test(test_gone_from_events),
 		cmocka_unit_test(test_impossible_callers),
+		cmocka_unit_test(test_jit_perfmap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -329,6 +329,54 @@ static void test_interleaved_batches(void **state)
 	profile__release(&p[1]);
 }
 
+
+/*
+ * JIT code recorded unnamed under its JIT mapping "/tmp/perf-PID.map" is named from that file when it
+ * exists now (a map written after the recording), if it belongs to us or root; named locations stay.
+ */
+static void test_perfmap(void **state)
+{
+	struct resymbolize_opts o = { 0 };
+	struct profile_frame f = { 0 };
+	struct profile p;
+	char path[64];
+	uint32_t m, unnamed, named, missed;
+	FILE *fp;
+
+	(void)state;
+	/* A pid no process has (above pid_max), so no real map is in the way. */
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", 4000000000u - (unsigned)getpid());
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("5000 100 Resym::jitted\n6000 100 Resym::other\n", fp);
+	fclose(fp);
+	profile__init(&p);
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, path), 0, PROFILE_MAP_JIT);
+	unnamed = profile__add_location(&p, m, 0x5010, 0, NULL, 0);
+	f.function = profile__intern_cstr(&p, "Recorded::name");
+	named = profile__add_location(&p, m, 0x6010, 0, &f, 1);
+	missed = profile__add_location(&p, m, 0x9000, 0, NULL, 0);
+	assert_int_not_equal(missed, PROFILE_NONE);
+	o.no_sandbox = 1;
+	assert_int_equal(resymbolize__profile(&p, &o), 1);
+	assert_int_equal(p.locations[unnamed].nr_frames, 1);
+	assert_string_equal(profile__str(&p, p.frames[p.locations[unnamed].frame].function), "Resym::jitted");
+	assert_string_equal(profile__str(&p, p.frames[p.locations[named].frame].function), "Recorded::name");
+	assert_int_equal(p.locations[missed].nr_frames, 0);
+	profile__release(&p);
+	/* Owned by another user (not root): not read. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		profile__init(&p);
+		m = profile__intern_mapping(&p, profile__intern_cstr(&p, path), 0, PROFILE_MAP_JIT);
+		unnamed = profile__add_location(&p, m, 0x5010, 0, NULL, 0);
+		assert_int_equal(resymbolize__profile(&p, &o), 0);
+		assert_int_equal(p.locations[unnamed].nr_frames, 0);
+		profile__release(&p);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_child_timeout),
 		cmocka_unit_test(test_wrong_build_id),
 		cmocka_unit_test(test_interleaved_batches),
+		cmocka_unit_test(test_perfmap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

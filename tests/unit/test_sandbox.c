@@ -380,9 +380,16 @@ static void test_lookup_many_crash(void **state)
 		else if (r[i].n)
 			fail_msg("address %d answered after the child died at %d", i, first_lost);
 	}
-	/* Lost: the request that held lookup 1,500 (some earlier requests were answered). */
+	/* Lost: the request that held lookup 1,500 (some earlier requests were answered). Addresses that
+	 * have no frames anyway (padding between functions) just before it may have been lost too. */
 	assert_true(first_lost > 0 && first_lost < 1500);
-	assert_int_equal(st.lookups, first_lost);
+	{
+		int lo = first_lost;
+
+		while (lo > 0 && ok[lo - 1].n == 0)
+			lo--;
+		assert_true(st.lookups >= (uint64_t)lo && st.lookups <= (uint64_t)first_lost);
+	}
 	/* The file stays bad; a fresh child answers for the other one. */
 	assert_int_equal(sandbox__lookup_many(sb, e, v, 10, 8, r), 0);
 	assert_int_equal(r[0].n, 0);
