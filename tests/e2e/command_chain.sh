@@ -5,13 +5,17 @@
 [ -z "$(ls "$TMP" | grep partial)" ] || fail "a partial file was left behind"
 n=$(samples "$TMP/demo.prof")
 note "samples: $n"
-between "$n" 600 1700 "sample count at 499 Hz for 3 s"
-chain=$(share "$TMP/demo.prof" "main;serve;handle_request;(parse_json|compress|checksum)( |$)")
-note "full chain main;serve;handle_request;X: $chain%"
-between "$chain" 95 100 "share of samples with the full chain"
-c=$(share "$TMP/demo.prof" ";compress ")
-k=$(share "$TMP/demo.prof" ";checksum ")
-j=$(share "$TMP/demo.prof" ";parse_json ")
+# 3 s of CPU at 499 Hz is ~1,500 samples: fewer on a loaded machine, never many more.
+between "$n" 300 1700 "sample count at 499 Hz for 3 s"
+work="(parse_json|compress|checksum)( |$)"
+[ "$(matching "$TMP/demo.prof" "$work")" -ge 300 ] || fail "only $(matching "$TMP/demo.prof" "$work") samples in the work"
+chain=$(within "$TMP/demo.prof" "$work" "^_start;__libc_start_main(_impl)?;([^;]+;)?main;serve;handle_request;(parse_json|compress|checksum)( |$)")
+note "full chain from _start to main;serve;handle_request;X: $chain% of the work's samples"
+between "$chain" 95 100 "share of the work's samples with the full chain"
+# The split is the workload's design (50/30/20 of its work), whatever its start-up cost.
+c=$(within "$TMP/demo.prof" "$work" ";compress ")
+k=$(within "$TMP/demo.prof" "$work" ";checksum ")
+j=$(within "$TMP/demo.prof" "$work" ";parse_json ")
 note "split compress/checksum/parse_json: $c/$k/$j (designed 50/30/20)"
 between "$c" 42 58 "compress share"
 between "$k" 22 38 "checksum share"

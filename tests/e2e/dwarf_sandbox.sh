@@ -8,7 +8,10 @@
 # naming one ends the DWARF unwinding after 5 batches.
 . "$(dirname "$0")/lib.bash"
 
-chain="main;serve;handle_request;(compress|checksum|parse_json)( |$)"
+work="(compress|checksum|parse_json)( |$)"
+chain="main;serve;handle_request;$work"
+# complete PROFILE: the percentage of the demo's work samples with the whole chain.
+complete() { within "$1" "$work" "$chain"; }
 
 "$SCORCH" record -q -g dwarf -F 499 -o "$TMP/s.prof" -- "$WL/demo" 2 || fail "record failed"
 batches=$(counter "$TMP/s.prof" unwind_sandbox_batches)
@@ -16,7 +19,7 @@ sent=$(counter "$TMP/s.prof" unwind_sandbox_samples)
 retries=$(counter "$TMP/s.prof" unwind_sandbox_retries)
 failures=$(counter "$TMP/s.prof" unwind_sandbox_failures)
 n=$(samples "$TMP/s.prof")
-ok=$(share "$TMP/s.prof" "$chain")
+ok=$(complete "$TMP/s.prof")
 note "sandboxed: $n samples in $batches batches ($sent sent, $retries retried), $failures lost; complete chains $ok%"
 [ "$batches" -ge 1 ] || fail "no unwinding batch went to the child"
 # Every sample is sent once, but those without user registers (a thread caught after it left its mm,
@@ -31,7 +34,7 @@ between "$ok" 95 100 "share of complete chains (sandboxed)"
 
 "$SCORCH" record -q -g dwarf --no-sandbox -F 499 -o "$TMP/n.prof" -- "$WL/demo" 2 || fail "record --no-sandbox failed"
 batches=$(counter "$TMP/n.prof" unwind_sandbox_batches)
-ok=$(share "$TMP/n.prof" "$chain")
+ok=$(complete "$TMP/n.prof")
 note "in-process: $(samples "$TMP/n.prof") samples, $batches batches to a child; complete chains $ok%"
 [ "$batches" -eq 0 ] || fail "--no-sandbox sent $batches batches to a child"
 between "$ok" 95 100 "share of complete chains (--no-sandbox)"
@@ -42,7 +45,7 @@ failures=$(counter "$TMP/c.prof" unwind_sandbox_failures)
 restarts=$(counter "$TMP/c.prof" symbolizer_restarts)
 n=$(samples "$TMP/c.prof")
 total=$(counter "$TMP/c.prof" samples)
-ok=$(share "$TMP/c.prof" "$chain")
+ok=$(complete "$TMP/c.prof")
 note "child dying at every 3rd batch: $failures of $n samples not unwound, $restarts restarts; complete chains $ok%"
 [ "$failures" -ge 1 ] || fail "no sample counted as lost to the child"
 [ "$restarts" -ge 1 ] || fail "the child was not restarted"
@@ -62,7 +65,7 @@ dropped=$(counter "$TMP/h.prof" unwind_files_dropped)
 batches=$(counter "$TMP/h.prof" unwind_sandbox_batches)
 failures=$(counter "$TMP/h.prof" unwind_sandbox_failures)
 n=$(samples "$TMP/h.prof")
-ok=$(share "$TMP/h.prof" "$chain")
+ok=$(complete "$TMP/h.prof")
 note "hostile file: $restarts restarts, $dropped files dropped, $failures of $n samples not unwound," \
 	"$batches batches; complete chains $ok%"
 [ "$restarts" -eq 1 ] || fail "$restarts restarts for one hostile file (one per batch without the blame)"
@@ -80,7 +83,7 @@ restarts=$(counter "$TMP/g.prof" symbolizer_restarts)
 failures=$(counter "$TMP/g.prof" unwind_sandbox_failures)
 batches=$(counter "$TMP/g.prof" unwind_sandbox_batches)
 n=$(samples "$TMP/g.prof")
-ok=$(share "$TMP/g.prof" "$chain")
+ok=$(complete "$TMP/g.prof")
 note "child always dying: $restarts restarts, $batches batches, $failures of $n samples not unwound; chains $ok%"
 [ "$batches" -eq 5 ] && [ "$restarts" -eq 5 ] || fail "$batches batches and $restarts restarts, not 5 and 5"
 # All samples were given to the child (or to nobody, once it was given up) but those without registers.

@@ -33,9 +33,12 @@ C
 cc -O0 -g -fno-omit-frame-pointer -shared -fPIC -o "$TMP/libplugin.so" "$TMP/plugin.c" || fail "cannot build the plugin"
 cc -O0 -g -fno-omit-frame-pointer -o "$TMP/host" "$TMP/host.c" -ldl || fail "cannot build the host"
 "$SCORCH" record -q -F 299 -o "$TMP/d.prof" -- "$TMP/host" "$TMP/libplugin.so" || fail "record failed"
-s=$(share "$TMP/d.prof" "main;plugin_entry;plugin_work( |$)")
-note "main;plugin_entry;plugin_work in $s% of samples"
-between "$s" 85 100 "share of the dlopen()ed library's chain"
+n=$(matching "$TMP/d.prof" "plugin_work( |$)")
+s=$(within "$TMP/d.prof" "plugin_work( |$)" "main;plugin_entry;plugin_work( |$)")
+note "$n samples in plugin_work, $s% of them with main;plugin_entry;plugin_work"
+# 1.5 s at 299 Hz is ~450 samples, fewer on a loaded machine.
+[ "$n" -ge 150 ] || fail "only $n samples in the dlopen()ed library"
+between "$s" 95 100 "share of the dlopen()ed library's samples with its chain"
 "$SCORCH" report -i "$TMP/d.prof" -n 3 --no-header | grep -Eq 'plugin_work +libplugin\.so$' ||
 	fail "plugin_work not attributed to libplugin.so"
 exit 0

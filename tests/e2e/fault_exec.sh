@@ -37,8 +37,11 @@ for _ in $(seq 50); do grep -q ready "$TMP/out" && break; sleep 0.1; done
 before=$(share "$TMP/e.prof" "main;before_exec_work( |$)")
 after=$(share "$TMP/e.prof" "main;serve;handle_request;(compress|checksum|parse_json)( |$)")
 note "before the exec: $before%, after it (demo's chain): $after%"
-between "$before" 25 60 "share of the old binary's chain"
-between "$after" 35 75 "share of the new binary's chain"
+# How the recording splits between the two images depends on how soon the recorder attached: each
+# has enough samples, and together they are (nearly) everything.
+[ "$(matching "$TMP/e.prof" "main;before_exec_work( |$)")" -ge 30 ] || fail "too few samples before the exec"
+[ "$(matching "$TMP/e.prof" "main;serve;handle_request;(compress|checksum|parse_json)( |$)")" -ge 100 ] ||
+	fail "too few samples after the exec"
 between $((before + after)) 90 100 "share of samples named from the right binary"
 [ "$(counter "$TMP/e.prof" execs)" -ge 1 ] || fail "the exec was not counted"
 

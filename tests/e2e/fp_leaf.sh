@@ -29,9 +29,11 @@ cc -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-inline -o "$T
 objdump -d "$TMP/leaf" | grep -A2 '<spin_units>:' | grep -q 'push *%rbp' && fail "spin_units has a frame: the test would prove nothing"
 
 "$SCORCH" record -q -g fp -F 499 -o "$TMP/fp.prof" -- "$TMP/leaf" 2 || fail "record -g fp failed"
-s=$(share "$TMP/fp.prof" "main;run_round;dispatch;spin_units( |;|$)")
-skipped=$(share "$TMP/fp.prof" "main;run_round;spin_units( |;|$)")
-note "fp: main;run_round;dispatch;spin_units in $s% of samples, dispatch missing in $skipped%"
-between "$s" 90 100 "share of repaired stacks"
+n=$(matching "$TMP/fp.prof" "spin_units( |;|$)")
+s=$(within "$TMP/fp.prof" "spin_units( |;|$)" "main;run_round;dispatch;spin_units( |;|$)")
+skipped=$(within "$TMP/fp.prof" "spin_units( |;|$)" "main;run_round;spin_units( |;|$)")
+note "fp: $n samples in spin_units, main;run_round;dispatch;spin_units in $s% of them, dispatch missing in $skipped%"
+[ "$n" -ge 200 ] || fail "only $n samples in spin_units"
+between "$s" 90 100 "share of spin_units's stacks repaired"
 [ "$(meta "$TMP/fp.prof" call_graph)" = fp ] || fail "meta call_graph is not fp"
 exit 0

@@ -48,6 +48,19 @@ share() {
 	folded "$1" | awk -v re="$2" '{ n = $NF; t += n; if ($0 ~ re) m += n } END { if (!t) print 0; else printf "%d\n", 100 * m / t }'
 }
 
+# within PROFILE SELECT MATCH: of the samples whose folded stack matches SELECT, the percentage
+# (integer) that also match MATCH; 0 when none matches SELECT. Tests assert shares within a selection
+# (the samples in a workload's own functions) rather than of all samples, whose rest (ld.so's start-up,
+# the kernel's exec and exit, other threads) depends on the machine's speed, load and scheduler.
+within() {
+	folded "$1" | awk -v sel="$2" -v re="$3" '$0 ~ sel { n = $NF; t += n; if ($0 ~ re) m += n } END { if (!t) print 0; else printf "%d\n", 100 * m / t }'
+}
+
+# matching PROFILE REGEX: the number of samples whose folded stack matches REGEX.
+matching() {
+	folded "$1" | awk -v re="$2" '$0 ~ re { t += $NF } END { print t + 0 }'
+}
+
 # samples PROFILE: total sample count.
 samples() {
 	folded "$1" | awk '{ t += $NF } END { print t + 0 }'

@@ -10,10 +10,12 @@ start=$(date +%s%N)
 took=$((($(date +%s%N) - start) / 1000000))
 note "recording ended after ${took} ms (the target ran ~3 s)"
 [ "$took" -lt 8000 ] || fail "recording did not end when the target exited"
+# Every thread is sampled, those started after the attach too (how the scheduler shares two CPUs
+# between four threads is not asserted): each has ~45 samples here.
 for f in worker_a worker_b worker_c main_loop; do
-	s=$(share "$TMP/t.prof" "(^|;)$f;burn")
-	note "$f: $s%"
-	between "$s" 10 40 "$f share"
+	s=$(matching "$TMP/t.prof" "(^|;)$f;burn")
+	note "$f: $s samples"
+	[ "$s" -ge 10 ] || fail "$f: only $s samples"
 done
 threads=$("$SCORCH" info -i "$TMP/t.prof" | awk '$1 == "threads" { print $2 }')
 [ "$threads" -ge 4 ] || fail "expected 4 threads, got $threads"

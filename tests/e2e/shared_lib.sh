@@ -25,9 +25,11 @@ cc $flags -pie -fPIE -o "$TMP/app_pie" "$TMP/app.c" -L"$TMP" -lchain -Wl,-rpath,
 
 for app in app_nopie app_pie; do
 	"$SCORCH" record -q -F 299 -o "$TMP/$app.prof" -- "$TMP/$app" 2 || fail "record of $app failed"
-	s=$(share "$TMP/$app.prof" "main;app_caller;lib_outer;lib_inner( |$)")
-	note "$app: main;app_caller;lib_outer;lib_inner in $s% of samples"
-	between "$s" 90 100 "$app chain share"
+	n=$(matching "$TMP/$app.prof" "lib_inner( |$)")
+	s=$(within "$TMP/$app.prof" "lib_inner( |$)" "main;app_caller;lib_outer;lib_inner( |$)")
+	note "$app: $n samples in lib_inner, $s% of them with main;app_caller;lib_outer;lib_inner"
+	[ "$n" -ge 150 ] || fail "$app: only $n samples in lib_inner"
+	between "$s" 95 100 "$app: share of lib_inner's samples with the whole chain"
 	"$SCORCH" report -i "$TMP/$app.prof" -n 3 --no-header | grep -Eq 'lib_inner +libchain\.so$' ||
 		fail "$app: lib_inner not attributed to libchain.so"
 	"$SCORCH" info -i "$TMP/$app.prof" | grep -Eq "^$TMP/libchain.so +[0-9a-f]{40}$" ||
