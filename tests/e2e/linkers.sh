@@ -107,7 +107,14 @@ for v in "${variants[@]}"; do
 	note "$name (text vaddr-offset $delta): $inleaf samples in leaf, $complete reach main;mid;leaf, unwind_failed ${failed:-0}, root share $root"
 	[ "$inleaf" -ge 100 ] || fail "$name: only $inleaf samples in leaf"
 	[ "$complete" -eq "$inleaf" ] || fail "$name: $((inleaf - complete)) of $inleaf samples in leaf do not reach main through mid"
-	[ "${failed:-0}" = 0 ] || fail "$name: $failed unwind failures in the workload"
+	# Go's runtime switches stacks (systemstack, mcall, gogo) and preempts by signal; a sample caught
+	# in the middle of such a switch has no CFI that describes it, in perf as in scorch. Those are rare
+	# and counted: allow them up to 1% of the workload's samples. Every other variant has none.
+	case $name in
+	go) total=$(awk '{ t += $NF } END { print t + 0 }' "$TMP/$name.folded")
+	    [ $(( ${failed:-0} * 100 )) -le "$total" ] || fail "go: $failed unwind failures in $total samples (more than 1%)" ;;
+	*) [ "${failed:-0}" = 0 ] || fail "$name: $failed unwind failures in the workload" ;;
+	esac
 	# The names come from the same address arithmetic after the fact, from the raw addresses.
 	"$SCORCH" report -i "$p" --resymbolize --no-header -n 0 | grep -qE '(^| )([a-z_]+::|main\.)?leaf +' ||
 		fail "$name: report --resymbolize does not name leaf"
