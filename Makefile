@@ -23,7 +23,11 @@ OBJDIR     := $(OUT)/obj
 
 CFLAGS     ?= -O2 -g
 WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
-ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
+# src/ has one directory (room) per pipeline stage; src/README.md says which room may include which,
+# and scripts/check-layers.sh holds every build to it. Every room is on the include path.
+ROOMS      := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.[ch]))))
+ROOM_INCS  := $(ROOMS:%=-Isrc/%)
+ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude $(ROOM_INCS) -I$(OUT) \
               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -liberty -lstdc++
 ifneq ($(SANITIZE),)
@@ -39,9 +43,10 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SRCS       := $(wildcard src/*.c)
+SRCS       := $(wildcard src/*/*.c)
+HDRS       := $(wildcard src/*/*.h)
 OBJS       := $(SRCS:src/%.c=$(OBJDIR)/%.o)
-LIB_OBJS   := $(filter-out $(OBJDIR)/main.o,$(OBJS))
+LIB_OBJS   := $(filter-out $(OBJDIR)/cmd/main.o,$(OBJS))
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.skel.h)
@@ -59,7 +64,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz test-valgrind fuzz install uninstall clean \
         unit workloads fuzzers bench bench-report
 
-all: $(OUT)/scorch
+all: $(OUT)/scorch $(OUT)/layers.ok
 
 deps:
 	$(Q)scripts/install-deps.sh build
@@ -75,10 +80,17 @@ $(OUT)/scorch: $(OBJS)
 
 $(OBJDIR)/%.o: src/%.c | $(OBJDIR)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The layering rule of src/README.md: an #include pointing back up the pipeline fails the build.
+$(OUT)/layers.ok: $(SRCS) $(HDRS) src/README.md scripts/check-layers.sh | $(OUT)
+	$(call msg,LAYERS,src/README.md)
+	$(Q)scripts/check-layers.sh src
+	$(Q)touch $@
+
 # The sampler is the only object that includes a BPF skeleton.
-$(OBJDIR)/sampler.o: $(SKELS)
+$(OBJDIR)/capture/sampler.o: $(SKELS)
 
 $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,BTF,$@)
@@ -122,12 +134,10 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl
 
 # libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude $(ROOM_INCS) -fsanitize=fuzzer,address,undefined \
                -DSCORCH_VERSION='"$(VERSION)"'
-FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c src/input.c \
-               src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c src/unwinder.c src/unwindsvc.c src/sandbox.c \
-               src/sandbox_uw.c src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c src/utf8.c \
-               src/maplog.c
+FUZZ_MODS   := $(foreach m,log profile pfile procmaps ksyms idxmap fileio input perfmap safeopen demangle symbolizer \
+                 unwinder unwindsvc sandbox sandbox_uw view report folded flamegraph export json utf8 maplog,$(wildcard src/*/$(m).c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -liberty -lstdc++ -lunwind-x86_64 -lunwind

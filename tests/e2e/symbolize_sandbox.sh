@@ -1,5 +1,5 @@
 #!/bin/bash
-# 'scorch symbolize' parses in the sandbox's child (src/sandbox.h), with -e and with -p:
+# 'scorch symbolize' parses in the sandbox's child (src/sandbox/sandbox.h), with -e and with -p:
 # - while it runs, a child of scorch exists with no capabilities, Seccomp 2 and (as root) uid 65534;
 #   with --no-sandbox there is none;
 # - a file the child hangs on (SCORCH_TEST_SANDBOX_STALL, a test hook standing in for a parser stuck

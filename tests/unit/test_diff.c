@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile comparison (src/diff.h) on folded profiles with known splits: shares
+ * Unit tests for the profile comparison (src/present/diff.h) on folded profiles with known splits: shares
  * rather than counts, verdicts with their thresholds, the too-few-samples rule, self and total,
  * several runs per side (Welch), the row keys, and the printed formats.
  */

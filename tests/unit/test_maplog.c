@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the mapping-event log (src/maplog.h): event bytes decoded defensively, the log and
+ * Unit tests for the mapping-event log (src/capture/maplog.h): event bytes decoded defensively, the log and
  * the path table bounded, maps built per process and exec, and files named by events opened only when
  * they are still the mapped file and no symlink is on the way.
  */

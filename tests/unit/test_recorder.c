@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the recorder (src/recorder.h) that need no BPF: forgetting the processes that exited
+ * Unit tests for the recorder (src/capture/recorder.h) that need no BPF: forgetting the processes that exited
  * (record -a keeps its caches bounded that way), and samples of a forgotten process still recorded;
  * the mappings of a process that is gone built from (synthetic) mapping events, and the files they
  * name refused when they are not the mapped file or a symlink is on their path.

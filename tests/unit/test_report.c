@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the hotspot report (src/report.h): aggregation, sorting and the printed table. */
+/* Unit tests for the hotspot report (src/present/report.h): aggregation, sorting and the printed table. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the sandboxed symbolizer (src/sandbox.h): the reply decoders against bad messages,
+ * Unit tests for the sandboxed symbolizer (src/sandbox/sandbox.h): the reply decoders against bad messages,
  * the child's confinement (capabilities, uid, seccomp, no opening by path), what the parent opens for
  * it, the has-DWARF request, and survival of a child that crashes or hangs. The ELF file used is this
  * test binary (built with -g): its entry point is _start.
