@@ -38,7 +38,7 @@ static void value(struct json *j)
 	}
 }
 
-static void open(struct json *j, char c)
+static void open_container(struct json *j, char c)
 {
 	value(j);
 	fputc(c, j->out);
@@ -51,12 +51,12 @@ static void open(struct json *j, char c)
 
 void json__obj(struct json *j)
 {
-	open(j, '{');
+	open_container(j, '{');
 }
 
 void json__arr(struct json *j)
 {
-	open(j, '[');
+	open_container(j, '[');
 }
 
 void json__end(struct json *j)

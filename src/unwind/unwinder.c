@@ -10,7 +10,14 @@
 #include "idxmap.h"
 #include "unwinder.h"
 
-/* Exported by libunwind-x86_64 but not declared by its headers. */
+/*
+ * Exported by libunwind-x86_64 (it is what its own find_proc_info uses) but not declared by its
+ * headers. Why we call it: our find_proc_info callback locates the FDE table itself (from
+ * .eh_frame_hdr, or a table built from .debug_frame) at an address computed with the file's
+ * vaddr-offset bias, and libunwind's public API has no way to hand it an unw_dyn_info_t of type
+ * UNW_INFO_FORMAT_REMOTE_TABLE to search. perf's unwind-libunwind-local.c declares and calls it the
+ * same way; a libunwind without it fails at link time, not at run time.
+ */
 extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
 					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 

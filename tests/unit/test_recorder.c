@@ -68,6 +68,7 @@ static void test_forget_exited(void **state)
 }
 
 /* The function a sample of the gone child is taken in: the child is a fork, so it is at this address there. */
+int gone_target_fn(int x); /* global, so that the symbolizer finds it by name */
 __attribute__((noinline, used)) int gone_target_fn(int x)
 {
 	return x * 3 + 1;
