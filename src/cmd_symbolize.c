@@ -333,6 +333,7 @@ int cmd_symbolize(int argc, char **argv)
 	struct symbolize_opts o = { 0 };
 	struct symbolizer_opts so = { 0 };
 	struct symbolize_ctx c = { .o = &o };
+	char why[192];
 	int err = parse_args(argc, argv, &o), i, fd, ret = EXIT_OK;
 
 	if (err)
@@ -364,6 +365,12 @@ int cmd_symbolize(int argc, char **argv)
 	err = sandbox__share_cpu(c.sb);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
+	/* A sandbox that cannot start would print ?? for every address. */
+	if (sandbox__start(c.sb, why, sizeof(why))) {
+		pr_err("cannot start the symbolizer sandbox: %s (--no-sandbox parses in this process)", why);
+		ret = EXIT_ERROR;
+		goto out;
+	}
 	if (o.exe) {
 		fd = safeopen__file(o.exe);
 		if (fd < 0) {

@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -421,48 +422,89 @@ static int install_seccomp(void)
 #endif
 }
 
-/* Drop everything the child does not need. Any failure is fatal: the child must not run half-jailed. */
-static int lock_down(void)
+/*
+ * Lower resource limit 'res' to at most 'want', soft and hard, never above what we inherited: a hard
+ * limit set lower (ulimit -v, ulimit -t) is kept, and raising one would fail anyway (EPERM) once we
+ * are no longer root.
+ */
+static int lower_limit(int res, rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(res, &rl))
+		return -errno;
+	if (rl.rlim_max > want)
+		rl.rlim_max = want;
+	if (rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	return setrlimit(res, &rl) ? -errno : 0;
+}
+
+/*
+ * Drop everything the child does not need, to uid 'uid' and gid 'gid' when root. Any failure is fatal:
+ * the child must not run half-jailed. On failure, '*step' names what failed.
+ */
+static int lock_down(uid_t uid, gid_t gid, const char **step)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	struct rlimit rl;
 	int cap, rc;
 
+	*step = "the test hook";
+	if (getenv("SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL"))
+		return -EPERM; /* tests only: a child that cannot lock itself down */
+	*step = "PR_SET_NO_NEW_PRIVS";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
+	*step = "PR_SET_DUMPABLE";
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 		return -errno;
 	if (getuid() == 0 || geteuid() == 0) {
+		*step = "dropping the capability bounding set";
 		for (cap = 0; cap <= 63; cap++)
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 				return -errno;
-		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		*step = "changing to the sandbox's uid and gid";
+		if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
 			return -errno;
 	}
+	*step = "dropping capabilities";
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_CORE, &rl))
-		return -errno;
+	*step = "lowering RLIMIT_CORE";
+	if ((rc = lower_limit(RLIMIT_CORE, 0)))
+		return rc;
 	/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
 #ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of shadow */
-	rl.rlim_cur = rl.rlim_max = 16ULL << 30;
-	if (setrlimit(RLIMIT_AS, &rl))
-		return -errno;
+	*step = "lowering RLIMIT_AS";
+	if ((rc = lower_limit(RLIMIT_AS, SANDBOX_MAX_AS)))
+		return rc;
 #endif
-	rl.rlim_cur = rl.rlim_max = 3600;
-	if (setrlimit(RLIMIT_CPU, &rl))
-		return -errno;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_max = rl.rlim_cur;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			return -errno;
-	}
+	*step = "lowering RLIMIT_CPU";
+	if ((rc = lower_limit(RLIMIT_CPU, SANDBOX_MAX_CPU)))
+		return rc;
+	*step = "lowering RLIMIT_NOFILE";
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rc = lower_limit(RLIMIT_NOFILE, rl.rlim_cur)))
+		return rc;
 	/* Architectures without a filter here keep the rest of the jail. */
+	*step = "installing the seccomp filter";
 	rc = install_seccomp();
 	return rc == -ENOSYS ? 0 : rc;
+}
+
+/* Tell the parent whether the child is ready (status 0) or why not; failing, the child then exits. */
+static void child_ready(int sock, int32_t status, const char *step)
+{
+	uint8_t body[4 + 128];
+	size_t sl = status ? strnlen(step, 127) : 0;
+
+	memcpy(body, &status, 4);
+	memcpy(body + 4, step, sl);
+	body[4 + sl] = 0;
+	if (send_msg(sock, M_READY, body, 4 + sl + 1, -1) || status)
+		_exit(2);
 }
 
 static void child_reply_opened(struct sym_elf **elfs, size_t nr, struct sym_elf *e, int err)
@@ -654,7 +696,7 @@ static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
 		_exit(3);
 }
 
-static void child_main(int sock, const struct symbolizer_opts *opts)
+static void child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)
 {
 	struct symbolizer_opts o = *opts;
 	struct symbolizer *s;
@@ -665,8 +707,9 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
 	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
 	const char *crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
+	const char *step = "";
 	unsigned char *stalls = NULL, stalls_next = 0;
-	int nul;
+	int nul, rc;
 
 	if (sock != 3) {
 		if (dup2(sock, 3) < 0)
@@ -689,15 +732,14 @@ static void child_main(int sock, const struct symbolizer_opts *opts)
 	o.debuginfod = 0; /* a network client has no place here */
 	s = symbolizer__new(&o);
 	if (!s)
-		_exit(2);
+		child_ready(sock, -ENOMEM, "creating the symbolizer");
 	vdso = symbolizer__vdso(s); /* from our own memory, before the doors close */
 	uw = unwindsvc__new();      /* copies the vDSO too */
 	if (!uw)
-		_exit(2);
-	if (lock_down()) {
-		pr_err("sandbox: cannot drop privileges: %s", strerror(errno));
-		_exit(2);
-	}
+		child_ready(sock, -ENOMEM, "creating the unwinder");
+	if ((rc = lock_down(uid, gid, &step)))
+		child_ready(sock, rc, step);
+	child_ready(sock, 0, "");
 	safeopen__set_broker(child_broker);
 	for (;;) {
 		size_t len;
@@ -821,32 +863,193 @@ static void child_stop(struct sandbox *sb)
 	sb->sock = -1;
 }
 
+/*
+ * Reap a child whose socket closed (it is gone or going: give it a second, then kill it), and say
+ * whether it was killed from outside: 1 when it died of SIGKILL below its CPU limit. The child's own
+ * doing ends it otherwise: its RLIMIT_CPU with SIGKILL (at the limit), its seccomp filter with SIGSYS,
+ * a crash with SIGSEGV or SIGABRT, an error with an exit status; its address space limit makes
+ * allocations fail, not the kernel kill it. A SIGKILL below the CPU limit came from root or the OOM
+ * killer (no other user can signal the child: its uid is its own), not from the file it parsed.
+ */
+static int child_reap(struct sandbox *sb)
+{
+	struct rusage ru;
+	int status = 0, i, outside = 0;
+	pid_t r = 0;
+
+	for (i = 0; i < 1000; i++) {
+		r = wait4(sb->pid, &status, WNOHANG, &ru);
+		if (r != 0 && !(r < 0 && errno == EINTR))
+			break;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	if (r == sb->pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		uint64_t cpu = (uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec + 1;
+
+		outside = cpu < (uint64_t)sb->cpu_limit;
+	}
+	if (r == sb->pid)
+		sb->pid = 0;
+	child_stop(sb);
+	return outside;
+}
+
+/* Whether no account has 'id' as its uid, or no group as its gid. */
+static int uid_free(uint32_t id)
+{
+	return getpwuid((uid_t)id) == NULL;
+}
+
+static int gid_free(uint32_t id)
+{
+	return getgrgid((gid_t)id) == NULL;
+}
+
+/*
+ * The ids systemd leaves unused by accounts and by its own allocations (its "UIDs and GIDs"
+ * document: between the container range's base and the end of the signed 32-bit range).
+ */
+#define FREE_ID_LO 1879048192u
+#define FREE_ID_HI 2147352575u
+#define ID_TRIES 256
+
+/*
+ * An id for the child from 'map' (/proc/self/uid_map or gid_map: the ids this user namespace maps)
+ * that 'is_free' says no account or group uses: the highest one of [FREE_ID_LO, FREE_ID_HI], else
+ * (a user namespace mapping few ids) the highest mapped one but 0 and 65534; 'fallback' when none.
+ */
+static uint32_t pick_id(const char *map, int (*is_free)(uint32_t), uint32_t fallback)
+{
+	unsigned long long in, out, count;
+	uint32_t lo[64], hi[64], best = 0;
+	size_t n = 0, i;
+	int pass, tries = 0;
+	FILE *f = fopen(map, "re");
+
+	if (f) {
+		while (n < 64 && fscanf(f, "%llu %llu %llu", &in, &out, &count) == 3) {
+			if (!count || in > UINT32_MAX - 1)
+				continue;
+			lo[n] = (uint32_t)in;
+			hi[n] = (uint32_t)(in + count - 1 > UINT32_MAX - 1 ? UINT32_MAX - 1 : in + count - 1);
+			n++;
+		}
+		fclose(f);
+	}
+	for (pass = 0; pass < 2 && !best; pass++) {
+		for (i = 0; i < n; i++) {
+			uint32_t l = lo[i], h = hi[i], id;
+
+			if (pass == 0) {
+				l = l < FREE_ID_LO ? FREE_ID_LO : l;
+				h = h > FREE_ID_HI ? FREE_ID_HI : h;
+			}
+			for (id = h; id >= l && id > best && tries < ID_TRIES; id--, tries++) {
+				if (id != 0 && id != 65534 && is_free(id)) {
+					best = id;
+					break;
+				}
+				if (id == 0)
+					break;
+			}
+		}
+	}
+	return best ? best : fallback;
+}
+
+/* The child's uid and gid, chosen once (NSS lookups are not for every restart). */
+static void sandbox_pick_ids(struct sandbox *sb)
+{
+	if (sb->uid)
+		return;
+	sb->uid = (uid_t)pick_id("/proc/self/uid_map", uid_free, 65534);
+	sb->gid = (gid_t)pick_id("/proc/self/gid_map", gid_free, 65534);
+	pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)sb->uid, (unsigned)sb->gid);
+}
+
+/* Wait for the new child's M_READY: 0, or a negative errno with the reason in sb->start_why. */
+static int child_wait_ready(struct sandbox *sb)
+{
+	struct pollfd p = { sb->sock, POLLIN, 0 };
+	size_t n = 0;
+	int32_t st;
+	int got;
+
+	do
+		got = poll(&p, 1, sb->timeout_ms);
+	while (got < 0 && errno == EINTR);
+	if (got == 0) {
+		snprintf(sb->start_why, sizeof(sb->start_why), "the child did not answer in %d ms", sb->timeout_ms);
+		return -ETIMEDOUT;
+	}
+	got = got < 0 ? -errno : recv_msg(sb->sock, sb->msg, &n, NULL);
+	if (got != M_READY || n < 5 || sb->msg[n - 1] || memchr(sb->msg + 4, 0, n - 5)) {
+		snprintf(sb->start_why, sizeof(sb->start_why), "the child %s before it was ready",
+			 got == 0 ? "exited" : "sent a bad message");
+		return -EPROTO;
+	}
+	memcpy(&st, sb->msg, 4);
+	if (st > 0 || st < -4095)
+		st = -EPROTO;
+	if (st)
+		snprintf(sb->start_why, sizeof(sb->start_why), "%.100s: %s", (const char *)sb->msg + 4,
+			 strerror(-st));
+	return st;
+}
+
 int sandbox_child_start(struct sandbox *sb)
 {
-	int sv[2];
+	struct rlimit cpu;
+	int sv[2], err;
 	pid_t pid;
 
+	if (sb->start_err)
+		return sb->start_err;
+	if (getuid() == 0 || geteuid() == 0)
+		sandbox_pick_ids(sb);
+	/* The limit the child will have (lower_limit): a SIGKILL below it came from outside. */
+	sb->cpu_limit = SANDBOX_MAX_CPU;
+	if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur < sb->cpu_limit)
+		sb->cpu_limit = cpu.rlim_cur;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		return err;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], &sb->opts);
+		child_main(sv[1], &sb->opts, sb->uid, sb->gid);
 		_exit(0);
 	}
 	close(sv[1]);
 	sb->pid = pid;
 	sb->sock = sv[0];
 	sb->gen++;
-	return 0;
+	err = child_wait_ready(sb);
+	if (err) {
+		child_stop(sb);
+		sb->stats.start_failures++;
+		/* Locking down fails the same way every time: no more children, no more forks. */
+		sb->start_err = err;
+		pr_debug("sandbox: cannot start the child: %s", sb->start_why);
+	}
+	return err;
+}
+
+int sandbox__start(struct sandbox *sb, char *why, size_t size)
+{
+	int err = 0;
+
+	if (sb->enabled && !sb->pid)
+		err = sandbox_child_start(sb);
+	if (err && size)
+		snprintf(why, size, "%s", sb->start_err ? sb->start_why : strerror(-err));
+	return err;
 }
 
 void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why)
@@ -858,6 +1061,24 @@ void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
 		sb->stats.bad_files++;
 	}
 	pr_warn("symbolizer child %s%s%s%s", why, e ? " on '" : "", e ? e->name : "", e ? "': file skipped" : "");
+}
+
+/*
+ * The child's socket closed under a request: a child killed from outside (child_reap) is replaced
+ * and the request sent again (-EAGAIN), SANDBOX_OUTSIDE_RETRIES times in a row at most; otherwise,
+ * or past that, the child failed on 'e' (returns 'err').
+ */
+static int child_gone(struct sandbox *sb, struct sandbox_elf *e, const char *why, int err)
+{
+	if (child_reap(sb) && sb->outside_streak < SANDBOX_OUTSIDE_RETRIES) {
+		sb->outside_streak++;
+		sb->stats.outside_kills++;
+		pr_warn("symbolizer child was killed from outside (SIGKILL from root or the OOM killer)%s%s%s: "
+			"starting a new one", e ? " while on '" : "", e ? e->name : "", e ? "'" : "");
+		return -EAGAIN;
+	}
+	sandbox_child_failed(sb, e, why);
+	return err;
 }
 
 static int under_dir(const char *path, const char *dir)
@@ -969,10 +1190,8 @@ int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, co
 	if (!sb->pid && (err = sandbox_child_start(sb)))
 		return err;
 	sb->stats.requests++;
-	if (send_msg(sb->sock, type, body, len, fd)) {
-		sandbox_child_failed(sb, e, "is gone");
-		return -EPIPE;
-	}
+	if (send_msg(sb->sock, type, body, len, fd))
+		return child_gone(sb, e, "is gone", -EPIPE);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { sb->sock, POLLIN, 0 };
@@ -995,9 +1214,11 @@ int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, co
 			return err;
 		}
 		got = recv_msg(sb->sock, sb->msg, &n, NULL);
-		if (got <= 0) {
-			sandbox_child_failed(sb, e, got == 0 ? "died" : "sent a bad message");
-			return got == 0 ? -EPIPE : got;
+		if (got == 0 || got == -ECONNRESET)
+			return child_gone(sb, e, "died", -EPIPE);
+		if (got < 0) {
+			sandbox_child_failed(sb, e, "sent a bad message");
+			return got;
 		}
 		if ((uint32_t)got == want)
 			return (int)n;
@@ -1051,15 +1272,16 @@ int sandbox_child_open(struct sandbox *sb, struct sandbox_elf *e)
 		return -EIO;
 	if (sb->pid && e->gen == sb->gen)
 		return 0;
-	if (e->is_vdso) {
-		n = sandbox_request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
-	} else {
-		if (nl == 0 || nl >= 4096 || rl >= 4096)
-			return -ENAMETOOLONG;
-		memcpy(body, e->name, nl + 1);
-		memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
-		n = sandbox_request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
-	}
+	if (!e->is_vdso && (nl == 0 || nl >= 4096 || rl >= 4096))
+		return -ENAMETOOLONG;
+	memcpy(body, e->name, nl + 1);
+	memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
+	do {
+		if (e->is_vdso)
+			n = sandbox_request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
+		else
+			n = sandbox_request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return n;
 	st = decode_opened(sb, e, (size_t)n);
@@ -1139,6 +1361,7 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 		return NULL;
 	}
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	sb->outside_streak = 0;
 	if (e->fd < 0 || (err = sandbox_child_open(sb, e)) < 0) {
 		e->bad = 1; /* kept in the list (freed with the sandbox), never used */
 		errno = e->fd < 0 ? EMFILE : -err;
@@ -1167,6 +1390,7 @@ struct sandbox_elf *sandbox__vdso(struct sandbox *sb)
 	if (!e)
 		return NULL;
 	e->is_vdso = 1;
+	sb->outside_streak = 0;
 	if (sandbox_child_open(sb, e) < 0) {
 		e->bad = 1;
 		return NULL;
@@ -1202,12 +1426,17 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 
 	if (!sb->enabled)
 		return symbolizer__lookup(sb->local, e->local, vaddr, out, max);
-	if (max <= 0 || sandbox_child_open(sb, e) < 0)
+	if (max <= 0)
 		return 0;
-	memcpy(body, &e->handle, 4);
-	memcpy(body + 4, &vaddr, 8);
-	memcpy(body + 12, &m, 4);
-	n = sandbox_request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	sb->outside_streak = 0;
+	do {
+		if (sandbox_child_open(sb, e) < 0)
+			return 0;
+		memcpy(body, &e->handle, 4);
+		memcpy(body + 4, &vaddr, 8);
+		memcpy(body + 12, &m, 4);
+		n = sandbox_request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_frames(sb->msg, (size_t)n, out, (int)m, sb->strbuf, sizeof(sb->strbuf));
@@ -1269,6 +1498,7 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 		return 0;
 	}
 	/* After a failure the file is bad: the rest of its addresses get no frames, as one by one. */
+	sb->outside_streak = 0;
 	while (done < n && sandbox_child_open(sb, e) == 0) {
 		uint32_t ask = (uint32_t)(n - done < SANDBOX_LOOKUP_BATCH ? n - done : SANDBOX_LOOKUP_BATCH);
 		uint32_t mm = (uint32_t)m, ms = (uint32_t)(sb->timeout_ms / 10 > 0 ? sb->timeout_ms / 10 : 1);
@@ -1283,6 +1513,10 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 		memcpy(body + 12, &ms, 4);
 		memcpy(body + 16, vaddrs + done, (size_t)ask * 8);
 		len = sandbox_request(sb, e, M_LOOKUP_MANY, body, 16 + (size_t)ask * 8, -1, M_FRAMES_MANY);
+		if (len == -EAGAIN) {
+			blk--; /* the same addresses again, to a new child */
+			continue;
+		}
 		if (len < 0)
 			break;
 		k = sandbox__decode_frames_many(sb->msg, (size_t)len, ask, sb->many + done * m, (int)m, counts, strs,
@@ -1317,9 +1551,12 @@ int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 
 	if (!sb->enabled)
 		return symbolizer__has_dwarf(sb->local, e->local);
-	if (sandbox_child_open(sb, e) < 0)
-		return 0;
-	n = sandbox_request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	sb->outside_streak = 0;
+	do {
+		if (sandbox_child_open(sb, e) < 0)
+			return 0;
+		n = sandbox_request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_has_dwarf(sb->msg, (size_t)n);
@@ -1427,11 +1664,14 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 		return -ENOSYS;
 	if (al >= 4096)
 		return -ENAMETOOLONG;
-	if (e && sandbox_child_open(sb, e) < 0)
-		return -EIO;
 	memcpy(body, &w, 4);
 	memcpy(body + 4, arg, al + 1);
-	n = sandbox_request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	sb->outside_streak = 0;
+	do {
+		if (e && sandbox_child_open(sb, e) < 0)
+			return -EIO;
+		n = sandbox_request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return n;
 	if (n != 4)

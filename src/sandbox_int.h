@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "sandbox.h"
@@ -29,6 +30,7 @@ enum {
 	M_TESTED,      /* i32 result */
 	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
 	M_FRAMES_MANY, /* see sandbox__decode_frames_many */
+	M_READY,       /* i32 0 or -errno, "what failed\0": the child's first message, locked down or not */
 	/* unwinding (sandbox_uw.c): parent to child */
 	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
 	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
@@ -78,6 +80,12 @@ struct sandbox {
 	int sock;
 	uint32_t gen;             /* increments with each child */
 	int timeout_ms;
+	uid_t uid;                /* the child's ids when started as root (sandbox_pick_ids) */
+	gid_t gid;
+	int start_err;            /* a child could not lock itself down: none will (sticky, < 0) */
+	char start_why[160];      /* why, for sandbox__start() */
+	uint32_t outside_streak;  /* outside kills in the current operation (see sandbox_request) */
+	rlim_t cpu_limit;         /* the child's RLIMIT_CPU (soft), seconds */
 	struct sandbox_elf **elfs;
 	size_t nr_elfs, cap_elfs;
 	struct sandbox_elf *vdso;
@@ -94,14 +102,24 @@ struct sandbox {
 	char strbuf[SANDBOX_MAX_MSG];
 };
 
-/* Fork a child (the caller checked that none runs); 0 or a negative errno. */
+/*
+ * Fork a child (the caller checked that none runs) and wait until it says it is locked down; 0 or a
+ * negative errno. A child that cannot lock itself down makes every later start fail the same way
+ * (sb->start_err), without a fork, and counts in stats.start_failures.
+ */
 int sandbox_child_start(struct sandbox *sb);
 /* The child failed (why: "died", "timed out", ...): stop it, count it, mark 'e' (if any) bad, warn. */
 void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why);
 /*
  * Send a request and wait for the answer of type 'want' (its body in sb->msg, length returned),
- * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
+ * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad;
+ * except -EAGAIN: the child was killed from outside (SIGKILL it did not bring on itself, see
+ * sandbox.c), nothing is marked bad, and the caller sends the request again (to a new child, after
+ * sandbox_child_open()). After SANDBOX_OUTSIDE_RETRIES such kills (sb->outside_streak, which each
+ * public operation sets to 0 first) the request fails as any: a file that brings the OOM killer
+ * costs that many restarts, then is blamed.
  */
+#define SANDBOX_OUTSIDE_RETRIES 3
 int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
 		    int fd, uint32_t want);
 /* Make 'e' known to the current child (after a restart, send it again). 0 or a negative errno. */

@@ -458,10 +458,16 @@ static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint3
 		return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips,
 						 sizeof(uw->tmp_ips) / 8);
 	}
-	/* A child that dies while we open a file for it is started again once, with everything resent. */
+again:
+	/*
+	 * A child that dies while we open a file for it is started again once, with everything resent;
+	 * one killed from outside (sandbox_request's -EAGAIN), as many times as that allows.
+	 */
 	err = uw_prepare_child(sb, todo, nt);
-	if (err == -EPIPE || (err && !sb->pid))
+	if (err == -EPIPE || err == -EAGAIN || (err && !sb->pid && !sb->start_err))
 		err = uw_prepare_child(sb, todo, nt);
+	if (err == -EAGAIN)
+		goto again;
 	if (err)
 		return err == -ENOMEM ? err : -EIO;
 	memcpy(body, &nt, 4);
@@ -474,6 +480,8 @@ static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint3
 	uw->stats.samples += nt;
 	*gen = sb->gen;
 	n = sandbox_request(sb, NULL, M_UW_BATCH, body, 16 + (size_t)nt * 8, -1, M_UW_DONE);
+	if (n == -EAGAIN)
+		goto again;
 	if (n < 0)
 		return -EIO;
 	if (n != 24)
@@ -561,6 +569,7 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 		uint32_t next = 0;
 
 		gen = 0;
+		sb->outside_streak = 0;
 		err = uw_round(sb, todo, nt, &gen);
 		if (err == -ENOMEM)
 			return err;
