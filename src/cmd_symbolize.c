@@ -349,6 +349,7 @@ int cmd_symbolize(int argc, char **argv)
 	/* debuginfod is a network client: only when asked for. */
 	if (!o.debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
+	cli__raise_nofile();
 	so.debug_dirs = o.debug_dirs;
 	so.nr_debug_dirs = o.nr_debug_dirs;
 	so.no_demangle = o.no_demangle;

@@ -7,11 +7,13 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "safeopen.h"
 
 #define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
@@ -75,13 +77,11 @@ void safeopen__set_broker(int (*broker)(const char *root, const char *path))
 	open_broker = broker;
 }
 
-int safeopen__file(const char *path)
+static int file_open(const char *path)
 {
 	struct stat st;
 	int fd;
 
-	if (open_broker)
-		return open_broker(NULL, path);
 	fd = open(path, PATH_FLAGS);
 	if (fd < 0)
 		return -errno;
@@ -179,7 +179,7 @@ static int walk_in_root(int rfd, const char *path)
 	return err;
 }
 
-int safeopen__in_root(const char *root, const char *path)
+static int in_root_open(const char *root, const char *path)
 {
 	struct open_how how = {
 		.flags = PATH_FLAGS,
@@ -188,10 +188,8 @@ int safeopen__in_root(const char *root, const char *path)
 	struct stat st;
 	int rfd, fd;
 
-	if (open_broker)
-		return open_broker(root, path);
 	if (!root || !root[0] || strcmp(root, "/") == 0)
-		return safeopen__file(path);
+		return file_open(path);
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return -errno;
@@ -212,7 +210,7 @@ static int same_file(const struct stat *st, uint32_t dev_major, uint32_t dev_min
 	return (uint64_t)st->st_ino == inode && major(st->st_dev) == dev_major && minor(st->st_dev) == dev_minor;
 }
 
-int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
+static int identified_open(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
 {
 	struct open_how how = {
 		.flags = PATH_FLAGS,
@@ -234,8 +232,8 @@ int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_mino
 	return fd;
 }
 
-int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
-		      uint32_t dev_minor, uint64_t inode)
+static int mapping_open(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
+			uint32_t dev_minor, uint64_t inode)
 {
 	char buf[96];
 	int attempt, err = -ENOENT;
@@ -254,14 +252,16 @@ int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *pa
 			if (path[0] != '/')
 				break;
 			snprintf(buf, sizeof(buf), "/proc/%" PRIu32 "/root", pid);
-			fd = safeopen__in_root(buf, path);
+			fd = in_root_open(buf, path);
 			if (fd >= 0 && fstat(fd, &st) != 0) {
 				close(fd);
 				fd = -EIO;
 			}
 		}
 		if (fd < 0) {
-			err = fd;
+			/* Out of descriptors is what to report, not the second attempt's answer. */
+			if (err != -EMFILE && err != -ENFILE)
+				err = fd;
 			continue;
 		}
 		if (same_file(&st, dev_major, dev_minor, inode))
@@ -270,6 +270,54 @@ int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *pa
 		err = -ESTALE;
 	}
 	return err;
+}
+
+static uint64_t fd_exhausted;
+static int fd_warned;
+
+int safeopen__fd_error(int err)
+{
+	struct rlimit rl;
+
+	if (err != -EMFILE && err != -ENFILE)
+		return err;
+	__atomic_add_fetch(&fd_exhausted, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&fd_warned, 1, __ATOMIC_RELAXED)) {
+		if (err == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+			pr_warn("out of file descriptors (ulimit -n %llu): files left unopened are not named "
+				"(counted in fd_exhausted); raise the limit", (unsigned long long)rl.rlim_cur);
+		else
+			pr_warn("out of file descriptors (%s): files left unopened are not named "
+				"(counted in fd_exhausted)", strerror(-err));
+	}
+	return err;
+}
+
+uint64_t safeopen__fd_exhausted(void)
+{
+	return __atomic_load_n(&fd_exhausted, __ATOMIC_RELAXED);
+}
+
+/* The openers: the child's through its broker (the parent counts), ours counted here. */
+int safeopen__file(const char *path)
+{
+	return open_broker ? open_broker(NULL, path) : safeopen__fd_error(file_open(path));
+}
+
+int safeopen__in_root(const char *root, const char *path)
+{
+	return open_broker ? open_broker(root, path) : safeopen__fd_error(in_root_open(root, path));
+}
+
+int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
+{
+	return safeopen__fd_error(identified_open(path, dev_major, dev_minor, inode));
+}
+
+int safeopen__mapping(uint32_t pid, uint64_t start, uint64_t end, const char *path, uint32_t dev_major,
+		      uint32_t dev_minor, uint64_t inode)
+{
+	return safeopen__fd_error(mapping_open(pid, start, end, path, dev_major, dev_minor, inode));
 }
 
 int safeopen__is_elf(int fd)

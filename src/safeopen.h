@@ -45,6 +45,15 @@ int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_mino
  * symbolizer child (sandbox.h), which may not open files, asks its parent this way.
  */
 void safeopen__set_broker(int (*broker)(const char *root, const char *path));
+/*
+ * Running out of descriptors (ulimit -n) must not pass for a missing file: each opener here, and
+ * other code that opens or receives descriptors for a target's files (the sandbox), passes its error
+ * through safeopen__fd_error(), which returns 'err' (a negative errno) as it is and, for -EMFILE or
+ * -ENFILE, counts it (process-wide, thread-safe) and warns once on stderr. safeopen__fd_exhausted()
+ * is that count (the recorder's fd_exhausted counter).
+ */
+int safeopen__fd_error(int err);
+uint64_t safeopen__fd_exhausted(void);
 /* Whether the first bytes of 'fd' are the ELF magic. */
 int safeopen__is_elf(int fd);
 

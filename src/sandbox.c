@@ -31,6 +31,9 @@
 
 /* --- framing ------------------------------------------------------------------------------------ */
 
+/* recv_msg's '*fd' for a descriptor that was sent but could not be received (out of descriptors). */
+#define SANDBOX_FD_LOST (-2)
+
 static int send_msg(int sock, uint32_t type, const void *body, size_t len, int fd)
 {
 	uint8_t buf[SANDBOX_MAX_MSG];
@@ -117,18 +120,31 @@ static int recv_msg(int sock, uint8_t *buf, size_t *len, int *fd)
 	}
 	if (n == 0)
 		return 0;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(h))
+	if ((mh.msg_flags & MSG_TRUNC) || (size_t)n < sizeof(h))
 		bad = 1;
+	/*
+	 * A descriptor sent but not received: the receiver is out of descriptors (its RLIMIT_NOFILE), which
+	 * the message's handler answers as such (SANDBOX_FD_LOST). Only the child receives descriptors.
+	 */
+	if (mh.msg_flags & MSG_CTRUNC) {
+		if (!fd)
+			bad = 1;
+		else {
+			if (*fd >= 0)
+				close(*fd);
+			*fd = SANDBOX_FD_LOST;
+		}
+	}
 	if (!bad) {
 		memcpy(&h, buf, sizeof(h));
 		if (h.len != (size_t)n - sizeof(h) || h.type == 0 || h.type > 255)
 			bad = 1;
 	}
 	if (bad) {
-		if (fd && *fd >= 0) {
+		if (fd && *fd >= 0)
 			close(*fd);
+		if (fd)
 			*fd = -1;
-		}
 		return -EPROTO;
 	}
 	memmove(buf, buf + sizeof(h), h.len);
@@ -337,7 +353,7 @@ static int child_broker(const char *root, const char *path)
 	if (st < 0 || fd < 0) {
 		if (fd >= 0)
 			close(fd);
-		return st < 0 ? st : -EIO;
+		return st < 0 ? st : fd == SANDBOX_FD_LOST ? -EMFILE : -EIO;
 	}
 	return fd;
 }
@@ -748,6 +764,16 @@ static void child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, 
 
 		if (type <= 0)
 			_exit(type == 0 ? 0 : 3);
+		if (fd == SANDBOX_FD_LOST) {
+			/* Out of descriptors: say so; it is not the file's fault. */
+			int32_t st = -EMFILE;
+
+			if (type == M_OPEN)
+				child_reply_opened(elfs, nr, NULL, EMFILE);
+			else if (type != M_UW_SETUP || send_msg(sock, M_UW_ACK, &st, 4, -1))
+				_exit(3);
+			continue;
+		}
 		if (type == M_OPEN || type == M_VDSO) {
 			char *name = (char *)child_buf, *root;
 			size_t nl;
@@ -1287,6 +1313,7 @@ int sandbox_child_open(struct sandbox *sb, struct sandbox_elf *e)
 	st = decode_opened(sb, e, (size_t)n);
 	if (st == -EPROTO)
 		sandbox_child_failed(sb, e, "sent a bad message");
+	safeopen__fd_error(st); /* the child out of descriptors */
 	return st < 0 ? st : 0;
 }
 
@@ -1336,8 +1363,10 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 	if (!sb->enabled) {
 		struct sym_elf *l = symbolizer__open_fd(sb->local, fd, name, root);
 
-		if (!l)
+		if (!l) {
+			safeopen__fd_error(-errno);
 			return NULL;
+		}
 		e = add_elf(sb, name, root);
 		if (!e) {
 			errno = ENOMEM;
@@ -1362,9 +1391,13 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 	}
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	sb->outside_streak = 0;
-	if (e->fd < 0 || (err = sandbox_child_open(sb, e)) < 0) {
+	if (e->fd < 0)
+		err = safeopen__fd_error(-errno);
+	else
+		err = sandbox_child_open(sb, e);
+	if (err < 0) {
 		e->bad = 1; /* kept in the list (freed with the sandbox), never used */
-		errno = e->fd < 0 ? EMFILE : -err;
+		errno = -err;
 		return NULL;
 	}
 	return e;

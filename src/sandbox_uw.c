@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safeopen.h"
 #include "sandbox_int.h"
 #include "unwindsvc.h"
 
@@ -332,7 +333,7 @@ static int uw_ask(struct sandbox *sb, uint32_t type, const void *body, size_t le
 		return -EPROTO;
 	}
 	memcpy(&st, sb->msg, 4);
-	return st;
+	return safeopen__fd_error(st); /* -EMFILE: the child out of descriptors */
 }
 
 static int uw_send_maps(struct sandbox *sb, struct uw_proc *pr)
@@ -383,7 +384,7 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", uw->req_fd);
 		ro = open(path, O_RDONLY | O_CLOEXEC);
 		if (ro < 0)
-			return -errno;
+			return safeopen__fd_error(-errno);
 		memcpy(body + 8, &size, 8);
 		err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), ro);
 		close(ro);
