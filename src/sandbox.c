@@ -1216,8 +1216,13 @@ int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, co
 	if (!sb->pid && (err = sandbox_child_start(sb)))
 		return err;
 	sb->stats.requests++;
-	if (send_msg(sb->sock, type, body, len, fd))
+	err = send_msg(sb->sock, type, body, len, fd);
+	if (err == -EPIPE || err == -ECONNRESET)
 		return child_gone(sb, e, "is gone", -EPIPE);
+	if (err) {
+		sandbox_child_failed(sb, e, "cannot be sent a request");
+		return err;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { sb->sock, POLLIN, 0 };

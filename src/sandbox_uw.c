@@ -578,6 +578,11 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 			for (k = 0; k < nt; k++)
 				uw->res_out[todo[k]].lost = 1;
 			uw->stats.failures += nt;
+			if (sb->start_err) {
+				/* No child will start: said once, when the recorder started it. */
+				uw->given_up = 1;
+				return 0;
+			}
 			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
 			uw_blame(sb, gen);
 			return 0;
