@@ -105,4 +105,7 @@ exhausted=$(counter "$TMP/h.prof" fd_exhausted)
 note "record -a under ulimit -n 32: fd_exhausted $exhausted, $n warning(s), files_unreadable $(counter "$TMP/h.prof" files_unreadable)"
 [ "$n" = 1 ] || fail "record -a under ulimit -n 32: $n warnings about descriptors: $(cat "$TMP/err")"
 [ -n "$exhausted" ] && [ "$exhausted" -gt 0 ] || fail "record -a under ulimit -n 32: fd_exhausted is '$exhausted'"
+# Running out is not a file's fault: the child says so instead of dying (it used to, blaming the file).
+[ "$(counter "$TMP/h.prof" symbolizer_restarts)" = 0 ] ||
+	fail "record -a under ulimit -n 32: $(counter "$TMP/h.prof" symbolizer_restarts) symbolizer restarts"
 exit 0
