@@ -457,7 +457,8 @@ static int lower_limit(int res, rlim_t want)
 }
 
 /*
- * Drop everything the child does not need, to uid 'uid' and gid 'gid' when root. Any failure is fatal:
+ * Drop everything the child does not need, to uid 'uid' and gid 'gid' when root (-1: keep ours, see
+ * sandbox_pick_ids). Any failure is fatal:
  * the child must not run half-jailed. On failure, '*step' names what failed.
  */
 static int lock_down(uid_t uid, gid_t gid, const char **step)
@@ -482,7 +483,8 @@ static int lock_down(uid_t uid, gid_t gid, const char **step)
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 				return -errno;
 		*step = "changing to the sandbox's uid and gid";
-		if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)))
 			return -errno;
 	}
 	*step = "dropping capabilities";
@@ -942,12 +944,13 @@ static int gid_free(uint32_t id)
 /*
  * An id for the child from 'map' (/proc/self/uid_map or gid_map: the ids this user namespace maps)
  * that 'is_free' says no account or group uses: the highest one of [FREE_ID_LO, FREE_ID_HI], else
- * (a user namespace mapping few ids) the highest mapped one but 0 and 65534; 'fallback' when none.
+ * (a user namespace mapping few ids) the highest mapped one but 0 and 65534; else 65534 if mapped
+ * (nobody's, the old choice), else 0.
  */
-static uint32_t pick_id(const char *map, int (*is_free)(uint32_t), uint32_t fallback)
+static uint32_t pick_id(const char *map, int (*is_free)(uint32_t))
 {
 	unsigned long long in, out, count;
-	uint32_t lo[64], hi[64], best = 0;
+	uint32_t lo[64], hi[64], best = 0, nobody = 0;
 	size_t n = 0, i;
 	int pass, tries = 0;
 	FILE *f = fopen(map, "re");
@@ -958,6 +961,8 @@ static uint32_t pick_id(const char *map, int (*is_free)(uint32_t), uint32_t fall
 				continue;
 			lo[n] = (uint32_t)in;
 			hi[n] = (uint32_t)(in + count - 1 > UINT32_MAX - 1 ? UINT32_MAX - 1 : in + count - 1);
+			if (lo[n] <= 65534 && 65534 <= hi[n])
+				nobody = 65534;
 			n++;
 		}
 		fclose(f);
@@ -980,17 +985,29 @@ static uint32_t pick_id(const char *map, int (*is_free)(uint32_t), uint32_t fall
 			}
 		}
 	}
-	return best ? best : fallback;
+	return best ? best : nobody;
 }
 
-/* The child's uid and gid, chosen once (NSS lookups are not for every restart). */
+/*
+ * The child's uid and gid, chosen once (NSS lookups are not for every restart). A user namespace that
+ * maps no other id (unshare -r) leaves the child ours, (uid_t)-1: it still drops every capability,
+ * and other processes of ours could signal it no more than they can signal us.
+ */
 static void sandbox_pick_ids(struct sandbox *sb)
 {
-	if (sb->uid)
+	uint32_t u, g;
+
+	if (sb->ids_picked)
 		return;
-	sb->uid = (uid_t)pick_id("/proc/self/uid_map", uid_free, 65534);
-	sb->gid = (gid_t)pick_id("/proc/self/gid_map", gid_free, 65534);
-	pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)sb->uid, (unsigned)sb->gid);
+	sb->ids_picked = 1;
+	u = pick_id("/proc/self/uid_map", uid_free);
+	g = pick_id("/proc/self/gid_map", gid_free);
+	sb->uid = u && g ? (uid_t)u : (uid_t)-1;
+	sb->gid = u && g ? (gid_t)g : (gid_t)-1;
+	if (sb->uid == (uid_t)-1)
+		pr_debug("sandbox: no other id is mapped here: the child keeps our uid and gid");
+	else
+		pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)sb->uid, (unsigned)sb->gid);
 }
 
 /* Wait for the new child's M_READY: 0, or a negative errno with the reason in sb->start_why. */

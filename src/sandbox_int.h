@@ -80,8 +80,9 @@ struct sandbox {
 	int sock;
 	uint32_t gen;             /* increments with each child */
 	int timeout_ms;
-	uid_t uid;                /* the child's ids when started as root (sandbox_pick_ids) */
-	gid_t gid;
+	uid_t uid;                /* the child's ids when started as root (sandbox_pick_ids), */
+	gid_t gid;                /* (uid_t)-1: keep ours */
+	int ids_picked;
 	int start_err;            /* a child could not lock itself down: none will (sticky, < 0) */
 	char start_why[160];      /* why, for sandbox__start() */
 	uint32_t outside_streak;  /* outside kills in the current operation (see sandbox_request) */
