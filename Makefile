@@ -126,7 +126,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer
                -DSCORCH_VERSION='"$(VERSION)"'
 FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c src/input.c \
                src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c src/unwinder.c src/unwindsvc.c src/sandbox.c \
-               src/sandbox_uw.c src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c src/utf8.c \
+               src/sandbox_child.c src/sandbox_uw.c src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c src/utf8.c \
                src/maplog.c
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
 	$(call msg,FUZZ-CC,$@)

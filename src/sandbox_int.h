@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sandbox_int - internal to the sandbox module (sandbox.c, sandbox_uw.c): not for other modules, which
- * use sandbox.h. What the symbolizer proxy (sandbox.c) and the unwinding proxy (sandbox_uw.c) share:
- * the child protocol's message types, the proxy's state, and the request machinery with its failure
- * accounting (one child, started, stopped and restarted for both).
+ * sandbox_int - internal to the sandbox module (sandbox.c, sandbox_child.c, sandbox_uw.c): not for
+ * other modules, which use sandbox.h. What the symbolizer proxy (sandbox.c), the child (sandbox_child.c)
+ * and the unwinding proxy (sandbox_uw.c) share: the child protocol's message types and framing, the
+ * proxy's state, and the request machinery with its failure accounting (one child, started, stopped
+ * and restarted for both proxies).
  */
 #ifndef SCORCH_SANDBOX_INT_H
 #define SCORCH_SANDBOX_INT_H
@@ -102,6 +103,25 @@ struct sandbox {
 	uint8_t msg[SANDBOX_MAX_MSG];
 	char strbuf[SANDBOX_MAX_MSG];
 };
+
+/*
+ * Framing (sandbox.c): one message per SOCK_SEQPACKET packet, struct msg_hdr then the body, with at
+ * most one descriptor. sandbox_send_msg: 0 or a negative errno. sandbox_recv_msg: the type, 0 at end of
+ * file, or a negative errno (-EPROTO for a malformed message); the body (at most SANDBOX_MAX_MSG
+ * bytes) in 'buf', its length in '*len', a passed descriptor in '*fd' (NULL: none expected), which is
+ * SANDBOX_FD_LOST when one was sent but could not be received (the receiver out of descriptors).
+ */
+#define SANDBOX_FD_LOST (-2)
+int sandbox_send_msg(int sock, uint32_t type, const void *body, size_t len, int fd);
+int sandbox_recv_msg(int sock, uint8_t *buf, size_t *len, int *fd);
+/*
+ * Append one answer (a FRAMES body) at 'at' of a FRAMES_MANY reply (sandbox.c): the first answer is cut
+ * to fit, as a single lookup's is; a later one goes whole or not at all. The new end, or SIZE_MAX.
+ */
+size_t sandbox_put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first);
+/* The child's life (sandbox_child.c), after the fork: never returns. */
+void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)
+	__attribute__((noreturn));
 
 /*
  * Fork a child (the caller checked that none runs) and wait until it says it is locked down; 0 or a
