@@ -117,7 +117,7 @@ void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st);
 /*
  * Hooks in the environment, for tests only: SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL (the child reports that
  * it cannot lock itself down), SCORCH_TEST_SANDBOX_STALL, SCORCH_TEST_SANDBOX_LOOKUP_CRASH,
- * SCORCH_TEST_SANDBOX_UNWIND_CRASH (see sandbox.c).
+ * SCORCH_TEST_SANDBOX_UNWIND_CRASH (see sandbox_child.c).
  */
 /* The child's pid (starting it if needed), or a negative errno; -ENOSYS when disabled. */
 int sandbox__child_pid(struct sandbox *sb);
