@@ -725,6 +725,75 @@ static void test_crash(void **state)
 }
 
 
+/* The highest id of [lo, hi] that 'taken' says is free (getpwuid/getgrgid), or 0. */
+static unsigned long highest_free(unsigned long lo, unsigned long hi, int group)
+{
+	for (unsigned long id = hi; id >= lo; id--)
+		if (group ? !getgrgid((gid_t)id) : !getpwuid((uid_t)id))
+			return id;
+	return 0;
+}
+
+/*
+ * In a user namespace mapping 0 and 1000-1099 (as a container's would map a range): the child takes the
+ * highest free mapped id, not one outside the map (it could not) nor nobody's. Root only (it writes the
+ * maps of the namespace); in a forked process, which answers by its exit status.
+ */
+static void test_ids_in_user_namespace(void **state)
+{
+	int go[2], done[2], status;
+	char path[64], c;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	skip_under_valgrind();
+	if (getuid() != 0)
+		skip();
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sandbox *sb;
+		unsigned long want_u = highest_free(1000, 1099, 0), want_g = highest_free(1000, 1099, 1);
+		int cpid;
+
+		if (unshare(CLONE_NEWUSER) || write(done[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(10);
+		sb = sandbox__new(NULL, 1);
+		cpid = sb ? sandbox__child_pid(sb) : -1;
+		if (cpid <= 0)
+			_exit(11);
+		if (status_field(cpid, "Uid") != want_u || status_field(cpid, "Gid") != want_g) {
+			fprintf(stderr, "child ids %llu:%llu, want %lu:%lu\n", status_field(cpid, "Uid"),
+				status_field(cpid, "Gid"), want_u, want_g);
+			_exit(12);
+		}
+		sandbox__free(sb);
+		_exit(0);
+	}
+	assert_int_equal(read(done[0], &c, 1), 1);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0 0 1\n1000 1000 100\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0 0 1\n1000 1000 100\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
 /*
  * Hard limits lower than the child's own (ulimit -v, ulimit -t): the child keeps them (raising them
  * fails once it is no longer root, and is not ours to do) and still starts and answers. In a forked
@@ -1277,6 +1346,7 @@ int main(void)
 		cmocka_unit_test(test_lower_hard_limits),
 		cmocka_unit_test(test_start_failure),
 		cmocka_unit_test(test_outside_kill),
+		cmocka_unit_test(test_ids_in_user_namespace),
 		cmocka_unit_test(test_unwind_codec),
 		cmocka_unit_test(test_unwind),
 		cmocka_unit_test(test_unwind_crash),
