@@ -72,6 +72,7 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
+	recorder__start_sandbox(c->rec); /* warns: not fatal */
 	if (so->no_events)
 		recorder__set_events(c->rec, RECORDER_EVENTS_OFF);
 	else

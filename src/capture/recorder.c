@@ -179,6 +179,17 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	return r;
 }
 
+int recorder__start_sandbox(struct recorder *r)
+{
+	char why[192];
+	int err = sandbox__start(r->sym, why, sizeof(why));
+
+	if (err)
+		pr_warn("cannot start the symbolizer sandbox: %s: code will be unnamed ([file+0xoffset]); "
+			"--no-sandbox parses in the recorder's process", why);
+	return err;
+}
+
 static void proc_free(struct proc *pr)
 {
 	procmaps__release(&pr->maps);
@@ -292,7 +303,7 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 		return err;
 	pr->maps_time = now_ns();
 	procmaps__init(&m);
-	err = procmaps__read(&m, (pid_t)pr->pid);
+	err = safeopen__fd_error(procmaps__read(&m, (pid_t)pr->pid));
 	if (err == -ENOMEM)
 		return err;
 	pr->from_events = 0;
@@ -1379,7 +1390,10 @@ int recorder__store_counters(struct recorder *r)
 	sandbox__stats(r->sym, &ss);
 	sandbox__uw_stats(r->sym, &us);
 	if (profile__counter_set(p, "symbolizer_restarts", ss.restarts) ||
-	    profile__counter_set(p, "symbolizer_timeouts", ss.timeouts))
+	    profile__counter_set(p, "symbolizer_timeouts", ss.timeouts) ||
+	    profile__counter_set(p, "symbolizer_start_failed", ss.start_failures) ||
+	    profile__counter_set(p, "symbolizer_outside_kills", ss.outside_kills) ||
+	    profile__counter_set(p, "fd_exhausted", safeopen__fd_exhausted()))
 		return -ENOMEM;
 
 	maplog__stats(r->log, &ms);

@@ -67,6 +67,13 @@ struct recorder;
 
 struct recorder *recorder__new(struct profile *p, const struct recorder_opts *opts);
 void recorder__free(struct recorder *r);
+/*
+ * Start the sandboxed symbolizer's child now rather than at the first file, so that one that cannot
+ * start (e.g. it cannot lock itself down) is known before sampling: then a warning says why and that
+ * code will be unnamed, and the profile counts it in symbolizer_start_failed. Returns 0 or that
+ * negative errno (not fatal: the samples are recorded, their code as [file+0xoffset]).
+ */
+int recorder__start_sandbox(struct recorder *r);
 /* Read a process's maps now (for targets known before sampling starts). */
 int recorder__add_process(struct recorder *r, uint32_t pid);
 /*

@@ -231,6 +231,7 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 	uint8_t *tried = NULL;
 	uint32_t i, nr_maps = p->nr_mappings, nr_locs = p->nr_locations, *todo = NULL, *by_map = NULL;
 	uint32_t *next = NULL;
+	char why[192];
 	int changed = 0, err = 0;
 
 	if (!s)
@@ -244,7 +245,13 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 	err = sandbox__share_cpu(s);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
-	err = 0;
+	/* A sandbox that cannot start would leave every location as it was, silently. */
+	err = sandbox__start(s, why, sizeof(why));
+	if (err) {
+		pr_err("cannot start the symbolizer sandbox: %s (--no-sandbox parses in this process)", why);
+		sandbox__free(s);
+		return err;
+	}
 	elfs = calloc(nr_maps ? nr_maps : 1, sizeof(*elfs));
 	tried = calloc(nr_maps ? nr_maps : 1, 1);
 	todo = malloc((nr_locs ? nr_locs : 1) * sizeof(*todo));

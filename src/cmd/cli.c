@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -121,4 +122,24 @@ int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr)
 	}
 	free(copy);
 	return err;
+}
+
+void cli__raise_nofile(void)
+{
+	struct rlimit rl;
+	unsigned long long nr_open = 0;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	/* An unlimited hard limit is capped by fs.nr_open: setrlimit refuses more (EPERM). */
+	if (rl.rlim_max == RLIM_INFINITY && (f = fopen("/proc/sys/fs/nr_open", "re"))) {
+		if (fscanf(f, "%llu", &nr_open) == 1 && nr_open)
+			rl.rlim_max = (rlim_t)nr_open;
+		fclose(f);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_debug("cannot raise the soft RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_cur,
+			 strerror(errno));
 }

@@ -47,6 +47,13 @@ int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
 int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet);
 /* Handle -v/-q for a command (sets the log level). */
 void cli__verbosity(int verbose, int quiet);
+/*
+ * For commands that open one descriptor per file a target maps (record, top, symbolize, report
+ * --resymbolize): raise the soft RLIMIT_NOFILE to the hard limit, as far as the kernel's nr_open
+ * allows. Failing that, the limit stays as it was (logged with -v); running out is then counted
+ * and warned about where it happens (safeopen__fd_error).
+ */
+void cli__raise_nofile(void);
 /* Print "usage" text plus a hint to stderr after a usage error; returns EXIT_USAGE. */
 int cli__usage_error(const char *cmd);
 

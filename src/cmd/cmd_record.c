@@ -771,6 +771,8 @@ int cmd_record(int argc, char **argv)
 		ss.have_child = 1;
 		child_pid = ss.child.pid;
 	}
+	/* After the fork: the command keeps the limit it was given. */
+	cli__raise_nofile();
 
 	so.freq = o.freq;
 	so.event = o.event;

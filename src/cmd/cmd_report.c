@@ -413,6 +413,7 @@ int read_cmd__load(const struct read_cmd_opts *o, struct profile *p)
 	if (o->resymbolize) {
 		struct resymbolize_opts ro = { o->debug_dirs, o->nr_debug_dirs, o->no_sandbox };
 
+		cli__raise_nofile();
 		err = resymbolize__profile(p, &ro);
 		if (err < 0) {
 			pr_err("cannot resymbolize '%s': %s", o->input, strerror(-err));

@@ -333,6 +333,7 @@ int cmd_symbolize(int argc, char **argv)
 	struct symbolize_opts o = { 0 };
 	struct symbolizer_opts so = { 0 };
 	struct symbolize_ctx c = { .o = &o };
+	char why[192];
 	int err = parse_args(argc, argv, &o), i, fd, ret = EXIT_OK;
 
 	if (err)
@@ -348,6 +349,7 @@ int cmd_symbolize(int argc, char **argv)
 	/* debuginfod is a network client: only when asked for. */
 	if (!o.debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
+	cli__raise_nofile();
 	so.debug_dirs = o.debug_dirs;
 	so.nr_debug_dirs = o.nr_debug_dirs;
 	so.no_demangle = o.no_demangle;
@@ -364,6 +366,12 @@ int cmd_symbolize(int argc, char **argv)
 	err = sandbox__share_cpu(c.sb);
 	if (err)
 		pr_debug("cannot keep the symbolizer child on this CPU: %s", strerror(-err));
+	/* A sandbox that cannot start would print ?? for every address. */
+	if (sandbox__start(c.sb, why, sizeof(why))) {
+		pr_err("cannot start the symbolizer sandbox: %s (--no-sandbox parses in this process)", why);
+		ret = EXIT_ERROR;
+		goto out;
+	}
 	if (o.exe) {
 		fd = safeopen__file(o.exe);
 		if (fd < 0) {

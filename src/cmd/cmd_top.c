@@ -513,6 +513,7 @@ int cmd_top(int argc, char **argv)
 	so.stack_bytes = SCORCH_STACK_FP_REPAIR;
 	ro.call_graph = RECORDER_CG_FP;
 	unsetenv("DEBUGINFOD_URLS");
+	cli__raise_nofile();
 	if (capture__open(&t.cap, &t.prof, &so, &ro))
 		goto out;
 	for (i = 0; i < o.nr_pids; i++)

@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -30,7 +31,7 @@
 
 /* --- framing ------------------------------------------------------------------------------------ */
 
-static int send_msg(int sock, uint32_t type, const void *body, size_t len, int fd)
+int sandbox_send_msg(int sock, uint32_t type, const void *body, size_t len, int fd)
 {
 	uint8_t buf[SANDBOX_MAX_MSG];
 	struct msg_hdr h = { type, (uint32_t)len };
@@ -69,12 +70,8 @@ static int send_msg(int sock, uint32_t type, const void *body, size_t len, int f
 	}
 }
 
-/*
- * Receive one message into 'buf' (SANDBOX_MAX_MSG bytes); its body length in '*len', a passed
- * descriptor in '*fd' (when 'fd' is non-NULL; any other descriptor is closed). Returns the type,
- * 0 at end of file, or a negative errno (-EPROTO for a malformed message).
- */
-static int recv_msg(int sock, uint8_t *buf, size_t *len, int *fd)
+/* Any descriptor beyond the first one is closed. */
+int sandbox_recv_msg(int sock, uint8_t *buf, size_t *len, int *fd)
 {
 	union {
 		struct cmsghdr c;
@@ -116,18 +113,31 @@ static int recv_msg(int sock, uint8_t *buf, size_t *len, int *fd)
 	}
 	if (n == 0)
 		return 0;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(h))
+	if ((mh.msg_flags & MSG_TRUNC) || (size_t)n < sizeof(h))
 		bad = 1;
+	/*
+	 * A descriptor sent but not received: the receiver is out of descriptors (its RLIMIT_NOFILE), which
+	 * the message's handler answers as such (SANDBOX_FD_LOST). Only the child receives descriptors.
+	 */
+	if (mh.msg_flags & MSG_CTRUNC) {
+		if (!fd)
+			bad = 1;
+		else {
+			if (*fd >= 0)
+				close(*fd);
+			*fd = SANDBOX_FD_LOST;
+		}
+	}
 	if (!bad) {
 		memcpy(&h, buf, sizeof(h));
 		if (h.len != (size_t)n - sizeof(h) || h.type == 0 || h.type > 255)
 			bad = 1;
 	}
 	if (bad) {
-		if (fd && *fd >= 0) {
+		if (fd && *fd >= 0)
 			close(*fd);
+		if (fd)
 			*fd = -1;
-		}
 		return -EPROTO;
 	}
 	memmove(buf, buf + sizeof(h), h.len);
@@ -190,11 +200,7 @@ size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, si
 	return at;
 }
 
-/*
- * Append one answer (a FRAMES body) at 'at' of a FRAMES_MANY reply: the first answer is cut to fit,
- * as a single lookup's is; a later one goes whole or not at all. The new end, or SIZE_MAX.
- */
-static size_t put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first)
+size_t sandbox_put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first)
 {
 	size_t len;
 	uint32_t cnt;
@@ -217,7 +223,7 @@ size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int
 	if (cap < 4 || max < 0)
 		return 0;
 	for (k = 0; k < n; k++) {
-		a = put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at, k == 0);
+		a = sandbox_put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at, k == 0);
 		if (a == SIZE_MAX)
 			break;
 		at = a;
@@ -310,502 +316,6 @@ int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, 
 	return at == len ? (int)k : -EPROTO;
 }
 
-/* --- the child ---------------------------------------------------------------------------------- */
-
-static int child_sock = -1;
-static uint8_t child_buf[SANDBOX_MAX_MSG];
-
-/* safeopen's broker in the child: the parent opens debuginfo candidates. */
-static int child_broker(const char *root, const char *path)
-{
-	uint8_t req[2 * 4096 + 2];
-	size_t rl = root ? strlen(root) : 0, pl = strlen(path), len;
-	int32_t st;
-	int type, fd;
-
-	if (rl >= 4096 || pl >= 4096)
-		return -ENAMETOOLONG;
-	memcpy(req, root ? root : "", rl + 1);
-	memcpy(req + rl + 1, path, pl + 1);
-	if (send_msg(child_sock, M_DEBUG_OPEN, req, rl + pl + 2, -1))
-		_exit(3);
-	type = recv_msg(child_sock, child_buf, &len, &fd);
-	if (type != M_FD || len != 4)
-		_exit(3);
-	memcpy(&st, child_buf, 4);
-	if (st < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return st < 0 ? st : -EIO;
-	}
-	return fd;
-}
-
-static int install_seccomp(void)
-{
-#if defined(__x86_64__)
-#define SB_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SB_ARCH AUDIT_ARCH_AARCH64
-#endif
-#ifdef SB_ARCH
-	static const int allowed[] = {
-		__NR_read, __NR_pread64, __NR_mmap, __NR_munmap, __NR_mprotect, __NR_brk, __NR_fstat,
-		__NR_newfstatat, __NR_lseek, __NR_close, __NR_recvmsg, __NR_sendmsg, __NR_exit_group,
-		__NR_exit, __NR_futex, __NR_madvise, __NR_mremap, __NR_rt_sigreturn, __NR_rt_sigprocmask,
-		__NR_getrandom, __NR_fcntl, __NR_dup, __NR_dup3, __NR_clock_nanosleep, __NR_clock_gettime,
-		__NR_getpid, __NR_gettid, __NR_sysinfo, __NR_sched_yield,
-#ifdef __NR_nanosleep
-		__NR_nanosleep,
-#endif
-#ifdef __NR_statx
-		__NR_statx,
-#endif
-#ifdef __SANITIZE_ADDRESS__
-		/* AddressSanitizer asks whether it runs on the signal stack before a longjmp or a noreturn
-		 * call (the demangler's), and would be killed for asking. */
-		__NR_sigaltstack,
-#endif
-	};
-	/* Path lookups fail (libraries probe, e.g. readlink): nothing by name is reachable. */
-	static const int refused[] = {
-		__NR_openat, __NR_readlinkat,
-#ifdef __NR_open
-		__NR_open,
-#endif
-#ifdef __NR_readlink
-		__NR_readlink,
-#endif
-#ifdef __NR_access
-		__NR_access,
-#endif
-		__NR_faccessat,
-#ifdef __NR_openat2
-		__NR_openat2,
-#endif
-	};
-	struct sock_filter f[160];
-	struct sock_fprog prog;
-	unsigned int k = 0, i, n = sizeof(allowed) / sizeof(allowed[0]);
-	uint32_t self = (uint32_t)getpid();
-
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SB_ARCH, 1, 0);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (i = 0; i < n; i++) {
-		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)allowed[i], 0, 1);
-		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	}
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)refused[i], 0, 1);
-		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES);
-	}
-	/* write: stderr only; tgkill: itself only (abort()). */
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 0, 4);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 0, 4);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, self, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	prog.len = (unsigned short)k;
-	prog.filter = f;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) ? -errno : 0;
-#else
-	return -ENOSYS;
-#endif
-}
-
-/* Drop everything the child does not need. Any failure is fatal: the child must not run half-jailed. */
-static int lock_down(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	struct rlimit rl;
-	int cap, rc;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		return -errno;
-	if (getuid() == 0 || geteuid() == 0) {
-		for (cap = 0; cap <= 63; cap++)
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
-				return -errno;
-		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			return -errno;
-	}
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_CORE, &rl))
-		return -errno;
-	/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
-#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of shadow */
-	rl.rlim_cur = rl.rlim_max = 16ULL << 30;
-	if (setrlimit(RLIMIT_AS, &rl))
-		return -errno;
-#endif
-	rl.rlim_cur = rl.rlim_max = 3600;
-	if (setrlimit(RLIMIT_CPU, &rl))
-		return -errno;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_max = rl.rlim_cur;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			return -errno;
-	}
-	/* Architectures without a filter here keep the rest of the jail. */
-	rc = install_seccomp();
-	return rc == -ENOSYS ? 0 : rc;
-}
-
-static void child_reply_opened(struct sym_elf **elfs, size_t nr, struct sym_elf *e, int err)
-{
-	uint8_t out[4 + 4 + MAX_SEGS * 24 + MAX_BUILD_ID];
-	int32_t st = e ? (int32_t)(nr - 1) : -(err ? err : EINVAL);
-	uint32_t ns = 0;
-	size_t at = 8, bl;
-	uint64_t g[3];
-
-	(void)elfs;
-	if (e) {
-		while (ns < MAX_SEGS && symbolizer__load_segment(e, ns, &g[0], &g[1], &g[2]) == 0) {
-			memcpy(out + at, g, sizeof(g));
-			at += sizeof(g);
-			ns++;
-		}
-		bl = strlen(symbolizer__build_id(e));
-		if (bl > MAX_BUILD_ID)
-			bl = 0;
-		memcpy(out + at, symbolizer__build_id(e), bl);
-		at += bl;
-	}
-	memcpy(out, &st, 4);
-	memcpy(out + 4, &ns, 4);
-	if (send_msg(child_sock, M_OPENED, out, at, -1))
-		_exit(3);
-}
-
-/* M_HAS_DWARF: loading the DWARF is parsing, so it happens here. */
-static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const uint8_t *body,
-			    size_t len)
-{
-	uint32_t h;
-	int32_t r;
-
-	if (len != 4)
-		_exit(3);
-	memcpy(&h, body, 4);
-	if (h >= nr)
-		_exit(3);
-	r = symbolizer__has_dwarf(s, elfs[h]) ? 1 : 0;
-	if (send_msg(child_sock, M_DWARF, &r, 4, -1))
-		_exit(3);
-}
-
-/* tests only: the child aborts at its Nth lookup (SCORCH_TEST_SANDBOX_LOOKUP_CRASH=N) */
-static unsigned long child_lookups, child_lookup_crash;
-
-static int child_lookup(struct symbolizer *s, struct sym_elf *e, uint64_t v, struct sym_frame *f, int max)
-{
-	if (child_lookup_crash && ++child_lookups == child_lookup_crash)
-		abort();
-	return symbolizer__lookup(s, e, v, f, max);
-}
-
-/*
- * M_LOOKUP_MANY: answers for as many of the addresses as fit in one reply and as come within the
- * request's time budget (so that the parent's timeout stays one for a lookup, not for a batch).
- */
-static void child_lookup_many(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const unsigned char *stalls,
-			      size_t len, uint8_t *out, size_t cap)
-{
-	uint32_t h, max, n, ms, k;
-	struct sym_frame f[64];
-	struct timespec t0, t;
-	size_t at = 4, a;
-
-	if (len < 16)
-		_exit(3);
-	memcpy(&h, child_buf, 4);
-	memcpy(&max, child_buf + 4, 4);
-	memcpy(&n, child_buf + 8, 4);
-	memcpy(&ms, child_buf + 12, 4);
-	if (h >= nr || !n || n > SANDBOX_LOOKUP_BATCH || len != 16 + (size_t)n * 8)
-		_exit(3);
-	if (max > 64)
-		max = 64;
-	while (stalls[h])
-		nanosleep(&(struct timespec){ 1, 0 }, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (k = 0; k < n; k++) {
-		uint64_t v;
-		int nf;
-
-		if (k) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)ms)
-				break;
-		}
-		memcpy(&v, child_buf + 16 + (size_t)k * 8, 8);
-		nf = child_lookup(s, elfs[h], v, f, (int)max);
-		a = put_answer(f, nf < 0 ? 0 : nf, out, cap, at, k == 0);
-		if (a == SIZE_MAX)
-			break;
-		at = a;
-	}
-	memcpy(out, &k, 4);
-	if (send_msg(child_sock, M_FRAMES_MANY, out, at, -1))
-		_exit(3);
-}
-
-/* The child's side of batched unwinding: the shared buffers, mapped once per child. */
-static const uint8_t *child_req;
-static uint8_t *child_res;
-static size_t child_req_size, child_res_size;
-static unsigned long child_batches;
-
-static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
-{
-	const char *crash = getenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH");
-	int32_t st = 0;
-
-	if (type == M_UW_SETUP) {
-		uint32_t which;
-		uint64_t size;
-		void *p;
-
-		if (len != 16 || fd < 0)
-			_exit(3);
-		memcpy(&which, child_buf, 4);
-		memcpy(&size, child_buf + 8, 8);
-		if (which > 1 || !size || size > (1ull << 30) || (which ? child_res : child_req))
-			_exit(3);
-		p = mmap(NULL, size, which ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
-		close(fd);
-		if (p == MAP_FAILED)
-			_exit(4);
-		if (which) {
-			/* The last word is the watch slot (unwindsvc__watch): results go before it. */
-			if (size < 64)
-				_exit(3);
-			child_res = p;
-			child_res_size = size - 8;
-			unwindsvc__watch(uw, (volatile uint32_t *)(child_res + child_res_size));
-		} else {
-			child_req = p;
-			child_req_size = size;
-		}
-	} else if (fd >= 0) {
-		_exit(3);
-	} else if (type == M_UW_MAPS) {
-		uint32_t pid, append;
-		struct unwindsvc_map m[(SANDBOX_MAX_MSG - 8) / sizeof(struct unwindsvc_map)];
-		size_t n = (len - 8) / sizeof(m[0]);
-
-		if (len < 8 || (len - 8) % sizeof(m[0]))
-			_exit(3);
-		memcpy(&pid, child_buf, 4);
-		memcpy(&append, child_buf + 4, 4);
-		memcpy(m, child_buf + 8, n * sizeof(m[0]));
-		st = unwindsvc__set_maps(uw, pid, m, n, append != 0);
-	} else if (type == M_UW_FORGET) {
-		size_t i;
-
-		for (i = 0; i + 4 <= len; i += 4) {
-			uint32_t pid;
-
-			memcpy(&pid, child_buf + i, 4);
-			unwindsvc__set_maps(uw, pid, NULL, 0, 0);
-		}
-	} else if (type == M_UW_BATCH) {
-		uint8_t out[24] = { 0 };
-		uint64_t offs[SANDBOX_UW_MAX_BATCH], req_len, res_len = 0, ev;
-		uint32_t n;
-
-		if (len < 16 || !child_req || !child_res)
-			_exit(3);
-		memcpy(&n, child_buf, 4);
-		memcpy(&req_len, child_buf + 8, 8);
-		if (n > SANDBOX_UW_MAX_BATCH || len != 16 + (size_t)n * 8 || req_len > child_req_size)
-			_exit(3);
-		memcpy(offs, child_buf + 16, (size_t)n * 8);
-		*(volatile uint32_t *)(child_res + child_res_size) = UNWINDSVC_NOFILE;
-		if (crash && ++child_batches == strtoul(crash, NULL, 10))
-			abort(); /* for the tests: a child that dies while unwinding */
-		st = unwindsvc__unwind_batch(uw, child_req, req_len, offs, n, child_res, child_res_size, &res_len);
-		if (st == -ENOMEM)
-			_exit(4);
-		ev = unwindsvc__images_evicted(uw);
-		memcpy(out, &st, 4);
-		memcpy(out + 8, &res_len, 8);
-		memcpy(out + 16, &ev, 8);
-		if (send_msg(child_sock, M_UW_DONE, out, sizeof(out), -1))
-			_exit(3);
-		return;
-	}
-	if (send_msg(child_sock, M_UW_ACK, &st, 4, -1))
-		_exit(3);
-}
-
-static void child_main(int sock, const struct symbolizer_opts *opts)
-{
-	struct symbolizer_opts o = *opts;
-	struct symbolizer *s;
-	struct sym_elf **elfs = NULL, *vdso;
-	struct unwindsvc *uw;
-	size_t nr = 0, cap = 0;
-	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
-	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
-	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
-	const char *crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
-	unsigned char *stalls = NULL, stalls_next = 0;
-	int nul;
-
-	if (sock != 3) {
-		if (dup2(sock, 3) < 0)
-			_exit(2);
-		sock = 3;
-	}
-	syscall(SYS_close_range, 4, ~0U, 0);
-	nul = open("/dev/null", O_RDWR);
-	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0)
-		_exit(2);
-	if (nul > 3)
-		close(nul);
-	child_sock = sock;
-	child_lookup_crash = crash ? strtoul(crash, NULL, 10) : 0;
-	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	o.debuginfod = 0; /* a network client has no place here */
-	s = symbolizer__new(&o);
-	if (!s)
-		_exit(2);
-	vdso = symbolizer__vdso(s); /* from our own memory, before the doors close */
-	uw = unwindsvc__new();      /* copies the vDSO too */
-	if (!uw)
-		_exit(2);
-	if (lock_down()) {
-		pr_err("sandbox: cannot drop privileges: %s", strerror(errno));
-		_exit(2);
-	}
-	safeopen__set_broker(child_broker);
-	for (;;) {
-		size_t len;
-		int fd, type = recv_msg(sock, child_buf, &len, &fd);
-		struct sym_elf *e;
-
-		if (type <= 0)
-			_exit(type == 0 ? 0 : 3);
-		if (type == M_OPEN || type == M_VDSO) {
-			char *name = (char *)child_buf, *root;
-			size_t nl;
-
-			if (type == M_VDSO) {
-				stalls_next = 0;
-				e = vdso;
-				errno = ENOENT;
-			} else {
-				if (fd < 0 || !len || child_buf[len - 1] || !(nl = strnlen(name, len)) || nl + 1 >= len)
-					_exit(3);
-				root = name + nl + 1;
-				stalls_next = stall && stall[0] && strstr(name, stall);
-				e = symbolizer__open_fd(s, fd, name, root[0] ? root : NULL);
-				/* The unwinding service reads the same file, under the same handle. */
-				if (e && unwindsvc__add_file(uw, (uint32_t)nr, fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -ENOMEM)
-					_exit(4);
-				close(fd);
-			}
-			if (e) {
-				if (nr == cap) {
-					cap = cap ? 2 * cap : 64;
-					elfs = realloc(elfs, cap * sizeof(*elfs));
-					stalls = realloc(stalls, cap);
-					if (!elfs || !stalls)
-						_exit(4);
-				}
-				stalls[nr] = stalls_next;
-				elfs[nr++] = e;
-			}
-			child_reply_opened(elfs, nr, e, errno);
-		} else if (type == M_LOOKUP && len == 16) {
-			uint32_t h, max;
-			uint64_t v;
-			struct sym_frame f[64];
-			int n = 0;
-
-			if (fd >= 0)
-				close(fd);
-			memcpy(&h, child_buf, 4);
-			memcpy(&v, child_buf + 4, 8);
-			memcpy(&max, child_buf + 12, 4);
-			if (h >= nr)
-				_exit(3);
-			if (max > 64)
-				max = 64;
-			while (stalls[h])
-				nanosleep(&(struct timespec){ 1, 0 }, NULL);
-			n = child_lookup(s, elfs[h], v, f, (int)max);
-			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
-			if (send_msg(sock, M_FRAMES, out, len, -1))
-				_exit(3);
-		} else if (type == M_LOOKUP_MANY) {
-			if (fd >= 0)
-				close(fd);
-			child_lookup_many(s, elfs, nr, stalls, len, out, sizeof(out));
-		} else if (type == M_HAS_DWARF) {
-			if (fd >= 0)
-				close(fd);
-			child_has_dwarf(s, elfs, nr, child_buf, len);
-		} else if (type == M_TEST && len > 4 && !child_buf[len - 1]) {
-			uint32_t what;
-			int32_t r = 0;
-			char *arg = (char *)child_buf + 4;
-
-			if (fd >= 0)
-				close(fd);
-			memcpy(&what, child_buf, 4);
-			if (what == SANDBOX_TEST_OPEN) {
-				int t = open(arg, O_RDONLY | O_CLOEXEC); /* the filter kills us here */
-
-				r = t < 0 ? -errno : 0;
-			} else if (what == SANDBOX_TEST_CRASH) {
-				abort();
-			} else if (what == SANDBOX_TEST_BROKER) {
-				char *nl = strchr(arg, '\n');
-				int t;
-
-				if (!nl)
-					_exit(3);
-				*nl = 0;
-				t = safeopen__in_root(arg[0] ? arg : NULL, nl + 1);
-				r = t < 0 ? t : 0;
-				if (t >= 0)
-					close(t);
-			} else if (what == SANDBOX_TEST_SLEEP) {
-				struct timespec ts = { atoi(arg) / 1000, (atoi(arg) % 1000) * 1000000L };
-
-				nanosleep(&ts, NULL);
-			}
-			if (send_msg(sock, M_TESTED, &r, 4, -1))
-				_exit(3);
-		} else if (type >= M_UW_SETUP && type <= M_UW_BATCH) {
-			child_unwind(uw, type, len, fd);
-		} else {
-			_exit(3);
-		}
-	}
-}
-
 /* --- the parent --------------------------------------------------------------------------------- */
 
 static void child_stop(struct sandbox *sb)
@@ -821,32 +331,208 @@ static void child_stop(struct sandbox *sb)
 	sb->sock = -1;
 }
 
+/*
+ * Reap a child whose socket closed (it is gone or going: give it a second, then kill it), and say
+ * whether it was killed from outside: 1 when it died of SIGKILL below its CPU limit. The child's own
+ * doing ends it otherwise: its RLIMIT_CPU with SIGKILL (at the limit), its seccomp filter with SIGSYS,
+ * a crash with SIGSEGV or SIGABRT, an error with an exit status; its address space limit makes
+ * allocations fail, not the kernel kill it. A SIGKILL below the CPU limit came from root or the OOM
+ * killer (no other user can signal the child: its uid is its own), not from the file it parsed.
+ */
+static int child_reap(struct sandbox *sb)
+{
+	struct rusage ru;
+	int status = 0, i, outside = 0;
+	pid_t r = 0;
+
+	for (i = 0; i < 1000; i++) {
+		r = wait4(sb->pid, &status, WNOHANG, &ru);
+		if (r != 0 && !(r < 0 && errno == EINTR))
+			break;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	if (r == sb->pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		uint64_t cpu = (uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec + 1;
+
+		outside = cpu < (uint64_t)sb->cpu_limit;
+	}
+	if (r == sb->pid)
+		sb->pid = 0;
+	child_stop(sb);
+	return outside;
+}
+
+/* Whether no account has 'id' as its uid, or no group as its gid. */
+static int uid_free(uint32_t id)
+{
+	return getpwuid((uid_t)id) == NULL;
+}
+
+static int gid_free(uint32_t id)
+{
+	return getgrgid((gid_t)id) == NULL;
+}
+
+/*
+ * The ids systemd leaves unused by accounts and by its own allocations (its "UIDs and GIDs"
+ * document: between the container range's base and the end of the signed 32-bit range).
+ */
+#define FREE_ID_LO 1879048192u
+#define FREE_ID_HI 2147352575u
+#define ID_TRIES 256
+
+/*
+ * An id for the child from 'map' (/proc/self/uid_map or gid_map: the ids this user namespace maps)
+ * that 'is_free' says no account or group uses: the highest one of [FREE_ID_LO, FREE_ID_HI], else
+ * (a user namespace mapping few ids) the highest mapped one but 0 and 65534; else 65534 if mapped
+ * (nobody's, the old choice), else 0.
+ */
+static uint32_t pick_id(const char *map, int (*is_free)(uint32_t))
+{
+	unsigned long long in, out, count;
+	uint32_t lo[64], hi[64], best = 0, nobody = 0;
+	size_t n = 0, i;
+	int pass, tries = 0;
+	FILE *f = fopen(map, "re");
+
+	if (f) {
+		while (n < 64 && fscanf(f, "%llu %llu %llu", &in, &out, &count) == 3) {
+			if (!count || in > UINT32_MAX - 1)
+				continue;
+			lo[n] = (uint32_t)in;
+			hi[n] = (uint32_t)(in + count - 1 > UINT32_MAX - 1 ? UINT32_MAX - 1 : in + count - 1);
+			if (lo[n] <= 65534 && 65534 <= hi[n])
+				nobody = 65534;
+			n++;
+		}
+		fclose(f);
+	}
+	for (pass = 0; pass < 2 && !best; pass++) {
+		for (i = 0; i < n; i++) {
+			uint32_t l = lo[i], h = hi[i], id;
+
+			if (pass == 0) {
+				l = l < FREE_ID_LO ? FREE_ID_LO : l;
+				h = h > FREE_ID_HI ? FREE_ID_HI : h;
+			}
+			for (id = h; id >= l && id > best && tries < ID_TRIES; id--, tries++) {
+				if (id != 0 && id != 65534 && is_free(id)) {
+					best = id;
+					break;
+				}
+				if (id == 0)
+					break;
+			}
+		}
+	}
+	return best ? best : nobody;
+}
+
+/*
+ * The child's uid and gid, chosen once (NSS lookups are not for every restart). A user namespace that
+ * maps no other id (unshare -r) leaves the child ours, (uid_t)-1: it still drops every capability,
+ * and other processes of ours could signal it no more than they can signal us.
+ */
+static void sandbox_pick_ids(struct sandbox *sb)
+{
+	uint32_t u, g;
+
+	if (sb->ids_picked)
+		return;
+	sb->ids_picked = 1;
+	u = pick_id("/proc/self/uid_map", uid_free);
+	g = pick_id("/proc/self/gid_map", gid_free);
+	sb->uid = u && g ? (uid_t)u : (uid_t)-1;
+	sb->gid = u && g ? (gid_t)g : (gid_t)-1;
+	if (sb->uid == (uid_t)-1)
+		pr_debug("sandbox: no other id is mapped here: the child keeps our uid and gid");
+	else
+		pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)sb->uid, (unsigned)sb->gid);
+}
+
+/* Wait for the new child's M_READY: 0, or a negative errno with the reason in sb->start_why. */
+static int child_wait_ready(struct sandbox *sb)
+{
+	struct pollfd p = { sb->sock, POLLIN, 0 };
+	size_t n = 0;
+	int32_t st;
+	int got;
+
+	do
+		got = poll(&p, 1, sb->timeout_ms);
+	while (got < 0 && errno == EINTR);
+	if (got == 0) {
+		snprintf(sb->start_why, sizeof(sb->start_why), "the child did not answer in %d ms", sb->timeout_ms);
+		return -ETIMEDOUT;
+	}
+	got = got < 0 ? -errno : sandbox_recv_msg(sb->sock, sb->msg, &n, NULL);
+	if (got != M_READY || n < 5 || sb->msg[n - 1] || memchr(sb->msg + 4, 0, n - 5)) {
+		snprintf(sb->start_why, sizeof(sb->start_why), "the child %s before it was ready",
+			 got == 0 ? "exited" : "sent a bad message");
+		return -EPROTO;
+	}
+	memcpy(&st, sb->msg, 4);
+	if (st > 0 || st < -4095)
+		st = -EPROTO;
+	if (st)
+		snprintf(sb->start_why, sizeof(sb->start_why), "%.100s: %s", (const char *)sb->msg + 4,
+			 strerror(-st));
+	return st;
+}
+
 int sandbox_child_start(struct sandbox *sb)
 {
-	int sv[2];
+	struct rlimit cpu;
+	int sv[2], err;
 	pid_t pid;
 
+	if (sb->start_err)
+		return sb->start_err;
+	if (getuid() == 0 || geteuid() == 0)
+		sandbox_pick_ids(sb);
+	/* The limit the child will have (lower_limit): a SIGKILL below it came from outside. */
+	sb->cpu_limit = SANDBOX_MAX_CPU;
+	if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur < sb->cpu_limit)
+		sb->cpu_limit = cpu.rlim_cur;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		return err;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(sv[1], &sb->opts);
+		sandbox_child_main(sv[1], &sb->opts, sb->uid, sb->gid);
 		_exit(0);
 	}
 	close(sv[1]);
 	sb->pid = pid;
 	sb->sock = sv[0];
 	sb->gen++;
-	return 0;
+	err = child_wait_ready(sb);
+	if (err) {
+		child_stop(sb);
+		sb->stats.start_failures++;
+		/* Locking down fails the same way every time: no more children, no more forks. */
+		sb->start_err = err;
+		pr_debug("sandbox: cannot start the child: %s", sb->start_why);
+	}
+	return err;
+}
+
+int sandbox__start(struct sandbox *sb, char *why, size_t size)
+{
+	int err = 0;
+
+	if (sb->enabled && !sb->pid)
+		err = sandbox_child_start(sb);
+	if (err && size)
+		snprintf(why, size, "%s", sb->start_err ? sb->start_why : strerror(-err));
+	return err;
 }
 
 void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why)
@@ -858,6 +544,24 @@ void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
 		sb->stats.bad_files++;
 	}
 	pr_warn("symbolizer child %s%s%s%s", why, e ? " on '" : "", e ? e->name : "", e ? "': file skipped" : "");
+}
+
+/*
+ * The child's socket closed under a request: a child killed from outside (child_reap) is replaced
+ * and the request sent again (-EAGAIN), SANDBOX_OUTSIDE_RETRIES times in a row at most; otherwise,
+ * or past that, the child failed on 'e' (returns 'err').
+ */
+static int child_gone(struct sandbox *sb, struct sandbox_elf *e, const char *why, int err)
+{
+	if (child_reap(sb) && sb->outside_streak < SANDBOX_OUTSIDE_RETRIES) {
+		sb->outside_streak++;
+		sb->stats.outside_kills++;
+		pr_warn("symbolizer child was killed from outside (SIGKILL from root or the OOM killer)%s%s%s: "
+			"starting a new one", e ? " while on '" : "", e ? e->name : "", e ? "'" : "");
+		return -EAGAIN;
+	}
+	sandbox_child_failed(sb, e, why);
+	return err;
 }
 
 static int under_dir(const char *path, const char *dir)
@@ -950,7 +654,7 @@ static int broker_open(struct sandbox *sb, size_t len)
 		fd = -EPERM;
 	}
 	st = fd < 0 ? fd : 0;
-	err = send_msg(sb->sock, M_FD, &st, 4, fd);
+	err = sandbox_send_msg(sb->sock, M_FD, &st, 4, fd);
 	if (fd >= 0)
 		close(fd);
 	return err;
@@ -969,9 +673,12 @@ int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, co
 	if (!sb->pid && (err = sandbox_child_start(sb)))
 		return err;
 	sb->stats.requests++;
-	if (send_msg(sb->sock, type, body, len, fd)) {
-		sandbox_child_failed(sb, e, "is gone");
-		return -EPIPE;
+	err = sandbox_send_msg(sb->sock, type, body, len, fd);
+	if (err == -EPIPE || err == -ECONNRESET)
+		return child_gone(sb, e, "is gone", -EPIPE);
+	if (err) {
+		sandbox_child_failed(sb, e, "cannot be sent a request");
+		return err;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -994,10 +701,12 @@ int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, co
 			sandbox_child_failed(sb, e, "cannot be polled");
 			return err;
 		}
-		got = recv_msg(sb->sock, sb->msg, &n, NULL);
-		if (got <= 0) {
-			sandbox_child_failed(sb, e, got == 0 ? "died" : "sent a bad message");
-			return got == 0 ? -EPIPE : got;
+		got = sandbox_recv_msg(sb->sock, sb->msg, &n, NULL);
+		if (got == 0 || got == -ECONNRESET)
+			return child_gone(sb, e, "died", -EPIPE);
+		if (got < 0) {
+			sandbox_child_failed(sb, e, "sent a bad message");
+			return got;
 		}
 		if ((uint32_t)got == want)
 			return (int)n;
@@ -1051,20 +760,22 @@ int sandbox_child_open(struct sandbox *sb, struct sandbox_elf *e)
 		return -EIO;
 	if (sb->pid && e->gen == sb->gen)
 		return 0;
-	if (e->is_vdso) {
-		n = sandbox_request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
-	} else {
-		if (nl == 0 || nl >= 4096 || rl >= 4096)
-			return -ENAMETOOLONG;
-		memcpy(body, e->name, nl + 1);
-		memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
-		n = sandbox_request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
-	}
+	if (!e->is_vdso && (nl == 0 || nl >= 4096 || rl >= 4096))
+		return -ENAMETOOLONG;
+	memcpy(body, e->name, nl + 1);
+	memcpy(body + nl + 1, e->root ? e->root : "", rl + 1);
+	do {
+		if (e->is_vdso)
+			n = sandbox_request(sb, e, M_VDSO, NULL, 0, -1, M_OPENED);
+		else
+			n = sandbox_request(sb, e, M_OPEN, body, nl + rl + 2, e->fd, M_OPENED);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return n;
 	st = decode_opened(sb, e, (size_t)n);
 	if (st == -EPROTO)
 		sandbox_child_failed(sb, e, "sent a bad message");
+	safeopen__fd_error(st); /* the child out of descriptors */
 	return st < 0 ? st : 0;
 }
 
@@ -1114,8 +825,10 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 	if (!sb->enabled) {
 		struct sym_elf *l = symbolizer__open_fd(sb->local, fd, name, root);
 
-		if (!l)
+		if (!l) {
+			safeopen__fd_error(-errno);
 			return NULL;
+		}
 		e = add_elf(sb, name, root);
 		if (!e) {
 			errno = ENOMEM;
@@ -1139,9 +852,14 @@ struct sandbox_elf *sandbox__open_fd(struct sandbox *sb, int fd, const char *nam
 		return NULL;
 	}
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (e->fd < 0 || (err = sandbox_child_open(sb, e)) < 0) {
+	sb->outside_streak = 0;
+	if (e->fd < 0)
+		err = safeopen__fd_error(-errno);
+	else
+		err = sandbox_child_open(sb, e);
+	if (err < 0) {
 		e->bad = 1; /* kept in the list (freed with the sandbox), never used */
-		errno = e->fd < 0 ? EMFILE : -err;
+		errno = -err;
 		return NULL;
 	}
 	return e;
@@ -1167,6 +885,7 @@ struct sandbox_elf *sandbox__vdso(struct sandbox *sb)
 	if (!e)
 		return NULL;
 	e->is_vdso = 1;
+	sb->outside_streak = 0;
 	if (sandbox_child_open(sb, e) < 0) {
 		e->bad = 1;
 		return NULL;
@@ -1202,12 +921,17 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 
 	if (!sb->enabled)
 		return symbolizer__lookup(sb->local, e->local, vaddr, out, max);
-	if (max <= 0 || sandbox_child_open(sb, e) < 0)
+	if (max <= 0)
 		return 0;
-	memcpy(body, &e->handle, 4);
-	memcpy(body + 4, &vaddr, 8);
-	memcpy(body + 12, &m, 4);
-	n = sandbox_request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	sb->outside_streak = 0;
+	do {
+		if (sandbox_child_open(sb, e) < 0)
+			return 0;
+		memcpy(body, &e->handle, 4);
+		memcpy(body + 4, &vaddr, 8);
+		memcpy(body + 12, &m, 4);
+		n = sandbox_request(sb, e, M_LOOKUP, body, sizeof(body), -1, M_FRAMES);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_frames(sb->msg, (size_t)n, out, (int)m, sb->strbuf, sizeof(sb->strbuf));
@@ -1269,6 +993,7 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 		return 0;
 	}
 	/* After a failure the file is bad: the rest of its addresses get no frames, as one by one. */
+	sb->outside_streak = 0;
 	while (done < n && sandbox_child_open(sb, e) == 0) {
 		uint32_t ask = (uint32_t)(n - done < SANDBOX_LOOKUP_BATCH ? n - done : SANDBOX_LOOKUP_BATCH);
 		uint32_t mm = (uint32_t)m, ms = (uint32_t)(sb->timeout_ms / 10 > 0 ? sb->timeout_ms / 10 : 1);
@@ -1283,6 +1008,10 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 		memcpy(body + 12, &ms, 4);
 		memcpy(body + 16, vaddrs + done, (size_t)ask * 8);
 		len = sandbox_request(sb, e, M_LOOKUP_MANY, body, 16 + (size_t)ask * 8, -1, M_FRAMES_MANY);
+		if (len == -EAGAIN) {
+			blk--; /* the same addresses again, to a new child */
+			continue;
+		}
 		if (len < 0)
 			break;
 		k = sandbox__decode_frames_many(sb->msg, (size_t)len, ask, sb->many + done * m, (int)m, counts, strs,
@@ -1317,9 +1046,12 @@ int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 
 	if (!sb->enabled)
 		return symbolizer__has_dwarf(sb->local, e->local);
-	if (sandbox_child_open(sb, e) < 0)
-		return 0;
-	n = sandbox_request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	sb->outside_streak = 0;
+	do {
+		if (sandbox_child_open(sb, e) < 0)
+			return 0;
+		n = sandbox_request(sb, e, M_HAS_DWARF, &e->handle, 4, -1, M_DWARF);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
 	n = sandbox__decode_has_dwarf(sb->msg, (size_t)n);
@@ -1427,11 +1159,14 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 		return -ENOSYS;
 	if (al >= 4096)
 		return -ENAMETOOLONG;
-	if (e && sandbox_child_open(sb, e) < 0)
-		return -EIO;
 	memcpy(body, &w, 4);
 	memcpy(body + 4, arg, al + 1);
-	n = sandbox_request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	sb->outside_streak = 0;
+	do {
+		if (e && sandbox_child_open(sb, e) < 0)
+			return -EIO;
+		n = sandbox_request(sb, e, M_TEST, body, 4 + al + 1, -1, M_TESTED);
+	} while (n == -EAGAIN);
 	if (n < 0)
 		return n;
 	if (n != 4)

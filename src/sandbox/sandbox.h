@@ -4,8 +4,10 @@
  *
  * A struct sandbox is a proxy with the symbolizer's functions. Enabled, it forks a long-lived child
  * on first use that runs the symbolizer (symbolizer.h) after dropping everything: all fds but its
- * socket and stderr closed, PR_SET_NO_NEW_PRIVS, the capability bounding set dropped, uid/gid
- * 65534 (when started as root), no capabilities, not dumpable, RLIMIT_AS/CPU/NOFILE/CORE lowered,
+ * socket and stderr closed, PR_SET_NO_NEW_PRIVS, the capability bounding set dropped, a uid and gid
+ * of its own (when started as root: no account or group has them, so no other process but root can
+ * signal it; see sandbox_pick_ids in sandbox.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
+ * NOFILE/CORE lowered (only ever lowered: an inherited lower hard limit is kept),
  * and a seccomp filter that kills it on any system call beyond reading what it is given (no socket,
  * no exec, no kill; write only to stderr; open, readlink and access by path fail with EACCES). The parent keeps opening files safely (safeopen.h) and
  * passes descriptors over a SOCK_SEQPACKET socketpair (SCM_RIGHTS); when the child wants a separate
@@ -16,7 +18,10 @@
  * Each request has a timeout (SANDBOX_TIMEOUT_MS, or SCORCH_SANDBOX_TIMEOUT_MS in the environment).
  * When the child dies, times out or answers garbage, the parent kills it, counts it, marks the file
  * of that request bad (its addresses get no names) and starts a fresh child on the next request,
- * resending the files it still holds. Replies are parsed defensively: bounded lengths, NUL-free
+ * resending the files it still holds. A child killed by SIGKILL that it did not bring on itself (its
+ * CPU time below its RLIMIT_CPU; seccomp kills with SIGSYS) was killed from outside (root, the OOM
+ * killer): that counts in outside_kills, the file is not blamed, and the request goes to a new child
+ * (SANDBOX_OUTSIDE_RETRIES times in a row at most, then it fails as any). Replies are parsed defensively: bounded lengths, NUL-free
  * strings, counts checked against the bytes present.
  *
  * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
@@ -35,6 +40,9 @@
 #include "symbolizer.h"
 
 #define SANDBOX_TIMEOUT_MS 10000
+/* The child's resource limits, or lower ones inherited: address space and CPU seconds. */
+#define SANDBOX_MAX_AS (16ULL << 30)
+#define SANDBOX_MAX_CPU 3600
 /* The largest message either side accepts. */
 #define SANDBOX_MAX_MSG (64u << 10)
 /* The longest string (function or file name) the child sends; longer ones are cut. */
@@ -45,6 +53,13 @@ struct sandbox_elf;
 
 /* 'opts' is copied (directory strings stay borrowed). NULL on ENOMEM. The child starts lazily. */
 struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled);
+/*
+ * Start the child now, if none runs, and wait until it is locked down: 0 (also when disabled), or a
+ * negative errno with the reason in 'why' (of 'size' bytes, e.g. "lowering RLIMIT_AS: Operation not
+ * permitted"). A child that cannot lock itself down never will: every later request fails at once
+ * (no names; files are not marked bad), so callers check this first and refuse to go on silently.
+ */
+int sandbox__start(struct sandbox *sb, char *why, size_t size);
 void sandbox__free(struct sandbox *sb);
 
 /* As symbolizer__open_fd(): the sandbox dups 'fd' (kept to resend to a restarted child). */
@@ -92,11 +107,18 @@ int sandbox__share_cpu(struct sandbox *sb);
 struct sandbox_stats {
 	uint64_t requests, restarts, timeouts, bad_files, opens_brokered, opens_refused;
 	uint64_t lookups; /* addresses the child answered (sandbox__lookup, sandbox__lookup_many) */
+	uint64_t start_failures; /* children that could not start (see sandbox__start) */
+	uint64_t outside_kills;  /* children killed from outside: replaced, the request sent again */
 };
 void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st);
 
 /* --- for tests --------------------------------------------------------------------------------- */
 
+/*
+ * Hooks in the environment, for tests only: SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL (the child reports that
+ * it cannot lock itself down), SCORCH_TEST_SANDBOX_STALL, SCORCH_TEST_SANDBOX_LOOKUP_CRASH,
+ * SCORCH_TEST_SANDBOX_UNWIND_CRASH (see sandbox_child.c).
+ */
 /* The child's pid (starting it if needed), or a negative errno; -ENOSYS when disabled. */
 int sandbox__child_pid(struct sandbox *sb);
 enum sandbox_test {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sandbox_int - internal to the sandbox module (sandbox.c, sandbox_uw.c): not for other modules, which
- * use sandbox.h. What the symbolizer proxy (sandbox.c) and the unwinding proxy (sandbox_uw.c) share:
- * the child protocol's message types, the proxy's state, and the request machinery with its failure
- * accounting (one child, started, stopped and restarted for both).
+ * sandbox_int - internal to the sandbox module (sandbox.c, sandbox_child.c, sandbox_uw.c): not for
+ * other modules, which use sandbox.h. What the symbolizer proxy (sandbox.c), the child (sandbox_child.c)
+ * and the unwinding proxy (sandbox_uw.c) share: the child protocol's message types and framing, the
+ * proxy's state, and the request machinery with its failure accounting (one child, started, stopped
+ * and restarted for both proxies).
  */
 #ifndef SCORCH_SANDBOX_INT_H
 #define SCORCH_SANDBOX_INT_H
@@ -11,6 +12,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "sandbox.h"
@@ -29,6 +31,7 @@ enum {
 	M_TESTED,      /* i32 result */
 	M_DEBUG_OPEN,  /* "root\0path\0" -> M_FD */
 	M_FRAMES_MANY, /* see sandbox__decode_frames_many */
+	M_READY,       /* i32 0 or -errno, "what failed\0": the child's first message, locked down or not */
 	/* unwinding (sandbox_uw.c): parent to child */
 	M_UW_SETUP = 40, /* fd + u32 which (0 requests, read-only; 1 results), u32 0, u64 size -> M_UW_ACK */
 	M_UW_MAPS,       /* u32 pid, u32 append, n x struct unwindsvc_map -> M_UW_ACK */
@@ -78,6 +81,13 @@ struct sandbox {
 	int sock;
 	uint32_t gen;             /* increments with each child */
 	int timeout_ms;
+	uid_t uid;                /* the child's ids when started as root (sandbox_pick_ids), */
+	gid_t gid;                /* (uid_t)-1: keep ours */
+	int ids_picked;
+	int start_err;            /* a child could not lock itself down: none will (sticky, < 0) */
+	char start_why[160];      /* why, for sandbox__start() */
+	uint32_t outside_streak;  /* outside kills in the current operation (see sandbox_request) */
+	rlim_t cpu_limit;         /* the child's RLIMIT_CPU (soft), seconds */
 	struct sandbox_elf **elfs;
 	size_t nr_elfs, cap_elfs;
 	struct sandbox_elf *vdso;
@@ -94,14 +104,43 @@ struct sandbox {
 	char strbuf[SANDBOX_MAX_MSG];
 };
 
-/* Fork a child (the caller checked that none runs); 0 or a negative errno. */
+/*
+ * Framing (sandbox.c): one message per SOCK_SEQPACKET packet, struct msg_hdr then the body, with at
+ * most one descriptor. sandbox_send_msg: 0 or a negative errno. sandbox_recv_msg: the type, 0 at end of
+ * file, or a negative errno (-EPROTO for a malformed message); the body (at most SANDBOX_MAX_MSG
+ * bytes) in 'buf', its length in '*len', a passed descriptor in '*fd' (NULL: none expected), which is
+ * SANDBOX_FD_LOST when one was sent but could not be received (the receiver out of descriptors).
+ */
+#define SANDBOX_FD_LOST (-2)
+int sandbox_send_msg(int sock, uint32_t type, const void *body, size_t len, int fd);
+int sandbox_recv_msg(int sock, uint8_t *buf, size_t *len, int *fd);
+/*
+ * Append one answer (a FRAMES body) at 'at' of a FRAMES_MANY reply (sandbox.c): the first answer is cut
+ * to fit, as a single lookup's is; a later one goes whole or not at all. The new end, or SIZE_MAX.
+ */
+size_t sandbox_put_answer(const struct sym_frame *f, int n, uint8_t *buf, size_t cap, size_t at, int first);
+/* The child's life (sandbox_child.c), after the fork: never returns. */
+void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)
+	__attribute__((noreturn));
+
+/*
+ * Fork a child (the caller checked that none runs) and wait until it says it is locked down; 0 or a
+ * negative errno. A child that cannot lock itself down makes every later start fail the same way
+ * (sb->start_err), without a fork, and counts in stats.start_failures.
+ */
 int sandbox_child_start(struct sandbox *sb);
 /* The child failed (why: "died", "timed out", ...): stop it, count it, mark 'e' (if any) bad, warn. */
 void sandbox_child_failed(struct sandbox *sb, struct sandbox_elf *e, const char *why);
 /*
  * Send a request and wait for the answer of type 'want' (its body in sb->msg, length returned),
- * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
+ * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad;
+ * except -EAGAIN: the child was killed from outside (SIGKILL it did not bring on itself, see
+ * sandbox.c), nothing is marked bad, and the caller sends the request again (to a new child, after
+ * sandbox_child_open()). After SANDBOX_OUTSIDE_RETRIES such kills (sb->outside_streak, which each
+ * public operation sets to 0 first) the request fails as any: a file that brings the OOM killer
+ * costs that many restarts, then is blamed.
  */
+#define SANDBOX_OUTSIDE_RETRIES 3
 int sandbox_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
 		    int fd, uint32_t want);
 /* Make 'e' known to the current child (after a restart, send it again). 0 or a negative errno. */

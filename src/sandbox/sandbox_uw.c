@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safeopen.h"
 #include "sandbox_int.h"
 #include "unwindsvc.h"
 
@@ -332,7 +333,7 @@ static int uw_ask(struct sandbox *sb, uint32_t type, const void *body, size_t le
 		return -EPROTO;
 	}
 	memcpy(&st, sb->msg, 4);
-	return st;
+	return safeopen__fd_error(st); /* -EMFILE: the child out of descriptors */
 }
 
 static int uw_send_maps(struct sandbox *sb, struct uw_proc *pr)
@@ -383,7 +384,7 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", uw->req_fd);
 		ro = open(path, O_RDONLY | O_CLOEXEC);
 		if (ro < 0)
-			return -errno;
+			return safeopen__fd_error(-errno);
 		memcpy(body + 8, &size, 8);
 		err = uw_ask(sb, M_UW_SETUP, body, sizeof(body), ro);
 		close(ro);
@@ -458,10 +459,16 @@ static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint3
 		return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips,
 						 sizeof(uw->tmp_ips) / 8);
 	}
-	/* A child that dies while we open a file for it is started again once, with everything resent. */
+again:
+	/*
+	 * A child that dies while we open a file for it is started again once, with everything resent;
+	 * one killed from outside (sandbox_request's -EAGAIN), as many times as that allows.
+	 */
 	err = uw_prepare_child(sb, todo, nt);
-	if (err == -EPIPE || (err && !sb->pid))
+	if (err == -EPIPE || err == -EAGAIN || (err && !sb->pid && !sb->start_err))
 		err = uw_prepare_child(sb, todo, nt);
+	if (err == -EAGAIN)
+		goto again;
 	if (err)
 		return err == -ENOMEM ? err : -EIO;
 	memcpy(body, &nt, 4);
@@ -474,6 +481,8 @@ static int uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint3
 	uw->stats.samples += nt;
 	*gen = sb->gen;
 	n = sandbox_request(sb, NULL, M_UW_BATCH, body, 16 + (size_t)nt * 8, -1, M_UW_DONE);
+	if (n == -EAGAIN)
+		goto again;
 	if (n < 0)
 		return -EIO;
 	if (n != 24)
@@ -561,6 +570,7 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 		uint32_t next = 0;
 
 		gen = 0;
+		sb->outside_streak = 0;
 		err = uw_round(sb, todo, nt, &gen);
 		if (err == -ENOMEM)
 			return err;
@@ -568,6 +578,11 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 			for (k = 0; k < nt; k++)
 				uw->res_out[todo[k]].lost = 1;
 			uw->stats.failures += nt;
+			if (sb->start_err) {
+				/* No child will start: said once, when the recorder started it. */
+				uw->given_up = 1;
+				return 0;
+			}
 			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
 			uw_blame(sb, gen);
 			return 0;

@@ -445,6 +445,12 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		e->mod = NULL;
 		pr_debug("cannot read '%s' as ELF: %s", name, strerror(-err));
 	}
+	/* Out of descriptors says nothing of the file: not remembered as bad, tried again next time. */
+	if (err == -EMFILE || err == -ENFILE) {
+		sym_elf_free(e);
+		errno = -err;
+		return NULL;
+	}
 	if (s->nr_elfs == s->cap_elfs) {
 		size_t ncap = s->cap_elfs ? s->cap_elfs * 2 : 32;
 		struct sym_elf **n = realloc(s->elfs, ncap * sizeof(*n));

@@ -2,12 +2,16 @@
 /*
  * safeopen - open files whose paths a profiled process chose, the way a root profiler must.
  *
- * Every function opens read-only with O_NONBLOCK|O_NOCTTY|O_CLOEXEC (a FIFO never blocks the caller),
- * then fstat()s the descriptor and keeps it only when it is a regular file no larger than
- * SAFEOPEN_MAX_SIZE. Paths inside another process's root are resolved with openat2(RESOLVE_IN_ROOT), so
- * neither ".." nor an absolute symlink leads out of that root; where openat2 does not exist (ENOSYS),
- * by a walk that holds each directory open and follows symlinks inside the root the same way. Functions return a descriptor the
+ * Every function first resolves the path to an O_PATH descriptor, which opens nothing (no driver is
+ * called, a FIFO's writer is not woken), fstat()s it, and opens the file for real (read-only with
+ * O_NONBLOCK|O_NOCTTY|O_CLOEXEC, through /proc/self/fd: the inode held, not the path again) only when
+ * it is a regular file no larger than SAFEOPEN_MAX_SIZE. So a path or symlink to a device (a serial
+ * port, a watchdog, /dev/zero) or a FIFO is refused without opening it, even by root. Paths inside
+ * another process's root are resolved with openat2(RESOLVE_IN_ROOT), so neither ".." nor an absolute
+ * symlink leads out of that root; where openat2 does not exist (ENOSYS), by a walk that holds each
+ * directory open and follows symlinks inside the root the same way. Functions return a descriptor the
  * caller owns, or a negative errno (-EINVAL for a file that is not regular, -EFBIG for one too large).
+ * /proc must be mounted.
  */
 #ifndef SCORCH_SAFEOPEN_H
 #define SCORCH_SAFEOPEN_H
@@ -41,6 +45,15 @@ int safeopen__identified(const char *path, uint32_t dev_major, uint32_t dev_mino
  * symbolizer child (sandbox.h), which may not open files, asks its parent this way.
  */
 void safeopen__set_broker(int (*broker)(const char *root, const char *path));
+/*
+ * Running out of descriptors (ulimit -n) must not pass for a missing file: each opener here, and
+ * other code that opens or receives descriptors for a target's files (the sandbox), passes its error
+ * through safeopen__fd_error(), which returns 'err' (a negative errno) as it is and, for -EMFILE or
+ * -ENFILE, counts it (process-wide, thread-safe) and warns once on stderr. safeopen__fd_exhausted()
+ * is that count (the recorder's fd_exhausted counter).
+ */
+int safeopen__fd_error(int err);
+uint64_t safeopen__fd_exhausted(void);
 /* Whether the first bytes of 'fd' are the ELF magic. */
 int safeopen__is_elf(int fd);
 
