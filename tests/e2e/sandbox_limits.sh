@@ -99,7 +99,18 @@ else
 	note "the hard RLIMIT_NOFILE is $hard: not checking the raise"
 fi
 # A hard limit too low: a warning, once, and the counter.
-(ulimit -n 32 && "$SCORCH" record -a -d 1 -o "$TMP/h.prof") 2>"$TMP/err" || fail "record -a under ulimit -n 32 failed: $(cat "$TMP/err")"
+# Busy programs of our own, mapping many files between them, so that an idle machine has samples too.
+busy=()
+"$WL/demo" 4 >/dev/null & busy+=($!)
+python3 -c 'import json, zlib, hashlib, decimal, sqlite3, ssl
+while True: pass' & busy+=($!)
+perl -MPOSIX -MData::Dumper -e '1 while 1' & busy+=($!)
+sleep 0.5
+(ulimit -n 32 && "$SCORCH" record -a -d 1 -o "$TMP/h.prof") 2>"$TMP/err"
+rc=$?
+kill "${busy[@]}" 2>/dev/null
+wait "${busy[@]}" 2>/dev/null
+[ $rc = 0 ] || fail "record -a under ulimit -n 32 failed: $(cat "$TMP/err")"
 n=$(grep -c 'out of file descriptors' "$TMP/err")
 exhausted=$(counter "$TMP/h.prof" fd_exhausted)
 note "record -a under ulimit -n 32: fd_exhausted $exhausted, $n warning(s), files_unreadable $(counter "$TMP/h.prof" files_unreadable)"
