@@ -27,6 +27,7 @@
 #include "log.h"
 #include "profile.h"
 #include "report.h"
+#include "utf8.h"
 #include "view.h"
 
 #define MAX_PIDS 64
@@ -258,15 +259,35 @@ static void free_prev(struct prev_row *p, size_t n)
 	free(p);
 }
 
-/* A name fit for one cell of a terminal line: ASCII printable only, cut to 'width' columns. */
+/*
+ * A name fit for one cell of a terminal line, cut to 'width' characters ('+' marks the cut): what a
+ * terminal could act on becomes '?', as utf8__printable() does.
+ */
 static void cell(char *dst, size_t size, const char *src, size_t width)
 {
-	size_t i, n = 0;
+	const unsigned char *u = (const unsigned char *)src;
+	size_t len = strlen(src), i = 0, n = 0, chars = 0, last = 0;
 
-	for (i = 0; src[i] && n + 1 < size && n < width; i++)
-		dst[n++] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f ? src[i] : '?';
-	if (src[i] && n >= 1 && width >= 1 && n == width)
-		dst[n - 1] = '+'; /* cut */
+	while (i < len && chars < width) {
+		uint32_t cp;
+		size_t l = utf8__seq(u + i, len - i, &cp);
+		int safe = l && !utf8__cp_unsafe(cp);
+
+		if (n + (safe ? l : 1) + 1 > size)
+			break;
+		last = n;
+		if (safe)
+			memcpy(dst + n, u + i, l);
+		else
+			dst[n] = '?';
+		n += safe ? l : 1;
+		i += l ? l : 1;
+		chars++;
+	}
+	if (i < len && chars && chars == width) {
+		n = last; /* cut */
+		dst[n++] = '+';
+	}
 	dst[n] = '\0';
 }
 

@@ -8,6 +8,7 @@
 #include "diff.h"
 #include "folded.h"
 #include "stats.h"
+#include "utf8.h"
 
 #define NO_ROW UINT32_MAX
 
@@ -475,8 +476,10 @@ static void print_side(FILE *out, const struct diff *d, int side, const char *la
 	uint32_t i;
 
 	fprintf(out, "# %s", label);
-	for (i = 0; i < d->nr_runs[side]; i++)
-		fprintf(out, "%s%s", i ? ", " : " ", d->inputs[side][i].name);
+	for (i = 0; i < d->nr_runs[side]; i++) {
+		fputs(i ? ", " : " ", out);
+		utf8__fputs(d->inputs[side][i].name, out);
+	}
 	fprintf(out, " (%u run%s, %" PRIu64 " samples)\n", d->nr_runs[side], d->nr_runs[side] == 1 ? "" : "s",
 		d->n[side]);
 }
@@ -491,15 +494,15 @@ static size_t nr_nonzero(const struct diff *d)
 	return n;
 }
 
-/* A name in a table column: control characters (a terminal's escape sequences) become '?'. */
+/* A name in a table column, padded to 'width': what a terminal could act on becomes '?'. */
 static void print_name(FILE *out, const char *s, int width)
 {
-	int n = 0;
+	char buf[4096];
 
-	for (; *s; s++, n++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
-	for (; n < width; n++)
-		fputc(' ', out);
+	if (width)
+		fprintf(out, "%-*s", width, utf8__printable(s, buf, sizeof(buf)));
+	else
+		utf8__fputs(s, out); /* a whole stack may be longer than any buffer */
 }
 
 static void print_table(FILE *out, const struct diff *d, size_t top)
