@@ -299,8 +299,9 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 	}
 	if (shown < nr) {
 		if (limit < nr)
-			fprintf(out, "# %zu more %ss below the top %zu (-n 0 shows all)", nr - limit,
-				!strcmp(what, "function") ? "function" : what, limit);
+			fprintf(out, "# %zu more %s below the top %zu (-n 0 shows all)", nr - limit,
+				!strcmp(what, "process") ? "processes" : !strcmp(what, "line") ? "lines" :
+				!strcmp(what, "module") ? "modules" : "functions", limit);
 		else
 			fprintf(out, "#");
 		if (limit - shown)
