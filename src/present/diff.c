@@ -551,7 +551,7 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fputc('\n', out);
 	}
 	if (n < nonzero)
-		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", nonzero - n, n);
+		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", nonzero - n, n);
 }
 
 /*

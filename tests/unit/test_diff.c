@@ -314,7 +314,7 @@ static void test_formats(void **state)
 	assert_non_null(strstr(s, "  2.00%   8.00%   +6.00        20        80 "));
 	free(s);
 	s = print(&d, DIFF_FMT_TABLE, 1);
-	assert_non_null(strstr(s, "# 2 more rows below the top 1 (--top 0 shows all)\n"));
+	assert_non_null(strstr(s, "# 2 more rows below the top 1 (-n 0 shows all)\n"));
 	assert_null(strstr(s, "main")); /* no self samples on either side: left out */
 	free(s);
 	s = print(&d, DIFF_FMT_MARKDOWN, 0);
