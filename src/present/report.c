@@ -226,6 +226,22 @@ static void print_filter_line(FILE *out, const struct view *v)
 			v->total, pct(v->total, v->p->total));
 }
 
+/*
+ * An inlined function is a row of its own, with its own self time (malloc's time split over
+ * _int_malloc, tcache_put...): say so, and how to fold them, when the rows shown hold one.
+ */
+static void print_inline_line(FILE *out, const struct view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nr_funcs_of; i++)
+		if (v->funcs[v->funcs_of[i]].kind == VIEW_KIND_INLINE) {
+			fprintf(out, "# inlined:  inlined functions are shown as their own frames; --no-inline folds them "
+				     "into their callers\n");
+			return;
+		}
+}
+
 static int print_table(FILE *out, const struct view *v, const struct report_opts *opts, const char *input)
 {
 	size_t nr, i, shown = 0, limit;
@@ -278,6 +294,7 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 	if (!opts->no_header) {
 		report__print_header(out, v->p, input);
 		print_filter_line(out, v);
+		print_inline_line(out, v);
 		fprintf(out, "#\n");
 	}
 	if (!nr) {
@@ -479,6 +496,7 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 	} else if (!opts->no_header) {
 		report__print_header(out, p, input);
 		print_filter_line(out, &v);
+		print_inline_line(out, &v);
 		fprintf(out, "#\n");
 	}
 	if (opts->callers) {
