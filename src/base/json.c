@@ -107,7 +107,11 @@ static void write_str(struct json *j, const char *s, size_t len)
 				fprintf(j->out, "\\u%04x", c);
 			i++;
 		} else if ((n = utf8__seq(u + i, len - i, &cp))) {
-			fwrite(u + i, 1, n, j->out);
+			/* C1 and bidi controls are valid JSON, but act on a terminal that shows the file. */
+			if (utf8__cp_unsafe(cp))
+				fprintf(j->out, "\\u%04x", (unsigned)cp);
+			else
+				fwrite(u + i, 1, n, j->out);
 			i += n;
 		} else {
 			fputs("\\ufffd", j->out);
@@ -141,6 +145,15 @@ void json__double(struct json *j, double v, int decimals)
 		fputs("null", j->out);
 	else
 		fprintf(j->out, "%.*f", decimals, v);
+}
+
+void json__g(struct json *j, double v)
+{
+	value(j);
+	if (!isfinite(v))
+		fputs("null", j->out);
+	else
+		fprintf(j->out, "%.6g", v);
 }
 
 void json__bool(struct json *j, int v)

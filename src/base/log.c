@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static enum log_level cur_level = LOG_INFO;
 
@@ -24,11 +26,22 @@ void log__vprint(enum log_level level, const char *fmt, va_list ap)
 		[LOG_DEBUG] = "scorch: debug: ",
 	};
 
+	char buf[1024], *msg = buf, *heap = NULL;
+	va_list aq;
+	int n;
+
 	if (level > cur_level)
 		return;
+	/* Messages quote names the target chose (paths, comm): no byte of them may drive the terminal. */
+	va_copy(aq, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, aq);
+	va_end(aq);
+	if (n >= (int)sizeof(buf) && vasprintf(&heap, fmt, ap) >= 0)
+		msg = heap;
 	fputs(prefix[level], stderr);
-	vfprintf(stderr, fmt, ap);
+	utf8__fputs(n < 0 ? fmt : msg, stderr);
 	fputc('\n', stderr);
+	free(heap);
 }
 
 #define DEFINE_PR(fn, level)                      \

@@ -344,6 +344,30 @@ static void drop_unexecuted(struct procmaps *m)
 	m->nr = k;
 }
 
+/*
+ * The path as /proc/PID/maps shows it: a newline in a name is written "\012" there. A raw one would
+ * split a line of text output, and give a file two names in one profile (events and /proc).
+ */
+static char *proc_style_dup(const char *path)
+{
+	size_t n = 0, i;
+	char *s, *o;
+
+	for (i = 0; path[i]; i++)
+		n += path[i] == '\n' ? 4 : 1;
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	for (o = s, i = 0; path[i]; i++) {
+		if (path[i] == '\n')
+			memcpy(o, "\\012", 4), o += 4;
+		else
+			*o++ = path[i];
+	}
+	*o = '\0';
+	return s;
+}
+
 int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struct procmaps *m)
 {
 	const struct map_ent *e;
@@ -379,7 +403,7 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 		}
 		n = &m->entries[m->nr];
 		memset(n, 0, sizeof(*n));
-		n->path = strdup(path);
+		n->path = proc_style_dup(path);
 		if (!n->path)
 			return -ENOMEM;
 		n->start = e->start;

@@ -69,8 +69,9 @@ const char *maplog__path(const struct maplog *l, uint32_t dev_major, uint32_t de
 /*
  * Add to 'm' (empty) the file mappings of process 'pid' in its exec 'exec_seq' whose file path is
  * known and which belong to a file with an executable mapping among them (its other segments hold
- * its unwind tables): where mappings overlap, the newest wins. Entries are sorted by start.
- * Returns the number of entries, or -ENOMEM.
+ * its unwind tables): where mappings overlap, the newest wins. Entries are sorted by start. Their
+ * paths are names, written as /proc/PID/maps writes them (a newline as "\012"); maplog__path() gives
+ * the path to open. Returns the number of entries, or -ENOMEM.
  */
 int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struct procmaps *m);
 

@@ -20,7 +20,7 @@
 
 static const char diff_usage[] =
 	"Usage: scorch diff [options] BASE NEW\n"
-	"       scorch diff [options] -b BASE [-b BASE]... -n NEW [-n NEW]...\n"
+	"       scorch diff [options] -b BASE [-b BASE]... -N NEW [-N NEW]...\n"
 	"\n"
 	"Compare two profiles, or several runs per side, function by function: each function's share of\n"
 	"the samples before and after, the change in points, and a verdict (regressed, improved,\n"
@@ -29,7 +29,7 @@ static const char diff_usage[] =
 	"\n"
 	"Options:\n"
 	"  -b, --base FILE          a base run (repeat for several runs)\n"
-	"  -n, --new FILE           a new run (repeat for several runs)\n"
+	"  -N, --new FILE           a new run (repeat for several runs)\n"
 	"  -f, --format FMT         table, markdown, json or folded (default table)\n"
 	"  -o, --output FILE        file to write, '-' for standard output (default -)\n"
 	"      --by KEY             function, line, module or stack (default function; stack for folded)\n"
@@ -38,7 +38,7 @@ static const char diff_usage[] =
 	"      --threshold POINTS   least growth of a share, in points, that is a regression (default 1)\n"
 	"      --min-expected N     test a row only when N samples are expected on a side (default 5)\n"
 	"      --fail-on WHAT       regression or change: exit with status 3 when one is found\n"
-	"      --top N              rows of the table or markdown, 0 for all (default 20)\n"
+	"  -n, --top N              rows of the table or markdown, 0 for all (default 20)\n"
 	"      --flamegraph FILE    also draw a differential flame graph (red grew, blue shrank)\n"
 	"      --partial            read profiles whose recording did not finish\n"
 	"  -q, --quiet              print errors only\n"
@@ -113,7 +113,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "base", required_argument, NULL, 'b' },
-		{ "new", required_argument, NULL, 'n' },
+		{ "new", required_argument, NULL, 'N' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "by", required_argument, NULL, OPT_BY },
@@ -149,11 +149,11 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 	}
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":b:n:f:o:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:N:n:f:o:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-		case 'n':
-			side = c == 'n';
+		case 'N':
+			side = c == 'N';
 			o->files[side][o->nr_files[side]++] = optarg;
 			break;
 		case 'f':
@@ -196,8 +196,15 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 				return -EINVAL;
 			o->fail_on = v ? FAIL_CHANGE : FAIL_REGRESSION;
 			break;
+		case 'n':
+			/* -n was the new run before it meant rows in every command: say so to old scripts. */
+			if (*optarg && strspn(optarg, "0123456789") != strlen(optarg)) {
+				pr_err("-n takes a number of rows, not '%s': give a new run with -N or --new", optarg);
+				return -EINVAL;
+			}
+			/* fall through */
 		case OPT_TOP:
-			if (cli__parse_u32(optarg, 0, UINT32_MAX, "--top", &o->top))
+			if (cli__parse_u32(optarg, 0, UINT32_MAX, c == 'n' ? "-n" : "--top", &o->top))
 				return -EINVAL;
 			break;
 		case OPT_PARTIAL:
@@ -221,7 +228,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 	}
 	if (optind < argc) {
 		if (o->nr_files[0] || o->nr_files[1]) {
-			pr_err("give the profiles either as BASE NEW or with -b and -n, not both");
+			pr_err("give the profiles either as BASE NEW or with -b and -N, not both");
 			return -EINVAL;
 		}
 		if (argc - optind != 2) {
@@ -233,7 +240,7 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 		o->files[1][o->nr_files[1]++] = argv[optind + 1];
 	}
 	if (!o->nr_files[0] || !o->nr_files[1]) {
-		pr_err("nothing to compare: give BASE NEW, or -b BASE and -n NEW");
+		pr_err("nothing to compare: give BASE NEW, or -b BASE and -N NEW");
 		return -EINVAL;
 	}
 	if (o->format == DIFF_FMT_FOLDED) {

@@ -29,6 +29,7 @@
 #include "profile.h"
 #include "recorder.h"
 #include "scorch_abi.h"
+#include "utf8.h"
 
 #define MAX_THREADS 4096
 
@@ -154,6 +155,35 @@ static void read_thread_stat(uint32_t pid, struct thread_copy *t)
 	snprintf(t->comm, sizeof(t->comm), "%.*s", (int)(close_p - open_p - 1), open_p + 1);
 	if (close_p[1] == ' ' && close_p[2])
 		t->state = close_p[2];
+}
+
+/*
+ * Whether 'pid' is a kernel thread (PF_KTHREAD in the flags, the 9th field of /proc/PID/stat): it has no
+ * user stack, and ptrace refuses it with EPERM even to root.
+ */
+static int is_kernel_thread(uint32_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long flags;
+	FILE *f;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the comm may hold spaces and parentheses */
+	if (!p)
+		return 0;
+	for (i = 0; i < 7 && p; i++) /* past state, ppid, pgrp, session, tty_nr, tpgid */
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, "%llu", &flags) != 1)
+		return 0;
+	return !!(flags & 0x00200000ULL); /* PF_KTHREAD */
 }
 
 /* Copy as much of [sp, sp + size) as is mapped: the stack may end before 'size' bytes. */
@@ -307,13 +337,20 @@ static void print_frames_text(FILE *out, const struct profile *p, uint32_t c)
 		for (f = 0; f < nf; f++) {
 			const struct profile_frame *fr = l->nr_frames ? &p->frames[l->frame + f] : NULL;
 
+			/* Names, files and paths are the target's: utf8__fputs() keeps the terminal from acting on them. */
 			profile__frame_label(p, locs[i], f, label, sizeof(label));
-			fprintf(out, "  #%-3u %s", n++, label);
+			fprintf(out, "  #%-3u ", n++);
+			utf8__fputs(label, out);
 			if (fr && (fr->flags & PROFILE_FRAME_INLINE))
 				fputs(" (inlined)", out);
-			if (fr && fr->file)
-				fprintf(out, " at %s:%u", profile__str(p, fr->file), fr->line);
-			fprintf(out, " [%s]\n", profile__mapping_short_name(p, l->mapping));
+			if (fr && fr->file) {
+				fputs(" at ", out);
+				utf8__fputs(profile__str(p, fr->file), out);
+				fprintf(out, ":%u", fr->line);
+			}
+			fputs(" [", out);
+			utf8__fputs(profile__mapping_short_name(p, l->mapping), out);
+			fputs("]\n", out);
 		}
 	}
 }
@@ -377,6 +414,10 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (o.pid == (uint32_t)getpid()) {
 		pr_err("cannot dump scorch itself");
+		goto out;
+	}
+	if (is_kernel_thread(o.pid)) {
+		pr_err("pid %u is a kernel thread: it has no user stack to dump", o.pid);
 		goto out;
 	}
 	/* Stop, copy, release: one thread at a time, nothing else in between. */
@@ -454,7 +495,10 @@ int cmd_dump(int argc, char **argv)
 		for (i = 0; i < nr; i++) {
 			uint32_t c = count_of(&prof, ts[i].tid);
 
-			printf("%sthread %u (%s) state %c\n", i ? "\n" : "", ts[i].tid, ts[i].comm, ts[i].state);
+			char comm[sizeof(ts[i].comm)];
+
+			printf("%sthread %u (%s) state %c\n", i ? "\n" : "", ts[i].tid,
+			       utf8__printable(ts[i].comm, comm, sizeof(comm)), ts[i].state);
 			if (!ts[i].ok)
 				printf("  (not copied: %s)\n", strerror(ts[i].err));
 			else if (c == PROFILE_NONE)

@@ -19,6 +19,7 @@
 #include "readcmd.h"
 #include "report.h"
 #include "resymbolize.h"
+#include "utf8.h"
 
 #define FILTER_HELP \
 	"      --pid PID[,PID...]   only these processes\n" \
@@ -503,6 +504,7 @@ int cmd_info(int argc, char **argv)
 	struct read_cmd_opts o = { 0 };
 	struct profile p;
 	uint32_t i, unnamed = 0;
+	char key[256], val[4096];
 	int err = read_cmd__parse(argc, argv, "info", info_usage, "input partial quiet verbose help", &o);
 
 	if (err)
@@ -511,11 +513,16 @@ int cmd_info(int argc, char **argv)
 		return EXIT_ERROR;
 	report__print_header(stdout, &p, read_cmd__input_name(&o));
 	printf("\n[meta]\n");
-	for (i = 0; i < p.nr_meta; i++)
-		printf("%-24s %s\n", profile__str(&p, p.meta[i].key), profile__str(&p, p.meta[i].value));
+	/* Keys, values and paths are the recorded target's: no byte of them may drive the terminal. */
+	for (i = 0; i < p.nr_meta; i++) {
+		printf("%-24s ", utf8__printable(profile__str(&p, p.meta[i].key), key, sizeof(key)));
+		utf8__fputs(profile__str(&p, p.meta[i].value), stdout);
+		putchar('\n');
+	}
 	printf("\n[counters]\n");
 	for (i = 0; i < p.nr_counters; i++)
-		printf("%-24s %" PRIu64 "\n", profile__str(&p, p.counters[i].key), p.counters[i].num);
+		printf("%-24s %" PRIu64 "\n", utf8__printable(profile__str(&p, p.counters[i].key), key, sizeof(key)),
+		       p.counters[i].num);
 	for (i = 0; i < p.nr_locations; i++)
 		unnamed += p.locations[i].nr_frames == 0;
 	printf("\n[contents]\n");
@@ -528,7 +535,8 @@ int cmd_info(int argc, char **argv)
 	for (i = 0; i < p.nr_mappings; i++) {
 		const char *bid = profile__str(&p, p.mappings[i].build_id);
 
-		printf("%-40s %s\n", profile__str(&p, p.mappings[i].name), *bid ? bid : "-");
+		printf("%-40s %s\n", utf8__printable(profile__str(&p, p.mappings[i].name), val, sizeof(val)),
+		       *bid ? utf8__printable(bid, key, sizeof(key)) : "-");
 	}
 	profile__release(&p);
 	return EXIT_OK;

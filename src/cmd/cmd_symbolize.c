@@ -18,6 +18,7 @@
 #include "procmaps.h"
 #include "safeopen.h"
 #include "sandbox.h"
+#include "utf8.h"
 
 #define MAX_DEBUG_DIRS 32
 #define MAX_FRAMES 32
@@ -172,9 +173,13 @@ static void print_frames(const struct sym_frame *f, int n)
 		fputs("??\n??:0\n", stdout);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		printf("%s\n%s:%u\n", f[i].function ? f[i].function : "??", f[i].file ? f[i].file : "??",
-		       f[i].line);
+	/* One name per line, as addr2line: a newline in a name would shift every answer after it. */
+	for (i = 0; i < n; i++) {
+		utf8__fputs(f[i].function ? f[i].function : "??", stdout);
+		putchar('\n');
+		utf8__fputs(f[i].file ? f[i].file : "??", stdout);
+		printf(":%u\n", f[i].line);
+	}
 }
 
 /* The ELF of maps entry 'e' (index 'i'), opened once: the file the process maps, or the vDSO. */

@@ -27,10 +27,19 @@
 #include "log.h"
 #include "profile.h"
 #include "report.h"
+#include "utf8.h"
 #include "view.h"
 
 #define MAX_PIDS 64
 #define MAX_WINDOW 600 /* refreshes kept */
+/*
+ * --once without -i: a table of 1 s at 99 Hz holds ~99 samples of a busy thread, too few to rank
+ * anything but the hottest function. Sample until 1000 have come in (a share is then known to about
+ * +-1.4 points at 5%), for 1 s at least and 10 s at most (an idle target).
+ */
+#define ONCE_SAMPLES 1000
+#define ONCE_MIN_NS 1000000000ULL
+#define ONCE_MAX_NS 10000000000ULL
 
 static const char usage[] =
 	"Usage: scorch top [options] -p PID[,PID...]\n"
@@ -49,7 +58,8 @@ static const char usage[] =
 	"  -s, --sort KEY           self or total (default self)\n"
 	"      --by KEY             function, line or module (default function)\n"
 	"  -n, --top N              rows to show (default: what fits the terminal, else 20)\n"
-	"      --once               print one table after one interval and exit\n"
+	"      --once               print one table and exit: of -i SECS if given, else of the first\n"
+	"                           1000 samples (1 to 10 seconds)\n"
 	"  -q, --quiet              print errors only\n"
 	"  -v, --verbose            print debug messages\n"
 	"  -h, --help               show this help\n";
@@ -65,6 +75,8 @@ struct top_opts {
 	enum view_by by;
 	uint32_t top;
 	int once;
+	int interval_given;
+	uint64_t once_samples; /* --once without -i: stop at this many samples */
 };
 
 struct prev_row {
@@ -143,6 +155,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		case 'i':
 			if (cli__parse_seconds(optarg, "-i", &o->interval_ns))
 				return -EINVAL;
+			o->interval_given = 1;
 			if (o->interval_ns < 100000000ULL) {
 				pr_err("-i %s is too short: at least 0.1 seconds", optarg);
 				return -EINVAL;
@@ -191,6 +204,10 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		}
 	}
 	cli__verbosity(verbose, quiet);
+	if (o->once && !o->interval_given) {
+		o->interval_ns = ONCE_MAX_NS;
+		o->once_samples = ONCE_SAMPLES;
+	}
 	if (optind < argc) {
 		pr_err("unexpected argument '%s': top samples running processes (-p PID or -a)", argv[optind]);
 		return -EINVAL;
@@ -258,15 +275,35 @@ static void free_prev(struct prev_row *p, size_t n)
 	free(p);
 }
 
-/* A name fit for one cell of a terminal line: ASCII printable only, cut to 'width' columns. */
+/*
+ * A name fit for one cell of a terminal line, cut to 'width' characters ('+' marks the cut): what a
+ * terminal could act on becomes '?', as utf8__printable() does.
+ */
 static void cell(char *dst, size_t size, const char *src, size_t width)
 {
-	size_t i, n = 0;
+	const unsigned char *u = (const unsigned char *)src;
+	size_t len = strlen(src), i = 0, n = 0, chars = 0, last = 0;
 
-	for (i = 0; src[i] && n + 1 < size && n < width; i++)
-		dst[n++] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f ? src[i] : '?';
-	if (src[i] && n >= 1 && width >= 1 && n == width)
-		dst[n - 1] = '+'; /* cut */
+	while (i < len && chars < width) {
+		uint32_t cp;
+		size_t l = utf8__seq(u + i, len - i, &cp);
+		int safe = l && !utf8__cp_unsafe(cp);
+
+		if (n + (safe ? l : 1) + 1 > size)
+			break;
+		last = n;
+		if (safe)
+			memcpy(dst + n, u + i, l);
+		else
+			dst[n] = '?';
+		n += safe ? l : 1;
+		i += l ? l : 1;
+		chars++;
+	}
+	if (i < len && chars && chars == width) {
+		n = last; /* cut */
+		dst[n++] = '+';
+	}
 	dst[n] = '\0';
 }
 
@@ -550,6 +587,9 @@ int cmd_top(int argc, char **argv)
 				break;
 		}
 		now = mono_ns();
+		/* --once: enough samples end the one interval early; the header then gives its true length. */
+		if (o.once_samples && now - last >= ONCE_MIN_NS && t.prof.total >= o.once_samples)
+			o.interval_ns = now - last;
 		if (now - last >= o.interval_ns) {
 			last = now;
 			if (take_snapshot(&t))

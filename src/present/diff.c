@@ -4,10 +4,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "diff.h"
 #include "folded.h"
+#include "json.h"
 #include "stats.h"
+#include "utf8.h"
 
 #define NO_ROW UINT32_MAX
 
@@ -475,8 +478,10 @@ static void print_side(FILE *out, const struct diff *d, int side, const char *la
 	uint32_t i;
 
 	fprintf(out, "# %s", label);
-	for (i = 0; i < d->nr_runs[side]; i++)
-		fprintf(out, "%s%s", i ? ", " : " ", d->inputs[side][i].name);
+	for (i = 0; i < d->nr_runs[side]; i++) {
+		fputs(i ? ", " : " ", out);
+		utf8__fputs(d->inputs[side][i].name, out);
+	}
 	fprintf(out, " (%u run%s, %" PRIu64 " samples)\n", d->nr_runs[side], d->nr_runs[side] == 1 ? "" : "s",
 		d->n[side]);
 }
@@ -491,15 +496,15 @@ static size_t nr_nonzero(const struct diff *d)
 	return n;
 }
 
-/* A name in a table column: control characters (a terminal's escape sequences) become '?'. */
+/* A name in a table column, padded to 'width': what a terminal could act on becomes '?'. */
 static void print_name(FILE *out, const char *s, int width)
 {
-	int n = 0;
+	char buf[4096];
 
-	for (; *s; s++, n++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
-	for (; n < width; n++)
-		fputc(' ', out);
+	if (width)
+		fprintf(out, "%-*s", width, utf8__printable(s, buf, sizeof(buf)));
+	else
+		utf8__fputs(s, out); /* a whole stack may be longer than any buffer */
 }
 
 static void print_table(FILE *out, const struct diff *d, size_t top)
@@ -546,23 +551,51 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fputc('\n', out);
 	}
 	if (n < nonzero)
-		fprintf(out, "# %zu more rows below the top %zu (--top 0 shows all)\n", nonzero - n, n);
+		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", nonzero - n, n);
 }
 
-/* Markdown table cells: '|' would end the cell, '<' '>' '&' would become HTML, '`' code. */
+/*
+ * Markdown table cells hold names the target chose: nothing in them may become markup. Every ASCII
+ * punctuation character that starts a construct is backslash-escaped ('|' would end the cell; '!' '['
+ * ']' '(' ')' make images and links; '`' '*' '_' '~' '#' '\\' code, emphasis, headings, escapes);
+ * '<' '>' '&' become entities (HTML); '@' is followed by an empty HTML comment, which keeps a
+ * renderer from reading a mention ("@team") as GitHub and GitLab do; the ':' of "://" and the '.' of
+ * "www." are escaped so that no URL is linked; what a terminal could act on, and bytes that are not
+ * UTF-8, become '?'.
+ */
 static void md_text(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '|': fputs("\\|", out); break;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, len;
+	uint32_t cp;
+
+	while (i < n) {
+		len = utf8__seq(u + i, n - i, &cp);
+		if (!len || utf8__cp_unsafe(cp)) {
+			fputc('?', out);
+			i += len ? len : 1;
+			continue;
+		}
+		switch (u[i]) {
 		case '<': fputs("&lt;", out); break;
 		case '>': fputs("&gt;", out); break;
 		case '&': fputs("&amp;", out); break;
-		case '`': fputs("\\`", out); break;
-		case '*': fputs("\\*", out); break;
-		case '_': fputs("\\_", out); break;
-		default: fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+		case '@': fputs("@<!-- -->", out); break;
+		case ':':
+		case '.':
+			if ((u[i] == ':' && !strncmp(s + i + 1, "//", 2)) ||
+			    (u[i] == '.' && i >= 3 && !strncasecmp(s + i - 3, "www", 3)))
+				fputc('\\', out);
+			fputc(u[i], out);
+			break;
+		case '|': case '\\': case '`': case '*': case '_': case '~': case '#':
+		case '[': case ']': case '(': case ')': case '!':
+			fputc('\\', out);
+			fputc(u[i], out);
+			break;
+		default: fwrite(u + i, 1, len, out);
 		}
+		i += len;
 	}
 }
 
@@ -616,94 +649,81 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, "\n%zu more rows not shown.\n", nonzero - n);
 }
 
-static void json_str(FILE *out, const char *s)
+static void json_cell(struct json *j, const struct diff_cell *c)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	json__obj(j);
+	json__key(j, "base_count"), json__u64(j, c->count[0]);
+	json__key(j, "new_count"), json__u64(j, c->count[1]);
+	json__key(j, "base_share"), json__g(j, c->share[0]);
+	json__key(j, "new_share"), json__g(j, c->share[1]);
+	json__key(j, "delta"), json__g(j, c->delta);
+	json__key(j, "statistic"), json__g(j, c->stat);
+	json__key(j, "p"), json__g(j, c->p);
+	json__key(j, "p_adjusted"), json__g(j, c->q);
+	json__key(j, "mde"), json__g(j, c->mde);
+	json__key(j, "verdict"), json__str(j, c->verdict == DIFF_TOO_FEW ? "too_few" : diff__verdict_name(c->verdict));
+	json__end(j);
 }
 
-static void json_num(FILE *out, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", out);
-	else
-		fprintf(out, "%.6g", v);
-}
-
-static void json_cell(FILE *out, const struct diff_cell *c)
-{
-	fprintf(out, "{\"base_count\": %" PRIu64 ", \"new_count\": %" PRIu64 ", \"base_share\": ", c->count[0],
-		c->count[1]);
-	json_num(out, c->share[0]);
-	fputs(", \"new_share\": ", out);
-	json_num(out, c->share[1]);
-	fputs(", \"delta\": ", out);
-	json_num(out, c->delta);
-	fputs(", \"statistic\": ", out);
-	json_num(out, c->stat);
-	fputs(", \"p\": ", out);
-	json_num(out, c->p);
-	fputs(", \"p_adjusted\": ", out);
-	json_num(out, c->q);
-	fputs(", \"mde\": ", out);
-	json_num(out, c->mde);
-	fprintf(out, ", \"verdict\": \"%s\"}", c->verdict == DIFF_TOO_FEW ? "too_few" : diff__verdict_name(c->verdict));
-}
-
-static void json_side(FILE *out, const struct diff *d, int side)
+static void json_side(struct json *j, const struct diff *d, int side)
 {
 	uint32_t i;
 
-	fprintf(out, "{\"runs\": %u, \"samples\": %" PRIu64 ", \"inputs\": [", d->nr_runs[side], d->n[side]);
+	json__obj(j);
+	json__key(j, "runs"), json__u64(j, d->nr_runs[side]);
+	json__key(j, "samples"), json__u64(j, d->n[side]);
+	json__key(j, "inputs");
+	json__arr(j);
 	for (i = 0; i < d->nr_runs[side]; i++) {
-		fputs(i ? ", {\"name\": " : "{\"name\": ", out);
-		json_str(out, d->inputs[side][i].name);
-		fprintf(out, ", \"samples\": %" PRIu64 "}", d->inputs[side][i].samples);
+		json__obj(j);
+		json__key(j, "name"), json__str(j, d->inputs[side][i].name);
+		json__key(j, "samples"), json__u64(j, d->inputs[side][i].samples);
+		json__end(j);
 	}
-	fputs("]}", out);
+	json__end(j);
+	json__end(j);
 }
 
+/* Names are the target's bytes: json.c writes them as valid JSON whatever they hold. */
 static void print_json(FILE *out, const struct diff *d)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
+	struct json j;
 	size_t i;
 
-	fputs("{\n  \"base\": ", out);
-	json_side(out, d, 0);
-	fputs(",\n  \"new\": ", out);
-	json_side(out, d, 1);
-	fprintf(out, ",\n  \"by\": \"%s\",\n  \"metric\": \"%s\",\n  \"method\": \"%s\",\n  \"alpha\": %g,\n"
-		     "  \"threshold\": %g,\n  \"min_expected\": %g,\n  \"power\": %g,\n",
-		by_name(d->opts.by), metric_name(m), d->method == DIFF_WELCH ? "welch" : "z", d->opts.alpha,
-		d->opts.threshold, d->opts.min_expected, DIFF_POWER);
-	fprintf(out, "  \"summary\": {\"regressed\": %zu, \"improved\": %zu, \"unchanged\": %zu, \"too_few\": %zu},\n",
-		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
-	fputs("  \"rows\": [", out);
+	json__init(&j, out, 1);
+	json__obj(&j);
+	json__key(&j, "base"), json_side(&j, d, 0);
+	json__key(&j, "new"), json_side(&j, d, 1);
+	json__key(&j, "by"), json__str(&j, by_name(d->opts.by));
+	json__key(&j, "metric"), json__str(&j, metric_name(m));
+	json__key(&j, "method"), json__str(&j, d->method == DIFF_WELCH ? "welch" : "z");
+	json__key(&j, "alpha"), json__g(&j, d->opts.alpha);
+	json__key(&j, "threshold"), json__g(&j, d->opts.threshold);
+	json__key(&j, "min_expected"), json__g(&j, d->opts.min_expected);
+	json__key(&j, "power"), json__g(&j, DIFF_POWER);
+	json__key(&j, "summary");
+	json__obj(&j);
+	json__key(&j, "regressed"), json__u64(&j, v[DIFF_REGRESSED]);
+	json__key(&j, "improved"), json__u64(&j, v[DIFF_IMPROVED]);
+	json__key(&j, "unchanged"), json__u64(&j, v[DIFF_UNCHANGED]);
+	json__key(&j, "too_few"), json__u64(&j, v[DIFF_TOO_FEW]);
+	json__end(&j);
+	json__key(&j, "rows");
+	json__arr(&j);
 	for (i = 0; i < d->nr_rows; i++) {
 		const struct diff_row *r = &d->rows[i];
 
-		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
-		json_str(out, r->name);
-		fputs(", \"module\": ", out);
-		json_str(out, r->module);
-		fputs(", \"self\": ", out);
-		json_cell(out, &r->m[DIFF_SELF]);
-		fputs(", \"total\": ", out);
-		json_cell(out, &r->m[DIFF_TOTAL]);
-		fputc('}', out);
+		json__obj(&j);
+		json__key(&j, "name"), json__str(&j, r->name);
+		json__key(&j, "module"), json__str(&j, r->module);
+		json__key(&j, "self"), json_cell(&j, &r->m[DIFF_SELF]);
+		json__key(&j, "total"), json_cell(&j, &r->m[DIFF_TOTAL]);
+		json__end(&j);
 	}
-	fputs(d->nr_rows ? "\n  ]\n}\n" : "]\n}\n", out);
+	json__end(&j);
+	json__end(&j);
 }
 
 static int cmp_name_only(const void *a, const void *b)

@@ -6,21 +6,21 @@
 
 #include "folded.h"
 #include "idxmap.h"
+#include "utf8.h"
 
 void folded__sanitize(const char *name, char *buf, size_t size)
 {
-	size_t i, n = 0, last_space = SIZE_MAX;
+	size_t i, n, last_space = SIZE_MAX;
 	int digits_after_space = 0;
 
 	if (!size)
 		return;
-	for (i = 0; name[i] && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)name[i];
+	utf8__printable(name, buf, size);
+	for (i = 0, n = 0; buf[i]; i++) {
+		unsigned char c = (unsigned char)buf[i];
 
 		if (c == ';')
 			c = ':';
-		else if (c < 0x20 || c == 0x7f)
-			c = '?';
 		if (c == ' ') {
 			last_space = n;
 			digits_after_space = 0;

@@ -2,7 +2,8 @@
 /*
  * folded - Brendan Gregg's folded stacks: "root;caller;...;leaf COUNT" per line, one line per distinct
  * stack of names, sorted, count = samples. Names are made safe for line-oriented consumers
- * (flamegraph.pl, inferno, speedscope): ';' becomes ':', control characters become '?', and a name
+ * (flamegraph.pl, inferno, speedscope): ';' becomes ':', what a terminal could act on and bytes that are
+ * not UTF-8 become '?' (utf8__printable()), and a name
  * that ends in " <digits>" gets its last space replaced by '_' so the digits are not read as a count.
  */
 #ifndef SCORCH_FOLDED_H

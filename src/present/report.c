@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "report.h"
+#include "utf8.h"
 
 static int cmp_u64_desc(uint64_t a, uint64_t b)
 {
@@ -159,42 +160,38 @@ static double pct(uint64_t n, uint64_t total)
 	return total ? 100.0 * (double)n / (double)total : 0.0;
 }
 
+/* Meta strings are the target's: utf8__fputs() keeps a terminal from acting on them. */
 void report__print_header(FILE *out, const struct profile *p, const char *input)
 {
 	const char *v;
 	uint64_t lost = profile__counter_get(p, "lost");
 	double dur = 0;
 
-	fprintf(out, "# profile:  %s\n", input);
+	fputs("# profile:  ", out), utf8__fputs(input, out), fputc('\n', out);
 	if ((v = profile__meta_get(p, "command")) && *v)
-		fprintf(out, "# command:  %s\n", v);
+		fputs("# command:  ", out), utf8__fputs(v, out), fputc('\n', out);
 	if ((v = profile__meta_get(p, "targets")) && *v)
-		fprintf(out, "# targets:  %s\n", v);
-	if ((v = profile__meta_get(p, "hostname")))
-		fprintf(out, "# host:     %s (Linux %s, %s CPUs)\n", v, profile__meta_get(p, "kernel") ?: "?",
-			profile__meta_get(p, "cpus") ?: "?");
+		fputs("# targets:  ", out), utf8__fputs(v, out), fputc('\n', out);
+	if ((v = profile__meta_get(p, "hostname"))) {
+		fputs("# host:     ", out), utf8__fputs(v, out);
+		fputs(" (Linux ", out), utf8__fputs(profile__meta_get(p, "kernel") ?: "?", out);
+		fputs(", ", out), utf8__fputs(profile__meta_get(p, "cpus") ?: "?", out);
+		fputs(" CPUs)\n", out);
+	}
 	if ((v = profile__meta_get(p, "start_time")))
-		fprintf(out, "# started:  %s\n", v);
+		fputs("# started:  ", out), utf8__fputs(v, out), fputc('\n', out);
 	if ((v = profile__meta_get(p, "duration_ns")))
 		dur = strtod(v, NULL) / 1e9;
-	if ((v = profile__meta_get(p, "event")))
-		fprintf(out, "# sampling: %s at %s Hz, call graph %s, for %.2f s\n", v,
-			profile__meta_get(p, "frequency") ?: "?", profile__meta_get(p, "call_graph") ?: "?", dur);
+	if ((v = profile__meta_get(p, "event"))) {
+		fputs("# sampling: ", out), utf8__fputs(v, out);
+		fputs(" at ", out), utf8__fputs(profile__meta_get(p, "frequency") ?: "?", out);
+		fputs(" Hz, call graph ", out), utf8__fputs(profile__meta_get(p, "call_graph") ?: "?", out);
+		fprintf(out, ", for %.2f s\n", dur);
+	}
 	fprintf(out, "# samples:  %" PRIu64 ", lost %" PRIu64 " (%.2f%%)", p->total, lost, pct(lost, p->total + lost));
 	if (profile__counter_get(p, "truncated_stacks"))
 		fprintf(out, ", truncated stacks %" PRIu64, profile__counter_get(p, "truncated_stacks"));
 	fputc('\n', out);
-}
-
-/* A name for the table: control characters (a newline would break the row) become '?'. */
-static const char *printable(const char *name, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; name[i] && i + 1 < size; i++)
-		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
-	buf[i] = 0;
-	return buf;
 }
 
 static const char *by_name(const struct report_opts *o)
@@ -229,12 +226,28 @@ static void print_filter_line(FILE *out, const struct view *v)
 			v->total, pct(v->total, v->p->total));
 }
 
+/*
+ * An inlined function is a row of its own, with its own self time (malloc's time split over
+ * _int_malloc, tcache_put...): say so, and how to fold them, when the rows shown hold one.
+ */
+static void print_inline_line(FILE *out, const struct view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nr_funcs_of; i++)
+		if (v->funcs[v->funcs_of[i]].kind == VIEW_KIND_INLINE) {
+			fprintf(out, "# inlined:  inlined functions are shown as their own frames; --no-inline folds them "
+				     "into their callers\n");
+			return;
+		}
+}
+
 static int print_table(FILE *out, const struct view *v, const struct report_opts *opts, const char *input)
 {
 	size_t nr, i, shown = 0, limit;
 	struct report_row *rows = report__aggregate_view(v, opts->sort, &nr);
 	const char *what = by_name(opts);
-	char buf[4096];
+	char buf[4096], mod[4096];
 	struct json j;
 
 	if (!rows && nr == 0 && errno == ENOMEM)
@@ -281,6 +294,7 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 	if (!opts->no_header) {
 		report__print_header(out, v->p, input);
 		print_filter_line(out, v);
+		print_inline_line(out, v);
 		fprintf(out, "#\n");
 	}
 	if (!nr) {
@@ -296,14 +310,15 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		if (row_key_pct(r, opts->sort, v->total) < opts->percent_limit)
 			continue;
 		fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n", pct(r->self, v->total),
-			pct(r->total, v->total), r->self, r->total, printable(v->funcs[r->func].name, buf, sizeof(buf)),
-			row_module(v, r));
+			pct(r->total, v->total), r->self, r->total, utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
+			utf8__printable(row_module(v, r), mod, sizeof(mod)));
 		shown++;
 	}
 	if (shown < nr) {
 		if (limit < nr)
-			fprintf(out, "# %zu more %ss below the top %zu (-n 0 shows all)", nr - limit,
-				!strcmp(what, "function") ? "function" : what, limit);
+			fprintf(out, "# %zu more %s below the top %zu (-n 0 shows all)", nr - limit,
+				!strcmp(what, "process") ? "processes" : !strcmp(what, "line") ? "lines" :
+				!strcmp(what, "module") ? "modules" : "functions", limit);
 		else
 			fprintf(out, "#");
 		if (limit - shown)
@@ -344,7 +359,7 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 	uint8_t *target = calloc(v->nr_funcs ? v->nr_funcs : 1, 1);
 	struct edge *edges = NULL;
 	const char *pseudo = dir < 0 ? "[root]" : "[self]";
-	char buf[4096];
+	char buf[4096], mbuf[4096];
 	int found = 0, err = -ENOMEM;
 
 	if (!stamp || !sum || !target)
@@ -399,7 +414,7 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 		json__arr(j);
 	} else {
 		fprintf(out, "# %s of '%s': %" PRIu64 " samples, %.2f%% of %s\n", dir < 0 ? "callers" : "callees",
-			name, total, pct(total, v->total), v->total != v->p->total ? "those shown" : "all");
+			utf8__printable(name, buf, sizeof(buf)), total, pct(total, v->total), v->total != v->p->total ? "those shown" : "all");
 		fprintf(out, "%7s %9s  %-40s %s\n", "Share", "Samples", dir < 0 ? "Caller" : "Callee", "Module");
 	}
 	for (i = 0; i < nr_edges; i++) {
@@ -420,7 +435,7 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 			json__end(j);
 		} else {
 			fprintf(out, "%6.2f%% %9" PRIu64 "  %-40s %s\n", pct(e->samples, total), e->samples,
-				printable(ename, buf, sizeof(buf)), mod);
+				utf8__printable(ename, buf, sizeof(buf)), utf8__printable(mod, mbuf, sizeof(mbuf)));
 		}
 	}
 	if (j) {
@@ -481,6 +496,7 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 	} else if (!opts->no_header) {
 		report__print_header(out, p, input);
 		print_filter_line(out, &v);
+		print_inline_line(out, &v);
 		fprintf(out, "#\n");
 	}
 	if (opts->callers) {
