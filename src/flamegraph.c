@@ -235,7 +235,7 @@ static void xml(FILE *out, const char *s)
 /* Three deterministic pseudo-random numbers in [0, 1) from a name, for stable colours. */
 static void name_hash(const char *s, double v[3])
 {
-	uint64_t h = idxmap__hash_bytes(s, strlen(s), 11);
+	uint64_t h = idxmap__stable_hash_bytes(s, strlen(s), 11);
 	int i;
 
 	for (i = 0; i < 3; i++) {
