@@ -128,6 +128,8 @@ enum {
 
 /* Strings beyond the profile's own: the profile's string ids are used as pprof string indexes as they
  * are (both start with ""), and these follow them. */
+#define PPROF_VALUE_MAX ((uint64_t)INT64_MAX)
+
 enum { S_SAMPLES, S_COUNT, S_CPU, S_NANOSECONDS, S_PID, S_TID, S_COMM, S_COMMENT, NR_EXTRA };
 
 /*
@@ -179,6 +181,10 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 {
 	struct pbuf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
 	uint32_t *map_id = calloc(p->nr_mappings + 1, sizeof(*map_id)), *func_of = NULL, i, k, next_map = 1;
+	uint32_t *addr_fn = NULL; /* per location: its own function for an unnamed address, 0 for none */
+	char **labels = NULL, label_buf[4096];
+	uint32_t nr_labels = 0;
+	uint64_t next_fn;
 	uint64_t x = p->nr_strs, period = 10000000; /* 100 Hz unless the profile says otherwise */
 	struct u64map funcs;
 	const char *v;
@@ -189,10 +195,14 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 
 	u64map__init(&funcs);
 	func_of = malloc((p->nr_frames + 1) * sizeof(*func_of));
-	if (!map_id || !map_named || !func_of)
+	addr_fn = calloc(p->nr_locations + 1, sizeof(*addr_fn));
+	labels = malloc((p->nr_locations + 1) * sizeof(*labels));
+	if (!map_id || !map_named || !func_of || !addr_fn || !labels)
 		goto out;
 	if ((v = profile__meta_get(p, "frequency")) && strtoull(v, NULL, 10))
 		period = 1000000000ULL / strtoull(v, NULL, 10);
+	if (!period) /* a frequency above 1 GHz (a hostile file) */
+		period = 1;
 
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_SAMPLES, x + S_COUNT);
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_CPU, x + S_NANOSECONDS);
@@ -245,6 +255,32 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		func_of[i] = (uint32_t)id;
 	}
 
+	/*
+	 * Unnamed addresses: a function of their own each, named as report names them
+	 * ("[postgres+0x58ad9e]"), so that pprof neither merges every unnamed address of a module into one
+	 * function nor shows them as a root. Their names follow the extra strings in the string table.
+	 */
+	next_fn = funcs.len + 1;
+	for (i = 0; i < p->nr_locations; i++) {
+		const struct profile_location *l = &p->locations[i];
+		int unnamed = !l->nr_frames;
+
+		for (k = 0; k < l->nr_frames; k++)
+			unnamed |= !func_of[l->frame + k];
+		if (!unnamed)
+			continue;
+		profile__frame_label(p, i, l->nr_frames, label_buf, sizeof(label_buf));
+		labels[nr_labels] = strdup(label_buf);
+		if (!labels[nr_labels])
+			goto out;
+		addr_fn[i] = (uint32_t)next_fn++;
+		pbuf__uint(&m, FUNC_ID, addr_fn[i]);
+		pbuf__uint(&m, FUNC_NAME, x + NR_EXTRA + nr_labels);
+		pbuf__uint(&m, FUNC_SYSTEM_NAME, x + NR_EXTRA + nr_labels);
+		pbuf_msg(&b, PROF_FUNCTION, &m);
+		nr_labels++;
+	}
+
 	/* Locations: ids are profile location ids + 1; frames innermost first, as pprof's Lines. */
 	for (i = 0; i < p->nr_locations; i++) {
 		const struct profile_location *l = &p->locations[i];
@@ -255,10 +291,12 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		for (k = 0; k < l->nr_frames; k++) {
 			uint32_t fi = l->frame + k;
 
-			if (!func_of[fi])
-				continue;
-			pbuf__uint(&sub, LINE_FUNCTION_ID, func_of[fi]);
+			pbuf__uint(&sub, LINE_FUNCTION_ID, func_of[fi] ? func_of[fi] : addr_fn[i]);
 			pbuf__uint(&sub, LINE_LINE, p->frames[fi].line);
+			pbuf_msg(&m, LOC_LINE, &sub);
+		}
+		if (!l->nr_frames) {
+			pbuf__uint(&sub, LINE_FUNCTION_ID, addr_fn[i]);
 			pbuf_msg(&m, LOC_LINE, &sub);
 		}
 		pbuf_msg(&b, PROF_LOCATION, &m);
@@ -275,8 +313,9 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		for (k = 0; k < p->stacks[c->stack].depth; k++)
 			pbuf__varint(&packed, locs[k] + 1);
 		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
-		pbuf__varint(&packed, c->count);
-		pbuf__varint(&packed, c->count * period);
+		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value. */
+		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : c->count);
+		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period);
 		pbuf_msg(&m, SAMPLE_VALUE, &packed);
 		label(&m, &sub, x + S_PID, 0, t->pid);
 		label(&m, &sub, x + S_TID, 0, t->tid);
@@ -289,6 +328,8 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		pbuf__bytes(&b, PROF_STRING_TABLE, p->strs[i], p->str_lens[i]);
 	for (i = 0; i < NR_EXTRA; i++)
 		pbuf__bytes(&b, PROF_STRING_TABLE, extra[i], strlen(extra[i]));
+	for (i = 0; i < nr_labels; i++)
+		pbuf__bytes(&b, PROF_STRING_TABLE, labels[i], strlen(labels[i]));
 
 	if ((v = profile__meta_get(p, "duration_ns")))
 		pbuf__uint(&b, PROF_DURATION_NANOS, strtoull(v, NULL, 10));
@@ -310,6 +351,10 @@ out:
 	free(map_id);
 	free(map_named);
 	free(func_of);
+	free(addr_fn);
+	for (i = 0; i < nr_labels; i++)
+		free(labels[i]);
+	free(labels);
 	u64map__release(&funcs);
 	return err;
 }
