@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -7,6 +8,7 @@
 #include "export.h"
 #include "idxmap.h"
 #include "json.h"
+#include "log.h"
 
 /* --- protobuf encoding ------------------------------------------------------------------------------ */
 
@@ -184,7 +186,7 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 	uint32_t *addr_fn = NULL; /* per location: its own function for an unnamed address, 0 for none */
 	char **labels = NULL, label_buf[4096];
 	uint32_t nr_labels = 0;
-	uint64_t next_fn;
+	uint64_t next_fn, budget = p->expand_limit ? p->expand_limit : UINT64_MAX;
 	uint64_t x = p->nr_strs, period = 10000000; /* 100 Hz unless the profile says otherwise */
 	struct u64map funcs;
 	const char *v;
@@ -302,14 +304,27 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		pbuf_msg(&b, PROF_LOCATION, &m);
 	}
 
-	/* Samples: one per (stack, thread), locations leaf first. */
+	/*
+	 * Samples: one per (stack, thread), locations leaf first. They repeat a stack in every thread
+	 * that sampled it, so they are charged to the profile's expand_limit, as the view charges its
+	 * readers: a deep stack in many threads must not grow the buffer to gigabytes.
+	 */
 	for (i = 0; i < p->nr_counts; i++) {
 		const struct profile_count *c = &p->counts[i];
 		const struct profile_thread *t = &p->threads[c->thread];
 		const uint32_t *locs = profile__stack_locs(p, c->stack);
+		uint64_t cost = 32 + (uint64_t)p->stacks[c->stack].depth * 4;
 
 		if (!c->count || (view && !view__thread_selected(p, c->thread, view)))
 			continue;
+		if (cost > budget) {
+			pr_err("the profile expands past %" PRIu64 " MiB of stacks, names and output, the limit for "
+			       "a file of its size: refusing to go on (see LIMITS in scorch-format(5))",
+			       p->expand_limit >> 20);
+			err = -E2BIG;
+			goto out;
+		}
+		budget -= cost;
 		for (k = 0; k < p->stacks[c->stack].depth; k++)
 			pbuf__varint(&packed, locs[k] + 1);
 		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
@@ -379,7 +394,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 {
 	static const struct view_opts defaults = { 0 };
 	struct thread_sum *threads = NULL;
-	uint32_t *order = NULL, nr_threads = 0, i, s, k;
+	uint32_t *order = NULL, *start = NULL, nr_threads = 0, i, s, k;
 	struct json j;
 	struct view v;
 	int err = view__build(&v, p, vo ? vo : &defaults);
@@ -389,15 +404,34 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 	err = -ENOMEM;
 	threads = calloc(p->nr_threads + 1, sizeof(*threads));
 	order = malloc((v.nr_stacks + 1) * sizeof(*order));
-	if (!threads || !order)
+	start = calloc(p->nr_threads + 2, sizeof(*start));
+	if (!threads || !order || !start)
 		goto out;
 	for (i = 0; i < p->nr_threads; i++)
 		threads[i].thread = i;
-	for (s = 0; s < v.nr_stacks; s++)
+	/*
+	 * The view's stacks grouped by thread (a counting sort, in view order within a thread), so that
+	 * writing every thread's samples is linear in threads + stacks, not threads x stacks.
+	 */
+	for (s = 0; s < v.nr_stacks; s++) {
 		threads[v.stacks[s].thread].samples += v.stacks[s].count;
+		start[v.stacks[s].thread + 1]++;
+	}
+	for (i = 0; i < p->nr_threads; i++)
+		start[i + 1] += start[i];
+	for (s = 0; s < v.nr_stacks; s++)
+		order[start[v.stacks[s].thread]++] = s;
+	for (i = p->nr_threads; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
 	qsort(threads, p->nr_threads, sizeof(*threads), cmp_thread_sum);
 	while (nr_threads < p->nr_threads && threads[nr_threads].samples)
 		nr_threads++;
+	/* Every sample is written with all its frames: charge them before writing anything. */
+	for (s = 0; s < v.nr_stacks; s++)
+		if ((err = view__charge(&v, 8 + (uint64_t)v.stacks[s].depth * 4)))
+			goto out;
+	err = -ENOMEM;
 
 	json__init(&j, out, 0);
 	json__obj(&j);
@@ -426,13 +460,12 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 	json__key(&j, "profiles");
 	json__arr(&j);
 	for (i = 0; i < nr_threads; i++) {
-		const struct profile_thread *t = &p->threads[threads[i].thread];
-		uint32_t n = 0;
+		uint32_t th = threads[i].thread;
+		const struct profile_thread *t = &p->threads[th];
+		const uint32_t *mine = order + start[th];
+		uint32_t n = start[th + 1] - start[th];
 		char pname[512];
 
-		for (s = 0; s < v.nr_stacks; s++)
-			if (v.stacks[s].thread == threads[i].thread)
-				order[n++] = s;
 		snprintf(pname, sizeof(pname), "%s (%u/%u)", profile__str(p, t->comm), t->pid, t->tid);
 		fputc('\n', out);
 		json__obj(&j);
@@ -444,10 +477,10 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 		json__key(&j, "samples");
 		json__arr(&j);
 		for (s = 0; s < n; s++) {
-			const uint32_t *fs = view__stack_funcs(&v, order[s]);
+			const uint32_t *fs = view__stack_funcs(&v, mine[s]);
 
 			json__arr(&j);
-			for (k = 0; k < v.stacks[order[s]].depth; k++)
+			for (k = 0; k < v.stacks[mine[s]].depth; k++)
 				json__u64(&j, fs[k]);
 			json__end(&j);
 		}
@@ -455,7 +488,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 		json__key(&j, "weights");
 		json__arr(&j);
 		for (s = 0; s < n; s++)
-			json__u64(&j, v.stacks[order[s]].count);
+			json__u64(&j, v.stacks[mine[s]].count);
 		json__end(&j);
 		json__end(&j);
 	}
@@ -466,6 +499,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 out:
 	free(threads);
 	free(order);
+	free(start);
 	view__release(&v);
 	return err;
 }

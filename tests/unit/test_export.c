@@ -11,7 +11,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "export.h"
@@ -396,6 +398,56 @@ static void test_pprof_unnamed_addresses(void **state)
 	profile__release(&p);
 }
 
+static void watchdog(int sig)
+{
+	(void)sig;
+	fail_msg("the speedscope export took more than 60 s: not linear in threads + stacks");
+}
+
+/*
+ * speedscope with 300,000 threads, one stack each: every thread's profile holds exactly its own
+ * sample. Writing it walks the stacks once per thread group, not once per thread (300,000 squared
+ * would take minutes: the watchdog fails the test long before).
+ */
+static void test_speedscope_many_threads(void **state)
+{
+	const uint32_t n = 300000;
+	struct profile p;
+	struct profile_frame fr = { 0 };
+	uint32_t m, l, s, i, t;
+	char *out = NULL, *q;
+	size_t len = 0, profiles = 0;
+	FILE *f;
+
+	(void)state;
+	profile__init(&p);
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	fr.function = profile__intern_cstr(&p, "work");
+	l = profile__add_location(&p, m, 0x10, 0, &fr, 1);
+	s = profile__intern_stack(&p, &l, 1);
+	for (i = 0; i < n; i++) {
+		t = profile__intern_thread(&p, 1, 1 + i, 0);
+		assert_int_not_equal(profile__add_count(&p, s, t, i == 1234 ? 7 : 1), PROFILE_NONE);
+	}
+	signal(SIGALRM, watchdog);
+	alarm(60);
+	f = open_memstream(&out, &len);
+	assert_int_equal(export__speedscope(f, &p, NULL, "many"), 0);
+	assert_int_equal(fclose(f), 0);
+	alarm(0);
+	for (q = out; (q = strstr(q, "\"type\":\"sampled\"")); q++)
+		profiles++;
+	assert_int_equal(profiles, n);
+	/* The busiest thread first, with its one sample and its weight; every thread the same. */
+	q = strstr(out, "\"type\":\"sampled\"");
+	assert_non_null(strstr(q, "\"name\":\" (1/1235)\""));
+	assert_true(strstr(q, "\"samples\":[[0]],\"weights\":[7]}") < strstr(q + 1, "\"type\""));
+	assert_non_null(strstr(out, "\"name\":\" (1/300000)\",\"unit\":\"none\",\"startValue\":0,\"endValue\":1,"
+				    "\"samples\":[[0]],\"weights\":[1]}"));
+	free(out);
+	profile__release(&p);
+}
+
 static void test_json_writer(void **state)
 {
 	char *out = NULL;
@@ -432,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_pprof_structure),
 		cmocka_unit_test(test_pprof_value_saturates),
 		cmocka_unit_test(test_pprof_unnamed_addresses),
+		cmocka_unit_test(test_speedscope_many_threads),
 		cmocka_unit_test(test_json_writer),
 	};
 
