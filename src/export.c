@@ -318,10 +318,7 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		if (!c->count || (view && !view__thread_selected(p, c->thread, view)))
 			continue;
 		if (cost > budget) {
-			pr_err("the profile expands past %" PRIu64 " MiB of stacks, names and output, the limit for "
-			       "a file of its size: refusing to go on (see LIMITS in scorch-format(5))",
-			       p->expand_limit >> 20);
-			err = -E2BIG;
+			err = view__budget_error(p);
 			goto out;
 		}
 		budget -= cost;

@@ -238,10 +238,15 @@ int view__charge(struct view *v, uint64_t bytes)
 	}
 	v->budget = 0;
 	if (!v->over_budget)
-		pr_err("the profile expands past %" PRIu64 " MiB of stacks, names and output, the limit for "
-		       "a file of its size: refusing to go on (see LIMITS in scorch-format(5))",
-		       v->p->expand_limit >> 20);
+		view__budget_error(v->p);
 	v->over_budget = 1;
+	return -E2BIG;
+}
+
+int view__budget_error(const struct profile *p)
+{
+	pr_err("the profile expands past %.1f MiB of stacks, names and output, the limit for a file of its "
+	       "size: refusing to go on (see LIMITS in scorch-format(5))", (double)p->expand_limit / (1 << 20));
 	return -E2BIG;
 }
 

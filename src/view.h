@@ -115,6 +115,8 @@ void view__release(struct view *v);
  * its budget. 0, or -E2BIG once the budget is spent (logged once, saying which limit).
  */
 int view__charge(struct view *v, uint64_t bytes);
+/* Log that p->expand_limit was reached, for readers that charge it without a view. -E2BIG. */
+int view__budget_error(const struct profile *p);
 
 /* The frames of stack or path 's', root first. Not to be read past the depth (none when it is 0). */
 static inline const uint32_t *view__stack_funcs(const struct view *v, uint32_t s)
