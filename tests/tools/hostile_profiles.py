@@ -15,7 +15,7 @@ writes DIR/NAME for each NAME (default: all of them):
   zeros            chunks of 256 MiB of zero bytes (empty records of the unknown type 0), 16 KB
   meta-keys        65,537 distinct META keys and COUNTER names: one more than a reader keeps
   meta-repeat      a few keys set 50,000 times each (linear time: the last value wins)
-  flood-locations  locations whose addresses collide under the old, unkeyed location hash
+  flood-locations  2,000 locations whose addresses collide under the old, unkeyed location hash
 """
 import os
 import subprocess
@@ -112,7 +112,7 @@ def unfmix64(x):
 
 def flood_locations():
     # The old location hash was fmix64(addr * 31 + mapping), of which the index kept the low 32 bits.
-    n, inv31 = 5000, pow(31, -1, 1 << 64)
+    n, inv31 = 2000, pow(31, -1, 1 << 64)
     c = bytearray(strings(b"", b"app"))
     c += record(MAPPING, fields(1, 0, 0))
     for i in range(n):
