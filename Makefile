@@ -22,10 +22,15 @@ OUT        := build$(if $(SANITIZE),-san)
 OBJDIR     := $(OUT)/obj
 
 CFLAGS     ?= -O2 -g
-WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
-ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
+WARNFLAGS  := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+              -Wno-missing-field-initializers
+# src/ has one directory (room) per pipeline stage; src/README.md says which room may include which,
+# and scripts/check-layers.sh holds every build to it. Every room is on the include path.
+ROOMS      := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.[ch]))))
+ROOM_INCS  := $(ROOMS:%=-Isrc/%)
+ALL_CFLAGS := $(CFLAGS) $(WARNFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude $(ROOM_INCS) -I$(OUT) \
               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -ldw -lelf -lunwind-x86_64 -lunwind -lzstd -lz -lm -liberty -lstdc++
+LDLIBS     := -lbpf -ldw -lelf -lunwind-$(shell uname -m) -lunwind -lzstd -lz -lm -liberty -lstdc++
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
@@ -39,9 +44,17 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SRCS       := $(wildcard src/*.c)
+SRCS       := $(wildcard src/*/*.c)
+HDRS       := $(wildcard src/*/*.h)
 OBJS       := $(SRCS:src/%.c=$(OBJDIR)/%.o)
-LIB_OBJS   := $(filter-out $(OBJDIR)/main.o,$(OBJS))
+# Everything but the commands is one library, linked by the program, the unit tests and the tools;
+# the fuzzers link the same sources built again with coverage and sanitizers.
+LIB_SRCS   := $(filter-out src/cmd/%,$(SRCS))
+LIB_OBJS   := $(LIB_SRCS:src/%.c=$(OBJDIR)/%.o)
+CMD_OBJS   := $(filter $(OBJDIR)/cmd/%,$(OBJS))
+LIB        := $(OUT)/libscorch.a
+FUZZ_LIB   := $(OUT)/fuzz/libscorch-fuzz.a
+FUZZ_OBJS  := $(LIB_SRCS:src/%.c=$(OUT)/fuzz/obj/%.o)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.skel.h)
@@ -59,7 +72,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 .PHONY: all deps deps-test demo test test-unit test-cli test-e2e test-fuzz test-valgrind fuzz install uninstall clean \
         unit workloads fuzzers bench bench-report
 
-all: $(OUT)/scorch
+all: $(OUT)/scorch $(OUT)/layers.ok
 
 deps:
 	$(Q)scripts/install-deps.sh build
@@ -69,16 +82,27 @@ deps-test:
 
 # --- the program ---------------------------------------------------------------------------------
 
-$(OUT)/scorch: $(OBJS)
+$(OUT)/scorch: $(CMD_OBJS) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(OBJDIR)/%.o: src/%.c | $(OBJDIR)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The layering rule of src/README.md: an #include pointing back up the pipeline fails the build.
+$(OUT)/layers.ok: $(SRCS) $(HDRS) src/README.md scripts/check-layers.sh | $(OUT)
+	$(call msg,LAYERS,src/README.md)
+	$(Q)scripts/check-layers.sh src
+	$(Q)touch $@
+
 # The sampler is the only object that includes a BPF skeleton.
-$(OBJDIR)/sampler.o: $(SKELS)
+$(OBJDIR)/capture/sampler.o: $(SKELS)
 
 $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,BTF,$@)
@@ -105,13 +129,13 @@ unit: $(UNIT_BINS) $(TOOL_BINS)
 workloads: $(WL_BINS)
 fuzzers: $(FUZZ_BINS)
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
 
-$(OUT)/tests/%: tests/tools/%.c $(LIB_OBJS) | $(OUT)/tests
+$(OUT)/tests/%: tests/tools/%.c $(LIB) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # Workloads have known call chains: frame pointers on, no inlining, no sibling calls. -O0 because
 # GCC 12 leaves leaf functions without a frame even with -mno-omit-leaf-frame-pointer.
@@ -121,16 +145,20 @@ $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl
 
-# libFuzzer harnesses link the modules they exercise, built again with coverage instrumentation.
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
-               -DSCORCH_VERSION='"$(VERSION)"'
-FUZZ_MODS   := src/log.c src/profile.c src/pfile.c src/procmaps.c src/ksyms.c src/idxmap.c src/fileio.c src/input.c \
-               src/perfmap.c src/safeopen.c src/demangle.c src/symbolizer.c src/unwinder.c src/unwindsvc.c src/sandbox.c \
-               src/sandbox_uw.c src/view.c src/report.c src/folded.c src/flamegraph.c src/export.c src/json.c src/utf8.c \
-               src/maplog.c
-$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_MODS) | $(OUT)/fuzz
+# libFuzzer harnesses link the library built again with coverage instrumentation and sanitizers.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude $(ROOM_INCS) -I$(OUT) -fsanitize=fuzzer,address,undefined \
+               -DSCORCH_VERSION='"$(VERSION)"' -MMD -MP
+$(OUT)/fuzz/obj/%.o: src/%.c
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MODS) -ldw -lelf -lz -lzstd -lm -liberty -lstdc++ -lunwind-x86_64 -lunwind
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c $< -o $@
+$(OUT)/fuzz/obj/capture/sampler.o: $(SKELS)
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | $(OUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all unit workloads fuzzers
@@ -193,4 +221,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(OBJDIR)/*.d $(OUT)/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(OUT)/*.d $(OUT)/tests/*.d)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scorch_abi.h - the only ABI shared by the BPF sampler (bpf/sampler.bpf.c) and user space
- * (src/sampler.c). Fixed-width __u32/__u64 types only; sizes are checked at compile time on both sides.
+ * (src/capture/sampler.c). Fixed-width __u32/__u64 types only; sizes are checked at compile time on both sides.
  */
 #ifndef SCORCH_ABI_H
 #define SCORCH_ABI_H

@@ -88,7 +88,7 @@ for stacks in $STACKS; do
 		"scorch diff -f folded (by stack)|scorch_diff -f folded $TMP/base.prof $TMP/new.prof"
 		"scorch diff, folded inputs (table)|scorch_diff $TMP/base.folded $TMP/new.folded"
 		"scorch diff -f folded, folded inputs|scorch_diff -f folded $TMP/base.folded $TMP/new.folded"
-		"scorch diff, 3 runs per side (Welch)|scorch_diff -b $TMP/base.prof -b $TMP/base.prof -b $TMP/base.prof -n $TMP/new.prof -n $TMP/new.prof -n $TMP/new.prof"
+		"scorch diff, 3 runs per side (Welch)|scorch_diff -b $TMP/base.prof -b $TMP/base.prof -b $TMP/base.prof -N $TMP/new.prof -N $TMP/new.prof -N $TMP/new.prof"
 	)
 	[[ -n $DIFFFOLDED ]] && rows+=("difffolded.pl, folded inputs (peer)|perl $DIFFFOLDED $TMP/base.folded $TMP/new.folded")
 	for r in "${rows[@]}"; do

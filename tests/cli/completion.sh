@@ -38,6 +38,9 @@ check "report options" --sort scorch report --so
 check "symbolize long option --no-sandbox" --no-sandbox scorch symbolize --no-s
 check "report long option --no-sandbox" --no-sandbox scorch report --no-s
 check "help topics" folded scorch help fo
+check "diff long option --new" --new scorch diff --ne
+check "diff short option -N (a new run)" -N scorch diff -
+check "diff short option -n (rows, as in report)" -n scorch diff -
 if complete_words scorch record --fr | grep -qx -- --sort; then
 	echo "FAIL completion: record offers report's --sort"
 else

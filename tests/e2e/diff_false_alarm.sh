@@ -75,7 +75,7 @@ for p in $(seq $draws); do
 	args=()
 	for k in 0 1 2 3 4 5; do
 		thin $((5000 + 10 * p + k)) "$TMP/r${pick[k]}.folded" >"$TMP/w$k.folded"
-		if [ $k -lt 3 ]; then args+=(-b "$TMP/w$k.folded"); else args+=(-n "$TMP/w$k.folded"); fi
+		if [ $k -lt 3 ]; then args+=(-b "$TMP/w$k.folded"); else args+=(-N "$TMP/w$k.folded"); fi
 	done
 	if ! diff_rc "${args[@]}"; then
 		alarms=$((alarms + 1))

@@ -72,7 +72,7 @@ args=()
 for i in 1 2 3 4 5; do
 	"$SCORCH" record -q -F 997 -o "$TMP/b$i.prof" -- "$TMP/split" 20 1 || fail "record b$i failed"
 	"$SCORCH" record -q -F 997 -o "$TMP/n$i.prof" -- "$TMP/split" 70 1 || fail "record n$i failed"
-	args+=(-b "$TMP/b$i.prof" -n "$TMP/n$i.prof")
+	args+=(-b "$TMP/b$i.prof" -N "$TMP/n$i.prof")
 done
 "$SCORCH" diff --fail-on regression -f json -o "$TMP/w.json" "${args[@]}"
 rc=$?

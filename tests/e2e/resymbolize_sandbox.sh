@@ -1,4 +1,4 @@
-# 'scorch report --resymbolize' parses the files it re-opens in the sandbox's child (src/sandbox.h):
+# 'scorch report --resymbolize' parses the files it re-opens in the sandbox's child (src/sandbox/sandbox.h):
 # - a stripped binary recorded without debuginfo is named from --debug-dir through the child (its
 #   counters in -v), the same as with --no-sandbox;
 # - when the file at the recorded path has been replaced by a hostile one with the same build id (a

@@ -1,6 +1,7 @@
 #!/bin/bash
-# 'scorch symbolize' parses in the sandbox's child (src/sandbox.h), with -e and with -p:
-# - while it runs, a child of scorch exists with no capabilities, Seccomp 2 and (as root) uid 65534;
+# 'scorch symbolize' parses in the sandbox's child (src/sandbox/sandbox.h), with -e and with -p:
+# - while it runs, a child of scorch exists with no capabilities, Seccomp 2 and (as root) a uid that
+#   no account has (not nobody's 65534);
 #   with --no-sandbox there is none;
 # - a file the child hangs on (SCORCH_TEST_SANDBOX_STALL, a test hook standing in for a parser stuck
 #   on hostile bytes) times the child out: the file's addresses print as ??, with a message and exit
@@ -32,8 +33,11 @@ check_confined() {
 	grep -Eq '^NoNewPrivs:[[:space:]]+1$' <<<"$s" || fail "$2: the child may gain privileges"
 	grep -Eq '^CapEff:[[:space:]]+0+$' <<<"$s" || fail "$2: the child has capabilities: $(grep CapEff <<<"$s")"
 	if [ "$(id -u)" = 0 ]; then
-		grep -Eq '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' <<<"$s" ||
-			fail "$2: the child does not run as uid 65534: $(grep Uid <<<"$s")"
+		local uid
+		uid=$(awk '$1 == "Uid:" { print $2 }' <<<"$s")
+		grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid" <<<"$s" && [ "$uid" != 0 ] &&
+			[ "$uid" != 65534 ] && [ -z "$(getent passwd "$uid")" ] ||
+			fail "$2: the child does not run as a uid of its own: $(grep Uid <<<"$s")"
 	fi
 	note "$2: child $1 has $(grep -E '^(Uid|Seccomp|CapEff):' <<<"$s" | tr -s '\t ' ' ' | tr '\n' ' ')"
 }

@@ -25,6 +25,14 @@ self=$(awk '$4 == "hot_spin" { sub(/%/, "", $1); printf "%d\n", $1 }' "$TMP/out"
 between "$self" 70 100 "hot_spin self %"
 grep -q ' warm_spin ' "$TMP/out" || fail "warm_spin missing"
 kill -0 "$pid" || fail "the target died"
+# Without -i: the table covers the first 1000 samples (at 499 Hz, about 2 s of the one busy thread),
+# not 1 s (99 samples at the default 99 Hz, too few to rank anything but the hottest function).
+"$SCORCH" top --once -F 499 -p "$pid" >"$TMP/auto" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "top --once without -i failed"; }
+head -1 "$TMP/auto" >&2
+read -r n secs < <(sed -n '1s/^scorch top: \([0-9]*\) samples in \([0-9.]*\) s .*/\1 \2/p' "$TMP/auto")
+[ -n "${n:-}" ] || fail "unexpected header: $(head -1 "$TMP/auto")"
+between "$n" 1000 1200 "samples of top --once without -i"
+between "${secs%.*}" 1 10 "seconds of top --once without -i at 499 Hz"
 # Sort by total: main (and its callers in libc) come first, at 100%.
 "$SCORCH" top --once -s total -i 0.5 -p "$pid" >"$TMP/tot" || fail "top -s total failed"
 awk 'NR == 3 { exit !($2 == "100.00%") }' "$TMP/tot" || fail "first row by total is not at 100%"

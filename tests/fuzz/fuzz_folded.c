@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the profile loader (src/input.h): input__load_mem() on arbitrary bytes, which
+ * libFuzzer harness for the profile loader (src/profile/input.h): input__load_mem() on arbitrary bytes, which
  * are taken as folded stacks unless they start with the scorch magic. A load that succeeds must give a
  * consistent profile whose total is the sum of its counts and within the cap; a failed one must have
  * returned a negative errno. Small limits keep each input fast.

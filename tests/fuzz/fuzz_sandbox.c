@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the parent's decoders of the sandboxed symbolizer's replies (src/sandbox.h):
+ * libFuzzer harness for the parent's decoders of the sandboxed symbolizer's replies (src/sandbox/sandbox.h):
  * the child is assumed compromised, so any bytes may arrive. Every input goes to each decoder. A
  * decoded FRAMES reply must hold at most the frames asked for, NUL-free names of at most
  * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a batched

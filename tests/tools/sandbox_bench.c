@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * sandbox_bench - lookups per second through the symbolizer in this process or in its sandboxed
- * child (src/sandbox.h), for scripts/bench/sandbox.sh.
+ * child (src/sandbox/sandbox.h), for scripts/bench/sandbox.sh.
  *
  *   sandbox_bench in-process|sandboxed FILE LO SIZE N [SEED]
  *   sandbox_bench profile FILE LO SIZE N OUT [SEED]

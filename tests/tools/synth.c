@@ -5,6 +5,7 @@
  *   synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished]
  *         [--shift PERCENT]
  *   synth -o FILE --fixture
+ *   synth -o FILE --hostile
  *
  * Stacks are random call chains over N functions in a few modules, rooted at "main", so the profile
  * has the shape of a real one. --unfinished leaves out the final chunk (like a killed recorder).
@@ -14,6 +15,11 @@
  * --fixture writes instead the small fixed profile of the report golden and interop tests: 100 samples
  * over three threads, with inlined frames, file/line, kernel and JIT frames, an unnamed address, and
  * names that need escaping (';', a newline, a trailing " 42", XML metacharacters). See fixture() below.
+ *
+ * --hostile writes a profile whose every target-controlled string (meta, comm, mapping paths, function
+ * and file names) holds what a terminal acts on: ESC sequences, BEL, newline, carriage return, C1
+ * controls raw (0x9b, CSI in 8-bit terminals) and UTF-8-encoded (U+009B), a bidi override, and bytes
+ * that are not UTF-8; and names a markdown renderer would turn into images, links and mentions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +137,55 @@ static int fixture(const char *out)
 	return close(fd) ? 1 : 0;
 }
 
+#define EVIL "\x1b]0;owned\x07\x1b[2J\n\r\x9b" "31m\xc2\x9b" "32m\xe2\x80\xae\xff"
+
+static int hostile(const char *out)
+{
+	struct profile p;
+	struct pfile_writer *w;
+	uint32_t app, lib, t, l_main, l_evil, l_md, l_lib;
+	int fd;
+
+	profile__init(&p);
+	profile__meta_set(&p, "command", "app " EVIL " --arg");
+	profile__meta_set(&p, "targets", "pid " EVIL);
+	profile__meta_set(&p, "hostname", "host" EVIL);
+	profile__meta_set(&p, "kernel", "6.1" EVIL);
+	profile__meta_set(&p, "cpus", "2" EVIL);
+	profile__meta_set(&p, "start_time", "2026" EVIL);
+	profile__meta_set(&p, "event", "cpu-clock" EVIL);
+	profile__meta_set(&p, "frequency", "99" EVIL);
+	profile__meta_set(&p, "call_graph", "fp" EVIL);
+	profile__meta_set(&p, "duration_ns", "1000000000");
+	profile__meta_set(&p, "key" EVIL, "value" EVIL);
+	app = profile__intern_mapping(&p, profile__intern_cstr(&p, "/tmp/ap\np" EVIL), profile__intern_cstr(&p, "aa" EVIL),
+				      PROFILE_MAP_FILE);
+	lib = profile__intern_mapping(&p, profile__intern_cstr(&p, "/tmp/lib" EVIL ".so"), 0, PROFILE_MAP_FILE);
+	l_main = floc(&p, app, 0x1100, 0, "main", "app.c", 10, NULL, 0);
+	l_evil = floc(&p, app, 0x1200, 0, "evil" EVIL "fn", "src" EVIL ".c", 20, "inl" EVIL, 21);
+	l_md = floc(&p, app, 0x1300, 0, "![x](http://e.example/a.png) [y](http://e.example) @team `b` \\ *s* _u_ <b>|c|",
+		    "md.c", 30, NULL, 0);
+	l_lib = floc(&p, lib, 0x2000, 0, "lib_fn" EVIL, NULL, 0, NULL, 0);
+	t = profile__intern_thread(&p, 100, 100, profile__intern_cstr(&p, "co" EVIL));
+	fsample(&p, t, 50, (uint32_t[]){ l_evil, l_main }, 2);
+	fsample(&p, t, 30, (uint32_t[]){ l_md, l_main }, 2);
+	fsample(&p, t, 20, (uint32_t[]){ l_lib, l_evil, l_main }, 3);
+	profile__counter_set(&p, "samples", p.total);
+	profile__counter_set(&p, "lost", 0);
+	profile__counter_set(&p, "count" EVIL, 1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(out);
+		return 1;
+	}
+	w = pfile__writer_new(fd, out);
+	if (!w || pfile__writer_finish(w, &p))
+		return 1;
+	pfile__writer_free(w);
+	profile__release(&p);
+	return close(fd) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -138,10 +193,10 @@ int main(int argc, char **argv)
 		{ "functions", required_argument, NULL, 'f' }, { "depth", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 'S' }, { "unfinished", no_argument, NULL, 'u' },
 		{ "output", required_argument, NULL, 'o' }, { "shift", required_argument, NULL, 'x' },
-		{ "fixture", no_argument, NULL, 'F' }, { 0 },
+		{ "fixture", no_argument, NULL, 'F' }, { "hostile", no_argument, NULL, 'H' }, { 0 },
 	};
 	unsigned long stacks = 100, samples = 10000, functions = 50, depth = 12, shift = 0, i;
-	int unfinished = 0, want_fixture = 0, c, fd;
+	int unfinished = 0, want_fixture = 0, want_hostile = 0, c, fd;
 	const char *out = NULL;
 	struct profile p;
 	struct pfile_writer *w;
@@ -160,11 +215,14 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'x': shift = strtoul(optarg, NULL, 10); break;
 		case 'F': want_fixture = 1; break;
+		case 'H': want_hostile = 1; break;
 		default: return 2;
 		}
 	}
 	if (out && want_fixture)
 		return fixture(out);
+	if (out && want_hostile)
+		return hostile(out);
 	if (!out || !stacks || !functions || depth < 2 || shift > 100) {
 		fprintf(stderr, "usage: synth -o FILE [--stacks N] [--samples N] [--functions N] [--depth N] [--seed S] [--unfinished] [--shift PERCENT]\n");
 		return 2;

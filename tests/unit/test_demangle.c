@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the demangler (src/demangle.h): C++ through libstdc++, our Rust legacy and v0 decoders. */
+/* Unit tests for the demangler (src/symbol/demangle.h): C++ through libstdc++, our Rust legacy and v0 decoders. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

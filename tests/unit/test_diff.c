@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile comparison (src/diff.h) on folded profiles with known splits: shares
+ * Unit tests for the profile comparison (src/present/diff.h) on folded profiles with known splits: shares
  * rather than counts, verdicts with their thresholds, the too-few-samples rule, self and total,
  * several runs per side (Welch), the row keys, and the printed formats.
  */
@@ -314,18 +314,19 @@ static void test_formats(void **state)
 	assert_non_null(strstr(s, "  2.00%   8.00%   +6.00        20        80 "));
 	free(s);
 	s = print(&d, DIFF_FMT_TABLE, 1);
-	assert_non_null(strstr(s, "# 2 more rows below the top 1 (--top 0 shows all)\n"));
+	assert_non_null(strstr(s, "# 2 more rows below the top 1 (-n 0 shows all)\n"));
 	assert_null(strstr(s, "main")); /* no self samples on either side: left out */
 	free(s);
 	s = print(&d, DIFF_FMT_MARKDOWN, 0);
 	assert_non_null(strstr(s, "### scorch diff: 1 regression\n"));
-	assert_non_null(strstr(s, "| **regressed** | a ([folded]) | 2.00 | 8.00 | +6.00 | "));
-	assert_non_null(strstr(s, "| improved | b\\|x ([folded]) |"));
+	assert_non_null(strstr(s, "| **regressed** | a (\\[folded\\]) | 2.00 | 8.00 | +6.00 | "));
+	assert_non_null(strstr(s, "| improved | b\\|x (\\[folded\\]) |"));
 	free(s);
 	s = print(&d, DIFF_FMT_JSON, 0);
-	assert_non_null(strstr(s, "\"summary\": {\"regressed\": 1, \"improved\": 1, \"unchanged\": 0, \"too_few\": 2}"));
+	assert_non_null(strstr(s, "\"summary\": {\n    \"regressed\": 1,\n    \"improved\": 1,\n    \"unchanged\": 0,\n    \"too_few\": 2\n  }"));
 	assert_non_null(strstr(s, "\"name\": \"\\u001b[31mred\""));
-	assert_non_null(strstr(s, "{\"name\": \"a\", \"module\": \"[folded]\", \"self\": {\"base_count\": 20, \"new_count\": 80, \"base_share\": 2, \"new_share\": 8, \"delta\": 6,"));
+	assert_non_null(strstr(s, "\"name\": \"a\",\n      \"module\": \"[folded]\",\n      \"self\": {\n        \"base_count\": 20,\n"
+				  "        \"new_count\": 80,\n        \"base_share\": 2,\n        \"new_share\": 8,\n        \"delta\": 6,"));
 	assert_non_null(strstr(s, "\"verdict\": \"too_few\""));
 	free(s);
 	/* folded needs stack rows */
@@ -335,6 +336,47 @@ static void test_formats(void **state)
 	run_diff(&d, &o, base, news);
 	s = print(&d, DIFF_FMT_FOLDED, 0);
 	assert_string_equal(s, "main;?[31mred 1 0\nmain;a 20 80\nmain;b|x 979 920\n");
+	free(s);
+	diff__release(&d);
+}
+
+/*
+ * Names the target chose, in every format: no byte a terminal acts on in the table, none that makes
+ * markup in markdown (images, links, mentions, code, emphasis, HTML, URLs), valid UTF-8 JSON.
+ */
+static void test_hostile_names(void **state)
+{
+	static const char *const base[] = {
+		"main;\xc2\x9b" "31mc1\x9b" "32m\xe2\x80\xae 600\n"
+		"main;m`![img](http://e.example/x.png) [a](b) @team `c` \\ *e* _f_ <b>&|x 300\n" /* module m */
+		"main;lat\xe9n\x07 100\n", NULL };
+	struct diff_opts o = defaults();
+	struct diff d;
+	const char *bad;
+	char *s;
+
+	(void)state;
+	run_diff(&d, &o, base, base);
+	s = print(&d, DIFF_FMT_TABLE, 0);
+	assert_non_null(strstr(s, "  ?31mc1?32m?  "));
+	assert_non_null(strstr(s, "  lat?n?  "));
+	for (bad = "\x07\x9b\xc2\xe2\xe9"; *bad; bad++)
+		assert_null(strchr(s, *bad));
+	free(s);
+	s = print(&d, DIFF_FMT_MARKDOWN, 0);
+	assert_non_null(strstr(s, "| \\!\\[img\\]\\(http\\://e.example/x.png\\) \\[a\\]\\(b\\) @<!-- -->team \\`c\\` \\\\ "
+				  "\\*e\\* \\_f\\_ &lt;b&gt;&amp;\\|x (m) |"));
+	assert_non_null(strstr(s, "| ?31mc1?32m? (\\[folded\\]) |"));
+	assert_non_null(strstr(s, "| lat?n? (\\[folded\\]) |"));
+	for (bad = "\x07\x9b\xc2\xe2\xe9"; *bad; bad++)
+		assert_null(strchr(s, *bad));
+	free(s);
+	s = print(&d, DIFF_FMT_JSON, 0);
+	assert_non_null(strstr(s, "\"name\": \"\\u009b31mc1\\ufffd32m\\u202e\""));
+	assert_non_null(strstr(s, "\"name\": \"lat\\ufffdn\\u0007\""));
+	assert_non_null(strstr(s, "\"name\": \"![img](http://e.example/x.png) [a](b) @team `c` \\\\ *e* _f_ <b>&|x\""));
+	for (bad = "\x07\x9b\xc2\xe2\xe9"; *bad; bad++)
+		assert_null(strchr(s, *bad));
 	free(s);
 	diff__release(&d);
 }
@@ -372,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_total),         cmocka_unit_test(test_several_runs),
 		cmocka_unit_test(test_keys),          cmocka_unit_test(test_by_line),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_errors),
 	};
 

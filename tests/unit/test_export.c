@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the exporters (src/export.h) and the JSON writer (src/json.h): protobuf encoding, the
+ * Unit tests for the exporters (src/present/export.h) and the JSON writer (src/base/json.h): protobuf encoding, the
  * gzip stream, the structure of a pprof profile decoded back, and speedscope's samples and weights.
  */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the flame graph builder (src/flamegraph.h): layout, pruning, escaping, differential. */
+/* Unit tests for the flame graph builder (src/present/flamegraph.h): layout, pruning, escaping, differential. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

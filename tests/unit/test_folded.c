@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the folded-stacks writer (src/folded.h). */
+/* Unit tests for the folded-stacks writer (src/present/folded.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

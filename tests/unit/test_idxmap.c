@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the hash indexes (src/idxmap.h): idxmap of ids with external keys, and u64map. */
+/* Unit tests for the hash indexes (src/base/idxmap.h): idxmap of ids with external keys, and u64map. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

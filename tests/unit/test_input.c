@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile loader (src/input.h): folded stacks from other tools become a profile
+ * Unit tests for the profile loader (src/profile/input.h): folded stacks from other tools become a profile
  * with the right shape (stacks leaf first, annotations as flags and mappings, modules), scorch
  * profiles are recognised, and every kind of bad folded line is refused with a message naming it.
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the /proc/kallsyms parser (src/ksyms.h). */
+/* Unit tests for the /proc/kallsyms parser (src/symbol/ksyms.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the mapping-event log (src/maplog.h): event bytes decoded defensively, the log and
+ * Unit tests for the mapping-event log (src/capture/maplog.h): event bytes decoded defensively, the log and
  * the path table bounded, maps built per process and exec, and files named by events opened only when
  * they are still the mapped file and no symlink is on the way.
  */
@@ -184,6 +184,29 @@ static void test_build(void **state)
 	maplog__free(l);
 }
 
+/* A newline in a path: the name /proc/PID/maps shows ("\012"), and the raw path to open. */
+static void test_build_newline(void **state)
+{
+	struct maplog *l = maplog__new();
+	struct procmaps m;
+	struct scorch_path_event *p = malloc(sizeof(*p));
+	size_t n;
+
+	(void)state;
+	assert_non_null(l);
+	assert_non_null(p);
+	n = path_ev(p, 5, "lib\nevil.so\0x\ny\0", 16);
+	assert_int_equal(maplog__add_event(l, p, n), 0);
+	assert_string_equal(maplog__path(l, 8, 1, 5), "/x\ny/lib\nevil.so");
+	assert_int_equal(maplog__add_mmap(l, 10, 1, 0x5000, 0x6000, 0, 8, 1, 5, PROCMAPS_R | PROCMAPS_X), 0);
+	procmaps__init(&m);
+	assert_int_equal(maplog__build(l, 10, 1, &m), 1);
+	assert_string_equal(m.entries[0].path, "/x\\012y/lib\\012evil.so");
+	procmaps__release(&m);
+	maplog__free(l);
+	free(p);
+}
+
 static void test_bounds(void **state)
 {
 	struct maplog *l = maplog__new();
@@ -280,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_decode_path),
 		cmocka_unit_test(test_bad_events),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_build_newline),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_open),
 	};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the JIT perf map parser and loader (src/perfmap.h). */
+/* Unit tests for the JIT perf map parser and loader (src/symbol/perfmap.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

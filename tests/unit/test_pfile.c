@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile file format (src/pfile.h): round trips through the writer and the reader,
+ * Unit tests for the profile file format (src/profile/pfile.h): round trips through the writer and the reader,
  * incremental chunks, truncated and corrupted files, and hand-built chunks that break one rule each.
  * This test compresses chunks itself, so it includes <zstd.h>.
  */
@@ -23,7 +23,7 @@
 #include "pfile.h"
 #include "profile.h"
 
-/* Record types, as in src/pfile.c. */
+/* Record types, as in src/profile/pfile.c. */
 enum {
 	REC_META = 1,
 	REC_STRING = 2,

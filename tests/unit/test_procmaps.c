@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the /proc/PID/maps parser (src/procmaps.h). */
+/* Unit tests for the /proc/PID/maps parser (src/target/procmaps.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

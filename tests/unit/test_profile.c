@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the profile model (src/profile.h): interning, counts, meta, counters, labels. */
+/* Unit tests for the profile model (src/profile/profile.h): interning, counts, meta, counters, labels. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the recorder (src/recorder.h) that need no BPF: forgetting the processes that exited
+ * Unit tests for the recorder (src/capture/recorder.h) that need no BPF: forgetting the processes that exited
  * (record -a keeps its caches bounded that way), and samples of a forgotten process still recorded;
  * the mappings of a process that is gone built from (synthetic) mapping events, and the files they
  * name refused when they are not the mapped file or a symlink is on their path.
@@ -68,6 +68,7 @@ static void test_forget_exited(void **state)
 }
 
 /* The function a sample of the gone child is taken in: the child is a fork, so it is at this address there. */
+int gone_target_fn(int x); /* global, so that the symbolizer finds it by name */
 __attribute__((noinline, used)) int gone_target_fn(int x)
 {
 	return x * 3 + 1;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the hotspot report (src/report.h): aggregation, sorting and the printed table. */
+/* Unit tests for the hotspot report (src/present/report.h): aggregation, sorting and the printed table. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -322,6 +322,69 @@ static void test_print_all_by_total(void **state)
 		    "  0.00% 100.00%         0        19  main                                     app\n");
 }
 
+/* report__print's whole output, owned by the caller. */
+static char *print_str(const struct profile *p, const struct report_opts *opts)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	assert_int_equal(report__print(f, p, opts, "test.prof"), 0);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+/* The line under a cut table names the rows in the plural: "processes", not "processs". */
+static void test_print_more_plural(void **state)
+{
+	struct fixture *f = *state;
+	struct view_opts vo = { .by = VIEW_BY_PROCESS };
+	struct report_opts opts = { .top = 1, .no_header = 1, .view = &vo };
+	uint32_t t2 = profile__intern_thread(&f->p, 20, 20, profile__intern_cstr(&f->p, "other"));
+	char *s;
+
+	sample(f, t2, 5, f->leaf, f->main_, PROFILE_NONE);
+	s = print_str(&f->p, &opts);
+	assert_non_null(strstr(s, "# 1 more processes below the top 1 (-n 0 shows all)\n"));
+	free(s);
+	vo.by = VIEW_BY_MODULE;
+	opts.top = 1;
+	s = print_str(&f->p, &opts);
+	assert_non_null(strstr(s, "# 1 more modules below the top 1 (-n 0 shows all)\n"));
+	free(s);
+}
+
+/* Names, paths and meta from the profile reach the table and header with '?' for what a terminal acts on. */
+static void test_print_hostile(void **state)
+{
+	struct fixture *f = *state;
+	struct report_opts opts = { .top = 0 };
+	uint32_t evil = profile__intern_mapping(&f->p, profile__intern_cstr(&f->p, "/lib/li\nb\x1b[2J.so"), 0,
+						PROFILE_MAP_FILE);
+	uint32_t l = loc(f, evil, 0x10, "fn\xc2\x9b" "31m\x9b" "32m\x07\xe2\x80\xae");
+	uint32_t t = profile__intern_thread(&f->p, 30, 30, profile__intern_cstr(&f->p, "c\x1b" "c"));
+	const char *bad;
+	char *s;
+
+	profile__meta_set(&f->p, "command", "./app\n# samples: 1000\x1b]0;title\x07");
+	profile__meta_set(&f->p, "hostname", "box\r");
+	sample(f, t, 4, l, f->main_, PROFILE_NONE);
+	s = print_str(&f->p, &opts);
+	assert_non_null(strstr(s, "# command:  ./app?# samples: 1000?]0;title?\n"));
+	assert_non_null(strstr(s, "# host:     box? (Linux"));
+	assert_non_null(strstr(s, "  fn?31m?32m??                             li?b?[2J.so\n"));
+	for (bad = "\x1b\x07\r\x9b\xc2\xe2"; *bad; bad++)
+		assert_null(strchr(s, *bad));
+	free(s);
+	opts.callees = "main";
+	s = print_str(&f->p, &opts);
+	assert_non_null(strstr(s, "  fn?31m?32m??                             li?b?[2J.so\n"));
+	for (bad = "\x1b\x07\r\x9b\xc2\xe2"; *bad; bad++)
+		assert_null(strchr(s, *bad));
+	free(s);
+}
+
 static void test_print_no_samples(void **state)
 {
 	struct fixture *f = *state;
@@ -370,6 +433,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aggregate_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_top, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(test_print_all_by_total, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(test_print_more_plural, setup_standard, teardown),
+		cmocka_unit_test_setup_teardown(test_print_hostile, setup_standard, teardown),
 		cmocka_unit_test_setup_teardown(test_print_no_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_unnamed_outer_frame, setup, teardown),
 	};

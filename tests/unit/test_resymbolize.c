@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for re-symbolization (src/resymbolize.h): a profile recorded while the debuginfo of a
+ * Unit tests for re-symbolization (src/capture/resymbolize.h): a profile recorded while the debuginfo of a
  * stripped binary was missing gets its function names, file:line and inline chains from --debug-dir,
  * or from a .gnu_debuglink file beside the binary, through the sandbox and in-process alike; a file
  * that makes the sandbox's child time out (a C++ name whose demangling takes seconds and gigabytes)

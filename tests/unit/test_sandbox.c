@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the sandboxed symbolizer (src/sandbox.h): the reply decoders against bad messages,
+ * Unit tests for the sandboxed symbolizer (src/sandbox/sandbox.h): the reply decoders against bad messages,
  * the child's confinement (capabilities, uid, seccomp, no opening by path), what the parent opens for
  * it, the has-DWARF request, and survival of a child that crashes or hangs. The ELF file used is this
  * test binary (built with -g): its entry point is _start.
@@ -14,11 +14,16 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "safeopen.h"
@@ -505,6 +510,18 @@ static unsigned long long status_field(int pid, const char *key)
 	return v;
 }
 
+/* Whether this process maps every id (the initial user namespace). */
+static int init_user_ns(void)
+{
+	unsigned long long a = 1, b = 1, n = 0;
+	FILE *f = fopen("/proc/self/uid_map", "r");
+	int ok = f && fscanf(f, "%llu %llu %llu", &a, &b, &n) == 3;
+
+	if (f)
+		fclose(f);
+	return ok && a == 0 && b == 0 && n == 4294967295ULL;
+}
+
 static void test_confined(void **state)
 {
 	struct sandbox *sb;
@@ -523,9 +540,17 @@ static void test_confined(void **state)
 	assert_int_equal(status_field(pid, "NoNewPrivs"), 1);
 	assert_int_equal(status_field(pid, "Seccomp"), 2);
 	if (getuid() == 0) {
+		unsigned long long uid = status_field(pid, "Uid"), gid = status_field(pid, "Gid");
+
 		assert_int_equal(status_field(pid, "CapBnd"), 0);
-		assert_int_equal(status_field(pid, "Uid"), 65534);
-		assert_int_equal(status_field(pid, "Gid"), 65534);
+		/* Ids of its own: not nobody's, whose other processes could signal it. */
+		assert_true(uid != 0 && uid != 65534 && gid != 0 && gid != 65534);
+		assert_null(getpwuid((uid_t)uid));
+		assert_null(getgrgid((gid_t)gid));
+		if (init_user_ns()) {
+			assert_in_range(uid, 1879048192, 2147352575);
+			assert_in_range(gid, 1879048192, 2147352575);
+		}
 	}
 	/* Opening by path fails, readable by anyone or not; the child lives on. */
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/shadow"), -EACCES);
@@ -695,6 +720,217 @@ static void test_crash(void **state)
 	assert_true(sandbox__child_pid(sb) != pid);
 	sandbox__stats(sb, &st);
 	assert_int_equal(st.restarts, 1);
+	sandbox__free(sb);
+	close(fd);
+}
+
+
+/* The highest id of [lo, hi] that 'taken' says is free (getpwuid/getgrgid), or 0. */
+static unsigned long highest_free(unsigned long lo, unsigned long hi, int group)
+{
+	for (unsigned long id = hi; id >= lo; id--)
+		if (group ? !getgrgid((gid_t)id) : !getpwuid((uid_t)id))
+			return id;
+	return 0;
+}
+
+/*
+ * In a user namespace mapping 0 and 1000-1099 (as a container's would map a range): the child takes the
+ * highest free mapped id, not one outside the map (it could not) nor nobody's. Root only (it writes the
+ * maps of the namespace); in a forked process, which answers by its exit status.
+ */
+static void test_ids_in_user_namespace(void **state)
+{
+	int go[2], done[2], status;
+	char path[64], c;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	skip_under_valgrind();
+	if (getuid() != 0)
+		skip();
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sandbox *sb;
+		unsigned long want_u = highest_free(1000, 1099, 0), want_g = highest_free(1000, 1099, 1);
+		int cpid;
+
+		if (unshare(CLONE_NEWUSER) || write(done[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(10);
+		sb = sandbox__new(NULL, 1);
+		cpid = sb ? sandbox__child_pid(sb) : -1;
+		if (cpid <= 0)
+			_exit(11);
+		if (status_field(cpid, "Uid") != want_u || status_field(cpid, "Gid") != want_g) {
+			fprintf(stderr, "child ids %llu:%llu, want %lu:%lu\n", status_field(cpid, "Uid"),
+				status_field(cpid, "Gid"), want_u, want_g);
+			_exit(12);
+		}
+		sandbox__free(sb);
+		_exit(0);
+	}
+	assert_int_equal(read(done[0], &c, 1), 1);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0 0 1\n1000 1000 100\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0 0 1\n1000 1000 100\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
+/*
+ * Hard limits lower than the child's own (ulimit -v, ulimit -t): the child keeps them (raising them
+ * fails once it is no longer root, and is not ours to do) and still starts and answers. In a forked
+ * process, whose limits the rest of the tests do not inherit. No cmocka asserts there: an exit code.
+ */
+static int limited_child(void)
+{
+	struct rlimit as = { 8ULL << 30, 8ULL << 30 }, cpu = { 1000, 1000 };
+	struct sandbox *sb;
+	struct sandbox_elf *e;
+	char why[192] = "";
+	int fd, ok;
+	uint64_t entry;
+
+	if (setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_CPU, &cpu))
+		return 10;
+	fd = safeopen__file("/proc/self/exe");
+	if (fd < 0)
+		return 11;
+	entry = entry_point(fd);
+	sb = sandbox__new(NULL, 1);
+	if (!sb)
+		return 12;
+	if (sandbox__start(sb, why, sizeof(why))) {
+		fprintf(stderr, "the sandbox did not start under lower hard limits: %s\n", why);
+		return 13;
+	}
+	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	ok = e && lookup_start(sb, e, entry);
+	sandbox__free(sb);
+	close(fd);
+	return ok ? 0 : 14;
+}
+
+static void test_lower_hard_limits(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	skip_under_valgrind();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(limited_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * A child that cannot lock itself down (the test hook): sandbox__start() says why; no second child is
+ * forked for later requests, which get no names, and no file is blamed for it.
+ */
+static void test_start_failure(void **state)
+{
+	struct sandbox *sb;
+	struct sandbox_stats st;
+	char why[192] = "";
+	int fd;
+
+	(void)state;
+	skip_under_valgrind();
+	setenv("SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL", "1", 1);
+	sb = sandbox__new(NULL, 1);
+	assert_non_null(sb);
+	assert_int_equal(sandbox__start(sb, why, sizeof(why)), -EPERM);
+	unsetenv("SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL");
+	assert_non_null(strstr(why, "test hook"));
+	assert_non_null(strstr(why, strerror(EPERM)));
+	/* Sticky: the next start fails at once, without a child. */
+	assert_int_equal(sandbox__start(sb, why, sizeof(why)), -EPERM);
+	assert_int_equal(sandbox__child_pid(sb), -EPERM);
+	fd = safeopen__file("/proc/self/exe");
+	assert_true(fd >= 0);
+	assert_null(sandbox__open_fd(sb, fd, "/proc/self/exe", NULL));
+	assert_int_equal(errno, EPERM);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.start_failures, 1);
+	assert_int_equal(st.bad_files, 0);
+	assert_int_equal(st.restarts, 0);
+	sandbox__free(sb);
+	close(fd);
+	/* Disabled: nothing to start. */
+	sb = sandbox__new(NULL, 0);
+	assert_int_equal(sandbox__start(sb, why, sizeof(why)), 0);
+	sandbox__free(sb);
+}
+
+/*
+ * A SIGKILL from outside (root, the OOM killer), between requests and during one: the child is
+ * replaced and the request sent again; the file is not blamed, and it counts in outside_kills.
+ */
+static void test_outside_kill(void **state)
+{
+	struct sandbox *sb;
+	struct sandbox_elf *e;
+	struct sandbox_stats st;
+	uint64_t entry;
+	int fd, pid, status;
+	pid_t killer;
+
+	(void)state;
+	skip_under_valgrind();
+	fd = safeopen__file("/proc/self/exe");
+	assert_true(fd >= 0);
+	entry = entry_point(fd);
+	sb = sandbox__new(NULL, 1);
+	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
+	assert_non_null(e);
+	assert_true(lookup_start(sb, e, entry));
+	/* Between requests. */
+	pid = sandbox__child_pid(sb);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_true(lookup_start(sb, e, entry));
+	assert_true(sandbox__child_pid(sb) != pid);
+	/* During one (the child sleeps 1 s, killed after 200 ms): sent again, answered. */
+	pid = sandbox__child_pid(sb);
+	killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		_exit(kill(pid, SIGKILL) ? 1 : 0);
+	}
+	assert_int_equal(sandbox__test(sb, e, SANDBOX_TEST_SLEEP, "1000"), 0);
+	assert_int_equal(waitpid(killer, &status, 0), killer);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(lookup_start(sb, e, entry));
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.outside_kills, 2);
+	assert_int_equal(st.bad_files, 0);
+	assert_int_equal(st.restarts, 0);
+	/* The child's own death is still its file's fault. */
+	assert_true(sandbox__test(sb, e, SANDBOX_TEST_CRASH, "") < 0);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.outside_kills, 2);
+	assert_int_equal(st.bad_files, 1);
 	sandbox__free(sb);
 	close(fd);
 }
@@ -1107,6 +1343,10 @@ int main(void)
 		cmocka_unit_test(test_share_cpu),
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_lower_hard_limits),
+		cmocka_unit_test(test_start_failure),
+		cmocka_unit_test(test_outside_kill),
+		cmocka_unit_test(test_ids_in_user_namespace),
 		cmocka_unit_test(test_unwind_codec),
 		cmocka_unit_test(test_unwind),
 		cmocka_unit_test(test_unwind_crash),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the statistics of scorch diff (src/stats.h), against published table values and
+ * Unit tests for the statistics of scorch diff (src/present/stats.h), against published table values and
  * closed forms: normal quantiles, Student t quantiles from standard tables, the Cauchy (t with 1 degree
  * of freedom) and t(2) closed forms, Welch's test on Wikipedia's worked example, and
  * Benjamini-Hochberg on examples adjusted by hand.

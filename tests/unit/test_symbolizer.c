@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the symbolizer (src/symbolizer.h) and the safe file opening it relies on
- * (src/safeopen.h). The fixtures are compiled here from tests/fixtures/symfix.c: gcc and clang (clang
+ * Unit tests for the symbolizer (src/symbol/symbolizer.h) and the safe file opening it relies on
+ * (src/target/safeopen.h). The fixtures are compiled here from tests/fixtures/symfix.c: gcc and clang (clang
  * emits no .debug_aranges), PIE and non-PIE, and stripped copies whose DWARF lives in a separate file
  * found by build id or by .gnu_debuglink. The known answers are the marker lines of the source.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the DWARF unwinder (src/unwinder.h): a snapshot of this very process (registers from
+ * Unit tests for the DWARF unwinder (src/unwind/unwinder.h): a snapshot of this very process (registers from
  * getcontext and a copy of the stack) is unwound against this test's own binary and libc, as the
  * recorder unwinds a sample; then damaged snapshots and damaged files must end cleanly.
  */

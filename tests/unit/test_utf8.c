@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "utf8.h"
 
@@ -45,11 +48,56 @@ static void test_invalid(void **state)
 	assert_int_equal(seq("\xff", 1, &cp), 0);
 }
 
+static void check_printable(const char *in, const char *want)
+{
+	char buf[256], *mem = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&mem, &len);
+
+	assert_non_null(f);
+	utf8__printable(in, buf, sizeof(buf));
+	if (strcmp(buf, want))
+		fail_msg("utf8__printable('%s') gave '%s', expected '%s'", in, buf, want);
+	utf8__fputs(in, f);
+	fclose(f);
+	if (strcmp(mem, want))
+		fail_msg("utf8__fputs('%s') gave '%s', expected '%s'", in, mem, want);
+	free(mem);
+}
+
+static void test_printable(void **state)
+{
+	char small[6];
+
+	(void)state;
+	check_printable("", "");
+	check_printable("main", "main");
+	check_printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5");
+	/* C0 and DEL: a newline would split a row, ESC starts a sequence, BEL rings */
+	check_printable("a\nb\rc\td\x1b[2Je\x07" "f\x7f" "g", "a?b?c?d?[2Je?f?g");
+	/* C1 as a raw byte (CSI in an 8-bit terminal) and encoded in UTF-8 (CSI in a UTF-8 one) */
+	check_printable("x\x9b" "31my", "x?31my");
+	check_printable("x\xc2\x9b" "31my\xc2\x85z", "x?31my?z");
+	check_printable("\xc2\xa0nbsp", "\xc2\xa0nbsp"); /* U+00A0 is printable */
+	/* text reordering and line breaks */
+	check_printable("ab\xe2\x80\xae" "dc", "ab?dc");
+	check_printable("ab\xe2\x81\xa6" "c\xe2\x80\xa8", "ab?c?");
+	/* bytes that are not UTF-8, one '?' each */
+	check_printable("lat\xe9n", "lat?n");
+	check_printable("cut\xe2\x82", "cut??");
+	check_printable("\xc0\xaf", "??");
+	/* cut on a character boundary */
+	assert_string_equal(utf8__printable("ab\xe2\x82\xac", small, 5), "ab");
+	assert_string_equal(utf8__printable("ab\xe2\x82\xac", small, 6), "ab\xe2\x82\xac");
+	assert_string_equal(utf8__printable("abcdef", small, 1), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_printable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

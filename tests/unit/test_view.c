@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the view (src/view.h) through its readers: folded's options (prefixes, annotations,
+ * Unit tests for the view (src/present/view.h) through its readers: folded's options (prefixes, annotations,
  * --no-kernel, --no-inline, --by), the thread and regex filters, and report's callers/callees,
  * --percent-limit, --sort name and --json.
  */

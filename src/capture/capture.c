@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+
+#include "capture.h"
+#include "log.h"
+
+int capture__on_sample(void *ctx, const struct scorch_sample *s)
+{
+	struct capture *c = ctx;
+	struct recorder_sample rs = {
+		.pid = s->pid,
+		.tid = s->tid,
+		.exec_seq = s->exec_seq,
+		.comm = s->comm,
+		.kips = (const uint64_t *)s->kstack,
+		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
+		.uips = (const uint64_t *)s->ustack,
+		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
+		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
+		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
+		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
+		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
+		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
+		.ustack_bytes = (const uint8_t *)(s + 1),
+		.ustack_size = s->stack_size,
+	};
+	int err;
+
+	if (s->stack_need > c->stack_need)
+		c->stack_need = s->stack_need;
+	err = recorder__add_sample(c->rec, &rs);
+
+	if (err) {
+		pr_err("cannot record a sample: %s", strerror(-err));
+		c->err = err;
+	}
+	return err;
+}
+
+int capture__on_event(void *ctx, const void *data, size_t size)
+{
+	struct capture *c = ctx;
+	int err = recorder__add_event(c->rec, data, size);
+
+	if (err == -EINVAL) /* counted by the recorder */
+		return 0;
+	if (err) {
+		pr_err("cannot record a mapping event: %s", strerror(-err));
+		c->err = err;
+	}
+	return err;
+}
+
+static int drain_events(void *ctx)
+{
+	struct capture *c = ctx;
+
+	return sampler__drain_events(c->smp, capture__on_event, c);
+}
+
+int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
+		  const struct recorder_opts *ro)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->smp = sampler__open(so);
+	if (!c->smp)
+		return errno ? -errno : -EINVAL;
+	c->rec = recorder__new(p, ro);
+	if (!c->rec) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	recorder__start_sandbox(c->rec); /* warns: not fatal */
+	if (so->no_events)
+		recorder__set_events(c->rec, RECORDER_EVENTS_OFF);
+	else
+		recorder__set_events(c->rec, sampler__has_events(c->smp) ? RECORDER_EVENTS_ON :
+									   RECORDER_EVENTS_UNAVAILABLE);
+	recorder__set_event_drain(c->rec, drain_events, c);
+	return 0;
+}
+
+int capture__add_target(struct capture *c, uint32_t pid)
+{
+	int err = sampler__add_target(c->smp, pid, 0);
+
+	if (err)
+		return err;
+	err = recorder__add_process(c->rec, pid);
+	if (err == -ENOMEM) {
+		pr_err("out of memory");
+		return err;
+	}
+	return 0;
+}
+
+int capture__poll(struct capture *c, int timeout_ms)
+{
+	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, capture__on_event, c);
+
+	/* What was drained is unwound as one batch (at most a queue's worth waits here). */
+	if (!err && (err = recorder__flush(c->rec))) {
+		pr_err("cannot record a sample: %s", strerror(-err));
+		c->err = err;
+	}
+	/* Perf maps are read here, between reads of the ring buffer, never from the sample callback. */
+	if (!err && (err = recorder__reload_perfmaps(c->rec))) {
+		pr_err("out of memory");
+		c->err = err;
+	}
+	return err;
+}
+
+void capture__close(struct capture *c)
+{
+	sampler__free(c->smp);
+	recorder__free(c->rec);
+	c->smp = NULL;
+	c->rec = NULL;
+}

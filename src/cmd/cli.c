@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <getopt.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (v < min || v > max) {
+		pr_err("%s %s is out of range: use %u to %u", opt, s, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+bad:
+	pr_err("%s takes a whole number, not '%s'", opt, s ? s : "");
+	return -EINVAL;
+}
+
+int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns)
+{
+	double v;
+	char *end;
+
+	errno = 0;
+	v = s && *s ? strtod(s, &end) : NAN;
+	if (!s || !*s || errno || *end || isnan(v)) {
+		pr_err("%s takes a number of seconds, not '%s'", opt, s ? s : "");
+		return -EINVAL;
+	}
+	if (!(v > 0) || v > 7 * 24 * 3600.0) {
+		pr_err("%s %s is out of range: use more than 0 and at most 604800 seconds", opt, s);
+		return -EINVAL;
+	}
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+void cli__verbosity(int verbose, int quiet)
+{
+	if (quiet)
+		log__set_level(LOG_QUIET);
+	else if (verbose)
+		log__set_level(LOG_DEBUG);
+}
+
+int cli__usage_error(const char *cmd)
+{
+	fprintf(stderr, "Try 'scorch %s --help' for more information.\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "", *eq = strchr(arg, '=');
+
+	switch (c) {
+	case 'q':
+		*quiet = 1;
+		return 0;
+	case 'v':
+		*verbose = 1;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return 1;
+	case ':':
+		pr_err("option '%s' needs a value", arg);
+		return -EINVAL;
+	}
+	/* getopt_long sets optopt for a known long option given a value it does not take. */
+	if (strncmp(arg, "--", 2) == 0 && eq && optopt)
+		pr_err("option '%.*s' takes no value", (int)(eq - arg), arg);
+	else if (strncmp(arg, "--", 2) != 0 && optopt > ' ' && optopt < 127)
+		pr_err("unknown option '-%c'", optopt);
+	else
+		pr_err("unknown option '%s'", arg);
+	return -EINVAL;
+}
+
+int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr)
+{
+	char *copy = strdup(arg), *rest = copy, *tok;
+	size_t before = *nr;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	/* strsep, not strtok: "1,,2" has an empty field, which is an error, not a separator. */
+	while ((tok = strsep(&rest, ","))) {
+		if (*nr == max) {
+			pr_err("-p: at most %zu pids", max);
+			err = -EINVAL;
+			break;
+		}
+		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &pids[*nr])) {
+			err = -EINVAL;
+			break;
+		}
+		(*nr)++;
+	}
+	if (!err && *nr == before) {
+		pr_err("-p needs at least one pid");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+void cli__raise_nofile(void)
+{
+	struct rlimit rl;
+	unsigned long long nr_open = 0;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	/* An unlimited hard limit is capped by fs.nr_open: setrlimit refuses more (EPERM). */
+	if (rl.rlim_max == RLIM_INFINITY && (f = fopen("/proc/sys/fs/nr_open", "re"))) {
+		if (fscanf(f, "%llu", &nr_open) == 1 && nr_open)
+			rl.rlim_max = (rlim_t)nr_open;
+		fclose(f);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_debug("cannot raise the soft RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_cur,
+			 strerror(errno));
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli - what the commands share: their entry points, exit codes, and argument parsing helpers.
+ *
+ * Every command is 'int cmd_NAME(int argc, char **argv)' returning an exit code; only main() exits.
+ * Parsers log a usage error naming the option and the bad value, and return -EINVAL.
+ */
+#ifndef SCORCH_CLI_H
+#define SCORCH_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes, documented in scorch(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_REGRESSION = 3,
+};
+
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_folded(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_symbolize(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
+/* Parse an unsigned decimal in [min, max] for option 'opt'. */
+int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, uint32_t *out);
+/*
+ * Parse "PID[,PID...]" for -p, appending to pids[*nr] (at most 'max' in all). An empty field ("1,,2") is
+ * an error, not a separator. Returns 0, -EINVAL (logged) or -ENOMEM.
+ */
+int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr);
+/* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
+int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
+/*
+ * The options every command shares and getopt's errors, for the default case of a command's getopt
+ * switch: -q and -v set *quiet and *verbose (returns 0), -h prints 'usage' (returns 1), a missing value or an
+ * unknown option is logged (returns -EINVAL). The optstring must start with ':' (after any '+').
+ */
+int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet);
+/* Handle -v/-q for a command (sets the log level). */
+void cli__verbosity(int verbose, int quiet);
+/*
+ * For commands that open one descriptor per file a target maps (record, top, symbolize, report
+ * --resymbolize): raise the soft RLIMIT_NOFILE to the hard limit, as far as the kernel's nr_open
+ * allows. Failing that, the limit stays as it was (logged with -v); running out is then counted
+ * and warned about where it happens (safeopen__fd_error).
+ */
+void cli__raise_nofile(void);
+/* Print "usage" text plus a hint to stderr after a usage error; returns EXIT_USAGE. */
+int cli__usage_error(const char *cmd);
+
+#endif

@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: MIT
+/*
+ * scorch record: sample processes into a profile file.
+ *
+ * Order matters: validate everything that can be validated (options, pids, privileges, the output
+ * path) before starting anything; hold a launched command before exec until sampling is attached;
+ * write a chunk every second so an interrupted recording leaves a readable prefix; on any stop (the
+ * targets exit, the duration ends, SIGINT/SIGTERM/SIGHUP) drain the ring buffer and finish the file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <mntent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "launcher.h"
+#include "log.h"
+#include "outfile.h"
+#include "pfile.h"
+#include "profile.h"
+#include "recorder.h"
+#include "sampler.h"
+
+#define MAX_PIDS 1024
+#define MAX_DEBUG_DIRS 32
+#define POLL_MS 100
+#define FLUSH_NS 1000000000ULL
+/* After a stop signal, how long a launched command gets to exit before the file is finished. */
+#define CHILD_GRACE_NS 1000000000ULL
+/* How long jcmd may take to have a JVM write its perf map (--java-perfmap); it is a JVM itself. */
+#define JCMD_TIMEOUT_MS 20000
+
+static const char usage[] =
+	"Usage: scorch record [options] -p PID[,PID...]\n"
+	"       scorch record [options] -- COMMAND [ARGS...]\n"
+	"       scorch record [options] -a|--cgroup PATH\n"
+	"\n"
+	"Sample the kernel and user stacks of running processes (all their threads), of a command\n"
+	"started for the purpose, of every process, or of every process in a cgroup, into a profile file.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones, and the\n"
+	"                           child processes they fork from then on)\n"
+	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
+	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a);\n"
+	"                           or else PATH under the cgroup v2 mount (as in /proc/self/mounts)\n"
+	"      --idle               with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
+	"                           shares are of all CPU time, as perf's are\n"
+	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
+	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
+	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
+	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
+	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
+	"                           bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
+	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
+	"                           pointers where the CFI runs out)\n"
+	"  -m, --buffer-size SIZE   ring buffer of samples: bytes, or with a K, M or G suffix, rounded up\n"
+	"                           to a power of two, 64K to 1G (default: half a second of samples of\n"
+	"                           every CPU, at least 4M, at most 256M)\n"
+	"      --no-inherit         do not follow the child processes of the targets\n"
+	"      --no-mapping-events  do not snapshot the mappings of targets as they exit or exec (those\n"
+	"                           gone before their maps are read then keep unknown user frames)\n"
+	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
+	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
+	"      --no-demangle        keep mangled C++ and Rust names\n"
+	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
+	"      --java-perfmap       at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
+	"                           Compiler.perfmap, JDK 17+), to name their Java frames\n"
+	"  -q, --quiet              print errors only\n"
+	"  -v, --verbose            print debug messages (and libbpf's)\n"
+	"  -h, --help               show this help\n";
+
+struct record_opts {
+	uint32_t pids[MAX_PIDS];
+	size_t nr_pids;
+	uint32_t freq;
+	uint64_t duration_ns;
+	const char *output;
+	const char *event;
+	int no_inherit;
+	int no_mapping_events;
+	char **cmd;
+	const char *debug_dirs[MAX_DEBUG_DIRS];
+	size_t nr_debug_dirs;
+	int debuginfod;
+	int no_demangle;
+	int no_sandbox;
+	int java_perfmap;    /* --java-perfmap */
+	enum recorder_call_graph call_graph;
+	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
+	int all;             /* -a or --cgroup */
+	int idle;            /* --idle */
+	size_t buffer_size;  /* -m; 0: the default */
+	const char *cgroup;  /* --cgroup PATH */
+	char cgroup_path[PATH_MAX]; /* PATH resolved, perhaps under the cgroup v2 mount */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
+};
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t child_pid;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	stop_signal = sig;
+	/* A signal sent to us alone (kill) is passed on; the terminal already signals the whole group. */
+	if (child_pid > 0 && si && (si->si_code == SI_USER || si->si_code == SI_QUEUE))
+		kill((pid_t)child_pid, sig);
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Read the thread group id and name of a process; -ESRCH when there is none. */
+static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	*tgid = 0;
+	comm[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Name:\t", 6) == 0) {
+			snprintf(comm, size, "%.63s", line + 6);
+			comm[strcspn(comm, "\n")] = '\0';
+		}
+		sscanf(line, "Tgid: %u", tgid);
+	}
+	fclose(f);
+	return *tgid ? 0 : -ESRCH;
+}
+
+/* Where the (first) cgroup v2 file system is mounted, from /proc/self/mounts: 0 or -ENOENT. */
+static int cgroup2_mount(char *buf, size_t size)
+{
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+	int err = -ENOENT;
+
+	if (!f)
+		return -ENOENT;
+	while ((m = getmntent(f)))
+		if (strcmp(m->mnt_type, "cgroup2") == 0 && strlen(m->mnt_dir) < size) {
+			snprintf(buf, size, "%s", m->mnt_dir);
+			err = 0;
+			break;
+		}
+	endmntent(f);
+	return err;
+}
+
+/* 'path' resolved if it is a directory on a cgroup v2 file system; else NULL with errno set
+ * (ENOTDIR when it is something else). Owned by the caller. */
+static char *cgroup2_dir(const char *path)
+{
+	char *real = realpath(path, NULL);
+	struct statfs sfs;
+	struct stat st;
+
+	if (!real)
+		return NULL;
+	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		free(real);
+		errno = ENOTDIR;
+		return NULL;
+	}
+	return real;
+}
+
+/*
+ * The cgroup v2 directory 'path', as given or else under the cgroup v2 mount (where cgroup v1 and
+ * v2 are mounted side by side, v2 is not /sys/fs/cgroup: /sys/fs/cgroup/unified): its resolved
+ * path, its id (the directory's inode number) and its depth below the cgroup
+ * v2 root (found by walking up while the parent is on the same cgroup2 file system).
+ */
+static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *id, uint32_t *level)
+{
+	char mnt[PATH_MAX], *real = cgroup2_dir(path), *slash, *under = NULL;
+	int errno_given = errno, have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
+	struct statfs sfs;
+	struct stat st, top;
+	size_t ml = have_mnt ? strlen(mnt) : 0;
+	uint32_t n = 0;
+
+	/* A path already under the mount is not looked up again below it. */
+	if (!real && have_mnt && !(strncmp(path, mnt, ml) == 0 && (path[ml] == '/' || !path[ml]))) {
+		const char *rel = path;
+
+		while (*rel == '/')
+			rel++;
+		if (asprintf(&under, "%s/%s", mnt, rel) < 0)
+			return -ENOMEM;
+		real = cgroup2_dir(under);
+	}
+	if (!real) {
+		if (have_mnt && !under)
+			pr_err("'%s' is not a cgroup v2 directory (%s; the cgroup v2 mount is '%s')", path,
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given), mnt);
+		else if (!have_mnt)
+			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
+			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
+		else
+			pr_err("'%s' is not a cgroup v2 directory (%s), nor is '%s' (the cgroup v2 mount is '%s')",
+			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given),
+			       under, mnt);
+		free(under);
+		return -EINVAL;
+	}
+	free(under);
+	if (stat(real, &st)) {
+		pr_err("cannot use cgroup '%s': %s", real, strerror(errno));
+		free(real);
+		return -EINVAL;
+	}
+	snprintf(resolved, PATH_MAX, "%s", real); /* realpath() results fit */
+	*id = st.st_ino;
+	top = st;
+	while ((slash = strrchr(real, '/')) && slash != real) {
+		struct stat pst;
+
+		*slash = '\0';
+		if (stat(real, &pst) || pst.st_dev != top.st_dev || statfs(real, &sfs) ||
+		    sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		n++;
+	}
+	free(real);
+	*level = n;
+	return 0;
+}
+
+/* -m SIZE: bytes, or K, M, G (powers of 1024), within the sampler's bounds. */
+static int parse_size(const char *arg, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (end == arg || *arg == '-' || *arg == '+' || errno) {
+		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		return -EINVAL;
+	}
+	if (*end && !end[1]) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ULL << 10; end++; break;
+		case 'm': case 'M': mul = 1ULL << 20; end++; break;
+		case 'g': case 'G': mul = 1ULL << 30; end++; break;
+		}
+	}
+	if (*end) {
+		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		return -EINVAL;
+	}
+	if (v > SAMPLER_RINGBUF_MAX / mul || v * mul < SAMPLER_RINGBUF_MIN) {
+		pr_err("-m %s is out of range: use 64K to 1G", arg);
+		return -EINVAL;
+	}
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+/* -g fp | dwarf[,SIZE] | auto[,SIZE] */
+static int parse_call_graph(struct record_opts *o, const char *arg)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	o->stack_size = SCORCH_STACK_DEFAULT;
+	if (len == 2 && !strncmp(arg, "fp", 2) && !comma)
+		o->call_graph = RECORDER_CG_FP;
+	else if (len == 4 && !strncmp(arg, "auto", 4))
+		o->call_graph = RECORDER_CG_AUTO;
+	else if (len == 5 && !strncmp(arg, "dwarf", 5))
+		o->call_graph = RECORDER_CG_DWARF;
+	else {
+		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE] or auto[,SIZE]", arg);
+		return -EINVAL;
+	}
+	if (comma && cli__parse_u32(comma + 1, 64, SCORCH_STACK_MAX, "-g MODE,SIZE", &o->stack_size))
+		return -EINVAL;
+	/* Whole words: the unwinder reads the copy 8 bytes at a time. */
+	o->stack_size &= ~7u;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "cgroup", required_argument, NULL, 'C' + 256 },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "call-graph", required_argument, NULL, 'g' },
+		{ "no-inherit", no_argument, NULL, 'I' },
+		{ "idle", no_argument, NULL, 'i' + 256 },
+		{ "buffer-size", required_argument, NULL, 'm' },
+		{ "no-mapping-events", no_argument, NULL, 'E' + 256 },
+		{ "debug-dir", required_argument, NULL, 'D' + 256 },
+		{ "debuginfod", no_argument, NULL, 'N' + 256 },
+		{ "no-demangle", no_argument, NULL, 'M' + 256 },
+		{ "no-sandbox", no_argument, NULL, 'X' + 256 },
+		{ "java-perfmap", no_argument, NULL, 'J' + 256 },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, verbose = 0, quiet = 0;
+
+	o->freq = 99;
+	o->output = "scorch.prof";
+	o->event = "auto";
+	o->call_graph = RECORDER_CG_AUTO;
+	o->stack_size = SCORCH_STACK_DEFAULT;
+	opterr = 0;
+	optind = 1;
+	/* '+': stop at the first non-option, which starts the command. */
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:m:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
+				return -EINVAL;
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'C' + 256:
+			if (!*optarg) {
+				pr_err("--cgroup needs a cgroup directory");
+				return -EINVAL;
+			}
+			o->cgroup = optarg;
+			o->all = 1;
+			break;
+		case 'F':
+			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (cli__parse_seconds(optarg, "-d", &o->duration_ns))
+				return -EINVAL;
+			break;
+		case 'o':
+			if (!*optarg) {
+				pr_err("-o needs a file name");
+				return -EINVAL;
+			}
+			o->output = optarg;
+			break;
+		case 'e':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "cpu-clock") && strcmp(optarg, "cycles")) {
+				pr_err("unknown event '%s': use auto, cpu-clock or cycles", optarg);
+				return -EINVAL;
+			}
+			o->event = optarg;
+			break;
+		case 'g':
+			if (parse_call_graph(o, optarg))
+				return -EINVAL;
+			break;
+		case 'I':
+			o->no_inherit = 1;
+			break;
+		case 'i' + 256:
+			o->idle = 1;
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->buffer_size))
+				return -EINVAL;
+			break;
+		case 'E' + 256:
+			o->no_mapping_events = 1;
+			break;
+		case 'D' + 256:
+			if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
+				pr_err("too many --debug-dir options: at most %d", MAX_DEBUG_DIRS);
+				return -EINVAL;
+			}
+			if (!optarg[0]) {
+				pr_err("--debug-dir takes a directory, not ''");
+				return -EINVAL;
+			}
+			o->debug_dirs[o->nr_debug_dirs++] = optarg;
+			break;
+		case 'N' + 256:
+			o->debuginfod = 1;
+			break;
+		case 'X' + 256:
+			o->no_sandbox = 1;
+			break;
+		case 'J' + 256:
+			o->java_perfmap = 1;
+			break;
+		case 'M' + 256:
+			o->no_demangle = 1;
+			break;
+		default: {
+			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
+
+			if (r)
+				return r;
+			break;
+		}
+		}
+	}
+	cli__verbosity(verbose, quiet);
+	if (optind < argc)
+		o->cmd = argv + optind;
+	if (o->cmd && o->nr_pids) {
+		pr_err("give either -p PID or a command, not both");
+		return -EINVAL;
+	}
+	if (o->all && (o->cmd || o->nr_pids)) {
+		pr_err("%s samples every process%s: give no -p PID and no command with it",
+		       o->cgroup ? "--cgroup" : "-a", o->cgroup ? " of the cgroup" : "");
+		return -EINVAL;
+	}
+	if (o->no_inherit && o->all) {
+		pr_err("--no-inherit applies to -p PID and a command, not to %s", o->cgroup ? "--cgroup" : "-a");
+		return -EINVAL;
+	}
+	if (o->idle && (!o->all || o->cgroup)) {
+		pr_err("--idle applies to -a only (the idle task is in no process and no cgroup)");
+		return -EINVAL;
+	}
+	if (!o->cmd && !o->nr_pids && !o->all) {
+		pr_err("nothing to record: give -p PID, -- COMMAND, -a or --cgroup PATH");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct session {
+	struct record_opts *o;
+	struct profile prof;
+	struct capture cap;  /* the sampler and the recorder */
+	struct pfile_writer *w;
+	struct outfile out;
+	struct launcher child;
+	int have_child;
+	int pidfds[MAX_PIDS];
+	int alive[MAX_PIDS];
+};
+
+/* Whether every target is gone. */
+static int targets_gone(struct session *ss)
+{
+	size_t i;
+	int any = 0;
+
+	if (ss->o->all)
+		return 0;
+	if (ss->have_child) {
+		if (launcher__wait(&ss->child, 1) == 0) {
+			child_pid = 0;
+			return 1;
+		}
+		return 0;
+	}
+	for (i = 0; i < ss->o->nr_pids; i++) {
+		if (!ss->alive[i])
+			continue;
+		if (ss->pidfds[i] >= 0) {
+			struct pollfd pfd = { .fd = ss->pidfds[i], .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) > 0) {
+				ss->alive[i] = 0;
+				continue;
+			}
+		} else if (kill((pid_t)ss->o->pids[i], 0) && errno == ESRCH) {
+			ss->alive[i] = 0;
+			continue;
+		}
+		any = 1;
+	}
+	return !any;
+}
+
+static const char *call_graph_name(const struct record_opts *o)
+{
+	static char buf[32];
+
+	if (o->call_graph == RECORDER_CG_FP)
+		return "fp";
+	snprintf(buf, sizeof(buf), "%s,%u", o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf", o->stack_size);
+	return buf;
+}
+
+static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char **argv)
+{
+	struct profile *p = &ss->prof;
+	struct utsname u;
+	char host[256] = "", when[64], *cmdline = NULL, *targets = NULL;
+	size_t cl = 0, tl = 0, i;
+	FILE *f;
+	time_t t = (time_t)(start_real_ns / 1000000000ULL);
+	struct tm tm;
+	int err = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	uname(&u);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	f = open_memstream(&cmdline, &cl);
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; ss->o->cmd && ss->o->cmd[i]; i++)
+		fprintf(f, "%s%s", i ? " " : "", ss->o->cmd[i]);
+	fclose(f);
+	f = open_memstream(&targets, &tl);
+	if (!f) {
+		free(cmdline);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ss->o->nr_pids; i++) {
+		char comm[64];
+		uint32_t tgid;
+
+		if (read_status(ss->o->pids[i], &tgid, comm, sizeof(comm)))
+			snprintf(comm, sizeof(comm), "?");
+		fprintf(f, "%s%u (%s)", i ? ", " : "", ss->o->pids[i], comm);
+	}
+	if (ss->have_child)
+		fprintf(f, "%d (%s)", (int)ss->child.pid, ss->o->cmd[0]);
+	if (ss->o->cgroup)
+		fprintf(f, "cgroup %s", ss->o->cgroup_path);
+	else if (ss->o->all)
+		fprintf(f, "all processes");
+	fclose(f);
+
+	(void)argc;
+	(void)argv;
+	if (profile__meta_set(p, "command", cmdline) || profile__meta_set(p, "targets", targets) ||
+	    profile__meta_set(p, "hostname", host) || profile__meta_set(p, "kernel", u.release) ||
+	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
+	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
+	    profile__meta_set(p, "event", sampler__event(ss->cap.smp)) ||
+	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
+	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->cap.smp)) ||
+	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
+		err = -ENOMEM;
+	free(cmdline);
+	free(targets);
+	return err;
+}
+
+static int store_counters(struct session *ss)
+{
+	uint64_t c[SCORCH_CNT_MAX];
+	struct profile *p = &ss->prof;
+
+	if (sampler__counters(ss->cap.smp, c))
+		return 0; /* the file still says what the recorder saw */
+	if (profile__counter_set(p, "samples", p->total) ||
+	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
+	    profile__counter_set(p, "children_followed", c[SCORCH_CNT_FORKS]) ||
+	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
+	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
+	    profile__counter_set(p, "user_regs_unreadable", c[SCORCH_CNT_NO_REGS]) ||
+	    profile__counter_set(p, "samples_in_exec", c[SCORCH_CNT_IN_EXEC]) ||
+	    profile__counter_set(p, "mapping_events_lost", c[SCORCH_CNT_LOST_EVENTS]) ||
+	    profile__counter_set(p, "mapping_walks_refused", c[SCORCH_CNT_WALKS_REFUSED]) ||
+	    profile__counter_set(p, "stack_size_needed", ss->cap.stack_need) ||
+	    recorder__store_counters(ss->cap.rec))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The one-line status on a terminal: elapsed time, samples, lost, the targets' state. Redrawn in place
+ * twice a second; erased before anything else is printed.
+ */
+static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
+{
+	uint64_t c[SCORCH_CNT_MAX] = { 0 };
+
+	if (erase) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	sampler__counters(ss->cap.smp, c);
+	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s", (double)elapsed_ns / 1e9,
+		ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF], stop_signal ? "stopping" : "recording");
+	if (ss->o->duration_ns)
+		fprintf(stderr, " (%.0f s left)", (double)(ss->o->duration_ns - (elapsed_ns < ss->o->duration_ns ? elapsed_ns : ss->o->duration_ns)) / 1e9);
+	fflush(stderr);
+}
+
+/* Losses past 1%: what to change. */
+static void warn_lost(struct session *ss, uint64_t lost)
+{
+	size_t rb = sampler__ringbuf_bytes(ss->cap.smp);
+	double share = 100.0 * (double)lost / (double)(lost + ss->prof.total);
+
+	if (share <= 1.0) {
+		pr_warn("%" PRIu64 " samples (%.2f%%) were lost because the ring buffer was full", lost, share);
+		return;
+	}
+	if (rb < SAMPLER_RINGBUF_MAX)
+		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB) was full: record "
+			"with a larger one, such as --buffer-size %zuM, or lower -F%s", lost, share, rb >> 10,
+			rb * 4 > ((size_t)1 << 20) ? (rb * 4) >> 20 : 1,
+			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
+	else
+		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB, the largest) was "
+			"full: lower -F%s", lost, share, rb >> 10,
+			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
+}
+
+/* DWARF unwinds cut by the stack copy, past 3% of the user stacks: the size that would have done. */
+static void warn_truncated(struct session *ss)
+{
+	struct profile *p = &ss->prof;
+	uint64_t cut = profile__counter_get(p, "unwind_truncated"), stacks = profile__counter_get(p, "user_stacks");
+	uint32_t need = ss->cap.stack_need, have = ss->o->stack_size, size;
+	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
+	char tail[128];
+	double share;
+
+	if (ss->o->call_graph == RECORDER_CG_FP || !stacks || cut * 100 <= stacks * 3)
+		return;
+	share = 100.0 * (double)cut / (double)stacks;
+	/* Whole pages, as the copy goes page by page. */
+	size = need > SCORCH_STACK_MAX - SCORCH_PAGE_SIZE ? SCORCH_STACK_MAX :
+							  (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
+	if (need > have && need <= SCORCH_STACK_MAX) {
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed); record with -g %s,%u", share, have, need,
+			mode, size);
+		return;
+	}
+	snprintf(tail, sizeof(tail), "%s%s%s", have < SCORCH_STACK_MAX ? "record with -g " : "",
+		 have < SCORCH_STACK_MAX ? mode : "", have < SCORCH_STACK_MAX ? ",65536 (the most), or with -g fp for code "
+								"built with frame pointers" :
+								"record with -g fp for code built with frame pointers");
+	if (need > SCORCH_STACK_MAX)
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
+			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s", share, have,
+			need, tail);
+	else if (!need) /* no depth known: the kernel has no bpf_find_vma(), or its mmap lock was busy */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); %s",
+			share, have, tail);
+	else /* the deepest stack seen fitted: the unwinds read past its top */
+		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated), "
+			"though no stack seen was deeper than %u bytes (stack_size_needed); %s", share, have, need, tail);
+}
+
+static void print_summary(struct session *ss, double secs)
+{
+	struct profile *p = &ss->prof;
+	uint64_t lost = profile__counter_get(p, "lost");
+	uint64_t bytes = pfile__writer_bytes(ss->w);
+
+	pr_info("recorded %" PRIu64 " samples in %.1f s (lost %" PRIu64 ") into '%s' (%.1f KiB, %.1f bytes/sample)",
+		p->total, secs, lost, ss->o->output, (double)bytes / 1024.0,
+		p->total ? (double)bytes / (double)p->total : 0.0);
+	if (lost)
+		warn_lost(ss, lost);
+	warn_truncated(ss);
+	if (!ss->out.in_place)
+		pr_info("next: scorch report -i %s", ss->o->output);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct session ss;
+	struct sampler_opts so = { 0 };
+	struct recorder_opts ro = { 0 };
+	uint64_t start, last_flush, start_real, stop_time = 0, last_status = 0;
+	int show_status = isatty(STDERR_FILENO) && log__level() >= LOG_INFO;
+	struct timespec rt;
+	uint32_t max_freq;
+	size_t i;
+	int err = 0, ret = EXIT_ERROR, opened = 0;
+
+	memset(&o, 0, sizeof(o));
+	memset(&ss, 0, sizeof(ss));
+	ss.o = &o;
+	for (i = 0; i < MAX_PIDS; i++)
+		ss.pidfds[i] = -1;
+
+	err = parse_args(argc, argv, &o);
+	if (err > 0)
+		return EXIT_OK;
+	if (err)
+		return cli__usage_error("record");
+
+	max_freq = sampler__max_freq();
+	if (max_freq && o.freq > max_freq) {
+		pr_err("-F %u is above the kernel's limit of %u Hz (kernel.perf_event_max_sample_rate)", o.freq,
+		       max_freq);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < o.nr_pids; i++) {
+		char comm[64];
+		uint32_t tgid;
+
+		if (read_status(o.pids[i], &tgid, comm, sizeof(comm))) {
+			pr_err("no process with pid %u", o.pids[i]);
+			return EXIT_ERROR;
+		}
+		if (tgid != o.pids[i]) {
+			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i], tgid);
+			o.pids[i] = tgid;
+		}
+		ss.alive[i] = 1;
+	}
+	if (o.cgroup && resolve_cgroup(o.cgroup, o.cgroup_path, &o.cgroup_id, &o.cgroup_level))
+		return EXIT_ERROR;
+	if (sampler__check_privileges())
+		return EXIT_ERROR;
+	if (install_signals()) {
+		pr_err("cannot install signal handlers: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+
+	profile__init(&ss.prof);
+	if (outfile__open(&ss.out, o.output, 1))
+		goto out;
+	opened = 1;
+	if (o.cmd) {
+		if (launcher__spawn(&ss.child, o.cmd, ss.out.shares_stdout))
+			goto out;
+		ss.have_child = 1;
+		child_pid = ss.child.pid;
+	}
+	/* After the fork: the command keeps the limit it was given. */
+	cli__raise_nofile();
+
+	so.freq = o.freq;
+	so.event = o.event;
+	so.follow_forks = !o.no_inherit; /* as perf does, for -p too; not with -a (everything is sampled) */
+	so.idle = o.idle;
+	so.ringbuf_bytes = o.buffer_size;
+	so.no_events = o.no_mapping_events;
+	so.all = o.all;
+	so.cgroup_id = o.cgroup_id;
+	so.cgroup_level = o.cgroup_level;
+	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
+	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
+	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
+	ro.sym.debug_dirs = o.debug_dirs;
+	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
+	ro.sym.no_demangle = o.no_demangle;
+	ro.no_sandbox = o.no_sandbox || o.debuginfod; /* debuginfod is a network client: not in the jail */
+	ro.sym.debuginfod = o.debuginfod;
+	/* debuginfod is a network client: only when asked for. */
+	if (!o.debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
+	ro.call_graph = o.call_graph;
+	if (capture__open(&ss.cap, &ss.prof, &so, &ro))
+		goto out;
+	/* The held child is sampled from its exec on: until then it runs this program's image. */
+	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid, 1))
+		goto out;
+	for (i = 0; i < o.nr_pids; i++) {
+		if (capture__add_target(&ss.cap, o.pids[i]))
+			goto out;
+		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
+	}
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
+	if (store_meta(&ss, start_real, argc, argv))
+		goto nomem;
+	ss.w = pfile__writer_new(ss.out.fd, ss.out.path);
+	if (!ss.w)
+		goto out;
+	if (pfile__writer_flush(ss.w, &ss.prof))
+		goto out;
+
+	start = last_flush = mono_ns();
+	if (ss.have_child) {
+		if (launcher__release(&ss.child, o.cmd[0])) {
+			ss.have_child = 0;
+			child_pid = 0;
+			goto out;
+		}
+	}
+	if (o.cmd)
+		pr_info("recording '%s' (pid %d) at %u Hz", o.cmd[0], (int)ss.child.pid, o.freq);
+	else if (o.all)
+		pr_info("recording %s at %u Hz%s", o.cgroup ? "the processes of the cgroup" : "every process", o.freq,
+			o.duration_ns ? "" : "; Ctrl-C to stop");
+	else
+		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
+			o.duration_ns ? "" : "; Ctrl-C to stop");
+
+	for (;;) {
+		uint64_t now;
+
+		if (stop_signal) {
+			/* The command got the signal too (from the terminal, or passed on): let it finish. */
+			if (!ss.have_child || ss.child.reaped)
+				break;
+			if (!stop_time)
+				stop_time = mono_ns();
+			else if (mono_ns() - stop_time > CHILD_GRACE_NS)
+				break;
+		}
+
+		err = capture__poll(&ss.cap, POLL_MS);
+		if (err)
+			goto out;
+		now = mono_ns();
+		if (now - last_flush >= FLUSH_NS) {
+			if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
+				goto nomem;
+			if (pfile__writer_flush(ss.w, &ss.prof))
+				goto out;
+			last_flush = now;
+			/* Every process, or followed children: the caches of those that exited would grow
+			 * without bound (and a pid given again to a new child must not keep the old maps). */
+			if (o.all || so.follow_forks)
+				recorder__forget_exited(ss.cap.rec);
+		}
+		if (show_status && now - last_status >= 500000000ULL) {
+			status_line(&ss, now - start, 0);
+			last_status = now;
+		}
+		if (o.duration_ns && now - start >= o.duration_ns)
+			break;
+		if (targets_gone(&ss))
+			break;
+	}
+	if (show_status)
+		status_line(&ss, 0, 1);
+	/* Whatever is still in the ring buffer belongs to this recording. */
+	err = capture__poll(&ss.cap, 0);
+	if (err)
+		goto out;
+	/* JIT code recorded unnamed: the perf maps as they are now (a JVM writes its map at exit). */
+	if (o.java_perfmap && recorder__ask_jvms(ss.cap.rec, JCMD_TIMEOUT_MS) == -ENOMEM)
+		goto nomem;
+	if (recorder__final_perfmaps(ss.cap.rec))
+		goto nomem;
+	if (stop_signal)
+		pr_info("stopping on %s", strsignal(stop_signal));
+	{
+		uint64_t elapsed = mono_ns() - start;
+
+		if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, elapsed))
+			goto nomem;
+		if (ss.have_child && ss.child.reaped) {
+			char desc[96];
+
+			launcher__describe(ss.child.status, desc, sizeof(desc));
+			if (profile__meta_set(&ss.prof, "exit_status", desc))
+				goto nomem;
+		}
+		if (pfile__writer_finish(ss.w, &ss.prof))
+			goto out;
+		opened = 0;
+		if (outfile__commit(&ss.out))
+			goto out;
+		print_summary(&ss, (double)elapsed / 1e9);
+	}
+	if (ss.have_child) {
+		char desc[96];
+
+		if (ss.child.reaped) {
+			launcher__describe(ss.child.status, desc, sizeof(desc));
+			pr_info("'%s' %s", o.cmd[0], desc);
+		} else {
+			pr_info("'%s' (pid %d) is still running", o.cmd[0], (int)ss.child.pid);
+		}
+	}
+	if (!ss.prof.total)
+		pr_warn("no samples were taken: was the target idle, or did it exit at once?");
+	ret = EXIT_OK;
+	goto out;
+nomem:
+	pr_err("out of memory");
+out:
+	if (ret != EXIT_OK && show_status)
+		status_line(&ss, 0, 1);
+	if (opened)
+		outfile__abort(&ss.out);
+	if (ss.have_child && ss.child.go_fd >= 0)
+		launcher__abort(&ss.child); /* never released: it must not run unprofiled */
+	pfile__writer_free(ss.w);
+	capture__close(&ss.cap);
+	profile__release(&ss.prof);
+	for (i = 0; i < o.nr_pids; i++)
+		if (ss.pidfds[i] >= 0)
+			close(ss.pidfds[i]);
+	return ret;
+}

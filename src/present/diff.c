@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diff.h"
+#include "folded.h"
+#include "json.h"
+#include "stats.h"
+#include "utf8.h"
+#include "view.h"
+
+#define NO_ROW UINT32_MAX
+
+static uint32_t nr_runs_all(const struct diff *d)
+{
+	return d->nr_runs[0] + d->nr_runs[1];
+}
+
+int diff__init(struct diff *d, const struct diff_opts *opts, uint32_t runs_base, uint32_t runs_new)
+{
+	memset(d, 0, sizeof(*d));
+	idxmap__init(&d->idx);
+	if (!runs_base || !runs_new || !(opts->alpha > 0 && opts->alpha < 1) || !(opts->threshold >= 0) ||
+	    !(opts->min_expected >= 0))
+		return -EINVAL;
+	d->opts = *opts;
+	d->nr_runs[0] = runs_base;
+	d->nr_runs[1] = runs_new;
+	d->method = runs_base >= 2 && runs_new >= 2 ? DIFF_WELCH : DIFF_Z_TEST;
+	d->inputs[0] = calloc(runs_base, sizeof(*d->inputs[0]));
+	d->inputs[1] = calloc(runs_new, sizeof(*d->inputs[1]));
+	if (!d->inputs[0] || !d->inputs[1])
+		return -ENOMEM;
+	return 0;
+}
+
+void diff__release(struct diff *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nr_rows; i++) {
+		free(d->rows[i].name);
+		free(d->rows[i].module);
+	}
+	free(d->rows);
+	free(d->runs_counts);
+	free(d->stamp);
+	free(d->name_lens);
+	free(d->inputs[0]);
+	free(d->inputs[1]);
+	idxmap__release(&d->idx);
+	memset(d, 0, sizeof(*d));
+}
+
+/* --- rows ---------------------------------------------------------------------------------------- */
+
+struct row_key {
+	const char *name, *module;
+	size_t name_len;
+};
+
+static int row_eq(const void *key, uint32_t id, void *ctx)
+{
+	const struct row_key *k = key;
+	const struct diff *d = ctx;
+
+	return d->name_lens[id] == k->name_len && memcmp(d->rows[id].name, k->name, k->name_len) == 0 &&
+	       (!*k->module || strcmp(d->rows[id].module, k->module) == 0);
+}
+
+/*
+ * The row for (name, module), created when new. With use_modules off, 'module' only labels a new
+ * row (the first module seen) and is not part of the key.
+ */
+static uint32_t row_for(struct diff *d, const char *name, size_t name_len, const char *module)
+{
+	const char *kmod = d->opts.use_modules || d->opts.by == DIFF_BY_MODULE ? module : "";
+	struct row_key k = { name, kmod, name_len };
+	uint64_t h = idxmap__hash_bytes(name, name_len, 11) ^ idxmap__hash_bytes(kmod, strlen(kmod), 13) * 31;
+	size_t K2 = (size_t)nr_runs_all(d) * 2;
+	uint32_t id = idxmap__find(&d->idx, h, &k, row_eq, d);
+	struct diff_row *r;
+
+	if (id != IDXMAP_NONE)
+		return id;
+	if (d->nr_rows == d->cap_rows) {
+		size_t ncap = d->cap_rows ? d->cap_rows * 2 : 256;
+		struct diff_row *nr = realloc(d->rows, ncap * sizeof(*nr));
+		uint64_t *nc, *ns;
+		size_t *nl;
+
+		if (!nr)
+			return NO_ROW;
+		d->rows = nr;
+		nc = realloc(d->runs_counts, ncap * K2 * sizeof(*nc));
+		if (!nc)
+			return NO_ROW;
+		d->runs_counts = nc;
+		ns = realloc(d->stamp, ncap * sizeof(*ns));
+		if (!ns)
+			return NO_ROW;
+		d->stamp = ns;
+		nl = realloc(d->name_lens, ncap * sizeof(*nl));
+		if (!nl)
+			return NO_ROW;
+		d->name_lens = nl;
+		d->cap_rows = ncap;
+	}
+	r = &d->rows[d->nr_rows];
+	memset(r, 0, sizeof(*r));
+	r->name = strndup(name, name_len);
+	/* Not keyed by module: the label is still worth showing, unless rows merge modules anyway. */
+	r->module = strdup(d->opts.by == DIFF_BY_STACK ? "" : module);
+	if (!r->name || !r->module || idxmap__insert(&d->idx, h, (uint32_t)d->nr_rows)) {
+		free(r->name);
+		free(r->module);
+		return NO_ROW;
+	}
+	memset(d->runs_counts + d->nr_rows * K2, 0, K2 * sizeof(*d->runs_counts));
+	d->stamp[d->nr_rows] = 0;
+	d->name_lens[d->nr_rows] = name_len;
+	return (uint32_t)d->nr_rows++;
+}
+
+/* The row of frame 'f' of location 'loc' under the current key. */
+static uint32_t frame_row(struct diff *d, const struct profile *p, uint32_t loc, uint32_t f)
+{
+	const struct profile_location *l = &p->locations[loc];
+	const char *module = profile__mapping_short_name(p, l->mapping);
+	char label[4096], buf[4200];
+
+	if (d->opts.by == DIFF_BY_MODULE)
+		return row_for(d, module, strlen(module), module);
+	profile__frame_label(p, loc, f, label, sizeof(label));
+	if (d->opts.by == DIFF_BY_LINE && f < l->nr_frames) {
+		const struct profile_frame *fr = &p->frames[l->frame + f];
+
+		if (fr->file && fr->line) {
+			int n = snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file), fr->line);
+
+			return row_for(d, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1, module);
+		}
+	}
+	return row_for(d, label, strlen(label), module);
+}
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static int sb_add(struct strbuf *b, const char *s, int sep)
+{
+	size_t n = strlen(s);
+
+	if (b->len + n + 2 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 1024;
+		char *ns;
+
+		while (b->len + n + 2 > ncap)
+			ncap *= 2;
+		ns = realloc(b->s, ncap);
+		if (!ns)
+			return -ENOMEM;
+		b->s = ns;
+		b->cap = ncap;
+	}
+	if (sep)
+		b->s[b->len++] = ';';
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+	return 0;
+}
+
+/*
+ * The folded form of stack 's', root first, names made safe as 'scorch folded' does. labels[] caches
+ * each frame's safe name, indexed like the row cache in diff__add.
+ */
+static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b, char **labels)
+{
+	const uint32_t *locs = profile__stack_locs(p, s);
+	uint32_t depth = p->stacks[s].depth;
+	char label[4096], clean[4096];
+	int first = 1;
+
+	b->len = 0;
+	if (!depth)
+		return sb_add(b, "[no stack]", 0);
+	while (depth--) {
+		const struct profile_location *l = &p->locations[locs[depth]];
+		uint32_t nf = l->nr_frames, f = nf ? nf : 1;
+
+		while (f--) {
+			char **slot = nf ? &labels[l->frame + f] : &labels[p->nr_frames + locs[depth]];
+
+			if (!*slot) {
+				folded__sanitize(profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
+						 sizeof(clean));
+				*slot = strdup(clean);
+				if (!*slot)
+					return -ENOMEM;
+			}
+			if (sb_add(b, *slot, !first))
+				return -ENOMEM;
+			first = 0;
+		}
+	}
+	return 0;
+}
+
+int diff__add(struct diff *d, int side, const struct profile *p, const char *name)
+{
+	uint32_t run, *cache = NULL, s, i, f;
+	char **labels = NULL;
+	uint64_t *per_stack = NULL;
+	size_t K2 = (size_t)nr_runs_all(d) * 2, nslots;
+	struct strbuf sb = { 0 };
+	/* Walking every frame of every stack is charged as the view charges its readers (view.h). */
+	uint64_t budget = p->expand_limit ? p->expand_limit : UINT64_MAX, cost;
+	int err = -ENOMEM;
+
+	if (side < 0 || side > 1 || d->added[side] >= d->nr_runs[side] || d->finished)
+		return -EINVAL;
+	if (!p->total)
+		return -ENODATA;
+	run = side ? d->nr_runs[0] + d->added[1] : d->added[0];
+	d->inputs[side][d->added[side]].name = name;
+	d->inputs[side][d->added[side]].samples = p->total;
+	per_stack = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*per_stack));
+	/* Row of each (location, frame): frames by their index, unnamed locations after them. */
+	nslots = (size_t)p->nr_frames + p->nr_locations;
+	cache = malloc((nslots ? nslots : 1) * sizeof(*cache));
+	if (d->opts.by == DIFF_BY_STACK)
+		labels = calloc(nslots ? nslots : 1, sizeof(*labels));
+	if (!per_stack || !cache || (d->opts.by == DIFF_BY_STACK && !labels))
+		goto out;
+	memset(cache, 0xff, (nslots ? nslots : 1) * sizeof(*cache));
+	for (i = 0; i < p->nr_counts; i++)
+		per_stack[p->counts[i].stack] += p->counts[i].count;
+	for (s = 0; s < p->nr_stacks; s++) {
+		const uint32_t *locs = profile__stack_locs(p, s);
+		uint64_t stamp = ++d->next_stamp;
+		int leaf = 1;
+
+		if (!per_stack[s])
+			continue;
+		for (cost = 0, i = 0; i < p->stacks[s].depth; i++)
+			cost += 4 * (uint64_t)(p->locations[locs[i]].nr_frames ? p->locations[locs[i]].nr_frames : 1);
+		if (cost > budget) {
+			err = view__budget_error(p);
+			goto out;
+		}
+		budget -= cost;
+		if (d->opts.by == DIFF_BY_STACK) {
+			uint32_t r;
+
+			if (stack_string(p, s, &sb, labels))
+				goto out;
+			if (sb.len > budget) {
+				err = view__budget_error(p);
+				goto out;
+			}
+			budget -= sb.len;
+			r = row_for(d, sb.s, sb.len, "");
+			if (r == NO_ROW)
+				goto out;
+			d->runs_counts[r * K2 + run * 2 + DIFF_SELF] += per_stack[s];
+			d->runs_counts[r * K2 + run * 2 + DIFF_TOTAL] += per_stack[s];
+			continue;
+		}
+		for (i = 0; i < p->stacks[s].depth; i++) {
+			const struct profile_location *l = &p->locations[locs[i]];
+			uint32_t nf = l->nr_frames;
+
+			for (f = 0; f < (nf ? nf : 1); f++) {
+				uint32_t *slot = nf ? &cache[l->frame + f] : &cache[p->nr_frames + locs[i]];
+
+				if (*slot == NO_ROW) {
+					*slot = frame_row(d, p, locs[i], f);
+					if (*slot == NO_ROW)
+						goto out;
+				}
+				if (leaf)
+					d->runs_counts[*slot * K2 + run * 2 + DIFF_SELF] += per_stack[s];
+				leaf = 0;
+				if (d->stamp[*slot] != stamp) {
+					d->stamp[*slot] = stamp;
+					d->runs_counts[*slot * K2 + run * 2 + DIFF_TOTAL] += per_stack[s];
+				}
+			}
+		}
+	}
+	d->n[side] += p->total;
+	d->added[side]++;
+	err = 0;
+out:
+	if (labels)
+		for (i = 0; i < nslots; i++)
+			free(labels[i]);
+	free(labels);
+	free(sb.s);
+	free(cache);
+	free(per_stack);
+	return err;
+}
+
+/* --- statistics ---------------------------------------------------------------------------------- */
+
+static int verdict_rank(enum diff_verdict v)
+{
+	return (int)v;
+}
+
+static enum diff_metric sort_metric;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct diff_row *x = a, *y = b;
+	const struct diff_cell *cx = &x->m[sort_metric], *cy = &y->m[sort_metric];
+	double dx = fabs(cx->delta), dy = fabs(cy->delta);
+	int c = verdict_rank(cx->verdict) - verdict_rank(cy->verdict);
+
+	if (c)
+		return c;
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->module, y->module);
+}
+
+static int test_metric(struct diff *d, enum diff_metric m, double *shares_a, double *shares_b)
+{
+	size_t K2 = (size_t)nr_runs_all(d) * 2, i, nt = 0;
+	uint32_t K0 = d->nr_runs[0], K1 = d->nr_runs[1], k;
+	double *p = malloc((d->nr_rows ? d->nr_rows : 1) * sizeof(*p));
+	double *q = malloc((d->nr_rows ? d->nr_rows : 1) * sizeof(*q));
+	size_t *which = malloc((d->nr_rows ? d->nr_rows : 1) * sizeof(*which));
+	double zsum = stats__norm_quantile(1 - d->opts.alpha / 2) + stats__norm_quantile(DIFF_POWER);
+	int err = -ENOMEM;
+
+	if (!p || !q || !which)
+		goto out;
+	for (i = 0; i < d->nr_rows; i++) {
+		struct diff_cell *c = &d->rows[i].m[m];
+		const uint64_t *rc = d->runs_counts + i * K2;
+		double pooled, n0 = (double)d->n[0], n1 = (double)d->n[1], p0;
+
+		c->count[0] = c->count[1] = 0;
+		for (k = 0; k < K0 + K1; k++)
+			c->count[k >= K0] += rc[k * 2 + m];
+		c->stat = c->p = c->q = NAN;
+		if (d->method == DIFF_WELCH) {
+			double sa = 0, sb = 0;
+
+			for (k = 0; k < K0; k++)
+				sa += shares_a[k] = 100.0 * (double)rc[k * 2 + m] / (double)d->inputs[0][k].samples;
+			for (k = 0; k < K1; k++)
+				sb += shares_b[k] = 100.0 * (double)rc[(K0 + k) * 2 + m] / (double)d->inputs[1][k].samples;
+			c->share[0] = sa / K0;
+			c->share[1] = sb / K1;
+		} else {
+			c->share[0] = 100.0 * (double)c->count[0] / n0;
+			c->share[1] = 100.0 * (double)c->count[1] / n1;
+		}
+		c->delta = c->share[1] - c->share[0];
+		/* Binomial MDE from the baseline share, kept one sample away from 0 and 1 (never 0). */
+		p0 = c->share[0] / 100;
+		if (p0 < 1 / n0)
+			p0 = 1 / n0;
+		if (p0 > 1 - 1 / n0)
+			p0 = 1 - 1 / n0;
+		c->mde = 100 * zsum * sqrt(p0 * (1 - p0) * (1 / n0 + 1 / n1));
+		pooled = ((double)c->count[0] + (double)c->count[1]) / (n0 + n1);
+		if (n0 * pooled < d->opts.min_expected && n1 * pooled < d->opts.min_expected) {
+			c->verdict = DIFF_TOO_FEW;
+			continue;
+		}
+		if (d->method == DIFF_WELCH) {
+			struct stats_test t = stats__welch(shares_a, K0, shares_b, K1);
+
+			c->stat = t.stat;
+			c->p = t.p;
+			if (t.se > 0)
+				c->mde = (stats__t_quantile(1 - d->opts.alpha / 2, t.df) +
+					  stats__t_quantile(DIFF_POWER, t.df)) * t.se;
+		} else {
+			struct stats_test t = stats__two_prop(c->count[0], d->n[0], c->count[1], d->n[1]);
+
+			c->stat = t.stat;
+			c->p = t.p;
+		}
+		p[nt] = c->p;
+		which[nt++] = i;
+	}
+	if (stats__bh(p, nt, q))
+		goto out;
+	for (i = 0; i < nt; i++)
+		d->rows[which[i]].m[m].q = q[i];
+	for (i = 0; i < d->nr_rows; i++) {
+		struct diff_cell *c = &d->rows[i].m[m];
+
+		if (c->verdict == DIFF_TOO_FEW)
+			;
+		else if (c->q <= d->opts.alpha && c->delta >= d->opts.threshold && c->delta > 0)
+			c->verdict = DIFF_REGRESSED;
+		else if (c->q <= d->opts.alpha && -c->delta >= d->opts.threshold && c->delta < 0)
+			c->verdict = DIFF_IMPROVED;
+		else
+			c->verdict = DIFF_UNCHANGED;
+		d->nr_verdict[m][c->verdict]++;
+	}
+	err = 0;
+out:
+	free(p);
+	free(q);
+	free(which);
+	return err;
+}
+
+int diff__finish(struct diff *d)
+{
+	double *sa, *sb;
+	int err;
+
+	if (d->finished || d->added[0] != d->nr_runs[0] || d->added[1] != d->nr_runs[1])
+		return -EINVAL;
+	sa = calloc(d->nr_runs[0], sizeof(*sa));
+	sb = calloc(d->nr_runs[1], sizeof(*sb));
+	err = sa && sb ? 0 : -ENOMEM;
+	if (!err)
+		err = test_metric(d, DIFF_SELF, sa, sb);
+	if (!err)
+		err = test_metric(d, DIFF_TOTAL, sa, sb);
+	free(sa);
+	free(sb);
+	if (err)
+		return err;
+	sort_metric = d->opts.metric;
+	if (d->nr_rows)
+		qsort(d->rows, d->nr_rows, sizeof(*d->rows), cmp_rows);
+	d->finished = 1;
+	return 0;
+}
+
+/* --- output -------------------------------------------------------------------------------------- */
+
+const char *diff__verdict_name(enum diff_verdict v)
+{
+	switch (v) {
+	case DIFF_REGRESSED: return "regressed";
+	case DIFF_IMPROVED: return "improved";
+	case DIFF_UNCHANGED: return "unchanged";
+	case DIFF_TOO_FEW: return "too few samples";
+	}
+	return "?";
+}
+
+static const char *by_name(enum diff_by by)
+{
+	static const char *const names[] = { "function", "line", "module", "stack" };
+
+	return names[by];
+}
+
+static const char *metric_name(enum diff_metric m)
+{
+	return m == DIFF_SELF ? "self" : "total";
+}
+
+static const char *method_name(const struct diff *d)
+{
+	return d->method == DIFF_WELCH ? "Welch t-test on per-run shares" : "two-proportion z-test";
+}
+
+static void print_p(FILE *out, double p)
+{
+	if (isnan(p))
+		fprintf(out, "%8s", "-");
+	else if (p < 1e-99)
+		fprintf(out, "%8s", "<1e-99");
+	else if (p < 0.001)
+		fprintf(out, "%8.1e", p);
+	else
+		fprintf(out, "%8.3f", p);
+}
+
+static void print_side(FILE *out, const struct diff *d, int side, const char *label)
+{
+	uint32_t i;
+
+	fprintf(out, "# %s", label);
+	for (i = 0; i < d->nr_runs[side]; i++) {
+		fputs(i ? ", " : " ", out);
+		utf8__fputs(d->inputs[side][i].name, out);
+	}
+	fprintf(out, " (%u run%s, %" PRIu64 " samples)\n", d->nr_runs[side], d->nr_runs[side] == 1 ? "" : "s",
+		d->n[side]);
+}
+
+/* Rows with samples of the metric on either side: the others are left out of tables. */
+static size_t nr_nonzero(const struct diff *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nr_rows; i++)
+		n += d->rows[i].m[d->opts.metric].count[0] || d->rows[i].m[d->opts.metric].count[1];
+	return n;
+}
+
+/* A name in a table column, padded to 'width': what a terminal could act on becomes '?'. */
+static void print_name(FILE *out, const char *s, int width)
+{
+	char buf[4096];
+
+	if (width)
+		fprintf(out, "%-*s", width, utf8__printable(s, buf, sizeof(buf)));
+	else
+		utf8__fputs(s, out); /* a whole stack may be longer than any buffer */
+}
+
+static void print_table(FILE *out, const struct diff *d, size_t top)
+{
+	enum diff_metric m = d->opts.metric;
+	const size_t *v = d->nr_verdict[m];
+	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+
+	print_side(out, d, 0, "base:");
+	print_side(out, d, 1, "new: ");
+	fprintf(out, "# test: %s shares by %s, %s, Benjamini-Hochberg at alpha %g; regression = significant and +%.2f points or more\n",
+		metric_name(m), by_name(d->opts.by), method_name(d), d->opts.alpha, d->opts.threshold);
+	fprintf(out, "# verdict: %zu regressed, %zu improved, %zu unchanged, %zu with too few samples\n",
+		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
+	fprintf(out, "#\n");
+	if (!nonzero) {
+		fprintf(out, "# no rows\n");
+		return;
+	}
+	fprintf(out, "%7s %7s %7s %9s %9s %8s %6s  %-15s  ", "Base%", "New%", "Delta", "Base", "New", "p(adj)",
+		"MDE", "Verdict");
+	if (d->opts.by >= DIFF_BY_MODULE)
+		fprintf(out, "%s\n", d->opts.by == DIFF_BY_STACK ? "Stack" : "Module");
+	else
+		fprintf(out, "%-40s %s\n", "Function", "Module");
+	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
+		const struct diff_row *r = &d->rows[i];
+		const struct diff_cell *c = &r->m[m];
+
+		if (!c->count[0] && !c->count[1])
+			continue;
+		shown++;
+		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1], c->delta,
+			c->count[0], c->count[1]);
+		print_p(out, c->q);
+		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
+		if (d->opts.by >= DIFF_BY_MODULE) {
+			print_name(out, r->name, 0);
+		} else {
+			print_name(out, r->name, 40);
+			fputc(' ', out);
+			print_name(out, r->module, 0);
+		}
+		fputc('\n', out);
+	}
+	if (n < nonzero)
+		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", nonzero - n, n);
+}
+
+/*
+ * Markdown table cells hold names the target chose: nothing in them may become markup. Every ASCII
+ * punctuation character that starts a construct is backslash-escaped ('|' would end the cell; '!' '['
+ * ']' '(' ')' make images and links; '`' '*' '_' '~' '#' '\\' code, emphasis, headings, escapes);
+ * '<' '>' '&' become entities (HTML); '@' is followed by an empty HTML comment, which keeps a
+ * renderer from reading a mention ("@team") as GitHub and GitLab do; the ':' of "://" and the '.' of
+ * "www." are escaped so that no URL is linked; what a terminal could act on, and bytes that are not
+ * UTF-8, become '?'.
+ */
+static void md_text(FILE *out, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, len;
+	uint32_t cp;
+
+	while (i < n) {
+		len = utf8__seq(u + i, n - i, &cp);
+		if (!len || utf8__cp_unsafe(cp)) {
+			fputc('?', out);
+			i += len ? len : 1;
+			continue;
+		}
+		switch (u[i]) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '@': fputs("@<!-- -->", out); break;
+		case ':':
+		case '.':
+			if ((u[i] == ':' && !strncmp(s + i + 1, "//", 2)) ||
+			    (u[i] == '.' && i >= 3 && !strncasecmp(s + i - 3, "www", 3)))
+				fputc('\\', out);
+			fputc(u[i], out);
+			break;
+		case '|': case '\\': case '`': case '*': case '_': case '~': case '#':
+		case '[': case ']': case '(': case ')': case '!':
+			fputc('\\', out);
+			fputc(u[i], out);
+			break;
+		default: fwrite(u + i, 1, len, out);
+		}
+		i += len;
+	}
+}
+
+static void print_markdown(FILE *out, const struct diff *d, size_t top)
+{
+	enum diff_metric m = d->opts.metric;
+	const size_t *v = d->nr_verdict[m];
+	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+
+	if (v[DIFF_REGRESSED])
+		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED], v[DIFF_REGRESSED] == 1 ? "" : "s");
+	else
+		fprintf(out, "### scorch diff: no regression\n\n");
+	fprintf(out, "%zu regressed, %zu improved, %zu unchanged, %zu with too few samples. ", v[DIFF_REGRESSED],
+		v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
+	fprintf(out, "Base: %u run%s, %" PRIu64 " samples; new: %u run%s, %" PRIu64 " samples. ", d->nr_runs[0],
+		d->nr_runs[0] == 1 ? "" : "s", d->n[0], d->nr_runs[1], d->nr_runs[1] == 1 ? "" : "s", d->n[1]);
+	fprintf(out, "%s shares by %s, %s, Benjamini-Hochberg at alpha %g, threshold %.2f points.\n\n",
+		m == DIFF_SELF ? "Self" : "Total", by_name(d->opts.by), method_name(d), d->opts.alpha,
+		d->opts.threshold);
+	if (!nonzero)
+		return;
+	fprintf(out, "| Verdict | %s | Base %% | New %% | Delta | p (adj.) | MDE |\n",
+		d->opts.by == DIFF_BY_STACK ? "Stack" : d->opts.by == DIFF_BY_MODULE ? "Module" : "Function");
+	fprintf(out, "|---|---|--:|--:|--:|--:|--:|\n");
+	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
+		const struct diff_row *r = &d->rows[i];
+		const struct diff_cell *c = &r->m[m];
+
+		if (!c->count[0] && !c->count[1])
+			continue;
+		shown++;
+		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "", diff__verdict_name(c->verdict),
+			c->verdict == DIFF_REGRESSED ? "**" : "");
+		md_text(out, r->name);
+		if (*r->module && d->opts.by < DIFF_BY_MODULE) {
+			fputs(" (", out);
+			md_text(out, r->module);
+			fputc(')', out);
+		}
+		fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
+		if (isnan(c->q))
+			fputs("-", out);
+		else if (c->q < 1e-99)
+			fputs("&lt;1e-99", out);
+		else
+			fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
+		fprintf(out, " | %.2f |\n", c->mde);
+	}
+	if (n < nonzero)
+		fprintf(out, "\n%zu more rows not shown.\n", nonzero - n);
+}
+
+static void json_cell(struct json *j, const struct diff_cell *c)
+{
+	json__obj(j);
+	json__key(j, "base_count"), json__u64(j, c->count[0]);
+	json__key(j, "new_count"), json__u64(j, c->count[1]);
+	json__key(j, "base_share"), json__g(j, c->share[0]);
+	json__key(j, "new_share"), json__g(j, c->share[1]);
+	json__key(j, "delta"), json__g(j, c->delta);
+	json__key(j, "statistic"), json__g(j, c->stat);
+	json__key(j, "p"), json__g(j, c->p);
+	json__key(j, "p_adjusted"), json__g(j, c->q);
+	json__key(j, "mde"), json__g(j, c->mde);
+	json__key(j, "verdict"), json__str(j, c->verdict == DIFF_TOO_FEW ? "too_few" : diff__verdict_name(c->verdict));
+	json__end(j);
+}
+
+static void json_side(struct json *j, const struct diff *d, int side)
+{
+	uint32_t i;
+
+	json__obj(j);
+	json__key(j, "runs"), json__u64(j, d->nr_runs[side]);
+	json__key(j, "samples"), json__u64(j, d->n[side]);
+	json__key(j, "inputs");
+	json__arr(j);
+	for (i = 0; i < d->nr_runs[side]; i++) {
+		json__obj(j);
+		json__key(j, "name"), json__str(j, d->inputs[side][i].name);
+		json__key(j, "samples"), json__u64(j, d->inputs[side][i].samples);
+		json__end(j);
+	}
+	json__end(j);
+	json__end(j);
+}
+
+/* Names are the target's bytes: json.c writes them as valid JSON whatever they hold. */
+static void print_json(FILE *out, const struct diff *d)
+{
+	enum diff_metric m = d->opts.metric;
+	const size_t *v = d->nr_verdict[m];
+	struct json j;
+	size_t i;
+
+	json__init(&j, out, 1);
+	json__obj(&j);
+	json__key(&j, "base"), json_side(&j, d, 0);
+	json__key(&j, "new"), json_side(&j, d, 1);
+	json__key(&j, "by"), json__str(&j, by_name(d->opts.by));
+	json__key(&j, "metric"), json__str(&j, metric_name(m));
+	json__key(&j, "method"), json__str(&j, d->method == DIFF_WELCH ? "welch" : "z");
+	json__key(&j, "alpha"), json__g(&j, d->opts.alpha);
+	json__key(&j, "threshold"), json__g(&j, d->opts.threshold);
+	json__key(&j, "min_expected"), json__g(&j, d->opts.min_expected);
+	json__key(&j, "power"), json__g(&j, DIFF_POWER);
+	json__key(&j, "summary");
+	json__obj(&j);
+	json__key(&j, "regressed"), json__u64(&j, v[DIFF_REGRESSED]);
+	json__key(&j, "improved"), json__u64(&j, v[DIFF_IMPROVED]);
+	json__key(&j, "unchanged"), json__u64(&j, v[DIFF_UNCHANGED]);
+	json__key(&j, "too_few"), json__u64(&j, v[DIFF_TOO_FEW]);
+	json__end(&j);
+	json__key(&j, "rows");
+	json__arr(&j);
+	for (i = 0; i < d->nr_rows; i++) {
+		const struct diff_row *r = &d->rows[i];
+
+		json__obj(&j);
+		json__key(&j, "name"), json__str(&j, r->name);
+		json__key(&j, "module"), json__str(&j, r->module);
+		json__key(&j, "self"), json_cell(&j, &r->m[DIFF_SELF]);
+		json__key(&j, "total"), json_cell(&j, &r->m[DIFF_TOTAL]);
+		json__end(&j);
+	}
+	json__end(&j);
+	json__end(&j);
+}
+
+static int cmp_name_only(const void *a, const void *b)
+{
+	return strcmp((*(const struct diff_row *const *)a)->name, (*(const struct diff_row *const *)b)->name);
+}
+
+/* difffolded.pl's output: "stack BEFORE AFTER", raw counts summed over each side's runs. */
+static int print_folded(FILE *out, const struct diff *d)
+{
+	const struct diff_row **v = malloc((d->nr_rows ? d->nr_rows : 1) * sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < d->nr_rows; i++)
+		v[i] = &d->rows[i];
+	if (d->nr_rows)
+		qsort(v, d->nr_rows, sizeof(*v), cmp_name_only);
+	for (i = 0; i < d->nr_rows; i++)
+		fprintf(out, "%s %" PRIu64 " %" PRIu64 "\n", v[i]->name, v[i]->m[DIFF_SELF].count[0],
+			v[i]->m[DIFF_SELF].count[1]);
+	free(v);
+	return 0;
+}
+
+int diff__print(FILE *out, const struct diff *d, enum diff_format fmt, size_t top)
+{
+	int err = 0;
+
+	if (!d->finished)
+		return -EINVAL;
+	switch (fmt) {
+	case DIFF_FMT_TABLE: print_table(out, d, top); break;
+	case DIFF_FMT_MARKDOWN: print_markdown(out, d, top); break;
+	case DIFF_FMT_JSON: print_json(out, d); break;
+	case DIFF_FMT_FOLDED:
+		if (d->opts.by != DIFF_BY_STACK)
+			return -EINVAL;
+		err = print_folded(out, d);
+		break;
+	}
+	if (!err && ferror(out))
+		err = -EIO;
+	return err;
+}
