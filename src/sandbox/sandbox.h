@@ -129,31 +129,7 @@ enum sandbox_test {
 };
 /* Run a test request in the child; while 'e' is given, a failure marks that file bad. */
 int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg);
-/*
- * Decode a FRAMES reply body (the parent's parser, exposed for unit tests) into at most 'max' frames,
- * strings copied into 'strbuf' (of 'cap' bytes). Returns the number of frames or -EPROTO.
- */
-int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
-			   size_t cap);
-/* Encode frames as the child does; returns the length written into 'buf' (at most 'cap'). */
-size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, size_t cap);
-
-/*
- * A batched lookup's reply (M_FRAMES_MANY): u32 k, then k FRAMES bodies (sandbox__encode_frames), the
- * answers to the first k addresses asked. Decode it for 'asked' addresses into out[i * max ...] with
- * counts[i], strings into 'strbuf' (of 'cap' bytes): returns k (1 <= k <= asked) or -EPROTO.
- */
-int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
-				int *counts, char *strbuf, size_t cap);
-/*
- * Encode answers as the child does: the frames of answer i are f[i * max ...], nf[i] of them; as many
- * answers as fit in 'cap' (the first one cut to fit, the others whole). Returns the length written.
- */
-size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
-				   size_t cap);
-
-/* Decode an M_DWARF reply body (sandbox__has_dwarf's answer): 0 or 1, else -EPROTO. */
-int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len);
+/* The messages' encoders and decoders (the child's replies are fuzzed): sbproto.h. */
 
 /*
  * --- unwinding (unwindsvc.h) in the child, by batches -------------------------------------------

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sandbox.h"
+#include "sbproto.h"
 
 static void check_failed(const char *what, int line)
 {
@@ -40,8 +41,8 @@ static void check_str(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sym_frame f[16];
-	int n = sandbox__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
-	int d = sandbox__decode_has_dwarf(data, size);
+	int n = sbproto__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
+	int d = sbproto__decode_has_dwarf(data, size);
 	int32_t v = -1;
 
 	if (size == 4)
@@ -55,12 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(f[i].inlined == 0 || f[i].inlined == 1);
 	}
 	if (n >= 0) {
-		size_t len = sandbox__encode_frames(f, n, again, sizeof(again));
+		size_t len = sbproto__encode_frames(f, n, again, sizeof(again));
 
 		CHECK(len == size && memcmp(again, data, size) == 0);
 	}
 
-	n = sandbox__decode_frames_many(data, size, 8, many, 4, counts, strs, sizeof(strs));
+	n = sbproto__decode_frames_many(data, size, 8, many, 4, counts, strs, sizeof(strs));
 	CHECK(n == -71 /* EPROTO */ || (n >= 1 && n <= 8));
 	for (i = 0; i < n; i++) {
 		CHECK(counts[i] >= 0 && counts[i] <= 4);
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (n >= 1 && size <= sizeof(again)) {
-		size_t len = sandbox__encode_frames_many(many, counts, 4, (uint32_t)n, again, sizeof(again));
+		size_t len = sbproto__encode_frames_many(many, counts, 4, (uint32_t)n, again, sizeof(again));
 
 		CHECK(len == size && memcmp(again, data, size) == 0);
 	}

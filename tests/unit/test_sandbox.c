@@ -29,6 +29,7 @@
 #include "safeopen.h"
 #include "under_valgrind.h"
 #include "sandbox.h"
+#include "sbproto.h"
 #include "unwinder.h"
 #include "unwindsvc.h"
 
@@ -43,10 +44,10 @@ static void test_frames_roundtrip(void **state)
 	}, out[3];
 	uint8_t buf[1024];
 	char strs[1024];
-	size_t len = sandbox__encode_frames(in, 3, buf, sizeof(buf));
+	size_t len = sbproto__encode_frames(in, 3, buf, sizeof(buf));
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 3, strs, sizeof(strs)), 3);
 	assert_string_equal(out[0].function, "inner");
 	assert_string_equal(out[0].file, "/src/a.c");
 	assert_int_equal(out[0].line, 12);
@@ -56,13 +57,13 @@ static void test_frames_roundtrip(void **state)
 	assert_string_equal(out[2].function, "outer");
 	assert_int_equal(out[2].offset, 0x42);
 	/* More frames than asked for, or a string buffer too small: rejected. */
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 2, strs, sizeof(strs)), -EPROTO);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, 8), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 2, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 3, strs, 8), -EPROTO);
 	/* Every truncation and trailing garbage: rejected. */
 	for (size_t cut = 0; cut < len; cut++)
-		assert_int_equal(sandbox__decode_frames(buf, cut, out, 3, strs, sizeof(strs)), -EPROTO);
+		assert_int_equal(sbproto__decode_frames(buf, cut, out, 3, strs, sizeof(strs)), -EPROTO);
 	buf[len] = 0;
-	assert_int_equal(sandbox__decode_frames(buf, len + 1, out, 3, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len + 1, out, 3, strs, sizeof(strs)), -EPROTO);
 }
 
 static void test_frames_bad(void **state)
@@ -70,31 +71,31 @@ static void test_frames_bad(void **state)
 	struct sym_frame f = { "abc", NULL, 1, 0, 0 }, out[4];
 	uint8_t buf[256], big[8192];
 	char strs[8192];
-	size_t len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	size_t len = sbproto__encode_frames(&f, 1, buf, sizeof(buf));
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), 1);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), 1);
 	/* A NUL inside a name. */
 	buf[4 + 16 + 4 + 1] = 0;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	buf[4 + 16 + 4 + 1] = 'b';
 	/* A length beyond the message, and a huge one. */
 	v = 1000;
 	memcpy(buf + 4 + 16, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	v = 0xfffffff0u;
 	memcpy(buf + 4 + 16, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* An inline flag that is not 0 or 1. */
 	v = 3;
-	len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	len = sbproto__encode_frames(&f, 1, buf, sizeof(buf));
 	memcpy(buf + 8, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* A huge frame count. */
 	v = 0x7fffffff;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* A name longer than SANDBOX_MAX_STR, even if present in full. */
 	v = 1;
 	memcpy(big, &v, 4);
@@ -104,7 +105,7 @@ static void test_frames_bad(void **state)
 	memset(big + 24, 'x', SANDBOX_MAX_STR + 1);
 	v = 0xffffffffu;
 	memcpy(big + 24 + SANDBOX_MAX_STR + 1, &v, 4);
-	assert_int_equal(sandbox__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* The encoder cuts long names instead. */
 	{
 		char *name = malloc(SANDBOX_MAX_STR * 2 + 1);
@@ -113,8 +114,8 @@ static void test_frames_bad(void **state)
 		assert_non_null(name);
 		memset(name, 'y', SANDBOX_MAX_STR * 2);
 		name[SANDBOX_MAX_STR * 2] = 0;
-		len = sandbox__encode_frames(&g, 1, big, sizeof(big));
-		assert_int_equal(sandbox__decode_frames(big, len, out, 4, strs, sizeof(strs)), 1);
+		len = sbproto__encode_frames(&g, 1, big, sizeof(big));
+		assert_int_equal(sbproto__decode_frames(big, len, out, 4, strs, sizeof(strs)), 1);
 		assert_int_equal(strlen(out[0].function), SANDBOX_MAX_STR);
 		free(name);
 	}
@@ -130,7 +131,7 @@ static void test_frames_bad(void **state)
 			v = (uint32_t)(rand() % 3);
 			memcpy(big, &v, 4);
 		}
-		k = sandbox__decode_frames(big, n, out, 4, strs, sizeof(strs));
+		k = sbproto__decode_frames(big, n, out, 4, strs, sizeof(strs));
 		assert_true(k == -EPROTO || (k >= 0 && k <= 4));
 		for (int i = 0; i < k; i++)
 			assert_true(!out[i].function || strlen(out[i].function) <= SANDBOX_MAX_STR);
@@ -148,11 +149,11 @@ static void test_frames_many_codec(void **state)
 	int nf[3] = { 2, 0, 1 }, counts[3];
 	uint8_t buf[1024];
 	char strs[1024];
-	size_t len = sandbox__encode_frames_many(in, nf, 2, 3, buf, sizeof(buf)), cut;
+	size_t len = sbproto__encode_frames_many(in, nf, 2, 3, buf, sizeof(buf)), cut;
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 3);
 	assert_int_equal(counts[0], 2);
 	assert_int_equal(counts[1], 0);
 	assert_int_equal(counts[2], 1);
@@ -161,31 +162,31 @@ static void test_frames_many_codec(void **state)
 	assert_string_equal(out[4].function, "solo");
 	assert_null(out[4].file);
 	/* Fewer answers than asked is fine (the rest are asked again); more, or none, is not. */
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	v = 0;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	v = 3;
 	memcpy(buf, &v, 4);
 	/* An answer with more frames than asked for, strings beyond the buffer: rejected. */
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
 	/* Every truncation and trailing garbage: rejected. */
 	for (cut = 0; cut < len; cut++)
-		assert_int_equal(sandbox__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+		assert_int_equal(sbproto__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	buf[len] = 0;
-	assert_int_equal(sandbox__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	/* A NUL inside the last answer's name. */
 	buf[len - 4 - 4] = 0;
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	/* Room for the first answer only: it alone is sent, whole. */
-	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 85);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	len = sbproto__encode_frames_many(in, nf, 2, 3, buf, 85);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
 	assert_int_equal(counts[0], 2);
 	/* Not even that: the first answer is cut (outer frames dropped), a later one never is. */
-	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 46);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	len = sbproto__encode_frames_many(in, nf, 2, 3, buf, 46);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
 	assert_int_equal(counts[0], 1);
 	assert_string_equal(out[0].function, "inner");
 }
@@ -198,21 +199,21 @@ static void test_has_dwarf_decode(void **state)
 	(void)state;
 	for (v = 0; v <= 1; v++) {
 		memcpy(buf, &v, 4);
-		assert_int_equal(sandbox__decode_has_dwarf(buf, 4), v);
+		assert_int_equal(sbproto__decode_has_dwarf(buf, 4), v);
 	}
 	/* Any other value, any other length: rejected. */
 	v = 2;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	assert_int_equal(sbproto__decode_has_dwarf(buf, 4), -EPROTO);
 	v = -1;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	assert_int_equal(sbproto__decode_has_dwarf(buf, 4), -EPROTO);
 	v = 1;
 	memcpy(buf, &v, 4);
 	buf[4] = 0;
 	for (size_t len = 0; len <= 5; len++)
 		if (len != 4)
-			assert_int_equal(sandbox__decode_has_dwarf(buf, len), -EPROTO);
+			assert_int_equal(sbproto__decode_has_dwarf(buf, len), -EPROTO);
 }
 
 /* --- the child ---------------------------------------------------------------------------------- */
