@@ -115,9 +115,8 @@ void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st);
 /* --- for tests --------------------------------------------------------------------------------- */
 
 /*
- * Hooks in the environment, for tests only: SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL (the child reports that
- * it cannot lock itself down), SCORCH_TEST_SANDBOX_STALL, SCORCH_TEST_SANDBOX_LOOKUP_CRASH,
- * SCORCH_TEST_SANDBOX_UNWIND_CRASH (see sandbox_child.c).
+ * The child reads the test hooks (testhooks.h: SCORCH_TEST_SANDBOX_*) as it starts, from the
+ * environment of that moment: a hook set later counts from the next child on.
  */
 /* The child's pid (starting it if needed), or a negative errno; -ENOSYS when disabled. */
 int sandbox__child_pid(struct sandbox *sb);
@@ -127,7 +126,11 @@ enum sandbox_test {
 	SANDBOX_TEST_SLEEP,    /* the child sleeps for atoi(arg) ms before answering */
 	SANDBOX_TEST_BROKER,   /* the child asks the parent to open "ROOT\nPATH": 0 when it got a file */
 };
-/* Run a test request in the child; while 'e' is given, a failure marks that file bad. */
+/*
+ * Run a test request in the child; while 'e' is given, a failure marks that file bad. Only a child
+ * started with SCORCH_TEST_SANDBOX_REQUESTS set honours one; any other dies of it (the request fails
+ * as with a child that died). -ENOSYS when disabled.
+ */
 int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg);
 /* The messages' encoders and decoders (the child's replies are fuzzed): sbproto.h. */
 

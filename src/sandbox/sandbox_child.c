@@ -28,6 +28,7 @@
 #include "log.h"
 #include "safeopen.h"
 #include "sandbox_int.h"
+#include "testhooks.h"
 #include "unwindsvc.h"
 
 /* The child's state: one per process, made in sandbox_child_main(). */
@@ -42,10 +43,11 @@ struct child {
 	const uint8_t *req;      /* the unwinding's shared buffers (SBP_UW_SETUP), mapped once */
 	uint8_t *res;
 	size_t req_size, res_size;
-	/* test hooks, read as the child starts */
+	/* test hooks (testhooks.h), read as the child starts */
 	const char *stall;       /* SCORCH_TEST_SANDBOX_STALL */
-	unsigned long lookup_crash, lookups;  /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
-	unsigned long unwind_crash, batches;  /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
+	uint64_t lookup_crash, lookups;  /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
+	uint64_t unwind_crash, batches;  /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
+	int test_requests;       /* SCORCH_TEST_SANDBOX_REQUESTS: SBP_TEST is honoured */
 	uint8_t in[SANDBOX_MAX_MSG];  /* the request being served */
 	uint8_t out[SBPROTO_MAX_BODY]; /* its answer */
 	uint8_t brk[SANDBOX_MAX_MSG]; /* the parent's answers to child_broker, which comes mid-request */
@@ -201,7 +203,7 @@ static int lock_down(uid_t uid, gid_t gid, const char **step)
 	int cap, rc;
 
 	*step = "the test hook";
-	if (getenv("SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL"))
+	if (testhooks__set(TESTHOOK_SANDBOX_LOCKDOWN_FAIL))
 		return -EPERM; /* tests only: a child that cannot lock itself down */
 	*step = "PR_SET_NO_NEW_PRIVS";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -407,7 +409,8 @@ static void on_test(struct child *c, size_t len, int fd)
 	int32_t r = 0;
 
 	(void)fd;
-	if (sbproto__decode_test(c->in, len, &m))
+	/* Test requests are for a child started with the hook set: any other ends here. */
+	if (!c->test_requests || sbproto__decode_test(c->in, len, &m))
 		bail();
 	if (m.what == SANDBOX_TEST_OPEN) {
 		int t = open(m.arg, O_RDONLY | O_CLOEXEC); /* the filter kills us here */
@@ -534,8 +537,8 @@ void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid,
 	static struct child child;
 	struct child *c = &child;
 	struct symbolizer_opts o = *opts;
-	const char *step = "", *crash;
-	int nul, rc;
+	const char *step = "";
+	int nul, rc, hooks;
 
 	if (sock != 3) {
 		if (dup2(sock, 3) < 0)
@@ -549,18 +552,20 @@ void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid,
 	if (nul > 3)
 		close(nul);
 	c->sock = sock;
-	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
-	c->stall = getenv("SCORCH_TEST_SANDBOX_STALL");
-	crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
-	c->lookup_crash = crash ? strtoul(crash, NULL, 10) : 0;
-	crash = getenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH");
-	c->unwind_crash = crash ? strtoul(crash, NULL, 10) : 0;
+	/* The hooks as they are now, for this child's life (the unwinding service reads its own too). */
+	hooks = testhooks__load();
+	c->stall = testhooks__str(TESTHOOK_SANDBOX_STALL);
+	c->lookup_crash = testhooks__num(TESTHOOK_SANDBOX_LOOKUP_CRASH);
+	c->unwind_crash = testhooks__num(TESTHOOK_SANDBOX_UNWIND_CRASH);
+	c->test_requests = testhooks__set(TESTHOOK_SANDBOX_REQUESTS);
 	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	o.debuginfod = 0; /* a network client has no place here */
+	if (hooks)
+		child_ready(c, hooks, "reading the test hooks");
 	c->sym = symbolizer__new(&o);
 	if (!c->sym)
 		child_ready(c, -ENOMEM, "creating the symbolizer");

@@ -263,6 +263,29 @@ static void test_lookup(void **state)
 }
 
 /*
+ * A child started without SCORCH_TEST_SANDBOX_REQUESTS honours no test request: it dies of one (the
+ * request fails, nothing is opened or slept), and the next child, started with the hook, answers.
+ */
+static void test_requests_need_hook(void **state)
+{
+	struct sandbox *sb;
+	struct sandbox_stats st;
+
+	(void)state;
+	skip_under_valgrind();
+	unsetenv("SCORCH_TEST_SANDBOX_REQUESTS");
+	sb = sandbox__new(NULL, 1);
+	assert_non_null(sb);
+	assert_true(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0") < 0);
+	assert_true(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/passwd") < 0);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 2);
+	setenv("SCORCH_TEST_SANDBOX_REQUESTS", "1", 1);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0"), 0);
+	sandbox__free(sb);
+}
+
+/*
  * Batched lookups: 2,500 addresses across this binary's text (more than two requests' worth) give,
  * sandboxed and in-process, what sandbox__lookup gives one by one, in a few round trips.
  */
@@ -1329,6 +1352,7 @@ static void test_unwind_dropped_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requests_need_hook),
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
 		cmocka_unit_test(test_has_dwarf_decode),
@@ -1354,5 +1378,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_dropped_limit),
 	};
 
+	/* The children honour test requests (sandbox__test) only with this hook (testhooks.h). */
+	setenv("SCORCH_TEST_SANDBOX_REQUESTS", "1", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
