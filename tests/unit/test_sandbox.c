@@ -191,6 +191,133 @@ static void test_frames_many_codec(void **state)
 	assert_string_equal(out[0].function, "inner");
 }
 
+/*
+ * Every message encodes and decodes back to itself (sbproto.h), and each decoder refuses a body cut
+ * short by one byte (for the fixed-size ones) or one that breaks its rule.
+ */
+static void test_messages_roundtrip(void **state)
+{
+	static uint8_t buf[SBPROTO_MAX_BODY];
+	static struct sbp_opened o, o2;
+	static struct sbp_uw_batch b, b2;
+	uint64_t vaddrs[3] = { 1, 0x401000, UINT64_MAX }, v;
+	uint32_t pids[2] = { 7, 42 };
+	struct unwindsvc_map maps[2] = { { 1, 2, 3, 4, 0 }, { 5, 6, 7, UNWINDSVC_VDSO, 0 } }, mo[2];
+	struct sbp_ready r;
+	struct sbp_open op;
+	struct sbp_lookup l;
+	struct sbp_lookup_many lm;
+	struct sbp_handle h;
+	struct sbp_debug_open d;
+	struct sbp_test t;
+	struct sbp_status st;
+	struct sbp_uw_setup su;
+	struct sbp_uw_maps um;
+	struct sbp_uw_forget uf;
+	struct sbp_uw_done ud;
+	size_t n;
+
+	(void)state;
+	n = sbproto__encode_ready(buf, sizeof(buf), &(struct sbp_ready){ -EPERM, "the test hook" });
+	assert_int_equal(sbproto__decode_ready(buf, n, &r), 0);
+	assert_int_equal(r.status, -EPERM);
+	assert_string_equal(r.why, "the test hook");
+	assert_int_equal(sbproto__decode_ready(buf, n - 1, &r), -EPROTO);
+
+	n = sbproto__encode_open(buf, sizeof(buf), &(struct sbp_open){ "/usr/bin/x", NULL });
+	assert_int_equal(sbproto__decode_open(buf, n, &op), 0);
+	assert_string_equal(op.name, "/usr/bin/x");
+	assert_null(op.root);
+	n = sbproto__encode_open(buf, sizeof(buf), &(struct sbp_open){ "/x", "/proc/1/root" });
+	assert_int_equal(sbproto__decode_open(buf, n, &op), 0);
+	assert_string_equal(op.root, "/proc/1/root");
+	assert_int_equal(sbproto__decode_open(buf, 3, &op), -EPROTO);
+
+	o.status = 2;
+	o.nr_segs = 2;
+	o.segs[1][0] = 0x1000;
+	o.segs[1][2] = 5;
+	strcpy(o.build_id, "00ff");
+	n = sbproto__encode_opened(buf, sizeof(buf), &o);
+	assert_int_equal(n, 8 + 2 * 24 + 4);
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), 0);
+	assert_int_equal(o2.status, 2);
+	assert_int_equal(o2.nr_segs, 2);
+	assert_true(o2.segs[1][0] == 0x1000 && o2.segs[1][2] == 5);
+	assert_string_equal(o2.build_id, "00ff");
+	buf[n - 1] = 'X'; /* not lowercase hex */
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), -EPROTO);
+	o.status = -ENOENT;
+	n = sbproto__encode_opened(buf, sizeof(buf), &o);
+	assert_int_equal(n, 8);
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), 0);
+	assert_int_equal(o2.status, -ENOENT);
+
+	n = sbproto__encode_lookup(buf, sizeof(buf), &(struct sbp_lookup){ 3, 0x401234, 64 });
+	assert_int_equal(n, 16);
+	assert_int_equal(sbproto__decode_lookup(buf, n, &l), 0);
+	assert_true(l.handle == 3 && l.vaddr == 0x401234 && l.max == 64);
+	assert_int_equal(sbproto__decode_lookup(buf, n - 1, &l), -EPROTO);
+
+	n = sbproto__encode_lookup_many(buf, sizeof(buf), &(struct sbp_lookup_many){ 1, 64, 3, 100, vaddrs });
+	assert_int_equal(sbproto__decode_lookup_many(buf, n, &lm), 0);
+	assert_true(lm.handle == 1 && lm.max == 64 && lm.n == 3 && lm.ms == 100);
+	v = sbproto__vaddr(&lm, 2);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(sbproto__decode_lookup_many(buf, n - 8, &lm), -EPROTO);
+
+	n = sbproto__encode_handle(buf, sizeof(buf), &(struct sbp_handle){ 9 });
+	assert_int_equal(sbproto__decode_handle(buf, n, &h), 0);
+	assert_int_equal(h.handle, 9);
+
+	n = sbproto__encode_debug_open(buf, sizeof(buf), &(struct sbp_debug_open){ NULL, "/usr/lib/debug/x" });
+	assert_int_equal(sbproto__decode_debug_open(buf, n, &d), 0);
+	assert_string_equal(d.root, "");
+	assert_string_equal(d.path, "/usr/lib/debug/x");
+	assert_int_equal(sbproto__decode_debug_open(buf, n - 1, &d), -EPROTO);
+
+	n = sbproto__encode_test(buf, sizeof(buf), &(struct sbp_test){ SANDBOX_TEST_SLEEP, "10" });
+	assert_int_equal(sbproto__decode_test(buf, n, &t), 0);
+	assert_true(t.what == SANDBOX_TEST_SLEEP && strcmp(t.arg, "10") == 0);
+
+	n = sbproto__encode_status(buf, sizeof(buf), &(struct sbp_status){ -EMFILE });
+	assert_int_equal(sbproto__decode_status(buf, n, &st), 0);
+	assert_int_equal(st.status, -EMFILE);
+
+	n = sbproto__encode_uw_setup(buf, sizeof(buf), &(struct sbp_uw_setup){ 1, 1 << 20 });
+	assert_int_equal(sbproto__decode_uw_setup(buf, n, &su), 0);
+	assert_true(su.which == 1 && su.size == 1 << 20);
+	n = sbproto__encode_uw_setup(buf, sizeof(buf), &(struct sbp_uw_setup){ 2, 1 << 20 });
+	assert_int_equal(sbproto__decode_uw_setup(buf, n, &su), -EPROTO);
+
+	n = sbproto__encode_uw_maps(buf, sizeof(buf), &(struct sbp_uw_maps){ 42, 1, 2, maps });
+	assert_int_equal(sbproto__decode_uw_maps(buf, n, &um), 0);
+	assert_true(um.pid == 42 && um.append == 1 && um.n == 2);
+	sbproto__uw_maps_get(&um, mo);
+	assert_memory_equal(mo, maps, sizeof(maps));
+	assert_int_equal(sbproto__decode_uw_maps(buf, n - 1, &um), -EPROTO);
+
+	n = sbproto__encode_uw_forget(buf, sizeof(buf), &(struct sbp_uw_forget){ 2, pids });
+	assert_int_equal(sbproto__decode_uw_forget(buf, n, &uf), 0);
+	assert_true(uf.n == 2 && sbproto__uw_forget_pid(&uf, 1) == 42);
+
+	b.n = 2;
+	b.req_len = 100;
+	b.offs[1] = 50;
+	n = sbproto__encode_uw_batch(buf, sizeof(buf), &b);
+	assert_int_equal(n, 16 + 2 * 8);
+	assert_int_equal(sbproto__decode_uw_batch(buf, n, &b2), 0);
+	assert_true(b2.n == 2 && b2.req_len == 100 && b2.offs[1] == 50);
+	assert_int_equal(sbproto__decode_uw_batch(buf, n - 8, &b2), -EPROTO);
+
+	n = sbproto__encode_uw_done(buf, sizeof(buf), &(struct sbp_uw_done){ 0, 4096, 3 });
+	assert_int_equal(sbproto__decode_uw_done(buf, n, &ud), 0);
+	assert_true(ud.status == 0 && ud.res_len == 4096 && ud.evicted == 3);
+
+	/* An encoder that does not fit says so. */
+	assert_int_equal(sbproto__encode_lookup(buf, 15, &(struct sbp_lookup){ 0 }), 0);
+}
+
 static void test_has_dwarf_decode(void **state)
 {
 	uint8_t buf[8];
@@ -1356,6 +1483,7 @@ int main(void)
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
 		cmocka_unit_test(test_has_dwarf_decode),
+		cmocka_unit_test(test_messages_roundtrip),
 		cmocka_unit_test(test_frames_many_codec),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_lookup_many),
