@@ -6,7 +6,7 @@
  * on first use that runs the symbolizer (symbolizer.h) after dropping everything: all fds but its
  * socket and stderr closed, PR_SET_NO_NEW_PRIVS, the capability bounding set dropped, a uid and gid
  * of its own (when started as root: no account or group has them, so no other process but root can
- * signal it; see sandbox_pick_ids in sandbox.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
+ * signal it; see sandbox_pick_ids in sandbox_proxy.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
  * NOFILE/CORE lowered (only ever lowered: an inherited lower hard limit is kept),
  * and a seccomp filter that kills it on any system call beyond reading what it is given (no socket,
  * no exec, no kill; write only to stderr; open, readlink and access by path fail with EACCES). The parent keeps opening files safely (safeopen.h) and
@@ -21,13 +21,15 @@
  * resending the files it still holds. A child killed by SIGKILL that it did not bring on itself (its
  * CPU time below its RLIMIT_CPU; seccomp kills with SIGSYS) was killed from outside (root, the OOM
  * killer): that counts in outside_kills, the file is not blamed, and the request goes to a new child
- * (SANDBOX_OUTSIDE_RETRIES times in a row at most, then it fails as any). Replies are parsed defensively: bounded lengths, NUL-free
- * strings, counts checked against the bytes present.
+ * (SANDBOX_OUTSIDE_RETRIES times in a row at most, sandbox_proxy.h; then it fails as any). Replies
+ * are parsed defensively: bounded lengths, NUL-free strings, counts checked against the bytes present
+ * (sbproto.h, the messages).
  *
  * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
  *
- * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the proxy
- * calls the symbolizer in-process.
+ * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the same
+ * functions call the symbolizer and the unwinding service in-process (sandbox_local.c; both
+ * implementations are one ops table, sandbox_int.h).
  * Strings in sym_frame results are valid until the next sandbox__lookup() or sandbox__lookup_many();
  * build ids until sandbox__free().
  */

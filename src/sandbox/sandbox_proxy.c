@@ -409,12 +409,9 @@ static int broker_open(struct sandbox *sb, size_t len)
 	return err;
 }
 
-/*
- * Send a request and wait for the answer of type 'want' (its body in px(sb)->msg, length returned),
- * serving the child's open requests meanwhile. On failure the child is gone and 'e' marked bad.
- */
+/* See sandbox_proxy.h. The answer's body is left in p->msg. */
 int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
-		    int fd, uint32_t want)
+			  int fd, uint32_t want)
 {
 	struct timespec t0, t;
 	int err;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sbproto - the protocol between the sandbox's parent (sandbox.c, sandbox_uw.c) and its child
+ * sbproto - the protocol between the sandbox's parent (sandbox_proxy.c, sandbox_proxy_uw.c) and its child
  * (sandbox_child.c): the only place that knows how a message is laid out.
  *
  * Ownership: encoders write into the caller's buffer and return the length written (0 when it does
