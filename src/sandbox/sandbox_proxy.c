@@ -52,7 +52,9 @@ static struct proxy *px(const struct sandbox *sb)
 
 uint32_t sandbox_proxy_gen(const struct sandbox *sb)
 {
-	return px(sb)->pid ? px(sb)->gen : 0;
+	struct proxy *p = px(sb);
+
+	return p->pid ? p->gen : 0;
 }
 
 int sandbox_proxy_cannot_start(const struct sandbox *sb)
@@ -74,15 +76,17 @@ void sandbox_proxy_new_operation(struct sandbox *sb)
 
 static void child_stop(struct sandbox *sb)
 {
-	if (px(sb)->pid > 0) {
-		kill(px(sb)->pid, SIGKILL);
-		while (waitpid(px(sb)->pid, NULL, 0) < 0 && errno == EINTR)
+	struct proxy *p = px(sb);
+
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (px(sb)->sock >= 0)
-		close(px(sb)->sock);
-	px(sb)->pid = 0;
-	px(sb)->sock = -1;
+	if (p->sock >= 0)
+		close(p->sock);
+	p->pid = 0;
+	p->sock = -1;
 }
 
 /*
@@ -95,23 +99,24 @@ static void child_stop(struct sandbox *sb)
  */
 static int child_reap(struct sandbox *sb)
 {
+	struct proxy *p = px(sb);
 	struct rusage ru;
 	int status = 0, i, outside = 0;
 	pid_t r = 0;
 
 	for (i = 0; i < 1000; i++) {
-		r = wait4(px(sb)->pid, &status, WNOHANG, &ru);
+		r = wait4(p->pid, &status, WNOHANG, &ru);
 		if (r != 0 && !(r < 0 && errno == EINTR))
 			break;
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	if (r == px(sb)->pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+	if (r == p->pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		uint64_t cpu = (uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec + 1;
 
-		outside = cpu < (uint64_t)px(sb)->cpu_limit;
+		outside = cpu < (uint64_t)p->cpu_limit;
 	}
-	if (r == px(sb)->pid)
-		px(sb)->pid = 0;
+	if (r == p->pid)
+		p->pid = 0;
 	child_stop(sb);
 	return outside;
 }
@@ -189,19 +194,20 @@ static uint32_t pick_id(const char *map, int (*is_free)(uint32_t))
  */
 static void sandbox_pick_ids(struct sandbox *sb)
 {
+	struct proxy *p = px(sb);
 	uint32_t u, g;
 
-	if (px(sb)->ids_picked)
+	if (p->ids_picked)
 		return;
-	px(sb)->ids_picked = 1;
+	p->ids_picked = 1;
 	u = pick_id("/proc/self/uid_map", uid_free);
 	g = pick_id("/proc/self/gid_map", gid_free);
-	px(sb)->uid = u && g ? (uid_t)u : (uid_t)-1;
-	px(sb)->gid = u && g ? (gid_t)g : (gid_t)-1;
-	if (px(sb)->uid == (uid_t)-1)
+	p->uid = u && g ? (uid_t)u : (uid_t)-1;
+	p->gid = u && g ? (gid_t)g : (gid_t)-1;
+	if (p->uid == (uid_t)-1)
 		pr_debug("sandbox: no other id is mapped here: the child keeps our uid and gid");
 	else
-		pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)px(sb)->uid, (unsigned)px(sb)->gid);
+		pr_debug("sandbox: the child runs as uid %u, gid %u", (unsigned)p->uid, (unsigned)p->gid);
 }
 
 /* Wait for the new child's SBP_READY: 0, or a negative errno with the reason in start_why. */
@@ -233,18 +239,19 @@ static int child_wait_ready(struct sandbox *sb)
 
 int sandbox_proxy_start(struct sandbox *sb)
 {
+	struct proxy *p = px(sb);
 	struct rlimit cpu;
 	int sv[2], err;
 	pid_t pid;
 
-	if (px(sb)->start_err)
-		return px(sb)->start_err;
+	if (p->start_err)
+		return p->start_err;
 	if (getuid() == 0 || geteuid() == 0)
 		sandbox_pick_ids(sb);
 	/* The limit the child will have (lower_limit): a SIGKILL below it came from outside. */
-	px(sb)->cpu_limit = SANDBOX_MAX_CPU;
-	if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur < px(sb)->cpu_limit)
-		px(sb)->cpu_limit = cpu.rlim_cur;
+	p->cpu_limit = SANDBOX_MAX_CPU;
+	if (getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur < p->cpu_limit)
+		p->cpu_limit = cpu.rlim_cur;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	fflush(NULL);
@@ -257,20 +264,20 @@ int sandbox_proxy_start(struct sandbox *sb)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		sandbox_child_main(sv[1], &sb->opts, px(sb)->uid, px(sb)->gid);
+		sandbox_child_main(sv[1], &sb->opts, p->uid, p->gid);
 		_exit(0);
 	}
 	close(sv[1]);
-	px(sb)->pid = pid;
-	px(sb)->sock = sv[0];
-	px(sb)->gen++;
+	p->pid = pid;
+	p->sock = sv[0];
+	p->gen++;
 	err = child_wait_ready(sb);
 	if (err) {
 		child_stop(sb);
 		sb->stats.start_failures++;
 		/* Locking down fails the same way every time: no more children, no more forks. */
-		px(sb)->start_err = err;
-		pr_debug("sandbox: cannot start the child: %s", px(sb)->start_why);
+		p->start_err = err;
+		pr_debug("sandbox: cannot start the child: %s", p->start_why);
 	}
 	return err;
 }
@@ -305,8 +312,10 @@ void sandbox_proxy_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
  */
 static int child_gone(struct sandbox *sb, struct sandbox_elf *e, const char *why, int err)
 {
-	if (child_reap(sb) && px(sb)->outside_streak < SANDBOX_OUTSIDE_RETRIES) {
-		px(sb)->outside_streak++;
+	struct proxy *p = px(sb);
+
+	if (child_reap(sb) && p->outside_streak < SANDBOX_OUTSIDE_RETRIES) {
+		p->outside_streak++;
 		sb->stats.outside_kills++;
 		pr_warn("symbolizer child was killed from outside (SIGKILL from root or the OOM killer)%s%s%s: "
 			"starting a new one", e ? " while on '" : "", e ? e->name : "", e ? "'" : "");
@@ -413,13 +422,14 @@ static int broker_open(struct sandbox *sb, size_t len)
 int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
 			  int fd, uint32_t want)
 {
+	struct proxy *p = px(sb);
 	struct timespec t0, t;
 	int err;
 
-	if (!px(sb)->pid && (err = sandbox_proxy_start(sb)))
+	if (!p->pid && (err = sandbox_proxy_start(sb)))
 		return err;
 	sb->stats.requests++;
-	err = sbproto__send(px(sb)->sock, type, body, len, fd);
+	err = sbproto__send(p->sock, type, body, len, fd);
 	if (err == -EPIPE || err == -ECONNRESET)
 		return child_gone(sb, e, "is gone", -EPIPE);
 	if (err) {
@@ -428,14 +438,14 @@ int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t ty
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = { px(sb)->sock, POLLIN, 0 };
+		struct pollfd pf = { p->sock, POLLIN, 0 };
 		long left;
 		size_t n = 0;
 		int got;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = px(sb)->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
-		if (left <= 0 || (got = poll(&p, 1, (int)left)) == 0) {
+		left = p->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left <= 0 || (got = poll(&pf, 1, (int)left)) == 0) {
 			sb->stats.timeouts++;
 			sandbox_proxy_failed(sb, e, "timed out");
 			return -ETIMEDOUT;
@@ -447,7 +457,7 @@ int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t ty
 			sandbox_proxy_failed(sb, e, "cannot be polled");
 			return err;
 		}
-		got = sbproto__recv(px(sb)->sock, px(sb)->msg, &n, NULL);
+		got = sbproto__recv(p->sock, p->msg, &n, NULL);
 		if (got == 0 || got == -ECONNRESET)
 			return child_gone(sb, e, "died", -EPIPE);
 		if (got < 0) {
@@ -640,10 +650,11 @@ static int proxy_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const ui
 
 static int proxy_has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 {
+	struct proxy *p = px(sb);
 	uint8_t body[4];
 	int n;
 
-	px(sb)->outside_streak = 0;
+	p->outside_streak = 0;
 	do {
 		if (sandbox_proxy_open(sb, e) < 0)
 			return 0;
@@ -653,7 +664,7 @@ static int proxy_has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
-	n = sbproto__decode_has_dwarf(px(sb)->msg, (size_t)n);
+	n = sbproto__decode_has_dwarf(p->msg, (size_t)n);
 	if (n < 0) {
 		sandbox_proxy_failed(sb, e, "sent a bad message");
 		return 0;
@@ -715,15 +726,17 @@ static void proxy_release(struct sandbox *sb)
 
 static int proxy_child_pid(struct sandbox *sb)
 {
+	struct proxy *p = px(sb);
 	int err;
 
-	if (!px(sb)->pid && (err = sandbox_proxy_start(sb)))
+	if (!p->pid && (err = sandbox_proxy_start(sb)))
 		return err;
-	return px(sb)->pid;
+	return p->pid;
 }
 
 static int proxy_test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg)
 {
+	struct proxy *p = px(sb);
 	uint8_t body[4 + SBPROTO_MAX_PATH];
 	struct sbp_status r;
 	size_t len;
@@ -732,7 +745,7 @@ static int proxy_test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_te
 	if (strlen(arg) >= SBPROTO_MAX_PATH)
 		return -ENAMETOOLONG;
 	len = sbproto__encode_test(body, sizeof(body), &(struct sbp_test){ (uint32_t)what, arg });
-	px(sb)->outside_streak = 0;
+	p->outside_streak = 0;
 	do {
 		if (e && sandbox_proxy_open(sb, e) < 0)
 			return -EIO;
@@ -740,7 +753,7 @@ static int proxy_test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_te
 	} while (n == -EAGAIN);
 	if (n < 0)
 		return n;
-	if (sbproto__decode_status(px(sb)->msg, (size_t)n, &r))
+	if (sbproto__decode_status(p->msg, (size_t)n, &r))
 		return -EPROTO;
 	return r.status;
 }
