@@ -14,7 +14,11 @@
  * descriptor (SCM_RIGHTS). All integers are in the host's byte order (both sides are one binary).
  *
  * Adding a message: a type below (requests and their answers side by side), a struct with an encoder
- * and a decoder here, a handler in the child's table (sandbox_child.c), and the parent's call.
+ * and a decoder here (the child-to-parent decoder goes into tests/fuzz/fuzz_sandbox.c, with a seed),
+ * a handler in the child's table (sandbox_child.c), and the parent's call in sandbox_proxy.c (or
+ * sandbox_proxy_uw.c), with its in-process counterpart in sandbox_local.c when struct symsvc_ops
+ * gains a function. An answer that can outgrow SANDBOX_MAX_MSG (an unwind table built in the child,
+ * say) goes through a sealed memfd as SBP_UW_BATCH's results do, the message carrying its length.
  */
 #ifndef SCORCH_SBPROTO_H
 #define SCORCH_SBPROTO_H
