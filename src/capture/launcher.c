@@ -11,6 +11,7 @@
 
 #include "launcher.h"
 #include "log.h"
+#include "testhooks.h"
 
 /* tests only: the fork spins this long before its exec (as a slow start-up would), in user space. */
 static void test_spin(long ms)
@@ -34,8 +35,7 @@ static void stop_signals(sigset_t *set)
 
 int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr)
 {
-	const char *spin = getenv("SCORCH_TEST_LAUNCH_SPIN_MS");
-	long spin_ms = spin ? strtol(spin, NULL, 10) : 0;
+	long spin_ms = (long)testhooks__num(TESTHOOK_LAUNCH_SPIN_MS);
 	int go[2], ep[2], err;
 	sigset_t stop, old;
 
@@ -107,8 +107,7 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
  */
 static void test_hold(const char *cmd)
 {
-	const char *hold = getenv("SCORCH_TEST_RELEASE_DELAY_MS");
-	long ms = hold ? strtol(hold, NULL, 10) : 0;
+	long ms = (long)testhooks__num(TESTHOOK_RELEASE_DELAY_MS);
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L }, more = { 0, 500000000L };
 
 	if (ms <= 0)

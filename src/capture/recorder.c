@@ -24,6 +24,7 @@
 #include "safeopen.h"
 #include "sandbox.h"
 #include "symbolizer.h"
+#include "testhooks.h"
 #include "unwinder.h"
 
 #define MAX_FRAMES 16
@@ -174,8 +175,8 @@ struct recorder *recorder__new(struct profile *p, const struct recorder_opts *op
 	u64map__init(&r->kaddrs);
 	r->unknown_mapping = PROFILE_NONE;
 	r->max_threads = MAX_THREADS;
-	if (getenv("SCORCH_TEST_MAX_THREADS"))
-		r->max_threads = (uint32_t)strtoul(getenv("SCORCH_TEST_MAX_THREADS"), NULL, 10);
+	if (testhooks__set(TESTHOOK_MAX_THREADS))
+		r->max_threads = (uint32_t)testhooks__num(TESTHOOK_MAX_THREADS);
 	return r;
 }
 

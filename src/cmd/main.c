@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "testhooks.h"
 
 struct cmd_struct {
 	const char *name;
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
 	const struct cmd_struct *cmd;
 
 	log__set_level(LOG_INFO);
+	if (testhooks__load())
+		return EXIT_ERROR;
 	if (argc < 2) {
 		print_usage(stderr);
 		return EXIT_USAGE;

@@ -6,7 +6,7 @@
  * on first use that runs the symbolizer (symbolizer.h) after dropping everything: all fds but its
  * socket and stderr closed, PR_SET_NO_NEW_PRIVS, the capability bounding set dropped, a uid and gid
  * of its own (when started as root: no account or group has them, so no other process but root can
- * signal it; see sandbox_pick_ids in sandbox.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
+ * signal it; see sandbox_pick_ids in sandbox_proxy.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
  * NOFILE/CORE lowered (only ever lowered: an inherited lower hard limit is kept),
  * and a seccomp filter that kills it on any system call beyond reading what it is given (no socket,
  * no exec, no kill; write only to stderr; open, readlink and access by path fail with EACCES). The parent keeps opening files safely (safeopen.h) and
@@ -21,13 +21,15 @@
  * resending the files it still holds. A child killed by SIGKILL that it did not bring on itself (its
  * CPU time below its RLIMIT_CPU; seccomp kills with SIGSYS) was killed from outside (root, the OOM
  * killer): that counts in outside_kills, the file is not blamed, and the request goes to a new child
- * (SANDBOX_OUTSIDE_RETRIES times in a row at most, then it fails as any). Replies are parsed defensively: bounded lengths, NUL-free
- * strings, counts checked against the bytes present.
+ * (SANDBOX_OUTSIDE_RETRIES times in a row at most, sandbox_proxy.h; then it fails as any). Replies
+ * are parsed defensively: bounded lengths, NUL-free strings, counts checked against the bytes present
+ * (sbproto.h, the messages).
  *
  * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
  *
- * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the proxy
- * calls the symbolizer in-process.
+ * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the same
+ * functions call the symbolizer and the unwinding service in-process (sandbox_local.c; both
+ * implementations are one ops table, sandbox_int.h).
  * Strings in sym_frame results are valid until the next sandbox__lookup() or sandbox__lookup_many();
  * build ids until sandbox__free().
  */
@@ -115,9 +117,8 @@ void sandbox__stats(const struct sandbox *sb, struct sandbox_stats *st);
 /* --- for tests --------------------------------------------------------------------------------- */
 
 /*
- * Hooks in the environment, for tests only: SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL (the child reports that
- * it cannot lock itself down), SCORCH_TEST_SANDBOX_STALL, SCORCH_TEST_SANDBOX_LOOKUP_CRASH,
- * SCORCH_TEST_SANDBOX_UNWIND_CRASH (see sandbox_child.c).
+ * The child reads the test hooks (testhooks.h: SCORCH_TEST_SANDBOX_*) as it starts, from the
+ * environment of that moment: a hook set later counts from the next child on.
  */
 /* The child's pid (starting it if needed), or a negative errno; -ENOSYS when disabled. */
 int sandbox__child_pid(struct sandbox *sb);
@@ -127,33 +128,13 @@ enum sandbox_test {
 	SANDBOX_TEST_SLEEP,    /* the child sleeps for atoi(arg) ms before answering */
 	SANDBOX_TEST_BROKER,   /* the child asks the parent to open "ROOT\nPATH": 0 when it got a file */
 };
-/* Run a test request in the child; while 'e' is given, a failure marks that file bad. */
+/*
+ * Run a test request in the child; while 'e' is given, a failure marks that file bad. Only a child
+ * started with SCORCH_TEST_SANDBOX_REQUESTS set honours one; any other dies of it (the request fails
+ * as with a child that died). -ENOSYS when disabled.
+ */
 int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg);
-/*
- * Decode a FRAMES reply body (the parent's parser, exposed for unit tests) into at most 'max' frames,
- * strings copied into 'strbuf' (of 'cap' bytes). Returns the number of frames or -EPROTO.
- */
-int sandbox__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out, int max, char *strbuf,
-			   size_t cap);
-/* Encode frames as the child does; returns the length written into 'buf' (at most 'cap'). */
-size_t sandbox__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, size_t cap);
-
-/*
- * A batched lookup's reply (M_FRAMES_MANY): u32 k, then k FRAMES bodies (sandbox__encode_frames), the
- * answers to the first k addresses asked. Decode it for 'asked' addresses into out[i * max ...] with
- * counts[i], strings into 'strbuf' (of 'cap' bytes): returns k (1 <= k <= asked) or -EPROTO.
- */
-int sandbox__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
-				int *counts, char *strbuf, size_t cap);
-/*
- * Encode answers as the child does: the frames of answer i are f[i * max ...], nf[i] of them; as many
- * answers as fit in 'cap' (the first one cut to fit, the others whole). Returns the length written.
- */
-size_t sandbox__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
-				   size_t cap);
-
-/* Decode an M_DWARF reply body (sandbox__has_dwarf's answer): 0 or 1, else -EPROTO. */
-int sandbox__decode_has_dwarf(const uint8_t *buf, size_t len);
+/* The messages' encoders and decoders (the child's replies are fuzzed): sbproto.h. */
 
 /*
  * --- unwinding (unwindsvc.h) in the child, by batches -------------------------------------------

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The sandbox's child (sandbox.h): it locks itself down, says so (M_READY), then serves the parent's
- * requests: opening files it is passed, lookups, the has-DWARF question, test requests, and the
- * batched unwinding (sandbox_uw.c is the parent's side of that).
+ * The sandbox's child (sandbox.h): it locks itself down, says so (SBP_READY), then serves the parent's
+ * requests (sbproto.h) through a table of handlers, one per request type: opening files it is passed,
+ * lookups, the has-DWARF question, test requests, and the batched unwinding. A request that breaks
+ * the protocol ends the child (exit status 3; 4 when out of memory): the parent counts that as a
+ * failure on the request's file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,35 +28,66 @@
 #include "log.h"
 #include "safeopen.h"
 #include "sandbox_int.h"
+#include "testhooks.h"
 #include "unwindsvc.h"
 
-/* --- the child ---------------------------------------------------------------------------------- */
+/* The child's state: one per process, made in sandbox_child_main(). */
+struct child {
+	int sock;
+	struct symbolizer *sym;
+	struct unwindsvc *uw;
+	struct sym_elf **elfs;   /* owned array: handle -> file */
+	unsigned char *stalls;   /* per handle: lookups hang (test hook) */
+	size_t nr, cap;
+	struct sym_elf *vdso;
+	const uint8_t *req;      /* the unwinding's shared buffers (SBP_UW_SETUP), mapped once */
+	uint8_t *res;
+	size_t req_size, res_size;
+	/* test hooks (testhooks.h), read as the child starts */
+	const char *stall;       /* SCORCH_TEST_SANDBOX_STALL */
+	uint64_t lookup_crash, lookups;  /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
+	uint64_t unwind_crash, batches;  /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
+	int test_requests;       /* SCORCH_TEST_SANDBOX_REQUESTS: SBP_TEST is honoured */
+	uint8_t in[SANDBOX_MAX_MSG];  /* the request being served */
+	uint8_t out[SBPROTO_MAX_BODY]; /* its answer */
+	uint8_t brk[SANDBOX_MAX_MSG]; /* the parent's answers to child_broker, which comes mid-request */
+};
 
-static int child_sock = -1;
-static uint8_t child_buf[SANDBOX_MAX_MSG];
+/* A protocol violation (or a parent gone): the child ends here. */
+static void __attribute__((noreturn)) bail(void)
+{
+	_exit(3);
+}
 
-/* safeopen's broker in the child: the parent opens debuginfo candidates. */
+static void reply(struct child *c, uint32_t type, size_t len)
+{
+	if (sbproto__send(c->sock, type, c->out, len, -1))
+		bail();
+}
+
+/* safeopen's broker in the child: the parent opens debuginfo candidates. It has no context argument. */
+static struct child *broker_child;
+
 static int child_broker(const char *root, const char *path)
 {
-	uint8_t req[2 * 4096 + 2];
-	size_t rl = root ? strlen(root) : 0, pl = strlen(path), len;
-	int32_t st;
+	struct child *c = broker_child;
+	uint8_t req[2 * SBPROTO_MAX_PATH + 2];
+	struct sbp_status st;
+	size_t len;
 	int type, fd;
 
-	if (rl >= 4096 || pl >= 4096)
+	if ((root && strlen(root) >= SBPROTO_MAX_PATH) || strlen(path) >= SBPROTO_MAX_PATH)
 		return -ENAMETOOLONG;
-	memcpy(req, root ? root : "", rl + 1);
-	memcpy(req + rl + 1, path, pl + 1);
-	if (sandbox_send_msg(child_sock, M_DEBUG_OPEN, req, rl + pl + 2, -1))
-		_exit(3);
-	type = sandbox_recv_msg(child_sock, child_buf, &len, &fd);
-	if (type != M_FD || len != 4)
-		_exit(3);
-	memcpy(&st, child_buf, 4);
-	if (st < 0 || fd < 0) {
+	len = sbproto__encode_debug_open(req, sizeof(req), &(struct sbp_debug_open){ root ? root : "", path });
+	if (sbproto__send(c->sock, SBP_DEBUG_OPEN, req, len, -1))
+		bail();
+	type = sbproto__recv(c->sock, c->brk, &len, &fd);
+	if (type != SBP_FD || sbproto__decode_status(c->brk, len, &st))
+		bail();
+	if (st.status < 0 || fd < 0) {
 		if (fd >= 0)
 			close(fd);
-		return st < 0 ? st : fd == SANDBOX_FD_LOST ? -EMFILE : -EIO;
+		return st.status < 0 ? st.status : fd == SBPROTO_FD_LOST ? -EMFILE : -EIO;
 	}
 	return fd;
 }
@@ -170,7 +203,7 @@ static int lock_down(uid_t uid, gid_t gid, const char **step)
 	int cap, rc;
 
 	*step = "the test hook";
-	if (getenv("SCORCH_TEST_SANDBOX_LOCKDOWN_FAIL"))
+	if (testhooks__set(TESTHOOK_SANDBOX_LOCKDOWN_FAIL))
 		return -EPERM; /* tests only: a child that cannot lock itself down */
 	*step = "PR_SET_NO_NEW_PRIVS";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -214,221 +247,298 @@ static int lock_down(uid_t uid, gid_t gid, const char **step)
 }
 
 /* Tell the parent whether the child is ready (status 0) or why not; failing, the child then exits. */
-static void child_ready(int sock, int32_t status, const char *step)
-{
-	uint8_t body[4 + 128];
-	size_t sl = status ? strnlen(step, 127) : 0;
 
-	memcpy(body, &status, 4);
-	memcpy(body + 4, step, sl);
-	body[4 + sl] = 0;
-	if (sandbox_send_msg(sock, M_READY, body, 4 + sl + 1, -1) || status)
+/* Tell the parent whether the child is ready (status 0) or why not; failing, the child then exits. */
+static void child_ready(struct child *c, int32_t status, const char *step)
+{
+	size_t len = sbproto__encode_ready(c->out, sizeof(c->out), &(struct sbp_ready){ status, step });
+
+	if (sbproto__send(c->sock, SBP_READY, c->out, len, -1) || status)
 		_exit(2);
 }
 
-static void child_reply_opened(struct sym_elf **elfs, size_t nr, struct sym_elf *e, int err)
-{
-	uint8_t out[4 + 4 + MAX_SEGS * 24 + MAX_BUILD_ID];
-	int32_t st = e ? (int32_t)(nr - 1) : -(err ? err : EINVAL);
-	uint32_t ns = 0;
-	size_t at = 8, bl;
-	uint64_t g[3];
+/* --- handlers: one per request type ------------------------------------------------------------- */
 
-	(void)elfs;
+static void reply_opened(struct child *c, struct sym_elf *e, int err)
+{
+	static struct sbp_opened m;
+	size_t bl;
+
+	m.status = e ? (int32_t)(c->nr - 1) : -(err ? err : EINVAL);
+	m.nr_segs = 0;
+	m.build_id[0] = 0;
 	if (e) {
-		while (ns < MAX_SEGS && symbolizer__load_segment(e, ns, &g[0], &g[1], &g[2]) == 0) {
-			memcpy(out + at, g, sizeof(g));
-			at += sizeof(g);
-			ns++;
-		}
+		while (m.nr_segs < SBPROTO_MAX_SEGS &&
+		       symbolizer__load_segment(e, m.nr_segs, &m.segs[m.nr_segs][0], &m.segs[m.nr_segs][1],
+						&m.segs[m.nr_segs][2]) == 0)
+			m.nr_segs++;
 		bl = strlen(symbolizer__build_id(e));
-		if (bl > MAX_BUILD_ID)
-			bl = 0;
-		memcpy(out + at, symbolizer__build_id(e), bl);
-		at += bl;
+		if (bl <= SBPROTO_MAX_BUILD_ID)
+			memcpy(m.build_id, symbolizer__build_id(e), bl + 1);
 	}
-	memcpy(out, &st, 4);
-	memcpy(out + 4, &ns, 4);
-	if (sandbox_send_msg(child_sock, M_OPENED, out, at, -1))
-		_exit(3);
+	reply(c, SBP_OPENED, sbproto__encode_opened(c->out, sizeof(c->out), &m));
 }
 
-/* M_HAS_DWARF: loading the DWARF is parsing, so it happens here. */
-static void child_has_dwarf(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const uint8_t *body,
-			    size_t len)
+static void add_elf(struct child *c, struct sym_elf *e, unsigned char stall)
 {
-	uint32_t h;
-	int32_t r;
-
-	if (len != 4)
-		_exit(3);
-	memcpy(&h, body, 4);
-	if (h >= nr)
-		_exit(3);
-	r = symbolizer__has_dwarf(s, elfs[h]) ? 1 : 0;
-	if (sandbox_send_msg(child_sock, M_DWARF, &r, 4, -1))
-		_exit(3);
+	if (c->nr == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->elfs = realloc(c->elfs, c->cap * sizeof(*c->elfs));
+		c->stalls = realloc(c->stalls, c->cap);
+		if (!c->elfs || !c->stalls)
+			_exit(4);
+	}
+	c->stalls[c->nr] = stall;
+	c->elfs[c->nr++] = e;
 }
 
-/* tests only: the child aborts at its Nth lookup (SCORCH_TEST_SANDBOX_LOOKUP_CRASH=N) */
-static unsigned long child_lookups, child_lookup_crash;
-
-static int child_lookup(struct symbolizer *s, struct sym_elf *e, uint64_t v, struct sym_frame *f, int max)
+static void on_open(struct child *c, size_t len, int fd)
 {
-	if (child_lookup_crash && ++child_lookups == child_lookup_crash)
-		abort();
-	return symbolizer__lookup(s, e, v, f, max);
+	struct sbp_open m;
+	struct sym_elf *e;
+
+	if (fd == SBPROTO_FD_LOST) {
+		/* Out of descriptors: say so; it is not the file's fault. */
+		reply_opened(c, NULL, EMFILE);
+		return;
+	}
+	if (fd < 0 || sbproto__decode_open(c->in, len, &m))
+		bail();
+	e = symbolizer__open_fd(c->sym, fd, m.name, m.root);
+	/* The unwinding service reads the same file, under the same handle. */
+	if (e && unwindsvc__add_file(c->uw, (uint32_t)c->nr, fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -ENOMEM)
+		_exit(4);
+	close(fd);
+	if (e)
+		add_elf(c, e, c->stall && c->stall[0] && strstr(m.name, c->stall));
+	reply_opened(c, e, errno);
+}
+
+static void on_vdso(struct child *c, size_t len, int fd)
+{
+	(void)len, (void)fd;
+	if (c->vdso)
+		add_elf(c, c->vdso, 0);
+	reply_opened(c, c->vdso, ENOENT);
+}
+
+static struct sym_elf *handle_elf(struct child *c, uint32_t h)
+{
+	if (h >= c->nr)
+		bail();
+	while (c->stalls[h])
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	return c->elfs[h];
+}
+
+static int lookup(struct child *c, struct sym_elf *e, uint64_t v, struct sym_frame *f, int max)
+{
+	if (c->lookup_crash && ++c->lookups == c->lookup_crash)
+		abort(); /* tests only: the child aborts at its Nth lookup */
+	return symbolizer__lookup(c->sym, e, v, f, max);
+}
+
+static void on_lookup(struct child *c, size_t len, int fd)
+{
+	struct sym_frame f[SBPROTO_MAX_FRAMES];
+	struct sbp_lookup m;
+	struct sym_elf *e;
+	int n;
+
+	(void)fd;
+	if (sbproto__decode_lookup(c->in, len, &m))
+		bail();
+	e = handle_elf(c, m.handle);
+	n = lookup(c, e, m.vaddr, f, (int)(m.max > SBPROTO_MAX_FRAMES ? SBPROTO_MAX_FRAMES : m.max));
+	reply(c, SBP_FRAMES, sbproto__encode_frames(f, n < 0 ? 0 : n, c->out, sizeof(c->out)));
 }
 
 /*
- * M_LOOKUP_MANY: answers for as many of the addresses as fit in one reply and as come within the
- * request's time budget (so that the parent's timeout stays one for a lookup, not for a batch).
+ * Answers for as many of the addresses as fit in one reply and as come within the request's time
+ * budget (so that the parent's timeout stays one for a lookup, not for a batch).
  */
-static void child_lookup_many(struct symbolizer *s, struct sym_elf **elfs, size_t nr, const unsigned char *stalls,
-			      size_t len, uint8_t *out, size_t cap)
+static void on_lookup_many(struct child *c, size_t len, int fd)
 {
-	uint32_t h, max, n, ms, k;
-	struct sym_frame f[64];
+	struct sym_frame f[SBPROTO_MAX_FRAMES];
+	struct sbp_lookup_many m;
 	struct timespec t0, t;
+	struct sym_elf *e;
 	size_t at = 4, a;
+	uint32_t k;
 
-	if (len < 16)
-		_exit(3);
-	memcpy(&h, child_buf, 4);
-	memcpy(&max, child_buf + 4, 4);
-	memcpy(&n, child_buf + 8, 4);
-	memcpy(&ms, child_buf + 12, 4);
-	if (h >= nr || !n || n > SANDBOX_LOOKUP_BATCH || len != 16 + (size_t)n * 8)
-		_exit(3);
-	if (max > 64)
-		max = 64;
-	while (stalls[h])
-		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	(void)fd;
+	if (sbproto__decode_lookup_many(c->in, len, &m))
+		bail();
+	e = handle_elf(c, m.handle);
+	if (m.max > SBPROTO_MAX_FRAMES)
+		m.max = SBPROTO_MAX_FRAMES;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (k = 0; k < n; k++) {
-		uint64_t v;
+	for (k = 0; k < m.n; k++) {
 		int nf;
 
 		if (k) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)ms)
+			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)m.ms)
 				break;
 		}
-		memcpy(&v, child_buf + 16 + (size_t)k * 8, 8);
-		nf = child_lookup(s, elfs[h], v, f, (int)max);
-		a = sandbox_put_answer(f, nf < 0 ? 0 : nf, out, cap, at, k == 0);
+		nf = lookup(c, e, sbproto__vaddr(&m, k), f, (int)m.max);
+		a = sbproto__put_answer(f, nf < 0 ? 0 : nf, c->out, sizeof(c->out), at, k == 0);
 		if (a == SIZE_MAX)
 			break;
 		at = a;
 	}
-	memcpy(out, &k, 4);
-	if (sandbox_send_msg(child_sock, M_FRAMES_MANY, out, at, -1))
-		_exit(3);
+	sbproto__frames_many_done(c->out, k);
+	reply(c, SBP_FRAMES_MANY, at);
 }
 
-/* The child's side of batched unwinding: the shared buffers, mapped once per child. */
-static const uint8_t *child_req;
-static uint8_t *child_res;
-static size_t child_req_size, child_res_size;
-static unsigned long child_batches;
-
-static void child_unwind(struct unwindsvc *uw, int type, size_t len, int fd)
+/* Loading the DWARF is parsing, so it happens here. */
+static void on_has_dwarf(struct child *c, size_t len, int fd)
 {
-	const char *crash = getenv("SCORCH_TEST_SANDBOX_UNWIND_CRASH");
-	int32_t st = 0;
+	struct sbp_handle m;
 
-	if (type == M_UW_SETUP) {
-		uint32_t which;
-		uint64_t size;
-		void *p;
+	(void)fd;
+	if (sbproto__decode_handle(c->in, len, &m) || m.handle >= c->nr)
+		bail();
+	reply(c, SBP_DWARF, sbproto__encode_has_dwarf(c->out, sizeof(c->out),
+						      symbolizer__has_dwarf(c->sym, c->elfs[m.handle])));
+}
 
-		if (len != 16 || fd < 0)
-			_exit(3);
-		memcpy(&which, child_buf, 4);
-		memcpy(&size, child_buf + 8, 8);
-		if (which > 1 || !size || size > (1ull << 30) || (which ? child_res : child_req))
-			_exit(3);
-		p = mmap(NULL, size, which ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
-		close(fd);
-		if (p == MAP_FAILED)
-			_exit(4);
-		if (which) {
-			/* The last word is the watch slot (unwindsvc__watch): results go before it. */
-			if (size < 64)
-				_exit(3);
-			child_res = p;
-			child_res_size = size - 8;
-			unwindsvc__watch(uw, (volatile uint32_t *)(child_res + child_res_size));
-		} else {
-			child_req = p;
-			child_req_size = size;
-		}
-	} else if (fd >= 0) {
-		_exit(3);
-	} else if (type == M_UW_MAPS) {
-		uint32_t pid, append;
-		struct unwindsvc_map m[(SANDBOX_MAX_MSG - 8) / sizeof(struct unwindsvc_map)];
-		size_t n = (len - 8) / sizeof(m[0]);
+static void on_test(struct child *c, size_t len, int fd)
+{
+	struct sbp_test m;
+	int32_t r = 0;
 
-		if (len < 8 || (len - 8) % sizeof(m[0]))
-			_exit(3);
-		memcpy(&pid, child_buf, 4);
-		memcpy(&append, child_buf + 4, 4);
-		memcpy(m, child_buf + 8, n * sizeof(m[0]));
-		st = unwindsvc__set_maps(uw, pid, m, n, append != 0);
-	} else if (type == M_UW_FORGET) {
-		size_t i;
+	(void)fd;
+	/* Test requests are for a child started with the hook set: any other ends here. */
+	if (!c->test_requests || sbproto__decode_test(c->in, len, &m))
+		bail();
+	if (m.what == SANDBOX_TEST_OPEN) {
+		int t = open(m.arg, O_RDONLY | O_CLOEXEC); /* the filter kills us here */
 
-		for (i = 0; i + 4 <= len; i += 4) {
-			uint32_t pid;
+		r = t < 0 ? -errno : 0;
+	} else if (m.what == SANDBOX_TEST_CRASH) {
+		abort();
+	} else if (m.what == SANDBOX_TEST_BROKER) {
+		char *arg = (char *)c->in + 4, *nl = strchr(arg, '\n');
+		int t;
 
-			memcpy(&pid, child_buf + i, 4);
-			unwindsvc__set_maps(uw, pid, NULL, 0, 0);
-		}
-	} else if (type == M_UW_BATCH) {
-		uint8_t out[24] = { 0 };
-		uint64_t offs[SANDBOX_UW_MAX_BATCH], req_len, res_len = 0, ev;
-		uint32_t n;
+		if (!nl)
+			bail();
+		*nl = 0;
+		t = safeopen__in_root(arg[0] ? arg : NULL, nl + 1);
+		r = t < 0 ? t : 0;
+		if (t >= 0)
+			close(t);
+	} else if (m.what == SANDBOX_TEST_SLEEP) {
+		struct timespec ts = { atoi(m.arg) / 1000, (atoi(m.arg) % 1000) * 1000000L };
 
-		if (len < 16 || !child_req || !child_res)
-			_exit(3);
-		memcpy(&n, child_buf, 4);
-		memcpy(&req_len, child_buf + 8, 8);
-		if (n > SANDBOX_UW_MAX_BATCH || len != 16 + (size_t)n * 8 || req_len > child_req_size)
-			_exit(3);
-		memcpy(offs, child_buf + 16, (size_t)n * 8);
-		*(volatile uint32_t *)(child_res + child_res_size) = UNWINDSVC_NOFILE;
-		if (crash && ++child_batches == strtoul(crash, NULL, 10))
-			abort(); /* for the tests: a child that dies while unwinding */
-		st = unwindsvc__unwind_batch(uw, child_req, req_len, offs, n, child_res, child_res_size, &res_len);
-		if (st == -ENOMEM)
-			_exit(4);
-		ev = unwindsvc__images_evicted(uw);
-		memcpy(out, &st, 4);
-		memcpy(out + 8, &res_len, 8);
-		memcpy(out + 16, &ev, 8);
-		if (sandbox_send_msg(child_sock, M_UW_DONE, out, sizeof(out), -1))
-			_exit(3);
+		nanosleep(&ts, NULL);
+	}
+	reply(c, SBP_TESTED, sbproto__encode_status(c->out, sizeof(c->out), &(struct sbp_status){ r }));
+}
+
+static void uw_ack(struct child *c, int32_t st)
+{
+	reply(c, SBP_UW_ACK, sbproto__encode_status(c->out, sizeof(c->out), &(struct sbp_status){ st }));
+}
+
+static void on_uw_setup(struct child *c, size_t len, int fd)
+{
+	struct sbp_uw_setup m;
+	void *p;
+
+	if (fd == SBPROTO_FD_LOST) {
+		uw_ack(c, -EMFILE);
 		return;
 	}
-	if (sandbox_send_msg(child_sock, M_UW_ACK, &st, 4, -1))
-		_exit(3);
+	if (fd < 0 || sbproto__decode_uw_setup(c->in, len, &m) || m.size > (1ull << 30) ||
+	    (m.which ? c->res != NULL : c->req != NULL))
+		bail();
+	p = mmap(NULL, m.size, m.which ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		_exit(4);
+	if (m.which) {
+		/* The last word is the watch slot (unwindsvc__watch): results go before it. */
+		if (m.size < 64)
+			bail();
+		c->res = p;
+		c->res_size = m.size - 8;
+		unwindsvc__watch(c->uw, (volatile uint32_t *)(c->res + c->res_size));
+	} else {
+		c->req = p;
+		c->req_size = m.size;
+	}
+	uw_ack(c, 0);
 }
+
+static void on_uw_maps(struct child *c, size_t len, int fd)
+{
+	static struct unwindsvc_map w[SBPROTO_UW_MAPS_CHUNK + 1];
+	struct sbp_uw_maps m;
+
+	(void)fd;
+	if (sbproto__decode_uw_maps(c->in, len, &m) || m.n > sizeof(w) / sizeof(w[0]))
+		bail();
+	sbproto__uw_maps_get(&m, w);
+	uw_ack(c, unwindsvc__set_maps(c->uw, m.pid, w, m.n, m.append != 0));
+}
+
+static void on_uw_forget(struct child *c, size_t len, int fd)
+{
+	struct sbp_uw_forget m;
+	size_t i;
+
+	(void)fd;
+	if (sbproto__decode_uw_forget(c->in, len, &m))
+		bail();
+	for (i = 0; i < m.n; i++)
+		unwindsvc__set_maps(c->uw, sbproto__uw_forget_pid(&m, i), NULL, 0, 0);
+	uw_ack(c, 0);
+}
+
+static void on_uw_batch(struct child *c, size_t len, int fd)
+{
+	static struct sbp_uw_batch m;
+	struct sbp_uw_done d = { 0 };
+
+	(void)fd;
+	if (sbproto__decode_uw_batch(c->in, len, &m) || !c->req || !c->res || m.req_len > c->req_size)
+		bail();
+	*(volatile uint32_t *)(c->res + c->res_size) = UNWINDSVC_NOFILE;
+	if (c->unwind_crash && ++c->batches == c->unwind_crash)
+		abort(); /* for the tests: a child that dies while unwinding */
+	d.status = unwindsvc__unwind_batch(c->uw, c->req, m.req_len, m.offs, m.n, c->res, c->res_size, &d.res_len);
+	if (d.status == -ENOMEM)
+		_exit(4);
+	d.evicted = unwindsvc__images_evicted(c->uw);
+	reply(c, SBP_UW_DONE, sbproto__encode_uw_done(c->out, sizeof(c->out), &d));
+}
+
+/* The parent's requests. fd: whether one comes with a descriptor (a lost one included). */
+static const struct {
+	void (*fn)(struct child *c, size_t len, int fd);
+	int fd;
+} handlers[SBP__NR] = {
+	[SBP_OPEN] = { on_open, 1 },
+	[SBP_VDSO] = { on_vdso, 0 },
+	[SBP_LOOKUP] = { on_lookup, 0 },
+	[SBP_LOOKUP_MANY] = { on_lookup_many, 0 },
+	[SBP_HAS_DWARF] = { on_has_dwarf, 0 },
+	[SBP_TEST] = { on_test, 0 },
+	[SBP_UW_SETUP] = { on_uw_setup, 1 },
+	[SBP_UW_MAPS] = { on_uw_maps, 0 },
+	[SBP_UW_FORGET] = { on_uw_forget, 0 },
+	[SBP_UW_BATCH] = { on_uw_batch, 0 },
+};
 
 void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)
 {
+	static struct child child;
+	struct child *c = &child;
 	struct symbolizer_opts o = *opts;
-	struct symbolizer *s;
-	struct sym_elf **elfs = NULL, *vdso;
-	struct unwindsvc *uw;
-	size_t nr = 0, cap = 0;
-	static uint8_t out[SANDBOX_MAX_MSG - sizeof(struct msg_hdr)];
-	/* tests only: lookups in a file whose name holds this string hang, as a parser might on hostile bytes */
-	const char *stall = getenv("SCORCH_TEST_SANDBOX_STALL");
-	const char *crash = getenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH");
 	const char *step = "";
-	unsigned char *stalls = NULL, stalls_next = 0;
-	int nul, rc;
+	int nul, rc, hooks;
 
 	if (sock != 3) {
 		if (dup2(sock, 3) < 0)
@@ -441,138 +551,41 @@ void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid,
 		_exit(2);
 	if (nul > 3)
 		close(nul);
-	child_sock = sock;
-	child_lookup_crash = crash ? strtoul(crash, NULL, 10) : 0;
+	c->sock = sock;
+	/* The hooks as they are now, for this child's life (the unwinding service reads its own too). */
+	hooks = testhooks__load();
+	c->stall = testhooks__str(TESTHOOK_SANDBOX_STALL);
+	c->lookup_crash = testhooks__num(TESTHOOK_SANDBOX_LOOKUP_CRASH);
+	c->unwind_crash = testhooks__num(TESTHOOK_SANDBOX_UNWIND_CRASH);
+	c->test_requests = testhooks__set(TESTHOOK_SANDBOX_REQUESTS);
 	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	o.debuginfod = 0; /* a network client has no place here */
-	s = symbolizer__new(&o);
-	if (!s)
-		child_ready(sock, -ENOMEM, "creating the symbolizer");
-	vdso = symbolizer__vdso(s); /* from our own memory, before the doors close */
-	uw = unwindsvc__new();      /* copies the vDSO too */
-	if (!uw)
-		child_ready(sock, -ENOMEM, "creating the unwinder");
+	if (hooks)
+		child_ready(c, hooks, "reading the test hooks");
+	c->sym = symbolizer__new(&o);
+	if (!c->sym)
+		child_ready(c, -ENOMEM, "creating the symbolizer");
+	c->vdso = symbolizer__vdso(c->sym); /* from our own memory, before the doors close */
+	c->uw = unwindsvc__new();           /* copies the vDSO too */
+	if (!c->uw)
+		child_ready(c, -ENOMEM, "creating the unwinder");
 	if ((rc = lock_down(uid, gid, &step)))
-		child_ready(sock, rc, step);
-	child_ready(sock, 0, "");
+		child_ready(c, rc, step);
+	child_ready(c, 0, "");
+	broker_child = c;
 	safeopen__set_broker(child_broker);
 	for (;;) {
 		size_t len;
-		int fd, type = sandbox_recv_msg(sock, child_buf, &len, &fd);
-		struct sym_elf *e;
+		int fd, type = sbproto__recv(sock, c->in, &len, &fd);
 
 		if (type <= 0)
 			_exit(type == 0 ? 0 : 3);
-		if (fd == SANDBOX_FD_LOST) {
-			/* Out of descriptors: say so; it is not the file's fault. */
-			int32_t st = -EMFILE;
-
-			if (type == M_OPEN)
-				child_reply_opened(elfs, nr, NULL, EMFILE);
-			else if (type != M_UW_SETUP || sandbox_send_msg(sock, M_UW_ACK, &st, 4, -1))
-				_exit(3);
-			continue;
-		}
-		if (type == M_OPEN || type == M_VDSO) {
-			char *name = (char *)child_buf, *root;
-			size_t nl;
-
-			if (type == M_VDSO) {
-				stalls_next = 0;
-				e = vdso;
-				errno = ENOENT;
-			} else {
-				if (fd < 0 || !len || child_buf[len - 1] || !(nl = strnlen(name, len)) || nl + 1 >= len)
-					_exit(3);
-				root = name + nl + 1;
-				stalls_next = stall && stall[0] && strstr(name, stall);
-				e = symbolizer__open_fd(s, fd, name, root[0] ? root : NULL);
-				/* The unwinding service reads the same file, under the same handle. */
-				if (e && unwindsvc__add_file(uw, (uint32_t)nr, fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -ENOMEM)
-					_exit(4);
-				close(fd);
-			}
-			if (e) {
-				if (nr == cap) {
-					cap = cap ? 2 * cap : 64;
-					elfs = realloc(elfs, cap * sizeof(*elfs));
-					stalls = realloc(stalls, cap);
-					if (!elfs || !stalls)
-						_exit(4);
-				}
-				stalls[nr] = stalls_next;
-				elfs[nr++] = e;
-			}
-			child_reply_opened(elfs, nr, e, errno);
-		} else if (type == M_LOOKUP && len == 16) {
-			uint32_t h, max;
-			uint64_t v;
-			struct sym_frame f[64];
-			int n = 0;
-
-			if (fd >= 0)
-				close(fd);
-			memcpy(&h, child_buf, 4);
-			memcpy(&v, child_buf + 4, 8);
-			memcpy(&max, child_buf + 12, 4);
-			if (h >= nr)
-				_exit(3);
-			if (max > 64)
-				max = 64;
-			while (stalls[h])
-				nanosleep(&(struct timespec){ 1, 0 }, NULL);
-			n = child_lookup(s, elfs[h], v, f, (int)max);
-			len = sandbox__encode_frames(f, n < 0 ? 0 : n, out, sizeof(out));
-			if (sandbox_send_msg(sock, M_FRAMES, out, len, -1))
-				_exit(3);
-		} else if (type == M_LOOKUP_MANY) {
-			if (fd >= 0)
-				close(fd);
-			child_lookup_many(s, elfs, nr, stalls, len, out, sizeof(out));
-		} else if (type == M_HAS_DWARF) {
-			if (fd >= 0)
-				close(fd);
-			child_has_dwarf(s, elfs, nr, child_buf, len);
-		} else if (type == M_TEST && len > 4 && !child_buf[len - 1]) {
-			uint32_t what;
-			int32_t r = 0;
-			char *arg = (char *)child_buf + 4;
-
-			if (fd >= 0)
-				close(fd);
-			memcpy(&what, child_buf, 4);
-			if (what == SANDBOX_TEST_OPEN) {
-				int t = open(arg, O_RDONLY | O_CLOEXEC); /* the filter kills us here */
-
-				r = t < 0 ? -errno : 0;
-			} else if (what == SANDBOX_TEST_CRASH) {
-				abort();
-			} else if (what == SANDBOX_TEST_BROKER) {
-				char *nl = strchr(arg, '\n');
-				int t;
-
-				if (!nl)
-					_exit(3);
-				*nl = 0;
-				t = safeopen__in_root(arg[0] ? arg : NULL, nl + 1);
-				r = t < 0 ? t : 0;
-				if (t >= 0)
-					close(t);
-			} else if (what == SANDBOX_TEST_SLEEP) {
-				struct timespec ts = { atoi(arg) / 1000, (atoi(arg) % 1000) * 1000000L };
-
-				nanosleep(&ts, NULL);
-			}
-			if (sandbox_send_msg(sock, M_TESTED, &r, 4, -1))
-				_exit(3);
-		} else if (type >= M_UW_SETUP && type <= M_UW_BATCH) {
-			child_unwind(uw, type, len, fd);
-		} else {
-			_exit(3);
-		}
+		if (type >= SBP__NR || !handlers[type].fn || (fd != -1 && !handlers[type].fd))
+			bail();
+		handlers[type].fn(c, len, fd);
 	}
 }

@@ -10,6 +10,7 @@
 #include "idxmap.h"
 #include "procmaps.h"
 #include "unwinder.h"
+#include "testhooks.h"
 #include "unwindsvc.h"
 
 /* Files larger than this are not read for their unwind tables. */
@@ -96,7 +97,6 @@ static void warm_up(struct unwindsvc *s)
 struct unwindsvc *unwindsvc__new(void)
 {
 	struct unwindsvc *s = calloc(1, sizeof(*s));
-	const char *b = getenv("SCORCH_TEST_IMAGES_BUDGET");
 
 	if (!s)
 		return NULL;
@@ -106,10 +106,9 @@ struct unwindsvc *unwindsvc__new(void)
 		return NULL;
 	}
 	u64map__init(&s->proc_idx);
-	s->budget = b ? strtoull(b, NULL, 10) : UNWINDSVC_IMAGES_BUDGET;
-	s->crash_marker = getenv("SCORCH_TEST_UNWIND_CRASH_MARKER");
-	if (s->crash_marker && !s->crash_marker[0])
-		s->crash_marker = NULL;
+	s->budget = testhooks__set(TESTHOOK_IMAGES_BUDGET) ? testhooks__num(TESTHOOK_IMAGES_BUDGET)
+							   : UNWINDSVC_IMAGES_BUDGET;
+	s->crash_marker = testhooks__str(TESTHOOK_UNWIND_CRASH_MARKER);
 	copy_vdso(s);
 	warm_up(s);
 	return s;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the parent's decoders of the sandboxed symbolizer's replies (src/sandbox/sandbox.h):
+ * libFuzzer harness for the parent's decoders of the sandboxed child's replies (src/sandbox/sbproto.h):
  * the child is assumed compromised, so any bytes may arrive. Every input goes to each decoder. A
  * decoded FRAMES reply must hold at most the frames asked for, NUL-free names of at most
  * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a batched
  * lookup's FRAMES_MANY reply (8 addresses asked, 4 frames each) must answer 1 to 8 of them, each as a
  * FRAMES reply, and encode back to the same bytes; a has-DWARF reply is accepted only as exactly a
- * 32-bit 0 or 1.
+ * 32-bit 0 or 1. The other messages the child sends (READY, OPENED, a status, UW_DONE, DEBUG_OPEN)
+ * must decode to values in range and, where the encoding is canonical, encode back to the same bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "sandbox.h"
+#include "sbproto.h"
 
 static void check_failed(const char *what, int line)
 {
@@ -37,11 +39,57 @@ static void check_str(const char *s)
 	CHECK(strlen(s) <= SANDBOX_MAX_STR);
 }
 
+/* The child's other messages. */
+static void check_others(const uint8_t *data, size_t size)
+{
+	static struct sbp_opened o;
+	struct sbp_ready r;
+	struct sbp_status st;
+	struct sbp_uw_done d;
+	struct sbp_debug_open dbg;
+	size_t len, i;
+
+	if (sbproto__decode_ready(data, size, &r) == 0) {
+		CHECK(r.status <= 0 && r.status >= -4095);
+		CHECK(r.why >= (const char *)data && r.why + strlen(r.why) < (const char *)data + size);
+	}
+	if (sbproto__decode_opened(data, size, &o) == 0) {
+		if (o.status < 0) {
+			CHECK(size == 8);
+		} else {
+			CHECK(o.nr_segs <= SBPROTO_MAX_SEGS);
+			CHECK(strlen(o.build_id) <= SBPROTO_MAX_BUILD_ID);
+			for (i = 0; o.build_id[i]; i++)
+				CHECK((o.build_id[i] >= '0' && o.build_id[i] <= '9') ||
+				      (o.build_id[i] >= 'a' && o.build_id[i] <= 'f'));
+			len = sbproto__encode_opened(again, sizeof(again), &o);
+			CHECK(len == size && memcmp(again, data, size) == 0);
+		}
+	}
+	if (sbproto__decode_status(data, size, &st) == 0) {
+		CHECK(size == 4);
+		len = sbproto__encode_status(again, sizeof(again), &st);
+		CHECK(len == size && memcmp(again, data, size) == 0);
+	}
+	if (sbproto__decode_uw_done(data, size, &d) == 0) {
+		CHECK(size == 24);
+		len = sbproto__encode_uw_done(again, sizeof(again), &d);
+		CHECK(len == size && memcmp(again, data, 4) == 0 && memcmp(again + 8, data + 8, 16) == 0);
+	}
+	if (sbproto__decode_debug_open(data, size, &dbg) == 0) {
+		CHECK(dbg.root && dbg.path);
+		if (size <= sizeof(again)) {
+			len = sbproto__encode_debug_open(again, sizeof(again), &dbg);
+			CHECK(len == size && memcmp(again, data, size) == 0);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sym_frame f[16];
-	int n = sandbox__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
-	int d = sandbox__decode_has_dwarf(data, size);
+	int n = sbproto__decode_frames(data, size, f, 16, strs, sizeof(strs)), i;
+	int d = sbproto__decode_has_dwarf(data, size);
 	int32_t v = -1;
 
 	if (size == 4)
@@ -55,12 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(f[i].inlined == 0 || f[i].inlined == 1);
 	}
 	if (n >= 0) {
-		size_t len = sandbox__encode_frames(f, n, again, sizeof(again));
+		size_t len = sbproto__encode_frames(f, n, again, sizeof(again));
 
 		CHECK(len == size && memcmp(again, data, size) == 0);
 	}
 
-	n = sandbox__decode_frames_many(data, size, 8, many, 4, counts, strs, sizeof(strs));
+	check_others(data, size);
+
+	n = sbproto__decode_frames_many(data, size, 8, many, 4, counts, strs, sizeof(strs));
 	CHECK(n == -71 /* EPROTO */ || (n >= 1 && n <= 8));
 	for (i = 0; i < n; i++) {
 		CHECK(counts[i] >= 0 && counts[i] <= 4);
@@ -71,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (n >= 1 && size <= sizeof(again)) {
-		size_t len = sandbox__encode_frames_many(many, counts, 4, (uint32_t)n, again, sizeof(again));
+		size_t len = sbproto__encode_frames_many(many, counts, 4, (uint32_t)n, again, sizeof(again));
 
 		CHECK(len == size && memcmp(again, data, size) == 0);
 	}

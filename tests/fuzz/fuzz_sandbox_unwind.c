@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer harness for the parent's decoder of the unwinding results that the sandboxed child writes
- * into shared memory (src/unwind/unwindsvc.h, used by src/sandbox/sandbox_uw.c): the child is assumed compromised, so
+ * into shared memory (src/unwind/unwindsvc.h, used by src/sandbox/sandbox_proxy_uw.c): the child is assumed compromised, so
  * any bytes may arrive. The first byte chooses how many samples were asked for (1..8) and the next 8
  * how many addresses each asked for; the rest is the reply. A decoded reply must hold statuses in
  * range, at most the addresses asked for, inside the caller's array, and encode back to the same bytes.

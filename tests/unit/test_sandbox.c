@@ -29,6 +29,7 @@
 #include "safeopen.h"
 #include "under_valgrind.h"
 #include "sandbox.h"
+#include "sbproto.h"
 #include "unwinder.h"
 #include "unwindsvc.h"
 
@@ -43,10 +44,10 @@ static void test_frames_roundtrip(void **state)
 	}, out[3];
 	uint8_t buf[1024];
 	char strs[1024];
-	size_t len = sandbox__encode_frames(in, 3, buf, sizeof(buf));
+	size_t len = sbproto__encode_frames(in, 3, buf, sizeof(buf));
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 3, strs, sizeof(strs)), 3);
 	assert_string_equal(out[0].function, "inner");
 	assert_string_equal(out[0].file, "/src/a.c");
 	assert_int_equal(out[0].line, 12);
@@ -56,13 +57,13 @@ static void test_frames_roundtrip(void **state)
 	assert_string_equal(out[2].function, "outer");
 	assert_int_equal(out[2].offset, 0x42);
 	/* More frames than asked for, or a string buffer too small: rejected. */
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 2, strs, sizeof(strs)), -EPROTO);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 3, strs, 8), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 2, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 3, strs, 8), -EPROTO);
 	/* Every truncation and trailing garbage: rejected. */
 	for (size_t cut = 0; cut < len; cut++)
-		assert_int_equal(sandbox__decode_frames(buf, cut, out, 3, strs, sizeof(strs)), -EPROTO);
+		assert_int_equal(sbproto__decode_frames(buf, cut, out, 3, strs, sizeof(strs)), -EPROTO);
 	buf[len] = 0;
-	assert_int_equal(sandbox__decode_frames(buf, len + 1, out, 3, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len + 1, out, 3, strs, sizeof(strs)), -EPROTO);
 }
 
 static void test_frames_bad(void **state)
@@ -70,31 +71,31 @@ static void test_frames_bad(void **state)
 	struct sym_frame f = { "abc", NULL, 1, 0, 0 }, out[4];
 	uint8_t buf[256], big[8192];
 	char strs[8192];
-	size_t len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	size_t len = sbproto__encode_frames(&f, 1, buf, sizeof(buf));
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), 1);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), 1);
 	/* A NUL inside a name. */
 	buf[4 + 16 + 4 + 1] = 0;
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	buf[4 + 16 + 4 + 1] = 'b';
 	/* A length beyond the message, and a huge one. */
 	v = 1000;
 	memcpy(buf + 4 + 16, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	v = 0xfffffff0u;
 	memcpy(buf + 4 + 16, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* An inline flag that is not 0 or 1. */
 	v = 3;
-	len = sandbox__encode_frames(&f, 1, buf, sizeof(buf));
+	len = sbproto__encode_frames(&f, 1, buf, sizeof(buf));
 	memcpy(buf + 8, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* A huge frame count. */
 	v = 0x7fffffff;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(buf, len, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* A name longer than SANDBOX_MAX_STR, even if present in full. */
 	v = 1;
 	memcpy(big, &v, 4);
@@ -104,7 +105,7 @@ static void test_frames_bad(void **state)
 	memset(big + 24, 'x', SANDBOX_MAX_STR + 1);
 	v = 0xffffffffu;
 	memcpy(big + 24 + SANDBOX_MAX_STR + 1, &v, 4);
-	assert_int_equal(sandbox__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
 	/* The encoder cuts long names instead. */
 	{
 		char *name = malloc(SANDBOX_MAX_STR * 2 + 1);
@@ -113,8 +114,8 @@ static void test_frames_bad(void **state)
 		assert_non_null(name);
 		memset(name, 'y', SANDBOX_MAX_STR * 2);
 		name[SANDBOX_MAX_STR * 2] = 0;
-		len = sandbox__encode_frames(&g, 1, big, sizeof(big));
-		assert_int_equal(sandbox__decode_frames(big, len, out, 4, strs, sizeof(strs)), 1);
+		len = sbproto__encode_frames(&g, 1, big, sizeof(big));
+		assert_int_equal(sbproto__decode_frames(big, len, out, 4, strs, sizeof(strs)), 1);
 		assert_int_equal(strlen(out[0].function), SANDBOX_MAX_STR);
 		free(name);
 	}
@@ -130,7 +131,7 @@ static void test_frames_bad(void **state)
 			v = (uint32_t)(rand() % 3);
 			memcpy(big, &v, 4);
 		}
-		k = sandbox__decode_frames(big, n, out, 4, strs, sizeof(strs));
+		k = sbproto__decode_frames(big, n, out, 4, strs, sizeof(strs));
 		assert_true(k == -EPROTO || (k >= 0 && k <= 4));
 		for (int i = 0; i < k; i++)
 			assert_true(!out[i].function || strlen(out[i].function) <= SANDBOX_MAX_STR);
@@ -148,11 +149,11 @@ static void test_frames_many_codec(void **state)
 	int nf[3] = { 2, 0, 1 }, counts[3];
 	uint8_t buf[1024];
 	char strs[1024];
-	size_t len = sandbox__encode_frames_many(in, nf, 2, 3, buf, sizeof(buf)), cut;
+	size_t len = sbproto__encode_frames_many(in, nf, 2, 3, buf, sizeof(buf)), cut;
 	uint32_t v;
 
 	(void)state;
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 3);
 	assert_int_equal(counts[0], 2);
 	assert_int_equal(counts[1], 0);
 	assert_int_equal(counts[2], 1);
@@ -161,33 +162,160 @@ static void test_frames_many_codec(void **state)
 	assert_string_equal(out[4].function, "solo");
 	assert_null(out[4].file);
 	/* Fewer answers than asked is fine (the rest are asked again); more, or none, is not. */
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	v = 0;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	v = 3;
 	memcpy(buf, &v, 4);
 	/* An answer with more frames than asked for, strings beyond the buffer: rejected. */
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
 	/* Every truncation and trailing garbage: rejected. */
 	for (cut = 0; cut < len; cut++)
-		assert_int_equal(sandbox__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+		assert_int_equal(sbproto__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	buf[len] = 0;
-	assert_int_equal(sandbox__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	/* A NUL inside the last answer's name. */
 	buf[len - 4 - 4] = 0;
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	/* Room for the first answer only: it alone is sent, whole. */
-	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 85);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	len = sbproto__encode_frames_many(in, nf, 2, 3, buf, 85);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
 	assert_int_equal(counts[0], 2);
 	/* Not even that: the first answer is cut (outer frames dropped), a later one never is. */
-	len = sandbox__encode_frames_many(in, nf, 2, 3, buf, 46);
-	assert_int_equal(sandbox__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
+	len = sbproto__encode_frames_many(in, nf, 2, 3, buf, 46);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
 	assert_int_equal(counts[0], 1);
 	assert_string_equal(out[0].function, "inner");
+}
+
+/*
+ * Every message encodes and decodes back to itself (sbproto.h), and each decoder refuses a body cut
+ * short by one byte (for the fixed-size ones) or one that breaks its rule.
+ */
+static void test_messages_roundtrip(void **state)
+{
+	static uint8_t buf[SBPROTO_MAX_BODY];
+	static struct sbp_opened o, o2;
+	static struct sbp_uw_batch b, b2;
+	uint64_t vaddrs[3] = { 1, 0x401000, UINT64_MAX }, v;
+	uint32_t pids[2] = { 7, 42 };
+	struct unwindsvc_map maps[2] = { { 1, 2, 3, 4, 0 }, { 5, 6, 7, UNWINDSVC_VDSO, 0 } }, mo[2];
+	struct sbp_ready r;
+	struct sbp_open op;
+	struct sbp_lookup l;
+	struct sbp_lookup_many lm;
+	struct sbp_handle h;
+	struct sbp_debug_open d;
+	struct sbp_test t;
+	struct sbp_status st;
+	struct sbp_uw_setup su;
+	struct sbp_uw_maps um;
+	struct sbp_uw_forget uf;
+	struct sbp_uw_done ud;
+	size_t n;
+
+	(void)state;
+	n = sbproto__encode_ready(buf, sizeof(buf), &(struct sbp_ready){ -EPERM, "the test hook" });
+	assert_int_equal(sbproto__decode_ready(buf, n, &r), 0);
+	assert_int_equal(r.status, -EPERM);
+	assert_string_equal(r.why, "the test hook");
+	assert_int_equal(sbproto__decode_ready(buf, n - 1, &r), -EPROTO);
+
+	n = sbproto__encode_open(buf, sizeof(buf), &(struct sbp_open){ "/usr/bin/x", NULL });
+	assert_int_equal(sbproto__decode_open(buf, n, &op), 0);
+	assert_string_equal(op.name, "/usr/bin/x");
+	assert_null(op.root);
+	n = sbproto__encode_open(buf, sizeof(buf), &(struct sbp_open){ "/x", "/proc/1/root" });
+	assert_int_equal(sbproto__decode_open(buf, n, &op), 0);
+	assert_string_equal(op.root, "/proc/1/root");
+	assert_int_equal(sbproto__decode_open(buf, 3, &op), -EPROTO);
+
+	o.status = 2;
+	o.nr_segs = 2;
+	o.segs[1][0] = 0x1000;
+	o.segs[1][2] = 5;
+	strcpy(o.build_id, "00ff");
+	n = sbproto__encode_opened(buf, sizeof(buf), &o);
+	assert_int_equal(n, 8 + 2 * 24 + 4);
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), 0);
+	assert_int_equal(o2.status, 2);
+	assert_int_equal(o2.nr_segs, 2);
+	assert_true(o2.segs[1][0] == 0x1000 && o2.segs[1][2] == 5);
+	assert_string_equal(o2.build_id, "00ff");
+	buf[n - 1] = 'X'; /* not lowercase hex */
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), -EPROTO);
+	o.status = -ENOENT;
+	n = sbproto__encode_opened(buf, sizeof(buf), &o);
+	assert_int_equal(n, 8);
+	assert_int_equal(sbproto__decode_opened(buf, n, &o2), 0);
+	assert_int_equal(o2.status, -ENOENT);
+
+	n = sbproto__encode_lookup(buf, sizeof(buf), &(struct sbp_lookup){ 3, 0x401234, 64 });
+	assert_int_equal(n, 16);
+	assert_int_equal(sbproto__decode_lookup(buf, n, &l), 0);
+	assert_true(l.handle == 3 && l.vaddr == 0x401234 && l.max == 64);
+	assert_int_equal(sbproto__decode_lookup(buf, n - 1, &l), -EPROTO);
+
+	n = sbproto__encode_lookup_many(buf, sizeof(buf), &(struct sbp_lookup_many){ 1, 64, 3, 100, vaddrs });
+	assert_int_equal(sbproto__decode_lookup_many(buf, n, &lm), 0);
+	assert_true(lm.handle == 1 && lm.max == 64 && lm.n == 3 && lm.ms == 100);
+	v = sbproto__vaddr(&lm, 2);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(sbproto__decode_lookup_many(buf, n - 8, &lm), -EPROTO);
+
+	n = sbproto__encode_handle(buf, sizeof(buf), &(struct sbp_handle){ 9 });
+	assert_int_equal(sbproto__decode_handle(buf, n, &h), 0);
+	assert_int_equal(h.handle, 9);
+
+	n = sbproto__encode_debug_open(buf, sizeof(buf), &(struct sbp_debug_open){ NULL, "/usr/lib/debug/x" });
+	assert_int_equal(sbproto__decode_debug_open(buf, n, &d), 0);
+	assert_string_equal(d.root, "");
+	assert_string_equal(d.path, "/usr/lib/debug/x");
+	assert_int_equal(sbproto__decode_debug_open(buf, n - 1, &d), -EPROTO);
+
+	n = sbproto__encode_test(buf, sizeof(buf), &(struct sbp_test){ SANDBOX_TEST_SLEEP, "10" });
+	assert_int_equal(sbproto__decode_test(buf, n, &t), 0);
+	assert_true(t.what == SANDBOX_TEST_SLEEP && strcmp(t.arg, "10") == 0);
+
+	n = sbproto__encode_status(buf, sizeof(buf), &(struct sbp_status){ -EMFILE });
+	assert_int_equal(sbproto__decode_status(buf, n, &st), 0);
+	assert_int_equal(st.status, -EMFILE);
+
+	n = sbproto__encode_uw_setup(buf, sizeof(buf), &(struct sbp_uw_setup){ 1, 1 << 20 });
+	assert_int_equal(sbproto__decode_uw_setup(buf, n, &su), 0);
+	assert_true(su.which == 1 && su.size == 1 << 20);
+	n = sbproto__encode_uw_setup(buf, sizeof(buf), &(struct sbp_uw_setup){ 2, 1 << 20 });
+	assert_int_equal(sbproto__decode_uw_setup(buf, n, &su), -EPROTO);
+
+	n = sbproto__encode_uw_maps(buf, sizeof(buf), &(struct sbp_uw_maps){ 42, 1, 2, maps });
+	assert_int_equal(sbproto__decode_uw_maps(buf, n, &um), 0);
+	assert_true(um.pid == 42 && um.append == 1 && um.n == 2);
+	sbproto__uw_maps_get(&um, mo);
+	assert_memory_equal(mo, maps, sizeof(maps));
+	assert_int_equal(sbproto__decode_uw_maps(buf, n - 1, &um), -EPROTO);
+
+	n = sbproto__encode_uw_forget(buf, sizeof(buf), &(struct sbp_uw_forget){ 2, pids });
+	assert_int_equal(sbproto__decode_uw_forget(buf, n, &uf), 0);
+	assert_true(uf.n == 2 && sbproto__uw_forget_pid(&uf, 1) == 42);
+
+	b.n = 2;
+	b.req_len = 100;
+	b.offs[1] = 50;
+	n = sbproto__encode_uw_batch(buf, sizeof(buf), &b);
+	assert_int_equal(n, 16 + 2 * 8);
+	assert_int_equal(sbproto__decode_uw_batch(buf, n, &b2), 0);
+	assert_true(b2.n == 2 && b2.req_len == 100 && b2.offs[1] == 50);
+	assert_int_equal(sbproto__decode_uw_batch(buf, n - 8, &b2), -EPROTO);
+
+	n = sbproto__encode_uw_done(buf, sizeof(buf), &(struct sbp_uw_done){ 0, 4096, 3 });
+	assert_int_equal(sbproto__decode_uw_done(buf, n, &ud), 0);
+	assert_true(ud.status == 0 && ud.res_len == 4096 && ud.evicted == 3);
+
+	/* An encoder that does not fit says so. */
+	assert_int_equal(sbproto__encode_lookup(buf, 15, &(struct sbp_lookup){ 0 }), 0);
 }
 
 static void test_has_dwarf_decode(void **state)
@@ -198,21 +326,21 @@ static void test_has_dwarf_decode(void **state)
 	(void)state;
 	for (v = 0; v <= 1; v++) {
 		memcpy(buf, &v, 4);
-		assert_int_equal(sandbox__decode_has_dwarf(buf, 4), v);
+		assert_int_equal(sbproto__decode_has_dwarf(buf, 4), v);
 	}
 	/* Any other value, any other length: rejected. */
 	v = 2;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	assert_int_equal(sbproto__decode_has_dwarf(buf, 4), -EPROTO);
 	v = -1;
 	memcpy(buf, &v, 4);
-	assert_int_equal(sandbox__decode_has_dwarf(buf, 4), -EPROTO);
+	assert_int_equal(sbproto__decode_has_dwarf(buf, 4), -EPROTO);
 	v = 1;
 	memcpy(buf, &v, 4);
 	buf[4] = 0;
 	for (size_t len = 0; len <= 5; len++)
 		if (len != 4)
-			assert_int_equal(sandbox__decode_has_dwarf(buf, len), -EPROTO);
+			assert_int_equal(sbproto__decode_has_dwarf(buf, len), -EPROTO);
 }
 
 /* --- the child ---------------------------------------------------------------------------------- */
@@ -259,6 +387,29 @@ static void test_lookup(void **state)
 		sandbox__free(sb);
 	}
 	close(fd);
+}
+
+/*
+ * A child started without SCORCH_TEST_SANDBOX_REQUESTS honours no test request: it dies of one (the
+ * request fails, nothing is opened or slept), and the next child, started with the hook, answers.
+ */
+static void test_requests_need_hook(void **state)
+{
+	struct sandbox *sb;
+	struct sandbox_stats st;
+
+	(void)state;
+	skip_under_valgrind();
+	unsetenv("SCORCH_TEST_SANDBOX_REQUESTS");
+	sb = sandbox__new(NULL, 1);
+	assert_non_null(sb);
+	assert_true(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0") < 0);
+	assert_true(sandbox__test(sb, NULL, SANDBOX_TEST_OPEN, "/etc/passwd") < 0);
+	sandbox__stats(sb, &st);
+	assert_int_equal(st.restarts, 2);
+	setenv("SCORCH_TEST_SANDBOX_REQUESTS", "1", 1);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_SLEEP, "0"), 0);
+	sandbox__free(sb);
 }
 
 /*
@@ -1328,9 +1479,11 @@ static void test_unwind_dropped_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requests_need_hook),
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
 		cmocka_unit_test(test_has_dwarf_decode),
+		cmocka_unit_test(test_messages_roundtrip),
 		cmocka_unit_test(test_frames_many_codec),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_lookup_many),
@@ -1353,5 +1506,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_dropped_limit),
 	};
 
+	/* The children honour test requests (sandbox__test) only with this hook (testhooks.h). */
+	setenv("SCORCH_TEST_SANDBOX_REQUESTS", "1", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
