@@ -60,10 +60,12 @@ grep -q 'warning: cannot start the symbolizer sandbox: .*code will be unnamed' "
 
 # --- the child's own ids; kills from outside ---------------------------------------------------------
 coproc SYM { exec "$SCORCH" symbolize -e "$WL/demo" 2>"$TMP/coproc.err"; }
-echo "$addr" >&"${SYM[1]}"
-read -r -t 10 fn <&"${SYM[0]}" && read -r -t 10 _ <&"${SYM[0]}" || fail "no answer from symbolize -e on stdin"
+# bash unsets SYM when the coprocess ends: keep its pid and descriptors in variables of our own.
+sym_pid=$SYM_PID sym_in=${SYM[1]} sym_out=${SYM[0]}
+echo "$addr" >&"$sym_in"
+read -r -t 10 fn <&"$sym_out" && read -r -t 10 _ <&"$sym_out" || fail "no answer from symbolize -e on stdin"
 [ "$fn" = parse_json ] || fail "symbolize on stdin answered '$fn'"
-c=$(child_of "$SYM_PID")
+c=$(child_of "$sym_pid")
 [ -n "$c" ] || fail "no sandbox child"
 uid=$(awk '$1 == "Uid:" { print $2 }' "/proc/$c/status")
 gid=$(awk '$1 == "Gid:" { print $2 }' "/proc/$c/status")
@@ -78,13 +80,14 @@ if command -v setpriv >/dev/null; then
 fi
 kill -9 "$c"
 sleep 0.2
-echo "$addr" >&"${SYM[1]}"
-read -r -t 10 fn <&"${SYM[0]}" && read -r -t 10 _ <&"${SYM[0]}" || fail "no answer after the child was killed"
+echo "$addr" >&"$sym_in" 2>/dev/null
+read -r -t 10 fn <&"$sym_out" && read -r -t 10 _ <&"$sym_out" ||
+	fail "no answer after the child was killed: $(cat "$TMP/coproc.err")"
 [ "$fn" = parse_json ] || fail "after an outside kill, symbolize answered '$fn': $(cat "$TMP/coproc.err")"
-c2=$(child_of "$SYM_PID")
+c2=$(child_of "$sym_pid")
 [ -n "$c2" ] && [ "$c2" != "$c" ] || fail "no new child after the kill"
-exec {SYM[1]}>&-
-wait "$SYM_PID" || fail "symbolize failed after an outside kill: $(cat "$TMP/coproc.err")"
+exec {sym_in}>&-
+wait "$sym_pid" || fail "symbolize failed after an outside kill: $(cat "$TMP/coproc.err")"
 grep -q 'killed from outside' "$TMP/coproc.err" || fail "no message about the outside kill: $(cat "$TMP/coproc.err")"
 ! grep -q 'file skipped' "$TMP/coproc.err" || fail "the file was blamed for an outside kill: $(cat "$TMP/coproc.err")"
 
@@ -101,7 +104,7 @@ fi
 # A hard limit too low: a warning, once, and the counter.
 # Busy programs of our own, mapping many files between them, so that an idle machine has samples too.
 busy=()
-"$WL/demo" 4 >/dev/null & busy+=($!)
+"$WL/demo" 5 >/dev/null & busy+=($!)
 python3 -c '
 for m in ("json", "zlib", "hashlib", "decimal", "sqlite3", "ssl"):
     try: __import__(m)
@@ -109,7 +112,7 @@ for m in ("json", "zlib", "hashlib", "decimal", "sqlite3", "ssl"):
 while True: pass' & busy+=($!)
 perl -MPOSIX -MData::Dumper -e '1 while 1' & busy+=($!)
 sleep 0.5
-(ulimit -n 32 && "$SCORCH" record -a -d 1 -o "$TMP/h.prof") 2>"$TMP/err"
+(ulimit -n 32 && "$SCORCH" record -a -d 2 -o "$TMP/h.prof") 2>"$TMP/err"
 rc=$?
 kill "${busy[@]}" 2>/dev/null
 wait "${busy[@]}" 2>/dev/null
