@@ -10,88 +10,7 @@
 #include "idxmap.h"
 #include "unwinder.h"
 
-/*
- * Exported by libunwind-x86_64 (it is what its own find_proc_info uses) but not declared by its
- * headers. Why we call it: our find_proc_info callback locates the FDE table itself (from
- * .eh_frame_hdr, or a table built from .debug_frame) at an address computed with the file's
- * vaddr-offset bias, and libunwind's public API has no way to hand it an unw_dyn_info_t of type
- * UNW_INFO_FORMAT_REMOTE_TABLE to search. perf's unwind-libunwind-local.c declares and calls it the
- * same way; a libunwind without it fails at link time, not at run time.
- */
-extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
-					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
-
-_Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP == (int)UNW_X86_64_RSP &&
-		       (int)SCORCH_REG_RBP == (int)UNW_X86_64_RBP && (int)SCORCH_NR_REGS == (int)UNW_X86_64_RIP + 1,
-	       "enum scorch_reg must follow libunwind's x86-64 register numbers");
-
-/* How far above the copy a read still counts as "the stack" (a truncated copy, not a bad address). */
-#define STACK_REACH (8u << 20)
-
-/* libunwind address spaces kept at once (each holds a cache of parsed CFI). */
-#define MAX_SPACES 256
-
-/* Images whose .debug_frame index is kept. */
-#define MAX_DFRAMES 64
-/*
- * A compressed .debug_frame (SHF_COMPRESSED, zlib: what Go's linker writes) is inflated into memory
- * held with its index: at most this much for one section, and for all indexes together.
- */
-#define DFRAME_INFLATE_MAX (16u << 20)
-#define DFRAME_INFLATE_TOTAL (64u << 20)
-/* How far past the ELF entry point the entry routine is taken to reach (ld.so's is 61 bytes). */
-#define ENTRY_ROUTINE_MAX 256
-/* How far past the start of its routine a leaf without CFI is taken to be (glibc's clone3 is 71 bytes). */
-#define LEAF_ROUTINE_MAX 4096
-
-/*
- * Where the rewritten CIE and FDE of a .debug_frame lookup are served to libunwind: a non-canonical
- * address, which no process can map, so never confused with the target's memory.
- */
-#define SCRATCH_BASE 0x8000000000000000ull
-
-/* An FDE of a .debug_frame section: the code it covers (link-time addresses) and where it is. */
-struct dframe_fde {
-	uint64_t start, end;
-	uint64_t fde_off, cie_off; /* offsets in the section */
-};
-
-/* The .debug_frame index of one image. */
-struct dframe {
-	uint64_t image_id, last_use;
-	uint64_t sec_off, sec_size; /* the section in the file (inflated: its size); 0 when there is none */
-	uint8_t *inflated;          /* owned: the section's bytes when it is compressed, else NULL */
-	struct dframe_fde *fdes;    /* owned, sorted by start */
-	size_t nr;
-};
-
-struct unwinder {
-	unw_addr_space_t spaces[MAX_SPACES]; /* owned */
-	uint32_t owners[MAX_SPACES];         /* the space id each one serves now */
-	size_t nr_spaces, next_reuse;
-	struct u64map space_idx;             /* space id -> index + 1 (the slot may since serve another) */
-	struct dframe dframes[MAX_DFRAMES];  /* indexes of images with an image_id */
-	size_t nr_dframes;
-	struct dframe uncached;              /* the index of the last image without an image_id */
-	uint64_t inflated_bytes;             /* held by the indexes' inflated sections */
-	uint64_t tick;
-	struct unwinder_stats stats;
-	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
-	size_t scratch_cap;
-};
-
-/* One unwind: what the accessors see through their 'arg'. */
-struct unwind_ctx {
-	struct unwinder *u;
-	const struct unwinder_input *in;
-	uint64_t regs[SCORCH_NR_REGS]; /* where unw_init_remote starts: the sample's, or a frame-pointer step's */
-	uint64_t sp;                   /* the sample's SP: where the stack copy starts */
-	struct unwinder_map last[2]; /* the two mappings used last: code and its unwind tables */
-	int nr_last, next_last;
-	int stack_beyond;            /* a read fell above the copy of the stack */
-	int no_info;                 /* find_proc_info found no table */
-	size_t scratch_len;          /* bytes of u->scratch served at SCRATCH_BASE */
-};
+#include "unwind_int.h"
 
 static int find_map(struct unwind_ctx *c, uint64_t addr, struct unwinder_map *out)
 {
@@ -188,7 +107,7 @@ static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 	(void)as, (void)pi, (void)arg;
 }
 
-static int elf_header(const struct unwinder_map *m, Elf64_Ehdr *eh)
+int unwinder__elf_header(const struct unwinder_map *m, Elf64_Ehdr *eh)
 {
 	if (m->image_size < sizeof(*eh))
 		return -1;
@@ -218,7 +137,7 @@ static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias
 	uint64_t off = addr - m->start + m->offset;
 	size_t i;
 
-	if (elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
+	if (unwinder__elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
 	    (m->image_size - ehdr.e_phoff) / sizeof(Elf64_Phdr) < ehdr.e_phnum)
 		return -1;
 	ph = (const void *)(m->image + ehdr.e_phoff);
@@ -249,21 +168,7 @@ static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias
 	return 0;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	uint32_t v;
 
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* An unsigned LEB128 at *p (before end): 0, or -1 when it runs past end or past 64 bits. */
 static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -289,7 +194,7 @@ static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * column unchecked when it steps, reading (and trusting) memory past the cursor: a fuzzed file crashed
  * it so, through .eh_frame and .debug_frame alike. The column is a byte in version 1, a ULEB128 after.
  */
-static int cie_ra_ok(const uint8_t *p, const uint8_t *end, int version)
+int unwinder__cie_ra_ok(const uint8_t *p, const uint8_t *end, int version)
 {
 	uint64_t v;
 
@@ -347,11 +252,11 @@ static int eh_fde_ok(struct unwind_ctx *c, uint64_t fde_addr)
 	end = cie + 4 + len;
 	for (p = cie + 9; p < end && *p; p++) /* the augmentation string */
 		;
-	return p < end && cie_ra_ok(p + 1, end, cie[8]);
+	return p < end && unwinder__cie_ra_ok(p + 1, end, cie[8]);
 }
 
 /* Room for 'need' bytes of scratch, plus a word of zeroes that aligned reads past the end may see. */
-static int scratch_reserve(struct unwinder *u, size_t need)
+int unwinder__scratch_reserve(struct unwinder *u, size_t need)
 {
 	uint8_t *n;
 
@@ -401,7 +306,7 @@ static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct
 	}
 	if (!hi || !eh_fde_ok(c, hdr_addr + (uint64_t)(int64_t)(int32_t)le32(table + (size_t)(hi - 1) * 8 + 4)))
 		return -UNW_ENOINFO;
-	if (scratch_reserve(c->u, 8))
+	if (unwinder__scratch_reserve(c->u, 8))
 		return -UNW_ENOMEM;
 	memset(c->u->scratch, 0, 16);
 	memcpy(c->u->scratch, table + (size_t)(hi - 1) * 8, 8);
@@ -412,315 +317,6 @@ static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.u.rti.name_ptr = 0;
 	di.u.rti.segbase = hdr_addr;
-	di.u.rti.table_data = SCRATCH_BASE;
-	di.u.rti.table_len = 8 / sizeof(unw_word_t);
-	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
-}
-
-/* A .debug_frame CIE that libunwind can take in .eh_frame form. */
-struct dframe_cie {
-	uint8_t version;     /* as it is written back: 1, or 3 for versions 3 and 4 */
-	const uint8_t *rest; /* code alignment factor to the end: copied as is */
-	size_t rest_len;
-};
-
-/* The CIE at 'off' in the section: 32-bit DWARF, version 1, 3 or 4, no augmentation, 8-byte addresses. */
-static int dframe_cie(const uint8_t *sec, uint64_t sec_size, uint64_t off, struct dframe_cie *cie)
-{
-	const uint8_t *p, *end;
-	uint32_t len;
-	uint8_t version;
-
-	if (off > sec_size || sec_size - off < 8)
-		return -1;
-	len = le32(sec + off);
-	if (len < 6 || len == 0xffffffff || len > sec_size - off - 4 || le32(sec + off + 4) != 0xffffffff)
-		return -1;
-	p = sec + off + 8;
-	end = sec + off + 4 + len;
-	version = *p++;
-	if ((version != 1 && version != 3 && version != 4) || *p++ != 0)
-		return -1;
-	if (version == 4) {
-		/* address_size 8, segment_selector_size 0 */
-		if (end - p < 2 || p[0] != 8 || p[1] != 0)
-			return -1;
-		p += 2;
-	}
-	if (p >= end || !cie_ra_ok(p, end, version))
-		return -1;
-	cie->version = version == 1 ? 1 : 3;
-	cie->rest = p;
-	cie->rest_len = (size_t)(end - p);
-	return 0;
-}
-
-static int fde_cmp(const void *a, const void *b)
-{
-	const struct dframe_fde *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* The .debug_frame section of the image: its offset, size and flags in the file, or -1. */
-static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t *size, uint64_t *flags)
-{
-	static const char name[] = ".debug_frame";
-	const Elf64_Shdr *sh;
-	Elf64_Shdr str, s;
-	Elf64_Ehdr eh;
-	size_t i;
-
-	if (elf_header(m, &eh) || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > m->image_size ||
-	    (m->image_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
-		return -1;
-	sh = (const void *)(m->image + eh.e_shoff);
-	memcpy(&str, &sh[eh.e_shstrndx], sizeof(str));
-	if (str.sh_type == SHT_NOBITS || str.sh_offset > m->image_size || m->image_size - str.sh_offset < str.sh_size)
-		return -1;
-	for (i = 0; i < eh.e_shnum; i++) {
-		memcpy(&s, &sh[i], sizeof(s));
-		if (s.sh_type != SHT_PROGBITS || s.sh_name >= str.sh_size || str.sh_size - s.sh_name < sizeof(name) ||
-		    memcmp(m->image + str.sh_offset + s.sh_name, name, sizeof(name)))
-			continue;
-		if (s.sh_offset > m->image_size || m->image_size - s.sh_offset < s.sh_size)
-			return -1;
-		*off = s.sh_offset;
-		*size = s.sh_size;
-		*flags = s.sh_flags;
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * Inflate a compressed section (an Elf64_Chdr, then a zlib stream) of 'size' bytes at 'p' into a new
- * buffer of exactly ch_size bytes: the buffer, or NULL (another format, too large for the budget,
- * corrupt, or short).
- */
-static uint8_t *dframe_inflate(struct unwinder *u, const uint8_t *p, uint64_t size, uint64_t *out_size)
-{
-	Elf64_Chdr ch;
-	z_stream z;
-	uint8_t *buf;
-	int ret;
-
-	if (size < sizeof(ch))
-		return NULL;
-	memcpy(&ch, p, sizeof(ch));
-	if (ch.ch_type != ELFCOMPRESS_ZLIB || !ch.ch_size || ch.ch_size > DFRAME_INFLATE_MAX ||
-	    u->inflated_bytes + ch.ch_size > DFRAME_INFLATE_TOTAL || size - sizeof(ch) > UINT32_MAX)
-		return NULL;
-	buf = malloc(ch.ch_size);
-	if (!buf)
-		return NULL;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK) {
-		free(buf);
-		return NULL;
-	}
-	z.next_in = (Bytef *)(uintptr_t)(p + sizeof(ch));
-	z.avail_in = (uInt)(size - sizeof(ch));
-	z.next_out = buf;
-	z.avail_out = (uInt)ch.ch_size;
-	ret = inflate(&z, Z_FINISH);
-	inflateEnd(&z);
-	if (ret != Z_STREAM_END || z.avail_out) {
-		free(buf);
-		return NULL;
-	}
-	u->inflated_bytes += ch.ch_size;
-	*out_size = ch.ch_size;
-	return buf;
-}
-
-/* The bytes of the indexed .debug_frame of the image at m. */
-static const uint8_t *dframe_bytes(const struct dframe *d, const struct unwinder_map *m)
-{
-	return d->inflated ? d->inflated : m->image + d->sec_off;
-}
-
-/* Index the FDEs of the image's .debug_frame into d (left empty when it has none or no memory). */
-static void dframe_build(struct unwinder *u, const struct unwinder_map *m, struct dframe *d)
-{
-	const uint8_t *sec;
-	struct dframe_cie cie;
-	uint64_t off = 0, last_cie = UINT64_MAX, cap = 0, start, range, flags;
-	struct dframe_fde *n;
-	int cie_ok = 0;
-	uint32_t len, id;
-
-	d->nr = 0;
-	d->sec_off = d->sec_size = 0;
-	if (dframe_section(m, &d->sec_off, &d->sec_size, &flags))
-		return;
-	if (flags & SHF_COMPRESSED) {
-		d->inflated = dframe_inflate(u, m->image + d->sec_off, d->sec_size, &d->sec_size);
-		if (!d->inflated) {
-			d->sec_size = 0;
-			return;
-		}
-	}
-	sec = dframe_bytes(d, m);
-	while (d->sec_size - off >= 4) {
-		len = le32(sec + off);
-		if (len == 0xffffffff) {
-			/* 64-bit DWARF: skipped */
-			if (d->sec_size - off < 12 || le64(sec + off + 4) > d->sec_size - off - 12)
-				break;
-			off += 12 + le64(sec + off + 4);
-			continue;
-		}
-		if (len > d->sec_size - off - 4)
-			break;
-		id = len >= 4 ? le32(sec + off + 4) : 0xffffffff;
-		if (len >= 20 && id != 0xffffffff) {
-			if (id != last_cie) {
-				last_cie = id;
-				cie_ok = dframe_cie(sec, d->sec_size, id, &cie) == 0;
-			}
-			start = le64(sec + off + 8);
-			range = le64(sec + off + 16);
-			if (cie_ok && range && start + range > start) {
-				if (d->nr == cap) {
-					cap = cap ? cap * 2 : 256;
-					n = realloc(d->fdes, cap * sizeof(*n));
-					if (!n) {
-						d->nr = 0;
-						return;
-					}
-					d->fdes = n;
-				}
-				d->fdes[d->nr++] = (struct dframe_fde){ start, start + range, off, id };
-			}
-		}
-		off += 4 + (uint64_t)len;
-	}
-	if (d->nr)
-		qsort(d->fdes, d->nr, sizeof(*d->fdes), fde_cmp);
-}
-
-static void dframe_release(struct unwinder *u, struct dframe *d)
-{
-	if (d->inflated)
-		u->inflated_bytes -= d->sec_size;
-	free(d->inflated);
-	free(d->fdes);
-	memset(d, 0, sizeof(*d));
-}
-
-/* The index of the image at m: cached by image_id (least recently used dropped past MAX_DFRAMES). */
-static const struct dframe *dframe_get(struct unwinder *u, const struct unwinder_map *m)
-{
-	struct dframe *d = NULL;
-	size_t i;
-
-	if (!m->image_id) {
-		dframe_release(u, &u->uncached);
-		dframe_build(u, m, &u->uncached);
-		return &u->uncached;
-	}
-	u->tick++;
-	for (i = 0; i < u->nr_dframes; i++) {
-		if (u->dframes[i].image_id == m->image_id) {
-			u->dframes[i].last_use = u->tick;
-			return &u->dframes[i];
-		}
-	}
-	if (u->nr_dframes < MAX_DFRAMES) {
-		d = &u->dframes[u->nr_dframes++];
-	} else {
-		d = &u->dframes[0];
-		for (i = 1; i < MAX_DFRAMES; i++)
-			if (u->dframes[i].last_use < d->last_use)
-				d = &u->dframes[i];
-		u->stats.dframe_evictions++;
-		u->stats.dframe_evicted_id = d->image_id;
-		dframe_release(u, d);
-	}
-	u->stats.dframe_builds++;
-	dframe_build(u, m, d);
-	d->image_id = m->image_id;
-	d->last_use = u->tick;
-	return d;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-/*
- * Through .debug_frame: find the FDE that covers ip, write it and its CIE in .eh_frame form into the
- * scratch (a one-entry search table first), and let libunwind parse them from SCRATCH_BASE.
- */
-static int dframe_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-		       unw_proc_info_t *pi, int need_unwind_info, uint64_t bias)
-{
-	uint64_t pc, rt_start, rt_end;
-	const struct dframe *d;
-	const struct dframe_fde *f;
-	const uint8_t *sec;
-	struct dframe_cie cie;
-	size_t lo, hi, mid, cie_pos = 8, fde_pos, instr_len, total;
-	uint32_t fde_len;
-	unw_dyn_info_t di;
-	uint8_t *w;
-
-	d = dframe_get(c->u, m);
-	if (!d->nr)
-		return -UNW_ENOINFO;
-	pc = ip - bias;
-	for (lo = 0, hi = d->nr; lo < hi;) {
-		mid = lo + (hi - lo) / 2;
-		if (d->fdes[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return -UNW_ENOINFO;
-	f = &d->fdes[lo - 1];
-	rt_start = f->start + bias;
-	rt_end = f->end + bias;
-	if (pc >= f->end || rt_start > ip || ip >= rt_end)
-		return -UNW_ENOINFO;
-	sec = dframe_bytes(d, m);
-	if (dframe_cie(sec, d->sec_size, f->cie_off, &cie))
-		return -UNW_ENOINFO;
-	fde_len = le32(sec + f->fde_off);
-	instr_len = fde_len - 20; /* after the CIE pointer, the start and the range */
-	fde_pos = cie_pos + 4 + 6 + cie.rest_len;
-	total = fde_pos + 4 + 20 + instr_len;
-	if (scratch_reserve(c->u, total))
-		return -UNW_ENOMEM;
-	w = c->u->scratch;
-	memset(w, 0, total + 8);
-	/* the search table: one entry, IP offset 0 from di.start_ip, the FDE at fde_pos from segbase */
-	put32(w, 0);
-	put32(w + 4, (uint32_t)fde_pos);
-	/* the CIE: length, id 0, version, empty augmentation, then the rest as it was */
-	put32(w + cie_pos, (uint32_t)(6 + cie.rest_len));
-	w[cie_pos + 8] = cie.version;
-	memcpy(w + cie_pos + 10, cie.rest, cie.rest_len);
-	/* the FDE: length, CIE pointer relative to itself, absolute runtime addresses, instructions */
-	put32(w + fde_pos, fde_len);
-	put32(w + fde_pos + 4, (uint32_t)(fde_pos + 4 - cie_pos));
-	put64(w + fde_pos + 8, rt_start);
-	put64(w + fde_pos + 16, rt_end - rt_start);
-	memcpy(w + fde_pos + 24, sec + f->fde_off + 24, instr_len);
-	c->scratch_len = total;
-
-	memset(&di, 0, sizeof(di));
-	di.start_ip = rt_start;
-	di.end_ip = rt_end;
-	di.format = UNW_INFO_FORMAT_IP_OFFSET;
-	di.u.rti.segbase = SCRATCH_BASE;
 	di.u.rti.table_data = SCRATCH_BASE;
 	di.u.rti.table_len = 8 / sizeof(unw_word_t);
 	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, c);
@@ -739,7 +335,7 @@ static int at_entry(struct unwind_ctx *c, uint64_t ip)
 	Elf64_Ehdr eh;
 
 	return find_map(c, ip, &m) == 0 && load_bias(&m, ip, &bias, &hdr_off, &hdr_vaddr) == 0 &&
-	       elf_header(&m, &eh) == 0 && eh.e_entry && ip - bias - eh.e_entry < ENTRY_ROUTINE_MAX;
+	       unwinder__elf_header(&m, &eh) == 0 && eh.e_entry && ip - bias - eh.e_entry < ENTRY_ROUTINE_MAX;
 }
 
 /* The len bytes at addr, in the scratch or in one file: a pointer to them, or NULL. */
@@ -857,7 +453,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
 			ret = -UNW_ENOINFO;
 		if (ret == -UNW_ENOINFO) {
-			ret = dframe_find(c, as, &m, ip, pi, need_unwind_info, bias);
+			ret = dframe__find(c, as, &m, ip, pi, need_unwind_info, bias);
 			if (ret == 0 && need_unwind_info && !cfa_programs_ok(c, pi))
 				ret = -UNW_ENOINFO;
 		}
@@ -897,8 +493,8 @@ void unwinder__free(struct unwinder *u)
 	for (i = 0; i < u->nr_spaces; i++)
 		unw_destroy_addr_space(u->spaces[i]);
 	for (i = 0; i < u->nr_dframes; i++)
-		dframe_release(u, &u->dframes[i]);
-	dframe_release(u, &u->uncached);
+		dframe__release(u, &u->dframes[i]);
+	dframe__release(u, &u->uncached);
 	free(u->scratch);
 	u64map__release(&u->space_idx);
 	free(u);
