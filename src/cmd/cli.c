@@ -85,6 +85,20 @@ int cli__usage_error(const char *cmd)
 	return EXIT_USAGE;
 }
 
+int cli__add_debug_dir(const char *arg, const char **dirs, size_t max, size_t *nr)
+{
+	if (*nr == max) {
+		pr_err("too many --debug-dir options: at most %zu", max);
+		return -EINVAL;
+	}
+	if (!arg[0]) {
+		pr_err("--debug-dir takes a directory, not ''");
+		return -EINVAL;
+	}
+	dirs[(*nr)++] = arg;
+	return 0;
+}
+
 int cli__parse_status(int err, const char *cmd)
 {
 	return err > 0 ? EXIT_OK : err == -ENOMEM ? EXIT_ERROR : cli__usage_error(cmd);

@@ -69,6 +69,8 @@ void cli__verbosity(int verbose, int quiet);
 void cli__raise_nofile(void);
 /* Print "usage" text plus a hint to stderr after a usage error; returns EXIT_USAGE. */
 int cli__usage_error(const char *cmd);
+/* --debug-dir DIR: append 'arg' to dirs[*nr] (at most 'max'); an empty name is an error. */
+int cli__add_debug_dir(const char *arg, const char **dirs, size_t max, size_t *nr);
 /*
  * The exit code of a command whose option parse did not return 0: EXIT_OK after --help (err > 0),
  * EXIT_ERROR for -ENOMEM, else EXIT_USAGE after the hint of cli__usage_error.

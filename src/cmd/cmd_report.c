@@ -25,12 +25,7 @@ static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char
 
 	(void)e;
 	(void)name;
-	if (o->nr_debug_dirs == READ_CMD_MAX_DEBUG_DIRS || !arg[0]) {
-		pr_err(arg[0] ? "too many --debug-dir options" : "--debug-dir takes a directory, not ''");
-		return -EINVAL;
-	}
-	o->debug_dirs[o->nr_debug_dirs++] = arg;
-	return 0;
+	return cli__add_debug_dir(arg, o->debug_dirs, READ_CMD_MAX_DEBUG_DIRS, &o->nr_debug_dirs);
 }
 
 const struct opts_entry report_options[] = {

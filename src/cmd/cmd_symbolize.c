@@ -43,16 +43,7 @@ static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char
 
 	(void)e;
 	(void)name;
-	if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
-		pr_err("too many --debug-dir options: at most %d", MAX_DEBUG_DIRS);
-		return -EINVAL;
-	}
-	if (!arg[0]) {
-		pr_err("--debug-dir takes a directory, not ''");
-		return -EINVAL;
-	}
-	o->debug_dirs[o->nr_debug_dirs++] = arg;
-	return 0;
+	return cli__add_debug_dir(arg, o->debug_dirs, MAX_DEBUG_DIRS, &o->nr_debug_dirs);
 }
 
 static const struct opts_entry symbolize_options[] = {
