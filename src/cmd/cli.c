@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <getopt.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -102,34 +101,6 @@ int cli__add_debug_dir(const char *arg, const char **dirs, size_t max, size_t *n
 int cli__parse_status(int err, const char *cmd)
 {
 	return err > 0 ? EXIT_OK : err == -ENOMEM ? EXIT_ERROR : cli__usage_error(cmd);
-}
-
-int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet)
-{
-	const char *arg = optind > 0 ? argv[optind - 1] : "", *eq = strchr(arg, '=');
-
-	switch (c) {
-	case 'q':
-		*quiet = 1;
-		return 0;
-	case 'v':
-		*verbose = 1;
-		return 0;
-	case 'h':
-		fputs(usage, stdout);
-		return 1;
-	case ':':
-		pr_err("option '%s' needs a value", arg);
-		return -EINVAL;
-	}
-	/* getopt_long sets optopt for a known long option given a value it does not take. */
-	if (strncmp(arg, "--", 2) == 0 && eq && optopt)
-		pr_err("option '%.*s' takes no value", (int)(eq - arg), arg);
-	else if (strncmp(arg, "--", 2) != 0 && optopt > ' ' && optopt < 127)
-		pr_err("unknown option '-%c'", optopt);
-	else
-		pr_err("unknown option '%s'", arg);
-	return -EINVAL;
 }
 
 int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids, size_t max,

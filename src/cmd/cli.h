@@ -3,7 +3,8 @@
  * cli - what the commands share: their entry points, exit codes, and argument parsing helpers.
  *
  * Every command is 'int cmd_NAME(int argc, char **argv)' returning an exit code; only main() exits.
- * Parsers log a usage error naming the option and the bad value, and return -EINVAL.
+ * Its options are a table (options.h); the parsers here, used by the tables' entries, log a usage error
+ * naming the option and the bad value, and return -EINVAL.
  */
 #ifndef SCORCH_CLI_H
 #define SCORCH_CLI_H
@@ -52,12 +53,6 @@ int cli__parse_double(const char *s, const char *opt, double min, double max, un
 int cli__parse_choice(const char *s, const char *what, const char *const *names, int *out);
 /* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
 int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
-/*
- * The options every command shares and getopt's errors, for the default case of a command's getopt
- * switch: -q and -v set *quiet and *verbose (returns 0), -h prints 'usage' (returns 1), a missing value or an
- * unknown option is logged (returns -EINVAL). The optstring must start with ':' (after any '+').
- */
-int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet);
 /* Handle -v/-q for a command (sets the log level). */
 void cli__verbosity(int verbose, int quiet);
 /*

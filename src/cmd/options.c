@@ -200,6 +200,25 @@ static int store(const struct item *it, const char *arg, const char *name, void 
 	}
 }
 
+/* getopt_long's complaint ':' (a value missing) or '?' (unknown, or a value where none is taken). */
+static int getopt_error(int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "", *eq = strchr(arg, '=');
+
+	if (c == ':') {
+		pr_err("option '%s' needs a value", arg);
+		return -EINVAL;
+	}
+	/* getopt_long sets optopt for a known long option given a value it does not take. */
+	if (strncmp(arg, "--", 2) == 0 && eq && optopt)
+		pr_err("option '%.*s' takes no value", (int)(eq - arg), arg);
+	else if (strncmp(arg, "--", 2) != 0 && optopt > ' ' && optopt < 127)
+		pr_err("unknown option '-%c'", optopt);
+	else
+		pr_err("unknown option '%s'", arg);
+	return -EINVAL;
+}
+
 static int parse(const struct opts_cmd *cmd, const struct table *t, int argc, char **argv, void *base,
 		 const char *shortopts, const struct option *longopts)
 {
@@ -213,7 +232,7 @@ static int parse(const struct opts_cmd *cmd, const struct table *t, int argc, ch
 		size_t i;
 
 		if (c == ':' || c == '?')
-			return cli__option_tail(c, argv, NULL, &verbose, &quiet);
+			return getopt_error(c, argv);
 		if (c >= 256)
 			it = &t->items[c - 256];
 		for (i = 0; !it && i < t->nr; i++)
