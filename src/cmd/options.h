@@ -7,6 +7,14 @@
  * Tables are static const: an entry names its value by its offset in the command's options struct
  * ('base' of opts__parse), so a fragment shared by several commands is an array of its own, spliced
  * into a table with OPTS_INCLUDE. Every command also takes -q, -v and -h, added here.
+ *
+ * --help is written from the table in the order of its entries: "Usage: " and the usage lines, the
+ * description, then one line per option, "  -i, --input FILE         help", the help text starting
+ * in column 28 (a label of at most 24 characters keeps it there) and each '\n' in it starting a line
+ * indented as far; then the epilogue. Nothing here exits; errors are logged once and returned.
+ *
+ * To add an option: an entry in the command's table (its help as the man page words it), and the
+ * man page's OPTIONS; tests/reports/manpages.sh holds the two together for the read commands.
  */
 #ifndef SCORCH_OPTIONS_H
 #define SCORCH_OPTIONS_H
