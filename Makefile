@@ -133,6 +133,11 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
 
+# The options module lives with the commands, outside the library.
+$(OUT)/tests/test_options: tests/unit/test_options.c $(OBJDIR)/cmd/options.o $(OBJDIR)/cmd/cli.o $(LIB) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(OBJDIR)/cmd/options.o $(OBJDIR)/cmd/cli.o $(LIB) -lcmocka $(LDLIBS)
+
 $(OUT)/tests/%: tests/tools/%.c $(LIB) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

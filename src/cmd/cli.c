@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <getopt.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -31,6 +30,24 @@ int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, u
 	return 0;
 bad:
 	pr_err("%s takes a whole number, not '%s'", opt, s ? s : "");
+	return -EINVAL;
+}
+
+int cli__parse_choice(const char *s, const char *what, const char *const *names, int *out)
+{
+	char choices[256] = "";
+	size_t len = 0;
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	for (i = 0; names[i] && len < sizeof(choices); i++)
+		len += (size_t)snprintf(choices + len, sizeof(choices) - len, "%s%s", !i ? "" : names[i + 1] ? ", " : " or ",
+					names[i]);
+	pr_err("unknown %s '%s': use %s", what, s, choices);
 	return -EINVAL;
 }
 
@@ -67,61 +84,84 @@ int cli__usage_error(const char *cmd)
 	return EXIT_USAGE;
 }
 
-int cli__option_tail(int c, char **argv, const char *usage, int *verbose, int *quiet)
+int cli__add_debug_dir(const char *arg, const char **dirs, size_t max, size_t *nr)
 {
-	const char *arg = optind > 0 ? argv[optind - 1] : "", *eq = strchr(arg, '=');
-
-	switch (c) {
-	case 'q':
-		*quiet = 1;
-		return 0;
-	case 'v':
-		*verbose = 1;
-		return 0;
-	case 'h':
-		fputs(usage, stdout);
-		return 1;
-	case ':':
-		pr_err("option '%s' needs a value", arg);
+	if (*nr == max) {
+		pr_err("too many --debug-dir options: at most %zu", max);
 		return -EINVAL;
 	}
-	/* getopt_long sets optopt for a known long option given a value it does not take. */
-	if (strncmp(arg, "--", 2) == 0 && eq && optopt)
-		pr_err("option '%.*s' takes no value", (int)(eq - arg), arg);
-	else if (strncmp(arg, "--", 2) != 0 && optopt > ' ' && optopt < 127)
-		pr_err("unknown option '-%c'", optopt);
-	else
-		pr_err("unknown option '%s'", arg);
-	return -EINVAL;
+	if (!arg[0]) {
+		pr_err("--debug-dir takes a directory, not ''");
+		return -EINVAL;
+	}
+	dirs[(*nr)++] = arg;
+	return 0;
 }
 
-int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr)
+int cli__parse_status(int err, const char *cmd)
+{
+	return err > 0 ? EXIT_OK : err == -ENOMEM ? EXIT_ERROR : cli__usage_error(cmd);
+}
+
+int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids, size_t max,
+		  size_t *nr)
 {
 	char *copy = strdup(arg), *rest = copy, *tok;
 	size_t before = *nr;
 	int err = 0;
 
-	if (!copy)
+	if (!copy) {
+		pr_err("out of memory");
 		return -ENOMEM;
+	}
 	/* strsep, not strtok: "1,,2" has an empty field, which is an error, not a separator. */
 	while ((tok = strsep(&rest, ","))) {
 		if (*nr == max) {
-			pr_err("-p: at most %zu pids", max);
+			pr_err("%s: at most %zu %s", opt, max, noun);
 			err = -EINVAL;
 			break;
 		}
-		if (cli__parse_u32(tok, 1, INT_MAX, "-p", &pids[*nr])) {
+		if (cli__parse_u32(tok, min, INT_MAX, opt, &ids[*nr])) {
 			err = -EINVAL;
 			break;
 		}
 		(*nr)++;
 	}
 	if (!err && *nr == before) {
-		pr_err("-p needs at least one pid");
+		pr_err("%s needs at least one %.*s", opt, (int)strlen(noun) - 1, noun);
 		err = -EINVAL;
 	}
 	free(copy);
 	return err;
+}
+
+int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr)
+{
+	return cli__parse_ids(arg, "-p", 1, "pids", pids, max, nr);
+}
+
+int cli__parse_double(const char *s, const char *opt, double min, double max, unsigned bounds, double *out)
+{
+	int min_open = bounds & CLI_MIN_OPEN, max_open = bounds & CLI_MAX_OPEN;
+	char *end;
+	double v;
+
+	errno = 0;
+	v = s && *s ? strtod(s, &end) : NAN;
+	if (!s || !*s || errno || *end || isnan(v)) {
+		pr_err("%s takes a number, not '%s'", opt, s ? s : "");
+		return -EINVAL;
+	}
+	if ((min_open ? !(v > min) : !(v >= min)) || (max_open ? !(v < max) : !(v <= max))) {
+		if (!min_open && !max_open)
+			pr_err("%s %s is out of range: use %g to %g", opt, s, min, max);
+		else
+			pr_err("%s %s is out of range: use %s %g and %s %g", opt, s, min_open ? "more than" : "at least",
+			       min, max_open ? "less than" : "at most", max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
 }
 
 void cli__raise_nofile(void)

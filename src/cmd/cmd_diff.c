@@ -4,8 +4,6 @@
  * side) and say, per function, whether its share regressed, with an exit status CI can gate on.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,55 +13,14 @@
 #include "flamegraph.h"
 #include "input.h"
 #include "log.h"
+#include "options.h"
 #include "outfile.h"
 #include "view.h"
-
-static const char diff_usage[] =
-	"Usage: scorch diff [options] BASE NEW\n"
-	"       scorch diff [options] -b BASE [-b BASE]... -N NEW [-N NEW]...\n"
-	"\n"
-	"Compare two profiles, or several runs per side, function by function: each function's share of\n"
-	"the samples before and after, the change in points, and a verdict (regressed, improved,\n"
-	"unchanged, too few samples) from a statistical test corrected for testing many functions.\n"
-	"Inputs are scorch profiles or folded stacks (\"frame;...;frame COUNT\" lines) from any tool.\n"
-	"\n"
-	"Options:\n"
-	"  -b, --base FILE          a base run (repeat for several runs)\n"
-	"  -N, --new FILE           a new run (repeat for several runs)\n"
-	"  -f, --format FMT         table, markdown, json or folded (default table)\n"
-	"  -o, --output FILE        file to write, '-' for standard output (default -)\n"
-	"      --by KEY             function, line, module or stack (default function; stack for folded)\n"
-	"      --metric SHARE       self or total: the share that decides verdicts (default self)\n"
-	"      --alpha A            false discovery rate, 0 < A < 1 (default 0.01)\n"
-	"      --threshold POINTS   least growth of a share, in points, that is a regression (default 1)\n"
-	"      --min-expected N     test a row only when N samples are expected on a side (default 5)\n"
-	"      --fail-on WHAT       regression or change: exit with status 3 when one is found\n"
-	"  -n, --top N              rows of the table or markdown, 0 for all (default 20)\n"
-	"      --flamegraph FILE    also draw a differential flame graph (red grew, blue shrank)\n"
-	"      --partial            read profiles whose recording did not finish\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n"
-	"\n"
-	"Exit status: 0 no regression (or no --fail-on), 3 regression found (with --fail-on), 1 error,\n"
-	"2 usage error.\n";
-
-enum {
-	OPT_BY = 256,
-	OPT_METRIC,
-	OPT_ALPHA,
-	OPT_THRESHOLD,
-	OPT_MIN_EXPECTED,
-	OPT_FAIL_ON,
-	OPT_TOP,
-	OPT_PARTIAL,
-	OPT_FLAMEGRAPH,
-};
 
 enum fail_on { FAIL_NEVER, FAIL_REGRESSION, FAIL_CHANGE };
 
 struct diff_cmd_opts {
-	const char **files[2]; /* borrowed from argv */
+	const char **files[2]; /* owned arrays of names borrowed from argv */
 	uint32_t nr_files[2];
 	const char *output;
 	enum diff_format format;
@@ -75,66 +32,119 @@ struct diff_cmd_opts {
 	const char *flamegraph; /* SVG to write, or NULL */
 };
 
-static int parse_double(const char *s, const char *opt, double min, double max, int min_open, double *out)
-{
-	char *end;
-	double v;
+static const char *const format_names[] = { "table", "markdown", "json", "folded", NULL };
+static const char *const by_names[] = { "function", "line", "module", "stack", NULL };
+static const char *const metric_names[] = { "self", "total", NULL };
+static const char *const fail_names[] = { "regression", "change", NULL };
 
-	errno = 0;
-	v = s && *s ? strtod(s, &end) : NAN;
-	if (!s || !*s || errno || *end || isnan(v)) {
-		pr_err("%s takes a number, not '%s'", opt, s ? s : "");
-		return -EINVAL;
-	}
-	if ((min_open ? !(v > min) : !(v >= min)) || !(v < max)) {
-		pr_err("%s %s is out of range: use %s %g and less than %g", opt, s, min_open ? "more than" : "at least",
-		       min, max);
-		return -EINVAL;
-	}
-	*out = v;
+/* -b and -N: one more run of a side. */
+static int opt_run(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct diff_cmd_opts *o = base;
+	int side = e->short_name == 'N';
+
+	(void)name;
+	o->files[side][o->nr_files[side]++] = arg;
 	return 0;
 }
 
-/* Set *out to the index of 's' in 'names' (n of them); 'choices' lists them for the error message. */
-static int pick(const char *s, const char *what, const char *const *names, int n, const char *choices, int *out)
+/* -o and --flamegraph: a file name, '-' for standard output. */
+static int opt_file(const struct opts_entry *e, const char *arg, const char *name, void *base)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	pr_err("unknown %s '%s': use %s", what, s, choices);
-	return -EINVAL;
+	(void)name;
+	if (!*arg) {
+		pr_err("%s needs a file name", e->short_name ? "-o" : "--flamegraph");
+		return -EINVAL;
+	}
+	*(const char **)((char *)base + e->offset) = arg;
+	return 0;
 }
+
+static int opt_by(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct diff_cmd_opts *o = base;
+	int v;
+
+	(void)e;
+	(void)name;
+	if (cli__parse_choice(arg, "key", by_names, &v))
+		return -EINVAL;
+	o->d.by = (enum diff_by)v;
+	o->by_given = 1;
+	return 0;
+}
+
+static int opt_fail_on(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct diff_cmd_opts *o = base;
+	int v;
+
+	(void)e;
+	(void)name;
+	if (cli__parse_choice(arg, "--fail-on value", fail_names, &v))
+		return -EINVAL;
+	o->fail_on = v ? FAIL_CHANGE : FAIL_REGRESSION;
+	return 0;
+}
+
+static int opt_top(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct diff_cmd_opts *o = base;
+
+	(void)e;
+	/* -n was the new run before it meant rows in every command: say so to old scripts. */
+	if (!strcmp(name, "-n") && *arg && strspn(arg, "0123456789") != strlen(arg)) {
+		pr_err("-n takes a number of rows, not '%s': give a new run with -N or --new", arg);
+		return -EINVAL;
+	}
+	return cli__parse_u32(arg, 0, UINT32_MAX, name, &o->top);
+}
+
+static const struct opts_entry diff_options[] = {
+	OPTS_CALLBACK('b', "base", "FILE", "a base run (repeat for several runs)", struct diff_cmd_opts, files,
+		      opt_run),
+	OPTS_CALLBACK('N', "new", "FILE", "a new run (repeat for several runs)", struct diff_cmd_opts, files, opt_run),
+	OPTS_CHOICE('f', "format", "FMT", "table, markdown, json or folded (default table)", struct diff_cmd_opts,
+		    format, format_names, "format"),
+	OPTS_CALLBACK('o', "output", "FILE", "file to write, '-' for standard output (default -)",
+		      struct diff_cmd_opts, output, opt_file),
+	OPTS_CALLBACK(0, "by", "KEY", "function, line, module or stack (default function; stack for folded)",
+		      struct diff_cmd_opts, d.by, opt_by),
+	OPTS_CHOICE(0, "metric", "SHARE", "self or total: the share that decides verdicts (default self)",
+		    struct diff_cmd_opts, d.metric, metric_names, "share"),
+	OPTS_DOUBLE(0, "alpha", "A", "false discovery rate, 0 < A < 1 (default 0.01)", struct diff_cmd_opts, d.alpha,
+		    0, 1, CLI_MIN_OPEN | CLI_MAX_OPEN),
+	OPTS_DOUBLE(0, "threshold", "POINTS", "least growth of a share, in points, that is a regression (default 1)",
+		    struct diff_cmd_opts, d.threshold, 0, 100, CLI_MAX_OPEN),
+	OPTS_DOUBLE(0, "min-expected", "N", "test a row only when N samples are expected on a side (default 5)",
+		    struct diff_cmd_opts, d.min_expected, 0, 1e15, CLI_MAX_OPEN),
+	OPTS_CALLBACK(0, "fail-on", "WHAT", "regression or change: exit with status 3 when one is found",
+		      struct diff_cmd_opts, fail_on, opt_fail_on),
+	OPTS_CALLBACK('n', "top", "N", "rows of the table or markdown, 0 for all (default 20)", struct diff_cmd_opts,
+		      top, opt_top),
+	OPTS_CALLBACK(0, "flamegraph", "FILE", "also draw a differential flame graph (red grew, blue shrank)",
+		      struct diff_cmd_opts, flamegraph, opt_file),
+	OPTS_FLAG(0, "partial", "read profiles whose recording did not finish", struct diff_cmd_opts, partial),
+	OPTS_END(),
+};
+
+static const struct opts_cmd diff_cmd = {
+	.name = "diff",
+	.usage = "scorch diff [options] BASE NEW\n"
+		 "scorch diff [options] -b BASE [-b BASE]... -N NEW [-N NEW]...",
+	.description =
+		"Compare two profiles, or several runs per side, function by function: each function's share of\n"
+		"the samples before and after, the change in points, and a verdict (regressed, improved,\n"
+		"unchanged, too few samples) from a statistical test corrected for testing many functions.\n"
+		"Inputs are scorch profiles or folded stacks (\"frame;...;frame COUNT\" lines) from any tool.",
+	.options = diff_options,
+	.epilogue = "Exit status: 0 no regression (or no --fail-on), 3 regression found (with --fail-on), 1 error,\n"
+		    "2 usage error.\n",
+};
 
 static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "base", required_argument, NULL, 'b' },
-		{ "new", required_argument, NULL, 'N' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "by", required_argument, NULL, OPT_BY },
-		{ "metric", required_argument, NULL, OPT_METRIC },
-		{ "alpha", required_argument, NULL, OPT_ALPHA },
-		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
-		{ "min-expected", required_argument, NULL, OPT_MIN_EXPECTED },
-		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "partial", no_argument, NULL, OPT_PARTIAL },
-		{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	static const char *const formats[] = { "table", "markdown", "json", "folded" };
-	static const char *const bys[] = { "function", "line", "module", "stack" };
-	static const char *const metrics[] = { "self", "total" };
-	static const char *const fails[] = { "regression", "change" };
-	int c, verbose = 0, quiet = 0, v, side;
+	int err, rest;
 
 	o->output = "-";
 	o->top = 20;
@@ -147,97 +157,21 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":b:N:n:f:o:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-		case 'N':
-			side = c == 'N';
-			o->files[side][o->nr_files[side]++] = optarg;
-			break;
-		case 'f':
-			if (pick(optarg, "format", formats, 4, "table, markdown, json or folded", &v))
-				return -EINVAL;
-			o->format = (enum diff_format)v;
-			break;
-		case 'o':
-			if (!*optarg) {
-				pr_err("-o needs a file name");
-				return -EINVAL;
-			}
-			o->output = optarg;
-			break;
-		case OPT_BY:
-			if (pick(optarg, "key", bys, 4, "function, line, module or stack", &v))
-				return -EINVAL;
-			o->d.by = (enum diff_by)v;
-			o->by_given = 1;
-			break;
-		case OPT_METRIC:
-			if (pick(optarg, "share", metrics, 2, "self or total", &v))
-				return -EINVAL;
-			o->d.metric = (enum diff_metric)v;
-			break;
-		case OPT_ALPHA:
-			if (parse_double(optarg, "--alpha", 0, 1, 1, &o->d.alpha))
-				return -EINVAL;
-			break;
-		case OPT_THRESHOLD:
-			if (parse_double(optarg, "--threshold", 0, 100, 0, &o->d.threshold))
-				return -EINVAL;
-			break;
-		case OPT_MIN_EXPECTED:
-			if (parse_double(optarg, "--min-expected", 0, 1e15, 0, &o->d.min_expected))
-				return -EINVAL;
-			break;
-		case OPT_FAIL_ON:
-			if (pick(optarg, "--fail-on value", fails, 2, "regression or change", &v))
-				return -EINVAL;
-			o->fail_on = v ? FAIL_CHANGE : FAIL_REGRESSION;
-			break;
-		case 'n':
-			/* -n was the new run before it meant rows in every command: say so to old scripts. */
-			if (*optarg && strspn(optarg, "0123456789") != strlen(optarg)) {
-				pr_err("-n takes a number of rows, not '%s': give a new run with -N or --new", optarg);
-				return -EINVAL;
-			}
-			/* fall through */
-		case OPT_TOP:
-			if (cli__parse_u32(optarg, 0, UINT32_MAX, c == 'n' ? "-n" : "--top", &o->top))
-				return -EINVAL;
-			break;
-		case OPT_PARTIAL:
-			o->partial = 1;
-			break;
-		case OPT_FLAMEGRAPH:
-			if (!*optarg) {
-				pr_err("--flamegraph needs a file name");
-				return -EINVAL;
-			}
-			o->flamegraph = optarg;
-			break;
-		default: {
-			int r = cli__option_tail(c, argv, diff_usage, &verbose, &quiet);
-
-			if (r)
-				return r;
-			break;
-		}
-		}
-	}
-	if (optind < argc) {
+	err = opts__parse(&diff_cmd, argc, argv, o, &rest);
+	if (err)
+		return err;
+	if (rest < argc) {
 		if (o->nr_files[0] || o->nr_files[1]) {
 			pr_err("give the profiles either as BASE NEW or with -b and -N, not both");
 			return -EINVAL;
 		}
-		if (argc - optind != 2) {
-			pr_err("%s: give two profiles, BASE and NEW", argc - optind < 2 ? "too few profiles" :
+		if (argc - rest != 2) {
+			pr_err("%s: give two profiles, BASE and NEW", argc - rest < 2 ? "too few profiles" :
 			       "too many profiles");
 			return -EINVAL;
 		}
-		o->files[0][o->nr_files[0]++] = argv[optind];
-		o->files[1][o->nr_files[1]++] = argv[optind + 1];
+		o->files[0][o->nr_files[0]++] = argv[rest];
+		o->files[1][o->nr_files[1]++] = argv[rest + 1];
 	}
 	if (!o->nr_files[0] || !o->nr_files[1]) {
 		pr_err("nothing to compare: give BASE NEW, or -b BASE and -N NEW");
@@ -250,7 +184,6 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 		}
 		o->d.by = DIFF_BY_STACK;
 	}
-	cli__verbosity(verbose, quiet);
 	return 0;
 }
 
@@ -364,7 +297,7 @@ int cmd_diff(int argc, char **argv)
 	if (err) {
 		free(o.files[0]);
 		free(o.files[1]);
-		return err > 0 ? EXIT_OK : err == -ENOMEM ? EXIT_ERROR : cli__usage_error("diff");
+		return cli__parse_status(err, "diff");
 	}
 	if (load_and_diff(&o, &d))
 		goto out;

@@ -9,7 +9,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,6 +25,7 @@
 #include "cli.h"
 #include "json.h"
 #include "log.h"
+#include "options.h"
 #include "profile.h"
 #include "recorder.h"
 #include "scorch_abi.h"
@@ -33,27 +33,30 @@
 
 #define MAX_THREADS 4096
 
-static const char usage[] =
-	"Usage: scorch dump [options] -p PID\n"
-	"\n"
-	"Print the current stack of every thread of a running process, whether it runs or sleeps, with\n"
-	"inlined functions and source lines. Each thread is stopped for a moment only (to copy its\n"
-	"registers and stack); the stacks are unwound and named after all threads run again.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pid PID            the process\n"
-	"  -s, --stack-size BYTES   bytes of stack to copy per thread (default 65536, at most 1048576)\n"
-	"      --json               write JSON instead of text\n"
-	"      --no-demangle        keep mangled C++ and Rust names\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n";
-
 struct dump_opts {
 	uint32_t pid;
 	uint32_t stack_size;
 	int json;
 	int no_demangle;
+};
+
+static const struct opts_entry dump_options[] = {
+	OPTS_U32('p', "pid", "PID", "the process", struct dump_opts, pid, 1, INT_MAX),
+	OPTS_U32('s', "stack-size", "BYTES", "bytes of stack to copy per thread (default 65536, at most 1048576)",
+		 struct dump_opts, stack_size, 64, 1u << 20),
+	OPTS_FLAG(0, "json", "write JSON instead of text", struct dump_opts, json),
+	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct dump_opts, no_demangle),
+	OPTS_END(),
+};
+
+static const struct opts_cmd dump_cmd = {
+	.name = "dump",
+	.usage = "scorch dump [options] -p PID",
+	.description =
+		"Print the current stack of every thread of a running process, whether it runs or sleeps, with\n"
+		"inlined functions and source lines. Each thread is stopped for a moment only (to copy its\n"
+		"registers and stack); the stacks are unwound and named after all threads run again.",
+	.options = dump_options,
 };
 
 struct thread_copy {
@@ -70,51 +73,15 @@ struct thread_copy {
 
 static int parse_args(int argc, char **argv, struct dump_opts *o)
 {
-	enum { OPT_JSON = 256, OPT_NO_DEMANGLE };
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "stack-size", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, verbose = 0, quiet = 0;
+	int err, rest;
 
 	o->stack_size = 65536;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:s:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (cli__parse_u32(optarg, 1, INT_MAX, "-p", &o->pid))
-				return -EINVAL;
-			break;
-		case 's':
-			if (cli__parse_u32(optarg, 64, 1u << 20, "-s", &o->stack_size))
-				return -EINVAL;
-			o->stack_size &= ~7u;
-			break;
-		case OPT_JSON:
-			o->json = 1;
-			break;
-		case OPT_NO_DEMANGLE:
-			o->no_demangle = 1;
-			break;
-		default: {
-			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
-
-			if (r)
-				return r;
-			break;
-		}
-		}
-	}
-	cli__verbosity(verbose, quiet);
-	if (optind < argc) {
-		pr_err("unexpected argument '%s': give the process with -p PID", argv[optind]);
+	err = opts__parse(&dump_cmd, argc, argv, o, &rest);
+	if (err)
+		return err;
+	o->stack_size &= ~7u;
+	if (rest < argc) {
+		pr_err("unexpected argument '%s': give the process with -p PID", argv[rest]);
 		return -EINVAL;
 	}
 	if (!o->pid) {
@@ -398,10 +365,8 @@ int cmd_dump(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	err = parse_args(argc, argv, &o);
-	if (err > 0)
-		return EXIT_OK;
 	if (err)
-		return cli__usage_error("dump");
+		return cli__parse_status(err, "dump");
 	profile__init(&prof);
 	err = list_threads(o.pid, &ts, &nr);
 	if (err == -ENOENT) {

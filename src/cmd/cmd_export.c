@@ -10,42 +10,36 @@
 #include "outfile.h"
 #include "readcmd.h"
 
-static const char export_usage[] =
-	"Usage: scorch export --format FORMAT -o FILE [options]\n"
-	"\n"
-	"Write a profile for other tools: pprof (gzip'd profile.proto, also read by Pyroscope, Grafana and\n"
-	"Parca) or speedscope (JSON).\n"
-	"\n"
-	"Options:\n"
-	"  -f, --format FORMAT      pprof or speedscope\n"
-	"  -i, --input FILE         profile to read, '-' for standard input (default scorch.prof)\n"
-	"  -o, --output FILE        file to write, '-' for standard output\n"
-	"      --pid PID[,PID...]   only these processes\n"
-	"      --tid TID[,TID...]   only these threads\n"
-	"      --comm NAME          only threads with this name (may be repeated)\n"
-	"      --by KEY             speedscope: function, line or module (default function)\n"
-	"      --focus REGEX        speedscope: only stacks with a frame whose name matches\n"
-	"      --ignore REGEX       speedscope: leave out stacks with a frame whose name matches\n"
-	"      --no-inline          speedscope: fold inlined frames into their caller\n"
-	"      --no-kernel          speedscope: leave out kernel frames\n"
-	"      --partial            read a profile whose recording did not finish\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n";
+const struct opts_entry export_options[] = {
+	OPTS_STRING('f', "format", "FORMAT", "pprof or speedscope", struct read_cmd_opts, format),
+	READ_CMD_OPT_INPUT,
+	READ_CMD_OPT_OUTPUT("file to write, '-' for standard output"),
+	OPTS_INCLUDE(read_cmd_id_filters, NULL),
+	READ_CMD_OPT_BY("speedscope: function, line or module (default function)"),
+	OPTS_INCLUDE(read_cmd_stack_filters, "speedscope: "),
+	READ_CMD_OPT_PARTIAL,
+	OPTS_END(),
+};
+
+static const struct opts_cmd export_cmd = {
+	.name = "export",
+	.usage = "scorch export --format FORMAT -o FILE [options]",
+	.description = "Write a profile for other tools: pprof (gzip'd profile.proto, also read by Pyroscope, Grafana and\n"
+		       "Parca) or speedscope (JSON).",
+	.options = export_options,
+	.siblings = read_cmd_tables,
+};
 
 int cmd_export(int argc, char **argv)
 {
 	struct read_cmd_opts o = { .output = "" };
 	struct outfile out;
 	struct profile p;
-	int pprof, err = read_cmd__parse(argc, argv, "export", export_usage,
-					 "format input output pid tid comm by focus ignore no-inline no-kernel partial "
-					 "quiet verbose help",
-					 &o);
+	int pprof, err = read_cmd__parse(argc, argv, &export_cmd, &o);
 	FILE *f;
 
 	if (err)
-		return err > 0 ? EXIT_OK : cli__usage_error("export");
+		return cli__parse_status(err, "export");
 	if (!o.format) {
 		pr_err("no format: give --format pprof or --format speedscope");
 		return cli__usage_error("export");

@@ -12,31 +12,32 @@
 #include "readcmd.h"
 #include "view.h"
 
-static const char flamegraph_usage[] =
-	"Usage: scorch flamegraph [options]\n"
-	"\n"
-	"Draw a profile as a self-contained interactive SVG flame graph: click to zoom, Ctrl-F to search.\n"
-	"\n"
-	"Options:\n"
-	"  -i, --input FILE         profile to read, '-' for standard input (default scorch.prof)\n"
-	"  -o, --output FILE        SVG file to write, '-' for standard output (default flamegraph.svg)\n"
-	"      --title TEXT         title (default \"Flame Graph\")\n"
-	"      --width PX           image width in pixels (default 1200)\n"
-	"      --min-width PX       leave out frames narrower than PX pixels (default 0.1)\n"
-	"      --icicle             root at the top\n"
-	"      --colors SCHEME      kind (user, kernel, inlined, JIT) or module (default kind)\n"
-	"      --by KEY             function, line or module (default function)\n"
-	"      --pid PID[,PID...]   only these processes\n"
-	"      --tid TID[,TID...]   only these threads\n"
-	"      --comm NAME          only threads with this name (may be repeated)\n"
-	"      --focus REGEX        only stacks with a frame whose name matches\n"
-	"      --ignore REGEX       leave out stacks with a frame whose name matches\n"
-	"      --no-inline          fold inlined frames into their caller\n"
-	"      --no-kernel          leave out kernel frames\n"
-	"      --partial            read a profile whose recording did not finish\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n";
+static const char *const color_names[] = { "kind", "module", NULL };
+
+const struct opts_entry flamegraph_options[] = {
+	READ_CMD_OPT_INPUT,
+	READ_CMD_OPT_OUTPUT("SVG file to write, '-' for standard output (default flamegraph.svg)"),
+	OPTS_STRING(0, "title", "TEXT", "title (default \"Flame Graph\")", struct read_cmd_opts, title),
+	OPTS_U32(0, "width", "PX", "image width in pixels (default 1200)", struct read_cmd_opts, width, 100, 100000),
+	OPTS_DOUBLE(0, "min-width", "PX", "leave out frames narrower than PX pixels (default 0.1)",
+		    struct read_cmd_opts, min_width, 0, 1000, 0),
+	OPTS_FLAG(0, "icicle", "root at the top", struct read_cmd_opts, icicle),
+	OPTS_CHOICE(0, "colors", "SCHEME", "kind (user, kernel, inlined, JIT) or module (default kind)",
+		    struct read_cmd_opts, colors, color_names, "colour scheme"),
+	READ_CMD_OPT_BY("function, line or module (default function)"),
+	OPTS_INCLUDE(read_cmd_id_filters, NULL),
+	OPTS_INCLUDE(read_cmd_stack_filters, NULL),
+	READ_CMD_OPT_PARTIAL,
+	OPTS_END(),
+};
+
+static const struct opts_cmd flamegraph_cmd = {
+	.name = "flamegraph",
+	.usage = "scorch flamegraph [options]",
+	.description = "Draw a profile as a self-contained interactive SVG flame graph: click to zoom, Ctrl-F to search.",
+	.options = flamegraph_options,
+	.siblings = read_cmd_tables,
+};
 
 static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *o)
 {
@@ -56,7 +57,7 @@ static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *
 	fo.width = o->width;
 	fo.min_width = o->min_width;
 	fo.icicle = o->icicle;
-	fo.colors = o->colors && !strcmp(o->colors, "module") ? FLAMEGRAPH_COLORS_MODULE : FLAMEGRAPH_COLORS_KIND;
+	fo.colors = o->colors;
 	fg = flamegraph__new(&fo);
 	err = -ENOMEM;
 	if (!fg)
@@ -77,13 +78,10 @@ int cmd_flamegraph(int argc, char **argv)
 	struct outfile out;
 	struct profile p;
 	FILE *f;
-	int err = read_cmd__parse(argc, argv, "flamegraph", flamegraph_usage,
-				  "input output title width min-width icicle colors by pid tid comm focus ignore "
-				  "no-inline no-kernel partial quiet verbose help",
-				  &o);
+	int err = read_cmd__parse(argc, argv, &flamegraph_cmd, &o);
 
 	if (err)
-		return err > 0 ? EXIT_OK : cli__usage_error("flamegraph");
+		return cli__parse_status(err, "flamegraph");
 	if (read_cmd__load(&o, &p))
 		return EXIT_ERROR;
 	if (outfile__open(&out, o.output, 0)) {

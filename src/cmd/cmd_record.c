@@ -8,7 +8,6 @@
  * targets exit, the duration ends, SIGINT/SIGTERM/SIGHUP) drain the ring buffer and finish the file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <mntent.h>
@@ -29,6 +28,7 @@
 #include "cli.h"
 #include "launcher.h"
 #include "log.h"
+#include "options.h"
 #include "outfile.h"
 #include "pfile.h"
 #include "profile.h"
@@ -43,46 +43,6 @@
 #define CHILD_GRACE_NS 1000000000ULL
 /* How long jcmd may take to have a JVM write its perf map (--java-perfmap); it is a JVM itself. */
 #define JCMD_TIMEOUT_MS 20000
-
-static const char usage[] =
-	"Usage: scorch record [options] -p PID[,PID...]\n"
-	"       scorch record [options] -- COMMAND [ARGS...]\n"
-	"       scorch record [options] -a|--cgroup PATH\n"
-	"\n"
-	"Sample the kernel and user stacks of running processes (all their threads), of a command\n"
-	"started for the purpose, of every process, or of every process in a cgroup, into a profile file.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pid PID[,PID...]   processes to sample (all threads, including later ones, and the\n"
-	"                           child processes they fork from then on)\n"
-	"  -a, --all                every process of the system (until Ctrl-C or -d)\n"
-	"      --cgroup PATH        every process in the cgroup v2 directory PATH or below it (implies -a);\n"
-	"                           or else PATH under the cgroup v2 mount (as in /proc/self/mounts)\n"
-	"      --idle               with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
-	"                           shares are of all CPU time, as perf's are\n"
-	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
-	"  -d, --duration SECS      stop after SECS seconds (default: until Ctrl-C or the targets exit)\n"
-	"  -o, --output FILE        profile file to write, '-' for standard output (default scorch.prof)\n"
-	"  -e, --event EVENT        auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)\n"
-	"  -g, --call-graph MODE    how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
-	"                           bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
-	"                           it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
-	"                           pointers where the CFI runs out)\n"
-	"  -m, --buffer-size SIZE   ring buffer of samples: bytes, or with a K, M or G suffix, rounded up\n"
-	"                           to a power of two, 64K to 1G (default: half a second of samples of\n"
-	"                           every CPU, at least 4M, at most 256M)\n"
-	"      --no-inherit         do not follow the child processes of the targets\n"
-	"      --no-mapping-events  do not snapshot the mappings of targets as they exit or exec (those\n"
-	"                           gone before their maps are read then keep unknown user frames)\n"
-	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
-	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
-	"      --no-demangle        keep mangled C++ and Rust names\n"
-	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
-	"      --java-perfmap       at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
-	"                           Compiler.perfmap, JDK 17+), to name their Java frames\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages (and libbpf's)\n"
-	"  -h, --help               show this help\n";
 
 struct record_opts {
 	uint32_t pids[MAX_PIDS];
@@ -325,132 +285,168 @@ static int parse_call_graph(struct record_opts *o, const char *arg)
 	return 0;
 }
 
+static int opt_pid(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__parse_pids(arg, o->pids, MAX_PIDS, &o->nr_pids);
+}
+
+static int opt_cgroup(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	if (!*arg) {
+		pr_err("--cgroup needs a cgroup directory");
+		return -EINVAL;
+	}
+	o->cgroup = arg;
+	o->all = 1;
+	return 0;
+}
+
+static int opt_duration(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__parse_seconds(arg, "-d", &o->duration_ns);
+}
+
+static int opt_output(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	if (!*arg) {
+		pr_err("-o needs a file name");
+		return -EINVAL;
+	}
+	o->output = arg;
+	return 0;
+}
+
+static const char *const event_names[] = { "auto", "cpu-clock", "cycles", NULL };
+
+static int opt_event(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+	int v;
+
+	(void)e;
+	(void)name;
+	if (cli__parse_choice(arg, "event", event_names, &v))
+		return -EINVAL;
+	o->event = event_names[v];
+	return 0;
+}
+
+static int opt_call_graph(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	(void)e;
+	(void)name;
+	return parse_call_graph(base, arg);
+}
+
+static int opt_buffer_size(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return parse_size(arg, &o->buffer_size);
+}
+
+static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__add_debug_dir(arg, o->debug_dirs, MAX_DEBUG_DIRS, &o->nr_debug_dirs);
+}
+
+static const struct opts_entry record_options[] = {
+	OPTS_CALLBACK('p', "pid", "PID[,PID...]", "processes to sample (all threads, including later ones, and the\n"
+						  "child processes they fork from then on)",
+		      struct record_opts, pids, opt_pid),
+	OPTS_FLAG('a', "all", "every process of the system (until Ctrl-C or -d)", struct record_opts, all),
+	OPTS_CALLBACK(0, "cgroup", "PATH", "every process in the cgroup v2 directory PATH or below it (implies -a);\n"
+					   "or else PATH under the cgroup v2 mount (as in /proc/self/mounts)",
+		      struct record_opts, cgroup, opt_cgroup),
+	OPTS_FLAG(0, "idle", "with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
+			     "shares are of all CPU time, as perf's are",
+		  struct record_opts, idle),
+	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct record_opts, freq, 1, 1000000),
+	OPTS_CALLBACK('d', "duration", "SECS", "stop after SECS seconds (default: until Ctrl-C or the targets exit)",
+		      struct record_opts, duration_ns, opt_duration),
+	OPTS_CALLBACK('o', "output", "FILE",
+		      "profile file to write, '-' for standard output (default scorch.prof)", struct record_opts,
+		      output, opt_output),
+	OPTS_CALLBACK('e', "event", "EVENT", "auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)",
+		      struct record_opts, event, opt_event),
+	OPTS_CALLBACK('g', "call-graph", "MODE",
+		      "how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
+		      "bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
+		      "it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
+		      "pointers where the CFI runs out)",
+		      struct record_opts, call_graph, opt_call_graph),
+	OPTS_CALLBACK('m', "buffer-size", "SIZE",
+		      "ring buffer of samples: bytes, or with a K, M or G suffix, rounded up\n"
+		      "to a power of two, 64K to 1G (default: half a second of samples of\n"
+		      "every CPU, at least 4M, at most 256M)",
+		      struct record_opts, buffer_size, opt_buffer_size),
+	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts, no_inherit),
+	OPTS_FLAG(0, "no-mapping-events", "do not snapshot the mappings of targets as they exit or exec (those\n"
+					  "gone before their maps are read then keep unknown user frames)",
+		  struct record_opts, no_mapping_events),
+	OPTS_CALLBACK(0, "debug-dir", "DIR", "also look for separate debuginfo in DIR (repeatable)",
+		      struct record_opts, debug_dirs, opt_debug_dir),
+	OPTS_FLAG(0, "debuginfod", "ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches",
+		  struct record_opts, debuginfod),
+	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct record_opts, no_demangle),
+	OPTS_FLAG(0, "no-sandbox", "parse ELF/DWARF in this process, not in an unprivileged child",
+		  struct record_opts, no_sandbox),
+	OPTS_FLAG(0, "java-perfmap", "at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
+				     "Compiler.perfmap, JDK 17+), to name their Java frames",
+		  struct record_opts, java_perfmap),
+	OPTS_END(),
+};
+
+static const struct opts_cmd record_cmd = {
+	.name = "record",
+	.usage = "scorch record [options] -p PID[,PID...]\n"
+		 "scorch record [options] -- COMMAND [ARGS...]\n"
+		 "scorch record [options] -a|--cgroup PATH",
+	.description =
+		"Sample the kernel and user stacks of running processes (all their threads), of a command\n"
+		"started for the purpose, of every process, or of every process in a cgroup, into a profile file.",
+	.options = record_options,
+	.verbose_help = "print debug messages (and libbpf's)",
+	/* Stop at the first operand, which starts the command. */
+	.in_order = 1,
+};
+
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "cgroup", required_argument, NULL, 'C' + 256 },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "event", required_argument, NULL, 'e' },
-		{ "call-graph", required_argument, NULL, 'g' },
-		{ "no-inherit", no_argument, NULL, 'I' },
-		{ "idle", no_argument, NULL, 'i' + 256 },
-		{ "buffer-size", required_argument, NULL, 'm' },
-		{ "no-mapping-events", no_argument, NULL, 'E' + 256 },
-		{ "debug-dir", required_argument, NULL, 'D' + 256 },
-		{ "debuginfod", no_argument, NULL, 'N' + 256 },
-		{ "no-demangle", no_argument, NULL, 'M' + 256 },
-		{ "no-sandbox", no_argument, NULL, 'X' + 256 },
-		{ "java-perfmap", no_argument, NULL, 'J' + 256 },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, verbose = 0, quiet = 0;
+	int err, rest;
 
 	o->freq = 99;
 	o->output = "scorch.prof";
 	o->event = "auto";
 	o->call_graph = RECORDER_CG_AUTO;
 	o->stack_size = SCORCH_STACK_DEFAULT;
-	opterr = 0;
-	optind = 1;
-	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:e:g:m:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
-				return -EINVAL;
-			break;
-		case 'a':
-			o->all = 1;
-			break;
-		case 'C' + 256:
-			if (!*optarg) {
-				pr_err("--cgroup needs a cgroup directory");
-				return -EINVAL;
-			}
-			o->cgroup = optarg;
-			o->all = 1;
-			break;
-		case 'F':
-			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
-				return -EINVAL;
-			break;
-		case 'd':
-			if (cli__parse_seconds(optarg, "-d", &o->duration_ns))
-				return -EINVAL;
-			break;
-		case 'o':
-			if (!*optarg) {
-				pr_err("-o needs a file name");
-				return -EINVAL;
-			}
-			o->output = optarg;
-			break;
-		case 'e':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "cpu-clock") && strcmp(optarg, "cycles")) {
-				pr_err("unknown event '%s': use auto, cpu-clock or cycles", optarg);
-				return -EINVAL;
-			}
-			o->event = optarg;
-			break;
-		case 'g':
-			if (parse_call_graph(o, optarg))
-				return -EINVAL;
-			break;
-		case 'I':
-			o->no_inherit = 1;
-			break;
-		case 'i' + 256:
-			o->idle = 1;
-			break;
-		case 'm':
-			if (parse_size(optarg, &o->buffer_size))
-				return -EINVAL;
-			break;
-		case 'E' + 256:
-			o->no_mapping_events = 1;
-			break;
-		case 'D' + 256:
-			if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
-				pr_err("too many --debug-dir options: at most %d", MAX_DEBUG_DIRS);
-				return -EINVAL;
-			}
-			if (!optarg[0]) {
-				pr_err("--debug-dir takes a directory, not ''");
-				return -EINVAL;
-			}
-			o->debug_dirs[o->nr_debug_dirs++] = optarg;
-			break;
-		case 'N' + 256:
-			o->debuginfod = 1;
-			break;
-		case 'X' + 256:
-			o->no_sandbox = 1;
-			break;
-		case 'J' + 256:
-			o->java_perfmap = 1;
-			break;
-		case 'M' + 256:
-			o->no_demangle = 1;
-			break;
-		default: {
-			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
-
-			if (r)
-				return r;
-			break;
-		}
-		}
-	}
-	cli__verbosity(verbose, quiet);
-	if (optind < argc)
-		o->cmd = argv + optind;
+	err = opts__parse(&record_cmd, argc, argv, o, &rest);
+	if (err)
+		return err;
+	if (rest < argc)
+		o->cmd = argv + rest;
 	if (o->cmd && o->nr_pids) {
 		pr_err("give either -p PID or a command, not both");
 		return -EINVAL;
@@ -727,10 +723,8 @@ int cmd_record(int argc, char **argv)
 		ss.pidfds[i] = -1;
 
 	err = parse_args(argc, argv, &o);
-	if (err > 0)
-		return EXIT_OK;
 	if (err)
-		return cli__usage_error("record");
+		return cli__parse_status(err, "record");
 
 	max_freq = sampler__max_freq();
 	if (max_freq && o.freq > max_freq) {

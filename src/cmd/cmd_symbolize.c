@@ -6,7 +6,6 @@
  * process chooses the bytes of the files it maps, and scorch often runs as root.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "options.h"
 #include "procmaps.h"
 #include "safeopen.h"
 #include "sandbox.h"
@@ -25,29 +25,6 @@
 /* Addresses held for one batched lookup; a run of one file goes in a single call. */
 #define PENDING_MAX SANDBOX_LOOKUP_BATCH
 
-static const char usage[] =
-	"Usage: scorch symbolize [options] -e FILE [ADDR...]\n"
-	"       scorch symbolize [options] -p PID ADDR...\n"
-	"\n"
-	"Print, for each address, its inline chain innermost first: one line with the function and one\n"
-	"with file:line per frame (the layout of 'addr2line -f -i -C -e FILE'). With -e, addresses are the\n"
-	"file's virtual addresses, read from standard input when none are given; with -p, they are runtime\n"
-	"addresses of a live process, resolved through its memory maps.\n"
-	"\n"
-	"Options:\n"
-	"  -e, --exe FILE           the ELF file the addresses belong to\n"
-	"  -p, --pid PID            the process the addresses belong to\n"
-	"  -a, --addresses          print each address (0x...) before its frames\n"
-	"      --debug-dir DIR      also look for separate debuginfo in DIR (repeatable)\n"
-	"      --debuginfod         ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches\n"
-	"      --no-demangle        print mangled C++ and Rust names as they are\n"
-	"      --no-sandbox         parse ELF/DWARF in this process, not in an unprivileged child\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n";
-
-enum { OPT_DEBUG_DIR = 256, OPT_DEBUGINFOD, OPT_NO_DEMANGLE, OPT_NO_SANDBOX };
-
 struct symbolize_opts {
 	const char *exe;
 	uint32_t pid;
@@ -57,6 +34,44 @@ struct symbolize_opts {
 	int debuginfod;
 	int no_demangle;
 	int no_sandbox;
+	int first_addr; /* index in argv of the first address given, argc if none */
+};
+
+static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct symbolize_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__add_debug_dir(arg, o->debug_dirs, MAX_DEBUG_DIRS, &o->nr_debug_dirs);
+}
+
+static const struct opts_entry symbolize_options[] = {
+	OPTS_STRING('e', "exe", "FILE", "the ELF file the addresses belong to", struct symbolize_opts, exe),
+	OPTS_U32('p', "pid", "PID", "the process the addresses belong to", struct symbolize_opts, pid, 1, INT32_MAX),
+	OPTS_FLAG('a', "addresses", "print each address (0x...) before its frames", struct symbolize_opts, addresses),
+	OPTS_CALLBACK(0, "debug-dir", "DIR", "also look for separate debuginfo in DIR (repeatable)",
+		      struct symbolize_opts, debug_dirs, opt_debug_dir),
+	OPTS_FLAG(0, "debuginfod", "ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches",
+		  struct symbolize_opts, debuginfod),
+	OPTS_FLAG(0, "no-demangle", "print mangled C++ and Rust names as they are", struct symbolize_opts,
+		  no_demangle),
+	OPTS_FLAG(0, "no-sandbox", "parse ELF/DWARF in this process, not in an unprivileged child",
+		  struct symbolize_opts, no_sandbox),
+	OPTS_END(),
+};
+
+static const struct opts_cmd symbolize_cmd = {
+	.name = "symbolize",
+	.usage = "scorch symbolize [options] -e FILE [ADDR...]\n"
+		 "scorch symbolize [options] -p PID ADDR...",
+	.description =
+		"Print, for each address, its inline chain innermost first: one line with the function and one\n"
+		"with file:line per frame (the layout of 'addr2line -f -i -C -e FILE'). With -e, addresses are the\n"
+		"file's virtual addresses, read from standard input when none are given; with -p, they are runtime\n"
+		"addresses of a live process, resolved through its memory maps.",
+	.options = symbolize_options,
+	.in_order = 1,
 };
 
 struct symbolize_ctx {
@@ -81,70 +96,15 @@ struct symbolize_ctx {
 
 static int parse_args(int argc, char **argv, struct symbolize_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "exe", required_argument, NULL, 'e' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "addresses", no_argument, NULL, 'a' },
-		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
-		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
-		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
-		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, verbose = 0, quiet = 0, idx;
+	int err = opts__parse(&symbolize_cmd, argc, argv, o, &o->first_addr);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:e:p:aqvh", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'e':
-			o->exe = optarg;
-			break;
-		case 'p':
-			if (cli__parse_u32(optarg, 1, INT32_MAX, "-p", &o->pid))
-				return -EINVAL;
-			break;
-		case 'a':
-			o->addresses = 1;
-			break;
-		case OPT_DEBUG_DIR:
-			if (o->nr_debug_dirs == MAX_DEBUG_DIRS) {
-				pr_err("too many --debug-dir options: at most %d", MAX_DEBUG_DIRS);
-				return -EINVAL;
-			}
-			if (!optarg[0]) {
-				pr_err("--debug-dir takes a directory, not ''");
-				return -EINVAL;
-			}
-			o->debug_dirs[o->nr_debug_dirs++] = optarg;
-			break;
-		case OPT_DEBUGINFOD:
-			o->debuginfod = 1;
-			break;
-		case OPT_NO_DEMANGLE:
-			o->no_demangle = 1;
-			break;
-		case OPT_NO_SANDBOX:
-			o->no_sandbox = 1;
-			break;
-		default: {
-			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
-
-			if (r)
-				return r;
-			break;
-		}
-		}
-	}
-	cli__verbosity(verbose, quiet);
+	if (err)
+		return err;
 	if (!o->exe == !o->pid) {
 		pr_err(o->exe ? "give -e FILE or -p PID, not both" : "nothing to symbolize: give -e FILE or -p PID");
 		return -EINVAL;
 	}
-	if (o->pid && optind == argc) {
+	if (o->pid && o->first_addr == argc) {
 		pr_err("-p PID needs addresses on the command line");
 		return -EINVAL;
 	}
@@ -342,8 +302,8 @@ int cmd_symbolize(int argc, char **argv)
 	int err = parse_args(argc, argv, &o), i, fd, ret = EXIT_OK;
 
 	if (err)
-		return err > 0 ? EXIT_OK : cli__usage_error("symbolize");
-	for (i = optind; i < argc; i++) {
+		return cli__parse_status(err, "symbolize");
+	for (i = o.first_addr; i < argc; i++) {
 		uint64_t a;
 
 		if (parse_addr(argv[i], &a)) {
@@ -410,11 +370,11 @@ int cmd_symbolize(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind == argc) {
+	if (o.first_addr == argc) {
 		if (read_stdin(&c))
 			ret = EXIT_ERROR;
 	} else {
-		for (i = optind; i < argc; i++) {
+		for (i = o.first_addr; i < argc; i++) {
 			uint64_t a;
 
 			parse_addr(argv[i], &a);

@@ -9,7 +9,6 @@
  * echo; otherwise (or with --once) plain snapshots are printed with no escape sequences.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -25,6 +24,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
+#include "options.h"
 #include "profile.h"
 #include "report.h"
 #include "utf8.h"
@@ -41,29 +41,6 @@
 #define ONCE_MIN_NS 1000000000ULL
 #define ONCE_MAX_NS 10000000000ULL
 
-static const char usage[] =
-	"Usage: scorch top [options] -p PID[,PID...]\n"
-	"       scorch top [options] -a\n"
-	"\n"
-	"Show the hottest functions of running processes live: self and total share of the samples of\n"
-	"a sliding window, refreshed every second, with a trend arrow since the last refresh.\n"
-	"Keys: s sort by self/total, g group by function/line/module, f freeze/unfreeze, q quit.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pid PID[,PID...]   processes to sample (all threads)\n"
-	"  -a, --all                every process of the system\n"
-	"  -F, --freq HZ            samples per second per CPU (default 99)\n"
-	"  -i, --interval SECS      refresh every SECS seconds (default 1)\n"
-	"  -w, --window N           the table covers the last N refreshes (default 5)\n"
-	"  -s, --sort KEY           self or total (default self)\n"
-	"      --by KEY             function, line or module (default function)\n"
-	"  -n, --top N              rows to show (default: what fits the terminal, else 20)\n"
-	"      --once               print one table and exit: of -i SECS if given, else of the first\n"
-	"                           1000 samples (1 to 10 seconds)\n"
-	"  -q, --quiet              print errors only\n"
-	"  -v, --verbose            print debug messages\n"
-	"  -h, --help               show this help\n";
-
 struct top_opts {
 	uint32_t pids[MAX_PIDS];
 	size_t nr_pids;
@@ -77,6 +54,63 @@ struct top_opts {
 	int once;
 	int interval_given;
 	uint64_t once_samples; /* --once without -i: stop at this many samples */
+};
+
+static int opt_pid(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct top_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__parse_pids(arg, o->pids, MAX_PIDS, &o->nr_pids);
+}
+
+static int opt_interval(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct top_opts *o = base;
+
+	(void)e;
+	(void)name;
+	if (cli__parse_seconds(arg, "-i", &o->interval_ns))
+		return -EINVAL;
+	o->interval_given = 1;
+	if (o->interval_ns < 100000000ULL) {
+		pr_err("-i %s is too short: at least 0.1 seconds", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const sort_names[] = { "self", "total", NULL };
+static const char *const by_names[] = { "function", "line", "module", NULL };
+
+static const struct opts_entry top_options[] = {
+	OPTS_CALLBACK('p', "pid", "PID[,PID...]", "processes to sample (all threads)", struct top_opts, pids, opt_pid),
+	OPTS_FLAG('a', "all", "every process of the system", struct top_opts, all),
+	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct top_opts, freq, 1, 1000000),
+	OPTS_CALLBACK('i', "interval", "SECS", "refresh every SECS seconds (default 1)", struct top_opts, interval_ns,
+		      opt_interval),
+	OPTS_U32('w', "window", "N", "the table covers the last N refreshes (default 5)", struct top_opts, window, 1,
+		 MAX_WINDOW),
+	OPTS_CHOICE('s', "sort", "KEY", "self or total (default self)", struct top_opts, sort, sort_names, "sort key"),
+	OPTS_CHOICE(0, "by", "KEY", "function, line or module (default function)", struct top_opts, by, by_names,
+		    "--by key"),
+	OPTS_U32('n', "top", "N", "rows to show (default: what fits the terminal, else 20)", struct top_opts, top, 1,
+		 10000),
+	OPTS_FLAG(0, "once", "print one table and exit: of -i SECS if given, else of the first\n"
+			     "1000 samples (1 to 10 seconds)", struct top_opts, once),
+	OPTS_END(),
+};
+
+static const struct opts_cmd top_cmd = {
+	.name = "top",
+	.usage = "scorch top [options] -p PID[,PID...]\n"
+		 "scorch top [options] -a",
+	.description =
+		"Show the hottest functions of running processes live: self and total share of the samples of\n"
+		"a sliding window, refreshed every second, with a trend arrow since the last refresh.\n"
+		"Keys: s sort by self/total, g group by function/line/module, f freeze/unfreeze, q quit.",
+	.options = top_options,
 };
 
 struct prev_row {
@@ -116,100 +150,20 @@ static uint64_t mono_ns(void)
 
 static int parse_args(int argc, char **argv, struct top_opts *o)
 {
-	enum { OPT_BY = 256, OPT_ONCE };
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "sort", required_argument, NULL, 's' },
-		{ "by", required_argument, NULL, OPT_BY },
-		{ "top", required_argument, NULL, 'n' },
-		{ "once", no_argument, NULL, OPT_ONCE },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, verbose = 0, quiet = 0;
+	int err, rest;
 
 	o->freq = 99;
 	o->interval_ns = 1000000000ULL;
 	o->window = 5;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:aF:i:w:s:n:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (cli__parse_pids(optarg, o->pids, MAX_PIDS, &o->nr_pids))
-				return -EINVAL;
-			break;
-		case 'a':
-			o->all = 1;
-			break;
-		case 'F':
-			if (cli__parse_u32(optarg, 1, 1000000, "-F", &o->freq))
-				return -EINVAL;
-			break;
-		case 'i':
-			if (cli__parse_seconds(optarg, "-i", &o->interval_ns))
-				return -EINVAL;
-			o->interval_given = 1;
-			if (o->interval_ns < 100000000ULL) {
-				pr_err("-i %s is too short: at least 0.1 seconds", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'w':
-			if (cli__parse_u32(optarg, 1, MAX_WINDOW, "-w", &o->window))
-				return -EINVAL;
-			break;
-		case 's':
-			if (!strcmp(optarg, "self"))
-				o->sort = REPORT_SORT_SELF;
-			else if (!strcmp(optarg, "total"))
-				o->sort = REPORT_SORT_TOTAL;
-			else {
-				pr_err("unknown sort key '%s': use self or total", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_BY:
-			if (!strcmp(optarg, "function"))
-				o->by = VIEW_BY_FUNCTION;
-			else if (!strcmp(optarg, "line"))
-				o->by = VIEW_BY_LINE;
-			else if (!strcmp(optarg, "module"))
-				o->by = VIEW_BY_MODULE;
-			else {
-				pr_err("unknown --by key '%s': use function, line or module", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'n':
-			if (cli__parse_u32(optarg, 1, 10000, "-n", &o->top))
-				return -EINVAL;
-			break;
-		case OPT_ONCE:
-			o->once = 1;
-			break;
-		default: {
-			int r = cli__option_tail(c, argv, usage, &verbose, &quiet);
-
-			if (r)
-				return r;
-			break;
-		}
-		}
-	}
-	cli__verbosity(verbose, quiet);
+	err = opts__parse(&top_cmd, argc, argv, o, &rest);
+	if (err)
+		return err;
 	if (o->once && !o->interval_given) {
 		o->interval_ns = ONCE_MAX_NS;
 		o->once_samples = ONCE_SAMPLES;
 	}
-	if (optind < argc) {
-		pr_err("unexpected argument '%s': top samples running processes (-p PID or -a)", argv[optind]);
+	if (rest < argc) {
+		pr_err("unexpected argument '%s': top samples running processes (-p PID or -a)", argv[rest]);
 		return -EINVAL;
 	}
 	if (o->all && o->nr_pids) {
@@ -519,10 +473,8 @@ int cmd_top(int argc, char **argv)
 	memset(&t, 0, sizeof(t));
 	t.o = &o;
 	err = parse_args(argc, argv, &o);
-	if (err > 0)
-		return EXIT_OK;
 	if (err)
-		return cli__usage_error("top");
+		return cli__parse_status(err, "top");
 	for (i = 0; i < o.nr_pids; i++)
 		if (kill((pid_t)o.pids[i], 0) && errno == ESRCH) {
 			pr_err("no process with pid %u", o.pids[i]);
