@@ -12,7 +12,6 @@
 #ifndef SCORCH_VIEW_H
 #define SCORCH_VIEW_H
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
