@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fileio.h"
+#include "log.h"
 
 int fileio__read_all(int fd, size_t max, char **bufp, size_t *lenp)
 {
@@ -53,5 +56,33 @@ int fileio__read_all(int fd, size_t max, char **bufp, size_t *lenp)
 	return 0;
 fail:
 	free(buf);
+	return err;
+}
+
+const char *fileio__name(const char *path)
+{
+	return strcmp(path, "-") ? path : "<stdin>";
+}
+
+int fileio__load(const char *path, char **buf, size_t *len)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0) {
+		err = -errno;
+		pr_err("cannot open '%s': %s", path, strerror(errno));
+		return err;
+	}
+	err = fileio__read_all(fd, FILEIO_MAX_FILE, buf, len);
+	if (!is_stdin)
+		close(fd);
+	if (err == -EFBIG)
+		pr_err("'%s' is larger than %zu GiB", fileio__name(path), FILEIO_MAX_FILE >> 30);
+	else if (err)
+		pr_err("cannot read '%s': %s", fileio__name(path), strerror(-err));
 	return err;
 }

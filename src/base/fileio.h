@@ -13,4 +13,13 @@
 
 int fileio__read_all(int fd, size_t max, char **buf, size_t *len);
 
+/* How messages name 'path': "<stdin>" for "-", else the path itself. */
+const char *fileio__name(const char *path);
+/*
+ * Read the whole file at 'path' ("-": standard input, left open) as fileio__read_all() does, at most
+ * FILEIO_MAX_FILE bytes; an error is logged, naming the file. Returns 0 or a negative errno.
+ */
+#define FILEIO_MAX_FILE ((size_t)4 << 30)
+int fileio__load(const char *path, char **buf, size_t *len);
+
 #endif

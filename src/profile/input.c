@@ -11,7 +11,6 @@
 #include "log.h"
 #include "pfile.h"
 
-#define MAX_FILE_BYTES ((size_t)4 << 30)
 
 struct folded_state {
 	struct profile *p;
@@ -238,25 +237,12 @@ int input__load_mem(const void *buf, size_t len, const char *name, const struct 
 
 int input__load(const char *path, const struct input_opts *opts, struct profile *p, enum input_format *format)
 {
-	int is_stdin = strcmp(path, "-") == 0;
-	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	const char *name = is_stdin ? "<stdin>" : path;
+	const char *name = fileio__name(path);
 	char *data;
 	size_t len;
 	int err;
 
-	if (fd < 0) {
-		err = -errno;
-		pr_err("cannot open '%s': %s", path, strerror(errno));
-		return err;
-	}
-	err = fileio__read_all(fd, MAX_FILE_BYTES, &data, &len);
-	if (!is_stdin)
-		close(fd);
-	if (err == -EFBIG)
-		pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
-	else if (err)
-		pr_err("cannot read '%s': %s", name, strerror(-err));
+	err = fileio__load(path, &data, &len);
 	if (err)
 		return err;
 	err = input__load_mem(data, len, name, opts, p, format);

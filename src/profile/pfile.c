@@ -14,7 +14,6 @@
 
 #define HEADER_SIZE 16
 #define DEFAULT_MAX_CHUNK (256u << 20)
-#define MAX_FILE_BYTES ((size_t)4 << 30)
 
 enum rec_type {
 	REC_META = 1,     /* key sid, value sid */
@@ -709,24 +708,12 @@ out:
 
 int pfile__read(const char *path, const struct pfile_read_opts *opts, struct profile *p, int *partial)
 {
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	const char *name = strcmp(path, "-") ? path : "<stdin>";
+	const char *name = fileio__name(path);
 	char *data;
 	size_t len;
 	int err;
 
-	if (fd < 0) {
-		err = -errno;
-		pr_err("cannot open '%s': %s", path, strerror(errno));
-		return err;
-	}
-	err = fileio__read_all(fd, MAX_FILE_BYTES, &data, &len);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (err == -EFBIG)
-		pr_err("'%s' is larger than %zu GiB", name, MAX_FILE_BYTES >> 30);
-	else if (err)
-		pr_err("cannot read '%s': %s", name, strerror(-err));
+	err = fileio__load(path, &data, &len);
 	if (err)
 		return err;
 	err = pfile__read_mem(data, len, name, opts, p, partial);
