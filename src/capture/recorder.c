@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "clock.h"
 #include "idxmap.h"
 #include "ksyms.h"
 #include "log.h"
@@ -142,14 +143,6 @@ struct recorder {
 	size_t jit_next;                  /* where the next reload pass starts (fairness) */
 	uint64_t jit_too_large, jit_reads, jit_late;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 struct recorder *recorder__new(struct profile *p, const struct recorder_opts *opts)
 {
@@ -288,7 +281,7 @@ static int flush_pid(struct recorder *r, uint32_t pid)
  */
 static int maps_stale(struct recorder *r, const struct proc *pr)
 {
-	return now_ns() - pr->maps_time > MAPS_REFRESH_NS || (pr->gone && maplog__generation(r->log) != pr->log_gen);
+	return clock__mono_ns() - pr->maps_time > MAPS_REFRESH_NS || (pr->gone && maplog__generation(r->log) != pr->log_gen);
 }
 
 /* (Re)read the maps of a process. A process that is gone keeps what was read before. */
@@ -301,7 +294,7 @@ static int proc_read_maps(struct recorder *r, struct proc *pr)
 	err = flush_pid(r, pr->pid);
 	if (err)
 		return err;
-	pr->maps_time = now_ns();
+	pr->maps_time = clock__mono_ns();
 	procmaps__init(&m);
 	err = safeopen__fd_error(procmaps__read(&m, (pid_t)pr->pid));
 	if (err == -ENOMEM)
@@ -691,7 +684,7 @@ static int jit_where(struct proc *pr, struct jit_job *j)
 static int jit_apply(struct recorder *r, struct proc *pr, const struct jit_job *j, int err, struct perfmap *map)
 {
 	r->jit_reads++;
-	pr->jit_time = now_ns(); /* the once-a-second limit counts from the end of the read */
+	pr->jit_time = clock__mono_ns(); /* the once-a-second limit counts from the end of the read */
 	if (pr->jit_exited)
 		pr->jit_last_done = 1;
 	if (err == -EFBIG && !pr->jit_big) {
@@ -733,7 +726,7 @@ static int jit_load(struct recorder *r, struct proc *pr)
 	struct perfmap m;
 
 	if (!jit_where(pr, &j)) {
-		pr->jit_time = now_ns();
+		pr->jit_time = clock__mono_ns();
 		if (pr->jit_exited)
 			pr->jit_last_done = 1;
 		return 0;
@@ -782,7 +775,7 @@ static int jit_start(struct recorder *r, struct proc *pr)
 	int err;
 
 	if (!jit_where(pr, j)) {
-		pr->jit_time = now_ns();
+		pr->jit_time = clock__mono_ns();
 		if (pr->jit_exited)
 			pr->jit_last_done = 1;
 		return 0;
@@ -840,7 +833,7 @@ int recorder__reload_perfmaps(struct recorder *r)
 
 		if (!pr->jit_want)
 			continue;
-		if (pr->jit_tried && !pr->jit_exited && now_ns() - pr->jit_time < JIT_RELOAD_NS) {
+		if (pr->jit_tried && !pr->jit_exited && clock__mono_ns() - pr->jit_time < JIT_RELOAD_NS) {
 			r->jit_pending = 1;
 			continue;
 		}
@@ -855,7 +848,7 @@ int recorder__reload_perfmaps(struct recorder *r)
 
 int recorder__final_perfmaps(struct recorder *r)
 {
-	uint64_t start = now_ns();
+	uint64_t start = clock__mono_ns();
 	size_t i;
 	int err = jit_collect(r, 1);
 
@@ -864,7 +857,7 @@ int recorder__final_perfmaps(struct recorder *r)
 
 		if (!pr->nr_jit_unnamed)
 			continue;
-		if (now_ns() - start > JIT_FINAL_NS) {
+		if (clock__mono_ns() - start > JIT_FINAL_NS) {
 			pr_warn("reading perf maps took too long: the JIT code of %zu processes stays unnamed",
 				r->nr_procs - i);
 			break;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "profile.h"
@@ -124,14 +125,6 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The name and state of a thread, from /proc/PID/task/TID/stat: "tid (comm) S ...". */
 static void read_thread_stat(uint32_t pid, struct thread_copy *t)
 {
@@ -230,7 +223,7 @@ static void grab_thread(struct thread_copy *t, uint32_t stack_size)
 		t->err = errno;
 		return;
 	}
-	t0 = mono_ns();
+	t0 = clock__mono_ns();
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
 		t->err = errno;
 		goto detach;
@@ -268,7 +261,7 @@ static void grab_thread(struct thread_copy *t, uint32_t stack_size)
 	t->ok = 1;
 detach:
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
-	t->stopped_ns = mono_ns() - t0;
+	t->stopped_ns = clock__mono_ns() - t0;
 }
 
 static int cmp_tid(const void *a, const void *b)

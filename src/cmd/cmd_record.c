@@ -27,6 +27,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "clock.h"
 #include "launcher.h"
 #include "log.h"
 #include "outfile.h"
@@ -138,14 +139,6 @@ static int install_signals(void)
 			return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* Read the thread group id and name of a process; -ESRCH when there is none. */
@@ -816,7 +809,7 @@ int cmd_record(int argc, char **argv)
 	if (pfile__writer_flush(ss.w, &ss.prof))
 		goto out;
 
-	start = last_flush = mono_ns();
+	start = last_flush = clock__mono_ns();
 	if (ss.have_child) {
 		if (launcher__release(&ss.child, o.cmd[0])) {
 			ss.have_child = 0;
@@ -841,15 +834,15 @@ int cmd_record(int argc, char **argv)
 			if (!ss.have_child || ss.child.reaped)
 				break;
 			if (!stop_time)
-				stop_time = mono_ns();
-			else if (mono_ns() - stop_time > CHILD_GRACE_NS)
+				stop_time = clock__mono_ns();
+			else if (clock__mono_ns() - stop_time > CHILD_GRACE_NS)
 				break;
 		}
 
 		err = capture__poll(&ss.cap, POLL_MS);
 		if (err)
 			goto out;
-		now = mono_ns();
+		now = clock__mono_ns();
 		if (now - last_flush >= FLUSH_NS) {
 			if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
 				goto nomem;
@@ -884,7 +877,7 @@ int cmd_record(int argc, char **argv)
 	if (stop_signal)
 		pr_info("stopping on %s", strsignal(stop_signal));
 	{
-		uint64_t elapsed = mono_ns() - start;
+		uint64_t elapsed = clock__mono_ns() - start;
 
 		if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, elapsed))
 			goto nomem;

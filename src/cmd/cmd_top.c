@@ -24,6 +24,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "clock.h"
 #include "log.h"
 #include "profile.h"
 #include "report.h"
@@ -104,14 +105,6 @@ static int tio_saved;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int parse_args(int argc, char **argv, struct top_opts *o)
@@ -571,7 +564,7 @@ int cmd_top(int argc, char **argv)
 	}
 	if (t.tty)
 		fputs("\033[?25l\033[H\033[2J", stdout); /* hide the cursor, clear */
-	t.start_ns = last = mono_ns();
+	t.start_ns = last = clock__mono_ns();
 	for (;;) {
 		uint64_t now;
 		int k = 0, drawn = 0;
@@ -586,7 +579,7 @@ int cmd_top(int argc, char **argv)
 			if (k == 1)
 				break;
 		}
-		now = mono_ns();
+		now = clock__mono_ns();
 		/* --once: enough samples end the one interval early; the header then gives its true length. */
 		if (o.once_samples && now - last >= ONCE_MIN_NS && t.prof.total >= o.once_samples)
 			o.interval_ns = now - last;
