@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <mntent.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +30,7 @@
 #include "log.h"
 #include "outfile.h"
 #include "pfile.h"
+#include "pidwatch.h"
 #include "profile.h"
 #include "recorder.h"
 #include "sampler.h"
@@ -476,16 +475,12 @@ struct session {
 	struct outfile out;
 	struct launcher child;
 	int have_child;
-	int pidfds[MAX_PIDS];
-	int alive[MAX_PIDS];
+	struct pidwatch targets; /* the -p targets, alive or not */
 };
 
 /* Whether every target is gone. */
 static int targets_gone(struct session *ss)
 {
-	size_t i;
-	int any = 0;
-
 	if (ss->o->all)
 		return 0;
 	if (ss->have_child) {
@@ -495,23 +490,7 @@ static int targets_gone(struct session *ss)
 		}
 		return 0;
 	}
-	for (i = 0; i < ss->o->nr_pids; i++) {
-		if (!ss->alive[i])
-			continue;
-		if (ss->pidfds[i] >= 0) {
-			struct pollfd pfd = { .fd = ss->pidfds[i], .events = POLLIN };
-
-			if (poll(&pfd, 1, 0) > 0) {
-				ss->alive[i] = 0;
-				continue;
-			}
-		} else if (kill((pid_t)ss->o->pids[i], 0) && errno == ESRCH) {
-			ss->alive[i] = 0;
-			continue;
-		}
-		any = 1;
-	}
-	return !any;
+	return !pidwatch__alive(&ss->targets);
 }
 
 static const char *call_graph_name(const struct record_opts *o)
@@ -716,8 +695,7 @@ int cmd_record(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&ss, 0, sizeof(ss));
 	ss.o = &o;
-	for (i = 0; i < MAX_PIDS; i++)
-		ss.pidfds[i] = -1;
+	pidwatch__init(&ss.targets);
 
 	err = parse_args(argc, argv, &o);
 	if (err > 0)
@@ -743,7 +721,6 @@ int cmd_record(int argc, char **argv)
 			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i], tgid);
 			o.pids[i] = tgid;
 		}
-		ss.alive[i] = 1;
 	}
 	if (o.cgroup && resolve_cgroup(o.cgroup, o.cgroup_path, &o.cgroup_id, &o.cgroup_level))
 		return EXIT_ERROR;
@@ -793,11 +770,11 @@ int cmd_record(int argc, char **argv)
 	/* The held child is sampled from its exec on: until then it runs this program's image. */
 	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid, 1))
 		goto out;
-	for (i = 0; i < o.nr_pids; i++) {
+	for (i = 0; i < o.nr_pids; i++)
 		if (capture__add_target(&ss.cap, o.pids[i]))
 			goto out;
-		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
-	}
+	if (pidwatch__open(&ss.targets, o.pids, o.nr_pids))
+		goto nomem;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
@@ -921,8 +898,6 @@ out:
 	pfile__writer_free(ss.w);
 	capture__close(&ss.cap);
 	profile__release(&ss.prof);
-	for (i = 0; i < o.nr_pids; i++)
-		if (ss.pidfds[i] >= 0)
-			close(ss.pidfds[i]);
+	pidwatch__release(&ss.targets);
 	return ret;
 }

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "pidwatch.h"
 #include "profile.h"
 #include "report.h"
 #include "utf8.h"
@@ -485,16 +486,9 @@ static int read_keys(struct top *t)
 	return ret;
 }
 
-static int targets_alive(const struct top_opts *o)
+static int targets_alive(const struct top_opts *o, struct pidwatch *targets)
 {
-	size_t i;
-
-	if (o->all)
-		return 1;
-	for (i = 0; i < o->nr_pids; i++)
-		if (!kill((pid_t)o->pids[i], 0) || errno != ESRCH)
-			return 1;
-	return 0;
+	return o->all || pidwatch__alive(targets);
 }
 
 int cmd_top(int argc, char **argv)
@@ -503,6 +497,7 @@ int cmd_top(int argc, char **argv)
 	struct top t;
 	struct sampler_opts so = { 0 };
 	struct recorder_opts ro = { 0 };
+	struct pidwatch targets; /* the -p targets, alive or not */
 	struct sigaction sa;
 	uint64_t last;
 	size_t i;
@@ -511,13 +506,14 @@ int cmd_top(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&t, 0, sizeof(t));
 	t.o = &o;
+	pidwatch__init(&targets);
 	err = parse_args(argc, argv, &o);
 	if (err > 0)
 		return EXIT_OK;
 	if (err)
 		return cli__usage_error("top");
 	for (i = 0; i < o.nr_pids; i++)
-		if (kill((pid_t)o.pids[i], 0) && errno == ESRCH) {
+		if (pidwatch__gone(o.pids[i])) {
 			pr_err("no process with pid %u", o.pids[i]);
 			return EXIT_ERROR;
 		}
@@ -549,6 +545,8 @@ int cmd_top(int argc, char **argv)
 	for (i = 0; i < o.nr_pids; i++)
 		if (capture__add_target(&t.cap, o.pids[i]))
 			goto out;
+	if (pidwatch__open(&targets, o.pids, o.nr_pids))
+		goto nomem;
 	if (take_snapshot(&t))
 		goto nomem;
 	if (t.tty && isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved_tio)) {
@@ -598,7 +596,7 @@ int cmd_top(int argc, char **argv)
 			}
 			if (o.once)
 				break;
-			if (!targets_alive(&o)) {
+			if (!targets_alive(&o, &targets)) {
 				pr_info("the target%s exited", o.nr_pids > 1 ? "s" : "");
 				break;
 			}
@@ -624,6 +622,7 @@ out:
 	if (t.tty)
 		fputs("\033[?25h", stdout); /* show the cursor */
 	capture__close(&t.cap);
+	pidwatch__release(&targets);
 	profile__release(&t.prof);
 	for (i = 0; i <= MAX_WINDOW; i++)
 		free(t.snaps[i]);
