@@ -80,7 +80,9 @@ run_fuzz() {
 		name=$(basename "$bin")
 		seeds=tests/fuzz/seeds/${name#fuzz_}
 		corpus=$(mktemp -d)
-		if "$bin" -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 -print_final_stats=1 \
+		# UBSan findings fail the run (they only print by default), as the sanitizers' other findings do.
+		if UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+			"$bin" -max_total_time="$secs" -timeout=5 -rss_limit_mb=1024 -print_final_stats=1 \
 			"$corpus" "$seeds" >"$corpus.log" 2>&1; then
 			pass "fuzz smoke: $name ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$corpus.log" | grep -o '[0-9]*$') runs in ${secs}s)"
 		else

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "idxmap.h"
 
@@ -67,7 +71,87 @@ int idxmap__insert(struct idxmap *m, uint64_t hash, uint32_t id)
 	return 0;
 }
 
+/* --- hashes --- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                        \
+	do {                                                                                             \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                               \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                                  \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                                  \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                               \
+	} while (0)
+
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+uint64_t idxmap__siphash(uint64_t k0, uint64_t k1, const void *data, size_t len)
+{
+	const unsigned char *p = data, *end = p + (len & ~(size_t)7);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t left = len & 7, i;
+
+	for (; p != end; p += 8) {
+		m = le64(p);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (i = 0; i < left; i++)
+		b |= (uint64_t)p[i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The per-process key; drawn before main() so that threads and forked children see one value. */
+static uint64_t hash_key[2];
+
+__attribute__((constructor)) static void draw_hash_key(void)
+{
+	uint64_t k[2] = { 0, 0 };
+	struct timespec ts;
+
+	if (getrandom(k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k)) {
+		/* No entropy yet (early boot) or no getrandom: weaker, but still not a fixed key. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		k[0] ^= idxmap__stable_hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30);
+		k[1] ^= idxmap__stable_hash_u64((uint64_t)getpid() ^ (uint64_t)(uintptr_t)&ts);
+	}
+	hash_key[0] = k[0];
+	hash_key[1] = k[1];
+}
+
 uint64_t idxmap__hash_bytes(const void *data, size_t len, uint64_t seed)
+{
+	return idxmap__siphash(hash_key[0], hash_key[1] ^ seed, data, len);
+}
+
+uint64_t idxmap__hash_u64(uint64_t x)
+{
+	unsigned char b[8];
+
+	x = htole64(x);
+	memcpy(b, &x, 8);
+	return idxmap__siphash(hash_key[0], hash_key[1], b, 8);
+}
+
+uint64_t idxmap__stable_hash_bytes(const void *data, size_t len, uint64_t seed)
 {
 	const unsigned char *p = data;
 	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
@@ -77,7 +161,7 @@ uint64_t idxmap__hash_bytes(const void *data, size_t len, uint64_t seed)
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
 	}
-	return idxmap__hash_u64(h);
+	return idxmap__stable_hash_u64(h);
 }
 
 void u64map__init(struct u64map *m)

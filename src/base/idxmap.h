@@ -35,9 +35,22 @@ uint32_t idxmap__find(const struct idxmap *m, uint64_t hash, const void *key, id
 /* Store 'id' under 'hash'; the caller has checked that no equal key is stored. */
 int idxmap__insert(struct idxmap *m, uint64_t hash, uint32_t id);
 
-/* 64-bit hashes for building keys (FNV-1a with a final mix). */
+/*
+ * Hashes for building keys. idxmap__hash_bytes() and idxmap__hash_u64() are SipHash-2-4 under a key
+ * drawn once per process from getrandom() (before main, so forked children share it): keys come from
+ * untrusted files and processes, and an unkeyed hash lets a crafted input put every key in one probe
+ * chain. Their values differ from run to run: never store them, print them or derive output from
+ * them. 'seed' separates uses of one key (a different seed gives an unrelated hash).
+ */
 uint64_t idxmap__hash_bytes(const void *data, size_t len, uint64_t seed);
-static inline uint64_t idxmap__hash_u64(uint64_t x)
+uint64_t idxmap__hash_u64(uint64_t x);
+
+/*
+ * Stable hashes (FNV-1a with the murmur3 64-bit finaliser): the same value in every run, for what
+ * must not change between runs (flame graph colours). Not for hash tables of untrusted keys.
+ */
+uint64_t idxmap__stable_hash_bytes(const void *data, size_t len, uint64_t seed);
+static inline uint64_t idxmap__stable_hash_u64(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -46,6 +59,9 @@ static inline uint64_t idxmap__hash_u64(uint64_t x)
 	x ^= x >> 33;
 	return x;
 }
+
+/* SipHash-2-4 of 'data' under the 128-bit key (k0, k1), little-endian as in the reference. */
+uint64_t idxmap__siphash(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
 /*
  * u64map - a hash map from non-zero-sized 64-bit keys to 64-bit values, for caches keyed by addresses

@@ -342,7 +342,7 @@ static int load_and_diff(struct diff_cmd_opts *o, struct diff *d)
 		err = -EIO;
 		goto out;
 	}
-	if (err)
+	if (err && err != -E2BIG) /* past a reader's limit: logged already */
 		pr_err("cannot compare the profiles: %s", strerror(-err));
 out:
 	flamegraph__free(fg);

@@ -77,7 +77,7 @@ int cmd_export(int argc, char **argv)
 	else
 		err = export__speedscope(f, &p, &o.view, read_cmd__input_name(&o));
 	if (err) {
-		if (err != -EINVAL)
+		if (err != -EINVAL && err != -E2BIG) /* both logged already */
 			pr_err("cannot write '%s': %s", o.output, strerror(-err));
 		outfile__abort(&out);
 	} else {

@@ -93,7 +93,7 @@ int cmd_flamegraph(int argc, char **argv)
 	f = outfile__fp(&out);
 	err = f ? draw(f, &p, &o) : -errno;
 	if (err) {
-		if (err != -EINVAL)
+		if (err != -EINVAL && err != -E2BIG) /* both logged already */
 			pr_err("cannot write flame graph '%s': %s", o.output, strerror(-err));
 		outfile__abort(&out);
 	} else {

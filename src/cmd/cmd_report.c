@@ -457,7 +457,7 @@ int cmd_report(int argc, char **argv)
 	profile__release(&p);
 	if (err == -EINVAL)
 		return cli__usage_error("report");
-	if (err && err != -ENOENT)
+	if (err && err != -ENOENT && err != -E2BIG) /* both logged already */
 		pr_err("cannot report on '%s': %s", o.input, strerror(-err));
 	return err ? EXIT_ERROR : EXIT_OK;
 }
@@ -489,7 +489,7 @@ int cmd_folded(int argc, char **argv)
 	f = outfile__fp(&out);
 	err = f ? folded__write(f, &p, &fo) : -errno;
 	if (err) {
-		if (err != -EINVAL)
+		if (err != -EINVAL && err != -E2BIG) /* both logged already */
 			pr_err("cannot write folded stacks: %s", strerror(-err));
 		outfile__abort(&out);
 	} else {

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "stats.h"
 #include "utf8.h"
+#include "view.h"
 
 #define NO_ROW UINT32_MAX
 
@@ -218,6 +219,8 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 	uint64_t *per_stack = NULL;
 	size_t K2 = (size_t)nr_runs_all(d) * 2, nslots;
 	struct strbuf sb = { 0 };
+	/* Walking every frame of every stack is charged as the view charges its readers (view.h). */
+	uint64_t budget = p->expand_limit ? p->expand_limit : UINT64_MAX, cost;
 	int err = -ENOMEM;
 
 	if (side < 0 || side > 1 || d->added[side] >= d->nr_runs[side] || d->finished)
@@ -245,11 +248,23 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 
 		if (!per_stack[s])
 			continue;
+		for (cost = 0, i = 0; i < p->stacks[s].depth; i++)
+			cost += 4 * (uint64_t)(p->locations[locs[i]].nr_frames ? p->locations[locs[i]].nr_frames : 1);
+		if (cost > budget) {
+			err = view__budget_error(p);
+			goto out;
+		}
+		budget -= cost;
 		if (d->opts.by == DIFF_BY_STACK) {
 			uint32_t r;
 
 			if (stack_string(p, s, &sb, labels))
 				goto out;
+			if (sb.len > budget) {
+				err = view__budget_error(p);
+				goto out;
+			}
+			budget -= sb.len;
 			r = row_for(d, sb.s, sb.len, "");
 			if (r == NO_ROW)
 				goto out;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -7,6 +8,7 @@
 #include "export.h"
 #include "idxmap.h"
 #include "json.h"
+#include "log.h"
 
 /* --- protobuf encoding ------------------------------------------------------------------------------ */
 
@@ -128,6 +130,8 @@ enum {
 
 /* Strings beyond the profile's own: the profile's string ids are used as pprof string indexes as they
  * are (both start with ""), and these follow them. */
+#define PPROF_VALUE_MAX ((uint64_t)INT64_MAX)
+
 enum { S_SAMPLES, S_COUNT, S_CPU, S_NANOSECONDS, S_PID, S_TID, S_COMM, S_COMMENT, NR_EXTRA };
 
 /*
@@ -179,6 +183,10 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 {
 	struct pbuf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
 	uint32_t *map_id = calloc(p->nr_mappings + 1, sizeof(*map_id)), *func_of = NULL, i, k, next_map = 1;
+	uint32_t *addr_fn = NULL; /* per location: its own function for an unnamed address, 0 for none */
+	char **labels = NULL, label_buf[4096];
+	uint32_t nr_labels = 0;
+	uint64_t next_fn, budget = p->expand_limit ? p->expand_limit : UINT64_MAX;
 	uint64_t x = p->nr_strs, period = 10000000; /* 100 Hz unless the profile says otherwise */
 	struct u64map funcs;
 	const char *v;
@@ -189,10 +197,14 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 
 	u64map__init(&funcs);
 	func_of = malloc((p->nr_frames + 1) * sizeof(*func_of));
-	if (!map_id || !map_named || !func_of)
+	addr_fn = calloc(p->nr_locations + 1, sizeof(*addr_fn));
+	labels = malloc((p->nr_locations + 1) * sizeof(*labels));
+	if (!map_id || !map_named || !func_of || !addr_fn || !labels)
 		goto out;
 	if ((v = profile__meta_get(p, "frequency")) && strtoull(v, NULL, 10))
 		period = 1000000000ULL / strtoull(v, NULL, 10);
+	if (!period) /* a frequency above 1 GHz (a hostile file) */
+		period = 1;
 
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_SAMPLES, x + S_COUNT);
 	value_type(&b, &m, PROF_SAMPLE_TYPE, x + S_CPU, x + S_NANOSECONDS);
@@ -245,6 +257,32 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		func_of[i] = (uint32_t)id;
 	}
 
+	/*
+	 * Unnamed addresses: a function of their own each, named as report names them
+	 * ("[postgres+0x58ad9e]"), so that pprof neither merges every unnamed address of a module into one
+	 * function nor shows them as a root. Their names follow the extra strings in the string table.
+	 */
+	next_fn = funcs.len + 1;
+	for (i = 0; i < p->nr_locations; i++) {
+		const struct profile_location *l = &p->locations[i];
+		int unnamed = !l->nr_frames;
+
+		for (k = 0; k < l->nr_frames; k++)
+			unnamed |= !func_of[l->frame + k];
+		if (!unnamed)
+			continue;
+		profile__frame_label(p, i, l->nr_frames, label_buf, sizeof(label_buf));
+		labels[nr_labels] = strdup(label_buf);
+		if (!labels[nr_labels])
+			goto out;
+		addr_fn[i] = (uint32_t)next_fn++;
+		pbuf__uint(&m, FUNC_ID, addr_fn[i]);
+		pbuf__uint(&m, FUNC_NAME, x + NR_EXTRA + nr_labels);
+		pbuf__uint(&m, FUNC_SYSTEM_NAME, x + NR_EXTRA + nr_labels);
+		pbuf_msg(&b, PROF_FUNCTION, &m);
+		nr_labels++;
+	}
+
 	/* Locations: ids are profile location ids + 1; frames innermost first, as pprof's Lines. */
 	for (i = 0; i < p->nr_locations; i++) {
 		const struct profile_location *l = &p->locations[i];
@@ -255,28 +293,41 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		for (k = 0; k < l->nr_frames; k++) {
 			uint32_t fi = l->frame + k;
 
-			if (!func_of[fi])
-				continue;
-			pbuf__uint(&sub, LINE_FUNCTION_ID, func_of[fi]);
+			pbuf__uint(&sub, LINE_FUNCTION_ID, func_of[fi] ? func_of[fi] : addr_fn[i]);
 			pbuf__uint(&sub, LINE_LINE, p->frames[fi].line);
+			pbuf_msg(&m, LOC_LINE, &sub);
+		}
+		if (!l->nr_frames) {
+			pbuf__uint(&sub, LINE_FUNCTION_ID, addr_fn[i]);
 			pbuf_msg(&m, LOC_LINE, &sub);
 		}
 		pbuf_msg(&b, PROF_LOCATION, &m);
 	}
 
-	/* Samples: one per (stack, thread), locations leaf first. */
+	/*
+	 * Samples: one per (stack, thread), locations leaf first. They repeat a stack in every thread
+	 * that sampled it, so they are charged to the profile's expand_limit, as the view charges its
+	 * readers: a deep stack in many threads must not grow the buffer to gigabytes.
+	 */
 	for (i = 0; i < p->nr_counts; i++) {
 		const struct profile_count *c = &p->counts[i];
 		const struct profile_thread *t = &p->threads[c->thread];
 		const uint32_t *locs = profile__stack_locs(p, c->stack);
+		uint64_t cost = 32 + (uint64_t)p->stacks[c->stack].depth * 4;
 
 		if (!c->count || (view && !view__thread_selected(p, c->thread, view)))
 			continue;
+		if (cost > budget) {
+			err = view__budget_error(p);
+			goto out;
+		}
+		budget -= cost;
 		for (k = 0; k < p->stacks[c->stack].depth; k++)
 			pbuf__varint(&packed, locs[k] + 1);
 		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
-		pbuf__varint(&packed, c->count);
-		pbuf__varint(&packed, c->count * period);
+		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value. */
+		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : c->count);
+		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period);
 		pbuf_msg(&m, SAMPLE_VALUE, &packed);
 		label(&m, &sub, x + S_PID, 0, t->pid);
 		label(&m, &sub, x + S_TID, 0, t->tid);
@@ -289,6 +340,8 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		pbuf__bytes(&b, PROF_STRING_TABLE, p->strs[i], p->str_lens[i]);
 	for (i = 0; i < NR_EXTRA; i++)
 		pbuf__bytes(&b, PROF_STRING_TABLE, extra[i], strlen(extra[i]));
+	for (i = 0; i < nr_labels; i++)
+		pbuf__bytes(&b, PROF_STRING_TABLE, labels[i], strlen(labels[i]));
 
 	if ((v = profile__meta_get(p, "duration_ns")))
 		pbuf__uint(&b, PROF_DURATION_NANOS, strtoull(v, NULL, 10));
@@ -310,6 +363,10 @@ out:
 	free(map_id);
 	free(map_named);
 	free(func_of);
+	free(addr_fn);
+	for (i = 0; i < nr_labels; i++)
+		free(labels[i]);
+	free(labels);
 	u64map__release(&funcs);
 	return err;
 }
@@ -334,7 +391,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 {
 	static const struct view_opts defaults = { 0 };
 	struct thread_sum *threads = NULL;
-	uint32_t *order = NULL, nr_threads = 0, i, s, k;
+	uint32_t *order = NULL, *start = NULL, nr_threads = 0, i, s, k;
 	struct json j;
 	struct view v;
 	int err = view__build(&v, p, vo ? vo : &defaults);
@@ -344,15 +401,34 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 	err = -ENOMEM;
 	threads = calloc(p->nr_threads + 1, sizeof(*threads));
 	order = malloc((v.nr_stacks + 1) * sizeof(*order));
-	if (!threads || !order)
+	start = calloc(p->nr_threads + 2, sizeof(*start));
+	if (!threads || !order || !start)
 		goto out;
 	for (i = 0; i < p->nr_threads; i++)
 		threads[i].thread = i;
-	for (s = 0; s < v.nr_stacks; s++)
+	/*
+	 * The view's stacks grouped by thread (a counting sort, in view order within a thread), so that
+	 * writing every thread's samples is linear in threads + stacks, not threads x stacks.
+	 */
+	for (s = 0; s < v.nr_stacks; s++) {
 		threads[v.stacks[s].thread].samples += v.stacks[s].count;
+		start[v.stacks[s].thread + 1]++;
+	}
+	for (i = 0; i < p->nr_threads; i++)
+		start[i + 1] += start[i];
+	for (s = 0; s < v.nr_stacks; s++)
+		order[start[v.stacks[s].thread]++] = s;
+	for (i = p->nr_threads; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
 	qsort(threads, p->nr_threads, sizeof(*threads), cmp_thread_sum);
 	while (nr_threads < p->nr_threads && threads[nr_threads].samples)
 		nr_threads++;
+	/* Every sample is written with all its frames: charge them before writing anything. */
+	for (s = 0; s < v.nr_stacks; s++)
+		if ((err = view__charge(&v, 8 + (uint64_t)v.stacks[s].depth * 4)))
+			goto out;
+	err = -ENOMEM;
 
 	json__init(&j, out, 0);
 	json__obj(&j);
@@ -381,13 +457,12 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 	json__key(&j, "profiles");
 	json__arr(&j);
 	for (i = 0; i < nr_threads; i++) {
-		const struct profile_thread *t = &p->threads[threads[i].thread];
-		uint32_t n = 0;
+		uint32_t th = threads[i].thread;
+		const struct profile_thread *t = &p->threads[th];
+		const uint32_t *mine = order + start[th];
+		uint32_t n = start[th + 1] - start[th];
 		char pname[512];
 
-		for (s = 0; s < v.nr_stacks; s++)
-			if (v.stacks[s].thread == threads[i].thread)
-				order[n++] = s;
 		snprintf(pname, sizeof(pname), "%s (%u/%u)", profile__str(p, t->comm), t->pid, t->tid);
 		fputc('\n', out);
 		json__obj(&j);
@@ -399,10 +474,10 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 		json__key(&j, "samples");
 		json__arr(&j);
 		for (s = 0; s < n; s++) {
-			const uint32_t *fs = view__stack_funcs(&v, order[s]);
+			const uint32_t *fs = view__stack_funcs(&v, mine[s]);
 
 			json__arr(&j);
-			for (k = 0; k < v.stacks[order[s]].depth; k++)
+			for (k = 0; k < v.stacks[mine[s]].depth; k++)
 				json__u64(&j, fs[k]);
 			json__end(&j);
 		}
@@ -410,7 +485,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 		json__key(&j, "weights");
 		json__arr(&j);
 		for (s = 0; s < n; s++)
-			json__u64(&j, v.stacks[order[s]].count);
+			json__u64(&j, v.stacks[mine[s]].count);
 		json__end(&j);
 		json__end(&j);
 	}
@@ -421,6 +496,7 @@ int export__speedscope(FILE *out, const struct profile *p, const struct view_opt
 out:
 	free(threads);
 	free(order);
+	free(start);
 	view__release(&v);
 	return err;
 }

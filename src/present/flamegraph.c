@@ -235,7 +235,7 @@ static void xml(FILE *out, const char *s)
 /* Three deterministic pseudo-random numbers in [0, 1) from a name, for stable colours. */
 static void name_hash(const char *s, double v[3])
 {
-	uint64_t h = idxmap__hash_bytes(s, strlen(s), 11);
+	uint64_t h = idxmap__stable_hash_bytes(s, strlen(s), 11);
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -569,10 +569,10 @@ int flamegraph__add_view(struct flamegraph *fg, const struct view *v, int after,
 	uint32_t s, k, cap = 0;
 	int err = 0;
 
-	for (s = 0; s < v->nr_stacks && !err; s++) {
-		const uint32_t *fs = view__stack_funcs(v, s);
-		uint32_t d = v->stacks[s].depth;
-		uint64_t n = v->stacks[s].count;
+	for (s = 0; s < v->nr_paths && !err; s++) {
+		const uint32_t *fs = view__path_funcs(v, s);
+		uint32_t d = v->paths[s].depth;
+		uint64_t n = v->paths[s].count;
 
 		if (d > cap) {
 			struct flamegraph_frame *nf = realloc(frames, d * 2 * sizeof(*nf));

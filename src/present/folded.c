@@ -125,33 +125,92 @@ static int append(char **buf, size_t *len, size_t *cap, const char *name, int se
 	return 0;
 }
 
+/* One line to write before merging: a path, under a thread prefix or none. */
+struct row {
+	uint32_t pid, tid, comm, path; /* pid, tid, comm 0 when not in the prefix */
+	uint64_t count;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->comm != y->comm)
+		return x->comm < y->comm ? -1 : 1;
+	return (x->path > y->path) - (x->path < y->path);
+}
+
+/*
+ * The rows: one per path without a prefix; with one, one per (prefix, path), the counts of the
+ * threads that share a prefix merged first, so that each line's text is made once.
+ */
+static struct row *make_rows(const struct view *v, const struct folded_opts *opts, size_t *nr)
+{
+	const struct profile *p = v->p;
+	int prefix = opts->pid_prefix || opts->tid_prefix;
+	size_t n = prefix ? v->nr_stacks : v->nr_paths, i, k;
+	struct row *rows = malloc((n ? n : 1) * sizeof(*rows));
+
+	if (!rows)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (prefix) {
+			const struct view_stack *s = &v->stacks[i];
+			const struct profile_thread *t = &p->threads[s->thread];
+
+			rows[i] = (struct row){ t->pid, opts->tid_prefix ? t->tid : 0, t->comm, s->path, s->count };
+		} else {
+			rows[i] = (struct row){ 0, 0, 0, (uint32_t)i, v->paths[i].count };
+		}
+	}
+	if (prefix && n) {
+		qsort(rows, n, sizeof(*rows), cmp_row);
+		for (i = 0, k = 0; i < n; i++) {
+			if (k && !cmp_row(&rows[k - 1], &rows[i]))
+				rows[k - 1].count += rows[i].count;
+			else
+				rows[k++] = rows[i];
+		}
+		n = k;
+	}
+	*nr = n;
+	return rows;
+}
+
 int folded__write(FILE *out, const struct profile *p, const struct folded_opts *opts)
 {
 	static const struct view_opts defaults = { 0 };
 	struct lines l = { 0 };
 	char *buf = NULL, label[4096];
-	size_t len, cap = 0, i;
+	size_t len, cap = 0, i, nr_rows = 0, r;
+	struct row *rows = NULL;
 	struct view v;
-	uint32_t s, k;
+	uint32_t k;
 	int err = view__build(&v, p, opts->view ? opts->view : &defaults);
 
 	if (err)
 		return err;
 	err = -ENOMEM;
 	idxmap__init(&l.idx);
-	for (s = 0; s < v.nr_stacks; s++) {
-		const uint32_t *fs = view__stack_funcs(&v, s);
-		uint32_t d = v.stacks[s].depth;
+	rows = make_rows(&v, opts, &nr_rows);
+	if (!rows)
+		goto out;
+	for (r = 0; r < nr_rows; r++) {
+		const uint32_t *fs = view__path_funcs(&v, rows[r].path);
+		uint32_t d = v.paths[rows[r].path].depth;
 		int first = 1;
 
 		len = 0;
 		if (opts->pid_prefix || opts->tid_prefix) {
-			const struct profile_thread *t = &p->threads[v.stacks[s].thread];
-
 			if (opts->tid_prefix)
-				snprintf(label, sizeof(label), "%s-%u/%u", profile__str(p, t->comm), t->pid, t->tid);
+				snprintf(label, sizeof(label), "%s-%u/%u", profile__str(p, rows[r].comm), rows[r].pid,
+					 rows[r].tid);
 			else
-				snprintf(label, sizeof(label), "%s-%u", profile__str(p, t->comm), t->pid);
+				snprintf(label, sizeof(label), "%s-%u", profile__str(p, rows[r].comm), rows[r].pid);
 			if (append(&buf, &len, &cap, label, 0, ""))
 				goto out;
 			first = 0;
@@ -161,11 +220,19 @@ int folded__write(FILE *out, const struct profile *p, const struct folded_opts *
 		for (k = 0; k < d; k++) {
 			const struct view_func *f = &v.funcs[fs[k]];
 
+			/* Charged as the line grows: one deep path of long names is already too much. */
+			if ((err = view__charge(&v, strlen(f->name) + 6)))
+				goto out;
+			err = -ENOMEM;
 			if (append(&buf, &len, &cap, f->name, !first, opts->annotate ? view__kind_suffix(f->kind) : ""))
 				goto out;
 			first = 0;
 		}
-		if (add_line(&l, buf, len, v.stacks[s].count))
+		/* The text of every line is kept until the lines are sorted. */
+		if ((err = view__charge(&v, len + 1 + sizeof(struct line))))
+			goto out;
+		err = -ENOMEM;
+		if (add_line(&l, buf, len, rows[r].count))
 			goto out;
 	}
 	if (l.nr)
@@ -177,6 +244,7 @@ out:
 	for (i = 0; i < l.nr; i++)
 		free(l.v[i].text);
 	free(l.v);
+	free(rows);
 	idxmap__release(&l.idx);
 	free(buf);
 	view__release(&v);

@@ -94,10 +94,11 @@ struct report_row *report__aggregate_view(const struct view *v, enum report_sort
 		r->frame = f->function ? 0 : f->frame_idx;
 		last_stack[row_of[i]] = UINT32_MAX;
 	}
-	for (s = 0; s < v->nr_stacks; s++) {
-		const uint32_t *fs = view__stack_funcs(v, s);
-		uint32_t d = v->stacks[s].depth;
-		uint64_t c = v->stacks[s].count;
+	/* Paths, not stacks: a stack sampled in many threads is one path, walked once. */
+	for (s = 0; s < v->nr_paths; s++) {
+		const uint32_t *fs = view__path_funcs(v, s);
+		uint32_t d = v->paths[s].depth;
+		uint64_t c = v->paths[s].count;
 
 		if (d)
 			rows[row_of[v->funcs[fs[d - 1]].base]].self += c;
@@ -376,9 +377,9 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 		err = -ENOENT;
 		goto out;
 	}
-	for (s = 0; s < v->nr_stacks; s++) {
-		const uint32_t *fs = view__stack_funcs(v, s);
-		uint32_t d = v->stacks[s].depth;
+	for (s = 0; s < v->nr_paths; s++) {
+		const uint32_t *fs = view__path_funcs(v, s);
+		uint32_t d = v->paths[s].depth;
 		int seen = 0;
 
 		for (i = 0; i < d; i++) {
@@ -391,11 +392,11 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 			nb = k == UINT32_MAX ? v->nr_funcs : v->funcs[fs[k]].base;
 			if (stamp[nb] != s) {
 				stamp[nb] = s;
-				sum[nb] += v->stacks[s].count;
+				sum[nb] += v->paths[s].count;
 			}
 		}
 		if (seen)
-			total += v->stacks[s].count;
+			total += v->paths[s].count;
 	}
 	edges = malloc((v->nr_funcs + 1) * sizeof(*edges));
 	if (!edges)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static uint32_t intern_func(struct view *v, const char *name, uint32_t mapping, 
 		v->funcs = n;
 		v->cap_funcs = ncap;
 	}
+	if (view__charge(v, sizeof(*f) + strlen(name) + 1))
+		return PROFILE_NONE;
 	f = &v->funcs[v->nr_funcs];
 	f->name = strdup(name);
 	if (!f->name)
@@ -227,8 +230,30 @@ static uint32_t process_func(struct view *v, uint32_t *cache, uint8_t *done, uin
 	return cache[thread];
 }
 
+int view__charge(struct view *v, uint64_t bytes)
+{
+	if (bytes <= v->budget) {
+		v->budget -= bytes;
+		return 0;
+	}
+	v->budget = 0;
+	if (!v->over_budget)
+		view__budget_error(v->p);
+	v->over_budget = 1;
+	return -E2BIG;
+}
+
+int view__budget_error(const struct profile *p)
+{
+	pr_err("the profile expands past %.1f MiB of stacks, names and output, the limit for a file of its "
+	       "size: refusing to go on (see LIMITS in scorch-format(5))", (double)p->expand_limit / (1 << 20));
+	return -E2BIG;
+}
+
 static int push_func(struct view *v, uint32_t id)
 {
+	if (view__charge(v, sizeof(*v->funcs_of)))
+		return -E2BIG;
 	if (v->nr_funcs_of == v->cap_funcs_of) {
 		size_t ncap = v->cap_funcs_of ? v->cap_funcs_of * 2 : 4096;
 		uint32_t *n = realloc(v->funcs_of, ncap * sizeof(*n));
@@ -279,107 +304,181 @@ static int match_flags(uint8_t **flags, size_t *nflags, const struct view *v, ui
 	return (*flags)[id];
 }
 
+#define PATH_TODO UINT32_MAX       /* stack not expanded yet */
+#define PATH_DROP (UINT32_MAX - 1) /* stack dropped by --focus/--ignore */
+#define PATH_KEEP (UINT32_MAX - 2) /* --by process: stack kept, its path depends on the thread */
+
+struct build {
+	const struct view_opts *o;
+	regex_t focus, ignore;
+	int have_focus, have_ignore;
+	size_t *loc_base;  /* per location: first slot in slots */
+	uint32_t *slots;   /* per (location, frame): func id, SLOT_TODO or SLOT_SKIP */
+	uint8_t *flags;    /* per func: match_flags() */
+	size_t nflags;
+};
+
+static int new_path(struct view *v, size_t first, uint32_t depth, uint32_t *id)
+{
+	if (v->nr_paths == v->cap_paths) {
+		size_t ncap = v->cap_paths ? v->cap_paths * 2 : 256;
+		struct view_path *n = realloc(v->paths, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		v->paths = n;
+		v->cap_paths = ncap;
+	}
+	v->paths[v->nr_paths] = (struct view_path){ first, depth, 0 };
+	*id = v->nr_paths++;
+	return 0;
+}
+
+/*
+ * Expand profile stack 'st' once: push its frames to funcs_of and make its path (*path), or
+ * PATH_DROP when the filters drop it. Under --by process the frames only serve the filters: they are
+ * taken back, *path is PATH_KEEP and *root the location of the root frame.
+ */
+static int expand_stack(struct view *v, struct build *b, uint32_t st, uint32_t *path, uint32_t *root)
+{
+	const struct profile *p = v->p;
+	const struct view_opts *o = b->o;
+	const uint32_t *locs = profile__stack_locs(p, st);
+	uint32_t d = p->stacks[st].depth, prev = PROFILE_NONE, depth = 0;
+	size_t first = v->nr_funcs_of;
+	int focused = !b->have_focus, ignored = 0, err;
+
+	while (d--) {
+		uint32_t loc = locs[d], nf = p->locations[loc].nr_frames, f = nf ? nf : 1;
+
+		while (f--) {
+			uint32_t *slot = &b->slots[b->loc_base[loc] + f], id;
+			int m;
+
+			if (*slot == SLOT_TODO) {
+				*slot = frame_func(v, loc, f, o);
+				if (*slot == PROFILE_NONE) {
+					*slot = SLOT_TODO;
+					return v->over_budget ? -E2BIG : -ENOMEM;
+				}
+			}
+			id = *slot;
+			if (id == SLOT_SKIP)
+				continue;
+			if (o->by == VIEW_BY_MODULE && prev != PROFILE_NONE &&
+			    v->funcs[prev].mapping == v->funcs[id].mapping)
+				continue;
+			if (b->have_focus || b->have_ignore) {
+				m = match_flags(&b->flags, &b->nflags, v, id, b->have_focus ? &b->focus : NULL,
+						b->have_ignore ? &b->ignore : NULL);
+				if (m < 0)
+					return m;
+				focused |= m & 1;
+				ignored |= m >> 1;
+			}
+			if ((err = push_func(v, id)))
+				return err;
+			prev = id;
+			depth++;
+		}
+	}
+	if (!focused || ignored) {
+		v->nr_funcs_of = first;
+		*path = PATH_DROP;
+		return 0;
+	}
+	if (o->by == VIEW_BY_PROCESS) {
+		*root = depth ? v->funcs[v->funcs_of[first]].loc : 0;
+		v->nr_funcs_of = first;
+		*path = PATH_KEEP;
+		return 0;
+	}
+	return new_path(v, first, depth, path);
+}
+
 int view__build(struct view *v, const struct profile *p, const struct view_opts *o)
 {
-	regex_t focus, ignore;
-	int have_focus = 0, have_ignore = 0, err = -ENOMEM;
-	size_t *loc_base = NULL, nslots = 0, nflags = 0;
-	uint32_t *slots = NULL, *proc_of = NULL, i, c;
-	uint8_t *flags = NULL, *proc_done = NULL;
+	struct build b = { .o = o };
+	int err = -ENOMEM;
+	size_t nslots = 0;
+	uint32_t *path_of = NULL, *root_of = NULL, *proc_of = NULL, i, c;
+	uint8_t *proc_done = NULL;
+	struct u64map proc_path; /* --by process: the path of each process func */
 
 	memset(v, 0, sizeof(*v));
 	v->p = p;
+	v->budget = p->expand_limit ? p->expand_limit : UINT64_MAX;
 	idxmap__init(&v->func_idx);
 	idxmap__init(&v->base_idx);
+	u64map__init(&proc_path);
 	if (o->focus && *o->focus) {
-		if (compile(&focus, o->focus, "--focus"))
+		if (compile(&b.focus, o->focus, "--focus"))
 			return -EINVAL;
-		have_focus = 1;
+		b.have_focus = 1;
 	}
 	if (o->ignore && *o->ignore) {
-		if (compile(&ignore, o->ignore, "--ignore")) {
+		if (compile(&b.ignore, o->ignore, "--ignore")) {
 			err = -EINVAL;
 			goto out;
 		}
-		have_ignore = 1;
+		b.have_ignore = 1;
 	}
 	/* A cache of func ids per (location, frame), so each name is made once. */
-	loc_base = malloc((p->nr_locations + 1) * sizeof(*loc_base));
-	if (!loc_base)
+	b.loc_base = malloc((p->nr_locations + 1) * sizeof(*b.loc_base));
+	if (!b.loc_base)
 		goto out;
 	for (i = 0; i < p->nr_locations; i++) {
-		loc_base[i] = nslots;
+		b.loc_base[i] = nslots;
 		nslots += p->locations[i].nr_frames ? p->locations[i].nr_frames : 1;
 	}
-	loc_base[i] = nslots;
-	slots = malloc((nslots ? nslots : 1) * sizeof(*slots));
-	if (!slots)
+	b.loc_base[i] = nslots;
+	b.slots = malloc((nslots ? nslots : 1) * sizeof(*b.slots));
+	/* The path of each profile stack, made when a count first refers to it. */
+	path_of = malloc((p->nr_stacks ? p->nr_stacks : 1) * sizeof(*path_of));
+	if (!b.slots || !path_of)
 		goto out;
 	for (i = 0; i < nslots; i++)
-		slots[i] = SLOT_TODO;
+		b.slots[i] = SLOT_TODO;
+	for (i = 0; i < p->nr_stacks; i++)
+		path_of[i] = PATH_TODO;
 	if (o->by == VIEW_BY_PROCESS) {
 		proc_of = malloc((p->nr_threads ? p->nr_threads : 1) * sizeof(*proc_of));
 		proc_done = calloc(p->nr_threads ? p->nr_threads : 1, 1);
-		if (!proc_of || !proc_done || name_processes(p, proc_of))
+		root_of = malloc((p->nr_stacks ? p->nr_stacks : 1) * sizeof(*root_of));
+		if (!proc_of || !proc_done || !root_of || name_processes(p, proc_of))
 			goto out;
 	}
 
 	for (c = 0; c < p->nr_counts; c++) {
 		const struct profile_count *pc = &p->counts[c];
-		const uint32_t *locs = profile__stack_locs(p, pc->stack);
-		uint32_t d = p->stacks[pc->stack].depth, prev = PROFILE_NONE, depth = 0;
-		size_t first = v->nr_funcs_of;
-		int focused = !have_focus, ignored = 0;
+		uint32_t path;
 
 		if (!pc->count || !view__thread_selected(p, pc->thread, o))
 			continue;
-		while (d--) {
-			uint32_t loc = locs[d], nf = p->locations[loc].nr_frames, f = nf ? nf : 1;
-
-			while (f--) {
-				uint32_t *slot = &slots[loc_base[loc] + f], id;
-				int m;
-
-				if (*slot == SLOT_TODO) {
-					*slot = frame_func(v, loc, f, o);
-					if (*slot == PROFILE_NONE) {
-						*slot = SLOT_TODO;
-						goto out;
-					}
-				}
-				id = *slot;
-				if (id == SLOT_SKIP)
-					continue;
-				if (o->by == VIEW_BY_MODULE && prev != PROFILE_NONE &&
-				    v->funcs[prev].mapping == v->funcs[id].mapping)
-					continue;
-				if (have_focus || have_ignore) {
-					m = match_flags(&flags, &nflags, v, id, have_focus ? &focus : NULL,
-							have_ignore ? &ignore : NULL);
-					if (m < 0)
-						goto out;
-					focused |= m & 1;
-					ignored |= m >> 1;
-				}
-				if (push_func(v, id))
-					goto out;
-				prev = id;
-				depth++;
-			}
-		}
-		if (!focused || ignored) {
-			v->nr_funcs_of = first;
+		if (path_of[pc->stack] == PATH_TODO &&
+		    (err = expand_stack(v, &b, pc->stack, &path_of[pc->stack], root_of ? &root_of[pc->stack] : NULL)))
+			goto out;
+		err = -ENOMEM;
+		path = path_of[pc->stack];
+		if (path == PATH_DROP)
 			continue;
-		}
-		if (o->by == VIEW_BY_PROCESS) {
-			uint32_t id = process_func(v, proc_of, proc_done, pc->thread, depth ? v->funcs[v->funcs_of[first]].loc : 0);
+		if (path == PATH_KEEP) {
+			uint32_t id = process_func(v, proc_of, proc_done, pc->thread, root_of[pc->stack]);
+			uint64_t pid;
 
-			if (id == PROFILE_NONE)
+			if (id == PROFILE_NONE) {
+				err = v->over_budget ? -E2BIG : -ENOMEM;
 				goto out;
-			v->nr_funcs_of = first;
-			if (push_func(v, id))
-				goto out;
-			depth = 1;
+			}
+			if (u64map__get(&proc_path, id, &pid)) {
+				path = (uint32_t)pid;
+			} else {
+				if ((err = new_path(v, v->nr_funcs_of, 1, &path)) || (err = push_func(v, id)))
+					goto out;
+				err = -ENOMEM;
+				if (u64map__set(&proc_path, id, path))
+					goto out;
+			}
 		}
 		if (v->nr_stacks == v->cap_stacks) {
 			size_t ncap = v->cap_stacks ? v->cap_stacks * 2 : 1024;
@@ -390,20 +489,25 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 			v->stacks = n;
 			v->cap_stacks = ncap;
 		}
-		v->stacks[v->nr_stacks++] = (struct view_stack){ first, depth, pc->thread, pc->count };
+		v->stacks[v->nr_stacks++] =
+			(struct view_stack){ v->paths[path].first, v->paths[path].depth, pc->thread, pc->count, path };
+		v->paths[path].count += pc->count;
 		v->total += pc->count;
 	}
 	err = 0;
 out:
-	if (have_focus)
-		regfree(&focus);
-	if (have_ignore)
-		regfree(&ignore);
-	free(loc_base);
-	free(slots);
+	if (b.have_focus)
+		regfree(&b.focus);
+	if (b.have_ignore)
+		regfree(&b.ignore);
+	free(b.loc_base);
+	free(b.slots);
+	free(b.flags);
+	free(path_of);
+	free(root_of);
 	free(proc_of);
 	free(proc_done);
-	free(flags);
+	u64map__release(&proc_path);
 	if (err)
 		view__release(v);
 	return err;
@@ -417,6 +521,7 @@ void view__release(struct view *v)
 		free(v->funcs[i].name);
 	free(v->funcs);
 	free(v->stacks);
+	free(v->paths);
 	free(v->funcs_of);
 	idxmap__release(&v->func_idx);
 	idxmap__release(&v->base_idx);

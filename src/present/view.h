@@ -59,11 +59,25 @@ struct view_func {
 	uint32_t loc, frame_idx; /* where the func was first seen: location id and frame index */
 };
 
+/*
+ * A path: the frames of one stack, root first, after the filters and grouping. Each profile stack is
+ * expanded once, however many threads and counts refer to it (under --by process, one path per
+ * process), so a view's memory is proportional to the profile's distinct stacks, not to stacks times
+ * threads. Readers that do not care about threads should walk the paths.
+ */
+struct view_path {
+	size_t first;   /* index into funcs_of */
+	uint32_t depth; /* number of frames, root first */
+	uint64_t count; /* samples of all the view stacks on this path */
+};
+
+/* One sampled (stack, thread) that passed the filters: its path's frames, its thread and count. */
 struct view_stack {
-	size_t first;    /* index into funcs_of */
+	size_t first;    /* index into funcs_of: the same as its path's */
 	uint32_t depth;  /* number of frames, root first */
 	uint32_t thread; /* thread id in the profile */
 	uint64_t count;
+	uint32_t path;   /* index into paths */
 };
 
 struct view {
@@ -72,21 +86,48 @@ struct view {
 	uint32_t nr_funcs;
 	struct view_stack *stacks;
 	uint32_t nr_stacks;
-	uint32_t *funcs_of; /* frames of all stacks: func ids */
+	struct view_path *paths;
+	uint32_t nr_paths;
+	uint32_t *funcs_of; /* frames of all paths: func ids */
 	size_t nr_funcs_of;
 	uint64_t total;     /* samples that passed the filters */
+	/*
+	 * Bytes that the view and its readers may still materialise: frames, names, output rows
+	 * (view__charge). Starts at the profile's expand_limit (unlimited when that is 0).
+	 */
+	uint64_t budget;
 
 	/* private */
-	size_t cap_funcs, cap_stacks, cap_funcs_of;
+	size_t cap_funcs, cap_stacks, cap_paths, cap_funcs_of;
 	struct idxmap func_idx, base_idx;
+	int over_budget;
 };
 
+/*
+ * Build the view of 'p' under 'o'. 0, -ENOMEM, -EINVAL (bad regular expression, logged) or -E2BIG
+ * when the expansion passes the profile's expand_limit (logged).
+ */
 int view__build(struct view *v, const struct profile *p, const struct view_opts *o);
 void view__release(struct view *v);
 
+/*
+ * Charge 'bytes' materialised from the view (by the view itself or a reader: output rows, copies) to
+ * its budget. 0, or -E2BIG once the budget is spent (logged once, saying which limit).
+ */
+int view__charge(struct view *v, uint64_t bytes);
+/* Log that p->expand_limit was reached, for readers that charge it without a view. -E2BIG. */
+int view__budget_error(const struct profile *p);
+
+/* The frames of stack or path 's', root first. Not to be read past the depth (none when it is 0). */
 static inline const uint32_t *view__stack_funcs(const struct view *v, uint32_t s)
 {
-	return v->funcs_of + v->stacks[s].first;
+	/* While no path has a frame, funcs_of is NULL: no offset may be applied to it. */
+	return v->funcs_of ? v->funcs_of + v->stacks[s].first : v->funcs_of;
+}
+
+static inline const uint32_t *view__path_funcs(const struct view *v, uint32_t s)
+{
+	return v->funcs_of ? v->funcs_of + v->paths[s].first : v->funcs_of;
 }
 
 /* 1 when thread 'thread' of the profile passes the pid/tid/comm filters of 'o'. */

@@ -202,6 +202,8 @@ int input__parse_folded(const char *buf, size_t len, const char *name, const str
 			goto out;
 	}
 	err = profile__counter_set(p, "samples", p->total);
+	/* The same budget as for a scorch profile of this size (pfile.h). */
+	p->expand_limit = pfile__default_limit(len, PFILE_EXPAND_FLOOR);
 out:
 	if (err == -ENOMEM)
 		pr_err("out of memory reading '%s'", name);

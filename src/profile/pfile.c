@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,13 @@ static int corrupt(const struct read_state *s, const char *what, size_t chunk)
 	return -EINVAL;
 }
 
+static int too_many_keys(const struct read_state *s, const char *what)
+{
+	pr_err("'%s' has more than %d %s: refusing to read it (see LIMITS in scorch-format(5))", s->name,
+	       PROFILE_MAX_KEYS, what);
+	return -E2BIG;
+}
+
 /* The frame list of a LOCATION or LOCATION_FRAMES record into s->frames; -EINVAL or -ENOMEM. */
 static int get_frames(struct read_state *s, struct reader *r, uint32_t *nr)
 {
@@ -461,6 +469,8 @@ static int parse_chunk(struct read_state *s, const uint8_t *d, size_t len, size_
 			if (r.bad || a >= s->nr_strs || b >= s->nr_strs)
 				return corrupt(s, "bad meta record", chunk);
 			err = profile__meta_set(p, profile__str(p, a), profile__str(p, b));
+			if (err == -E2BIG)
+				return too_many_keys(s, "meta keys");
 			if (err)
 				return err;
 			break;
@@ -548,6 +558,8 @@ static int parse_chunk(struct read_state *s, const uint8_t *d, size_t len, size_
 			if (r.bad || a >= s->nr_strs)
 				return corrupt(s, "bad counter record", chunk);
 			err = profile__counter_set(p, profile__str(p, a), v);
+			if (err == -E2BIG)
+				return too_many_keys(s, "counters");
 			if (err)
 				return err;
 			break;
@@ -575,11 +587,21 @@ int pfile__is_profile(const void *buf, size_t len)
 	return len >= 8 && memcmp(buf, PFILE_MAGIC, 8) == 0;
 }
 
+uint64_t pfile__default_limit(size_t len, uint64_t floor)
+{
+	uint64_t l = (uint64_t)len > UINT64_MAX / PFILE_LIMIT_RATIO ? UINT64_MAX : (uint64_t)len * PFILE_LIMIT_RATIO;
+
+	return l > floor ? l : floor;
+}
+
 int pfile__read_mem(const void *data, size_t len, const char *name, const struct pfile_read_opts *opts,
 		    struct profile *p, int *partial)
 {
 	const uint8_t *d = data;
 	size_t max_chunk = opts && opts->max_chunk_bytes ? opts->max_chunk_bytes : DEFAULT_MAX_CHUNK;
+	uint64_t max_total = opts && opts->max_total_bytes ? opts->max_total_bytes
+							   : pfile__default_limit(len, PFILE_TOTAL_FLOOR);
+	uint64_t total = 0; /* decompressed bytes so far */
 	struct read_state s = { .name = name, .p = p };
 	ZSTD_DCtx *dctx = NULL;
 	uint8_t *out = NULL;
@@ -629,6 +651,15 @@ int pfile__read_mem(const void *data, size_t len, const char *name, const struct
 			err = corrupt(&s, "bad chunk size", chunk);
 			goto out;
 		}
+		/* Checked before decompressing: a few kilobytes of zstd can claim gigabytes. */
+		if (csz > max_total - total) {
+			pr_err("'%s' decompresses to more than %" PRIu64 " MiB, the limit for a file of %zu bytes "
+			       "(chunk %zu): refusing to read it (see LIMITS in scorch-format(5))",
+			       name, max_total >> 20, len, chunk);
+			err = -E2BIG;
+			goto out;
+		}
+		total += csz;
 		if (csz > out_cap || !out) {
 			uint8_t *n = realloc(out, csz ? csz : 1);
 
@@ -650,6 +681,8 @@ int pfile__read_mem(const void *data, size_t len, const char *name, const struct
 		pos += fsz;
 		chunk++;
 	}
+	p->expand_limit = opts && opts->max_expand_bytes ? opts->max_expand_bytes
+							 : pfile__default_limit(len, PFILE_EXPAND_FLOOR);
 	if (s.ended && pos < len) {
 		err = corrupt(&s, "data after the end record", chunk);
 		goto out;

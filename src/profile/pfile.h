@@ -41,15 +41,28 @@ void pfile__writer_free(struct pfile_writer *w);
 struct pfile_read_opts {
 	/* Accept a file whose recording did not finish: read its whole chunks, warn, set *partial. */
 	int allow_partial;
-	/* Limits that keep a hostile file from exhausting memory (0 = the defaults). */
-	size_t max_chunk_bytes; /* decompressed size of one chunk, default 256 MiB */
+	/*
+	 * Limits that keep a small hostile file from costing gigabytes or minutes (0 = the defaults).
+	 * Both totals grow with the file: PFILE_LIMIT_RATIO times its size, but never below a floor.
+	 */
+	size_t max_chunk_bytes;     /* decompressed size of one chunk, default 256 MiB */
+	uint64_t max_total_bytes;   /* decompressed size of all chunks: max(64 MiB, 64 x file size) */
+	uint64_t max_expand_bytes;  /* the profile's expand_limit: max(128 MiB, 64 x file size) */
 };
+
+#define PFILE_LIMIT_RATIO 64
+#define PFILE_TOTAL_FLOOR ((uint64_t)64 << 20)
+#define PFILE_EXPAND_FLOOR ((uint64_t)128 << 20)
+
+/* The defaults above for a file of 'len' bytes. */
+uint64_t pfile__default_limit(size_t len, uint64_t floor);
 
 /*
  * Read a profile from memory into 'p' (initialised by the caller, empty). 'name' is used in messages.
  * Returns 0, -EINVAL for a file that is not a scorch profile or is corrupt, -EPROTONOSUPPORT for an
  * unsupported major version, -ENODATA for an unfinished recording when partial files are not allowed,
- * -ENOMEM. On error 'p' may hold part of the file: release it.
+ * -E2BIG past a limit (decompressed total, meta keys or counters), -ENOMEM. On success p->expand_limit
+ * is set (max_expand_bytes). On error 'p' may hold part of the file: release it.
  */
 int pfile__read_mem(const void *buf, size_t len, const char *name, const struct pfile_read_opts *opts,
 		    struct profile *p, int *partial);

@@ -25,6 +25,8 @@ void profile__init(struct profile *p)
 	idxmap__init(&p->stack_idx);
 	idxmap__init(&p->thread_idx);
 	idxmap__init(&p->count_idx);
+	idxmap__init(&p->meta_idx);
+	idxmap__init(&p->counter_idx);
 	/* String 0 is "" so that 0 can mean "unknown" in every string field. */
 	if (profile__intern_str(p, "", 0) != 0)
 		p->nr_strs = 0; /* out of memory: the next intern retries */
@@ -53,6 +55,8 @@ void profile__release(struct profile *p)
 	idxmap__release(&p->stack_idx);
 	idxmap__release(&p->thread_idx);
 	idxmap__release(&p->count_idx);
+	idxmap__release(&p->meta_idx);
+	idxmap__release(&p->counter_idx);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -69,6 +73,14 @@ static int str_eq(const void *key, uint32_t id, void *ctx)
 	const struct profile *p = ctx;
 
 	return p->str_lens[id] == k->len && memcmp(p->strs[id], k->s, k->len) == 0;
+}
+
+/* The id of string (s, len), or PROFILE_NONE when the profile has none. */
+static uint32_t find_str(const struct profile *p, const char *s, size_t len)
+{
+	struct str_key k = { s, len };
+
+	return idxmap__find(&p->str_idx, idxmap__hash_bytes(s, len, 1), &k, str_eq, (void *)p);
 }
 
 uint32_t profile__intern_str(struct profile *p, const char *s, size_t len)
@@ -354,32 +366,56 @@ uint32_t profile__add_count(struct profile *p, uint32_t stack, uint32_t thread, 
 
 /* --- meta and counters --- */
 
-static struct profile_kv *kv_find(struct profile_kv *kv, uint32_t n, const struct profile *p, const char *key)
+/*
+ * Meta and counters: an array in order of first appearance, and an index from the key's string id to
+ * the array slot, so that a file of many META or COUNTER records is read in linear time.
+ */
+static int kv_eq(const void *key, uint32_t id, void *ctx)
 {
-	uint32_t i;
+	const struct profile_kv *kv = ctx;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(profile__str(p, kv[i].key), key) == 0)
-			return &kv[i];
-	return NULL;
+	return kv[id].key == *(const uint32_t *)key;
+}
+
+static struct profile_kv *kv_find(struct profile_kv *kv, const struct idxmap *idx, const struct profile *p,
+				  const char *key)
+{
+	uint32_t k = find_str(p, key, strlen(key)), id;
+
+	if (k == PROFILE_NONE)
+		return NULL;
+	id = idxmap__find(idx, idxmap__hash_u64(k), &k, kv_eq, kv);
+	return id == IDXMAP_NONE ? NULL : &kv[id];
+}
+
+/* Append a slot for 'key' to (*kv, *n), indexed in 'idx'. NULL with *err set (-ENOMEM or -E2BIG). */
+static struct profile_kv *kv_add(struct profile *p, struct profile_kv **kv, uint32_t *n, size_t *cap,
+				 struct idxmap *idx, const char *key, int *err)
+{
+	uint32_t k;
+
+	*err = -E2BIG;
+	if (*n >= PROFILE_MAX_KEYS)
+		return NULL;
+	*err = -ENOMEM;
+	k = profile__intern_cstr(p, key);
+	if (k == PROFILE_NONE || array__grow(kv, cap, (size_t)*n + 1, sizeof(**kv)) ||
+	    idxmap__insert(idx, idxmap__hash_u64(k), *n))
+		return NULL;
+	(*kv)[*n] = (struct profile_kv){ .key = k };
+	return &(*kv)[(*n)++];
 }
 
 int profile__meta_set(struct profile *p, const char *key, const char *value)
 {
-	struct profile_kv *kv = kv_find(p->meta, p->nr_meta, p, key);
+	struct profile_kv *kv = kv_find(p->meta, &p->meta_idx, p, key);
 	uint32_t v = profile__intern_cstr(p, value);
+	int err;
 
 	if (v == PROFILE_NONE)
 		return -ENOMEM;
-	if (!kv) {
-		uint32_t k = profile__intern_cstr(p, key);
-
-		if (k == PROFILE_NONE || GROW(p, meta, cap_meta, p->nr_meta + 1))
-			return -ENOMEM;
-		kv = &p->meta[p->nr_meta++];
-		kv->key = k;
-		kv->num = 0;
-	}
+	if (!kv && !(kv = kv_add(p, &p->meta, &p->nr_meta, &p->cap_meta, &p->meta_idx, key, &err)))
+		return err;
 	kv->value = v;
 	return 0;
 }
@@ -402,24 +438,18 @@ int profile__meta_setf(struct profile *p, const char *key, const char *fmt, ...)
 
 const char *profile__meta_get(const struct profile *p, const char *key)
 {
-	struct profile_kv *kv = kv_find(p->meta, p->nr_meta, p, key);
+	struct profile_kv *kv = kv_find(p->meta, &p->meta_idx, p, key);
 
 	return kv ? profile__str(p, kv->value) : NULL;
 }
 
 int profile__counter_set(struct profile *p, const char *name, uint64_t value)
 {
-	struct profile_kv *kv = kv_find(p->counters, p->nr_counters, p, name);
+	struct profile_kv *kv = kv_find(p->counters, &p->counter_idx, p, name);
+	int err;
 
-	if (!kv) {
-		uint32_t k = profile__intern_cstr(p, name);
-
-		if (k == PROFILE_NONE || GROW(p, counters, cap_counters, p->nr_counters + 1))
-			return -ENOMEM;
-		kv = &p->counters[p->nr_counters++];
-		kv->key = k;
-		kv->value = 0;
-	}
+	if (!kv && !(kv = kv_add(p, &p->counters, &p->nr_counters, &p->cap_counters, &p->counter_idx, name, &err)))
+		return err;
 	kv->num = value;
 	return 0;
 }
@@ -431,7 +461,7 @@ int profile__counter_add(struct profile *p, const char *name, uint64_t delta)
 
 uint64_t profile__counter_get(const struct profile *p, const char *name)
 {
-	struct profile_kv *kv = kv_find(p->counters, p->nr_counters, p, name);
+	struct profile_kv *kv = kv_find(p->counters, &p->counter_idx, p, name);
 
 	return kv ? kv->num : 0;
 }

@@ -118,11 +118,17 @@ struct profile {
 	struct profile_kv *counters;
 	uint32_t nr_counters;
 	uint64_t total; /* sum of all counts */
+	/*
+	 * Bytes that readers may materialise from this profile (expanded stacks, frame names, output
+	 * rows), so that a small hostile file cannot cost gigabytes; 0: no limit. Set by the readers of
+	 * files from the file's size (pfile.h, input.h), honoured by view.h and the exporters.
+	 */
+	uint64_t expand_limit;
 
 	/* private */
 	size_t cap_strs, cap_str_lens, cap_mappings, cap_frames, cap_locations, cap_stacks, cap_stack_locs,
 		cap_threads, cap_counts, cap_meta, cap_counters;
-	struct idxmap str_idx, mapping_idx, location_idx, stack_idx, thread_idx, count_idx;
+	struct idxmap str_idx, mapping_idx, location_idx, stack_idx, thread_idx, count_idx, meta_idx, counter_idx;
 };
 
 void profile__init(struct profile *p);
@@ -164,13 +170,21 @@ static inline const uint32_t *profile__stack_locs(const struct profile *p, uint3
 	return p->stack_locs ? p->stack_locs + p->stacks[stack].first : p->stack_locs;
 }
 
-/* Set meta 'key' to 'value', replacing an earlier value. */
+/*
+ * Meta keys and counter names are found through a hash index (constant time per set or get). A
+ * profile holds at most PROFILE_MAX_KEYS of each: adding one more fails with -E2BIG, so that a file
+ * cannot grow them without bound.
+ */
+#define PROFILE_MAX_KEYS 65536
+
+/* Set meta 'key' to 'value', replacing an earlier value. 0, -ENOMEM or -E2BIG. */
 int profile__meta_set(struct profile *p, const char *key, const char *value);
 int profile__meta_setf(struct profile *p, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The value of meta 'key', or NULL. Borrowed. */
 const char *profile__meta_get(const struct profile *p, const char *key);
 
+/* Set counter 'name' to 'value', replacing an earlier value. 0, -ENOMEM or -E2BIG. */
 int profile__counter_set(struct profile *p, const char *name, uint64_t value);
 int profile__counter_add(struct profile *p, const char *name, uint64_t delta);
 uint64_t profile__counter_get(const struct profile *p, const char *name);

@@ -5,6 +5,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SCORCH=${SCORCH:-$PWD/build/scorch}
 SYNTH=${SYNTH:-$PWD/${OUT:-build}/tests/synth}
+H=$PWD/tests/fuzz/seeds/pfile # crafted hostile profiles among the seeds
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

@@ -51,7 +51,7 @@ for mode in dwarf auto; do
 	"$SCORCH" record -q -g $mode -F 999 -o "$p" -- "$TMP/wl" 3 || fail "record -g $mode failed"
 	folded "$p" >"$TMP/$mode.folded"
 	n=$(samples "$p")
-	[ "$n" -ge 200 ] || fail "$mode: only $n samples"
+	[ "$n" -ge 80 ] || fail "$mode: only $n samples"
 	full=$(pct "$TMP/$mode.folded" . "$thread_root$chain|$main_root")
 	thr=$(pct "$TMP/$mode.folded" 'spin_[ab]' "$thread_root$chain( |;)")
 	srt=$(pct "$TMP/$mode.folded" 'cmp_burn' "${main_root}[^;]*qsort[^;]*;.*cmp_burn( |;)")

@@ -62,7 +62,7 @@ for compiler in cc clang; do
 	"$SCORCH" record -q -g dwarf -F 999 -o "$p" -- "$wl" 2 || fail "$compiler: record -g dwarf failed"
 	folded "$p" >"$TMP/$compiler.folded"
 	n=$(samples "$p")
-	[ "$n" -ge 200 ] || fail "$compiler: only $n samples"
+	[ "$n" -ge 100 ] || fail "$compiler: only $n samples"
 	got=$(pct "$TMP/$compiler.folded" 'spin_[ab]' "$full")
 	a=$(pct "$TMP/$compiler.folded" 'spin_[ab]' 'spin_a( |;)')
 	note "$compiler (.debug_frame CIE version $version): $n samples, complete stacks $got%, spin_a share $a% (designed 75%)"
@@ -72,8 +72,11 @@ for compiler in cc clang; do
 	# The control: without .debug_frame the unwind stops in the workload, and says so.
 	objcopy --remove-section=.debug_frame "$wl" "$wl-nodf" || fail "objcopy failed"
 	p=$TMP/$compiler-nodf.prof
-	"$SCORCH" record -q -g dwarf -F 499 -o "$p" -- "$wl-nodf" 1 || fail "$compiler: record of the control failed"
+	"$SCORCH" record -q -g dwarf -F 999 -o "$p" -- "$wl-nodf" 2 || fail "$compiler: record of the control failed"
 	folded "$p" >"$TMP/$compiler-nodf.folded"
+	# Too few samples in spin_[ab] (a loaded machine) would make the assertions below meaningless.
+	nctl=$(awk '/spin_[ab]( |;)/ { t += $NF } END { print t + 0 }' "$TMP/$compiler-nodf.folded")
+	[ "$nctl" -ge 20 ] || fail "$compiler: only $nctl samples in spin_a/spin_b without .debug_frame"
 	ctl=$(pct "$TMP/$compiler-nodf.folded" 'spin_[ab]' "$full")
 	failed=$("$SCORCH" info -i "$p" | awk -v k="unwind_failed:wl-$compiler-nodf" '$1 == k || $1 == k ":" { print $NF }')
 	note "$compiler without .debug_frame: complete stacks $ctl%, unwind_failed:wl-$compiler-nodf ${failed:-0}"

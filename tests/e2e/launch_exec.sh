@@ -11,7 +11,7 @@ for cg in fp dwarf; do
 	unknown=$(folded "$TMP/$cg.prof" | awk '/\[unknown/ { t += $NF } END { print t + 0 }')
 	blamed=$("$SCORCH" info -i "$TMP/$cg.prof" | awk '$1 ~ /^unwind_failed:/ { print $1 "=" $NF }')
 	note "-g $cg: $n samples, $pre from the fork before exec, $unknown with an unknown frame"
-	[ "$n" -ge 300 ] || fail "-g $cg: only $n samples of a 1 s command"
+	[ "$n" -ge 100 ] || fail "-g $cg: only $n samples of a 1 s command"
 	[ "$pre" = 0 ] || fail "-g $cg: $pre samples of the recorder's fork were counted as the command's"
 	# (fp: a frame-pointer walk from the dynamic loader's start-up, which has no frame pointers, may
 	# step to an unknown address in the command itself; dwarf does not.)

@@ -102,7 +102,10 @@ fi
 # Busy programs of our own, mapping many files between them, so that an idle machine has samples too.
 busy=()
 "$WL/demo" 4 >/dev/null & busy+=($!)
-python3 -c 'import json, zlib, hashlib, decimal, sqlite3, ssl
+python3 -c '
+for m in ("json", "zlib", "hashlib", "decimal", "sqlite3", "ssl"):
+    try: __import__(m)
+    except ImportError: pass
 while True: pass' & busy+=($!)
 perl -MPOSIX -MData::Dumper -e '1 while 1' & busy+=($!)
 sleep 0.5

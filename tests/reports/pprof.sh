@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.bash"
 need_pprof
 
 # Compare 'pprof -top' with 'scorch report --json': every function pprof lists must be in scorch's
-# report with the same self and total percentages (to 0.01), and the top 5 by self must agree.
+# report with the same self and total percentages (to 0.01), and the top 5 by self must agree. Unnamed
+# addresses too: each is a function of its own, "[module+0xaddr]" as in report.
 compare() {
 	local prof=$1 what=$2
 	"$SCORCH" export -f pprof -i "$prof" -o "$TMP/x.pb.gz" || fail "export $what"
@@ -23,7 +24,6 @@ compare() {
 			const m = l.match(/^\s*(\d+)\s+([\d.]+)%\s+[\d.]+%\s+(\d+)\s+([\d.]+)%\s+(.+?)\s*$/);
 			if (!m) continue;
 			const [, flat, flatp, cum, cump, name] = m;
-			if (name.startsWith("[")) continue; // unnamed addresses: pprof names them by module only
 			const r = byName.get(name.replace(/ \(inline\)$/, ""));
 			// pprof prints a name with a newline as it is, over two lines: skip its pieces.
 			if (!r && rep.rows.some(x => x.name.startsWith(name + "\n"))) continue;
@@ -34,7 +34,7 @@ compare() {
 			rows.push(name.replace(/ \(inline\)$/, ""));
 		}
 		if (rows.length < 5) bad.push(`pprof -top listed only ${rows.length} functions`);
-		const ours = rep.rows.filter(r => !r.name.startsWith("[")).slice(0, 5).map(r => r.name).join(",");
+		const ours = rep.rows.slice(0, 5).map(r => r.name).join(",");
 		if (rows.slice(0, 5).join(",") !== ours) bad.push(`top 5 differ: pprof ${rows.slice(0, 5)} scorch ${ours}`);
 		if (bad.length) { console.log(bad.slice(0, 10).join("\n")); process.exit(1); }
 		console.log(`  ${process.argv[3]}: ${rows.length} functions agree; top: ${rows.slice(0, 3).join(", ")}`);
@@ -56,6 +56,8 @@ tr '\n' '|' <"$TMP/raw.txt" | grep -q 'M=1 compute app.c:20 s=0| *run app.c:30 s
 grep -q '/usr/bin/app aabbccdd' "$TMP/raw.txt" || fail "build id of the main mapping"
 grep -q '^1: .*/usr/bin/app' "$TMP/raw.txt" || fail "mapping 1 should be the main binary"
 grep -q 'comm:\[worker\]' "$TMP/raw.txt" || fail "comm label"
+# An unnamed address is one function named as report names it, not its module's name.
+grep -q '\[libc.so.6+0x9abc\]' "$TMP/raw.txt" || fail "unnamed address named [libc.so.6+0x9abc]"
 grep -q 'pid:\[100\] tid:\[101\]' "$TMP/raw.txt" || fail "pid/tid labels"
 # Thread filters apply to the export.
 "$SCORCH" export -f pprof --tid 101 -i "$TMP/fixture.prof" -o "$TMP/t.pb.gz" || fail "export --tid"

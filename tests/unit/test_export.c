@@ -11,7 +11,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "export.h"
@@ -245,6 +247,207 @@ static void test_pprof_structure(void **state)
 	profile__release(&p);
 }
 
+/* Export 'p' to pprof and inflate it: the raw profile.proto in *raw (malloc'd), its length returned. */
+static size_t export_raw(const struct profile *p, uint8_t **raw)
+{
+	char *out = NULL;
+	size_t len = 0, cap = 1 << 20;
+	FILE *f = open_memstream(&out, &len);
+	z_stream z = { 0 };
+
+	assert_int_equal(export__pprof(f, p, NULL), 0);
+	assert_int_equal(fclose(f), 0);
+	*raw = malloc(cap);
+	assert_non_null(*raw);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (unsigned char *)out;
+	z.avail_in = (uInt)len;
+	z.next_out = *raw;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	len = z.total_out;
+	inflateEnd(&z);
+	free(out);
+	return len;
+}
+
+/* The string table of a raw profile: up to 'max' strings, strndup'd; returns how many. */
+static size_t string_table(const uint8_t *raw, size_t len, char **strs, size_t max)
+{
+	const uint8_t *pp = raw;
+	struct field fl;
+	size_t n = 0;
+
+	while (next_field(&pp, raw + len, &fl))
+		if (fl.num == 6) {
+			assert_true(n < max);
+			strs[n++] = strndup((const char *)fl.data, fl.len);
+		}
+	return n;
+}
+
+/* Sample values are int64 in pprof: count * period saturates at 2^63-1 instead of wrapping. */
+static void test_pprof_value_saturates(void **state)
+{
+	struct profile p;
+	struct profile_frame fr = { 0 };
+	uint32_t m, l, t, s, s2;
+	uint8_t *raw;
+	size_t len;
+	const uint8_t *pp, *end;
+	struct field fl, g;
+	uint64_t values[2][2] = { { 0 } };
+	int n = 0;
+
+	(void)state;
+	profile__init(&p);
+	profile__meta_set(&p, "frequency", "99"); /* period 10101010 ns */
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	fr.function = profile__intern_cstr(&p, "main");
+	l = profile__add_location(&p, m, 0x10, 0, &fr, 1);
+	t = profile__intern_thread(&p, 1, 1, profile__intern_cstr(&p, "app"));
+	s = profile__intern_stack(&p, &l, 1);
+	s2 = profile__intern_stack(&p, NULL, 0);
+	assert_int_not_equal(profile__add_count(&p, s, t, (uint64_t)1 << 53), PROFILE_NONE);
+	assert_int_not_equal(profile__add_count(&p, s2, t, ((uint64_t)1 << 63) + 5), PROFILE_NONE);
+	len = export_raw(&p, &raw);
+	for (pp = raw, end = raw + len; next_field(&pp, end, &fl);) {
+		const uint8_t *q, *qe;
+
+		if (fl.num != 2)
+			continue;
+		assert_true(n < 2);
+		for (q = fl.data, qe = fl.data + fl.len; next_field(&q, qe, &g);)
+			if (g.num == 2) {
+				const uint8_t *r = g.data;
+
+				values[n][0] = rd_varint(&r, g.data + g.len);
+				values[n][1] = rd_varint(&r, g.data + g.len);
+			}
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_true(values[0][0] == (uint64_t)1 << 53);
+	assert_true(values[0][1] == (uint64_t)INT64_MAX); /* 2^53 * 10101010 wrapped to a negative value */
+	assert_true(values[1][0] == (uint64_t)INT64_MAX);
+	assert_true(values[1][1] == (uint64_t)INT64_MAX);
+	free(raw);
+	profile__release(&p);
+}
+
+/*
+ * Unnamed addresses of a stripped binary: each location is its own function, named as report names
+ * it ("[postgres+0x58ad9e]"), not one "[postgres]" function shared by all (a fake root in pprof -top).
+ */
+static void test_pprof_unnamed_addresses(void **state)
+{
+	struct profile p;
+	struct profile_frame fr = { 0 };
+	uint32_t m, l1, l2, l3, t, s;
+	uint8_t *raw;
+	size_t len, n_str, i;
+	const uint8_t *pp, *end;
+	struct field fl, g;
+	char *strs[64];
+	uint64_t fn_name[8] = { 0 }, loc_fn[8] = { 0 };
+	size_t n_fn = 0;
+
+	(void)state;
+	profile__init(&p);
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, "/usr/lib/postgresql/bin/postgres"), 0,
+				    PROFILE_MAP_FILE);
+	l1 = profile__add_location(&p, m, 0x58ad9e, 0, NULL, 0);
+	l2 = profile__add_location(&p, m, 0x10, 0, NULL, 0);
+	fr.function = profile__intern_cstr(&p, "PostgresMain");
+	l3 = profile__add_location(&p, m, 0x20, 0, &fr, 1);
+	t = profile__intern_thread(&p, 1, 1, profile__intern_cstr(&p, "postgres"));
+	s = profile__intern_stack(&p, (uint32_t[]){ l1, l2, l3 }, 3);
+	assert_int_not_equal(profile__add_count(&p, s, t, 5), PROFILE_NONE);
+	len = export_raw(&p, &raw);
+	n_str = string_table(raw, len, strs, 64);
+	for (pp = raw, end = raw + len; next_field(&pp, end, &fl);) {
+		const uint8_t *q, *qe;
+		uint64_t id;
+
+		if (fl.num == 5) { /* function */
+			id = msg_uint(fl.data, fl.len, 1);
+			assert_true(id >= 1 && id < 8);
+			fn_name[id] = msg_uint(fl.data, fl.len, 2);
+			assert_true(fn_name[id] < n_str);
+			n_fn++;
+		} else if (fl.num == 4) { /* location: exactly one line each */
+			int lines = 0;
+
+			id = msg_uint(fl.data, fl.len, 1);
+			assert_true(id >= 1 && id < 8);
+			for (q = fl.data, qe = fl.data + fl.len; next_field(&q, qe, &g);)
+				if (g.num == 4) {
+					loc_fn[id] = msg_uint(g.data, g.len, 1);
+					lines++;
+				}
+			assert_int_equal(lines, 1);
+		}
+	}
+	assert_int_equal(n_fn, 3);
+	assert_string_equal(strs[fn_name[loc_fn[l1 + 1]]], "[postgres+0x58ad9e]");
+	assert_string_equal(strs[fn_name[loc_fn[l2 + 1]]], "[postgres+0x10]");
+	assert_string_equal(strs[fn_name[loc_fn[l3 + 1]]], "PostgresMain");
+	for (i = 0; i < n_str; i++)
+		free(strs[i]);
+	free(raw);
+	profile__release(&p);
+}
+
+static void watchdog(int sig)
+{
+	(void)sig;
+	fail_msg("the speedscope export took more than 60 s: not linear in threads + stacks");
+}
+
+/*
+ * speedscope with 300,000 threads, one stack each: every thread's profile holds exactly its own
+ * sample. Writing it walks the stacks once per thread group, not once per thread (300,000 squared
+ * would take minutes: the watchdog fails the test long before).
+ */
+static void test_speedscope_many_threads(void **state)
+{
+	const uint32_t n = 300000;
+	struct profile p;
+	struct profile_frame fr = { 0 };
+	uint32_t m, l, s, i, t;
+	char *out = NULL, *q;
+	size_t len = 0, profiles = 0;
+	FILE *f;
+
+	(void)state;
+	profile__init(&p);
+	m = profile__intern_mapping(&p, profile__intern_cstr(&p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	fr.function = profile__intern_cstr(&p, "work");
+	l = profile__add_location(&p, m, 0x10, 0, &fr, 1);
+	s = profile__intern_stack(&p, &l, 1);
+	for (i = 0; i < n; i++) {
+		t = profile__intern_thread(&p, 1, 1 + i, 0);
+		assert_int_not_equal(profile__add_count(&p, s, t, i == 1234 ? 7 : 1), PROFILE_NONE);
+	}
+	signal(SIGALRM, watchdog);
+	alarm(60);
+	f = open_memstream(&out, &len);
+	assert_int_equal(export__speedscope(f, &p, NULL, "many"), 0);
+	assert_int_equal(fclose(f), 0);
+	alarm(0);
+	for (q = out; (q = strstr(q, "\"type\":\"sampled\"")); q++)
+		profiles++;
+	assert_int_equal(profiles, n);
+	/* The busiest thread first, with its one sample and its weight; every thread the same. */
+	q = strstr(out, "\"type\":\"sampled\"");
+	assert_non_null(strstr(q, "\"name\":\" (1/1235)\""));
+	assert_true(strstr(q, "\"samples\":[[0]],\"weights\":[7]}") < strstr(q + 1, "\"type\""));
+	assert_non_null(strstr(out, "\"name\":\" (1/300000)\",\"unit\":\"none\",\"startValue\":0,\"endValue\":1,"
+				    "\"samples\":[[0]],\"weights\":[1]}"));
+	free(out);
+	profile__release(&p);
+}
+
 static void test_json_writer(void **state)
 {
 	char *out = NULL;
@@ -279,6 +482,9 @@ int main(void)
 		cmocka_unit_test(test_varint),
 		cmocka_unit_test(test_gzip_roundtrip),
 		cmocka_unit_test(test_pprof_structure),
+		cmocka_unit_test(test_pprof_value_saturates),
+		cmocka_unit_test(test_pprof_unnamed_addresses),
+		cmocka_unit_test(test_speedscope_many_threads),
 		cmocka_unit_test(test_json_writer),
 	};
 

@@ -144,6 +144,80 @@ static void test_hash_bytes(void **state)
 	assert_true(idxmap__hash_u64(1) != idxmap__hash_u64(2));
 }
 
+/* SipHash-2-4 reference vectors (Aumasson and Bernstein, vectors.h): key 00..0f, message 00..len-1. */
+static void test_siphash_vectors(void **state)
+{
+	static const uint64_t expect[] = { 0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
+					   0x85676696d7fb7e2dULL };
+	const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+	unsigned char msg[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)i;
+	for (i = 0; i < 4; i++)
+		assert_true(idxmap__siphash(k0, k1, msg, i) == expect[i]);
+	/* 15 bytes (vectors.h entry 15): the tail path; 8 bytes: one whole word. */
+	assert_true(idxmap__siphash(k0, k1, msg, 8) == 0x93f5f5799a932462ULL);
+	assert_true(idxmap__siphash(k0, k1, msg, 15) == 0xa129ca6149be45e5ULL);
+}
+
+/* The inverse of idxmap__stable_hash_u64 (murmur3's fmix64): xor-shift by 33 is its own inverse. */
+static uint64_t unfmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0x9cb4b2f8129337dbULL; /* inverse of 0xc4ceb9fe1a85ec53 mod 2^64 */
+	x ^= x >> 33;
+	x *= 0x4f74430c22a54005ULL; /* inverse of 0xff51afd7ed558ccd mod 2^64 */
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Hash flooding: keys crafted so that the old, unkeyed hash (fmix64) gives all of them the same low
+ * 32 bits, the only bits the index keeps. With the keyed hash they spread: finding each key compares
+ * it with about one other key, not with every key inserted before it.
+ */
+static void test_hash_flooding(void **state)
+{
+	const size_t n = 5000;
+	struct idxmap m;
+	struct keys k;
+	size_t i;
+
+	(void)state;
+	assert_true(unfmix64(idxmap__stable_hash_u64(12345)) == 12345);
+	assert_true(idxmap__stable_hash_u64(unfmix64(7ULL << 32 | 99)) == (7ULL << 32 | 99));
+	k.v = malloc(n * sizeof(*k.v));
+	assert_non_null(k.v);
+	k.nr = 0;
+	k.eq_calls = 0;
+	idxmap__init(&m);
+	for (i = 0; i < n; i++) {
+		uint64_t key = unfmix64((uint64_t)i << 32 | 0x5ca1ab1e);
+
+		assert_int_equal(find(&m, &k, key, good_hash), IDXMAP_NONE);
+		k.v[k.nr++] = key;
+		assert_int_equal(idxmap__insert(&m, good_hash(key), (uint32_t)i), 0);
+	}
+	for (i = 0; i < n; i++)
+		assert_int_equal(find(&m, &k, k.v[i], good_hash), (uint32_t)i);
+	/* One chain would cost n * n / 2 = 12.5 million comparisons. */
+	assert_true(k.eq_calls < 4 * n);
+	idxmap__release(&m);
+	free(k.v);
+}
+
+/* The stable hash gives the values it gave before the keyed hash existed (flame graph colours). */
+static void test_stable_hash(void **state)
+{
+	(void)state;
+	assert_true(idxmap__stable_hash_bytes("main", 4, 11) == idxmap__stable_hash_bytes("main", 4, 11));
+	assert_true(idxmap__stable_hash_u64(0) == 0);
+	assert_true(idxmap__stable_hash_u64(1) == 0xb456bcfc34c2cb2cULL);
+}
+
 static void test_u64map_basic(void **state)
 {
 	struct u64map m;
@@ -214,6 +288,9 @@ int main(void)
 		cmocka_unit_test(test_idxmap_colliding_hashes),
 		cmocka_unit_test(test_idxmap_hash_filter),
 		cmocka_unit_test(test_hash_bytes),
+		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_hash_flooding),
+		cmocka_unit_test(test_stable_hash),
 		cmocka_unit_test(test_u64map_basic),
 		cmocka_unit_test(test_u64map_growth),
 	};

@@ -179,7 +179,10 @@ static void test_abort_removes_the_temporary_file(void **state)
 
 /*
  * Read a FIFO or socket in a child until EOF; return the child's pid; the data goes to 'sink'. The
- * child closes 'other' (the writer's end, if already open) so that EOF can come.
+ * child closes 'other' (the writer's end, if already open) so that EOF can come. With 'fd' < 0 the
+ * child opens the FIFO at 'path' itself, blocking until a writer comes: a read end made before the
+ * fork would read EOF at once if the child ran before the writer opened, and the writer would then
+ * wait for a reader that is gone.
  */
 static pid_t reader(int fd, const char *sink, int other)
 {
@@ -193,6 +196,8 @@ static pid_t reader(int fd, const char *sink, int other)
 
 		if (other >= 0)
 			close(other);
+		if (fd < 0 && (fd = open(path, O_RDONLY)) < 0)
+			_exit(1);
 
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
 			if (write(out, buf, (size_t)n) != n)
@@ -216,16 +221,11 @@ static void test_fifo_with_a_reader_gets_the_data(void **state)
 	struct outfile o;
 	struct stat st;
 	pid_t pid;
-	int rfd;
 
 	(void)state;
 	snprintf(sink, sizeof(sink), "%s/sink", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	rfd = open(path, O_RDONLY | O_NONBLOCK);
-	assert_true(rfd >= 0);
-	assert_int_equal(fcntl(rfd, F_SETFL, 0), 0);
-	pid = reader(rfd, sink, -1);
-	close(rfd);
+	pid = reader(-1, sink, -1);
 	assert_int_equal(outfile__open(&o, path, 0), 0);
 	assert_true(o.in_place);
 	write_text(&o, "through the pipe\n");

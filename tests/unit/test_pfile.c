@@ -1222,9 +1222,88 @@ static void test_hand_chunk_size_limit(void **state)
 	profile__release(&p);
 }
 
+/*
+ * A decompression bomb: three chunks of 32 MiB of zero bytes (empty records of the unknown type 0),
+ * a few kilobytes compressed. The file's decompressed total may not pass max(64 MiB, 64 x its size):
+ * refused (-E2BIG) by the frame sizes, before the third chunk is decompressed.
+ */
+static void test_hand_decompression_total(void **state)
+{
+	struct hand *h = *state;
+	struct pfile_read_opts opts = { 0 };
+	struct profile p;
+	int i, err, partial;
+
+	put_chunk(&h->file, &h->chunk);
+	for (i = 0; i < 3; i++) {
+		while (h->chunk.len < ((size_t)32 << 20)) {
+			static const uint8_t zeros[65536];
+
+			put(&h->chunk, zeros, sizeof(zeros));
+		}
+		put_chunk(&h->file, &h->chunk);
+	}
+	REC(&h->chunk, REC_END, 0);
+	put_chunk(&h->file, &h->chunk);
+	assert_true(h->file.len < 64 << 10);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), -E2BIG);
+	profile__release(&p);
+	/* With a larger total allowed, the file is valid. */
+	opts.max_total_bytes = (uint64_t)128 << 20;
+	profile__init(&p);
+	stderr_off();
+	err = pfile__read_mem(h->file.d, h->file.len, "bomb.prof", &opts, &p, &partial);
+	stderr_on();
+	assert_int_equal(err, 0);
+	/* The readers' budget comes with the profile: the floor for a small file. */
+	assert_true(p.expand_limit == PFILE_EXPAND_FLOOR);
+	profile__release(&p);
+	assert_true(pfile__default_limit(1000, PFILE_TOTAL_FLOOR) == PFILE_TOTAL_FLOOR);
+	assert_true(pfile__default_limit((size_t)10 << 20, PFILE_TOTAL_FLOOR) == (uint64_t)640 << 20);
+	assert_true(pfile__default_limit(SIZE_MAX, PFILE_TOTAL_FLOOR) == UINT64_MAX);
+}
+
+/*
+ * META and COUNTER records: repeating a key is linear (the last value wins, one entry), and a file
+ * with more than PROFILE_MAX_KEYS distinct keys is refused with -E2BIG.
+ */
+static void test_hand_many_keys(void **state)
+{
+	struct hand *h = *state;
+	struct profile p;
+	char key[32];
+	int i, partial;
+
+	for (i = 0; i < 100000; i++) {
+		REC(&h->chunk, REC_META, 3, 4);
+		REC(&h->chunk, REC_COUNTER, 1, (uint64_t)i);
+	}
+	REC(&h->chunk, REC_END, 0);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), 0);
+	assert_int_equal(p.nr_meta, 1);
+	assert_int_equal(p.nr_counters, 1);
+	assert_int_equal(profile__counter_get(&p, "app"), 99999);
+	profile__release(&p);
+
+	put_header(&h->file, PFILE_MAJOR, PFILE_MINOR);
+	put_base(&h->chunk);
+	for (i = 0; i <= PROFILE_MAX_KEYS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		put_str(&h->chunk, key);
+		REC(&h->chunk, REC_META, 5 + (uint64_t)i, 4);
+	}
+	REC(&h->chunk, REC_END, 0);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), -E2BIG);
+	profile__release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hand_decompression_total, setup_hand, teardown_hand),
+		cmocka_unit_test_setup_teardown(test_hand_many_keys, setup_hand, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup_staged, teardown_staged),
 		cmocka_unit_test_setup_teardown(test_read_file_and_pipe, setup_staged, teardown_staged),
 		cmocka_unit_test_setup_teardown(test_chunks_hold_deltas, setup_staged, teardown_staged),

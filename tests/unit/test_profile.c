@@ -376,6 +376,40 @@ static void test_counters(void **state)
 	assert_string_equal(profile__meta_get(p, "samples"), "text");
 }
 
+/*
+ * Many keys: set and get are constant time (an index, not a scan of the keys: 65536 keys would cost
+ * two billion comparisons), and a profile holds at most PROFILE_MAX_KEYS of each kind (-E2BIG).
+ */
+static void test_many_keys(void **state)
+{
+	struct profile p;
+	char key[32];
+	uint32_t i;
+
+	(void)state;
+	profile__init(&p);
+	for (i = 0; i < PROFILE_MAX_KEYS; i++) {
+		snprintf(key, sizeof(key), "key%u", i);
+		assert_int_equal(profile__meta_set(&p, key, key + 3), 0);
+		assert_int_equal(profile__counter_set(&p, key, i), 0);
+	}
+	assert_int_equal(profile__meta_set(&p, "one-more", "x"), -E2BIG);
+	assert_int_equal(profile__counter_set(&p, "one-more", 1), -E2BIG);
+	assert_null(profile__meta_get(&p, "one-more"));
+	/* Existing keys can still be set. */
+	assert_int_equal(profile__meta_set(&p, "key7", "seven"), 0);
+	assert_int_equal(profile__counter_set(&p, "key65535", 5), 0);
+	assert_int_equal(p.nr_meta, PROFILE_MAX_KEYS);
+	assert_int_equal(p.nr_counters, PROFILE_MAX_KEYS);
+	assert_string_equal(profile__meta_get(&p, "key7"), "seven");
+	assert_string_equal(profile__meta_get(&p, "key65534"), "65534");
+	assert_int_equal(profile__counter_get(&p, "key65535"), 5);
+	assert_int_equal(profile__counter_get(&p, "key100"), 100);
+	assert_string_equal(profile__str(&p, p.meta[7].key), "key7");
+	assert_string_equal(profile__str(&p, p.counters[PROFILE_MAX_KEYS - 1].key), "key65535");
+	profile__release(&p);
+}
+
 static void test_mapping_short_name(void **state)
 {
 	struct profile *p = *state;
@@ -471,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts_and_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
+		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test_setup_teardown(test_mapping_short_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_label, setup, teardown),
 	};

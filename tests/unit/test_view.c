@@ -317,6 +317,123 @@ static void check_report(const struct profile *p, const struct report_opts *o, i
 	free(out);
 }
 
+/* A profile of one stack of 'depth' frames of one named location, counted once in each of 'threads'. */
+static void deep_profile(struct profile *p, uint32_t depth, uint32_t threads, uint32_t pids)
+{
+	struct profile_frame fr = { 0 };
+	uint32_t m, l, *locs = malloc(depth * sizeof(*locs)), s, i, t;
+
+	assert_non_null(locs);
+	profile__init(p);
+	m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	fr.function = profile__intern_cstr(p, "f");
+	l = profile__add_location(p, m, 0x10, 0, &fr, 1);
+	for (i = 0; i < depth; i++)
+		locs[i] = l;
+	s = profile__intern_stack(p, locs, depth);
+	for (i = 0; i < threads; i++) {
+		t = profile__intern_thread(p, 1 + i % pids, 1 + i, profile__intern_cstr(p, "app"));
+		assert_int_not_equal(profile__add_count(p, s, t, 1), PROFILE_NONE);
+	}
+	free(locs);
+}
+
+/*
+ * A stack counted in many threads is expanded once: one path, and the view's frames are the stack's
+ * depth, not depth x threads (before, 2,000 frames in 2,000 threads made 4 million).
+ */
+static void test_stack_expanded_once(void **state)
+{
+	const struct view_opts vo = { 0 }, by_proc = { .by = VIEW_BY_PROCESS };
+	struct profile p;
+	struct view v;
+	uint32_t s;
+
+	(void)state;
+	deep_profile(&p, 2000, 2000, 3);
+	assert_int_equal(view__build(&v, &p, &vo), 0);
+	assert_int_equal(v.nr_stacks, 2000);
+	assert_int_equal(v.nr_paths, 1);
+	assert_int_equal(v.nr_funcs_of, 2000);
+	assert_int_equal(v.paths[0].depth, 2000);
+	assert_int_equal(v.paths[0].count, 2000);
+	for (s = 0; s < v.nr_stacks; s++) {
+		assert_int_equal(v.stacks[s].path, 0);
+		assert_true(view__stack_funcs(&v, s) == view__path_funcs(&v, 0));
+		assert_int_equal(v.stacks[s].depth, 2000);
+	}
+	view__release(&v);
+	/* --by process: one path per process. */
+	assert_int_equal(view__build(&v, &p, &by_proc), 0);
+	assert_int_equal(v.nr_stacks, 2000);
+	assert_int_equal(v.nr_paths, 3);
+	assert_int_equal(v.nr_funcs_of, 3);
+	assert_int_equal(v.paths[0].count + v.paths[1].count + v.paths[2].count, 2000);
+	view__release(&v);
+	profile__release(&p);
+}
+
+/* A profile whose only samples have no stack: no frame at all, and no offset applied to NULL. */
+static void test_empty_stacks(void **state)
+{
+	const struct view_opts vo = { 0 };
+	struct folded_opts fo = { .tid_prefix = 1 };
+	struct profile p;
+	struct view v;
+
+	(void)state;
+	profile__init(&p);
+	assert_int_not_equal(profile__add_count(&p, profile__intern_stack(&p, NULL, 0),
+						profile__intern_thread(&p, 1, 2, profile__intern_cstr(&p, "a")), 3),
+			     PROFILE_NONE);
+	assert_int_equal(view__build(&v, &p, &vo), 0);
+	assert_int_equal(v.nr_stacks, 1);
+	assert_int_equal(v.nr_paths, 1);
+	assert_int_equal(v.nr_funcs_of, 0);
+	assert_null(v.funcs_of);
+	assert_null(view__stack_funcs(&v, 0));
+	assert_null(view__path_funcs(&v, 0));
+	view__release(&v);
+	check_folded(&p, &fo, "a-1/2;[no stack] 3\n");
+	profile__release(&p);
+}
+
+/*
+ * The expansion budget (profile.expand_limit): past it the view and its readers fail with -E2BIG
+ * instead of materialising stack x threads. Report (the distinct paths) fits where folded --tid
+ * (a line per thread) does not.
+ */
+static void test_expand_budget(void **state)
+{
+	const struct view_opts vo = { 0 };
+	struct folded_opts plain = { .view = &vo }, tid = { .tid_prefix = 1, .view = &vo };
+	struct report_opts ro = { .view = &vo };
+	struct profile p;
+	struct view v;
+	FILE *null = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_non_null(null);
+	deep_profile(&p, 20000, 500, 1);
+	p.expand_limit = 1 << 20;
+	assert_int_equal(view__build(&v, &p, &vo), 0);
+	assert_true(v.budget < (1 << 20) - 20000 * 4);
+	assert_int_equal(view__charge(&v, 1 << 20), -E2BIG);
+	assert_int_equal(v.budget, 0);
+	view__release(&v);
+	assert_int_equal(report__print(null, &p, &ro, "deep"), 0);
+	assert_int_equal(folded__write(null, &p, &plain), 0);
+	/* 500 lines of 20,000 frames: 20 MB of text from one stack. */
+	assert_int_equal(folded__write(null, &p, &tid), -E2BIG);
+	p.expand_limit = 256 << 20;
+	assert_int_equal(folded__write(null, &p, &tid), 0);
+	/* A budget smaller than the stack itself: the view cannot be built. */
+	p.expand_limit = 40000;
+	assert_int_equal(view__build(&v, &p, &vo), -E2BIG);
+	fclose(null);
+	profile__release(&p);
+}
+
 static void test_callers_callees(void **state)
 {
 	struct fixture *f = *state;
@@ -409,6 +526,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_callers_callees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_limits_and_name_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+		cmocka_unit_test(test_stack_expanded_once),
+		cmocka_unit_test(test_empty_stacks),
+		cmocka_unit_test(test_expand_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
