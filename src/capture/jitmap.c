@@ -72,16 +72,6 @@ void jitmap__stats(const struct jitmap *jm, struct jitmap_stats *out)
 	*out = jm->st;
 }
 
-static uint32_t intern_mapping(struct profile *p, const char *name, const char *build_id, uint32_t kind)
-{
-	uint32_t n = profile__intern_cstr(p, name);
-	uint32_t b = profile__intern_cstr(p, build_id);
-
-	if (n == PROFILE_NONE || b == PROFILE_NONE)
-		return PROFILE_NONE;
-	return profile__intern_mapping(p, n, b, kind);
-}
-
 
 /* The process's id as it sees itself (the last NSpid), for the name of its perf map. */
 static uint32_t own_ns_pid(uint32_t pid)
@@ -127,7 +117,7 @@ uint32_t jitmap__mapping(struct jitmap *jm, struct proctab_proc *pr)
 	if (!pr->nspid)
 		pr->nspid = own_ns_pid(pr->pid);
 	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pr->nspid);
-	pr->jit.mapping = intern_mapping(jm->p, path, "", PROFILE_MAP_JIT);
+	pr->jit.mapping = profile__intern_mapping_cstr(jm->p, path, "", PROFILE_MAP_JIT);
 	return pr->jit.mapping;
 }
 

@@ -289,16 +289,6 @@ const struct procmaps_entry *proctab__find_map(struct proctab *pt, struct procta
 	return e;
 }
 
-static uint32_t intern_mapping(struct profile *p, const char *name, const char *build_id, uint32_t kind)
-{
-	uint32_t n = profile__intern_cstr(p, name);
-	uint32_t b = profile__intern_cstr(p, build_id);
-
-	if (n == PROFILE_NONE || b == PROFILE_NONE)
-		return PROFILE_NONE;
-	return profile__intern_mapping(p, n, b, kind);
-}
-
 int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 {
 	const struct procmaps_entry *e = &pr->maps.entries[i];
@@ -342,7 +332,7 @@ int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}
-	pm->mapping = intern_mapping(pt->p, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
+	pm->mapping = profile__intern_mapping_cstr(pt->p, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
 	if (pm->mapping == PROFILE_NONE)
 		return -ENOMEM;
 	/* The unwinding service may now read the file. */

@@ -184,16 +184,6 @@ int recorder__ask_jvms(struct recorder *r, int timeout_ms)
 	return jitmap__ask_jvms(r->jit, timeout_ms);
 }
 
-static uint32_t intern_mapping(struct recorder *r, const char *name, const char *build_id, uint32_t kind)
-{
-	uint32_t n = profile__intern_cstr(r->p, name);
-	uint32_t b = profile__intern_cstr(r->p, build_id);
-
-	if (n == PROFILE_NONE || b == PROFILE_NONE)
-		return PROFILE_NONE;
-	return profile__intern_mapping(r->p, n, b, kind);
-}
-
 static uint32_t add_location(struct recorder *r, uint32_t mapping, uint64_t addr, uint32_t flags,
 			     const struct sym_frame *sf, int n)
 {
@@ -253,7 +243,7 @@ static uint32_t user_location(struct recorder *r, struct proctab_proc *pr, uint6
 		}
 	} else {
 		if (r->unknown_mapping == PROFILE_NONE)
-			r->unknown_mapping = intern_mapping(r, "[unknown]", "", PROFILE_MAP_ANON);
+			r->unknown_mapping = profile__intern_mapping_cstr(r->p, "[unknown]", "", PROFILE_MAP_ANON);
 		mapping = r->unknown_mapping;
 		if (mapping == PROFILE_NONE)
 			goto nomem;
@@ -318,7 +308,7 @@ static uint32_t kernel_location(struct recorder *r, uint64_t addr, int *err)
 		snprintf(modname, sizeof(modname), "[%s]", ks->module);
 	else
 		snprintf(modname, sizeof(modname), "[kernel.kallsyms]");
-	mapping = intern_mapping(r, modname, "", PROFILE_MAP_KERNEL);
+	mapping = profile__intern_mapping_cstr(r->p, modname, "", PROFILE_MAP_KERNEL);
 	if (mapping == PROFILE_NONE)
 		goto nomem;
 	loc = profile__find_location(r->p, mapping, addr);
