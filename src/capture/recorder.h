@@ -2,14 +2,16 @@
 /*
  * recorder - turns raw samples into a profile.
  *
- * For each sample it maps every address to a mapping through the process's /proc/PID/maps (read when a
- * process is first seen, and again when an address falls outside what is known), names it through the
- * symbolizer (user code) or kallsyms (kernel), and interns locations, stacks and threads so that a
+ * For each sample it maps every address to a mapping through the process table (proctab.h: the
+ * process's /proc/PID/maps, read when a process is first seen and again when an address falls outside
+ * what is known, and the files behind them), names it through the symbolizer (user code), the perf map
+ * (JIT code, jitmap.h) or kallsyms (kernel), and interns locations, stacks and threads so that a
  * steady workload costs only a count increment per sample. Files are opened the way a root profiler
  * must: through /proc/PID/map_files (or /proc/PID/root), regular files only, never blocking, and only
  * when their (device, inode) matches the maps line.
  *
- * The recorder borrows the profile it fills; it owns its caches, its symbolizer and its kernel symbols.
+ * The recorder borrows the profile it fills; it owns its caches, the process table, the JIT maps, its
+ * symbolizer and its kernel symbols.
  * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
  * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
  * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past;
@@ -92,7 +94,8 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s);
 int recorder__flush(struct recorder *r);
 /*
  * Forget the processes that have exited (their caches; what they added to the profile stays), so that
- * recording every process for a long time keeps memory bounded. Returns how many were forgotten.
+ * recording every process for a long time keeps memory bounded: proctab__forget_exited(), after the
+ * queued samples are flushed. Returns how many were forgotten.
  */
 size_t recorder__forget_exited(struct recorder *r);
 /*
@@ -116,28 +119,19 @@ enum recorder_events {
 };
 void recorder__set_events(struct recorder *r, enum recorder_events state);
 /*
- * JIT code (anonymous executable memory) is recorded under the process's JIT mapping, named like its
- * perf map "/tmp/perf-NSPID.map" as perf does, keeping the raw address. A sample never reads the perf
- * map (the file and its size are the target's choice): a sample whose JIT address the map held in
- * memory does not name only asks for it to be read again. recorder__reload_perfmaps(), called between
- * ring-buffer reads, takes the result of the read in flight, if done, and starts the next one in a
- * worker thread (one at a time), at most once a second per process counted from the END of its
- * previous read; a file unchanged since is not parsed again. Reading a map names the locations
- * recorded unnamed before it. A process that exited with JIT code unnamed is kept by
- * recorder__forget_exited() until its map has been read a last time, and recorder__final_perfmaps()
- * (end of the recording: waits for the read in flight, then reads in this thread, for at most ~5 s in
- * all) reads the map of every process with JIT code unnamed, so that a map written at exit (java
- * -XX:+DumpPerfMapAtExit) names what was sampled. Counters: jit_locations (named), jit_named_late
- * (named by a later read of the map), perfmap_reads, perfmap_too_large (processes whose map was over
- * PERFMAP_MAX_SIZE, ignored). Return 0 or -ENOMEM.
+ * JIT code is named by the process's perf map, never read from the sample callback (jitmap.h says how).
+ * recorder__reload_perfmaps(), called between ring-buffer reads, takes the read in flight, if done, and
+ * starts the next one in a worker thread (jitmap__reload()). A process that exited with JIT code
+ * unnamed is kept by recorder__forget_exited() until its map has been read a last time, and
+ * recorder__final_perfmaps() (end of the recording: waits for the read in flight, then reads in this
+ * thread, for at most ~5 s in all) reads the map of every process with JIT code unnamed
+ * (jitmap__final()). Counters: jit_locations (named), jit_named_late (named by a later read of the
+ * map), perfmap_reads, perfmap_too_large (processes whose map was over PERFMAP_MAX_SIZE, ignored).
+ * Return 0 or -ENOMEM.
  */
 int recorder__reload_perfmaps(struct recorder *r);
 int recorder__final_perfmaps(struct recorder *r);
-/*
- * For --java-perfmap: ask every live process that has libjvm.so mapped for its perf map (jcmd, see
- * perfmap__ask_jvm(), each for at most timeout_ms), then read it. Failures are warnings. Returns the
- * number of JVMs that answered, or -ENOMEM.
- */
+/* For --java-perfmap: jitmap__ask_jvms(). The number of JVMs that answered, or -ENOMEM. */
 int recorder__ask_jvms(struct recorder *r, int timeout_ms);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);

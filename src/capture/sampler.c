@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sampler.h"
 #include "sampler.skel.h"
@@ -43,14 +44,6 @@ struct sampler {
 	uint64_t bad_records;
 	size_t rb_bytes;           /* size of the samples ring buffer */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -194,7 +187,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	s->fn_ret = s->fn(s->fn_ctx, data);
 	/* Out of time: a negative return stops libbpf's loop after this record (consumed). */
-	if (!s->fn_ret && mono_ns() > s->consume_until)
+	if (!s->fn_ret && clock__mono_ns() > s->consume_until)
 		return -EAGAIN;
 	return s->fn_ret;
 }
@@ -432,7 +425,7 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
 		err = -errno;
 	if (err >= 0 && s->erb)
 		err = ring_buffer__consume(s->erb);
-	s->consume_until = mono_ns() + CONSUME_BUDGET_NS;
+	s->consume_until = clock__mono_ns() + CONSUME_BUDGET_NS;
 	if (err >= 0 && !s->fn_ret)
 		err = ring_buffer__consume(s->rb);
 	if (s->fn_ret)

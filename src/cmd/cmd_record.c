@@ -10,27 +10,24 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <mntent.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
+#include "cgroup.h"
 #include "cli.h"
+#include "clock.h"
 #include "launcher.h"
 #include "log.h"
 #include "options.h"
 #include "outfile.h"
 #include "pfile.h"
+#include "pidwatch.h"
 #include "profile.h"
 #include "recorder.h"
 #include "sampler.h"
@@ -100,14 +97,6 @@ static int install_signals(void)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Read the thread group id and name of a process; -ESRCH when there is none. */
 static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 {
@@ -129,105 +118,6 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 	}
 	fclose(f);
 	return *tgid ? 0 : -ESRCH;
-}
-
-/* Where the (first) cgroup v2 file system is mounted, from /proc/self/mounts: 0 or -ENOENT. */
-static int cgroup2_mount(char *buf, size_t size)
-{
-	FILE *f = setmntent("/proc/self/mounts", "re");
-	struct mntent *m;
-	int err = -ENOENT;
-
-	if (!f)
-		return -ENOENT;
-	while ((m = getmntent(f)))
-		if (strcmp(m->mnt_type, "cgroup2") == 0 && strlen(m->mnt_dir) < size) {
-			snprintf(buf, size, "%s", m->mnt_dir);
-			err = 0;
-			break;
-		}
-	endmntent(f);
-	return err;
-}
-
-/* 'path' resolved if it is a directory on a cgroup v2 file system; else NULL with errno set
- * (ENOTDIR when it is something else). Owned by the caller. */
-static char *cgroup2_dir(const char *path)
-{
-	char *real = realpath(path, NULL);
-	struct statfs sfs;
-	struct stat st;
-
-	if (!real)
-		return NULL;
-	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		free(real);
-		errno = ENOTDIR;
-		return NULL;
-	}
-	return real;
-}
-
-/*
- * The cgroup v2 directory 'path', as given or else under the cgroup v2 mount (where cgroup v1 and
- * v2 are mounted side by side, v2 is not /sys/fs/cgroup: /sys/fs/cgroup/unified): its resolved
- * path, its id (the directory's inode number) and its depth below the cgroup
- * v2 root (found by walking up while the parent is on the same cgroup2 file system).
- */
-static int resolve_cgroup(const char *path, char resolved[PATH_MAX], uint64_t *id, uint32_t *level)
-{
-	char mnt[PATH_MAX], *real = cgroup2_dir(path), *slash, *under = NULL;
-	int errno_given = errno, have_mnt = cgroup2_mount(mnt, sizeof(mnt)) == 0;
-	struct statfs sfs;
-	struct stat st, top;
-	size_t ml = have_mnt ? strlen(mnt) : 0;
-	uint32_t n = 0;
-
-	/* A path already under the mount is not looked up again below it. */
-	if (!real && have_mnt && !(strncmp(path, mnt, ml) == 0 && (path[ml] == '/' || !path[ml]))) {
-		const char *rel = path;
-
-		while (*rel == '/')
-			rel++;
-		if (asprintf(&under, "%s/%s", mnt, rel) < 0)
-			return -ENOMEM;
-		real = cgroup2_dir(under);
-	}
-	if (!real) {
-		if (have_mnt && !under)
-			pr_err("'%s' is not a cgroup v2 directory (%s; the cgroup v2 mount is '%s')", path,
-			       errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given), mnt);
-		else if (!have_mnt)
-			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
-			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
-		else
-			pr_err("'%s' is not a cgroup v2 directory (%s), nor is '%s' (the cgroup v2 mount is '%s')",
-			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given),
-			       under, mnt);
-		free(under);
-		return -EINVAL;
-	}
-	free(under);
-	if (stat(real, &st)) {
-		pr_err("cannot use cgroup '%s': %s", real, strerror(errno));
-		free(real);
-		return -EINVAL;
-	}
-	snprintf(resolved, PATH_MAX, "%s", real); /* realpath() results fit */
-	*id = st.st_ino;
-	top = st;
-	while ((slash = strrchr(real, '/')) && slash != real) {
-		struct stat pst;
-
-		*slash = '\0';
-		if (stat(real, &pst) || pst.st_dev != top.st_dev || statfs(real, &sfs) ||
-		    sfs.f_type != CGROUP2_SUPER_MAGIC)
-			break;
-		n++;
-	}
-	free(real);
-	*level = n;
-	return 0;
 }
 
 /* -m SIZE: bytes, or K, M, G (powers of 1024), within the sampler's bounds. */
@@ -479,16 +369,12 @@ struct session {
 	struct outfile out;
 	struct launcher child;
 	int have_child;
-	int pidfds[MAX_PIDS];
-	int alive[MAX_PIDS];
+	struct pidwatch targets; /* the -p targets, alive or not */
 };
 
 /* Whether every target is gone. */
 static int targets_gone(struct session *ss)
 {
-	size_t i;
-	int any = 0;
-
 	if (ss->o->all)
 		return 0;
 	if (ss->have_child) {
@@ -498,23 +384,7 @@ static int targets_gone(struct session *ss)
 		}
 		return 0;
 	}
-	for (i = 0; i < ss->o->nr_pids; i++) {
-		if (!ss->alive[i])
-			continue;
-		if (ss->pidfds[i] >= 0) {
-			struct pollfd pfd = { .fd = ss->pidfds[i], .events = POLLIN };
-
-			if (poll(&pfd, 1, 0) > 0) {
-				ss->alive[i] = 0;
-				continue;
-			}
-		} else if (kill((pid_t)ss->o->pids[i], 0) && errno == ESRCH) {
-			ss->alive[i] = 0;
-			continue;
-		}
-		any = 1;
-	}
-	return !any;
+	return !pidwatch__alive(&ss->targets);
 }
 
 static const char *call_graph_name(const struct record_opts *o)
@@ -719,8 +589,7 @@ int cmd_record(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&ss, 0, sizeof(ss));
 	ss.o = &o;
-	for (i = 0; i < MAX_PIDS; i++)
-		ss.pidfds[i] = -1;
+	pidwatch__init(&ss.targets);
 
 	err = parse_args(argc, argv, &o);
 	if (err)
@@ -744,9 +613,8 @@ int cmd_record(int argc, char **argv)
 			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i], tgid);
 			o.pids[i] = tgid;
 		}
-		ss.alive[i] = 1;
 	}
-	if (o.cgroup && resolve_cgroup(o.cgroup, o.cgroup_path, &o.cgroup_id, &o.cgroup_level))
+	if (o.cgroup && cgroup__resolve(o.cgroup, o.cgroup_path, &o.cgroup_id, &o.cgroup_level))
 		return EXIT_ERROR;
 	if (sampler__check_privileges())
 		return EXIT_ERROR;
@@ -794,11 +662,11 @@ int cmd_record(int argc, char **argv)
 	/* The held child is sampled from its exec on: until then it runs this program's image. */
 	if (ss.have_child && sampler__add_target(ss.cap.smp, (uint32_t)ss.child.pid, 1))
 		goto out;
-	for (i = 0; i < o.nr_pids; i++) {
+	for (i = 0; i < o.nr_pids; i++)
 		if (capture__add_target(&ss.cap, o.pids[i]))
 			goto out;
-		ss.pidfds[i] = (int)syscall(SYS_pidfd_open, (pid_t)o.pids[i], 0);
-	}
+	if (pidwatch__open(&ss.targets, o.pids, o.nr_pids))
+		goto nomem;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	start_real = (uint64_t)rt.tv_sec * 1000000000ULL + (uint64_t)rt.tv_nsec;
@@ -810,7 +678,7 @@ int cmd_record(int argc, char **argv)
 	if (pfile__writer_flush(ss.w, &ss.prof))
 		goto out;
 
-	start = last_flush = mono_ns();
+	start = last_flush = clock__mono_ns();
 	if (ss.have_child) {
 		if (launcher__release(&ss.child, o.cmd[0])) {
 			ss.have_child = 0;
@@ -835,15 +703,15 @@ int cmd_record(int argc, char **argv)
 			if (!ss.have_child || ss.child.reaped)
 				break;
 			if (!stop_time)
-				stop_time = mono_ns();
-			else if (mono_ns() - stop_time > CHILD_GRACE_NS)
+				stop_time = clock__mono_ns();
+			else if (clock__mono_ns() - stop_time > CHILD_GRACE_NS)
 				break;
 		}
 
 		err = capture__poll(&ss.cap, POLL_MS);
 		if (err)
 			goto out;
-		now = mono_ns();
+		now = clock__mono_ns();
 		if (now - last_flush >= FLUSH_NS) {
 			if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
 				goto nomem;
@@ -878,7 +746,7 @@ int cmd_record(int argc, char **argv)
 	if (stop_signal)
 		pr_info("stopping on %s", strsignal(stop_signal));
 	{
-		uint64_t elapsed = mono_ns() - start;
+		uint64_t elapsed = clock__mono_ns() - start;
 
 		if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, elapsed))
 			goto nomem;
@@ -922,8 +790,6 @@ out:
 	pfile__writer_free(ss.w);
 	capture__close(&ss.cap);
 	profile__release(&ss.prof);
-	for (i = 0; i < o.nr_pids; i++)
-		if (ss.pidfds[i] >= 0)
-			close(ss.pidfds[i]);
+	pidwatch__release(&ss.targets);
 	return ret;
 }

@@ -23,8 +23,10 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "clock.h"
 #include "log.h"
 #include "options.h"
+#include "pidwatch.h"
 #include "profile.h"
 #include "report.h"
 #include "utf8.h"
@@ -138,14 +140,6 @@ static int tio_saved;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int parse_args(int argc, char **argv, struct top_opts *o)
@@ -446,16 +440,9 @@ static int read_keys(struct top *t)
 	return ret;
 }
 
-static int targets_alive(const struct top_opts *o)
+static int targets_alive(const struct top_opts *o, struct pidwatch *targets)
 {
-	size_t i;
-
-	if (o->all)
-		return 1;
-	for (i = 0; i < o->nr_pids; i++)
-		if (!kill((pid_t)o->pids[i], 0) || errno != ESRCH)
-			return 1;
-	return 0;
+	return o->all || pidwatch__alive(targets);
 }
 
 int cmd_top(int argc, char **argv)
@@ -464,6 +451,7 @@ int cmd_top(int argc, char **argv)
 	struct top t;
 	struct sampler_opts so = { 0 };
 	struct recorder_opts ro = { 0 };
+	struct pidwatch targets; /* the -p targets, alive or not */
 	struct sigaction sa;
 	uint64_t last;
 	size_t i;
@@ -472,11 +460,12 @@ int cmd_top(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&t, 0, sizeof(t));
 	t.o = &o;
+	pidwatch__init(&targets);
 	err = parse_args(argc, argv, &o);
 	if (err)
 		return cli__parse_status(err, "top");
 	for (i = 0; i < o.nr_pids; i++)
-		if (kill((pid_t)o.pids[i], 0) && errno == ESRCH) {
+		if (pidwatch__gone(o.pids[i])) {
 			pr_err("no process with pid %u", o.pids[i]);
 			return EXIT_ERROR;
 		}
@@ -508,6 +497,8 @@ int cmd_top(int argc, char **argv)
 	for (i = 0; i < o.nr_pids; i++)
 		if (capture__add_target(&t.cap, o.pids[i]))
 			goto out;
+	if (pidwatch__open(&targets, o.pids, o.nr_pids))
+		goto nomem;
 	if (take_snapshot(&t))
 		goto nomem;
 	if (t.tty && isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved_tio)) {
@@ -523,7 +514,7 @@ int cmd_top(int argc, char **argv)
 	}
 	if (t.tty)
 		fputs("\033[?25l\033[H\033[2J", stdout); /* hide the cursor, clear */
-	t.start_ns = last = mono_ns();
+	t.start_ns = last = clock__mono_ns();
 	for (;;) {
 		uint64_t now;
 		int k = 0, drawn = 0;
@@ -538,7 +529,7 @@ int cmd_top(int argc, char **argv)
 			if (k == 1)
 				break;
 		}
-		now = mono_ns();
+		now = clock__mono_ns();
 		/* --once: enough samples end the one interval early; the header then gives its true length. */
 		if (o.once_samples && now - last >= ONCE_MIN_NS && t.prof.total >= o.once_samples)
 			o.interval_ns = now - last;
@@ -557,7 +548,7 @@ int cmd_top(int argc, char **argv)
 			}
 			if (o.once)
 				break;
-			if (!targets_alive(&o)) {
+			if (!targets_alive(&o, &targets)) {
 				pr_info("the target%s exited", o.nr_pids > 1 ? "s" : "");
 				break;
 			}
@@ -583,6 +574,7 @@ out:
 	if (t.tty)
 		fputs("\033[?25h", stdout); /* show the cursor */
 	capture__close(&t.cap);
+	pidwatch__release(&targets);
 	profile__release(&t.prof);
 	for (i = 0; i <= MAX_WINDOW; i++)
 		free(t.snaps[i]);

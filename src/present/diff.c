@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "diff.h"
 #include "folded.h"
 #include "json.h"
@@ -148,46 +149,26 @@ static uint32_t frame_row(struct diff *d, const struct profile *p, uint32_t loc,
 	return row_for(d, label, strlen(label), module);
 }
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static int sb_add(struct strbuf *b, const char *s, int sep)
+/* Append 's' to the folded stack in 'b', after a ';' when 'sep'. 0 or -ENOMEM. */
+static int sb_add(struct buf *b, const char *s, int sep)
 {
-	size_t n = strlen(s);
-
-	if (b->len + n + 2 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 1024;
-		char *ns;
-
-		while (b->len + n + 2 > ncap)
-			ncap *= 2;
-		ns = realloc(b->s, ncap);
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = ncap;
-	}
 	if (sep)
-		b->s[b->len++] = ';';
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-	return 0;
+		buf__putc(b, ';');
+	return buf__puts(b, s);
 }
 
 /*
  * The folded form of stack 's', root first, names made safe as 'scorch folded' does. labels[] caches
  * each frame's safe name, indexed like the row cache in diff__add.
  */
-static int stack_string(const struct profile *p, uint32_t s, struct strbuf *b, char **labels)
+static int stack_string(const struct profile *p, uint32_t s, struct buf *b, char **labels)
 {
 	const uint32_t *locs = profile__stack_locs(p, s);
 	uint32_t depth = p->stacks[s].depth;
 	char label[4096], clean[4096];
 	int first = 1;
 
-	b->len = 0;
+	buf__reset(b);
 	if (!depth)
 		return sb_add(b, "[no stack]", 0);
 	while (depth--) {
@@ -218,7 +199,7 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 	char **labels = NULL;
 	uint64_t *per_stack = NULL;
 	size_t K2 = (size_t)nr_runs_all(d) * 2, nslots;
-	struct strbuf sb = { 0 };
+	struct buf sb = { 0 };
 	/* Walking every frame of every stack is charged as the view charges its readers (view.h). */
 	uint64_t budget = p->expand_limit ? p->expand_limit : UINT64_MAX, cost;
 	int err = -ENOMEM;
@@ -265,7 +246,7 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 				goto out;
 			}
 			budget -= sb.len;
-			r = row_for(d, sb.s, sb.len, "");
+			r = row_for(d, buf__str(&sb), sb.len, "");
 			if (r == NO_ROW)
 				goto out;
 			d->runs_counts[r * K2 + run * 2 + DIFF_SELF] += per_stack[s];
@@ -302,7 +283,7 @@ out:
 		for (i = 0; i < nslots; i++)
 			free(labels[i]);
 	free(labels);
-	free(sb.s);
+	buf__release(&sb);
 	free(cache);
 	free(per_stack);
 	return err;

@@ -12,38 +12,20 @@
 
 /* --- protobuf encoding ------------------------------------------------------------------------------ */
 
-static void reserve(struct pbuf *b, size_t n)
+void pbuf__varint(struct buf *b, uint64_t v)
 {
-	size_t ncap;
-	uint8_t *nd;
+	uint8_t tmp[10];
+	size_t n = 0;
 
-	if (b->oom || b->len + n <= b->cap)
-		return;
-	ncap = b->cap ? b->cap : 4096;
-	while (ncap < b->len + n)
-		ncap *= 2;
-	nd = realloc(b->data, ncap);
-	if (!nd) {
-		b->oom = 1;
-		return;
-	}
-	b->data = nd;
-	b->cap = ncap;
-}
-
-void pbuf__varint(struct pbuf *b, uint64_t v)
-{
-	reserve(b, 10);
-	if (b->oom)
-		return;
 	while (v >= 0x80) {
-		b->data[b->len++] = (uint8_t)(v | 0x80);
+		tmp[n++] = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
-	b->data[b->len++] = (uint8_t)v;
+	tmp[n++] = (uint8_t)v;
+	buf__put(b, tmp, n);
 }
 
-void pbuf__uint(struct pbuf *b, uint32_t field, uint64_t v)
+void pbuf__uint(struct buf *b, uint32_t field, uint64_t v)
 {
 	if (!v)
 		return;
@@ -51,25 +33,20 @@ void pbuf__uint(struct pbuf *b, uint32_t field, uint64_t v)
 	pbuf__varint(b, v);
 }
 
-void pbuf__bytes(struct pbuf *b, uint32_t field, const void *data, size_t len)
+void pbuf__bytes(struct buf *b, uint32_t field, const void *data, size_t len)
 {
 	pbuf__varint(b, (uint64_t)field << 3 | 2);
 	pbuf__varint(b, len);
-	reserve(b, len);
-	if (b->oom)
-		return;
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
+	buf__put(b, data, len);
 }
 
 /* Append sub-message 'm' as field 'field' of 'b', and empty 'm' for reuse. */
-static void pbuf_msg(struct pbuf *b, uint32_t field, struct pbuf *m)
+static void pbuf_msg(struct buf *b, uint32_t field, struct buf *m)
 {
-	if (m->oom)
-		b->oom = 1;
+	if (m->err && !b->err)
+		b->err = m->err;
 	pbuf__bytes(b, field, m->data, m->len);
-	m->len = 0;
+	buf__reset(m);
 }
 
 int export__gzip(FILE *out, const void *data, size_t len)
@@ -164,14 +141,14 @@ static uint32_t main_mapping(const struct profile *p)
 	return exe != PROFILE_NONE ? exe : first;
 }
 
-static void value_type(struct pbuf *b, struct pbuf *m, uint32_t field, uint64_t type, uint64_t unit)
+static void value_type(struct buf *b, struct buf *m, uint32_t field, uint64_t type, uint64_t unit)
 {
 	pbuf__uint(m, VT_TYPE, type);
 	pbuf__uint(m, VT_UNIT, unit);
 	pbuf_msg(b, field, m);
 }
 
-static void label(struct pbuf *s, struct pbuf *m, uint64_t key, uint64_t str, uint64_t num)
+static void label(struct buf *s, struct buf *m, uint64_t key, uint64_t str, uint64_t num)
 {
 	pbuf__uint(m, LABEL_KEY, key);
 	pbuf__uint(m, LABEL_STR, str);
@@ -181,7 +158,7 @@ static void label(struct pbuf *s, struct pbuf *m, uint64_t key, uint64_t str, ui
 
 int export__pprof(FILE *out, const struct profile *p, const struct view_opts *view)
 {
-	struct pbuf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
+	struct buf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
 	uint32_t *map_id = calloc(p->nr_mappings + 1, sizeof(*map_id)), *func_of = NULL, i, k, next_map = 1;
 	uint32_t *addr_fn = NULL; /* per location: its own function for an unnamed address, 0 for none */
 	char **labels = NULL, label_buf[4096];
@@ -350,16 +327,16 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 	pbuf__varint(&b, PROF_COMMENT << 3 | 0);
 	pbuf__varint(&b, x + S_COMMENT);
 	pbuf__uint(&b, PROF_DEFAULT_SAMPLE_TYPE, x + S_CPU);
-	if (b.oom || m.oom || sub.oom || packed.oom)
+	if (b.err || m.err || sub.err || packed.err)
 		goto out;
 	err = export__gzip(out, b.data, b.len);
 	if (!err && (fflush(out) || ferror(out)))
 		err = -EIO;
 out:
-	free(b.data);
-	free(m.data);
-	free(sub.data);
-	free(packed.data);
+	buf__release(&b);
+	buf__release(&m);
+	buf__release(&sub);
+	buf__release(&packed);
 	free(map_id);
 	free(map_named);
 	free(func_of);

@@ -25,24 +25,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "profile.h"
 #include "view.h"
 
 int export__pprof(FILE *out, const struct profile *p, const struct view_opts *view);
 int export__speedscope(FILE *out, const struct profile *p, const struct view_opts *view, const char *name);
 
-/* A growable protobuf encoding buffer (exposed for the unit tests). Owns 'data'. */
-struct pbuf {
-	uint8_t *data;
-	size_t len, cap;
-	int oom;
-};
-
-void pbuf__varint(struct pbuf *b, uint64_t v);
+/* Protobuf encoding into a byte buffer (buf.h: errors sticky in b->err), exposed for the unit tests. */
+void pbuf__varint(struct buf *b, uint64_t v);
 /* Field 'field' as a varint (wire type 0), skipped when 'v' is 0 (proto3 default). */
-void pbuf__uint(struct pbuf *b, uint32_t field, uint64_t v);
+void pbuf__uint(struct buf *b, uint32_t field, uint64_t v);
 /* Field 'field' as length-delimited bytes (wire type 2). */
-void pbuf__bytes(struct pbuf *b, uint32_t field, const void *data, size_t len);
+void pbuf__bytes(struct buf *b, uint32_t field, const void *data, size_t len);
 /* Compress 'len' bytes as one gzip member and write them to 'out'. Returns 0 or -EIO / -ENOMEM. */
 int export__gzip(FILE *out, const void *data, size_t len);
 

@@ -8,6 +8,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "buf.h"
 #include "fileio.h"
 #include "log.h"
 #include "pfile.h"
@@ -28,42 +29,7 @@ enum rec_type {
 	REC_LOCATION_FRAMES = 10, /* (1.1) location, nr_frames, nr_frames x frame: a location named later */
 };
 
-/* --- growable byte buffer --- */
-
-struct buf {
-	uint8_t *d;
-	size_t len, cap;
-	int err;
-};
-
-static void buf_reserve(struct buf *b, size_t n)
-{
-	size_t ncap;
-	uint8_t *nd;
-
-	if (b->err || b->len + n <= b->cap)
-		return;
-	ncap = b->cap ? b->cap : 4096;
-	while (ncap < b->len + n)
-		ncap *= 2;
-	nd = realloc(b->d, ncap);
-	if (!nd) {
-		b->err = -ENOMEM;
-		return;
-	}
-	b->d = nd;
-	b->cap = ncap;
-}
-
-static void put_bytes(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (b->err)
-		return;
-	if (n)
-		memcpy(b->d + b->len, p, n);
-	b->len += n;
-}
+/* --- record encoding (into struct buf, buf.h: errors are sticky, checked once per chunk) --- */
 
 static void put_varint(struct buf *b, uint64_t v)
 {
@@ -74,7 +40,7 @@ static void put_varint(struct buf *b, uint64_t v)
 		tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
-	put_bytes(b, tmp, n);
+	buf__put(b, tmp, n);
 }
 
 /* Append a record: type, length, then the payload collected in 'rec'. */
@@ -84,10 +50,10 @@ static void put_record(struct buf *b, uint8_t type, struct buf *rec)
 		b->err = rec->err;
 		return;
 	}
-	put_bytes(b, &type, 1);
+	buf__put(b, &type, 1);
 	put_varint(b, rec->len);
-	put_bytes(b, rec->d, rec->len);
-	rec->len = 0;
+	buf__put(b, rec->data, rec->len);
+	buf__reset(rec);
 }
 
 /* --- writer --- */
@@ -96,7 +62,7 @@ struct pfile_writer {
 	int fd;                /* borrowed */
 	char *name;            /* owned */
 	ZSTD_CCtx *cctx;       /* owned */
-	struct buf raw, rec, z;
+	struct buf raw, rec, z; /* owned: the chunk encoded, the record being encoded, the chunk compressed */
 	uint64_t bytes;
 	int failed;
 	int finished;
@@ -165,9 +131,9 @@ void pfile__writer_free(struct pfile_writer *w)
 	if (!w)
 		return;
 	ZSTD_freeCCtx(w->cctx);
-	free(w->raw.d);
-	free(w->rec.d);
-	free(w->z.d);
+	buf__release(&w->raw);
+	buf__release(&w->rec);
+	buf__release(&w->z);
 	free(w->counts_written);
 	free(w->loc_frame);
 	free(w->name);
@@ -200,7 +166,7 @@ static void encode_delta(struct pfile_writer *w, const struct profile *p)
 	uint32_t i, j;
 
 	for (i = w->nr_strs; i < p->nr_strs; i++) {
-		put_bytes(r, p->strs[i], p->str_lens[i]);
+		buf__put(r, p->strs[i], p->str_lens[i]);
 		put_record(b, REC_STRING, r);
 	}
 	for (i = 0; i < p->nr_meta; i++) {
@@ -290,7 +256,7 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 		w->loc_frame = n;
 		w->cap_loc_frame = p->nr_locations;
 	}
-	w->raw.len = 0;
+	buf__reset(&w->raw);
 	encode_delta(w, p);
 	if (final) {
 		put_varint(&w->rec, p->total);
@@ -298,17 +264,16 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 	}
 	if (w->raw.err)
 		goto nomem;
-	w->z.len = 0;
-	buf_reserve(&w->z, ZSTD_compressBound(w->raw.len));
-	if (w->z.err)
+	buf__reset(&w->z);
+	if (buf__reserve(&w->z, ZSTD_compressBound(w->raw.len)))
 		goto nomem;
-	zlen = ZSTD_compress2(w->cctx, w->z.d, w->z.cap, w->raw.d, w->raw.len);
+	zlen = ZSTD_compress2(w->cctx, w->z.data, w->z.cap, w->raw.data, w->raw.len);
 	if (ZSTD_isError(zlen)) {
 		pr_err("cannot compress a chunk of '%s': %s", w->name, ZSTD_getErrorName(zlen));
 		w->failed = 1;
 		return -EIO;
 	}
-	if (write_all(w, w->z.d, zlen)) {
+	if (write_all(w, w->z.data, zlen)) {
 		w->failed = 1;
 		return -EIO;
 	}

@@ -147,6 +147,17 @@ static inline uint32_t profile__intern_cstr(struct profile *p, const char *s)
 const char *profile__str(const struct profile *p, uint32_t id);
 
 uint32_t profile__intern_mapping(struct profile *p, uint32_t name, uint32_t build_id, uint32_t kind);
+/* The same, with its name and build id given as strings (interned first). PROFILE_NONE on failure. */
+static inline uint32_t profile__intern_mapping_cstr(struct profile *p, const char *name, const char *build_id,
+						    uint32_t kind)
+{
+	uint32_t n = profile__intern_cstr(p, name);
+	uint32_t b = profile__intern_cstr(p, build_id);
+
+	if (n == PROFILE_NONE || b == PROFILE_NONE)
+		return PROFILE_NONE;
+	return profile__intern_mapping(p, n, b, kind);
+}
 /* Location with this (mapping, addr), or PROFILE_NONE. */
 uint32_t profile__find_location(const struct profile *p, uint32_t mapping, uint64_t addr);
 /* Add a location with a copy of its frames. The (mapping, addr) must not exist yet (EEXIST). */

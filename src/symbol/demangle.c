@@ -9,40 +9,52 @@
 
 #include <libiberty/demangle.h>
 
+#include "buf.h"
 #include "demangle.h"
 
-/* A bounded output buffer: once it overflows, every append fails and the result is rejected. */
-struct out {
-	char buf[DEMANGLE_MAX_OUTPUT];
-	size_t len;
-	int overflow;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+/*
+ * The output: a buffer bounded to DEMANGLE_MAX_OUTPUT bytes (buf.h). Once it overflows, every append
+ * fails and the result is rejected.
+ */
+static void put(struct buf *o, const char *s, size_t n)
 {
-	if (o->overflow || n >= sizeof(o->buf) - o->len) {
-		o->overflow = 1;
-		return;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
+	buf__put(o, s, n);
 }
 
-static void puts_(struct out *o, const char *s)
+static void puts_(struct buf *o, const char *s)
 {
-	put(o, s, strlen(s));
+	buf__puts(o, s);
 }
 
-static char *finish(struct out *o)
+static struct buf *out_new(void)
+{
+	struct buf *o = malloc(sizeof(*o));
+
+	if (o)
+		buf__init(o, DEMANGLE_MAX_OUTPUT);
+	return o;
+}
+
+static void out_free(struct buf *o)
+{
+	if (o)
+		buf__release(o);
+	free(o);
+}
+
+static char *finish(struct buf *o)
 {
 	char *r;
 
-	if (o->overflow) {
+	if (o->err == -E2BIG) {
 		errno = EINVAL;
 		return NULL;
 	}
-	r = strdup(o->buf);
+	if (o->err) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r = strdup(buf__str(o));
 	if (!r)
 		errno = ENOMEM;
 	return r;
@@ -59,7 +71,7 @@ static int is_hex(const char *s, size_t n)
 }
 
 /* Append a code point as UTF-8. */
-static void put_utf8(struct out *o, uint32_t c)
+static void put_utf8(struct buf *o, uint32_t c)
 {
 	char b[4];
 
@@ -85,7 +97,7 @@ static void put_utf8(struct out *o, uint32_t c)
 }
 
 /* Decode one legacy component: "$LT$" escapes, ".." for "::". Returns 0 or -1 on a bad escape. */
-static int legacy_component(struct out *o, const char *s, size_t n)
+static int legacy_component(struct buf *o, const char *s, size_t n)
 {
 	static const struct {
 		const char *esc, *text;
@@ -137,7 +149,7 @@ static int legacy_component(struct out *o, const char *s, size_t n)
 
 char *demangle__rust_legacy(const char *name)
 {
-	struct out *o;
+	struct buf *o;
 	const char *p;
 	size_t total = strlen(name), nr = 0;
 	char *r;
@@ -146,7 +158,7 @@ char *demangle__rust_legacy(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	o = calloc(1, sizeof(*o));
+	o = out_new();
 	if (!o) {
 		errno = ENOMEM;
 		return NULL;
@@ -179,10 +191,10 @@ char *demangle__rust_legacy(const char *name)
 	if (*p != 'E' || p[1] != '\0' || !nr)
 		goto bad;
 	r = finish(o);
-	free(o);
+	out_free(o);
 	return r;
 bad:
-	free(o);
+	out_free(o);
 	errno = EINVAL;
 	return NULL;
 }
@@ -198,7 +210,7 @@ static int is_rust_legacy(const char *name)
 
 /* A C++ demangling in progress: the output so far, and where to go when it grows too long. */
 struct cxx_out {
-	struct out o;
+	struct buf o;
 	jmp_buf too_long;
 };
 
@@ -207,7 +219,7 @@ static void cxx_put(const char *s, size_t n, void *opaque)
 	struct cxx_out *c = opaque;
 
 	put(&c->o, s, n);
-	if (c->o.overflow)
+	if (c->o.err)
 		longjmp(c->too_long, 1);
 }
 
@@ -215,7 +227,8 @@ static void cxx_put(const char *s, size_t n, void *opaque)
  * C++ through libiberty's streaming demangler (what __cxa_demangle and c++filt use, same output).
  * Not __cxa_demangle itself: it builds the whole name in memory, and a few hundred bytes of nested
  * substitutions expand to gigabytes (13 s and 2.2 GB for a 270-byte symbol). The callback form works
- * on the stack without malloc, so leaving it by longjmp once DEMANGLE_MAX_OUTPUT is reached is safe.
+ * on the stack without malloc, so leaving it by longjmp once DEMANGLE_MAX_OUTPUT is reached (or our
+ * buffer could not grow) is safe: the only memory to free is our buffer, freed after the jump.
  */
 static char *cxx(const char *name)
 {
@@ -224,19 +237,23 @@ static char *cxx(const char *name)
 
 	if (!c)
 		return NULL;
-	c->o.len = 0;
-	c->o.overflow = 0;
+	buf__init(&c->o, DEMANGLE_MAX_OUTPUT);
 	if (setjmp(c->too_long)) {
+		int err = c->o.err;
+
+		buf__release(&c->o);
 		free(c);
-		errno = E2BIG;
+		errno = err == -E2BIG ? E2BIG : ENOMEM;
 		return NULL;
 	}
 	if (!cplus_demangle_v3_callback(name, DMGL_PARAMS | DMGL_TYPES, cxx_put, c) || !c->o.len) {
+		buf__release(&c->o);
 		free(c);
 		errno = EINVAL;
 		return NULL;
 	}
 	r = finish(&c->o);
+	buf__release(&c->o);
 	free(c);
 	return r;
 }
@@ -272,7 +289,7 @@ struct v0 {
 	size_t len, pos;
 	int depth;
 	int bad;
-	struct out *o;
+	struct buf *o;
 };
 
 static int v0_peek(struct v0 *p)
@@ -665,8 +682,7 @@ static void v0_path(struct v0 *p, int in_value)
 			saved_len = p->o->len;
 			v0_opt_disambiguator(p);
 			v0_path(p, 0);
-			p->o->len = saved_len;
-			p->o->buf[saved_len] = '\0';
+			buf__truncate(p->o, saved_len);
 		}
 		puts_(p->o, "<");
 		v0_type(p);
@@ -710,7 +726,7 @@ char *demangle__rust_v0(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	p.o = calloc(1, sizeof(*p.o));
+	p.o = out_new();
 	if (!p.o) {
 		errno = ENOMEM;
 		return NULL;
@@ -726,18 +742,17 @@ char *demangle__rust_v0(const char *name)
 		size_t saved = p.o->len;
 
 		v0_path(&p, 0);
-		p.o->len = saved;
-		p.o->buf[saved] = '\0';
+		buf__truncate(p.o, saved);
 	}
 	/* rustc appends ".llvm.NNN" style suffixes; keep such a suffix verbatim. */
 	if (!p.bad && p.pos < p.len && p.sym[p.pos] == '.')
 		puts_(p.o, p.sym + p.pos), p.pos = p.len;
 	if (p.bad || p.pos != p.len) {
-		free(p.o);
+		out_free(p.o);
 		errno = EINVAL;
 		return NULL;
 	}
 	r = finish(p.o);
-	free(p.o);
+	out_free(p.o);
 	return r;
 }

@@ -22,7 +22,7 @@
 
 static void test_varint(void **state)
 {
-	struct pbuf b = { 0 };
+	struct buf b = { 0 };
 
 	(void)state;
 	pbuf__varint(&b, 1);
