@@ -62,7 +62,7 @@ run_unit() {
 run_cli() {
 	local log
 	log=$(mktemp)
-	{ tests/cli/run.sh; tests/cli/completion.sh; tests/cli/layers.sh; } >"$log" 2>&1
+	{ tests/cli/run.sh; tests/cli/completion.sh; tests/cli/layers.sh; tests/cli/format.sh; } >"$log" 2>&1
 	while IFS= read -r line; do
 		case "$line" in
 		"PASS "*) pass "cli: ${line#PASS }" ;;

@@ -18,8 +18,8 @@ struct buf {
 	uint8_t *data; /* owned; NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;    /* 0, or the most bytes the buffer may hold, the NUL after the data included */
-	int err;       /* 0, -ENOMEM or -E2BIG */
+	size_t max; /* 0, or the most bytes the buffer may hold, the NUL after the data included */
+	int err;    /* 0, -ENOMEM or -E2BIG */
 };
 
 /* Empty, holding at most 'max' bytes with the NUL (0: unlimited). */

@@ -98,8 +98,9 @@ static void write_str(struct json *j, const char *s, size_t len)
 			fputc(c, j->out);
 			i++;
 		} else if (c < 0x20) {
-			static const char *esc[] = { ['\n'] = "\\n", ['\t'] = "\\t", ['\r'] = "\\r", ['\b'] = "\\b",
-						     ['\f'] = "\\f" };
+			static const char *esc[] = {
+				['\n'] = "\\n", ['\t'] = "\\t", ['\r'] = "\\r", ['\b'] = "\\b", ['\f'] = "\\f"
+			};
 
 			if (c < sizeof(esc) / sizeof(esc[0]) && esc[c])
 				fputs(esc[c], j->out);

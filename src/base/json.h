@@ -21,7 +21,7 @@
 struct json {
 	FILE *out;
 	int depth;
-	int count[JSON_MAX_DEPTH]; /* values written at each level */
+	int count[JSON_MAX_DEPTH];  /* values written at each level */
 	char close[JSON_MAX_DEPTH]; /* '}' or ']' */
 	int after_key;
 	int pretty;

@@ -44,13 +44,13 @@ void log__vprint(enum log_level level, const char *fmt, va_list ap)
 	free(heap);
 }
 
-#define DEFINE_PR(fn, level)                      \
-	void fn(const char *fmt, ...)             \
-	{                                         \
-		va_list ap;                       \
-		va_start(ap, fmt);                \
-		log__vprint(level, fmt, ap);      \
-		va_end(ap);                       \
+#define DEFINE_PR(fn, level)                 \
+	void fn(const char *fmt, ...)        \
+	{                                    \
+		va_list ap;                  \
+		va_start(ap, fmt);           \
+		log__vprint(level, fmt, ap); \
+		va_end(ap);                  \
 	}
 
 DEFINE_PR(pr_err, LOG_QUIET)

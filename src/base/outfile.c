@@ -88,8 +88,9 @@ static int check_shared_dir(const char *path, const struct stat *st)
 		slash[1] = '\0';
 	else if (slash)
 		*slash = '\0';
-	if (!stat(real, &dir) && (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH) && st->st_uid != geteuid() &&
-	    st->st_uid != dir.st_uid && !(sudo_user(&su, &sg) && st->st_uid == su)) {
+	if (!stat(real, &dir) && (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH) &&
+	    st->st_uid != geteuid() && st->st_uid != dir.st_uid &&
+	    !(sudo_user(&su, &sg) && st->st_uid == su)) {
 		pr_err("refusing to write to '%s': a %s of uid %lu in the shared directory '%s'", path,
 		       S_ISFIFO(st->st_mode) ? "FIFO" : "socket", (unsigned long)st->st_uid, real);
 		err = -EACCES;
@@ -327,7 +328,8 @@ int outfile__commit(struct outfile *o)
 	} else if (o->tmp && rename(o->tmp, o->path)) {
 		/* The data is whole and synced: a recording is never thrown away for want of a name. */
 		err = -errno;
-		pr_err("cannot replace '%s': %s; the complete output is kept as '%s'", o->path, strerror(errno), o->tmp);
+		pr_err("cannot replace '%s': %s; the complete output is kept as '%s'", o->path,
+		       strerror(errno), o->tmp);
 	}
 	release(o);
 	return err;

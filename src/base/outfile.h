@@ -32,8 +32,8 @@
 #include <stdio.h>
 
 struct outfile {
-	char *path;        /* owned; the destination ("<stdout>" for "-") */
-	char *tmp;         /* owned; the temporary file, NULL when written in place */
+	char *path; /* owned; the destination ("<stdout>" for "-") */
+	char *tmp;  /* owned; the temporary file, NULL when written in place */
 	int fd;
 	FILE *fp;          /* owned; NULL until outfile__fp() */
 	int is_stdout;     /* path "-": fd is STDOUT_FILENO, never closed */

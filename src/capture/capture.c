@@ -76,8 +76,8 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 	if (so->no_events)
 		recorder__set_events(c->rec, RECORDER_EVENTS_OFF);
 	else
-		recorder__set_events(c->rec, sampler__has_events(c->smp) ? RECORDER_EVENTS_ON :
-									   RECORDER_EVENTS_UNAVAILABLE);
+		recorder__set_events(c->rec, sampler__has_events(c->smp) ? RECORDER_EVENTS_ON
+									 : RECORDER_EVENTS_UNAVAILABLE);
 	recorder__set_event_drain(c->rec, drain_events, c);
 	return 0;
 }

@@ -20,12 +20,12 @@
 #include "sampler.h"
 
 struct capture {
-	struct sampler *smp;   /* owned */
-	struct recorder *rec;  /* owned */
-	struct profile *p;     /* borrowed */
-	int err;               /* first fatal error of the sample callback */
-	uint32_t stack_need;   /* the most user stack a whole copy would have taken, over the samples
-				* whose copy was not cut short (struct scorch_sample stack_need); 0: none */
+	struct sampler *smp;  /* owned */
+	struct recorder *rec; /* owned */
+	struct profile *p;    /* borrowed */
+	int err;              /* first fatal error of the sample callback */
+	uint32_t stack_need;  /* the most user stack a whole copy would have taken, over the samples
+			       * whose copy was not cut short (struct scorch_sample stack_need); 0: none */
 };
 
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
@@ -36,7 +36,8 @@ void capture__close(struct capture *c);
 
 /* The sampler callback: 'ctx' is a struct capture. */
 int capture__on_sample(void *ctx, const struct scorch_sample *s);
-/* The sampler's mapping-event callback: 'ctx' is a struct capture. A malformed event is counted, not fatal. */
+/* The sampler's mapping-event callback: 'ctx' is a struct capture. A malformed event is counted, not fatal.
+ */
 int capture__on_event(void *ctx, const void *data, size_t size);
 
 #endif

@@ -26,23 +26,23 @@
  */
 struct jitmap_job {
 	pthread_t thread;
-	int active;          /* a thread was started and not joined yet */
+	int active; /* a thread was started and not joined yet */
 	atomic_int done;
 	uint32_t pid;
 	uint64_t serial;
 	char root[32], path[48];
-	int in_root;         /* read inside root, else in ours */
+	int in_root; /* read inside root, else in ours */
 	uid_t uid;
-	struct perfmap map;  /* the result, owned until handed to the process */
+	struct perfmap map; /* the result, owned until handed to the process */
 	int err;
 };
 
 struct jitmap {
-	struct profile *p;   /* borrowed */
-	struct proctab *pt;  /* borrowed */
-	int pending;         /* some process wants its perf map read again */
+	struct profile *p;  /* borrowed */
+	struct proctab *pt; /* borrowed */
+	int pending;        /* some process wants its perf map read again */
 	struct jitmap_job job;
-	size_t next;         /* where the next reload pass starts (fairness) */
+	size_t next; /* where the next reload pass starts (fairness) */
 	struct jitmap_stats st;
 };
 
@@ -71,7 +71,6 @@ void jitmap__stats(const struct jitmap *jm, struct jitmap_stats *out)
 {
 	*out = jm->st;
 }
-
 
 /* The process's id as it sees itself (the last NSpid), for the name of its perf map. */
 static uint32_t own_ns_pid(uint32_t pid)
@@ -191,7 +190,8 @@ static int jit_where(struct proctab_proc *pr, struct jitmap_job *j)
 }
 
 /* Give 'pr' the result of a read of its map ('map', moved) and name its JIT code that it describes. */
-static int jit_apply(struct jitmap *jm, struct proctab_proc *pr, const struct jitmap_job *j, int err, struct perfmap *map)
+static int jit_apply(struct jitmap *jm, struct proctab_proc *pr, const struct jitmap_job *j, int err,
+		     struct perfmap *map)
 {
 	jm->st.perfmap_reads++;
 	pr->jit.time = clock__mono_ns(); /* the once-a-second limit counts from the end of the read */
@@ -200,11 +200,13 @@ static int jit_apply(struct jitmap *jm, struct proctab_proc *pr, const struct ji
 	if (err == -EFBIG && !pr->jit.big) {
 		pr->jit.big = 1;
 		jm->st.perfmap_too_large++;
-		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", j->path, pr->pid, PERFMAP_MAX_SIZE >> 20);
+		pr_warn("ignoring '%s' of pid %u: larger than %u MiB", j->path, pr->pid,
+			PERFMAP_MAX_SIZE >> 20);
 	} else if (err == -EPERM && !pr->jit.foreign) {
 		pr->jit.foreign = 1;
 		pr_warn("ignoring '%s' of pid %u: not owned by the process's user or root", j->path, pr->pid);
-	} else if (err && err != -ENOENT && err != -EFBIG && err != -ENOMEM && err != -EALREADY && !pr->jit.tried) {
+	} else if (err && err != -ENOENT && err != -EFBIG && err != -ENOMEM && err != -EALREADY &&
+		   !pr->jit.tried) {
 		pr_debug("cannot read '%s' of pid %u: %s", j->path, pr->pid, strerror(-err));
 	}
 	pr->jit.tried = 1;
@@ -216,7 +218,8 @@ static int jit_apply(struct jitmap *jm, struct proctab_proc *pr, const struct ji
 	pr->jit.map = *map;
 	perfmap__init(map);
 	if (pr->jit.map.bad_lines)
-		pr_debug("'%s' of pid %u: %zu malformed lines skipped", j->path, pr->pid, pr->jit.map.bad_lines);
+		pr_debug("'%s' of pid %u: %zu malformed lines skipped", j->path, pr->pid,
+			 pr->jit.map.bad_lines);
 	return jit_rename(jm, pr);
 }
 
@@ -404,12 +407,16 @@ int jitmap__ask_jvms(struct jitmap *jm, int timeout_ms)
 		pr_debug("asking the JVM %u for its perf map (jcmd %u Compiler.perfmap)", pr->pid, pr->pid);
 		err = perfmap__ask_jvm(pr->pid, st.st_uid, st.st_gid, timeout_ms, log__level() >= LOG_DEBUG);
 		if (err == -ENOENT) {
-			pr_warn("--java-perfmap: jcmd not found in PATH: Java frames of pid %u stay unnamed", pr->pid);
+			pr_warn("--java-perfmap: jcmd not found in PATH: Java frames of pid %u stay unnamed",
+				pr->pid);
 			return asked;
 		}
 		if (err) {
-			pr_warn("--java-perfmap: 'jcmd %u Compiler.perfmap' %s (needs JDK 17 or later)", pr->pid,
-				err == -ETIMEDOUT ? "timed out" : err == -EIO ? "failed" : strerror(-err));
+			pr_warn("--java-perfmap: 'jcmd %u Compiler.perfmap' %s (needs JDK 17 or later)",
+				pr->pid,
+				err == -ETIMEDOUT ? "timed out"
+				: err == -EIO     ? "failed"
+						  : strerror(-err));
 			continue;
 		}
 		asked++;
@@ -419,8 +426,8 @@ int jitmap__ask_jvms(struct jitmap *jm, int timeout_ms)
 	return asked;
 }
 
-
-uint32_t jitmap__add_location(struct jitmap *jm, uint32_t mapping, uint64_t addr, const struct perfmap_entry *je)
+uint32_t jitmap__add_location(struct jitmap *jm, uint32_t mapping, uint64_t addr,
+			      const struct perfmap_entry *je)
 {
 	struct profile_frame f = { 0 };
 

@@ -29,8 +29,8 @@
 
 /* Quality counters, under the names the recorder stores them as. */
 struct jitmap_stats {
-	uint64_t jit_locations;     /* JIT locations named */
-	uint64_t jit_named_late;    /* named by a later read of the map */
+	uint64_t jit_locations;  /* JIT locations named */
+	uint64_t jit_named_late; /* named by a later read of the map */
 	uint64_t perfmap_reads;
 	uint64_t perfmap_too_large; /* processes whose map was over PERFMAP_MAX_SIZE, ignored */
 };
@@ -55,7 +55,8 @@ uint32_t jitmap__mapping(struct jitmap *jm, struct proctab_proc *pr);
  */
 const struct perfmap_entry *jitmap__find(struct jitmap *jm, struct proctab_proc *pr, uint64_t addr);
 /* Add the location of 'addr' in 'mapping' named after 'je'. Its id, or PROFILE_NONE when out of memory. */
-uint32_t jitmap__add_location(struct jitmap *jm, uint32_t mapping, uint64_t addr, const struct perfmap_entry *je);
+uint32_t jitmap__add_location(struct jitmap *jm, uint32_t mapping, uint64_t addr,
+			      const struct perfmap_entry *je);
 /* Give the unnamed location 'loc' the name of 'je'. */
 int jitmap__name(struct jitmap *jm, uint32_t loc, const struct perfmap_entry *je);
 /* Location 'loc' of 'pr' is JIT code left unnamed: name it when the map is read again. */

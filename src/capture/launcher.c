@@ -82,7 +82,7 @@ int launcher__spawn(struct launcher *l, char *const argv[], int stdout_to_stderr
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		if (read(go[0], &c, 1) != 1)
-			_exit(127); /* the recorder gave up */
+			_exit(127);                   /* the recorder gave up */
 		sigprocmask(SIG_SETMASK, &old, NULL); /* a pending stop signal ends us here */
 		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(127);
@@ -190,7 +190,8 @@ void launcher__describe(int status, char *buf, size_t size)
 	if (WIFEXITED(status))
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
 	else
 		snprintf(buf, size, "ended with wait status 0x%x", status);
 }

@@ -6,8 +6,9 @@
  * launcher__spawn() forks; the child waits. launcher__release() lets it exec and reports whether the
  * exec worked. While it waits, the child holds SIGINT, SIGTERM and SIGHUP pending (a Ctrl-C reaches
  * the whole process group): one that arrived ends it at its release, before its exec, and it is then
- * reaped as killed by that signal. launcher__wait() reaps it. A struct launcher is embedded by the caller; its fds are
- * closed by launcher__release()/launcher__abort(). Functions return 0 or a negative errno, and log.
+ * reaped as killed by that signal. launcher__wait() reaps it. A struct launcher is embedded by the caller;
+ * its fds are closed by launcher__release()/launcher__abort(). Functions return 0 or a negative errno, and
+ * log.
  */
 #ifndef SCORCH_LAUNCHER_H
 #define SCORCH_LAUNCHER_H
@@ -16,9 +17,9 @@
 
 struct launcher {
 	pid_t pid;
-	int go_fd;   /* write end: one byte lets the child exec */
-	int err_fd;  /* read end: the child's errno if exec failed, EOF if it worked */
-	int status;  /* wait status once reaped */
+	int go_fd;  /* write end: one byte lets the child exec */
+	int err_fd; /* read end: the child's errno if exec failed, EOF if it worked */
+	int status; /* wait status once reaped */
 	int reaped;
 };
 

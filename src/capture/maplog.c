@@ -13,8 +13,8 @@
  * is the one overwritten and an index entry that names an overwritten g is recognised as stale.
  */
 struct map_ent {
-	uint64_t g;       /* 0: empty */
-	uint64_t prev_g;  /* the previous entry of the same pid, or 0 */
+	uint64_t g;      /* 0: empty */
+	uint64_t prev_g; /* the previous entry of the same pid, or 0 */
 	uint32_t pid, exec_seq;
 	uint32_t dev_major, dev_minor;
 	uint32_t perms; /* PROCMAPS_* */
@@ -30,7 +30,7 @@ struct path_ent {
 };
 
 struct maplog {
-	struct map_ent *maps;   /* owned, maps_cap (grown up to MAPLOG_MAX_MAPS) */
+	struct map_ent *maps; /* owned, maps_cap (grown up to MAPLOG_MAX_MAPS) */
 	size_t maps_cap;
 	uint64_t maps_next;     /* the last g given */
 	struct u64map by_pid;   /* pid + 1 -> g of its newest entry */
@@ -38,7 +38,7 @@ struct maplog {
 	size_t paths_cap;
 	uint64_t paths_next, paths_tail; /* g of the newest and the oldest live path */
 	size_t path_bytes;
-	struct u64map by_file;  /* hash(dev, ino) -> g */
+	struct u64map by_file; /* hash(dev, ino) -> g */
 	struct maplog_stats st;
 };
 
@@ -152,9 +152,16 @@ int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t
 	if (e->g)
 		l->st.maps_dropped++;
 	*e = (struct map_ent){
-		.g = g, .prev_g = prev, .pid = pid, .exec_seq = exec_seq,
-		.dev_major = dev_major, .dev_minor = dev_minor,
-		.start = start, .end = end, .offset = offset, .ino = ino,
+		.g = g,
+		.prev_g = prev,
+		.pid = pid,
+		.exec_seq = exec_seq,
+		.dev_major = dev_major,
+		.dev_minor = dev_minor,
+		.start = start,
+		.end = end,
+		.offset = offset,
+		.ino = ino,
 		.perms = perms & (PROCMAPS_R | PROCMAPS_W | PROCMAPS_X | PROCMAPS_SHARED | MAPLOG_VDSO),
 	};
 	l->maps_next = g;
@@ -195,8 +202,8 @@ static int reindex_files(struct maplog *l)
 	return 0;
 }
 
-int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
-		     const char *path, size_t len)
+int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, const char *path,
+		     size_t len)
 {
 	uint64_t g = l->paths_next + 1;
 	struct path_ent *p;
@@ -224,8 +231,9 @@ int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, u
 	       (l->paths_tail < g && l->path_bytes + len + 1 > MAPLOG_MAX_PATH_BYTES))
 		drop_oldest_path(l);
 	p = &l->paths[g % l->paths_cap];
-	*p = (struct path_ent){ .g = g, .dev_major = dev_major, .dev_minor = dev_minor, .ino = ino,
-				.path = copy, .len = len };
+	*p = (struct path_ent){
+		.g = g, .dev_major = dev_major, .dev_minor = dev_minor, .ino = ino, .path = copy, .len = len
+	};
 	l->path_bytes += len + 1;
 	l->paths_next = g;
 	l->st.paths++;
@@ -273,7 +281,8 @@ int maplog__decode_path(const char *names, size_t len, char *out, size_t out_siz
 static uint32_t prot_to_perms(uint32_t prot)
 {
 	return (prot & SCORCH_PROT_READ ? PROCMAPS_R : 0) | (prot & SCORCH_PROT_WRITE ? PROCMAPS_W : 0) |
-	       (prot & SCORCH_PROT_EXEC ? PROCMAPS_X : 0) | (prot & SCORCH_PROT_SHARED ? PROCMAPS_SHARED : 0) |
+	       (prot & SCORCH_PROT_EXEC ? PROCMAPS_X : 0) |
+	       (prot & SCORCH_PROT_SHARED ? PROCMAPS_SHARED : 0) |
 	       (prot & SCORCH_PROT_VDSO ? MAPLOG_VDSO : 0);
 }
 
@@ -302,8 +311,10 @@ int maplog__add_event(struct maplog *l, const void *data, size_t size)
 		if (size < hdr)
 			goto bad;
 		memcpy(&len, (const char *)data + offsetof(struct scorch_path_event, path_len), sizeof(len));
-		memcpy(&dmaj, (const char *)data + offsetof(struct scorch_path_event, dev_major), sizeof(dmaj));
-		memcpy(&dmin, (const char *)data + offsetof(struct scorch_path_event, dev_minor), sizeof(dmin));
+		memcpy(&dmaj, (const char *)data + offsetof(struct scorch_path_event, dev_major),
+		       sizeof(dmaj));
+		memcpy(&dmin, (const char *)data + offsetof(struct scorch_path_event, dev_minor),
+		       sizeof(dmin));
 		memcpy(&ino, (const char *)data + offsetof(struct scorch_path_event, ino), sizeof(ino));
 		if (len > SCORCH_PATH_MAX || len > size - hdr ||
 		    maplog__decode_path((const char *)data + hdr, len, path, sizeof(path)) < 0)
@@ -335,7 +346,8 @@ static void drop_unexecuted(struct procmaps *m)
 
 		for (j = 0; j < m->nr && !keep; j++)
 			keep = (m->entries[j].perms & PROCMAPS_X) && m->entries[j].inode == e->inode &&
-			       m->entries[j].dev_major == e->dev_major && m->entries[j].dev_minor == e->dev_minor;
+			       m->entries[j].dev_major == e->dev_major &&
+			       m->entries[j].dev_minor == e->dev_minor;
 		if (keep)
 			m->entries[k++] = *e;
 		else
@@ -377,13 +389,15 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 
 	if (!u64map__get(&l->by_pid, (uint64_t)pid + 1, &g))
 		return 0;
-	for (e = map_at(l, g); e && e->pid == pid && seen < MAPLOG_MAX_PER_PROC; e = map_at(l, e->prev_g), seen++) {
+	for (e = map_at(l, g); e && e->pid == pid && seen < MAPLOG_MAX_PER_PROC;
+	     e = map_at(l, e->prev_g), seen++) {
 		const char *path;
 		struct procmaps_entry *n;
 
 		if (e->exec_seq != exec_seq)
 			continue;
-		path = e->perms & MAPLOG_VDSO ? "[vdso]" : maplog__path(l, e->dev_major, e->dev_minor, e->ino);
+		path = e->perms & MAPLOG_VDSO ? "[vdso]"
+					      : maplog__path(l, e->dev_major, e->dev_minor, e->ino);
 		if (!path)
 			continue;
 		/* Newest first: a mapping an older one overlaps replaced it. */

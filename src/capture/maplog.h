@@ -61,8 +61,8 @@ int maplog__add_mmap(struct maplog *l, uint32_t pid, uint32_t exec_seq, uint64_t
  */
 int maplog__decode_path(const char *names, size_t len, char *out, size_t out_size);
 /* 'path' is 'len' bytes, not NUL-terminated; the caller has checked it (absolute, no NUL). */
-int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
-		     const char *path, size_t len);
+int maplog__add_path(struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino, const char *path,
+		     size_t len);
 /* The path last seen for (device, inode), or NULL. Borrowed until the next add. */
 const char *maplog__path(const struct maplog *l, uint32_t dev_major, uint32_t dev_minor, uint64_t ino);
 

@@ -19,14 +19,14 @@
 #define MAPS_REFRESH_NS (20 * 1000 * 1000ULL)
 
 struct proctab {
-	struct profile *p;          /* borrowed */
-	struct sandbox *sym;        /* borrowed: the symbolizer and unwinding service */
-	const struct maplog *log;   /* borrowed */
+	struct profile *p;        /* borrowed */
+	struct sandbox *sym;      /* borrowed: the symbolizer and unwinding service */
+	const struct maplog *log; /* borrowed */
 	proctab_maps_change_fn maps_change;
 	void *maps_change_ctx;
 	struct proctab_proc **procs; /* owned */
 	size_t nr_procs, cap_procs;
-	struct u64map idx;          /* pid -> index + 1 */
+	struct u64map idx; /* pid -> index + 1 */
 	uint64_t serial;
 	struct proctab_stats st;
 };
@@ -177,7 +177,9 @@ static int read_maps(struct proctab *pt, struct proctab_proc *pr)
 				pr->counted_unreadable = 1;
 				pt->st.maps_unreadable++;
 			}
-			pr_debug("cannot read the maps of pid %u (exec %u), and no mapping events name them yet", pr->pid, pr->exec_seq);
+			pr_debug(
+				"cannot read the maps of pid %u (exec %u), and no mapping events name them yet",
+				pr->pid, pr->exec_seq);
 			procmaps__release(&m);
 			return 0;
 		}
@@ -307,14 +309,16 @@ int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 			fd = safeopen__mapping(pr->pid, e->start, e->end, e->path, e->dev_major, e->dev_minor,
 					       e->inode);
 		if (fd < 0) {
-			/* Gone (or its files out of reach): the path a mapping event gave, if the file is still it. */
+			/* Gone (or its files out of reach): the path a mapping event gave, if the file is
+			 * still it. */
 			const char *path = maplog__path(pt->log, e->dev_major, e->dev_minor, e->inode);
 
-			if (path && (fd = safeopen__identified(path, e->dev_major, e->dev_minor, e->inode)) >= 0)
+			if (path &&
+			    (fd = safeopen__identified(path, e->dev_major, e->dev_minor, e->inode)) >= 0)
 				pt->st.files_from_events++;
 			else if (path)
-				pr_debug("not opening '%s' named by a mapping event of pid %u: %s", path, pr->pid,
-					 strerror(-fd));
+				pr_debug("not opening '%s' named by a mapping event of pid %u: %s", path,
+					 pr->pid, strerror(-fd));
 		}
 		/* Debuginfo is looked up under the target's root, as for a live process: gone, only the
 		 * debug directories remain. */
@@ -332,7 +336,8 @@ int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 	} else if (!e->path[0]) {
 		name = "[anon]";
 	}
-	pm->mapping = profile__intern_mapping_cstr(pt->p, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
+	pm->mapping =
+		profile__intern_mapping_cstr(pt->p, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
 	if (pm->mapping == PROFILE_NONE)
 		return -ENOMEM;
 	/* The unwinding service may now read the file. */

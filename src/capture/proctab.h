@@ -47,49 +47,50 @@ struct proctab_map {
  * writes it.
  */
 struct proctab_jit {
-	struct perfmap map;   /* owned: the map as last read */
-	int tried;            /* a read was attempted (its failure has been reported) */
-	int want;             /* a sample missed the map: read it again, from the main loop */
-	int big;              /* counted in perfmap_too_large */
-	int foreign;          /* warned of a map owned by another user */
-	uint64_t time;        /* clock__mono_ns() at the END of the last read attempt */
-	uint32_t mapping;     /* profile mapping id, or PROFILE_NONE */
-	uint32_t *unnamed;    /* owned: locations of its JIT code that the perf map did not name yet */
+	struct perfmap map; /* owned: the map as last read */
+	int tried;          /* a read was attempted (its failure has been reported) */
+	int want;           /* a sample missed the map: read it again, from the main loop */
+	int big;            /* counted in perfmap_too_large */
+	int foreign;        /* warned of a map owned by another user */
+	uint64_t time;      /* clock__mono_ns() at the END of the last read attempt */
+	uint32_t mapping;   /* profile mapping id, or PROFILE_NONE */
+	uint32_t *unnamed;  /* owned: locations of its JIT code that the perf map did not name yet */
 	size_t nr_unnamed, cap_unnamed;
-	int busy;             /* its map is being read by the worker */
-	int exited;           /* gone: kept until its map has been read a last time */
-	int last_done;        /* that last read is done */
+	int busy;      /* its map is being read by the worker */
+	int exited;    /* gone: kept until its map has been read a last time */
+	int last_done; /* that last read is done */
 };
 
 struct proctab_proc {
 	uint32_t pid;
-	uint64_t serial;      /* unique among the processes of this table, never reused */
-	uint32_t exec_seq;    /* the exec count its caches belong to */
-	uint32_t nspid;       /* its pid as it sees itself (names its perf map), 0 until needed */
-	uid_t uid;            /* owner of /proc/PID when first seen: whom its perf map must belong to */
+	uint64_t serial;   /* unique among the processes of this table, never reused */
+	uint32_t exec_seq; /* the exec count its caches belong to */
+	uint32_t nspid;    /* its pid as it sees itself (names its perf map), 0 until needed */
+	uid_t uid;         /* owner of /proc/PID when first seen: whom its perf map must belong to */
 	gid_t gid;
 	int uid_known;
-	struct procmaps maps; /* owned: as last read (or built from mapping events) */
+	struct procmaps maps;   /* owned: as last read (or built from mapping events) */
 	struct proctab_map *pm; /* owned, one per maps entry */
-	struct u64map addrs;  /* owned, filled by the caller: runtime address -> location id; emptied at exec */
+	struct u64map
+		addrs; /* owned, filled by the caller: runtime address -> location id; emptied at exec */
 	struct proctab_jit jit;
-	int maps_ok;          /* maps were read (or built) once */
-	uint64_t maps_time;   /* clock__mono_ns() of the last read */
-	int gone;             /* its /proc/PID/maps could not be read at the last try */
-	int from_events;      /* maps were built from the mapping events: the process was gone */
-	uint32_t events_seq;  /* exec_seq + 1 of the last build from events counted in maps_from_events */
+	int maps_ok;            /* maps were read (or built) once */
+	uint64_t maps_time;     /* clock__mono_ns() of the last read */
+	int gone;               /* its /proc/PID/maps could not be read at the last try */
+	int from_events;        /* maps were built from the mapping events: the process was gone */
+	uint32_t events_seq;    /* exec_seq + 1 of the last build from events counted in maps_from_events */
 	int counted_unreadable; /* counted in maps_unreadable */
-	uint64_t log_gen;     /* maplog__generation() at that try */
-	int uw_sent;          /* the unwinding service has its maps */
-	int uw_wanted;        /* it has had samples to unwind */
+	uint64_t log_gen;       /* maplog__generation() at that try */
+	int uw_sent;            /* the unwinding service has its maps */
+	int uw_wanted;          /* it has had samples to unwind */
 };
 
 /* Quality counters, under the names the recorder stores them as. */
 struct proctab_stats {
-	uint64_t maps_unreadable;  /* processes whose maps could be neither read nor built from events */
-	uint64_t files_unreadable; /* mapped files that could not be opened or parsed */
-	uint64_t execs;            /* exec count changes seen (including processes first seen after one) */
-	uint64_t maps_from_events; /* process execs whose maps were built from mapping events */
+	uint64_t maps_unreadable;   /* processes whose maps could be neither read nor built from events */
+	uint64_t files_unreadable;  /* mapped files that could not be opened or parsed */
+	uint64_t execs;             /* exec count changes seen (including processes first seen after one) */
+	uint64_t maps_from_events;  /* process execs whose maps were built from mapping events */
 	uint64_t files_from_events; /* files opened by the path a mapping event gave */
 };
 

@@ -40,31 +40,31 @@ struct queued {
 };
 
 struct recorder {
-	struct profile *p;                /* borrowed */
+	struct profile *p; /* borrowed */
 	struct recorder_opts opts;
-	struct sandbox *sym;              /* owned: the symbolizer, in its sandboxed child */
-	struct ksyms *ksyms;              /* owned, NULL when unavailable */
+	struct sandbox *sym; /* owned: the symbolizer, in its sandboxed child */
+	struct ksyms *ksyms; /* owned, NULL when unavailable */
 	int ksyms_tried;
-	struct proctab *procs;            /* owned: the processes, their maps and files */
-	struct jitmap *jit;               /* owned: their JIT code and perf maps */
-	struct u64map kaddrs;             /* kernel address -> location id */
-	uint32_t unknown_mapping;         /* "[unknown]" mapping id, or PROFILE_NONE */
+	struct proctab *procs;    /* owned: the processes, their maps and files */
+	struct jitmap *jit;       /* owned: their JIT code and perf maps */
+	struct u64map kaddrs;     /* kernel address -> location id */
+	uint32_t unknown_mapping; /* "[unknown]" mapping id, or PROFILE_NONE */
 	uint32_t locs[MAX_DEPTH];
 	/* quality counters */
 	uint64_t kstack_errors, ustack_errors, truncated;
 	uint64_t threads_merged;
 	uint32_t max_threads;
 	/* unwinding, in the sandbox's unwinding service */
-	struct queued *queue;             /* owned, QUEUE_MAX */
+	struct queued *queue; /* owned, QUEUE_MAX */
 	uint32_t nr_queued;
 	int flushing;
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 	uint64_t user_stacks_cut; /* user stacks ended at a caller that cannot be code */
 	/* mapping events */
-	struct maplog *log;               /* owned */
+	struct maplog *log; /* owned */
 	enum recorder_events events;
-	int (*drain)(void *ctx);          /* brings in pending mapping events, or NULL */
+	int (*drain)(void *ctx); /* brings in pending mapping events, or NULL */
 	void *drain_ctx;
 };
 
@@ -108,7 +108,8 @@ int recorder__start_sandbox(struct recorder *r)
 
 	if (err)
 		pr_warn("cannot start the symbolizer sandbox: %s: code will be unnamed ([file+0xoffset]); "
-			"--no-sandbox parses in the recorder's process", why);
+			"--no-sandbox parses in the recorder's process",
+			why);
 	return err;
 }
 
@@ -244,7 +245,8 @@ static uint32_t user_location(struct recorder *r, struct proctab_proc *pr, uint6
 		}
 	} else {
 		if (r->unknown_mapping == PROFILE_NONE)
-			r->unknown_mapping = profile__intern_mapping_cstr(r->p, "[unknown]", "", PROFILE_MAP_ANON);
+			r->unknown_mapping =
+				profile__intern_mapping_cstr(r->p, "[unknown]", "", PROFILE_MAP_ANON);
 		mapping = r->unknown_mapping;
 		if (mapping == PROFILE_NONE)
 			goto nomem;
@@ -267,7 +269,8 @@ static uint32_t user_location(struct recorder *r, struct proctab_proc *pr, uint6
 			    sandbox__offset_to_vaddr(pr->pm[i].elf, rel, &v) == 0)
 				n = sandbox__lookup(r->sym, pr->pm[i].elf, v, sf, MAX_FRAMES);
 		}
-		loc = je ? jitmap__add_location(r->jit, mapping, rel, je) : add_location(r, mapping, rel, flags, sf, n);
+		loc = je ? jitmap__add_location(r->jit, mapping, rel, je)
+			 : add_location(r, mapping, rel, flags, sf, n);
 		if (loc == PROFILE_NONE)
 			goto nomem;
 	} else if (je && !r->p->locations[loc].nr_frames && (*err = jitmap__name(r->jit, loc, je))) {
@@ -301,7 +304,8 @@ static uint32_t kernel_location(struct recorder *r, uint64_t addr, int *err)
 		r->ksyms_tried = 1;
 		r->ksyms = ksyms__load();
 		if (!r->ksyms)
-			pr_warn("cannot read /proc/kallsyms (%s): kernel frames will not be named", strerror(errno));
+			pr_warn("cannot read /proc/kallsyms (%s): kernel frames will not be named",
+				strerror(errno));
 	}
 	if (r->ksyms)
 		ks = ksyms__find(r->ksyms, addr);
@@ -383,7 +387,8 @@ static int user_ips(struct recorder *r, struct proctab_proc *pr, const struct re
 		r->unwind_depth++;
 	if (res->status >= UNWINDER_NO_INFO && (err = count_unwind_failure(r, pr, res->fail_ip)))
 		return err;
-	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better guess. */
+	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better
+	 * guess. */
 	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO && s->nr_uips > res->nr)
 		return 0;
 	*ips = res->ips;
@@ -417,8 +422,10 @@ static int impossible_caller(const struct proctab_proc *pr, uint64_t addr)
 /* Whether the outermost user location is where threads and processes begin. */
 static int is_root_location(struct recorder *r, uint32_t loc)
 {
-	static const char *const roots[] = { "_start", "__libc_start_main", "__libc_start_call_main",
-					     "start_thread", "clone", "clone3", "__clone", "__clone3" };
+	static const char *const roots[] = {
+		"_start",  "__libc_start_main", "__libc_start_call_main", "start_thread", "clone", "clone3",
+		"__clone", "__clone3"
+	};
 	const struct profile_location *l = &r->p->locations[loc];
 	const char *fn;
 	size_t i;
@@ -504,8 +511,8 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
  * Queue a sample, for the unwinding service when 'unwind' (else only to keep its place: finishing it
  * now could read maps and flush the queue from inside finish_sample()); recorder__flush() finishes it.
  */
-static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struct recorder_sample *s, int unwind,
-			int hold)
+static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struct recorder_sample *s,
+			int unwind, int hold)
 {
 	uint32_t max = r->opts.call_graph == RECORDER_CG_FP ? 2 : MAX_DEPTH / 2;
 	struct queued *q;
@@ -515,7 +522,7 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 		return err;
 	if (unwind)
 		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
-				 r->opts.call_graph == RECORDER_CG_AUTO);
+					 r->opts.call_graph == RECORDER_CG_AUTO);
 	if (unwind && slot == -ENOSPC) {
 		if ((err = recorder__flush(r)))
 			return err;
@@ -588,13 +595,18 @@ int recorder__flush(struct recorder *r)
 	for (k = 0; !err && k < r->nr_queued; k++) {
 		const struct queued *q = &r->queue[k];
 		struct recorder_sample s = {
-			.pid = q->pid, .tid = q->tid, .comm = q->comm,
-			.kips = q->kips, .nr_kips = q->nr_kips,
-			.uips = q->uips, .nr_uips = q->nr_uips,
+			.pid = q->pid,
+			.tid = q->tid,
+			.comm = q->comm,
+			.kips = q->kips,
+			.nr_kips = q->nr_kips,
+			.uips = q->uips,
+			.nr_uips = q->nr_uips,
 		};
 		struct proctab_proc *pr = proctab__find(r->procs, q->pid);
 
-		err = finish_sample(r, &s, pr, pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL);
+		err = finish_sample(r, &s, pr,
+				    pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL);
 	}
 	sandbox__uw_reset(r->sym);
 	r->nr_queued = 0;

@@ -14,11 +14,11 @@
  * symbolizer and its kernel symbols.
  * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
  * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
- * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library whose code could not be stepped past;
- * of the unwinding service: unwind_sandbox_batches and unwind_sandbox_samples (round trips to the
- * child and the samples they carried), unwind_sandbox_retries (unwound again after a maps re-read or
- * a file opened), unwind_sandbox_failures (samples kept as frame-pointer stacks because the child
- * failed) and unwind_images_evicted.
+ * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library
+ * whose code could not be stepped past; of the unwinding service: unwind_sandbox_batches and
+ * unwind_sandbox_samples (round trips to the child and the samples they carried), unwind_sandbox_retries
+ * (unwound again after a maps re-read or a file opened), unwind_sandbox_failures (samples kept as
+ * frame-pointer stacks because the child failed) and unwind_images_evicted.
  *
  * Functions returning int return 0 or a negative errno (only -ENOMEM and -EINVAL are fatal; a process
  * that is gone or a file that cannot be read give unnamed frames and a counter, not an error).
@@ -33,15 +33,16 @@
 #include "symbolizer.h"
 
 enum recorder_call_graph {
-	RECORDER_CG_FP = 0, /* user IPs as the frame-pointer walk gave them; the leaf's caller repaired from CFI */
-	RECORDER_CG_DWARF,  /* user IPs unwound from the registers and stack copy */
-	RECORDER_CG_AUTO,   /* DWARF, by frame pointer through frames without CFI; else the kernel's FP walk
-			     * if that went deeper */
+	RECORDER_CG_FP =
+		0, /* user IPs as the frame-pointer walk gave them; the leaf's caller repaired from CFI */
+	RECORDER_CG_DWARF, /* user IPs unwound from the registers and stack copy */
+	RECORDER_CG_AUTO,  /* DWARF, by frame pointer through frames without CFI; else the kernel's FP walk
+			    * if that went deeper */
 };
 
 struct recorder_opts {
-	int no_kernel; /* drop kernel frames */
-	int no_user;   /* drop user frames */
+	int no_kernel;              /* drop kernel frames */
+	int no_user;                /* drop user frames */
 	struct symbolizer_opts sym; /* debuginfo directories, demangling, debuginfod */
 	enum recorder_call_graph call_graph;
 	int no_sandbox; /* run the symbolizer in this process, not in its unprivileged child (sandbox.h) */
@@ -60,7 +61,7 @@ struct recorder_sample {
 	int kstack_truncated, ustack_truncated; /* the stack filled its buffer */
 	/* Optional: the user registers (SCORCH_NR_REGS, enum scorch_reg) and a copy of the user stack from
 	 * the user SP, which the recorder unwinds (or uses to repair the leaf's caller in FP mode). */
-	const uint64_t *uregs;                  /* NULL when none */
+	const uint64_t *uregs; /* NULL when none */
 	const uint8_t *ustack_bytes;
 	uint32_t ustack_size;
 };

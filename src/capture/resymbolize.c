@@ -40,8 +40,8 @@ static struct sandbox_elf *find_elf(struct sandbox *s, const struct profile *p, 
 	int fd;
 
 	for (d = 0; d <= nr_dirs && !e; d++) {
-		snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", d < nr_dirs ? dirs[d] : "/usr/lib/debug",
-			 bid, bid + 2);
+		snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug",
+			 d < nr_dirs ? dirs[d] : "/usr/lib/debug", bid, bid + 2);
 		fd = safeopen__file(cand);
 		if (fd < 0)
 			continue;
@@ -71,12 +71,12 @@ static struct sandbox_elf *find_elf(struct sandbox *s, const struct profile *p, 
  * so that the locations are renamed afterwards in their own order, interning the names as before.
  */
 struct answers {
-	uint32_t *first, *count;  /* per location: its frames in f[first..first+count) */
+	uint32_t *first, *count; /* per location: its frames in f[first..first+count) */
 	struct answer_frame {
 		size_t function, file; /* offsets into strs, SIZE_MAX for none */
 		uint32_t line;
 		int inlined;
-	} *f;
+	} * f;
 	size_t nr_f, cap_f;
 	char *strs;
 	size_t nr_strs, cap_strs;
@@ -263,7 +263,8 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 		err = -ENOMEM;
 		goto out;
 	}
-	/* Files are opened in the order of the locations, as the lookups used to; locations are chained by mapping. */
+	/* Files are opened in the order of the locations, as the lookups used to; locations are chained by
+	 * mapping. */
 	memset(by_map, 0xff, (nr_maps ? nr_maps : 1) * sizeof(*by_map));
 	for (i = nr_locs; i-- > 0;) {
 		const struct profile_location *l = &p->locations[i];
@@ -305,7 +306,8 @@ int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o)
 		for (k = 0; k < n; k++) {
 			const struct answer_frame *f = &a.f[a.first[i] + k];
 
-			pf[k].function = f->function != SIZE_MAX ? profile__intern_cstr(p, a.strs + f->function) : 0;
+			pf[k].function =
+				f->function != SIZE_MAX ? profile__intern_cstr(p, a.strs + f->function) : 0;
 			pf[k].file = f->file != SIZE_MAX ? profile__intern_cstr(p, a.strs + f->file) : 0;
 			pf[k].line = f->line;
 			pf[k].flags = f->inlined ? PROFILE_FRAME_INLINE : 0;
@@ -323,12 +325,13 @@ out:
 	sandbox__stats(s, &st);
 	if (!o->no_sandbox)
 		pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
-			 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
-			 " addresses looked up",
-			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
-			 st.lookups);
+			 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64
+			 " refused, %" PRIu64 " addresses looked up",
+			 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered,
+			 st.opens_refused, st.lookups);
 	if (st.bad_files)
-		pr_warn("the symbolizer child failed on %" PRIu64 " file%s: %s locations keep the names they had",
+		pr_warn("the symbolizer child failed on %" PRIu64
+			" file%s: %s locations keep the names they had",
 			st.bad_files, st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
 	free(elfs);
 	free(tried);

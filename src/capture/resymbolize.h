@@ -33,7 +33,7 @@
 struct resymbolize_opts {
 	const char *const *debug_dirs; /* borrowed: debuginfo directories searched first */
 	size_t nr_debug_dirs;
-	int no_sandbox;                /* parse in this process, not in the sandbox's child */
+	int no_sandbox; /* parse in this process, not in the sandbox's child */
 };
 
 int resymbolize__profile(struct profile *p, const struct resymbolize_opts *o);

@@ -29,20 +29,20 @@
 struct sampler {
 	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
-	struct ring_buffer *erb;   /* mapping events, NULL when unavailable */
+	struct ring_buffer *erb; /* mapping events, NULL when unavailable */
 	int has_events;
-	int *pfds;                 /* per online CPU perf event fds, -1 when not opened */
-	struct bpf_link **links;   /* per online CPU */
-	int nr_cpus;               /* online CPUs we attached to */
+	int *pfds;               /* per online CPU perf event fds, -1 when not opened */
+	struct bpf_link **links; /* per online CPU */
+	int nr_cpus;             /* online CPUs we attached to */
 	const char *event;
 	/* for the ring buffer callback */
 	sampler_fn fn;
 	sampler_event_fn efn;
 	void *fn_ctx;
 	int fn_ret;
-	uint64_t consume_until;    /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
+	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
-	size_t rb_bytes;           /* size of the samples ring buffer */
+	size_t rb_bytes; /* size of the samples ring buffer */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -144,7 +144,9 @@ int sampler__check_privileges(void)
 	if (has_cap(caps, 21) || (has_cap(caps, 38) && has_cap(caps, 39)))
 		return 0;
 	pr_err("recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (this process has %s%s)",
-	       has_cap(caps, 39) ? "CAP_BPF but not CAP_PERFMON" : has_cap(caps, 38) ? "CAP_PERFMON but not CAP_BPF" : "neither",
+	       has_cap(caps, 39)   ? "CAP_BPF but not CAP_PERFMON"
+	       : has_cap(caps, 38) ? "CAP_PERFMON but not CAP_BPF"
+				   : "neither",
 	       geteuid() ? "; try 'sudo scorch record ...'" : "");
 	return -EPERM;
 }
@@ -220,7 +222,8 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 	bpf_map__set_max_entries(s->skel->maps.samples, (__u32)rb_bytes);
 	s->skel->rodata->fp_stack = !opts->no_fp_stack;
 	s->skel->rodata->keep_idle = opts->idle && opts->all;
-	s->skel->rodata->stack_bytes = opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
+	s->skel->rodata->stack_bytes =
+		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 	/* Followed children that exit are forgotten by on_exit, or by this when on_exit is not there. */
@@ -235,12 +238,14 @@ static void attach_events(struct sampler *s)
 {
 	s->skel->links.on_exit = bpf_program__attach(s->skel->progs.on_exit);
 	if (!s->skel->links.on_exit) {
-		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_process_exit: %s", strerror(errno));
+		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_process_exit: %s",
+			 strerror(errno));
 		return;
 	}
 	s->skel->links.on_prepare_exec = bpf_program__attach(s->skel->progs.on_prepare_exec);
 	if (!s->skel->links.on_prepare_exec) {
-		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_prepare_exec: %s", strerror(errno));
+		pr_debug("mapping events unavailable: cannot attach tp_btf/sched_prepare_exec: %s",
+			 strerror(errno));
 		goto detach;
 	}
 	s->erb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
@@ -313,8 +318,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
-	rb_bytes = opts->ringbuf_bytes ? sampler__round_ringbuf(opts->ringbuf_bytes) :
-					 sampler__default_ringbuf(s->nr_cpus, opts->freq, opts->stack_bytes);
+	rb_bytes = opts->ringbuf_bytes ? sampler__round_ringbuf(opts->ringbuf_bytes)
+				       : sampler__default_ringbuf(s->nr_cpus, opts->freq, opts->stack_bytes);
 	s->rb_bytes = rb_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;
@@ -333,7 +338,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		goto fail;
 	if (err) {
 		pr_err("cannot load the BPF sampler: %s%s", strerror(-err),
-		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)" : " (run with -v for the verifier log)");
+		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)"
+				     : " (run with -v for the verifier log)");
 		goto fail;
 	}
 	s->skel->links.on_exec = bpf_program__attach(s->skel->progs.on_exec);
@@ -354,8 +360,10 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		if (!s->has_events) {
 			s->skel->links.on_exit_forget = bpf_program__attach(s->skel->progs.on_exit_forget);
 			if (!s->skel->links.on_exit_forget)
-				pr_debug("cannot attach the exit tracepoint (%s): children that exit stay in the "
-					 "target table", strerror(errno));
+				pr_debug(
+					"cannot attach the exit tracepoint (%s): children that exit stay in the "
+					"target table",
+					strerror(errno));
 		}
 	}
 
@@ -370,8 +378,10 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 			}
 			err = -errno;
 			pr_err("cannot open a %s perf event on CPU %d: %s%s", s->event, cpu, strerror(errno),
-			       errno == EACCES || errno == EPERM ? " (check kernel.perf_event_paranoid, or run as root)" :
-			       errno == EINVAL ? " (is -F above kernel.perf_event_max_sample_rate?)" : "");
+			       errno == EACCES || errno == EPERM
+				       ? " (check kernel.perf_event_paranoid, or run as root)"
+			       : errno == EINVAL ? " (is -F above kernel.perf_event_max_sample_rate?)"
+						 : "");
 			goto fail;
 		}
 		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, s->pfds[cpu]);
@@ -388,8 +398,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		pr_err("cannot set up the BPF ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB, user stack copies of %u bytes", s->event,
-		 opts->freq, s->nr_cpus, rb_bytes >> 10, opts->stack_bytes);
+	pr_debug("sampling %s at %u Hz on %d CPUs, ring buffer %zu KiB, user stack copies of %u bytes",
+		 s->event, opts->freq, s->nr_cpus, rb_bytes >> 10, opts->stack_bytes);
 	return s;
 fail:
 	sampler__free(s);
@@ -400,7 +410,8 @@ fail:
 int sampler__add_target(struct sampler *s, uint32_t pid, int from_exec)
 {
 	__u8 state = from_exec ? SCORCH_TARGET_AT_EXEC : SCORCH_TARGET_ON;
-	int err = bpf_map__update_elem(s->skel->maps.targets, &pid, sizeof(pid), &state, sizeof(state), BPF_ANY);
+	int err = bpf_map__update_elem(s->skel->maps.targets, &pid, sizeof(pid), &state, sizeof(state),
+				       BPF_ANY);
 
 	if (err)
 		pr_err("cannot add pid %u to the sampler's targets: %s", pid, strerror(-err));

@@ -18,18 +18,19 @@
 #include "scorch_abi.h"
 
 struct sampler_opts {
-	uint32_t freq;       /* samples per second per CPU */
-	const char *event;   /* "auto" (cycles when the CPU has a PMU, else cpu-clock), "cpu-clock", "cycles" */
-	int follow_forks;    /* children of targets become targets */
-	int all;             /* sample every process (no target filter) */
-	uint64_t cgroup_id;  /* with all: only tasks in this cgroup v2 or below it (0: any) */
+	uint32_t freq;     /* samples per second per CPU */
+	const char *event; /* "auto" (cycles when the CPU has a PMU, else cpu-clock), "cpu-clock", "cycles" */
+	int follow_forks;  /* children of targets become targets */
+	int all;           /* sample every process (no target filter) */
+	uint64_t cgroup_id;    /* with all: only tasks in this cgroup v2 or below it (0: any) */
 	uint32_t cgroup_level; /* its depth below the cgroup v2 root (the root is 0) */
-	size_t ringbuf_bytes; /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
-			       * (sampler__default_ringbuf) */
-	int idle;            /* with all: keep the samples of the idle task (pid 0) */
-	int no_fp_stack;     /* skip the kernel's frame-pointer walk of user stacks */
-	uint32_t stack_bytes; /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0: none */
-	int no_events;       /* do not load the mapping-event programs */
+	size_t ringbuf_bytes;  /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
+				* (sampler__default_ringbuf) */
+	int idle;              /* with all: keep the samples of the idle task (pid 0) */
+	int no_fp_stack;       /* skip the kernel's frame-pointer walk of user stacks */
+	uint32_t stack_bytes;  /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
+				  none */
+	int no_events;         /* do not load the mapping-event programs */
 };
 
 struct sampler;

@@ -45,7 +45,10 @@ int cli__parse_choice(const char *s, const char *what, const char *const *names,
 			return 0;
 		}
 	for (i = 0; names[i] && len < sizeof(choices); i++)
-		len += (size_t)snprintf(choices + len, sizeof(choices) - len, "%s%s", !i ? "" : names[i + 1] ? ", " : " or ",
+		len += (size_t)snprintf(choices + len, sizeof(choices) - len, "%s%s",
+					!i             ? ""
+					: names[i + 1] ? ", "
+						       : " or ",
 					names[i]);
 	pr_err("unknown %s '%s': use %s", what, s, choices);
 	return -EINVAL;
@@ -103,8 +106,8 @@ int cli__parse_status(int err, const char *cmd)
 	return err > 0 ? EXIT_OK : err == -ENOMEM ? EXIT_ERROR : cli__usage_error(cmd);
 }
 
-int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids, size_t max,
-		  size_t *nr)
+int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids,
+		   size_t max, size_t *nr)
 {
 	char *copy = strdup(arg), *rest = copy, *tok;
 	size_t before = *nr;
@@ -156,8 +159,9 @@ int cli__parse_double(const char *s, const char *opt, double min, double max, un
 		if (!min_open && !max_open)
 			pr_err("%s %s is out of range: use %g to %g", opt, s, min, max);
 		else
-			pr_err("%s %s is out of range: use %s %g and %s %g", opt, s, min_open ? "more than" : "at least",
-			       min, max_open ? "less than" : "at most", max);
+			pr_err("%s %s is out of range: use %s %g and %s %g", opt, s,
+			       min_open ? "more than" : "at least", min, max_open ? "less than" : "at most",
+			       max);
 		return -EINVAL;
 	}
 	*out = v;

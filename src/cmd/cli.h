@@ -38,8 +38,8 @@ int cli__parse_u32(const char *s, uint32_t min, uint32_t max, const char *opt, u
  * all, 'noun' in the message saying so, e.g. "pids"). An empty field ("1,,2") is an error, not a
  * separator. Returns 0, -EINVAL or -ENOMEM (both logged).
  */
-int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids, size_t max,
-		   size_t *nr);
+int cli__parse_ids(const char *arg, const char *opt, uint32_t min, const char *noun, uint32_t *ids,
+		   size_t max, size_t *nr);
 /* cli__parse_ids for -p: pids from 1. */
 int cli__parse_pids(const char *arg, uint32_t *pids, size_t max, size_t *nr);
 /* Bounds of cli__parse_double: open (min, max excluded) or closed (the default). */

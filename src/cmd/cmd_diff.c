@@ -101,30 +101,34 @@ static int opt_top(const struct opts_entry *e, const char *arg, const char *name
 }
 
 static const struct opts_entry diff_options[] = {
-	OPTS_CALLBACK('b', "base", "FILE", "a base run (repeat for several runs)", struct diff_cmd_opts, files,
+	OPTS_CALLBACK('b', "base", "FILE", "a base run (repeat for several runs)", struct diff_cmd_opts,
+		      files, opt_run),
+	OPTS_CALLBACK('N', "new", "FILE", "a new run (repeat for several runs)", struct diff_cmd_opts, files,
 		      opt_run),
-	OPTS_CALLBACK('N', "new", "FILE", "a new run (repeat for several runs)", struct diff_cmd_opts, files, opt_run),
-	OPTS_CHOICE('f', "format", "FMT", "table, markdown, json or folded (default table)", struct diff_cmd_opts,
-		    format, format_names, "format"),
+	OPTS_CHOICE('f', "format", "FMT", "table, markdown, json or folded (default table)",
+		    struct diff_cmd_opts, format, format_names, "format"),
 	OPTS_CALLBACK('o', "output", "FILE", "file to write, '-' for standard output (default -)",
 		      struct diff_cmd_opts, output, opt_file),
 	OPTS_CALLBACK(0, "by", "KEY", "function, line, module or stack (default function; stack for folded)",
 		      struct diff_cmd_opts, d.by, opt_by),
 	OPTS_CHOICE(0, "metric", "SHARE", "self or total: the share that decides verdicts (default self)",
 		    struct diff_cmd_opts, d.metric, metric_names, "share"),
-	OPTS_DOUBLE(0, "alpha", "A", "false discovery rate, 0 < A < 1 (default 0.01)", struct diff_cmd_opts, d.alpha,
-		    0, 1, CLI_MIN_OPEN | CLI_MAX_OPEN),
-	OPTS_DOUBLE(0, "threshold", "POINTS", "least growth of a share, in points, that is a regression (default 1)",
+	OPTS_DOUBLE(0, "alpha", "A", "false discovery rate, 0 < A < 1 (default 0.01)", struct diff_cmd_opts,
+		    d.alpha, 0, 1, CLI_MIN_OPEN | CLI_MAX_OPEN),
+	OPTS_DOUBLE(0, "threshold", "POINTS",
+		    "least growth of a share, in points, that is a regression (default 1)",
 		    struct diff_cmd_opts, d.threshold, 0, 100, CLI_MAX_OPEN),
-	OPTS_DOUBLE(0, "min-expected", "N", "test a row only when N samples are expected on a side (default 5)",
-		    struct diff_cmd_opts, d.min_expected, 0, 1e15, CLI_MAX_OPEN),
+	OPTS_DOUBLE(0, "min-expected", "N",
+		    "test a row only when N samples are expected on a side (default 5)", struct diff_cmd_opts,
+		    d.min_expected, 0, 1e15, CLI_MAX_OPEN),
 	OPTS_CALLBACK(0, "fail-on", "WHAT", "regression or change: exit with status 3 when one is found",
 		      struct diff_cmd_opts, fail_on, opt_fail_on),
-	OPTS_CALLBACK('n', "top", "N", "rows of the table or markdown, 0 for all (default 20)", struct diff_cmd_opts,
-		      top, opt_top),
+	OPTS_CALLBACK('n', "top", "N", "rows of the table or markdown, 0 for all (default 20)",
+		      struct diff_cmd_opts, top, opt_top),
 	OPTS_CALLBACK(0, "flamegraph", "FILE", "also draw a differential flame graph (red grew, blue shrank)",
 		      struct diff_cmd_opts, flamegraph, opt_file),
-	OPTS_FLAG(0, "partial", "read profiles whose recording did not finish", struct diff_cmd_opts, partial),
+	OPTS_FLAG(0, "partial", "read profiles whose recording did not finish", struct diff_cmd_opts,
+		  partial),
 	OPTS_END(),
 };
 
@@ -138,8 +142,9 @@ static const struct opts_cmd diff_cmd = {
 		"unchanged, too few samples) from a statistical test corrected for testing many functions.\n"
 		"Inputs are scorch profiles or folded stacks (\"frame;...;frame COUNT\" lines) from any tool.",
 	.options = diff_options,
-	.epilogue = "Exit status: 0 no regression (or no --fail-on), 3 regression found (with --fail-on), 1 error,\n"
-		    "2 usage error.\n",
+	.epilogue =
+		"Exit status: 0 no regression (or no --fail-on), 3 regression found (with --fail-on), 1 error,\n"
+		"2 usage error.\n",
 };
 
 static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
@@ -166,8 +171,8 @@ static int parse_args(int argc, char **argv, struct diff_cmd_opts *o)
 			return -EINVAL;
 		}
 		if (argc - rest != 2) {
-			pr_err("%s: give two profiles, BASE and NEW", argc - rest < 2 ? "too few profiles" :
-			       "too many profiles");
+			pr_err("%s: give two profiles, BASE and NEW",
+			       argc - rest < 2 ? "too few profiles" : "too many profiles");
 			return -EINVAL;
 		}
 		o->files[0][o->nr_files[0]++] = argv[rest];
@@ -250,8 +255,11 @@ static int load_and_diff(struct diff_cmd_opts *o, struct diff *d)
 	}
 	o->d.use_modules = all_scorch;
 	if (o->flamegraph) {
-		struct flamegraph_opts fo = { .title = "Differential Flame Graph", .differential = 1,
-					      .subtitle = "red: share grew, blue: share shrank; widths: the new profile" };
+		struct flamegraph_opts fo = {
+			.title = "Differential Flame Graph",
+			.differential = 1,
+			.subtitle = "red: share grew, blue: share shrank; widths: the new profile"
+		};
 
 		fg = flamegraph__new(&fo);
 		if (!fg) {

@@ -3,8 +3,9 @@
  * scorch dump: the current user stack of every thread of a live process, running or sleeping.
  *
  * Each thread is stopped alone and as briefly as possible, its registers and stack copied
- * (stackcopy.h). Only once every thread runs again are the copies unwound (DWARF CFI, frame pointers where it runs out) and named
- * (functions, inlined frames, file:line), by the recorder as a sample each, into a profile in memory.
+ * (stackcopy.h). Only once every thread runs again are the copies unwound (DWARF CFI, frame pointers where it
+ * runs out) and named (functions, inlined frames, file:line), by the recorder as a sample each, into a
+ * profile in memory.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +25,6 @@
 #include "stackcopy.h"
 #include "utf8.h"
 
-
 struct dump_opts {
 	uint32_t pid;
 	uint32_t stack_size;
@@ -34,8 +34,9 @@ struct dump_opts {
 
 static const struct opts_entry dump_options[] = {
 	OPTS_U32('p', "pid", "PID", "the process", struct dump_opts, pid, 1, INT_MAX),
-	OPTS_U32('s', "stack-size", "BYTES", "bytes of stack to copy per thread (default 65536, at most 1048576)",
-		 struct dump_opts, stack_size, 64, 1u << 20),
+	OPTS_U32('s', "stack-size", "BYTES",
+		 "bytes of stack to copy per thread (default 65536, at most 1048576)", struct dump_opts,
+		 stack_size, 64, 1u << 20),
 	OPTS_FLAG(0, "json", "write JSON instead of text", struct dump_opts, json),
 	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct dump_opts, no_demangle),
 	OPTS_END(),
@@ -95,7 +96,8 @@ static void print_frames_text(FILE *out, const struct profile *p, uint32_t c)
 		for (f = 0; f < nf; f++) {
 			const struct profile_frame *fr = l->nr_frames ? &p->frames[l->frame + f] : NULL;
 
-			/* Names, files and paths are the target's: utf8__fputs() keeps the terminal from acting on them. */
+			/* Names, files and paths are the target's: utf8__fputs() keeps the terminal from
+			 * acting on them. */
 			profile__frame_label(p, locs[i], f, label, sizeof(label));
 			fprintf(out, "  #%-3u ", n++);
 			utf8__fputs(label, out);
@@ -189,10 +191,12 @@ int cmd_dump(int argc, char **argv)
 		int e = nr ? ts[0].err : ESRCH;
 
 		pr_err("cannot stop any thread of pid %u: %s%s", o.pid, strerror(e),
-		       e == EPERM ? " (needs CAP_SYS_PTRACE, or the same user and kernel.yama.ptrace_scope 0)" : "");
+		       e == EPERM ? " (needs CAP_SYS_PTRACE, or the same user and kernel.yama.ptrace_scope 0)"
+				  : "");
 		goto out;
 	}
-	pr_debug("copied %zu of %zu threads; the longest stop took %.3f ms", grabbed, nr, (double)max_stop / 1e6);
+	pr_debug("copied %zu of %zu threads; the longest stop took %.3f ms", grabbed, nr,
+		 (double)max_stop / 1e6);
 
 	unsetenv("DEBUGINFOD_URLS");
 	ro.call_graph = RECORDER_CG_AUTO;

@@ -24,8 +24,9 @@ const struct opts_entry export_options[] = {
 static const struct opts_cmd export_cmd = {
 	.name = "export",
 	.usage = "scorch export --format FORMAT -o FILE [options]",
-	.description = "Write a profile for other tools: pprof (gzip'd profile.proto, also read by Pyroscope, Grafana and\n"
-		       "Parca) or speedscope (JSON).",
+	.description =
+		"Write a profile for other tools: pprof (gzip'd profile.proto, also read by Pyroscope, Grafana and\n"
+		"Parca) or speedscope (JSON).",
 	.options = export_options,
 	.siblings = read_cmd_tables,
 };

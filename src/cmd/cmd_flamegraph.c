@@ -18,7 +18,8 @@ const struct opts_entry flamegraph_options[] = {
 	READ_CMD_OPT_INPUT,
 	READ_CMD_OPT_OUTPUT("SVG file to write, '-' for standard output (default flamegraph.svg)"),
 	OPTS_STRING(0, "title", "TEXT", "title (default \"Flame Graph\")", struct read_cmd_opts, title),
-	OPTS_U32(0, "width", "PX", "image width in pixels (default 1200)", struct read_cmd_opts, width, 100, 100000),
+	OPTS_U32(0, "width", "PX", "image width in pixels (default 1200)", struct read_cmd_opts, width, 100,
+		 100000),
 	OPTS_DOUBLE(0, "min-width", "PX", "leave out frames narrower than PX pixels (default 0.1)",
 		    struct read_cmd_opts, min_width, 0, 1000, 0),
 	OPTS_FLAG(0, "icicle", "root at the top", struct read_cmd_opts, icicle),
@@ -34,7 +35,8 @@ const struct opts_entry flamegraph_options[] = {
 static const struct opts_cmd flamegraph_cmd = {
 	.name = "flamegraph",
 	.usage = "scorch flamegraph [options]",
-	.description = "Draw a profile as a self-contained interactive SVG flame graph: click to zoom, Ctrl-F to search.",
+	.description =
+		"Draw a profile as a self-contained interactive SVG flame graph: click to zoom, Ctrl-F to search.",
 	.options = flamegraph_options,
 	.siblings = read_cmd_tables,
 };
@@ -50,8 +52,9 @@ static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *
 
 	if (err)
 		return err;
-	snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "", cmd && *cmd ? " - " : "",
-		 (unsigned long long)v.total, v.total != p->total ? " after filters" : "");
+	snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "",
+		 cmd && *cmd ? " - " : "", (unsigned long long)v.total,
+		 v.total != p->total ? " after filters" : "");
 	fo.title = o->title;
 	fo.subtitle = subtitle;
 	fo.width = o->width;

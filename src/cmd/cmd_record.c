@@ -56,13 +56,13 @@ struct record_opts {
 	int debuginfod;
 	int no_demangle;
 	int no_sandbox;
-	int java_perfmap;    /* --java-perfmap */
+	int java_perfmap; /* --java-perfmap */
 	enum recorder_call_graph call_graph;
-	uint32_t stack_size; /* bytes of user stack per sample in dwarf and auto modes */
-	int all;             /* -a or --cgroup */
-	int idle;            /* --idle */
-	size_t buffer_size;  /* -m; 0: the default */
-	const char *cgroup;  /* --cgroup PATH */
+	uint32_t stack_size;        /* bytes of user stack per sample in dwarf and auto modes */
+	int all;                    /* -a or --cgroup */
+	int idle;                   /* --idle */
+	size_t buffer_size;         /* -m; 0: the default */
+	const char *cgroup;         /* --cgroup PATH */
 	char cgroup_path[PATH_MAX]; /* PATH resolved, perhaps under the cgroup v2 mount */
 	uint64_t cgroup_id;
 	uint32_t cgroup_level;
@@ -134,9 +134,21 @@ static int parse_size(const char *arg, size_t *out)
 	}
 	if (*end && !end[1]) {
 		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; end++; break;
-		case 'm': case 'M': mul = 1ULL << 20; end++; break;
-		case 'g': case 'G': mul = 1ULL << 30; end++; break;
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			end++;
+			break;
 		}
 	}
 	if (*end) {
@@ -263,23 +275,29 @@ static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char
 }
 
 static const struct opts_entry record_options[] = {
-	OPTS_CALLBACK('p', "pid", "PID[,PID...]", "processes to sample (all threads, including later ones, and the\n"
-						  "child processes they fork from then on)",
+	OPTS_CALLBACK('p', "pid", "PID[,PID...]",
+		      "processes to sample (all threads, including later ones, and the\n"
+		      "child processes they fork from then on)",
 		      struct record_opts, pids, opt_pid),
 	OPTS_FLAG('a', "all", "every process of the system (until Ctrl-C or -d)", struct record_opts, all),
-	OPTS_CALLBACK(0, "cgroup", "PATH", "every process in the cgroup v2 directory PATH or below it (implies -a);\n"
-					   "or else PATH under the cgroup v2 mount (as in /proc/self/mounts)",
+	OPTS_CALLBACK(0, "cgroup", "PATH",
+		      "every process in the cgroup v2 directory PATH or below it (implies -a);\n"
+		      "or else PATH under the cgroup v2 mount (as in /proc/self/mounts)",
 		      struct record_opts, cgroup, opt_cgroup),
-	OPTS_FLAG(0, "idle", "with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
-			     "shares are of all CPU time, as perf's are",
+	OPTS_FLAG(0, "idle",
+		  "with -a: also keep the samples of the idle task (pid 0, 'swapper'), so\n"
+		  "shares are of all CPU time, as perf's are",
 		  struct record_opts, idle),
-	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct record_opts, freq, 1, 1000000),
-	OPTS_CALLBACK('d', "duration", "SECS", "stop after SECS seconds (default: until Ctrl-C or the targets exit)",
+	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct record_opts, freq, 1,
+		 1000000),
+	OPTS_CALLBACK('d', "duration", "SECS",
+		      "stop after SECS seconds (default: until Ctrl-C or the targets exit)",
 		      struct record_opts, duration_ns, opt_duration),
 	OPTS_CALLBACK('o', "output", "FILE",
-		      "profile file to write, '-' for standard output (default scorch.prof)", struct record_opts,
-		      output, opt_output),
-	OPTS_CALLBACK('e', "event", "EVENT", "auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)",
+		      "profile file to write, '-' for standard output (default scorch.prof)",
+		      struct record_opts, output, opt_output),
+	OPTS_CALLBACK('e', "event", "EVENT",
+		      "auto, cpu-clock or cycles (default auto: cycles if the CPU has a PMU)",
 		      struct record_opts, event, opt_event),
 	OPTS_CALLBACK('g', "call-graph", "MODE",
 		      "how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
@@ -292,9 +310,11 @@ static const struct opts_entry record_options[] = {
 		      "to a power of two, 64K to 1G (default: half a second of samples of\n"
 		      "every CPU, at least 4M, at most 256M)",
 		      struct record_opts, buffer_size, opt_buffer_size),
-	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts, no_inherit),
-	OPTS_FLAG(0, "no-mapping-events", "do not snapshot the mappings of targets as they exit or exec (those\n"
-					  "gone before their maps are read then keep unknown user frames)",
+	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts,
+		  no_inherit),
+	OPTS_FLAG(0, "no-mapping-events",
+		  "do not snapshot the mappings of targets as they exit or exec (those\n"
+		  "gone before their maps are read then keep unknown user frames)",
 		  struct record_opts, no_mapping_events),
 	OPTS_CALLBACK(0, "debug-dir", "DIR", "also look for separate debuginfo in DIR (repeatable)",
 		      struct record_opts, debug_dirs, opt_debug_dir),
@@ -303,8 +323,9 @@ static const struct opts_entry record_options[] = {
 	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct record_opts, no_demangle),
 	OPTS_FLAG(0, "no-sandbox", "parse ELF/DWARF in this process, not in an unprivileged child",
 		  struct record_opts, no_sandbox),
-	OPTS_FLAG(0, "java-perfmap", "at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
-				     "Compiler.perfmap, JDK 17+), to name their Java frames",
+	OPTS_FLAG(0, "java-perfmap",
+		  "at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
+		  "Compiler.perfmap, JDK 17+), to name their Java frames",
 		  struct record_opts, java_perfmap),
 	OPTS_END(),
 };
@@ -347,7 +368,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		return -EINVAL;
 	}
 	if (o->no_inherit && o->all) {
-		pr_err("--no-inherit applies to -p PID and a command, not to %s", o->cgroup ? "--cgroup" : "-a");
+		pr_err("--no-inherit applies to -p PID and a command, not to %s",
+		       o->cgroup ? "--cgroup" : "-a");
 		return -EINVAL;
 	}
 	if (o->idle && (!o->all || o->cgroup)) {
@@ -364,7 +386,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 struct session {
 	struct record_opts *o;
 	struct profile prof;
-	struct capture cap;  /* the sampler and the recorder */
+	struct capture cap; /* the sampler and the recorder */
 	struct pfile_writer *w;
 	struct outfile out;
 	struct launcher child;
@@ -393,7 +415,8 @@ static const char *call_graph_name(const struct record_opts *o)
 
 	if (o->call_graph == RECORDER_CG_FP)
 		return "fp";
-	snprintf(buf, sizeof(buf), "%s,%u", o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf", o->stack_size);
+	snprintf(buf, sizeof(buf), "%s,%u", o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf",
+		 o->stack_size);
 	return buf;
 }
 
@@ -447,9 +470,11 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	    profile__meta_set(p, "machine", u.machine) || profile__meta_set(p, "start_time", when) ||
 	    profile__meta_setf(p, "start_ns", "%" PRIu64, start_real_ns) ||
 	    profile__meta_set(p, "event", sampler__event(ss->cap.smp)) ||
-	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) || profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
+	    profile__meta_setf(p, "frequency", "%u", ss->o->freq) ||
+	    profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
 	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->cap.smp)) ||
-	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) || profile__meta_set(p, "duration_ns", "0"))
+	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) ||
+	    profile__meta_set(p, "duration_ns", "0"))
 		err = -ENOMEM;
 	free(cmdline);
 	free(targets);
@@ -491,10 +516,14 @@ static void status_line(struct session *ss, uint64_t elapsed_ns, int erase)
 		return;
 	}
 	sampler__counters(ss->cap.smp, c);
-	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s", (double)elapsed_ns / 1e9,
-		ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF], stop_signal ? "stopping" : "recording");
+	fprintf(stderr, "\r\033[Kscorch: %.1f s  %" PRIu64 " samples  %" PRIu64 " lost  %s",
+		(double)elapsed_ns / 1e9, ss->prof.total, c[SCORCH_CNT_LOST_RINGBUF],
+		stop_signal ? "stopping" : "recording");
 	if (ss->o->duration_ns)
-		fprintf(stderr, " (%.0f s left)", (double)(ss->o->duration_ns - (elapsed_ns < ss->o->duration_ns ? elapsed_ns : ss->o->duration_ns)) / 1e9);
+		fprintf(stderr, " (%.0f s left)",
+			(double)(ss->o->duration_ns -
+				 (elapsed_ns < ss->o->duration_ns ? elapsed_ns : ss->o->duration_ns)) /
+				1e9);
 	fflush(stderr);
 }
 
@@ -505,17 +534,21 @@ static void warn_lost(struct session *ss, uint64_t lost)
 	double share = 100.0 * (double)lost / (double)(lost + ss->prof.total);
 
 	if (share <= 1.0) {
-		pr_warn("%" PRIu64 " samples (%.2f%%) were lost because the ring buffer was full", lost, share);
+		pr_warn("%" PRIu64 " samples (%.2f%%) were lost because the ring buffer was full", lost,
+			share);
 		return;
 	}
 	if (rb < SAMPLER_RINGBUF_MAX)
-		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB) was full: record "
-			"with a larger one, such as --buffer-size %zuM, or lower -F%s", lost, share, rb >> 10,
-			rb * 4 > ((size_t)1 << 20) ? (rb * 4) >> 20 : 1,
+		pr_warn("%" PRIu64
+			" samples (%.1f%%) were lost because the ring buffer (%zu KiB) was full: record "
+			"with a larger one, such as --buffer-size %zuM, or lower -F%s",
+			lost, share, rb >> 10, rb * 4 > ((size_t)1 << 20) ? (rb * 4) >> 20 : 1,
 			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
 	else
-		pr_warn("%" PRIu64 " samples (%.1f%%) were lost because the ring buffer (%zu KiB, the largest) was "
-			"full: lower -F%s", lost, share, rb >> 10,
+		pr_warn("%" PRIu64
+			" samples (%.1f%%) were lost because the ring buffer (%zu KiB, the largest) was "
+			"full: lower -F%s",
+			lost, share, rb >> 10,
 			ss->o->call_graph == RECORDER_CG_FP ? "" : " or the stack copy (-g MODE,SIZE)");
 }
 
@@ -523,7 +556,8 @@ static void warn_lost(struct session *ss, uint64_t lost)
 static void warn_truncated(struct session *ss)
 {
 	struct profile *p = &ss->prof;
-	uint64_t cut = profile__counter_get(p, "unwind_truncated"), stacks = profile__counter_get(p, "user_stacks");
+	uint64_t cut = profile__counter_get(p, "unwind_truncated"),
+		 stacks = profile__counter_get(p, "user_stacks");
 	uint32_t need = ss->cap.stack_need, have = ss->o->stack_size, size;
 	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
 	char tail[128];
@@ -533,28 +567,31 @@ static void warn_truncated(struct session *ss)
 		return;
 	share = 100.0 * (double)cut / (double)stacks;
 	/* Whole pages, as the copy goes page by page. */
-	size = need > SCORCH_STACK_MAX - SCORCH_PAGE_SIZE ? SCORCH_STACK_MAX :
-							  (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
+	size = need > SCORCH_STACK_MAX - SCORCH_PAGE_SIZE
+		       ? SCORCH_STACK_MAX
+		       : (need + SCORCH_PAGE_SIZE - 1) & ~(SCORCH_PAGE_SIZE - 1);
 	if (need > have && need <= SCORCH_STACK_MAX) {
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
-			"the deepest needed %u bytes (stack_size_needed); record with -g %s,%u", share, have, need,
-			mode, size);
+			"the deepest needed %u bytes (stack_size_needed); record with -g %s,%u",
+			share, have, need, mode, size);
 		return;
 	}
 	snprintf(tail, sizeof(tail), "%s%s%s", have < SCORCH_STACK_MAX ? "record with -g " : "",
-		 have < SCORCH_STACK_MAX ? mode : "", have < SCORCH_STACK_MAX ? ",65536 (the most), or with -g fp for code "
-								"built with frame pointers" :
-								"record with -g fp for code built with frame pointers");
+		 have < SCORCH_STACK_MAX ? mode : "",
+		 have < SCORCH_STACK_MAX ? ",65536 (the most), or with -g fp for code "
+					   "built with frame pointers"
+					 : "record with -g fp for code built with frame pointers");
 	if (need > SCORCH_STACK_MAX)
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated): "
-			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s", share, have,
-			need, tail);
+			"the deepest needed %u bytes (stack_size_needed), more than can be copied; %s",
+			share, have, need, tail);
 	else if (!need) /* no depth known: the kernel has no bpf_find_vma(), or its mmap lock was busy */
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated); %s",
 			share, have, tail);
 	else /* the deepest stack seen fitted: the unwinds read past its top */
 		pr_warn("%.0f%% of the user stacks were cut where the %u-byte stack copy ended (unwind_truncated), "
-			"though no stack seen was deeper than %u bytes (stack_size_needed); %s", share, have, need, tail);
+			"though no stack seen was deeper than %u bytes (stack_size_needed); %s",
+			share, have, need, tail);
 }
 
 static void print_summary(struct session *ss, double secs)
@@ -563,7 +600,8 @@ static void print_summary(struct session *ss, double secs)
 	uint64_t lost = profile__counter_get(p, "lost");
 	uint64_t bytes = pfile__writer_bytes(ss->w);
 
-	pr_info("recorded %" PRIu64 " samples in %.1f s (lost %" PRIu64 ") into '%s' (%.1f KiB, %.1f bytes/sample)",
+	pr_info("recorded %" PRIu64 " samples in %.1f s (lost %" PRIu64
+		") into '%s' (%.1f KiB, %.1f bytes/sample)",
 		p->total, secs, lost, ss->o->output, (double)bytes / 1024.0,
 		p->total ? (double)bytes / (double)p->total : 0.0);
 	if (lost)
@@ -597,8 +635,8 @@ int cmd_record(int argc, char **argv)
 
 	max_freq = sampler__max_freq();
 	if (max_freq && o.freq > max_freq) {
-		pr_err("-F %u is above the kernel's limit of %u Hz (kernel.perf_event_max_sample_rate)", o.freq,
-		       max_freq);
+		pr_err("-F %u is above the kernel's limit of %u Hz (kernel.perf_event_max_sample_rate)",
+		       o.freq, max_freq);
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < o.nr_pids; i++) {
@@ -610,7 +648,8 @@ int cmd_record(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 		if (tgid != o.pids[i]) {
-			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i], tgid);
+			pr_info("pid %u is a thread of process %u: sampling the whole process", o.pids[i],
+				tgid);
 			o.pids[i] = tgid;
 		}
 	}
@@ -689,8 +728,8 @@ int cmd_record(int argc, char **argv)
 	if (o.cmd)
 		pr_info("recording '%s' (pid %d) at %u Hz", o.cmd[0], (int)ss.child.pid, o.freq);
 	else if (o.all)
-		pr_info("recording %s at %u Hz%s", o.cgroup ? "the processes of the cgroup" : "every process", o.freq,
-			o.duration_ns ? "" : "; Ctrl-C to stop");
+		pr_info("recording %s at %u Hz%s", o.cgroup ? "the processes of the cgroup" : "every process",
+			o.freq, o.duration_ns ? "" : "; Ctrl-C to stop");
 	else
 		pr_info("recording %zu process%s at %u Hz%s", o.nr_pids, o.nr_pids > 1 ? "es" : "", o.freq,
 			o.duration_ns ? "" : "; Ctrl-C to stop");
@@ -713,7 +752,8 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		now = clock__mono_ns();
 		if (now - last_flush >= FLUSH_NS) {
-			if (store_counters(&ss) || profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
+			if (store_counters(&ss) ||
+			    profile__meta_setf(&ss.prof, "duration_ns", "%" PRIu64, now - start))
 				goto nomem;
 			if (pfile__writer_flush(ss.w, &ss.prof))
 				goto out;

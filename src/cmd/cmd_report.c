@@ -30,12 +30,13 @@ static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char
 
 const struct opts_entry report_options[] = {
 	READ_CMD_OPT_INPUT,
-	OPTS_U32('n', "top", "N", "rows to print, 0 for all (default 20)", struct read_cmd_opts, top, 0, UINT32_MAX),
-	OPTS_CHOICE('s', "sort", "KEY", "self, total or name (default self)", struct read_cmd_opts, sort, sort_names,
-		    "sort key"),
+	OPTS_U32('n', "top", "N", "rows to print, 0 for all (default 20)", struct read_cmd_opts, top, 0,
+		 UINT32_MAX),
+	OPTS_CHOICE('s', "sort", "KEY", "self, total or name (default self)", struct read_cmd_opts, sort,
+		    sort_names, "sort key"),
 	READ_CMD_OPT_BY("function, line, module or process (default function)"),
-	OPTS_DOUBLE(0, "percent-limit", "P", "leave out rows below P percent", struct read_cmd_opts, percent_limit,
-		    0, 100, 0),
+	OPTS_DOUBLE(0, "percent-limit", "P", "leave out rows below P percent", struct read_cmd_opts,
+		    percent_limit, 0, 100, 0),
 	OPTS_STRING(0, "callers", "FUNC", "who calls FUNC, with each caller's share of FUNC's samples",
 		    struct read_cmd_opts, callers),
 	OPTS_STRING(0, "callees", "FUNC", "what FUNC calls, with each callee's share of FUNC's samples",
@@ -47,9 +48,11 @@ const struct opts_entry report_options[] = {
 	READ_CMD_OPT_PARTIAL,
 	OPTS_FLAG(0, "resymbolize", "name the code again, from the files and debuginfo found now",
 		  struct read_cmd_opts, resymbolize),
-	OPTS_CALLBACK(0, "debug-dir", "DIR", "with --resymbolize: also look for debuginfo in DIR (repeatable)",
-		      struct read_cmd_opts, debug_dirs, opt_debug_dir),
-	OPTS_FLAG(0, "no-sandbox", "with --resymbolize: parse ELF/DWARF in this process, not in an\nunprivileged child",
+	OPTS_CALLBACK(0, "debug-dir", "DIR",
+		      "with --resymbolize: also look for debuginfo in DIR (repeatable)", struct read_cmd_opts,
+		      debug_dirs, opt_debug_dir),
+	OPTS_FLAG(0, "no-sandbox",
+		  "with --resymbolize: parse ELF/DWARF in this process, not in an\nunprivileged child",
 		  struct read_cmd_opts, no_sandbox),
 	OPTS_END(),
 };
@@ -57,8 +60,9 @@ const struct opts_entry report_options[] = {
 static const struct opts_cmd report_cmd = {
 	.name = "report",
 	.usage = "scorch report [options]",
-	.description = "Print the hottest functions of a profile: self and total (inclusive) share of samples; or who\n"
-		       "calls a function and what it calls.",
+	.description =
+		"Print the hottest functions of a profile: self and total (inclusive) share of samples; or who\n"
+		"calls a function and what it calls.",
 	.options = report_options,
 	.siblings = read_cmd_tables,
 };
@@ -68,8 +72,10 @@ const struct opts_entry folded_options[] = {
 	READ_CMD_OPT_OUTPUT("file to write, '-' for standard output (default -)"),
 	/* Prefixes, as in stackcollapse-perf.pl: not the filters of the other read commands. */
 	OPTS_FLAG(0, "pid", "start each stack with a \"comm-PID\" frame", struct read_cmd_opts, pid_prefix),
-	OPTS_FLAG(0, "tid", "start each stack with a \"comm-PID/TID\" frame", struct read_cmd_opts, tid_prefix),
-	OPTS_FLAG(0, "annotate", "mark kernel frames _[k], inlined _[i] and JIT _[j]", struct read_cmd_opts, annotate),
+	OPTS_FLAG(0, "tid", "start each stack with a \"comm-PID/TID\" frame", struct read_cmd_opts,
+		  tid_prefix),
+	OPTS_FLAG(0, "annotate", "mark kernel frames _[k], inlined _[i] and JIT _[j]", struct read_cmd_opts,
+		  annotate),
 	READ_CMD_OPT_BY("function, line or module (default function)"),
 	READ_CMD_OPT_COMM,
 	OPTS_INCLUDE(read_cmd_stack_filters, NULL),
@@ -80,8 +86,9 @@ const struct opts_entry folded_options[] = {
 static const struct opts_cmd folded_cmd = {
 	.name = "folded",
 	.usage = "scorch folded [options]",
-	.description = "Write a profile as folded stacks (\"root;...;leaf COUNT\" per line) for flamegraph.pl, inferno\n"
-		       "or speedscope.",
+	.description =
+		"Write a profile as folded stacks (\"root;...;leaf COUNT\" per line) for flamegraph.pl, inferno\n"
+		"or speedscope.",
 	.options = folded_options,
 	.siblings = read_cmd_tables,
 };
@@ -95,7 +102,8 @@ const struct opts_entry info_options[] = {
 static const struct opts_cmd info_cmd = {
 	.name = "info",
 	.usage = "scorch info [options]",
-	.description = "Print what a profile holds: how and when it was recorded, its size, and its quality counters.",
+	.description =
+		"Print what a profile holds: how and when it was recorded, its size, and its quality counters.",
 	.options = info_options,
 	.siblings = read_cmd_tables,
 };
@@ -184,7 +192,8 @@ int cmd_info(int argc, char **argv)
 	}
 	printf("\n[counters]\n");
 	for (i = 0; i < p.nr_counters; i++)
-		printf("%-24s %" PRIu64 "\n", utf8__printable(profile__str(&p, p.counters[i].key), key, sizeof(key)),
+		printf("%-24s %" PRIu64 "\n",
+		       utf8__printable(profile__str(&p, p.counters[i].key), key, sizeof(key)),
 		       p.counters[i].num);
 	for (i = 0; i < p.nr_locations; i++)
 		unnamed += p.locations[i].nr_frames == 0;

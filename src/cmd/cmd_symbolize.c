@@ -48,8 +48,10 @@ static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char
 
 static const struct opts_entry symbolize_options[] = {
 	OPTS_STRING('e', "exe", "FILE", "the ELF file the addresses belong to", struct symbolize_opts, exe),
-	OPTS_U32('p', "pid", "PID", "the process the addresses belong to", struct symbolize_opts, pid, 1, INT32_MAX),
-	OPTS_FLAG('a', "addresses", "print each address (0x...) before its frames", struct symbolize_opts, addresses),
+	OPTS_U32('p', "pid", "PID", "the process the addresses belong to", struct symbolize_opts, pid, 1,
+		 INT32_MAX),
+	OPTS_FLAG('a', "addresses", "print each address (0x...) before its frames", struct symbolize_opts,
+		  addresses),
 	OPTS_CALLBACK(0, "debug-dir", "DIR", "also look for separate debuginfo in DIR (repeatable)",
 		      struct symbolize_opts, debug_dirs, opt_debug_dir),
 	OPTS_FLAG(0, "debuginfod", "ask debuginfod servers (DEBUGINFOD_URLS) when nothing local matches",
@@ -77,10 +79,10 @@ static const struct opts_cmd symbolize_cmd = {
 struct symbolize_ctx {
 	struct symbolize_opts *o;
 	struct sandbox *sb;
-	struct sandbox_elf *elf;        /* with -e; borrowed from sb */
-	struct procmaps maps;           /* with -p */
-	struct sandbox_elf **map_elfs;  /* with -p: owned array, one per maps entry (borrowed from sb) */
-	uint8_t *map_tried;             /* owned: whether map_elfs[i] was opened (or failed to) */
+	struct sandbox_elf *elf;       /* with -e; borrowed from sb */
+	struct procmaps maps;          /* with -p */
+	struct sandbox_elf **map_elfs; /* with -p: owned array, one per maps entry (borrowed from sb) */
+	uint8_t *map_tried;            /* owned: whether map_elfs[i] was opened (or failed to) */
 	char root[32];
 	int sandboxed;
 	int errors;
@@ -101,7 +103,8 @@ static int parse_args(int argc, char **argv, struct symbolize_opts *o)
 	if (err)
 		return err;
 	if (!o->exe == !o->pid) {
-		pr_err(o->exe ? "give -e FILE or -p PID, not both" : "nothing to symbolize: give -e FILE or -p PID");
+		pr_err(o->exe ? "give -e FILE or -p PID, not both"
+			      : "nothing to symbolize: give -e FILE or -p PID");
 		return -EINVAL;
 	}
 	if (o->pid && o->first_addr == argc) {
@@ -208,8 +211,8 @@ static void symbolize_one(struct symbolize_ctx *c, uint64_t addr)
 
 		elf = e ? map_elf(c, e, (size_t)(e - c->maps.entries)) : NULL;
 		/* The vDSO's addresses are offsets into its image. */
-		if (elf && sandbox__offset_to_vaddr(elf, addr - e->start + (e->path[0] == '/' ? e->offset : 0),
-						    &vaddr))
+		if (elf && sandbox__offset_to_vaddr(
+				   elf, addr - e->start + (e->path[0] == '/' ? e->offset : 0), &vaddr))
 			elf = NULL;
 	}
 	c->pending[c->nr_pending++] = (struct pending){ addr, vaddr, elf };
@@ -282,14 +285,14 @@ static int sandbox_report(struct symbolize_ctx *c)
 		return 0;
 	sandbox__stats(c->sb, &st);
 	pr_debug("symbolizer sandbox: %" PRIu64 " requests, %" PRIu64 " restarts, %" PRIu64
-		 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64 " refused, %" PRIu64
-		 " addresses looked up",
+		 " timeouts, %" PRIu64 " files skipped, %" PRIu64 " opens brokered, %" PRIu64
+		 " refused, %" PRIu64 " addresses looked up",
 		 st.requests, st.restarts, st.timeouts, st.bad_files, st.opens_brokered, st.opens_refused,
 		 st.lookups);
 	if (!st.bad_files)
 		return 0;
-	pr_err("the symbolizer child failed on %" PRIu64 " file%s: %s addresses are printed as ??", st.bad_files,
-	       st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
+	pr_err("the symbolizer child failed on %" PRIu64 " file%s: %s addresses are printed as ??",
+	       st.bad_files, st.bad_files == 1 ? "" : "s", st.bad_files == 1 ? "its" : "their");
 	return -EIO;
 }
 

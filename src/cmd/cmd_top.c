@@ -87,20 +87,25 @@ static const char *const sort_names[] = { "self", "total", NULL };
 static const char *const by_names[] = { "function", "line", "module", NULL };
 
 static const struct opts_entry top_options[] = {
-	OPTS_CALLBACK('p', "pid", "PID[,PID...]", "processes to sample (all threads)", struct top_opts, pids, opt_pid),
+	OPTS_CALLBACK('p', "pid", "PID[,PID...]", "processes to sample (all threads)", struct top_opts, pids,
+		      opt_pid),
 	OPTS_FLAG('a', "all", "every process of the system", struct top_opts, all),
-	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct top_opts, freq, 1, 1000000),
-	OPTS_CALLBACK('i', "interval", "SECS", "refresh every SECS seconds (default 1)", struct top_opts, interval_ns,
-		      opt_interval),
-	OPTS_U32('w', "window", "N", "the table covers the last N refreshes (default 5)", struct top_opts, window, 1,
-		 MAX_WINDOW),
-	OPTS_CHOICE('s', "sort", "KEY", "self or total (default self)", struct top_opts, sort, sort_names, "sort key"),
-	OPTS_CHOICE(0, "by", "KEY", "function, line or module (default function)", struct top_opts, by, by_names,
-		    "--by key"),
-	OPTS_U32('n', "top", "N", "rows to show (default: what fits the terminal, else 20)", struct top_opts, top, 1,
-		 10000),
-	OPTS_FLAG(0, "once", "print one table and exit: of -i SECS if given, else of the first\n"
-			     "1000 samples (1 to 10 seconds)", struct top_opts, once),
+	OPTS_U32('F', "freq", "HZ", "samples per second per CPU (default 99)", struct top_opts, freq, 1,
+		 1000000),
+	OPTS_CALLBACK('i', "interval", "SECS", "refresh every SECS seconds (default 1)", struct top_opts,
+		      interval_ns, opt_interval),
+	OPTS_U32('w', "window", "N", "the table covers the last N refreshes (default 5)", struct top_opts,
+		 window, 1, MAX_WINDOW),
+	OPTS_CHOICE('s', "sort", "KEY", "self or total (default self)", struct top_opts, sort, sort_names,
+		    "sort key"),
+	OPTS_CHOICE(0, "by", "KEY", "function, line or module (default function)", struct top_opts, by,
+		    by_names, "--by key"),
+	OPTS_U32('n', "top", "N", "rows to show (default: what fits the terminal, else 20)", struct top_opts,
+		 top, 1, 10000),
+	OPTS_FLAG(0, "once",
+		  "print one table and exit: of -i SECS if given, else of the first\n"
+		  "1000 samples (1 to 10 seconds)",
+		  struct top_opts, once),
 	OPTS_END(),
 };
 
@@ -275,7 +280,8 @@ static int draw(struct top *t, FILE *out)
 	size_t nr = 0, shown, limit = 0;
 	unsigned cols = 0, lines = 0;
 	uint64_t total = 0;
-	double secs = (double)(t->nr_snaps > o->window ? o->window : t->nr_snaps - 1) * (double)o->interval_ns / 1e9;
+	double secs = (double)(t->nr_snaps > o->window ? o->window : t->nr_snaps - 1) *
+		      (double)o->interval_ns / 1e9;
 	char name[512], mod[128];
 	int err;
 
@@ -327,8 +333,9 @@ static int draw(struct top *t, FILE *out)
 	{
 		char head[256];
 
-		snprintf(head, sizeof(head), "scorch top: %" PRIu64 " samples in %.1f s at %u Hz, by %s, sort %s%s", total,
-			 secs, o->freq, by_word(o->by), o->sort == REPORT_SORT_TOTAL ? "total" : "self",
+		snprintf(head, sizeof(head),
+			 "scorch top: %" PRIu64 " samples in %.1f s at %u Hz, by %s, sort %s%s", total, secs,
+			 o->freq, by_word(o->by), o->sort == REPORT_SORT_TOTAL ? "total" : "self",
 			 t->frozen ? " [frozen]" : "");
 		cell(name, sizeof(name), head, cols ? cols : sizeof(name));
 		fprintf(out, "%s%s\n", name, t->tty ? "\033[K" : "");
@@ -341,8 +348,12 @@ static int draw(struct top *t, FILE *out)
 		char hdr[512];
 		size_t nw = cols ? (cols > 40 ? cols - 40 : 8) : 60;
 
-		snprintf(hdr, sizeof(hdr), "%7s %7s %1s  %-*s %s", "Self%", "Total%", "", (int)(nw > 200 ? 200 : nw),
-			 o->by == VIEW_BY_LINE ? "Line" : o->by == VIEW_BY_MODULE ? "Module" : "Function", "Module");
+		snprintf(hdr, sizeof(hdr), "%7s %7s %1s  %-*s %s", "Self%", "Total%", "",
+			 (int)(nw > 200 ? 200 : nw),
+			 o->by == VIEW_BY_LINE     ? "Line"
+			 : o->by == VIEW_BY_MODULE ? "Module"
+						   : "Function",
+			 "Module");
 		cell(name, sizeof(name), hdr, cols ? cols : sizeof(name));
 		if (t->tty && t->color)
 			fprintf(out, "\033[7m%s\033[K\033[0m\n", name);
@@ -370,8 +381,8 @@ static int draw(struct top *t, FILE *out)
 		}
 		cell(name, sizeof(name), fname, nw > 200 ? 200 : nw);
 		cell(mod, sizeof(mod), profile__mapping_short_name(&t->prof, r->mapping), 30);
-		snprintf(line, sizeof(line), "%6.2f%% %6.2f%% %s  %-*s %s", self, tot, arrow, (int)(nw > 200 ? 200 : nw),
-			 name, mod);
+		snprintf(line, sizeof(line), "%6.2f%% %6.2f%% %s  %-*s %s", self, tot, arrow,
+			 (int)(nw > 200 ? 200 : nw), name, mod);
 		cell(name, sizeof(name), line, cols ? cols : sizeof(name));
 		fprintf(out, "%s%s\n", name, t->tty ? "\033[K" : "");
 	}
@@ -420,12 +431,14 @@ static int read_keys(struct top *t)
 			case 'Q':
 				return 1;
 			case 's':
-				t->o->sort = t->o->sort == REPORT_SORT_SELF ? REPORT_SORT_TOTAL : REPORT_SORT_SELF;
+				t->o->sort =
+					t->o->sort == REPORT_SORT_SELF ? REPORT_SORT_TOTAL : REPORT_SORT_SELF;
 				ret = 2;
 				break;
 			case 'g':
-				t->o->by = t->o->by == VIEW_BY_FUNCTION ? VIEW_BY_LINE :
-					   t->o->by == VIEW_BY_LINE ? VIEW_BY_MODULE : VIEW_BY_FUNCTION;
+				t->o->by = t->o->by == VIEW_BY_FUNCTION ? VIEW_BY_LINE
+					   : t->o->by == VIEW_BY_LINE   ? VIEW_BY_MODULE
+									: VIEW_BY_FUNCTION;
 				ret = 2;
 				break;
 			case 'f':
@@ -530,7 +543,8 @@ int cmd_top(int argc, char **argv)
 				break;
 		}
 		now = clock__mono_ns();
-		/* --once: enough samples end the one interval early; the header then gives its true length. */
+		/* --once: enough samples end the one interval early; the header then gives its true length.
+		 */
 		if (o.once_samples && now - last >= ONCE_MIN_NS && t.prof.total >= o.once_samples)
 			o.interval_ns = now - last;
 		if (now - last >= o.interval_ns) {

@@ -20,7 +20,7 @@ struct item {
 	const struct opts_entry *e;
 	const char *help_prefix; /* of the OPTS_INCLUDE it came from, or "" */
 	enum builtin builtin;
-	int foreign;             /* a sibling's: refused by name */
+	int foreign; /* a sibling's: refused by name */
 };
 
 static const struct opts_entry builtins[] = {
@@ -70,8 +70,8 @@ static int add_table(struct table *t, const struct opts_entry *e, const char *pr
 	int err = 0;
 
 	for (; !err && e->type != OPTS_T_END; e++)
-		err = e->type == OPTS_T_INCLUDE ? add_table(t, e->include, e->help ? e->help : "", foreign) :
-						  add(t, e, prefix, B_NONE, foreign);
+		err = e->type == OPTS_T_INCLUDE ? add_table(t, e->include, e->help ? e->help : "", foreign)
+						: add(t, e, prefix, B_NONE, foreign);
 	return err;
 }
 
@@ -162,8 +162,9 @@ static int build_getopt(const struct opts_cmd *cmd, const struct table *t, char 
 				(*shortopts)[s++] = ':';
 		}
 		if (e->long_name)
-			(*longopts)[n++] = (struct option){ e->long_name, e->argh ? required_argument : no_argument,
-							    NULL, 256 + (int)i };
+			(*longopts)[n++] =
+				(struct option){ e->long_name, e->argh ? required_argument : no_argument,
+						 NULL, 256 + (int)i };
 	}
 	(*shortopts)[s] = 0;
 	return 0;
@@ -242,7 +243,8 @@ static int parse(const struct opts_cmd *cmd, const struct table *t, int argc, ch
 			return -EINVAL;
 		if (it->foreign) {
 			if (it->e->short_name && it->e->long_name)
-				pr_err("'scorch %s' has no option -%c/--%s", cmd->name, it->e->short_name, it->e->long_name);
+				pr_err("'scorch %s' has no option -%c/--%s", cmd->name, it->e->short_name,
+				       it->e->long_name);
 			else if (it->e->long_name)
 				pr_err("'scorch %s' has no option --%s", cmd->name, it->e->long_name);
 			else

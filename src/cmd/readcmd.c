@@ -54,8 +54,10 @@ int read_cmd__opt_comm(const struct opts_entry *e, const char *arg, const char *
 }
 
 const struct opts_entry read_cmd_id_filters[] = {
-	OPTS_CALLBACK(0, "pid", "PID[,PID...]", "only these processes", struct read_cmd_opts, view.pids, opt_pid),
-	OPTS_CALLBACK(0, "tid", "TID[,TID...]", "only these threads", struct read_cmd_opts, view.tids, opt_tid),
+	OPTS_CALLBACK(0, "pid", "PID[,PID...]", "only these processes", struct read_cmd_opts, view.pids,
+		      opt_pid),
+	OPTS_CALLBACK(0, "tid", "TID[,TID...]", "only these threads", struct read_cmd_opts, view.tids,
+		      opt_tid),
 	READ_CMD_OPT_COMM,
 	OPTS_END(),
 };
@@ -63,9 +65,10 @@ const struct opts_entry read_cmd_id_filters[] = {
 const struct opts_entry read_cmd_stack_filters[] = {
 	OPTS_STRING(0, "focus", "REGEX", "only stacks with a frame whose name matches", struct read_cmd_opts,
 		    view.focus),
-	OPTS_STRING(0, "ignore", "REGEX", "leave out stacks with a frame whose name matches", struct read_cmd_opts,
-		    view.ignore),
-	OPTS_FLAG(0, "no-inline", "fold inlined frames into their caller", struct read_cmd_opts, view.no_inline),
+	OPTS_STRING(0, "ignore", "REGEX", "leave out stacks with a frame whose name matches",
+		    struct read_cmd_opts, view.ignore),
+	OPTS_FLAG(0, "no-inline", "fold inlined frames into their caller", struct read_cmd_opts,
+		  view.no_inline),
 	OPTS_FLAG(0, "no-kernel", "leave out kernel frames", struct read_cmd_opts, view.no_kernel),
 	OPTS_END(),
 };

@@ -35,10 +35,10 @@ struct read_cmd_opts {
 	double min_width;
 	int icicle;
 	struct view_opts view;
-	int resymbolize;                      /* report: name the code again (resymbolize.h) */
+	int resymbolize; /* report: name the code again (resymbolize.h) */
 	const char *debug_dirs[READ_CMD_MAX_DEBUG_DIRS];
 	size_t nr_debug_dirs;
-	int no_sandbox;                       /* report --resymbolize: parse in this process */
+	int no_sandbox; /* report --resymbolize: parse in this process */
 };
 
 /* The tables of the read commands, in their cmd_*.c. */
@@ -53,17 +53,18 @@ extern const struct opts_entry read_cmd_id_filters[], read_cmd_stack_filters[];
 extern const char *const read_cmd_by_names[];
 opts_cb read_cmd__opt_comm;
 
-#define READ_CMD_OPT_INPUT \
+#define READ_CMD_OPT_INPUT                                                                                 \
 	OPTS_STRING('i', "input", "FILE", "profile to read, '-' for standard input (default scorch.prof)", \
 		    struct read_cmd_opts, input)
 #define READ_CMD_OPT_OUTPUT(help) OPTS_STRING('o', "output", "FILE", help, struct read_cmd_opts, output)
 #define READ_CMD_OPT_BY(help) \
 	OPTS_CHOICE(0, "by", "KEY", help, struct read_cmd_opts, view.by, read_cmd_by_names, "--by key")
-#define READ_CMD_OPT_COMM \
-	OPTS_CALLBACK(0, "comm", "NAME", "only threads with this name (may be repeated)", struct read_cmd_opts, \
-		      view.comms, read_cmd__opt_comm)
-#define READ_CMD_OPT_PARTIAL \
-	OPTS_FLAG(0, "partial", "read a profile whose recording did not finish", struct read_cmd_opts, partial)
+#define READ_CMD_OPT_COMM                                                                 \
+	OPTS_CALLBACK(0, "comm", "NAME", "only threads with this name (may be repeated)", \
+		      struct read_cmd_opts, view.comms, read_cmd__opt_comm)
+#define READ_CMD_OPT_PARTIAL                                                                           \
+	OPTS_FLAG(0, "partial", "read a profile whose recording did not finish", struct read_cmd_opts, \
+		  partial)
 
 /*
  * Parse argv for read command 'cmd' (its table a member of read_cmd_tables) into *o, which may preset

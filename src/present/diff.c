@@ -141,7 +141,8 @@ static uint32_t frame_row(struct diff *d, const struct profile *p, uint32_t loc,
 		const struct profile_frame *fr = &p->frames[l->frame + f];
 
 		if (fr->file && fr->line) {
-			int n = snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file), fr->line);
+			int n = snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file),
+					 fr->line);
 
 			return row_for(d, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1, module);
 		}
@@ -179,8 +180,9 @@ static int stack_string(const struct profile *p, uint32_t s, struct buf *b, char
 			char **slot = nf ? &labels[l->frame + f] : &labels[p->nr_frames + locs[depth]];
 
 			if (!*slot) {
-				folded__sanitize(profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
-						 sizeof(clean));
+				folded__sanitize(
+					profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
+					sizeof(clean));
 				*slot = strdup(clean);
 				if (!*slot)
 					return -ENOMEM;
@@ -230,7 +232,9 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 		if (!per_stack[s])
 			continue;
 		for (cost = 0, i = 0; i < p->stacks[s].depth; i++)
-			cost += 4 * (uint64_t)(p->locations[locs[i]].nr_frames ? p->locations[locs[i]].nr_frames : 1);
+			cost += 4 * (uint64_t)(p->locations[locs[i]].nr_frames
+						       ? p->locations[locs[i]].nr_frames
+						       : 1);
 		if (cost > budget) {
 			err = view__budget_error(p);
 			goto out;
@@ -338,9 +342,11 @@ static int test_metric(struct diff *d, enum diff_metric m, double *shares_a, dou
 			double sa = 0, sb = 0;
 
 			for (k = 0; k < K0; k++)
-				sa += shares_a[k] = 100.0 * (double)rc[k * 2 + m] / (double)d->inputs[0][k].samples;
+				sa += shares_a[k] =
+					100.0 * (double)rc[k * 2 + m] / (double)d->inputs[0][k].samples;
 			for (k = 0; k < K1; k++)
-				sb += shares_b[k] = 100.0 * (double)rc[(K0 + k) * 2 + m] / (double)d->inputs[1][k].samples;
+				sb += shares_b[k] = 100.0 * (double)rc[(K0 + k) * 2 + m] /
+						    (double)d->inputs[1][k].samples;
 			c->share[0] = sa / K0;
 			c->share[1] = sb / K1;
 		} else {
@@ -367,7 +373,8 @@ static int test_metric(struct diff *d, enum diff_metric m, double *shares_a, dou
 			c->p = t.p;
 			if (t.se > 0)
 				c->mde = (stats__t_quantile(1 - d->opts.alpha / 2, t.df) +
-					  stats__t_quantile(DIFF_POWER, t.df)) * t.se;
+					  stats__t_quantile(DIFF_POWER, t.df)) *
+					 t.se;
 		} else {
 			struct stats_test t = stats__two_prop(c->count[0], d->n[0], c->count[1], d->n[1]);
 
@@ -432,10 +439,14 @@ int diff__finish(struct diff *d)
 const char *diff__verdict_name(enum diff_verdict v)
 {
 	switch (v) {
-	case DIFF_REGRESSED: return "regressed";
-	case DIFF_IMPROVED: return "improved";
-	case DIFF_UNCHANGED: return "unchanged";
-	case DIFF_TOO_FEW: return "too few samples";
+	case DIFF_REGRESSED:
+		return "regressed";
+	case DIFF_IMPROVED:
+		return "improved";
+	case DIFF_UNCHANGED:
+		return "unchanged";
+	case DIFF_TOO_FEW:
+		return "too few samples";
 	}
 	return "?";
 }
@@ -511,7 +522,8 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 
 	print_side(out, d, 0, "base:");
 	print_side(out, d, 1, "new: ");
-	fprintf(out, "# test: %s shares by %s, %s, Benjamini-Hochberg at alpha %g; regression = significant and +%.2f points or more\n",
+	fprintf(out,
+		"# test: %s shares by %s, %s, Benjamini-Hochberg at alpha %g; regression = significant and +%.2f points or more\n",
 		metric_name(m), by_name(d->opts.by), method_name(d), d->opts.alpha, d->opts.threshold);
 	fprintf(out, "# verdict: %zu regressed, %zu improved, %zu unchanged, %zu with too few samples\n",
 		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
@@ -520,8 +532,8 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, "# no rows\n");
 		return;
 	}
-	fprintf(out, "%7s %7s %7s %9s %9s %8s %6s  %-15s  ", "Base%", "New%", "Delta", "Base", "New", "p(adj)",
-		"MDE", "Verdict");
+	fprintf(out, "%7s %7s %7s %9s %9s %8s %6s  %-15s  ", "Base%", "New%", "Delta", "Base", "New",
+		"p(adj)", "MDE", "Verdict");
 	if (d->opts.by >= DIFF_BY_MODULE)
 		fprintf(out, "%s\n", d->opts.by == DIFF_BY_STACK ? "Stack" : "Module");
 	else
@@ -533,8 +545,8 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		if (!c->count[0] && !c->count[1])
 			continue;
 		shown++;
-		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1], c->delta,
-			c->count[0], c->count[1]);
+		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1],
+			c->delta, c->count[0], c->count[1]);
 		print_p(out, c->q);
 		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
 		if (d->opts.by >= DIFF_BY_MODULE) {
@@ -573,10 +585,18 @@ static void md_text(FILE *out, const char *s)
 			continue;
 		}
 		switch (u[i]) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '@': fputs("@<!-- -->", out); break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '@':
+			fputs("@<!-- -->", out);
+			break;
 		case ':':
 		case '.':
 			if ((u[i] == ':' && !strncmp(s + i + 1, "//", 2)) ||
@@ -584,12 +604,23 @@ static void md_text(FILE *out, const char *s)
 				fputc('\\', out);
 			fputc(u[i], out);
 			break;
-		case '|': case '\\': case '`': case '*': case '_': case '~': case '#':
-		case '[': case ']': case '(': case ')': case '!':
+		case '|':
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '~':
+		case '#':
+		case '[':
+		case ']':
+		case '(':
+		case ')':
+		case '!':
 			fputc('\\', out);
 			fputc(u[i], out);
 			break;
-		default: fwrite(u + i, 1, len, out);
+		default:
+			fwrite(u + i, 1, len, out);
 		}
 		i += len;
 	}
@@ -602,20 +633,24 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
 
 	if (v[DIFF_REGRESSED])
-		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED], v[DIFF_REGRESSED] == 1 ? "" : "s");
+		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED],
+			v[DIFF_REGRESSED] == 1 ? "" : "s");
 	else
 		fprintf(out, "### scorch diff: no regression\n\n");
-	fprintf(out, "%zu regressed, %zu improved, %zu unchanged, %zu with too few samples. ", v[DIFF_REGRESSED],
-		v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
-	fprintf(out, "Base: %u run%s, %" PRIu64 " samples; new: %u run%s, %" PRIu64 " samples. ", d->nr_runs[0],
-		d->nr_runs[0] == 1 ? "" : "s", d->n[0], d->nr_runs[1], d->nr_runs[1] == 1 ? "" : "s", d->n[1]);
+	fprintf(out, "%zu regressed, %zu improved, %zu unchanged, %zu with too few samples. ",
+		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
+	fprintf(out, "Base: %u run%s, %" PRIu64 " samples; new: %u run%s, %" PRIu64 " samples. ",
+		d->nr_runs[0], d->nr_runs[0] == 1 ? "" : "s", d->n[0], d->nr_runs[1],
+		d->nr_runs[1] == 1 ? "" : "s", d->n[1]);
 	fprintf(out, "%s shares by %s, %s, Benjamini-Hochberg at alpha %g, threshold %.2f points.\n\n",
 		m == DIFF_SELF ? "Self" : "Total", by_name(d->opts.by), method_name(d), d->opts.alpha,
 		d->opts.threshold);
 	if (!nonzero)
 		return;
 	fprintf(out, "| Verdict | %s | Base %% | New %% | Delta | p (adj.) | MDE |\n",
-		d->opts.by == DIFF_BY_STACK ? "Stack" : d->opts.by == DIFF_BY_MODULE ? "Module" : "Function");
+		d->opts.by == DIFF_BY_STACK    ? "Stack"
+		: d->opts.by == DIFF_BY_MODULE ? "Module"
+					       : "Function");
 	fprintf(out, "|---|---|--:|--:|--:|--:|--:|\n");
 	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
 		const struct diff_row *r = &d->rows[i];
@@ -624,8 +659,8 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 		if (!c->count[0] && !c->count[1])
 			continue;
 		shown++;
-		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "", diff__verdict_name(c->verdict),
-			c->verdict == DIFF_REGRESSED ? "**" : "");
+		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "",
+			diff__verdict_name(c->verdict), c->verdict == DIFF_REGRESSED ? "**" : "");
 		md_text(out, r->name);
 		if (*r->module && d->opts.by < DIFF_BY_MODULE) {
 			fputs(" (", out);
@@ -657,7 +692,8 @@ static void json_cell(struct json *j, const struct diff_cell *c)
 	json__key(j, "p"), json__g(j, c->p);
 	json__key(j, "p_adjusted"), json__g(j, c->q);
 	json__key(j, "mde"), json__g(j, c->mde);
-	json__key(j, "verdict"), json__str(j, c->verdict == DIFF_TOO_FEW ? "too_few" : diff__verdict_name(c->verdict));
+	json__key(j, "verdict"),
+		json__str(j, c->verdict == DIFF_TOO_FEW ? "too_few" : diff__verdict_name(c->verdict));
 	json__end(j);
 }
 
@@ -753,9 +789,15 @@ int diff__print(FILE *out, const struct diff *d, enum diff_format fmt, size_t to
 	if (!d->finished)
 		return -EINVAL;
 	switch (fmt) {
-	case DIFF_FMT_TABLE: print_table(out, d, top); break;
-	case DIFF_FMT_MARKDOWN: print_markdown(out, d, top); break;
-	case DIFF_FMT_JSON: print_json(out, d); break;
+	case DIFF_FMT_TABLE:
+		print_table(out, d, top);
+		break;
+	case DIFF_FMT_MARKDOWN:
+		print_markdown(out, d, top);
+		break;
+	case DIFF_FMT_JSON:
+		print_json(out, d);
+		break;
 	case DIFF_FMT_FOLDED:
 		if (d->opts.by != DIFF_BY_STACK)
 			return -EINVAL;

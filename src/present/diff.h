@@ -61,9 +61,9 @@ enum diff_format {
 
 /* A CI gate runs on every change: a false alarm costs more than a small regression found later. */
 #define DIFF_ALPHA_DEFAULT 0.01
-#define DIFF_THRESHOLD_DEFAULT 1.0  /* percentage points */
+#define DIFF_THRESHOLD_DEFAULT 1.0 /* percentage points */
 #define DIFF_MIN_EXPECTED_DEFAULT 5.0
-#define DIFF_POWER 0.8              /* for the minimum detectable effect */
+#define DIFF_POWER 0.8 /* for the minimum detectable effect */
 
 struct diff_opts {
 	enum diff_by by;
@@ -75,43 +75,43 @@ struct diff_opts {
 };
 
 struct diff_cell {
-	uint64_t count[2];      /* samples, summed over the runs of each side */
-	double share[2];        /* percent: pooled over runs (z-test) or mean of the runs' shares (Welch) */
-	double delta;           /* share[1] - share[0], points */
-	double stat;            /* z or t; NaN when not tested */
-	double p, q;            /* raw and Benjamini-Hochberg adjusted p-values; NaN when not tested */
-	double mde;             /* smallest change in points the data could detect (power 0.8) */
+	uint64_t count[2]; /* samples, summed over the runs of each side */
+	double share[2];   /* percent: pooled over runs (z-test) or mean of the runs' shares (Welch) */
+	double delta;      /* share[1] - share[0], points */
+	double stat;       /* z or t; NaN when not tested */
+	double p, q;       /* raw and Benjamini-Hochberg adjusted p-values; NaN when not tested */
+	double mde;        /* smallest change in points the data could detect (power 0.8) */
 	enum diff_verdict verdict;
 };
 
 struct diff_row {
-	char *name;             /* owned: function, "function (file:line)", module or folded stack */
-	char *module;           /* owned: module short name, "" for stack rows */
-	struct diff_cell m[2];  /* indexed by enum diff_metric */
+	char *name;            /* owned: function, "function (file:line)", module or folded stack */
+	char *module;          /* owned: module short name, "" for stack rows */
+	struct diff_cell m[2]; /* indexed by enum diff_metric */
 };
 
 struct diff_input {
-	const char *name;       /* borrowed: how to call the input in output (file name) */
+	const char *name; /* borrowed: how to call the input in output (file name) */
 	uint64_t samples;
 };
 
 struct diff {
 	struct diff_opts opts;
 	enum diff_method method;
-	uint32_t nr_runs[2];         /* expected runs per side */
-	uint32_t added[2];           /* runs added so far */
-	uint64_t n[2];               /* samples per side */
+	uint32_t nr_runs[2];          /* expected runs per side */
+	uint32_t added[2];            /* runs added so far */
+	uint64_t n[2];                /* samples per side */
 	struct diff_input *inputs[2]; /* owned arrays of nr_runs[side] */
-	struct diff_row *rows;       /* owned; sorted by diff__finish */
+	struct diff_row *rows;        /* owned; sorted by diff__finish */
 	size_t nr_rows;
-	size_t nr_verdict[2][4];     /* [metric][verdict] */
+	size_t nr_verdict[2][4]; /* [metric][verdict] */
 	int finished;
 
 	/* private */
 	size_t cap_rows;
-	uint64_t *runs_counts;       /* [row][run][metric], runs numbered base first */
-	uint64_t *stamp;             /* per row: last stack that counted towards its total */
-	size_t *name_lens;           /* per row: strlen(name) */
+	uint64_t *runs_counts; /* [row][run][metric], runs numbered base first */
+	uint64_t *stamp;       /* per row: last stack that counted towards its total */
+	size_t *name_lens;     /* per row: strlen(name) */
 	uint64_t next_stamp;
 	struct idxmap idx;
 };

@@ -92,17 +92,43 @@ out:
 
 /* profile.proto field numbers */
 enum {
-	PROF_SAMPLE_TYPE = 1, PROF_SAMPLE = 2, PROF_MAPPING = 3, PROF_LOCATION = 4, PROF_FUNCTION = 5,
-	PROF_STRING_TABLE = 6, PROF_TIME_NANOS = 9, PROF_DURATION_NANOS = 10, PROF_PERIOD_TYPE = 11,
-	PROF_PERIOD = 12, PROF_COMMENT = 13, PROF_DEFAULT_SAMPLE_TYPE = 14,
-	VT_TYPE = 1, VT_UNIT = 2,
-	SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3,
-	LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3,
-	MAP_ID = 1, MAP_FILENAME = 5, MAP_BUILD_ID = 6, MAP_HAS_FUNCTIONS = 7, MAP_HAS_FILENAMES = 8,
-	MAP_HAS_LINE_NUMBERS = 9, MAP_HAS_INLINE_FRAMES = 10,
-	LOC_ID = 1, LOC_MAPPING_ID = 2, LOC_ADDRESS = 3, LOC_LINE = 4,
-	LINE_FUNCTION_ID = 1, LINE_LINE = 2,
-	FUNC_ID = 1, FUNC_NAME = 2, FUNC_SYSTEM_NAME = 3, FUNC_FILENAME = 4,
+	PROF_SAMPLE_TYPE = 1,
+	PROF_SAMPLE = 2,
+	PROF_MAPPING = 3,
+	PROF_LOCATION = 4,
+	PROF_FUNCTION = 5,
+	PROF_STRING_TABLE = 6,
+	PROF_TIME_NANOS = 9,
+	PROF_DURATION_NANOS = 10,
+	PROF_PERIOD_TYPE = 11,
+	PROF_PERIOD = 12,
+	PROF_COMMENT = 13,
+	PROF_DEFAULT_SAMPLE_TYPE = 14,
+	VT_TYPE = 1,
+	VT_UNIT = 2,
+	SAMPLE_LOCATION_ID = 1,
+	SAMPLE_VALUE = 2,
+	SAMPLE_LABEL = 3,
+	LABEL_KEY = 1,
+	LABEL_STR = 2,
+	LABEL_NUM = 3,
+	MAP_ID = 1,
+	MAP_FILENAME = 5,
+	MAP_BUILD_ID = 6,
+	MAP_HAS_FUNCTIONS = 7,
+	MAP_HAS_FILENAMES = 8,
+	MAP_HAS_LINE_NUMBERS = 9,
+	MAP_HAS_INLINE_FRAMES = 10,
+	LOC_ID = 1,
+	LOC_MAPPING_ID = 2,
+	LOC_ADDRESS = 3,
+	LOC_LINE = 4,
+	LINE_FUNCTION_ID = 1,
+	LINE_LINE = 2,
+	FUNC_ID = 1,
+	FUNC_NAME = 2,
+	FUNC_SYSTEM_NAME = 3,
+	FUNC_FILENAME = 4,
 };
 
 /* Strings beyond the profile's own: the profile's string ids are used as pprof string indexes as they
@@ -125,7 +151,8 @@ static uint32_t main_mapping(const struct profile *p)
 		for (i = 0; i < p->nr_mappings; i++) {
 			const char *n = profile__str(p, p->mappings[i].name);
 
-			if (p->mappings[i].kind == PROFILE_MAP_FILE && strlen(n) == (size_t)(close - open - 1) &&
+			if (p->mappings[i].kind == PROFILE_MAP_FILE &&
+			    strlen(n) == (size_t)(close - open - 1) &&
 			    !strncmp(n, open + 1, (size_t)(close - open - 1)))
 				return i;
 		}
@@ -168,8 +195,10 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 	struct u64map funcs;
 	const char *v;
 	uint8_t *map_named = calloc(p->nr_mappings + 1, 1);
-	static const char *extra[NR_EXTRA] = { "samples", "count", "cpu", "nanoseconds", "pid", "tid", "comm",
-					       "written by scorch " SCORCH_VERSION };
+	static const char *extra[NR_EXTRA] = {
+		"samples", "count", "cpu",  "nanoseconds",
+		"pid",     "tid",   "comm", "written by scorch " SCORCH_VERSION
+	};
 	int err = -ENOMEM;
 
 	u64map__init(&funcs);
@@ -302,9 +331,11 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		for (k = 0; k < p->stacks[c->stack].depth; k++)
 			pbuf__varint(&packed, locs[k] + 1);
 		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
-		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value. */
+		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value.
+		 */
 		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : c->count);
-		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period);
+		pbuf__varint(&packed,
+			     c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period);
 		pbuf_msg(&m, SAMPLE_VALUE, &packed);
 		label(&m, &sub, x + S_PID, 0, t->pid);
 		label(&m, &sub, x + S_TID, 0, t->tid);

@@ -20,14 +20,14 @@
 struct node {
 	uint32_t parent, name, module, kind;
 	uint32_t depth;
-	uint64_t value, value2; /* 'count' and 'count_after' summed over the node's stacks */
+	uint64_t value, value2;            /* 'count' and 'count_after' summed over the node's stacks */
 	uint32_t first_child, nr_children; /* into 'children', after layout */
 };
 
 struct flamegraph {
 	struct flamegraph_opts o;
 	char *title, *subtitle, *unit; /* owned copies */
-	char **strs;   /* owned */
+	char **strs;                   /* owned */
 	uint32_t nr_strs, cap_strs;
 	struct idxmap str_idx;
 	struct node *nodes;
@@ -76,7 +76,8 @@ static int node_eq(const void *k, uint32_t id, void *ctx)
 	const struct node_key *key = k;
 	const struct node *n = &((const struct flamegraph *)ctx)->nodes[id];
 
-	return n->parent == key->parent && n->name == key->name && n->module == key->module && n->kind == key->kind;
+	return n->parent == key->parent && n->name == key->name && n->module == key->module &&
+	       n->kind == key->kind;
 }
 
 static uint32_t child(struct flamegraph *fg, const struct node_key *k)
@@ -131,7 +132,8 @@ struct flamegraph *flamegraph__new(const struct flamegraph_opts *opts)
 	fg->subtitle = dup_or(opts->subtitle, "");
 	fg->unit = dup_or(opts->unit, "samples");
 	fg->nodes = malloc(1024 * sizeof(*fg->nodes));
-	if (!fg->title || !fg->subtitle || !fg->unit || !fg->nodes || intern(fg, "all") != 0 || intern(fg, "") != 1) {
+	if (!fg->title || !fg->subtitle || !fg->unit || !fg->nodes || intern(fg, "all") != 0 ||
+	    intern(fg, "") != 1) {
 		flamegraph__free(fg);
 		errno = ENOMEM;
 		return NULL;
@@ -145,8 +147,8 @@ struct flamegraph *flamegraph__new(const struct flamegraph_opts *opts)
 	return fg;
 }
 
-int flamegraph__add(struct flamegraph *fg, const struct flamegraph_frame *frames, uint32_t depth, uint64_t count,
-		    uint64_t count_after)
+int flamegraph__add(struct flamegraph *fg, const struct flamegraph_frame *frames, uint32_t depth,
+		    uint64_t count, uint64_t count_after)
 {
 	uint32_t cur = 0, i;
 
@@ -205,11 +207,26 @@ void flamegraph__xml_escape(FILE *out, const char *s, size_t len)
 		unsigned char c = u[i];
 
 		switch (c) {
-		case '&': fputs("&amp;", out); i++; continue;
-		case '<': fputs("&lt;", out); i++; continue;
-		case '>': fputs("&gt;", out); i++; continue;
-		case '"': fputs("&quot;", out); i++; continue;
-		case '\'': fputs("&apos;", out); i++; continue;
+		case '&':
+			fputs("&amp;", out);
+			i++;
+			continue;
+		case '<':
+			fputs("&lt;", out);
+			i++;
+			continue;
+		case '>':
+			fputs("&gt;", out);
+			i++;
+			continue;
+		case '"':
+			fputs("&quot;", out);
+			i++;
+			continue;
+		case '\'':
+			fputs("&apos;", out);
+			i++;
+			continue;
 		}
 		if (c < 0x20 || c == 0x7f) {
 			fputc('?', out);
@@ -244,7 +261,8 @@ static void name_hash(const char *s, double v[3])
 	}
 }
 
-static void color_of(const struct flamegraph *fg, const struct node *n, double max_delta, char *buf, size_t size)
+static void color_of(const struct flamegraph *fg, const struct node *n, double max_delta, char *buf,
+		     size_t size)
 {
 	double v[3];
 	int r, g, b;
@@ -271,8 +289,9 @@ static void color_of(const struct flamegraph *fg, const struct node *n, double m
 	}
 	if (fg->o.colors == FLAMEGRAPH_COLORS_MODULE) {
 		/* A hue per module, from a fixed set of readable ones, varied a little per function. */
-		static const int hues[][3] = { { 230, 120, 50 }, { 80, 160, 220 }, { 110, 190, 90 }, { 200, 110, 200 },
-					       { 230, 190, 60 }, { 90, 200, 190 }, { 220, 100, 110 }, { 150, 140, 230 } };
+		static const int hues[][3] = { { 230, 120, 50 },  { 80, 160, 220 }, { 110, 190, 90 },
+					       { 200, 110, 200 }, { 230, 190, 60 }, { 90, 200, 190 },
+					       { 220, 100, 110 }, { 150, 140, 230 } };
 		double m[3];
 		const int *h;
 
@@ -305,7 +324,8 @@ static const struct flamegraph *sort_fg;
 
 static int cmp_child(const void *a, const void *b)
 {
-	const struct node *x = &sort_fg->nodes[*(const uint32_t *)a], *y = &sort_fg->nodes[*(const uint32_t *)b];
+	const struct node *x = &sort_fg->nodes[*(const uint32_t *)a],
+			  *y = &sort_fg->nodes[*(const uint32_t *)b];
 	int c = strcmp(sort_fg->strs[x->name], sort_fg->strs[y->name]);
 
 	if (c)
@@ -450,30 +470,34 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 		}
 	}
 	H = PAD_TOP + PAD_BOTTOM + (int)(max_depth + 1) * FRAME_H;
-	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		     "<svg version=\"1.1\" width=\"%u\" height=\"%d\" onload=\"init(evt)\" viewBox=\"0 0 %u %d\" "
-		     "xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n",
+	fprintf(out,
+		"<?xml version=\"1.0\" standalone=\"no\"?>\n"
+		"<svg version=\"1.1\" width=\"%u\" height=\"%d\" onload=\"init(evt)\" viewBox=\"0 0 %u %d\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n",
 		fg->o.width, H, fg->o.width, H);
 	fputs("<!-- written by scorch " SCORCH_VERSION " -->\n", out);
-	fprintf(out, "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
-		     "<stop stop-color=\"%s\" offset=\"5%%\"/><stop stop-color=\"%s\" offset=\"95%%\"/>"
-		     "</linearGradient></defs>\n",
+	fprintf(out,
+		"<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+		"<stop stop-color=\"%s\" offset=\"5%%\"/><stop stop-color=\"%s\" offset=\"95%%\"/>"
+		"</linearGradient></defs>\n",
 		fg->o.differential ? "#f8f8f8" : "#eeeeee", fg->o.differential ? "#e8e8e8" : "#eeeeb0");
-	fprintf(out, "<style type=\"text/css\">\n"
-		     "text { font-family: Verdana, sans-serif; font-size: %dpx; fill: rgb(0,0,0); }\n"
-		     "#title { text-anchor: middle; font-size: 17px; }\n"
-		     "#subtitle { text-anchor: middle; fill: rgb(90,90,90); }\n"
-		     "#search, #unzoom { cursor: pointer; }\n"
-		     "#search.active { fill: rgb(230,0,230); }\n"
-		     "#matched { text-anchor: end; }\n"
-		     "#frames > g { cursor: pointer; }\n"
-		     "#frames > g:hover > rect { stroke: black; stroke-width: 0.5; }\n"
-		     "#frames text { pointer-events: none; }\n"
-		     ".hide { display: none; }\n"
-		     ".parent { opacity: 0.5; }\n"
-		     "</style>\n",
+	fprintf(out,
+		"<style type=\"text/css\">\n"
+		"text { font-family: Verdana, sans-serif; font-size: %dpx; fill: rgb(0,0,0); }\n"
+		"#title { text-anchor: middle; font-size: 17px; }\n"
+		"#subtitle { text-anchor: middle; fill: rgb(90,90,90); }\n"
+		"#search, #unzoom { cursor: pointer; }\n"
+		"#search.active { fill: rgb(230,0,230); }\n"
+		"#matched { text-anchor: end; }\n"
+		"#frames > g { cursor: pointer; }\n"
+		"#frames > g:hover > rect { stroke: black; stroke-width: 0.5; }\n"
+		"#frames text { pointer-events: none; }\n"
+		".hide { display: none; }\n"
+		".parent { opacity: 0.5; }\n"
+		"</style>\n",
 		FONT_SIZE);
-	fprintf(out, "<script type=\"text/ecmascript\">var ICICLE = %s;</script>\n", fg->o.icicle ? "true" : "false");
+	fprintf(out, "<script type=\"text/ecmascript\">var ICICLE = %s;</script>\n",
+		fg->o.icicle ? "true" : "false");
 	fputs(script, out);
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"100%%\" fill=\"url(#background)\"/>\n");
 	fprintf(out, "<text id=\"title\" x=\"%.1f\" y=\"24\">", W / 2);
@@ -497,8 +521,8 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 		uint32_t id = (uint32_t)(n - fg->nodes);
 		uint64_t v = fg->o.differential ? n->value2 : n->value;
 		double w = (double)v * scale, x = xs[id], cx;
-		int y = fg->o.icicle ? PAD_TOP + (int)n->depth * FRAME_H :
-				       H - PAD_BOTTOM - (int)(n->depth + 1) * FRAME_H;
+		int y = fg->o.icicle ? PAD_TOP + (int)n->depth * FRAME_H
+				     : H - PAD_BOTTOM - (int)(n->depth + 1) * FRAME_H;
 		const char *name = fg->strs[n->name];
 		size_t nchars = (size_t)((w - 6) / (FONT_SIZE * FONT_W)), len = strlen(name);
 		char fill[64];
@@ -513,8 +537,9 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 		if (fg->o.differential) {
 			double d = pct_of(n->value2, root->value2) - pct_of(n->value, root->value);
 
-			fprintf(out, " (%" PRIu64 " -> %" PRIu64 " %s, %.2f%% -> %.2f%%, %+.2f points)", n->value,
-				n->value2, fg->unit, pct_of(n->value, root->value), pct_of(n->value2, root->value2), d);
+			fprintf(out, " (%" PRIu64 " -> %" PRIu64 " %s, %.2f%% -> %.2f%%, %+.2f points)",
+				n->value, n->value2, fg->unit, pct_of(n->value, root->value),
+				pct_of(n->value2, root->value2), d);
 		} else {
 			fprintf(out, " (%" PRIu64 " %s, %.2f%%)", v, fg->unit, pct_of(v, total));
 		}
@@ -522,8 +547,9 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 			fputs(" in ", out);
 			xml(out, fg->strs[n->module]);
 		}
-		fprintf(out, "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\" ry=\"2\"/>"
-			     "<text x=\"%.2f\" y=\"%.1f\">",
+		fprintf(out,
+			"</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\" ry=\"2\"/>"
+			"<text x=\"%.2f\" y=\"%.1f\">",
 			x, y, w, FRAME_H - 1, fill, x + 3, y + FRAME_H - 4.5);
 		if (nchars >= 3 && w > 6) {
 			if (len <= nchars) {
@@ -539,10 +565,12 @@ int flamegraph__write(struct flamegraph *fg, FILE *out)
 			}
 		}
 		fputs("</text></g>\n", out);
-		/* Children by name, as flamegraph.pl orders them; pushed right to left to come out left to right. */
+		/* Children by name, as flamegraph.pl orders them; pushed right to left to come out left to
+		 * right. */
 		sort_fg = fg;
 		if (n->nr_children > 1)
-			qsort(fg->children + n->first_child, n->nr_children, sizeof(*fg->children), cmp_child);
+			qsort(fg->children + n->first_child, n->nr_children, sizeof(*fg->children),
+			      cmp_child);
 		cx = x;
 		for (i = 0; i < n->nr_children; i++) {
 			uint32_t c = fg->children[n->first_child + i];

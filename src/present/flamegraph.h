@@ -17,11 +17,11 @@
  * Differential flame graphs (opts.differential = 1): pass each stack's samples in the older profile as
  * 'count' and in the newer one as 'count_after' (either may be 0). Stacks are merged by their frames'
  * (name, module, kind), so the two profiles need no alignment: add every stack of the older profile
- * with (n, 0) and every stack of the newer one with (0, n), e.g. from two views (view.h). Frame widths follow the newer profile (frames only in the older one are not drawn); the
- * colour is red where a frame's share of all samples grew, blue where it shrank, and paler the smaller
- * the change (white: unchanged), scaled to the largest change in the graph. Tooltips give both counts
- * and the change in share in percentage points. Shares, not raw counts, are compared, so profiles of
- * different lengths compare fairly.
+ * with (n, 0) and every stack of the newer one with (0, n), e.g. from two views (view.h). Frame widths follow
+ * the newer profile (frames only in the older one are not drawn); the colour is red where a frame's share of
+ * all samples grew, blue where it shrank, and paler the smaller the change (white: unchanged), scaled to the
+ * largest change in the graph. Tooltips give both counts and the change in share in percentage points.
+ * Shares, not raw counts, are compared, so profiles of different lengths compare fairly.
  *
  * Ownership: the builder copies the names it is given; frames passed to flamegraph__add are borrowed for
  * the call only. Functions returning int return 0 or a negative errno (-ENOMEM, -EIO for a write error);
@@ -53,7 +53,7 @@ struct flamegraph_opts {
 	int icicle;           /* root at the top */
 	int differential;     /* colour by change: see above */
 	enum flamegraph_colors colors;
-	const char *unit;     /* what counts count; default "samples" */
+	const char *unit; /* what counts count; default "samples" */
 };
 
 struct flamegraph_frame {
@@ -66,8 +66,8 @@ struct flamegraph;
 
 struct flamegraph *flamegraph__new(const struct flamegraph_opts *opts);
 /* Add 'count' samples (and 'count_after' for a differential graph) of a stack given root first. */
-int flamegraph__add(struct flamegraph *fg, const struct flamegraph_frame *frames, uint32_t depth, uint64_t count,
-		    uint64_t count_after);
+int flamegraph__add(struct flamegraph *fg, const struct flamegraph_frame *frames, uint32_t depth,
+		    uint64_t count, uint64_t count_after);
 struct view;
 /*
  * Add every stack of a view (view.h), as 'count' (after = 0) or as 'count_after' (after = 1). Frames

@@ -162,7 +162,8 @@ static struct row *make_rows(const struct view *v, const struct folded_opts *opt
 			const struct view_stack *s = &v->stacks[i];
 			const struct profile_thread *t = &p->threads[s->thread];
 
-			rows[i] = (struct row){ t->pid, opts->tid_prefix ? t->tid : 0, t->comm, s->path, s->count };
+			rows[i] = (struct row){ t->pid, opts->tid_prefix ? t->tid : 0, t->comm, s->path,
+						s->count };
 		} else {
 			rows[i] = (struct row){ 0, 0, 0, (uint32_t)i, v->paths[i].count };
 		}
@@ -207,10 +208,11 @@ int folded__write(FILE *out, const struct profile *p, const struct folded_opts *
 		len = 0;
 		if (opts->pid_prefix || opts->tid_prefix) {
 			if (opts->tid_prefix)
-				snprintf(label, sizeof(label), "%s-%u/%u", profile__str(p, rows[r].comm), rows[r].pid,
-					 rows[r].tid);
+				snprintf(label, sizeof(label), "%s-%u/%u", profile__str(p, rows[r].comm),
+					 rows[r].pid, rows[r].tid);
 			else
-				snprintf(label, sizeof(label), "%s-%u", profile__str(p, rows[r].comm), rows[r].pid);
+				snprintf(label, sizeof(label), "%s-%u", profile__str(p, rows[r].comm),
+					 rows[r].pid);
 			if (append(&buf, &len, &cap, label, 0, ""))
 				goto out;
 			first = 0;
@@ -224,7 +226,8 @@ int folded__write(FILE *out, const struct profile *p, const struct folded_opts *
 			if ((err = view__charge(&v, strlen(f->name) + 6)))
 				goto out;
 			err = -ENOMEM;
-			if (append(&buf, &len, &cap, f->name, !first, opts->annotate ? view__kind_suffix(f->kind) : ""))
+			if (append(&buf, &len, &cap, f->name, !first,
+				   opts->annotate ? view__kind_suffix(f->kind) : ""))
 				goto out;
 			first = 0;
 		}

@@ -16,9 +16,9 @@
 #include "view.h"
 
 struct folded_opts {
-	int pid_prefix;   /* root frame "comm-PID" (as stackcollapse-perf.pl --pid) */
-	int tid_prefix;   /* root frame "comm-PID/TID" (as stackcollapse-perf.pl --tid) */
-	int annotate;     /* suffix kernel frames "_[k]", inlined "_[i]", JIT "_[j]" */
+	int pid_prefix;               /* root frame "comm-PID" (as stackcollapse-perf.pl --pid) */
+	int tid_prefix;               /* root frame "comm-PID/TID" (as stackcollapse-perf.pl --tid) */
+	int annotate;                 /* suffix kernel frames "_[k]", inlined "_[i]", JIT "_[j]" */
 	const struct view_opts *view; /* filters and grouping; NULL: by function, no filters */
 };
 

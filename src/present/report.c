@@ -119,7 +119,9 @@ struct report_row *report__aggregate_view(const struct view *v, enum report_sort
 	sort_view = v;
 	if (n)
 		qsort(rows, n, sizeof(*rows),
-		      sort == REPORT_SORT_TOTAL ? cmp_total : sort == REPORT_SORT_NAME ? cmp_by_name : cmp_self);
+		      sort == REPORT_SORT_TOTAL  ? cmp_total
+		      : sort == REPORT_SORT_NAME ? cmp_by_name
+						 : cmp_self);
 	free(row_of);
 	free(last_stack);
 	*nr = n;
@@ -189,7 +191,8 @@ void report__print_header(FILE *out, const struct profile *p, const char *input)
 		fputs(" Hz, call graph ", out), utf8__fputs(profile__meta_get(p, "call_graph") ?: "?", out);
 		fprintf(out, ", for %.2f s\n", dur);
 	}
-	fprintf(out, "# samples:  %" PRIu64 ", lost %" PRIu64 " (%.2f%%)", p->total, lost, pct(lost, p->total + lost));
+	fprintf(out, "# samples:  %" PRIu64 ", lost %" PRIu64 " (%.2f%%)", p->total, lost,
+		pct(lost, p->total + lost));
 	if (profile__counter_get(p, "truncated_stacks"))
 		fprintf(out, ", truncated stacks %" PRIu64, profile__counter_get(p, "truncated_stacks"));
 	fputc('\n', out);
@@ -223,7 +226,9 @@ static double row_key_pct(const struct report_row *r, enum report_sort sort, uin
 static void print_filter_line(FILE *out, const struct view *v)
 {
 	if (v->total != v->p->total)
-		fprintf(out, "# shown:    %" PRIu64 " samples after filters (%.2f%% of all); shares below are of these\n",
+		fprintf(out,
+			"# shown:    %" PRIu64
+			" samples after filters (%.2f%% of all); shares below are of these\n",
 			v->total, pct(v->total, v->p->total));
 }
 
@@ -237,8 +242,9 @@ static void print_inline_line(FILE *out, const struct view *v)
 
 	for (i = 0; i < v->nr_funcs_of; i++)
 		if (v->funcs[v->funcs_of[i]].kind == VIEW_KIND_INLINE) {
-			fprintf(out, "# inlined:  inlined functions are shown as their own frames; --no-inline folds them "
-				     "into their callers\n");
+			fprintf(out,
+				"# inlined:  inlined functions are shown as their own frames; --no-inline folds them "
+				"into their callers\n");
 			return;
 		}
 }
@@ -303,28 +309,35 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		return 0;
 	}
 	fprintf(out, "%7s %7s %9s %9s  %-40s %s\n", "Self%", "Total%", "Self", "Total",
-		!strcmp(what, "line") ? "Line" : !strcmp(what, "module") ? "Module" :
-		!strcmp(what, "process") ? "Process" : "Function", "Module");
+		!strcmp(what, "line")      ? "Line"
+		: !strcmp(what, "module")  ? "Module"
+		: !strcmp(what, "process") ? "Process"
+					   : "Function",
+		"Module");
 	for (i = 0; i < limit; i++) {
 		const struct report_row *r = &rows[i];
 
 		if (row_key_pct(r, opts->sort, v->total) < opts->percent_limit)
 			continue;
 		fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n", pct(r->self, v->total),
-			pct(r->total, v->total), r->self, r->total, utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
+			pct(r->total, v->total), r->self, r->total,
+			utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
 			utf8__printable(row_module(v, r), mod, sizeof(mod)));
 		shown++;
 	}
 	if (shown < nr) {
 		if (limit < nr)
 			fprintf(out, "# %zu more %s below the top %zu (-n 0 shows all)", nr - limit,
-				!strcmp(what, "process") ? "processes" : !strcmp(what, "line") ? "lines" :
-				!strcmp(what, "module") ? "modules" : "functions", limit);
+				!strcmp(what, "process")  ? "processes"
+				: !strcmp(what, "line")   ? "lines"
+				: !strcmp(what, "module") ? "modules"
+							  : "functions",
+				limit);
 		else
 			fprintf(out, "#");
 		if (limit - shown)
-			fprintf(out, "%s %zu below --percent-limit %g%%", limit < nr ? ";" : "", limit - shown,
-				opts->percent_limit);
+			fprintf(out, "%s %zu below --percent-limit %g%%", limit < nr ? ";" : "",
+				limit - shown, opts->percent_limit);
 		fputc('\n', out);
 	}
 	free(rows);
@@ -373,7 +386,8 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 	}
 	stamp[v->nr_funcs] = UINT32_MAX;
 	if (!found) {
-		pr_err("no function '%s' in the profile%s", name, v->total != v->p->total ? " after the filters" : "");
+		pr_err("no function '%s' in the profile%s", name,
+		       v->total != v->p->total ? " after the filters" : "");
 		err = -ENOENT;
 		goto out;
 	}
@@ -414,14 +428,18 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 		json__key(j, dir < 0 ? "callers" : "callees");
 		json__arr(j);
 	} else {
-		fprintf(out, "# %s of '%s': %" PRIu64 " samples, %.2f%% of %s\n", dir < 0 ? "callers" : "callees",
-			utf8__printable(name, buf, sizeof(buf)), total, pct(total, v->total), v->total != v->p->total ? "those shown" : "all");
-		fprintf(out, "%7s %9s  %-40s %s\n", "Share", "Samples", dir < 0 ? "Caller" : "Callee", "Module");
+		fprintf(out, "# %s of '%s': %" PRIu64 " samples, %.2f%% of %s\n",
+			dir < 0 ? "callers" : "callees", utf8__printable(name, buf, sizeof(buf)), total,
+			pct(total, v->total), v->total != v->p->total ? "those shown" : "all");
+		fprintf(out, "%7s %9s  %-40s %s\n", "Share", "Samples", dir < 0 ? "Caller" : "Callee",
+			"Module");
 	}
 	for (i = 0; i < nr_edges; i++) {
 		const struct edge *e = &edges[i];
 		const char *ename = e->base == UINT32_MAX ? pseudo : v->funcs[e->base].name;
-		const char *mod = e->base == UINT32_MAX ? "" : profile__mapping_short_name(v->p, v->funcs[e->base].mapping);
+		const char *mod = e->base == UINT32_MAX
+					  ? ""
+					  : profile__mapping_short_name(v->p, v->funcs[e->base].mapping);
 
 		if (opts->top && i >= opts->top)
 			break;
@@ -436,7 +454,8 @@ static int print_neighbours(FILE *out, const struct view *v, const struct report
 			json__end(j);
 		} else {
 			fprintf(out, "%6.2f%% %9" PRIu64 "  %-40s %s\n", pct(e->samples, total), e->samples,
-				utf8__printable(ename, buf, sizeof(buf)), utf8__printable(mod, mbuf, sizeof(mbuf)));
+				utf8__printable(ename, buf, sizeof(buf)),
+				utf8__printable(mod, mbuf, sizeof(mbuf)));
 		}
 	}
 	if (j) {
@@ -457,14 +476,16 @@ static int has_function(const struct view *v, const char *name)
 {
 	size_t i;
 
-	/* Only frames of the stacks kept count: a filtered-out stack's frames are in funcs, not in funcs_of. */
+	/* Only frames of the stacks kept count: a filtered-out stack's frames are in funcs, not in funcs_of.
+	 */
 	for (i = 0; i < v->nr_funcs_of; i++) {
 		const struct view_func *f = &v->funcs[v->funcs_of[i]];
 
 		if (!strcmp(f->name, name) || (f->function && !strcmp(profile__str(v->p, f->function), name)))
 			return 1;
 	}
-	pr_err("no function '%s' in the profile%s", name, v->total != v->p->total ? " after the filters" : "");
+	pr_err("no function '%s' in the profile%s", name,
+	       v->total != v->p->total ? " after the filters" : "");
 	return 0;
 }
 
@@ -483,7 +504,8 @@ int report__print(FILE *out, const struct profile *p, const struct report_opts *
 		return err;
 	}
 	/* Check the names first, so that a bad one prints nothing on standard output. */
-	if ((opts->callers && !has_function(&v, opts->callers)) || (opts->callees && !has_function(&v, opts->callees))) {
+	if ((opts->callers && !has_function(&v, opts->callers)) ||
+	    (opts->callees && !has_function(&v, opts->callees))) {
 		view__release(&v);
 		return -ENOENT;
 	}

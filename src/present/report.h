@@ -26,13 +26,13 @@ enum report_sort {
 };
 
 struct report_opts {
-	uint32_t top;          /* rows to print; 0 = all */
+	uint32_t top; /* rows to print; 0 = all */
 	enum report_sort sort;
 	int no_header;
-	int json;              /* one JSON object instead of the table */
-	double percent_limit;  /* leave out rows whose sort value (total for name) is below this % */
-	const char *callers;   /* print who calls this function instead of the table (borrowed) */
-	const char *callees;   /* print what this function calls instead of the table (borrowed) */
+	int json;                     /* one JSON object instead of the table */
+	double percent_limit;         /* leave out rows whose sort value (total for name) is below this % */
+	const char *callers;          /* print who calls this function instead of the table (borrowed) */
+	const char *callees;          /* print what this function calls instead of the table (borrowed) */
 	const struct view_opts *view; /* filters and grouping; NULL: by function, no filters */
 };
 

@@ -23,10 +23,10 @@ double stats__t_cdf(double t, double df);
 double stats__t_quantile(double p, double df);
 
 struct stats_test {
-	double stat;  /* z or t */
-	double df;    /* degrees of freedom (Welch), 0 for z */
-	double p;     /* two-sided p-value */
-	double se;    /* standard error of the difference of shares */
+	double stat; /* z or t */
+	double df;   /* degrees of freedom (Welch), 0 for z */
+	double p;    /* two-sided p-value */
+	double se;   /* standard error of the difference of shares */
 };
 
 /*

@@ -15,10 +15,14 @@
 const char *view__kind_suffix(uint32_t kind)
 {
 	switch (kind) {
-	case VIEW_KIND_KERNEL: return "_[k]";
-	case VIEW_KIND_INLINE: return "_[i]";
-	case VIEW_KIND_JIT: return "_[j]";
-	default: return "";
+	case VIEW_KIND_KERNEL:
+		return "_[k]";
+	case VIEW_KIND_INLINE:
+		return "_[i]";
+	case VIEW_KIND_JIT:
+		return "_[j]";
+	default:
+		return "";
 	}
 }
 
@@ -247,7 +251,8 @@ int view__charge(struct view *v, uint64_t bytes)
 int view__budget_error(const struct profile *p)
 {
 	pr_err("the profile expands past %.1f MiB of stacks, names and output, the limit for a file of its "
-	       "size: refusing to go on (see LIMITS in scorch-format(5))", (double)p->expand_limit / (1 << 20));
+	       "size: refusing to go on (see LIMITS in scorch-format(5))",
+	       (double)p->expand_limit / (1 << 20));
 	return -E2BIG;
 }
 
@@ -313,9 +318,9 @@ struct build {
 	const struct view_opts *o;
 	regex_t focus, ignore;
 	int have_focus, have_ignore;
-	size_t *loc_base;  /* per location: first slot in slots */
-	uint32_t *slots;   /* per (location, frame): func id, SLOT_TODO or SLOT_SKIP */
-	uint8_t *flags;    /* per func: match_flags() */
+	size_t *loc_base; /* per location: first slot in slots */
+	uint32_t *slots;  /* per (location, frame): func id, SLOT_TODO or SLOT_SKIP */
+	uint8_t *flags;   /* per func: match_flags() */
 	size_t nflags;
 };
 
@@ -370,7 +375,8 @@ static int expand_stack(struct view *v, struct build *b, uint32_t st, uint32_t *
 			    v->funcs[prev].mapping == v->funcs[id].mapping)
 				continue;
 			if (b->have_focus || b->have_ignore) {
-				m = match_flags(&b->flags, &b->nflags, v, id, b->have_focus ? &b->focus : NULL,
+				m = match_flags(&b->flags, &b->nflags, v, id,
+						b->have_focus ? &b->focus : NULL,
 						b->have_ignore ? &b->ignore : NULL);
 				if (m < 0)
 					return m;
@@ -457,7 +463,8 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 		if (!pc->count || !view__thread_selected(p, pc->thread, o))
 			continue;
 		if (path_of[pc->stack] == PATH_TODO &&
-		    (err = expand_stack(v, &b, pc->stack, &path_of[pc->stack], root_of ? &root_of[pc->stack] : NULL)))
+		    (err = expand_stack(v, &b, pc->stack, &path_of[pc->stack],
+					root_of ? &root_of[pc->stack] : NULL)))
 			goto out;
 		err = -ENOMEM;
 		path = path_of[pc->stack];
@@ -490,8 +497,8 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 			v->stacks = n;
 			v->cap_stacks = ncap;
 		}
-		v->stacks[v->nr_stacks++] =
-			(struct view_stack){ v->paths[path].first, v->paths[path].depth, pc->thread, pc->count, path };
+		v->stacks[v->nr_stacks++] = (struct view_stack){ v->paths[path].first, v->paths[path].depth,
+								 pc->thread, pc->count, path };
 		v->paths[path].count += pc->count;
 		v->total += pc->count;
 	}

@@ -23,7 +23,8 @@ enum view_by {
 	VIEW_BY_LINE,     /* one frame per source line: "function file:line" */
 	VIEW_BY_MODULE,   /* one frame per module; consecutive frames of one module merge */
 	VIEW_BY_PROCESS,  /* one frame per stack: its process, "comm (pid)" (comm of the main thread when
-			   * it was sampled, else of the first thread seen); --focus/--ignore match functions */
+			   * it was sampled, else of the first thread seen); --focus/--ignore match functions
+			   */
 };
 
 enum view_kind {
@@ -37,23 +38,23 @@ enum view_kind {
 
 struct view_opts {
 	enum view_by by;
-	int no_inline;           /* fold inlined frames into their caller */
-	int no_kernel;           /* leave out kernel frames */
-	uint32_t pids[VIEW_MAX_IDS], nr_pids;   /* keep only these processes (none: all) */
-	uint32_t tids[VIEW_MAX_IDS], nr_tids;   /* keep only these threads (none: all) */
-	const char *comms[VIEW_MAX_IDS];        /* keep only threads with these names (borrowed) */
+	int no_inline;                        /* fold inlined frames into their caller */
+	int no_kernel;                        /* leave out kernel frames */
+	uint32_t pids[VIEW_MAX_IDS], nr_pids; /* keep only these processes (none: all) */
+	uint32_t tids[VIEW_MAX_IDS], nr_tids; /* keep only these threads (none: all) */
+	const char *comms[VIEW_MAX_IDS];      /* keep only threads with these names (borrowed) */
 	uint32_t nr_comms;
-	const char *focus;       /* POSIX extended regex: keep stacks with a frame that matches */
-	const char *ignore;      /* POSIX extended regex: drop stacks with a frame that matches */
+	const char *focus;  /* POSIX extended regex: keep stacks with a frame that matches */
+	const char *ignore; /* POSIX extended regex: drop stacks with a frame that matches */
 };
 
 struct view_func {
-	char *name;       /* owned; display name (not sanitized for folded output) */
-	uint32_t mapping; /* mapping id in the profile */
-	uint32_t kind;    /* enum view_kind */
-	uint32_t base;    /* id of the first func with the same (name, mapping), any kind */
-	uint32_t file;    /* string id in the profile, 0 when unknown */
-	uint32_t line;    /* 0 when unknown */
+	char *name;        /* owned; display name (not sanitized for folded output) */
+	uint32_t mapping;  /* mapping id in the profile */
+	uint32_t kind;     /* enum view_kind */
+	uint32_t base;     /* id of the first func with the same (name, mapping), any kind */
+	uint32_t file;     /* string id in the profile, 0 when unknown */
+	uint32_t line;     /* 0 when unknown */
 	uint32_t function; /* string id of the function in the profile, 0 when unnamed (or --by module) */
 	uint32_t loc, frame_idx; /* where the func was first seen: location id and frame index */
 };
@@ -76,7 +77,7 @@ struct view_stack {
 	uint32_t depth;  /* number of frames, root first */
 	uint32_t thread; /* thread id in the profile */
 	uint64_t count;
-	uint32_t path;   /* index into paths */
+	uint32_t path; /* index into paths */
 };
 
 struct view {
@@ -89,7 +90,7 @@ struct view {
 	uint32_t nr_paths;
 	uint32_t *funcs_of; /* frames of all paths: func ids */
 	size_t nr_funcs_of;
-	uint64_t total;     /* samples that passed the filters */
+	uint64_t total; /* samples that passed the filters */
 	/*
 	 * Bytes that the view and its readers may still materialise: frames, names, output rows
 	 * (view__charge). Starts at the profile's expand_limit (unlimited when that is 0).

@@ -11,7 +11,6 @@
 #include "log.h"
 #include "pfile.h"
 
-
 struct folded_state {
 	struct profile *p;
 	const char *name;
@@ -65,8 +64,9 @@ static uint32_t frame_location(struct folded_state *s, const char *f, size_t len
 		if (mname == PROFILE_NONE)
 			return PROFILE_NONE;
 		mapping = profile__intern_mapping(s->p, mname, 0,
-						  loc_flags ? PROFILE_MAP_KERNEL :
-						  mapping == s->map_jit ? PROFILE_MAP_JIT : PROFILE_MAP_FILE);
+						  loc_flags               ? PROFILE_MAP_KERNEL
+						  : mapping == s->map_jit ? PROFILE_MAP_JIT
+									  : PROFILE_MAP_FILE);
 		if (mapping == PROFILE_NONE)
 			return PROFILE_NONE;
 		len -= (size_t)(tick + 1 - f);
@@ -125,9 +125,11 @@ static int parse_line(struct folded_state *s, const char *l, size_t len, uint64_
 	while (i && l[i - 1] >= '0' && l[i - 1] <= '9')
 		i--;
 	if (i < send && i > 0 && is_blank(l[i - 1]))
-		return line_err(s, "two counts: differential folded input ('stack BEFORE AFTER') is not a profile");
+		return line_err(
+			s, "two counts: differential folded input ('stack BEFORE AFTER') is not a profile");
 	if (count > max_total || s->p->total > max_total - count) {
-		pr_err("'%s' line %zu: the sample counts add up to more than %" PRIu64, s->name, s->line, max_total);
+		pr_err("'%s' line %zu: the sample counts add up to more than %" PRIu64, s->name, s->line,
+		       max_total);
 		return -EFBIG;
 	}
 	s->nr_locs = 0;

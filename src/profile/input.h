@@ -27,8 +27,8 @@
 
 #include "profile.h"
 
-#define INPUT_MAX_LINE_DEFAULT ((size_t)1 << 20)     /* 1 MiB */
-#define INPUT_MAX_TOTAL_DEFAULT ((uint64_t)1 << 53)  /* counts stay exact as doubles */
+#define INPUT_MAX_LINE_DEFAULT ((size_t)1 << 20)    /* 1 MiB */
+#define INPUT_MAX_TOTAL_DEFAULT ((uint64_t)1 << 53) /* counts stay exact as doubles */
 
 enum input_format {
 	INPUT_SCORCH = 1,
@@ -36,9 +36,9 @@ enum input_format {
 };
 
 struct input_opts {
-	int allow_partial;    /* accept an unfinished scorch recording (warns) */
-	size_t max_line;      /* longest folded line in bytes, 0 = INPUT_MAX_LINE_DEFAULT */
-	uint64_t max_total;   /* largest sum of folded counts, 0 = INPUT_MAX_TOTAL_DEFAULT */
+	int allow_partial;  /* accept an unfinished scorch recording (warns) */
+	size_t max_line;    /* longest folded line in bytes, 0 = INPUT_MAX_LINE_DEFAULT */
+	uint64_t max_total; /* largest sum of folded counts, 0 = INPUT_MAX_TOTAL_DEFAULT */
 };
 
 /*
@@ -46,7 +46,8 @@ struct input_opts {
  * Returns 0; -EINVAL for an empty file, a bad folded line or a corrupt scorch profile; the errors of
  * pfile__read_mem(); -EFBIG for a file over 4 GiB or counts over the total cap; open/read errors.
  */
-int input__load(const char *path, const struct input_opts *opts, struct profile *p, enum input_format *format);
+int input__load(const char *path, const struct input_opts *opts, struct profile *p,
+		enum input_format *format);
 
 /* The same on bytes in memory; 'name' is used in messages. */
 int input__load_mem(const void *buf, size_t len, const char *name, const struct input_opts *opts,

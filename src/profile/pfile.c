@@ -17,15 +17,16 @@
 #define DEFAULT_MAX_CHUNK (256u << 20)
 
 enum rec_type {
-	REC_META = 1,     /* key sid, value sid */
-	REC_STRING = 2,   /* bytes */
-	REC_MAPPING = 3,  /* name sid, build-id sid, kind */
-	REC_LOCATION = 4, /* mapping, flags, addr, nr_frames, nr_frames x (function sid, file sid, line, flags) */
-	REC_STACK = 5,    /* depth, depth x location */
-	REC_THREAD = 6,   /* pid, tid, comm sid */
-	REC_COUNT = 7,    /* stack, thread, delta */
-	REC_COUNTER = 8,  /* name sid, value */
-	REC_END = 9,      /* total samples */
+	REC_META = 1,    /* key sid, value sid */
+	REC_STRING = 2,  /* bytes */
+	REC_MAPPING = 3, /* name sid, build-id sid, kind */
+	REC_LOCATION =
+		4, /* mapping, flags, addr, nr_frames, nr_frames x (function sid, file sid, line, flags) */
+	REC_STACK = 5,            /* depth, depth x location */
+	REC_THREAD = 6,           /* pid, tid, comm sid */
+	REC_COUNT = 7,            /* stack, thread, delta */
+	REC_COUNTER = 8,          /* name sid, value */
+	REC_END = 9,              /* total samples */
 	REC_LOCATION_FRAMES = 10, /* (1.1) location, nr_frames, nr_frames x frame: a location named later */
 };
 
@@ -59,9 +60,9 @@ static void put_record(struct buf *b, uint8_t type, struct buf *rec)
 /* --- writer --- */
 
 struct pfile_writer {
-	int fd;                /* borrowed */
-	char *name;            /* owned */
-	ZSTD_CCtx *cctx;       /* owned */
+	int fd;                 /* borrowed */
+	char *name;             /* owned */
+	ZSTD_CCtx *cctx;        /* owned */
 	struct buf raw, rec, z; /* owned: the chunk encoded, the record being encoded, the chunk compressed */
 	uint64_t bytes;
 	int failed;
@@ -70,7 +71,7 @@ struct pfile_writer {
 	uint32_t nr_strs, nr_mappings, nr_locations, nr_stacks, nr_threads;
 	uint64_t *counts_written; /* owned; per count id */
 	size_t cap_counts;
-	uint64_t *loc_frame;      /* owned; per written location, its frames as written: first id << 32 | count */
+	uint64_t *loc_frame; /* owned; per written location, its frames as written: first id << 32 | count */
 	size_t cap_loc_frame;
 };
 
@@ -553,7 +554,8 @@ int pfile__is_profile(const void *buf, size_t len)
 
 uint64_t pfile__default_limit(size_t len, uint64_t floor)
 {
-	uint64_t l = (uint64_t)len > UINT64_MAX / PFILE_LIMIT_RATIO ? UINT64_MAX : (uint64_t)len * PFILE_LIMIT_RATIO;
+	uint64_t l = (uint64_t)len > UINT64_MAX / PFILE_LIMIT_RATIO ? UINT64_MAX
+								    : (uint64_t)len * PFILE_LIMIT_RATIO;
 
 	return l > floor ? l : floor;
 }
@@ -617,7 +619,8 @@ int pfile__read_mem(const void *data, size_t len, const char *name, const struct
 		}
 		/* Checked before decompressing: a few kilobytes of zstd can claim gigabytes. */
 		if (csz > max_total - total) {
-			pr_err("'%s' decompresses to more than %" PRIu64 " MiB, the limit for a file of %zu bytes "
+			pr_err("'%s' decompresses to more than %" PRIu64
+			       " MiB, the limit for a file of %zu bytes "
 			       "(chunk %zu): refusing to read it (see LIMITS in scorch-format(5))",
 			       name, max_total >> 20, len, chunk);
 			err = -E2BIG;
@@ -654,7 +657,8 @@ int pfile__read_mem(const void *data, size_t len, const char *name, const struct
 	if (!s.ended) {
 		if (!opts || !opts->allow_partial) {
 			pr_err("'%s' is incomplete: its recording did not finish (%zu whole chunks%s); "
-			       "read them with --partial", name, chunk, cut ? " and a cut one" : "");
+			       "read them with --partial",
+			       name, chunk, cut ? " and a cut one" : "");
 			err = -ENODATA;
 			goto out;
 		}

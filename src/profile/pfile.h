@@ -45,9 +45,9 @@ struct pfile_read_opts {
 	 * Limits that keep a small hostile file from costing gigabytes or minutes (0 = the defaults).
 	 * Both totals grow with the file: PFILE_LIMIT_RATIO times its size, but never below a floor.
 	 */
-	size_t max_chunk_bytes;     /* decompressed size of one chunk, default 256 MiB */
-	uint64_t max_total_bytes;   /* decompressed size of all chunks: max(64 MiB, 64 x file size) */
-	uint64_t max_expand_bytes;  /* the profile's expand_limit: max(128 MiB, 64 x file size) */
+	size_t max_chunk_bytes;    /* decompressed size of one chunk, default 256 MiB */
+	uint64_t max_total_bytes;  /* decompressed size of all chunks: max(64 MiB, 64 x file size) */
+	uint64_t max_expand_bytes; /* the profile's expand_limit: max(128 MiB, 64 x file size) */
 };
 
 #define PFILE_LIMIT_RATIO 64

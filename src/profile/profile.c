@@ -448,7 +448,8 @@ int profile__counter_set(struct profile *p, const char *name, uint64_t value)
 	struct profile_kv *kv = kv_find(p->counters, &p->counter_idx, p, name);
 	int err;
 
-	if (!kv && !(kv = kv_add(p, &p->counters, &p->nr_counters, &p->cap_counters, &p->counter_idx, name, &err)))
+	if (!kv &&
+	    !(kv = kv_add(p, &p->counters, &p->nr_counters, &p->cap_counters, &p->counter_idx, name, &err)))
 		return err;
 	kv->num = value;
 	return 0;

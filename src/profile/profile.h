@@ -96,7 +96,7 @@ struct profile_kv {
 
 struct profile {
 	/* Read-only for users of the model: change them through the functions below. */
-	char **strs;        /* owned, each NUL-terminated */
+	char **strs; /* owned, each NUL-terminated */
 	uint32_t *str_lens;
 	uint32_t nr_strs;
 	struct profile_mapping *mappings;
@@ -128,7 +128,8 @@ struct profile {
 	/* private */
 	size_t cap_strs, cap_str_lens, cap_mappings, cap_frames, cap_locations, cap_stacks, cap_stack_locs,
 		cap_threads, cap_counts, cap_meta, cap_counters;
-	struct idxmap str_idx, mapping_idx, location_idx, stack_idx, thread_idx, count_idx, meta_idx, counter_idx;
+	struct idxmap str_idx, mapping_idx, location_idx, stack_idx, thread_idx, count_idx, meta_idx,
+		counter_idx;
 };
 
 void profile__init(struct profile *p);

@@ -62,7 +62,8 @@ struct sandbox_elf *sandbox_add_elf(struct sandbox *sb, const char *name, const 
 	e->root = root ? strdup(root) : NULL;
 	if (!e->name || (root && !e->root) || sb->nr_elfs == sb->cap_elfs) {
 		size_t ncap = sb->cap_elfs ? 2 * sb->cap_elfs : 64;
-		struct sandbox_elf **n = e->name && (!root || e->root) ? realloc(sb->elfs, ncap * sizeof(*n)) : NULL;
+		struct sandbox_elf **n =
+			e->name && (!root || e->root) ? realloc(sb->elfs, ncap * sizeof(*n)) : NULL;
 
 		if (!n) {
 			free(e->name);
@@ -116,8 +117,8 @@ int sandbox__lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, s
 	return sb->ops->lookup(sb, e, vaddr, out, max);
 }
 
-int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
-			 int max, struct sandbox_frames *out)
+int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n, int max,
+			 struct sandbox_frames *out)
 {
 	size_t i, m;
 

@@ -9,9 +9,10 @@
  * signal it; see sandbox_pick_ids in sandbox_proxy.c), no capabilities, not dumpable, RLIMIT_AS/CPU/
  * NOFILE/CORE lowered (only ever lowered: an inherited lower hard limit is kept),
  * and a seccomp filter that kills it on any system call beyond reading what it is given (no socket,
- * no exec, no kill; write only to stderr; open, readlink and access by path fail with EACCES). The parent keeps opening files safely (safeopen.h) and
- * passes descriptors over a SOCK_SEQPACKET socketpair (SCM_RIGHTS); when the child wants a separate
- * debuginfo file it asks the parent, which opens it only under the target's root
+ * no exec, no kill; write only to stderr; open, readlink and access by path fail with EACCES). The parent
+ * keeps opening files safely (safeopen.h) and passes descriptors over a SOCK_SEQPACKET socketpair
+ * (SCM_RIGHTS); when the child wants a separate debuginfo file it asks the parent, which opens it only under
+ * the target's root
  * (/proc/PID/root) or under the debug directories, or, for a file opened with root NULL (a file the
  * user named), an ELF file in that file's directory or its .debug/ (debuglink candidates).
  *
@@ -90,8 +91,8 @@ struct sandbox_frames {
 	const struct sym_frame *f; /* borrowed from the sandbox, see above */
 	int n;
 };
-int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
-			 int max, struct sandbox_frames *out);
+int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n, int max,
+			 struct sandbox_frames *out);
 
 /* As symbolizer__has_dwarf(), the child loading the DWARF; 0 when the file was marked bad or the child
  * failed on it. */
@@ -108,7 +109,7 @@ int sandbox__share_cpu(struct sandbox *sb);
 
 struct sandbox_stats {
 	uint64_t requests, restarts, timeouts, bad_files, opens_brokered, opens_refused;
-	uint64_t lookups; /* addresses the child answered (sandbox__lookup, sandbox__lookup_many) */
+	uint64_t lookups;        /* addresses the child answered (sandbox__lookup, sandbox__lookup_many) */
 	uint64_t start_failures; /* children that could not start (see sandbox__start) */
 	uint64_t outside_kills;  /* children killed from outside: replaced, the request sent again */
 };
@@ -152,9 +153,9 @@ int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test w
 #define SANDBOX_UW_MAX_BATCH 128u
 
 enum sandbox_uw_kind {
-	SANDBOX_UW_NOFILE = 0,  /* anonymous, or a file that could not be opened */
-	SANDBOX_UW_UNRESOLVED,  /* a file not opened yet: the child reports a miss */
-	SANDBOX_UW_FILE,        /* 'elf' */
+	SANDBOX_UW_NOFILE = 0, /* anonymous, or a file that could not be opened */
+	SANDBOX_UW_UNRESOLVED, /* a file not opened yet: the child reports a miss */
+	SANDBOX_UW_FILE,       /* 'elf' */
 	SANDBOX_UW_VDSO,
 };
 
@@ -165,7 +166,7 @@ struct sandbox_uw_map {
 };
 
 struct sandbox_uw_result {
-	int lost;      /* the child failed: nothing below is valid */
+	int lost;                      /* the child failed: nothing below is valid */
 	uint32_t status, nr, fp_steps; /* as struct unwinder_result */
 	uint64_t fail_ip;
 	const uint64_t *ips; /* nr addresses, valid until sandbox__uw_reset() */

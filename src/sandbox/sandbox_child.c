@@ -36,21 +36,21 @@ struct child {
 	int sock;
 	struct symbolizer *sym;
 	struct unwindsvc *uw;
-	struct sym_elf **elfs;   /* owned array: handle -> file */
-	unsigned char *stalls;   /* per handle: lookups hang (test hook) */
+	struct sym_elf **elfs; /* owned array: handle -> file */
+	unsigned char *stalls; /* per handle: lookups hang (test hook) */
 	size_t nr, cap;
 	struct sym_elf *vdso;
-	const uint8_t *req;      /* the unwinding's shared buffers (SBP_UW_SETUP), mapped once */
+	const uint8_t *req; /* the unwinding's shared buffers (SBP_UW_SETUP), mapped once */
 	uint8_t *res;
 	size_t req_size, res_size;
 	/* test hooks (testhooks.h), read as the child starts */
-	const char *stall;       /* SCORCH_TEST_SANDBOX_STALL */
-	uint64_t lookup_crash, lookups;  /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
-	uint64_t unwind_crash, batches;  /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
-	int test_requests;       /* SCORCH_TEST_SANDBOX_REQUESTS: SBP_TEST is honoured */
-	uint8_t in[SANDBOX_MAX_MSG];  /* the request being served */
-	uint8_t out[SBPROTO_MAX_BODY]; /* its answer */
-	uint8_t brk[SANDBOX_MAX_MSG]; /* the parent's answers to child_broker, which comes mid-request */
+	const char *stall;              /* SCORCH_TEST_SANDBOX_STALL */
+	uint64_t lookup_crash, lookups; /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
+	uint64_t unwind_crash, batches; /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
+	int test_requests;              /* SCORCH_TEST_SANDBOX_REQUESTS: SBP_TEST is honoured */
+	uint8_t in[SANDBOX_MAX_MSG];    /* the request being served */
+	uint8_t out[SBPROTO_MAX_BODY];  /* its answer */
+	uint8_t brk[SANDBOX_MAX_MSG];   /* the parent's answers to child_broker, which comes mid-request */
 };
 
 /* A protocol violation (or a parent gone): the child ends here. */
@@ -78,7 +78,8 @@ static int child_broker(const char *root, const char *path)
 
 	if ((root && strlen(root) >= SBPROTO_MAX_PATH) || strlen(path) >= SBPROTO_MAX_PATH)
 		return -ENAMETOOLONG;
-	len = sbproto__encode_debug_open(req, sizeof(req), &(struct sbp_debug_open){ root ? root : "", path });
+	len = sbproto__encode_debug_open(req, sizeof(req),
+					 &(struct sbp_debug_open){ root ? root : "", path });
 	if (sbproto__send(c->sock, SBP_DEBUG_OPEN, req, len, -1))
 		bail();
 	type = sbproto__recv(c->sock, c->brk, &len, &fd);
@@ -101,11 +102,35 @@ static int install_seccomp(void)
 #endif
 #ifdef SB_ARCH
 	static const int allowed[] = {
-		__NR_read, __NR_pread64, __NR_mmap, __NR_munmap, __NR_mprotect, __NR_brk, __NR_fstat,
-		__NR_newfstatat, __NR_lseek, __NR_close, __NR_recvmsg, __NR_sendmsg, __NR_exit_group,
-		__NR_exit, __NR_futex, __NR_madvise, __NR_mremap, __NR_rt_sigreturn, __NR_rt_sigprocmask,
-		__NR_getrandom, __NR_fcntl, __NR_dup, __NR_dup3, __NR_clock_nanosleep, __NR_clock_gettime,
-		__NR_getpid, __NR_gettid, __NR_sysinfo, __NR_sched_yield,
+		__NR_read,
+		__NR_pread64,
+		__NR_mmap,
+		__NR_munmap,
+		__NR_mprotect,
+		__NR_brk,
+		__NR_fstat,
+		__NR_newfstatat,
+		__NR_lseek,
+		__NR_close,
+		__NR_recvmsg,
+		__NR_sendmsg,
+		__NR_exit_group,
+		__NR_exit,
+		__NR_futex,
+		__NR_madvise,
+		__NR_mremap,
+		__NR_rt_sigreturn,
+		__NR_rt_sigprocmask,
+		__NR_getrandom,
+		__NR_fcntl,
+		__NR_dup,
+		__NR_dup3,
+		__NR_clock_nanosleep,
+		__NR_clock_gettime,
+		__NR_getpid,
+		__NR_gettid,
+		__NR_sysinfo,
+		__NR_sched_yield,
 #ifdef __NR_nanosleep
 		__NR_nanosleep,
 #endif
@@ -120,7 +145,7 @@ static int install_seccomp(void)
 	};
 	/* Path lookups fail (libraries probe, e.g. readlink): nothing by name is reachable. */
 	static const int refused[] = {
-		__NR_openat, __NR_readlinkat,
+		__NR_openat,    __NR_readlinkat,
 #ifdef __NR_open
 		__NR_open,
 #endif
@@ -154,12 +179,14 @@ static int install_seccomp(void)
 	}
 	/* write: stderr only; tgkill: itself only (abort()). */
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 0, 4);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, args[0]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 0, 4);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, args[0]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, self, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
@@ -228,7 +255,7 @@ static int lock_down(uid_t uid, gid_t gid, const char **step)
 	*step = "lowering RLIMIT_CORE";
 	if ((rc = lower_limit(RLIMIT_CORE, 0)))
 		return rc;
-	/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
+		/* Files up to SAFEOPEN_MAX_SIZE are mapped whole, with DWARF indexes on top. */
 #ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of shadow */
 	*step = "lowering RLIMIT_AS";
 	if ((rc = lower_limit(RLIMIT_AS, SANDBOX_MAX_AS)))
@@ -378,7 +405,8 @@ static void on_lookup_many(struct child *c, size_t len, int fd)
 
 		if (k) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >= (long)m.ms)
+			if ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L >=
+			    (long)m.ms)
 				break;
 		}
 		nf = lookup(c, e, sbproto__vaddr(&m, k), f, (int)m.max);
@@ -399,8 +427,9 @@ static void on_has_dwarf(struct child *c, size_t len, int fd)
 	(void)fd;
 	if (sbproto__decode_handle(c->in, len, &m) || m.handle >= c->nr)
 		bail();
-	reply(c, SBP_DWARF, sbproto__encode_has_dwarf(c->out, sizeof(c->out),
-						      symbolizer__has_dwarf(c->sym, c->elfs[m.handle])));
+	reply(c, SBP_DWARF,
+	      sbproto__encode_has_dwarf(c->out, sizeof(c->out),
+					symbolizer__has_dwarf(c->sym, c->elfs[m.handle])));
 }
 
 static void on_test(struct child *c, size_t len, int fd)
@@ -508,7 +537,8 @@ static void on_uw_batch(struct child *c, size_t len, int fd)
 	*(volatile uint32_t *)(c->res + c->res_size) = UNWINDSVC_NOFILE;
 	if (c->unwind_crash && ++c->batches == c->unwind_crash)
 		abort(); /* for the tests: a child that dies while unwinding */
-	d.status = unwindsvc__unwind_batch(c->uw, c->req, m.req_len, m.offs, m.n, c->res, c->res_size, &d.res_len);
+	d.status = unwindsvc__unwind_batch(c->uw, c->req, m.req_len, m.offs, m.n, c->res, c->res_size,
+					   &d.res_len);
 	if (d.status == -ENOMEM)
 		_exit(4);
 	d.evicted = unwindsvc__images_evicted(c->uw);
@@ -520,16 +550,11 @@ static const struct {
 	void (*fn)(struct child *c, size_t len, int fd);
 	int fd;
 } handlers[SBP__NR] = {
-	[SBP_OPEN] = { on_open, 1 },
-	[SBP_VDSO] = { on_vdso, 0 },
-	[SBP_LOOKUP] = { on_lookup, 0 },
-	[SBP_LOOKUP_MANY] = { on_lookup_many, 0 },
-	[SBP_HAS_DWARF] = { on_has_dwarf, 0 },
-	[SBP_TEST] = { on_test, 0 },
-	[SBP_UW_SETUP] = { on_uw_setup, 1 },
-	[SBP_UW_MAPS] = { on_uw_maps, 0 },
-	[SBP_UW_FORGET] = { on_uw_forget, 0 },
-	[SBP_UW_BATCH] = { on_uw_batch, 0 },
+	[SBP_OPEN] = { on_open, 1 },           [SBP_VDSO] = { on_vdso, 0 },
+	[SBP_LOOKUP] = { on_lookup, 0 },       [SBP_LOOKUP_MANY] = { on_lookup_many, 0 },
+	[SBP_HAS_DWARF] = { on_has_dwarf, 0 }, [SBP_TEST] = { on_test, 0 },
+	[SBP_UW_SETUP] = { on_uw_setup, 1 },   [SBP_UW_MAPS] = { on_uw_maps, 0 },
+	[SBP_UW_FORGET] = { on_uw_forget, 0 }, [SBP_UW_BATCH] = { on_uw_batch, 0 },
 };
 
 void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)

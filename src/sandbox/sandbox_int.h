@@ -32,9 +32,9 @@ struct sandbox_elf {
 	char build_id[SBPROTO_MAX_BUILD_ID + 1];
 	uint64_t segs[SBPROTO_MAX_SEGS][3];
 	size_t nr_segs;
-	int uw_added;          /* in-process: registered with the unwinding service */
-	int uw_bad;            /* its file is one of the unwinding's dropped files (sandbox_uw.c) */
-	uint32_t uw_checked;   /* how many dropped files it was compared with */
+	int uw_added;        /* in-process: registered with the unwinding service */
+	int uw_bad;          /* its file is one of the unwinding's dropped files (sandbox_uw.c) */
+	uint32_t uw_checked; /* how many dropped files it was compared with */
 };
 
 struct sandbox_uw;
@@ -58,10 +58,11 @@ struct symsvc_ops {
 	struct sandbox_elf *(*open_fd)(struct sandbox *sb, int fd, const char *name, const char *root);
 	/* The same for the vDSO (asked once, sandbox__vdso() keeps the answer). */
 	struct sandbox_elf *(*vdso)(struct sandbox *sb);
-	int (*lookup)(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out, int max);
+	int (*lookup)(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out,
+		      int max);
 	/* out[i] filled for vaddrs[0..n), frames in 'frames' (n x max); max already capped. 0 or -ENOMEM. */
-	int (*lookup_many)(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n, int max,
-			   struct sym_frame *frames, struct sandbox_frames *out);
+	int (*lookup_many)(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			   int max, struct sym_frame *frames, struct sandbox_frames *out);
 	int (*has_dwarf)(struct sandbox *sb, struct sandbox_elf *e);
 	int (*share_cpu)(struct sandbox *sb);
 	int (*child_pid)(struct sandbox *sb);
@@ -90,15 +91,15 @@ extern const struct symsvc_ops sandbox_proxy_ops; /* sandbox_proxy.c */
 
 struct sandbox {
 	const struct symsvc_ops *ops;
-	void *impl;               /* owned: the implementation's state */
+	void *impl; /* owned: the implementation's state */
 	struct symbolizer_opts opts;
 	struct sandbox_elf **elfs; /* owned, in the order opened */
 	size_t nr_elfs, cap_elfs;
 	struct sandbox_elf *vdso;
 	int vdso_tried;
 	struct sandbox_stats stats;
-	struct sandbox_uw *uw;    /* owned: batched unwinding, made on first use */
-	struct sym_frame *many;   /* owned: sandbox__lookup_many's frames */
+	struct sandbox_uw *uw;  /* owned: batched unwinding, made on first use */
+	struct sym_frame *many; /* owned: sandbox__lookup_many's frames */
 	size_t cap_many;
 };
 
@@ -118,12 +119,12 @@ struct uw_proc {
 	uint32_t pid;
 	struct sandbox_uw_map *m; /* owned copy */
 	size_t n, cap;
-	uint32_t sent_gen;        /* the child generation that has them, 0: none */
+	uint32_t sent_gen; /* the child generation that has them, 0: none */
 };
 
 struct sandbox_uw {
-	void *impl;               /* owned by the implementation (uw_init, uw_release) */
-	uint8_t *req, *res;       /* the implementation's (uw_init) */
+	void *impl;         /* owned by the implementation (uw_init, uw_release) */
+	uint8_t *req, *res; /* the implementation's (uw_init) */
 	size_t req_used;
 	uint32_t n;
 	uint64_t offs[SANDBOX_UW_MAX_BATCH];
@@ -134,12 +135,12 @@ struct sandbox_uw {
 	uint64_t tmp_ips[SANDBOX_UW_MAX_BATCH * UNWINDSVC_MAX_DEPTH];
 	struct uw_proc *procs;
 	size_t nr_procs, cap_procs;
-	uint32_t *forget;         /* pids to forget in the child */
+	uint32_t *forget; /* pids to forget in the child */
 	size_t nr_forget, cap_forget;
-	uint32_t failed_in_row;   /* batches failed in a row without a file to blame */
+	uint32_t failed_in_row;              /* batches failed in a row without a file to blame */
 	struct stat dropped[UW_MAX_DROPPED]; /* files the child died reading (st_dev, st_ino) */
 	uint32_t nr_dropped;
-	int given_up;             /* no more unwinding */
+	int given_up; /* no more unwinding */
 	struct sandbox_uw_stats stats;
 };
 

@@ -46,8 +46,8 @@ static void fill_local(struct sandbox_elf *e)
 	size_t bl = strlen(symbolizer__build_id(e->local));
 
 	while (e->nr_segs < SBPROTO_MAX_SEGS &&
-	       symbolizer__load_segment(e->local, e->nr_segs, &e->segs[e->nr_segs][0], &e->segs[e->nr_segs][1],
-					&e->segs[e->nr_segs][2]) == 0)
+	       symbolizer__load_segment(e->local, e->nr_segs, &e->segs[e->nr_segs][0],
+					&e->segs[e->nr_segs][1], &e->segs[e->nr_segs][2]) == 0)
 		e->nr_segs++;
 	if (bl <= SBPROTO_MAX_BUILD_ID)
 		memcpy(e->build_id, symbolizer__build_id(e->local), bl + 1);
@@ -87,13 +87,14 @@ static struct sandbox_elf *local_vdso(struct sandbox *sb)
 	return e;
 }
 
-static int local_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out, int max)
+static int local_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out,
+			int max)
 {
 	return symbolizer__lookup(sym(sb), e->local, vaddr, out, max);
 }
 
-static int local_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n, int max,
-			     struct sym_frame *frames, struct sandbox_frames *out)
+static int local_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			     int max, struct sym_frame *frames, struct sandbox_frames *out)
 {
 	size_t i;
 
@@ -191,7 +192,8 @@ static int local_uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt,
 	err = unwindsvc__unwind_batch(uw->impl, uw->req, uw->req_used, offs, nt, uw->res, UW_RES_CAP, &len);
 	if (err)
 		return err;
-	return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips, sizeof(uw->tmp_ips) / 8);
+	return unwindsvc__decode_results(uw->res, len, nt, max, uw->tmp, uw->tmp_ips,
+					 sizeof(uw->tmp_ips) / 8);
 }
 
 static uint64_t local_uw_evicted(const struct sandbox *sb)

@@ -26,20 +26,20 @@
 #include "sandbox_proxy.h"
 
 struct proxy {
-	pid_t pid;                /* child, 0 when none */
+	pid_t pid; /* child, 0 when none */
 	int sock;
-	uint32_t gen;             /* increments with each child */
+	uint32_t gen; /* increments with each child */
 	int timeout_ms;
-	uid_t uid;                /* the child's ids when started as root (sandbox_pick_ids), */
-	gid_t gid;                /* (uid_t)-1: keep ours */
+	uid_t uid; /* the child's ids when started as root (sandbox_pick_ids), */
+	gid_t gid; /* (uid_t)-1: keep ours */
 	int ids_picked;
-	int start_err;            /* a child could not lock itself down: none will (sticky, < 0) */
-	char start_why[160];      /* why, for sandbox__start() */
-	uint32_t outside_streak;  /* outside kills in the current operation (see sandbox_proxy_request) */
-	rlim_t cpu_limit;         /* the child's RLIMIT_CPU (soft), seconds */
-	char **blocks;            /* owned: sandbox__lookup_many's strings, SANDBOX_MAX_MSG bytes per round trip */
+	int start_err;           /* a child could not lock itself down: none will (sticky, < 0) */
+	char start_why[160];     /* why, for sandbox__start() */
+	uint32_t outside_streak; /* outside kills in the current operation (see sandbox_proxy_request) */
+	rlim_t cpu_limit;        /* the child's RLIMIT_CPU (soft), seconds */
+	char **blocks; /* owned: sandbox__lookup_many's strings, SANDBOX_MAX_MSG bytes per round trip */
 	size_t nr_blocks;
-	cpu_set_t saved_cpus;     /* this process's affinity before sandbox__share_cpu() */
+	cpu_set_t saved_cpus; /* this process's affinity before sandbox__share_cpu() */
 	int cpus_saved;
 	uint8_t msg[SANDBOX_MAX_MSG];
 	char strbuf[SANDBOX_MAX_MSG];
@@ -223,7 +223,8 @@ static int child_wait_ready(struct sandbox *sb)
 		got = poll(&pf, 1, p->timeout_ms);
 	while (got < 0 && errno == EINTR);
 	if (got == 0) {
-		snprintf(p->start_why, sizeof(p->start_why), "the child did not answer in %d ms", p->timeout_ms);
+		snprintf(p->start_why, sizeof(p->start_why), "the child did not answer in %d ms",
+			 p->timeout_ms);
 		return -ETIMEDOUT;
 	}
 	got = got < 0 ? -errno : sbproto__recv(p->sock, p->msg, &n, NULL);
@@ -302,7 +303,8 @@ void sandbox_proxy_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
 		e->bad = 1;
 		sb->stats.bad_files++;
 	}
-	pr_warn("symbolizer child %s%s%s%s", why, e ? " on '" : "", e ? e->name : "", e ? "': file skipped" : "");
+	pr_warn("symbolizer child %s%s%s%s", why, e ? " on '" : "", e ? e->name : "",
+		e ? "': file skipped" : "");
 }
 
 /*
@@ -318,7 +320,8 @@ static int child_gone(struct sandbox *sb, struct sandbox_elf *e, const char *why
 		p->outside_streak++;
 		sb->stats.outside_kills++;
 		pr_warn("symbolizer child was killed from outside (SIGKILL from root or the OOM killer)%s%s%s: "
-			"starting a new one", e ? " while on '" : "", e ? e->name : "", e ? "'" : "");
+			"starting a new one",
+			e ? " while on '" : "", e ? e->name : "", e ? "'" : "");
 		return -EAGAIN;
 	}
 	sandbox_proxy_failed(sb, e, why);
@@ -419,8 +422,8 @@ static int broker_open(struct sandbox *sb, size_t len)
 }
 
 /* See sandbox_proxy.h. The answer's body is left in p->msg. */
-int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
-			  int fd, uint32_t want)
+int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
+			  size_t len, int fd, uint32_t want)
 {
 	struct proxy *p = px(sb);
 	struct timespec t0, t;
@@ -473,7 +476,6 @@ int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t ty
 	}
 }
 
-
 int sandbox_proxy_open(struct sandbox *sb, struct sandbox_elf *e)
 {
 	struct proxy *p = px(sb);
@@ -488,7 +490,8 @@ int sandbox_proxy_open(struct sandbox *sb, struct sandbox_elf *e)
 		return 0;
 	if (!e->is_vdso && (nl == 0 || nl >= SBPROTO_MAX_PATH || rl >= SBPROTO_MAX_PATH))
 		return -ENAMETOOLONG;
-	len = e->is_vdso ? 0 : sbproto__encode_open(body, sizeof(body), &(struct sbp_open){ e->name, e->root });
+	len = e->is_vdso ? 0
+			 : sbproto__encode_open(body, sizeof(body), &(struct sbp_open){ e->name, e->root });
 	do {
 		if (e->is_vdso)
 			n = sandbox_proxy_request(sb, e, SBP_VDSO, NULL, 0, -1, SBP_OPENED);
@@ -557,7 +560,8 @@ static struct sandbox_elf *proxy_vdso(struct sandbox *sb)
 	return e;
 }
 
-static int proxy_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out, int max)
+static int proxy_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vaddr, struct sym_frame *out,
+			int max)
 {
 	struct proxy *p = px(sb);
 	struct sbp_lookup m = { 0, vaddr, (uint32_t)(max > SBPROTO_MAX_FRAMES ? SBPROTO_MAX_FRAMES : max) };
@@ -571,8 +575,8 @@ static int proxy_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vadd
 		if (sandbox_proxy_open(sb, e) < 0)
 			return 0;
 		m.handle = e->handle;
-		n = sandbox_proxy_request(sb, e, SBP_LOOKUP, body, sbproto__encode_lookup(body, sizeof(body), &m), -1,
-					  SBP_FRAMES);
+		n = sandbox_proxy_request(sb, e, SBP_LOOKUP, body,
+					  sbproto__encode_lookup(body, sizeof(body), &m), -1, SBP_FRAMES);
 	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;
@@ -601,8 +605,8 @@ static char *lookup_block(struct proxy *p, size_t i)
 	return p->blocks[i];
 }
 
-static int proxy_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n, int max,
-			     struct sym_frame *frames, struct sandbox_frames *out)
+static int proxy_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64_t *vaddrs, size_t n,
+			     int max, struct sym_frame *frames, struct sandbox_frames *out)
 {
 	static uint8_t body[16 + SANDBOX_LOOKUP_BATCH * 8];
 	struct proxy *p = px(sb);
@@ -624,16 +628,17 @@ static int proxy_lookup_many(struct sandbox *sb, struct sandbox_elf *e, const ui
 
 		if (!strs)
 			return -ENOMEM;
-		len = sandbox_proxy_request(sb, e, SBP_LOOKUP_MANY, body, sbproto__encode_lookup_many(body, sizeof(body), &rq),
-					    -1, SBP_FRAMES_MANY);
+		len = sandbox_proxy_request(sb, e, SBP_LOOKUP_MANY, body,
+					    sbproto__encode_lookup_many(body, sizeof(body), &rq), -1,
+					    SBP_FRAMES_MANY);
 		if (len == -EAGAIN) {
 			blk--; /* the same addresses again, to a new child */
 			continue;
 		}
 		if (len < 0)
 			break;
-		k = sbproto__decode_frames_many(p->msg, (size_t)len, rq.n, frames + done * m, (int)m, counts, strs,
-						SANDBOX_MAX_MSG);
+		k = sbproto__decode_frames_many(p->msg, (size_t)len, rq.n, frames + done * m, (int)m, counts,
+						strs, SANDBOX_MAX_MSG);
 		if (k < 0) {
 			sandbox_proxy_failed(sb, e, "sent a bad message");
 			break;
@@ -658,9 +663,10 @@ static int proxy_has_dwarf(struct sandbox *sb, struct sandbox_elf *e)
 	do {
 		if (sandbox_proxy_open(sb, e) < 0)
 			return 0;
-		n = sandbox_proxy_request(sb, e, SBP_HAS_DWARF, body,
-					  sbproto__encode_handle(body, sizeof(body), &(struct sbp_handle){ e->handle }), -1,
-					  SBP_DWARF);
+		n = sandbox_proxy_request(
+			sb, e, SBP_HAS_DWARF, body,
+			sbproto__encode_handle(body, sizeof(body), &(struct sbp_handle){ e->handle }), -1,
+			SBP_DWARF);
 	} while (n == -EAGAIN);
 	if (n < 0)
 		return 0;

@@ -34,8 +34,8 @@ void sandbox_proxy_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
  * the OOM killer costs that many restarts, then is blamed.
  */
 #define SANDBOX_OUTSIDE_RETRIES 3
-int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body, size_t len,
-			  int fd, uint32_t want);
+int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
+			  size_t len, int fd, uint32_t want);
 /* The last answer's body (valid until the next request). */
 const uint8_t *sandbox_proxy_msg(const struct sandbox *sb);
 void sandbox_proxy_new_operation(struct sandbox *sb);

@@ -17,9 +17,9 @@
 #include "unwindsvc.h"
 
 struct proxy_uw {
-	int req_fd, res_fd;       /* the memfds of uw->req and uw->res */
-	uint8_t *res_copy;        /* the results, copied out of the child's reach before parsing */
-	uint32_t setup_gen;       /* the child generation that has mapped the buffers */
+	int req_fd, res_fd;                 /* the memfds of uw->req and uw->res */
+	uint8_t *res_copy;                  /* the results, copied out of the child's reach before parsing */
+	uint32_t setup_gen;                 /* the child generation that has mapped the buffers */
 	uint64_t evicted_done, evicted_now; /* of children that are gone, of the current one */
 };
 
@@ -155,14 +155,17 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 		ro = open(path, O_RDONLY | O_CLOEXEC);
 		if (ro < 0)
 			return safeopen__fd_error(-errno);
-		err = uw_ask(sb, SBP_UW_SETUP, body,
-			     sbproto__encode_uw_setup(body, sizeof(body), &(struct sbp_uw_setup){ 0, UW_REQ_CAP }), ro);
+		err = uw_ask(
+			sb, SBP_UW_SETUP, body,
+			sbproto__encode_uw_setup(body, sizeof(body), &(struct sbp_uw_setup){ 0, UW_REQ_CAP }),
+			ro);
 		close(ro);
 		if (err)
 			return err;
-		err = uw_ask(sb, SBP_UW_SETUP, body,
-			     sbproto__encode_uw_setup(body, sizeof(body), &(struct sbp_uw_setup){ 1, UW_RES_MAP }),
-			     pu->res_fd);
+		err = uw_ask(
+			sb, SBP_UW_SETUP, body,
+			sbproto__encode_uw_setup(body, sizeof(body), &(struct sbp_uw_setup){ 1, UW_RES_MAP }),
+			pu->res_fd);
 		if (err)
 			return err;
 		pu->setup_gen = sandbox_proxy_gen(sb);
@@ -172,7 +175,8 @@ static int uw_prepare_child(struct sandbox *sb, const uint32_t *todo, uint32_t n
 		size_t n = uw->nr_forget < SBPROTO_UW_FORGET_MAX ? uw->nr_forget : SBPROTO_UW_FORGET_MAX;
 		struct sbp_uw_forget m = { n, uw->forget + uw->nr_forget - n };
 
-		if ((err = uw_ask(sb, SBP_UW_FORGET, body, sbproto__encode_uw_forget(body, sizeof(body), &m), -1)))
+		if ((err = uw_ask(sb, SBP_UW_FORGET, body, sbproto__encode_uw_forget(body, sizeof(body), &m),
+				  -1)))
 			return err;
 		uw->nr_forget -= n;
 	}
@@ -207,7 +211,8 @@ again:
 	 * one killed from outside (sandbox_proxy_request's -EAGAIN), as many times as that allows.
 	 */
 	err = uw_prepare_child(sb, todo, nt);
-	if (err == -EPIPE || err == -EAGAIN || (err && !sandbox_proxy_gen(sb) && !sandbox_proxy_cannot_start(sb)))
+	if (err == -EPIPE || err == -EAGAIN ||
+	    (err && !sandbox_proxy_gen(sb) && !sandbox_proxy_cannot_start(sb)))
 		err = uw_prepare_child(sb, todo, nt);
 	if (err == -EAGAIN)
 		goto again;
@@ -220,8 +225,8 @@ again:
 	uw->stats.batches++;
 	uw->stats.samples += nt;
 	*gen = sandbox_proxy_gen(sb);
-	n = sandbox_proxy_request(sb, NULL, SBP_UW_BATCH, body, sbproto__encode_uw_batch(body, sizeof(body), &rq), -1,
-				  SBP_UW_DONE);
+	n = sandbox_proxy_request(sb, NULL, SBP_UW_BATCH, body,
+				  sbproto__encode_uw_batch(body, sizeof(body), &rq), -1, SBP_UW_DONE);
 	if (n == -EAGAIN)
 		goto again;
 	if (n < 0)

@@ -231,7 +231,8 @@ static void uw_blame(struct sandbox *sb, uint32_t gen)
 			uw->given_up = 1;
 			pr_warn("sandbox: the unwinder died reading the call frame information of '%s', "
 				"past %u such files: DWARF unwinding stops here (samples keep their "
-				"frame-pointer stacks)", e->name, UW_MAX_DROPPED);
+				"frame-pointer stacks)",
+				e->name, UW_MAX_DROPPED);
 			return;
 		}
 		if (fstat(e->fd, &uw->dropped[uw->nr_dropped]) == 0) {
@@ -240,14 +241,16 @@ static void uw_blame(struct sandbox *sb, uint32_t gen)
 			uw->stats.files_dropped++;
 			uw->failed_in_row = 0;
 			pr_warn("sandbox: the unwinder died reading the call frame information of '%s': "
-				"its frames are no longer unwound through", e->name);
+				"its frames are no longer unwound through",
+				e->name);
 			return;
 		}
 	}
 	if (++uw->failed_in_row >= UW_GIVE_UP) {
 		uw->given_up = 1;
 		pr_warn("sandbox: the unwinder failed %u batches in a row: DWARF unwinding stops here "
-			"(samples keep their frame-pointer stacks)", uw->failed_in_row);
+			"(samples keep their frame-pointer stacks)",
+			uw->failed_in_row);
 	}
 }
 
@@ -286,7 +289,8 @@ int sandbox__uw_run(struct sandbox *sb, sandbox_uw_need_fn need, void *ctx)
 				uw->given_up = 1;
 				return 0;
 			}
-			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)", nt);
+			pr_warn("sandbox: %u samples could not be unwound (kept with their frame-pointer stacks)",
+				nt);
 			uw_blame(sb, gen);
 			return 0;
 		}

@@ -555,8 +555,8 @@ void sbproto__frames_many_done(uint8_t *buf, uint32_t k)
 	memcpy(buf, &k, 4);
 }
 
-size_t sbproto__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
-				   size_t cap)
+size_t sbproto__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n,
+				   uint8_t *buf, size_t cap)
 {
 	uint32_t k;
 	size_t at = 4, a;
@@ -564,7 +564,8 @@ size_t sbproto__encode_frames_many(const struct sym_frame *f, const int *nf, int
 	if (cap < 4 || max < 0)
 		return 0;
 	for (k = 0; k < n; k++) {
-		a = sbproto__put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at, k == 0);
+		a = sbproto__put_answer(f + (size_t)k * (size_t)max, nf[k] < 0 ? 0 : nf[k], buf, cap, at,
+					k == 0);
 		if (a == SIZE_MAX)
 			break;
 		at = a;
@@ -584,8 +585,7 @@ static int get_str(const uint8_t *buf, size_t len, size_t *at, char *strbuf, siz
 		*out = NULL;
 		return 0;
 	}
-	if (n > SANDBOX_MAX_STR || len - *at < n || cap - *used < (size_t)n + 1 ||
-	    memchr(buf + *at, 0, n))
+	if (n > SANDBOX_MAX_STR || len - *at < n || cap - *used < (size_t)n + 1 || memchr(buf + *at, 0, n))
 		return -EPROTO;
 	memcpy(strbuf + *used, buf + *at, n);
 	strbuf[*used + n] = 0;
@@ -630,8 +630,8 @@ int sbproto__decode_frames(const uint8_t *buf, size_t len, struct sym_frame *out
 	return n >= 0 && at == len ? n : -EPROTO;
 }
 
-int sbproto__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
-				int *counts, char *strbuf, size_t cap)
+int sbproto__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out,
+				int max, int *counts, char *strbuf, size_t cap)
 {
 	size_t at = 0, used = 0;
 	uint32_t k, i;
@@ -639,7 +639,8 @@ int sbproto__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, 
 	if (get(buf, len, &at, &k, 4) || max < 0 || k == 0 || k > asked)
 		return -EPROTO;
 	for (i = 0; i < k; i++) {
-		int n = decode_frames_at(buf, len, &at, out + (size_t)i * (size_t)max, max, strbuf, cap, &used);
+		int n = decode_frames_at(buf, len, &at, out + (size_t)i * (size_t)max, max, strbuf, cap,
+					 &used);
 
 		if (n < 0)
 			return -EPROTO;

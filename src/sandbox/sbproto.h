@@ -50,26 +50,26 @@
  * answer. Message bodies are described with their structs below.
  */
 enum sbp_type {
-	SBP_READY = 1,     /* C: the child's first message, locked down or not (no request) */
-	SBP_OPEN,          /* P: fd + sbp_open                    -> SBP_OPENED */
-	SBP_VDSO,          /* P: empty                            -> SBP_OPENED */
-	SBP_OPENED,        /* C: sbp_opened */
-	SBP_LOOKUP,        /* P: sbp_lookup                       -> SBP_FRAMES */
-	SBP_FRAMES,        /* C: see sbproto__encode_frames */
-	SBP_LOOKUP_MANY,   /* P: sbp_lookup_many                  -> SBP_FRAMES_MANY */
-	SBP_FRAMES_MANY,   /* C: see sbproto__decode_frames_many */
-	SBP_HAS_DWARF,     /* P: sbp_handle                       -> SBP_DWARF */
-	SBP_DWARF,         /* C: i32 0 or 1, see sbproto__decode_has_dwarf */
-	SBP_DEBUG_OPEN,    /* C: sbp_debug_open (while serving a request) -> SBP_FD */
-	SBP_FD,            /* P: sbp_status (+ fd when status is 0) */
-	SBP_TEST,          /* P: sbp_test (honoured only with the test hook, testhooks.h) -> SBP_TESTED */
-	SBP_TESTED,        /* C: sbp_status */
-	SBP_UW_SETUP,      /* P: fd + sbp_uw_setup                -> SBP_UW_ACK */
-	SBP_UW_MAPS,       /* P: sbp_uw_maps                      -> SBP_UW_ACK */
-	SBP_UW_FORGET,     /* P: sbp_uw_forget                    -> SBP_UW_ACK */
-	SBP_UW_ACK,        /* C: sbp_status */
-	SBP_UW_BATCH,      /* P: sbp_uw_batch                     -> SBP_UW_DONE */
-	SBP_UW_DONE,       /* C: sbp_uw_done */
+	SBP_READY = 1,   /* C: the child's first message, locked down or not (no request) */
+	SBP_OPEN,        /* P: fd + sbp_open                    -> SBP_OPENED */
+	SBP_VDSO,        /* P: empty                            -> SBP_OPENED */
+	SBP_OPENED,      /* C: sbp_opened */
+	SBP_LOOKUP,      /* P: sbp_lookup                       -> SBP_FRAMES */
+	SBP_FRAMES,      /* C: see sbproto__encode_frames */
+	SBP_LOOKUP_MANY, /* P: sbp_lookup_many                  -> SBP_FRAMES_MANY */
+	SBP_FRAMES_MANY, /* C: see sbproto__decode_frames_many */
+	SBP_HAS_DWARF,   /* P: sbp_handle                       -> SBP_DWARF */
+	SBP_DWARF,       /* C: i32 0 or 1, see sbproto__decode_has_dwarf */
+	SBP_DEBUG_OPEN,  /* C: sbp_debug_open (while serving a request) -> SBP_FD */
+	SBP_FD,          /* P: sbp_status (+ fd when status is 0) */
+	SBP_TEST,        /* P: sbp_test (honoured only with the test hook, testhooks.h) -> SBP_TESTED */
+	SBP_TESTED,      /* C: sbp_status */
+	SBP_UW_SETUP,    /* P: fd + sbp_uw_setup                -> SBP_UW_ACK */
+	SBP_UW_MAPS,     /* P: sbp_uw_maps                      -> SBP_UW_ACK */
+	SBP_UW_FORGET,   /* P: sbp_uw_forget                    -> SBP_UW_ACK */
+	SBP_UW_ACK,      /* C: sbp_status */
+	SBP_UW_BATCH,    /* P: sbp_uw_batch                     -> SBP_UW_DONE */
+	SBP_UW_DONE,     /* C: sbp_uw_done */
 	SBP__NR
 };
 
@@ -187,8 +187,8 @@ int sbproto__decode_uw_setup(const uint8_t *buf, size_t len, struct sbp_uw_setup
 #define SBPROTO_UW_MAPS_CHUNK ((SBPROTO_MAX_BODY - 8) / sizeof(struct unwindsvc_map))
 struct sbp_uw_maps {
 	uint32_t pid, append;
-	size_t n;               /* at most SBPROTO_UW_MAPS_CHUNK */
-	const void *maps;       /* borrowed, unaligned when decoded: copied out by sbproto__uw_maps_get */
+	size_t n;         /* at most SBPROTO_UW_MAPS_CHUNK */
+	const void *maps; /* borrowed, unaligned when decoded: copied out by sbproto__uw_maps_get */
 };
 size_t sbproto__encode_uw_maps(uint8_t *buf, size_t cap, const struct sbp_uw_maps *m);
 int sbproto__decode_uw_maps(const uint8_t *buf, size_t len, struct sbp_uw_maps *m);
@@ -240,14 +240,14 @@ size_t sbproto__encode_frames(const struct sym_frame *f, int n, uint8_t *buf, si
  * Decode it for 'asked' addresses into out[i * max ...] with counts[i], strings into 'strbuf' (of 'cap'
  * bytes): returns k (1 <= k <= asked) or -EPROTO.
  */
-int sbproto__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out, int max,
-				int *counts, char *strbuf, size_t cap);
+int sbproto__decode_frames_many(const uint8_t *buf, size_t len, uint32_t asked, struct sym_frame *out,
+				int max, int *counts, char *strbuf, size_t cap);
 /*
  * Encode answers: the frames of answer i are f[i * max ...], nf[i] of them; as many answers as fit in
  * 'cap' (the first one cut to fit, the others whole). Returns the length written.
  */
-size_t sbproto__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n, uint8_t *buf,
-				   size_t cap);
+size_t sbproto__encode_frames_many(const struct sym_frame *f, const int *nf, int max, uint32_t n,
+				   uint8_t *buf, size_t cap);
 /*
  * Build a FRAMES_MANY body one answer at a time (the child, which stops on time too): start with
  * at = 4, append each answer at 'at' (the first one is cut to fit, a later one goes whole or not at

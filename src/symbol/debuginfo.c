@@ -114,7 +114,8 @@ static int find_by_debuglink(struct sym_elf *e, const char *link, uint32_t crc, 
 				/* A user directory: DIR/LINK and DIR/FILEDIR/LINK. */
 				if (k == 2)
 					continue;
-				snprintf(path, sizeof(path), "%s%s/%s", e->s->opts.debug_dirs[d], k ? dir : "", link);
+				snprintf(path, sizeof(path), "%s%s/%s", e->s->opts.debug_dirs[d],
+					 k ? dir : "", link);
 			} else {
 				/* Next to the file, in its .debug/, and under /usr/lib/debug: in the target's
 				 * root first, then in ours for the system directory. */

@@ -102,8 +102,8 @@ static int legacy_component(struct buf *o, const char *s, size_t n)
 	static const struct {
 		const char *esc, *text;
 	} escapes[] = {
-		{ "$SP$", "@" }, { "$BP$", "*" }, { "$RF$", "&" }, { "$LT$", "<" }, { "$GT$", ">" },
-		{ "$LP$", "(" }, { "$RP$", ")" }, { "$C$", "," },
+		{ "$SP$", "@" }, { "$BP$", "*" }, { "$RF$", "&" }, { "$LT$", "<" },
+		{ "$GT$", ">" }, { "$LP$", "(" }, { "$RP$", ")" }, { "$C$", "," },
 	};
 	size_t i = 0, k;
 
@@ -484,28 +484,50 @@ static void v0_generic_arg(struct v0 *p)
 static const char *v0_basic(int c)
 {
 	switch (c) {
-	case 'a': return "i8";
-	case 'b': return "bool";
-	case 'c': return "char";
-	case 'd': return "f64";
-	case 'e': return "str";
-	case 'f': return "f32";
-	case 'h': return "u8";
-	case 'i': return "isize";
-	case 'j': return "usize";
-	case 'l': return "i32";
-	case 'm': return "u32";
-	case 'n': return "i128";
-	case 'o': return "u128";
-	case 's': return "i16";
-	case 't': return "u16";
-	case 'u': return "()";
-	case 'v': return "...";
-	case 'x': return "i64";
-	case 'y': return "u64";
-	case 'z': return "!";
-	case 'p': return "_";
-	default: return NULL;
+	case 'a':
+		return "i8";
+	case 'b':
+		return "bool";
+	case 'c':
+		return "char";
+	case 'd':
+		return "f64";
+	case 'e':
+		return "str";
+	case 'f':
+		return "f32";
+	case 'h':
+		return "u8";
+	case 'i':
+		return "isize";
+	case 'j':
+		return "usize";
+	case 'l':
+		return "i32";
+	case 'm':
+		return "u32";
+	case 'n':
+		return "i128";
+	case 'o':
+		return "u128";
+	case 's':
+		return "i16";
+	case 't':
+		return "u16";
+	case 'u':
+		return "()";
+	case 'v':
+		return "...";
+	case 'x':
+		return "i64";
+	case 'y':
+		return "u64";
+	case 'z':
+		return "!";
+	case 'p':
+		return "_";
+	default:
+		return NULL;
 	}
 }
 

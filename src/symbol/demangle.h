@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * demangle - readable names for mangled symbols: C++ (Itanium ABI, through libiberty's streaming
- * cplus_demangle_v3_callback, stopped at DEMANGLE_MAX_OUTPUT), Rust legacy (_ZN...17h<hash>E, our own decoder, hash dropped as addr2line -C does)
- * and Rust v0 (_R..., our own decoder).
+ * cplus_demangle_v3_callback, stopped at DEMANGLE_MAX_OUTPUT), Rust legacy (_ZN...17h<hash>E, our own
+ * decoder, hash dropped as addr2line -C does) and Rust v0 (_R..., our own decoder).
  *
  * Names come from untrusted ELF files: the decoders are bounded (input length, output length,
  * recursion depth) and reject what they do not understand. demangle__name() returns a malloc'd

@@ -14,7 +14,7 @@
 struct ksyms {
 	struct ksym *syms; /* sorted by addr */
 	size_t nr, cap;
-	char *names;       /* owned copy of the text, names point into it */
+	char *names; /* owned copy of the text, names point into it */
 };
 
 void ksyms__free(struct ksyms *k)
@@ -67,8 +67,10 @@ struct ksyms *ksyms__parse(const char *text, size_t len)
 		}
 		while (q < le && digits <= 16) {
 			char c = *q;
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10
+						       : -1;
 
 			if (d < 0)
 				break;

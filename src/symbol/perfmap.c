@@ -270,7 +270,8 @@ static int find_in_path(const char *name, char *buf, size_t size)
 
 		colon = strchrnul(p, ':');
 		len = (size_t)(colon - p);
-		if (!len || p[0] != '/') /* relative PATH entries name the caller's cwd: not for a root tool */
+		if (!len ||
+		    p[0] != '/') /* relative PATH entries name the caller's cwd: not for a root tool */
 			continue;
 		if ((size_t)snprintf(buf, size, "%.*s/%s", (int)len, p, name) >= size)
 			continue;

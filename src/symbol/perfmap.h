@@ -36,7 +36,7 @@ struct perfmap_entry {
 struct perfmap {
 	struct perfmap_entry *entries; /* owned, sorted by start, not overlapping */
 	size_t nr;
-	size_t bad_lines;              /* lines skipped by the parser */
+	size_t bad_lines; /* lines skipped by the parser */
 	/* The file perfmap__load() read (all 0 otherwise): it is not parsed again while unchanged. */
 	uint64_t dev, ino, size;
 	int64_t mtime_ns;

@@ -233,7 +233,8 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		 * root's files of the same size: a process could plant a file claiming another
 		 * library's build id, and must not change how other processes' code is named.
 		 */
-		if (first && !strcmp(first->build_id, e->build_id) && first->size == e->size && !first->uid && !e->uid) {
+		if (first && !strcmp(first->build_id, e->build_id) && first->size == e->size && !first->uid &&
+		    !e->uid) {
 			sym_elf_free(e);
 			if (u64map__set(&s->by_key, key, idx)) {
 				errno = ENOMEM;
@@ -397,8 +398,9 @@ static void load_symbols(struct sym_elf *e)
 		e->syms[out].size = sym.st_size;
 		e->syms[out].name = name;
 		e->syms[out].index = (uint32_t)i;
-		e->syms[out].binding = GELF_ST_BIND(sym.st_info) == STB_GLOBAL ? 3 :
-				       GELF_ST_BIND(sym.st_info) == STB_LOCAL	? 2 : 1;
+		e->syms[out].binding = GELF_ST_BIND(sym.st_info) == STB_GLOBAL  ? 3
+				       : GELF_ST_BIND(sym.st_info) == STB_LOCAL ? 2
+										: 1;
 		e->syms[out].label = (uint8_t)label;
 		out++;
 	}
@@ -484,8 +486,8 @@ static const char *die_name(Dwarf_Die *die)
 	Dwarf_Attribute attr;
 	const char *name;
 
-	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) ?:
-				dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)
+					?: dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 	if (!name)
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 	return name;
@@ -542,7 +544,8 @@ static void load_dwarf(struct symbolizer *s, struct sym_elf *e)
 	if (!e->dw)
 		return;
 	s->stats.dwarfs++;
-	while (e->nr_cus < MAX_CUS && dwarf_get_units(e->dw, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
+	while (e->nr_cus < MAX_CUS &&
+	       dwarf_get_units(e->dw, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
 		ptrdiff_t off = 0;
 		Dwarf_Addr base, lo, hi;
 		uint32_t k = 0;
@@ -565,7 +568,8 @@ static void load_dwarf(struct symbolizer *s, struct sym_elf *e)
 		if (u64map__set(&e->cu_by_off, dwarf_dieoffset(&cudie), e->nr_cus + 1))
 			break;
 		while (k++ < MAX_DIE_RANGES && (off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0)
-			if (lo < hi && lo && push_range(&e->cu_ranges, &nr, &cap, lo, hi, (uint32_t)e->nr_cus, 0))
+			if (lo < hi && lo &&
+			    push_range(&e->cu_ranges, &nr, &cap, lo, hi, (uint32_t)e->nr_cus, 0))
 				break;
 		e->nr_cus++;
 	}
@@ -615,10 +619,11 @@ static void index_children(struct sym_cu *c, Dwarf_Die *parent, uint32_t parent_
 			uint32_t k = 0, first = c->nr_node_ranges;
 			struct fn_node *n;
 
-			while (k++ < MAX_DIE_RANGES && (roff = dwarf_ranges(&child, roff, &base, &lo, &hi)) > 0)
+			while (k++ < MAX_DIE_RANGES &&
+			       (roff = dwarf_ranges(&child, roff, &base, &lo, &hi)) > 0)
 				if (lo < hi && lo &&
-				    push_range(&c->node_ranges, &c->nr_node_ranges, &c->cap_node_ranges, lo, hi,
-					       c->nr_nodes, (uint32_t)depth))
+				    push_range(&c->node_ranges, &c->nr_node_ranges, &c->cap_node_ranges, lo,
+					       hi, c->nr_nodes, (uint32_t)depth))
 					return;
 			if (c->nr_node_ranges == first)
 				continue; /* a declaration or code that was discarded */
@@ -645,9 +650,11 @@ static void index_children(struct sym_cu *c, Dwarf_Die *parent, uint32_t parent_
 				Dwarf_Attribute attr;
 				Dwarf_Word v;
 
-				if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_file, &attr), &v) == 0 && v < UINT32_MAX)
+				if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_file, &attr), &v) == 0 &&
+				    v < UINT32_MAX)
 					n->call_file = (uint32_t)v + 1;
-				if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_line, &attr), &v) == 0 && v < UINT32_MAX)
+				if (dwarf_formudata(dwarf_attr(&child, DW_AT_call_line, &attr), &v) == 0 &&
+				    v < UINT32_MAX)
 					n->call_line = (uint32_t)v;
 			}
 			node = c->nr_nodes++;
@@ -798,7 +805,10 @@ static int lookup_dwarf(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr,
 		struct fn_node *fn = &c->nodes[node];
 
 		out[n] = (struct sym_frame){
-			.function = node_name(s, fn), .file = file, .line = lineno, .inlined = fn->inlined,
+			.function = node_name(s, fn),
+			.file = file,
+			.line = lineno,
+			.inlined = fn->inlined,
 		};
 		n++;
 		if (!fn->inlined)
@@ -843,7 +853,8 @@ static int resolve(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, stru
 	return n;
 }
 
-int symbolizer__lookup(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, struct sym_frame *out, int max)
+int symbolizer__lookup(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, struct sym_frame *out,
+		       int max)
 {
 	struct sym_frame tmp[MAX_CHAIN];
 	uint64_t v;

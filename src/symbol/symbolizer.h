@@ -36,8 +36,8 @@ struct sym_elf;
 struct symbolizer_opts {
 	const char *const *debug_dirs; /* borrowed: extra debuginfo directories, searched first */
 	size_t nr_debug_dirs;
-	int no_demangle;               /* keep raw (mangled) names */
-	int debuginfod;                /* allow libdwfl's debuginfod client when nothing local matched */
+	int no_demangle; /* keep raw (mangled) names */
+	int debuginfod;  /* allow libdwfl's debuginfod client when nothing local matched */
 };
 
 struct sym_frame {

@@ -16,10 +16,10 @@
 #include "symbolizer.h"
 
 /* Bounds that keep malformed DWARF from costing unbounded time or memory. */
-#define MAX_CHAIN 32            /* frames of one inline chain */
-#define MAX_DIE_DEPTH 128       /* nesting of DIEs we descend into */
-#define MAX_CU_DIES (8u << 20)  /* DIEs visited while indexing one CU */
-#define MAX_DIE_RANGES 4096     /* address ranges of one DIE */
+#define MAX_CHAIN 32           /* frames of one inline chain */
+#define MAX_DIE_DEPTH 128      /* nesting of DIEs we descend into */
+#define MAX_CU_DIES (8u << 20) /* DIEs visited while indexing one CU */
+#define MAX_DIE_RANGES 4096    /* address ranges of one DIE */
 #define MAX_CUS (1u << 20)
 #define SYSTEM_DEBUG_DIR "/usr/lib/debug"
 
@@ -39,13 +39,13 @@ struct load_seg {
 /* A function (DW_TAG_subprogram) or an inlined instance (DW_TAG_inlined_subroutine) of a CU. */
 struct fn_node {
 	Dwarf_Die die;
-	uint32_t parent;     /* node index, or UINT32_MAX */
+	uint32_t parent;         /* node index, or UINT32_MAX */
 	uint32_t rfirst, rcount; /* its ranges in sym_cu.node_ranges */
 	uint32_t call_file, call_line;
 	uint16_t depth;
 	uint8_t inlined;
 	uint8_t name_done;
-	const char *name;    /* resolved lazily; borrowed from libdw or the symbolizer's strings */
+	const char *name; /* resolved lazily; borrowed from libdw or the symbolizer's strings */
 };
 
 struct addr_range {
@@ -61,36 +61,36 @@ struct sym_cu {
 	uint32_t nr_nodes, cap_nodes;
 	struct addr_range *node_ranges; /* owned, grouped by node */
 	uint32_t nr_node_ranges, cap_node_ranges;
-	struct addr_range *sorted;      /* owned, by (lo, depth) */
-	Dwarf_Files *files;             /* borrowed from libdw */
+	struct addr_range *sorted; /* owned, by (lo, depth) */
+	Dwarf_Files *files;        /* borrowed from libdw */
 	size_t nr_files;
 	int files_done;
 	uint32_t visits;
 };
 
 struct sym_elf {
-	struct symbolizer *s;    /* borrowed: the owner */
+	struct symbolizer *s; /* borrowed: the owner */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	int64_t mtime;
 	uid_t uid;
-	int ok;                  /* 0: the file could not be used; lookups give no frames */
-	Dwfl *dwfl;              /* owned */
-	Dwfl_Module *mod;        /* borrowed from dwfl */
-	struct sym_entry *syms;  /* owned, sorted by addr */
+	int ok;                 /* 0: the file could not be used; lookups give no frames */
+	Dwfl *dwfl;             /* owned */
+	Dwfl_Module *mod;       /* borrowed from dwfl */
+	struct sym_entry *syms; /* owned, sorted by addr */
 	size_t nr_syms;
 	int syms_loaded;
-	struct load_seg *segs;   /* owned */
+	struct load_seg *segs; /* owned */
 	size_t nr_segs;
 	char build_id[2 * 64 + 1];
-	char *name;              /* owned */
-	char *root;              /* owned, NULL for our own root */
+	char *name; /* owned */
+	char *root; /* owned, NULL for our own root */
 	/* DWARF, loaded on first lookup */
 	int dwarf_tried;
-	Dwarf *dw;               /* borrowed from dwfl */
+	Dwarf *dw; /* borrowed from dwfl */
 	Dwarf_Addr dwbias;
-	struct sym_cu *cus;      /* owned */
+	struct sym_cu *cus; /* owned */
 	size_t nr_cus;
 	struct addr_range *cu_ranges; /* owned, sorted by lo */
 	size_t nr_cu_ranges;
@@ -102,14 +102,14 @@ struct symbolizer {
 	struct symbolizer_opts opts;
 	struct sym_elf **elfs; /* owned */
 	size_t nr_elfs, cap_elfs;
-	struct u64map by_key;  /* hash of (dev, ino, size, mtime) -> index + 1 */
+	struct u64map by_key;     /* hash of (dev, ino, size, mtime) -> index + 1 */
 	struct sym_frame *frames; /* owned: cached results */
 	size_t nr_frames, cap_frames;
-	char **strs;           /* owned: demangled names */
+	char **strs; /* owned: demangled names */
 	size_t nr_strs, cap_strs;
-	struct u64map demangled; /* raw name pointer -> index + 1 in strs, or 0 when not mangled */
+	struct u64map demangled;   /* raw name pointer -> index + 1 in strs, or 0 when not mangled */
 	struct u64map by_build_id; /* hash of the build id -> index + 1 of the first file with it */
-	struct sym_elf *vdso;    /* borrowed from elfs */
+	struct sym_elf *vdso;      /* borrowed from elfs */
 	int vdso_tried;
 	struct symbolizer_stats stats;
 };

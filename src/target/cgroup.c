@@ -41,7 +41,8 @@ static char *cgroup2_dir(const char *path)
 
 	if (!real)
 		return NULL;
-	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+	if (stat(real, &st) || !S_ISDIR(st.st_mode) || statfs(real, &sfs) ||
+	    sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		free(real);
 		errno = ENOTDIR;
 		return NULL;
@@ -72,13 +73,19 @@ int cgroup__resolve(const char *path, char resolved[PATH_MAX], uint64_t *id, uin
 	if (!real) {
 		if (have_mnt && !under)
 			pr_err("'%s' is not a cgroup v2 directory (%s; the cgroup v2 mount is '%s')", path,
-			       errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given), mnt);
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system"
+						      : strerror(errno_given),
+			       mnt);
 		else if (!have_mnt)
 			pr_err("'%s' is not a cgroup v2 directory (%s), and no cgroup v2 file system is mounted",
-			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given));
+			       path,
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system"
+						      : strerror(errno_given));
 		else
 			pr_err("'%s' is not a cgroup v2 directory (%s), nor is '%s' (the cgroup v2 mount is '%s')",
-			       path, errno_given == ENOTDIR ? "not on a cgroup2 file system" : strerror(errno_given),
+			       path,
+			       errno_given == ENOTDIR ? "not on a cgroup2 file system"
+						      : strerror(errno_given),
 			       under, mnt);
 		free(under);
 		return -EINVAL;

@@ -119,7 +119,8 @@ static int parse_line(const char *p, const char *end, struct procmaps_entry *e)
 		return -EINVAL;
 	skip_spaces(&p, end);
 	plen = (size_t)(end - p);
-	if (plen >= sizeof(deleted) - 1 && memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0) {
+	if (plen >= sizeof(deleted) - 1 &&
+	    memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0) {
 		e->deleted = 1;
 		plen -= sizeof(deleted) - 1;
 	}

@@ -207,7 +207,8 @@ static int in_root_open(const char *root, const char *path)
 /* Whether st is the file (dev_major:dev_minor, inode). */
 static int same_file(const struct stat *st, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
 {
-	return (uint64_t)st->st_ino == inode && major(st->st_dev) == dev_major && minor(st->st_dev) == dev_minor;
+	return (uint64_t)st->st_ino == inode && major(st->st_dev) == dev_major &&
+	       minor(st->st_dev) == dev_minor;
 }
 
 static int identified_open(const char *path, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
@@ -243,8 +244,8 @@ static int mapping_open(uint32_t pid, uint64_t start, uint64_t end, const char *
 		int fd;
 
 		if (attempt == 0) {
-			snprintf(buf, sizeof(buf), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid, start,
-				 end);
+			snprintf(buf, sizeof(buf), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, pid,
+				 start, end);
 			/* A mapping of a device (a GPU's, /dev/mem) is held as O_PATH, never opened. */
 			fd = open(buf, PATH_FLAGS);
 			fd = fd < 0 ? -errno : reopen_regular(fd, &st);
@@ -285,10 +286,12 @@ int safeopen__fd_error(int err)
 	if (!__atomic_exchange_n(&fd_warned, 1, __ATOMIC_RELAXED)) {
 		if (err == -EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
 			pr_warn("out of file descriptors (ulimit -n %llu): files left unopened are not named "
-				"(counted in fd_exhausted); raise the limit", (unsigned long long)rl.rlim_cur);
+				"(counted in fd_exhausted); raise the limit",
+				(unsigned long long)rl.rlim_cur);
 		else
 			pr_warn("out of file descriptors (%s): files left unopened are not named "
-				"(counted in fd_exhausted)", strerror(-err));
+				"(counted in fd_exhausted)",
+				strerror(-err));
 	}
 	return err;
 }

@@ -24,13 +24,13 @@
 struct stackcopy_thread {
 	uint32_t tid;
 	char comm[32];
-	char state;            /* from /proc/PID/task/TID/stat before the stop */
-	int ok;                /* registers read */
+	char state;                    /* from /proc/PID/task/TID/stat before the stop */
+	int ok;                        /* registers read */
 	uint64_t regs[SCORCH_NR_REGS]; /* enum scorch_reg */
-	uint8_t *stack;        /* owned: a copy from SP */
-	uint32_t stack_size;   /* bytes copied (a multiple of 8): the stack may end sooner */
-	uint64_t stopped_ns;   /* how long the thread was stopped */
-	int err;               /* errno of what failed, 0 if nothing */
+	uint8_t *stack;                /* owned: a copy from SP */
+	uint32_t stack_size;           /* bytes copied (a multiple of 8): the stack may end sooner */
+	uint64_t stopped_ns;           /* how long the thread was stopped */
+	int err;                       /* errno of what failed, 0 if nothing */
 };
 
 /*

@@ -69,16 +69,19 @@ static int dframe_section(const struct unwinder_map *m, uint64_t *off, uint64_t 
 	Elf64_Ehdr eh;
 	size_t i;
 
-	if (unwinder__elf_header(m, &eh) || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > m->image_size ||
-	    (m->image_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+	if (unwinder__elf_header(m, &eh) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh.e_shoff > m->image_size || (m->image_size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum ||
+	    eh.e_shstrndx >= eh.e_shnum)
 		return -1;
 	sh = (const void *)(m->image + eh.e_shoff);
 	memcpy(&str, &sh[eh.e_shstrndx], sizeof(str));
-	if (str.sh_type == SHT_NOBITS || str.sh_offset > m->image_size || m->image_size - str.sh_offset < str.sh_size)
+	if (str.sh_type == SHT_NOBITS || str.sh_offset > m->image_size ||
+	    m->image_size - str.sh_offset < str.sh_size)
 		return -1;
 	for (i = 0; i < eh.e_shnum; i++) {
 		memcpy(&s, &sh[i], sizeof(s));
-		if (s.sh_type != SHT_PROGBITS || s.sh_name >= str.sh_size || str.sh_size - s.sh_name < sizeof(name) ||
+		if (s.sh_type != SHT_PROGBITS || s.sh_name >= str.sh_size ||
+		    str.sh_size - s.sh_name < sizeof(name) ||
 		    memcmp(m->image + str.sh_offset + s.sh_name, name, sizeof(name)))
 			continue;
 		if (s.sh_offset > m->image_size || m->image_size - s.sh_offset < s.sh_size)
@@ -258,7 +261,7 @@ static void put64(uint8_t *p, uint64_t v)
  * scratch (a one-entry search table first), and let libunwind parse them from SCRATCH_BASE.
  */
 int dframe__find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-		       unw_proc_info_t *pi, int need_unwind_info, uint64_t bias)
+		 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias)
 {
 	uint64_t pc, rt_start, rt_end;
 	const struct dframe *d;

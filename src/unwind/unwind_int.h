@@ -29,7 +29,8 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 
 _Static_assert((int)SCORCH_REG_RIP == (int)UNW_X86_64_RIP && (int)SCORCH_REG_RSP == (int)UNW_X86_64_RSP &&
-		       (int)SCORCH_REG_RBP == (int)UNW_X86_64_RBP && (int)SCORCH_NR_REGS == (int)UNW_X86_64_RIP + 1,
+		       (int)SCORCH_REG_RBP == (int)UNW_X86_64_RBP &&
+		       (int)SCORCH_NR_REGS == (int)UNW_X86_64_RIP + 1,
 	       "enum scorch_reg must follow libunwind's x86-64 register numbers");
 
 /* How far above the copy a read still counts as "the stack" (a truncated copy, not a bad address). */
@@ -76,14 +77,14 @@ struct unwinder {
 	unw_addr_space_t spaces[MAX_SPACES]; /* owned */
 	uint32_t owners[MAX_SPACES];         /* the space id each one serves now */
 	size_t nr_spaces, next_reuse;
-	struct u64map space_idx;             /* space id -> index + 1 (the slot may since serve another) */
-	struct dframe dframes[MAX_DFRAMES];  /* indexes of images with an image_id */
+	struct u64map space_idx;            /* space id -> index + 1 (the slot may since serve another) */
+	struct dframe dframes[MAX_DFRAMES]; /* indexes of images with an image_id */
 	size_t nr_dframes;
-	struct dframe uncached;              /* the index of the last image without an image_id */
-	uint64_t inflated_bytes;             /* held by the indexes' inflated sections */
+	struct dframe uncached;  /* the index of the last image without an image_id */
+	uint64_t inflated_bytes; /* held by the indexes' inflated sections */
 	uint64_t tick;
 	struct unwinder_stats stats;
-	uint8_t *scratch;                    /* owned: the rewritten CFI of the last .debug_frame lookup */
+	uint8_t *scratch; /* owned: the rewritten CFI of the last .debug_frame lookup */
 	size_t scratch_cap;
 };
 
@@ -91,13 +92,14 @@ struct unwinder {
 struct unwind_ctx {
 	struct unwinder *u;
 	const struct unwinder_input *in;
-	uint64_t regs[SCORCH_NR_REGS]; /* where unw_init_remote starts: the sample's, or a frame-pointer step's */
+	uint64_t regs[SCORCH_NR_REGS]; /* where unw_init_remote starts: the sample's, or a frame-pointer
+					  step's */
 	uint64_t sp;                   /* the sample's SP: where the stack copy starts */
-	struct unwinder_map last[2]; /* the two mappings used last: code and its unwind tables */
+	struct unwinder_map last[2];   /* the two mappings used last: code and its unwind tables */
 	int nr_last, next_last;
-	int stack_beyond;            /* a read fell above the copy of the stack */
-	int no_info;                 /* find_proc_info found no table */
-	size_t scratch_len;          /* bytes of u->scratch served at SCRATCH_BASE */
+	int stack_beyond;   /* a read fell above the copy of the stack */
+	int no_info;        /* find_proc_info found no table */
+	size_t scratch_len; /* bytes of u->scratch served at SCRATCH_BASE */
 };
 
 static inline uint32_t le32(const uint8_t *p)

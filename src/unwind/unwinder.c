@@ -55,7 +55,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	if (write)
 		return -UNW_EREADONLYREG;
 	if (addr >= SCRATCH_BASE && addr - SCRATCH_BASE < c->scratch_len) {
-		memcpy(valp, c->u->scratch + (addr - SCRATCH_BASE), sizeof(*valp)); /* padded: see dframe_find */
+		memcpy(valp, c->u->scratch + (addr - SCRATCH_BASE),
+		       sizeof(*valp)); /* padded: see dframe_find */
 		return 0;
 	}
 	if (addr >= c->sp && addr - c->sp < c->in->stack_size && c->in->stack_size - (addr - c->sp) >= 8) {
@@ -137,7 +138,8 @@ static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias
 	uint64_t off = addr - m->start + m->offset;
 	size_t i;
 
-	if (unwinder__elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) || ehdr.e_phoff > m->image_size ||
+	if (unwinder__elf_header(m, &ehdr) || ehdr.e_phentsize != sizeof(Elf64_Phdr) ||
+	    ehdr.e_phoff > m->image_size ||
 	    (m->image_size - ehdr.e_phoff) / sizeof(Elf64_Phdr) < ehdr.e_phnum)
 		return -1;
 	ph = (const void *)(m->image + ehdr.e_phoff);
@@ -149,7 +151,8 @@ static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias
 			if (!load && off >= p.p_offset && off - p.p_offset < p.p_filesz)
 				load = &ph[i];
 			/* addr in the page padding around a segment: the first one of its page */
-			if (!page && (p.p_offset & ~(uint64_t)0xfff) <= m->offset && m->offset < p.p_offset + p.p_filesz)
+			if (!page && (p.p_offset & ~(uint64_t)0xfff) <= m->offset &&
+			    m->offset < p.p_offset + p.p_filesz)
 				page = &ph[i];
 		}
 	}
@@ -167,8 +170,6 @@ static int load_bias(const struct unwinder_map *m, uint64_t addr, uint64_t *bias
 	}
 	return 0;
 }
-
-
 
 /* An unsigned LEB128 at *p (before end): 0, or -1 when it runs past end or past 64 bits. */
 static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -247,7 +248,8 @@ static int eh_fde_ok(struct unwind_ctx *c, uint64_t fde_addr)
 	if (!cie || cavail < 9)
 		return 0;
 	len = le32(cie);
-	if (len == 0xffffffff || len < 5 || len > cavail - 4 || le32(cie + 4) != 0 || (cie[8] != 1 && cie[8] != 3))
+	if (len == 0xffffffff || len < 5 || len > cavail - 4 || le32(cie + 4) != 0 ||
+	    (cie[8] != 1 && cie[8] != 3))
 		return 0;
 	end = cie + 4 + len;
 	for (p = cie + 9; p < end && *p; p++) /* the augmentation string */
@@ -271,8 +273,9 @@ int unwinder__scratch_reserve(struct unwinder *u, size_t need)
 }
 
 /* Through .eh_frame_hdr (at hdr_off in the file, hdr_vaddr at link time), the table every linker writes. */
-static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m, unw_word_t ip,
-			 unw_proc_info_t *pi, int need_unwind_info, uint64_t bias, uint64_t hdr_off, uint64_t hdr_vaddr)
+static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct unwinder_map *m,
+			 unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info, uint64_t bias,
+			 uint64_t hdr_off, uint64_t hdr_vaddr)
 {
 	uint64_t hdr_addr;
 	unw_dyn_info_t di;
@@ -284,7 +287,8 @@ static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct
 		return -UNW_ENOINFO;
 	hdr_addr = bias + hdr_vaddr;
 	h = m->image + hdr_off;
-	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker writes */
+	/* version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4: what every linker
+	 * writes */
 	if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
 		return -UNW_ENOINFO;
 	memcpy(&fde_count, h + 8, sizeof(fde_count));
@@ -304,7 +308,8 @@ static int eh_frame_find(struct unwind_ctx *c, unw_addr_space_t as, const struct
 		else
 			lo = mid + 1;
 	}
-	if (!hi || !eh_fde_ok(c, hdr_addr + (uint64_t)(int64_t)(int32_t)le32(table + (size_t)(hi - 1) * 8 + 4)))
+	if (!hi ||
+	    !eh_fde_ok(c, hdr_addr + (uint64_t)(int64_t)(int32_t)le32(table + (size_t)(hi - 1) * 8 + 4)))
 		return -UNW_ENOINFO;
 	if (unwinder__scratch_reserve(c->u, 8))
 		return -UNW_ENOMEM;
@@ -345,7 +350,8 @@ static const uint8_t *span_at(struct unwind_ctx *c, uint64_t addr, uint64_t len)
 	size_t avail;
 
 	if (addr >= SCRATCH_BASE && addr - SCRATCH_BASE <= c->scratch_len)
-		return c->scratch_len - (addr - SCRATCH_BASE) >= len ? c->u->scratch + (addr - SCRATCH_BASE) : NULL;
+		return c->scratch_len - (addr - SCRATCH_BASE) >= len ? c->u->scratch + (addr - SCRATCH_BASE)
+								     : NULL;
 	p = file_at(c, addr, &avail);
 	return p && avail >= len ? p : NULL;
 }
@@ -371,21 +377,38 @@ static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
 			continue;
 		}
 		switch (op) {
-		case 0x00: case 0x0a: case 0x0b: /* nop, remember_state, restore_state */
+		case 0x00:
+		case 0x0a:
+		case 0x0b: /* nop, remember_state, restore_state */
 			break;
-		case 0x02: case 0x03: case 0x04: /* advance_loc1, 2, 4 */
+		case 0x02:
+		case 0x03:
+		case 0x04: /* advance_loc1, 2, 4 */
 			if (end - p < (op == 0x04 ? 4 : op - 1))
 				return 0;
 			p += op == 0x04 ? 4 : op - 1;
 			break;
-		case 0x06: case 0x07: case 0x08: case 0x0d: case 0x0e: case 0x13: case 0x2e:
+		case 0x06:
+		case 0x07:
+		case 0x08:
+		case 0x0d:
+		case 0x0e:
+		case 0x13:
+		case 0x2e:
 			/* one LEB128: restore_extended, undefined, same_value, def_cfa_register,
 			 * def_cfa_offset, def_cfa_offset_sf, GNU_args_size */
 			if (read_uleb(&p, end, &v))
 				return 0;
 			break;
-		case 0x05: case 0x0c: case 0x11: case 0x12: case 0x14: case 0x15: case 0x2f:
-			/* two: offset_extended(_sf), def_cfa(_sf), val_offset(_sf), GNU_negative_offset_extended */
+		case 0x05:
+		case 0x0c:
+		case 0x11:
+		case 0x12:
+		case 0x14:
+		case 0x15:
+		case 0x2f:
+			/* two: offset_extended(_sf), def_cfa(_sf), val_offset(_sf),
+			 * GNU_negative_offset_extended */
 			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v))
 				return 0;
 			break;
@@ -398,7 +421,8 @@ static int cfa_program_ok(const uint8_t *p, const uint8_t *end)
 				return 0;
 			p += v;
 			break;
-		case 0x10: case 0x16: /* expression, val_expression: a register and a block */
+		case 0x10:
+		case 0x16: /* expression, val_expression: a register and a block */
 			if (read_uleb(&p, end, &v) || read_uleb(&p, end, &v) || v > (uint64_t)(end - p))
 				return 0;
 			p += v;
@@ -428,7 +452,8 @@ static int cfa_programs_ok(struct unwind_ctx *c, const unw_proc_info_t *pi)
 	struct lu_cie_info ci;
 	const uint8_t *p;
 
-	if (pi->format != UNW_INFO_FORMAT_TABLE || !pi->unwind_info || pi->unwind_info_size != LU_CIE_INFO_SIZE)
+	if (pi->format != UNW_INFO_FORMAT_TABLE || !pi->unwind_info ||
+	    pi->unwind_info_size != LU_CIE_INFO_SIZE)
 		return 0;
 	memcpy(&ci, pi->unwind_info, sizeof(ci));
 	if (ci.cie_instr_end < ci.cie_instr_start || ci.fde_instr_end < ci.fde_instr_start)
@@ -681,8 +706,8 @@ static int is_plt_entry(struct unwind_ctx *c, uint64_t addr)
  */
 static int calls_leaf_routine(struct unwind_ctx *c, enum call_kind k, uint64_t target, uint64_t leaf)
 {
-	return k == CALL_GOT ||
-	       (k == CALL_DIRECT && ((target <= leaf && leaf - target < LEAF_ROUTINE_MAX) || is_plt_entry(c, target)));
+	return k == CALL_GOT || (k == CALL_DIRECT && ((target <= leaf && leaf - target < LEAF_ROUTINE_MAX) ||
+						      is_plt_entry(c, target)));
 }
 
 /*
@@ -691,11 +716,13 @@ static int calls_leaf_routine(struct unwind_ctx *c, enum call_kind k, uint64_t t
  * hand-written assembly often has none either. When the word at SP is a return address just after a
  * call to the routine that holds the leaf (calls_leaf_routine), the leaf has pushed nothing: step to
  * it (0). When the leaf stopped after a syscall instruction that returned 0 (RAX), or after it and the
- * test of its result, and the word at SP is no return address (0 for clone3's child; for the legacy clone's, the function it is to call), this is
- * the child of clone on its new stack, where nothing called it: the outermost frame (1). Otherwise -1:
- * no information (a read that fails here does not make the unwind "truncated").
+ * test of its result, and the word at SP is no return address (0 for clone3's child; for the legacy clone's,
+ * the function it is to call), this is the child of clone on its new stack, where nothing called it: the
+ * outermost frame (1). Otherwise -1: no information (a read that fails here does not make the unwind
+ * "truncated").
  */
-static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, uint64_t *ip, uint64_t *sp)
+static int leaf_step(struct unwind_ctx *c, unw_cursor_t *cursor, unw_addr_space_t as, uint64_t *ip,
+		     uint64_t *sp)
 {
 	uint64_t leaf = c->regs[SCORCH_REG_RIP], target = 0;
 	int beyond = c->stack_beyond;

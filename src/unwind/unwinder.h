@@ -53,38 +53,38 @@ struct unwinder_map {
 	uint64_t offset;      /* file offset of start */
 	const uint8_t *image; /* the whole file, borrowed; NULL for memory that is not file-backed */
 	size_t image_size;
-	uint64_t image_id;    /* names these exact bytes for the unwinder's caches (never reused for
-			       * other bytes); 0: do not cache anything about the image */
+	uint64_t image_id; /* names these exact bytes for the unwinder's caches (never reused for
+			    * other bytes); 0: do not cache anything about the image */
 };
 
 /* Fill *out (zeroed by the caller) for the mapping containing addr: 0, or -ENOENT when none holds it. */
 typedef int (*unwinder_find_map_fn)(void *ctx, uint64_t addr, struct unwinder_map *out);
 
 struct unwinder_input {
-	const uint64_t *regs;   /* SCORCH_NR_REGS user registers, DWARF numbering (enum scorch_reg) */
-	const uint8_t *stack;   /* copy of the user stack from regs[SCORCH_REG_RSP] */
+	const uint64_t *regs; /* SCORCH_NR_REGS user registers, DWARF numbering (enum scorch_reg) */
+	const uint8_t *stack; /* copy of the user stack from regs[SCORCH_REG_RSP] */
 	size_t stack_size;
 	unwinder_find_map_fn find_map;
 	void *ctx;
-	int fp_fallback;        /* step past a frame without CFI by its frame pointer, then go on by CFI */
+	int fp_fallback; /* step past a frame without CFI by its frame pointer, then go on by CFI */
 };
 
 enum unwinder_status {
-	UNWINDER_ROOT = 0,   /* reached the outermost frame (the CFI says there is no caller, or a
-			      * frame without CFI is in the routine at its file's ELF entry point, or
-			      * is the child of clone just back from the system call: see above) */
-	UNWINDER_DEPTH,      /* stopped at the caller's depth cap */
-	UNWINDER_TRUNCATED,  /* needed stack beyond the copy */
-	UNWINDER_NO_INFO,    /* no CFI for fail_ip (no mapping, no readable file, in neither .eh_frame
-			      * nor .debug_frame) */
-	UNWINDER_FAILED,     /* bad CFI, unreadable memory or a loop at fail_ip */
+	UNWINDER_ROOT = 0,  /* reached the outermost frame (the CFI says there is no caller, or a
+			     * frame without CFI is in the routine at its file's ELF entry point, or
+			     * is the child of clone just back from the system call: see above) */
+	UNWINDER_DEPTH,     /* stopped at the caller's depth cap */
+	UNWINDER_TRUNCATED, /* needed stack beyond the copy */
+	UNWINDER_NO_INFO,   /* no CFI for fail_ip (no mapping, no readable file, in neither .eh_frame
+			     * nor .debug_frame) */
+	UNWINDER_FAILED,    /* bad CFI, unreadable memory or a loop at fail_ip */
 };
 
 struct unwinder_result {
-	uint32_t nr;            /* addresses written, the first is regs[SCORCH_REG_RIP] */
+	uint32_t nr; /* addresses written, the first is regs[SCORCH_REG_RIP] */
 	enum unwinder_status status;
-	uint64_t fail_ip;       /* the frame that could not be stepped past (status >= TRUNCATED) */
-	uint32_t fp_steps;      /* frames stepped past by frame pointer (with fp_fallback) */
+	uint64_t fail_ip;  /* the frame that could not be stepped past (status >= TRUNCATED) */
+	uint32_t fp_steps; /* frames stepped past by frame pointer (with fp_fallback) */
 };
 
 /* What the unwinder's .debug_frame index cache did (for tests: which image's index was replaced). */

@@ -38,7 +38,7 @@ struct unwindsvc {
 	struct unwinder *u;
 	struct file *files; /* owned */
 	size_t nr_files, cap_files;
-	uint32_t *handles;  /* handle -> file index + 1 (0: none) */
+	uint32_t *handles; /* handle -> file index + 1 (0: none) */
 	size_t cap_handles;
 	struct file vdso;   /* dev 0, inode 0 */
 	struct proc *procs; /* owned */
@@ -46,8 +46,8 @@ struct unwindsvc {
 	struct u64map proc_idx; /* pid -> index + 1 */
 	uint64_t bytes, budget, evicted, epoch, ids;
 	uint64_t ips[UNWINDSVC_MAX_DEPTH];
-	volatile uint32_t *watch;  /* borrowed: see unwindsvc__watch() */
-	const char *crash_marker;  /* tests only: abort when handing over an image that holds it */
+	volatile uint32_t *watch; /* borrowed: see unwindsvc__watch() */
+	const char *crash_marker; /* tests only: abort when handing over an image that holds it */
 };
 
 /* The vDSO has no file: copy our own (its ELF image starts at AT_SYSINFO_EHDR and fills its mapping). */
@@ -60,8 +60,8 @@ static void copy_vdso(struct unwindsvc *s)
 	s->vdso.fd = -1;
 	s->vdso.failed = 1;
 	procmaps__init(&self);
-	if (base && procmaps__read(&self, getpid()) == 0 && (e = procmaps__find(&self, base)) && e->start == base &&
-	    (s->vdso.data = malloc(e->end - e->start))) {
+	if (base && procmaps__read(&self, getpid()) == 0 && (e = procmaps__find(&self, base)) &&
+	    e->start == base && (s->vdso.data = malloc(e->end - e->start))) {
 		memcpy(s->vdso.data, (const void *)(uintptr_t)base, e->end - e->start);
 		s->vdso.size = e->end - e->start;
 		s->vdso.id = ++s->ids;
@@ -174,7 +174,8 @@ int unwindsvc__add_file(struct unwindsvc *s, uint32_t handle, int fd)
 	return 0;
 }
 
-int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsvc_map *m, size_t n, int append)
+int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsvc_map *m, size_t n,
+			int append)
 {
 	struct proc *pr;
 	uint64_t idx;
@@ -277,7 +278,7 @@ struct find_ctx {
 	struct unwindsvc *s;
 	const struct proc *pr; /* NULL: the process is unknown */
 	struct unwindsvc_res *res;
-	int need_unresolved;   /* res->need_addr is in a mapping whose file is not resolved */
+	int need_unresolved; /* res->need_addr is in a mapping whose file is not resolved */
 };
 
 /*
@@ -396,8 +397,9 @@ int unwindsvc__unwind_batch(struct unwindsvc *s, const uint8_t *req, size_t req_
 		if (off % 8 || off > req_len || req_len - off < sizeof(rq))
 			return -EINVAL;
 		memcpy(&rq, req + off, sizeof(rq));
-		if (rq.stack_size > UNWINDSVC_MAX_STACK || req_len - off < unwindsvc__request_size(rq.stack_size) ||
-		    !rq.max || rq.max > UNWINDSVC_MAX_DEPTH)
+		if (rq.stack_size > UNWINDSVC_MAX_STACK ||
+		    req_len - off < unwindsvc__request_size(rq.stack_size) || !rq.max ||
+		    rq.max > UNWINDSVC_MAX_DEPTH)
 			return -EINVAL;
 		if (u64map__get(&s->proc_idx, rq.pid, &idx))
 			fc.pr = &s->procs[idx - 1];
@@ -442,8 +444,8 @@ int unwindsvc__decode_results(const uint8_t *buf, size_t len, uint32_t n, const 
 			return -EPROTO;
 		memcpy(&r, buf + at, sizeof(r));
 		at += sizeof(r);
-		if (r.status > UNWINDER_FAILED || r.nr > max[i] || r.need > 1 || (size_t)r.nr > ips_cap - used ||
-		    (len - at) / 8 < r.nr)
+		if (r.status > UNWINDER_FAILED || r.nr > max[i] || r.need > 1 ||
+		    (size_t)r.nr > ips_cap - used || (len - at) / 8 < r.nr)
 			return -EPROTO;
 		memcpy(ips + used, buf + at, (size_t)r.nr * 8);
 		at += (size_t)r.nr * 8;

@@ -54,10 +54,10 @@ struct unwindsvc_req {
 };
 
 struct unwindsvc_res {
-	uint32_t status;   /* enum unwinder_status */
-	uint32_t nr;       /* addresses that follow, at most the max asked */
+	uint32_t status; /* enum unwinder_status */
+	uint32_t nr;     /* addresses that follow, at most the max asked */
 	uint32_t fp_steps;
-	uint32_t need;     /* 1: need_addr was missed (see above) */
+	uint32_t need; /* 1: need_addr was missed (see above) */
 	uint64_t fail_ip, need_addr;
 };
 
@@ -75,7 +75,8 @@ void unwindsvc__free(struct unwindsvc *s);
 /* Register 'fd' (taken: closed now or with the service) under 'handle' (< 2^24). -EINVAL, -ENOMEM. */
 int unwindsvc__add_file(struct unwindsvc *s, uint32_t handle, int fd);
 /* Set (append: add to) the mappings of 'pid', sorted by start; 0 entries without append forget it. */
-int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsvc_map *m, size_t n, int append);
+int unwindsvc__set_maps(struct unwindsvc *s, uint32_t pid, const struct unwindsvc_map *m, size_t n,
+			int append);
 /*
  * Unwind the request records at offsets[0..n) of req[0..req_len) into out[0..cap): the results in
  * order; *out_len the bytes written. -EINVAL for a malformed record, -ENOSPC when out is too small,
