@@ -391,6 +391,21 @@ static void v0_ident(struct v0 *p, const char **s, size_t *n)
 static void v0_path(struct v0 *p, int in_value);
 static void v0_type(struct v0 *p);
 
+/* Items up to the closing 'E', printed by 'item' and separated by ", ". Returns how many there were. */
+static int v0_list(struct v0 *p, void (*item)(struct v0 *p))
+{
+	int n = 0;
+
+	while (!p->bad && !v0_eat(p, 'E')) {
+		if (n++)
+			puts_(p->o, ", ");
+		item(p);
+		if (p->pos >= p->len)
+			p->bad = 1;
+	}
+	return n;
+}
+
 /* Run 'fn' at a back reference, then come back. */
 static void v0_backref(struct v0 *p, void (*fn)(struct v0 *, int), int arg)
 {
@@ -567,13 +582,7 @@ static void v0_type(struct v0 *p)
 		puts_(p->o, "]");
 	} else if (v0_eat(p, 'T')) {
 		puts_(p->o, "(");
-		while (!p->bad && !v0_eat(p, 'E')) {
-			if (n++)
-				puts_(p->o, ", ");
-			v0_type(p);
-			if (p->pos >= p->len)
-				p->bad = 1;
-		}
+		n = v0_list(p, v0_type);
 		if (n == 1)
 			puts_(p->o, ",");
 		puts_(p->o, ")");
@@ -597,13 +606,7 @@ static void v0_type(struct v0 *p)
 			puts_(p->o, "\" ");
 		}
 		puts_(p->o, "fn(");
-		while (!p->bad && !v0_eat(p, 'E')) {
-			if (n++)
-				puts_(p->o, ", ");
-			v0_type(p);
-			if (p->pos >= p->len)
-				p->bad = 1;
-		}
+		v0_list(p, v0_type);
 		puts_(p->o, ")");
 		if (v0_peek(p) == 'u') {
 			p->pos++;
@@ -716,17 +719,9 @@ static void v0_path(struct v0 *p, int in_value)
 		break;
 	}
 	case 'I': {
-		int n = 0;
-
 		v0_path(p, in_value);
 		puts_(p->o, in_value ? "::<" : "<");
-		while (!p->bad && !v0_eat(p, 'E')) {
-			if (n++)
-				puts_(p->o, ", ");
-			v0_generic_arg(p);
-			if (p->pos >= p->len)
-				p->bad = 1;
-		}
+		v0_list(p, v0_generic_arg);
 		puts_(p->o, ">");
 		break;
 	}
