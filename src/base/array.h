@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * array - growing a heap array by doubling: the one helper the modules that keep arrays of their own
- * share (profile, the unwinding service, resymbolize).
+ * array - growing a heap array by doubling: the one helper every module that keeps an array of its own
+ * uses (profile, pfile, input; procmaps; symbolizer, ksyms, perfmap; dframe, unwindsvc; the sandbox's
+ * parent, child, proxy and unwinding side; proctab, maplog, jitmap, resymbolize; view, folded,
+ * flamegraph, diff; options). What grows otherwise is not an array of elements: buf (bytes),
+ * fileio (a file read whole), maplog's rings (re-laid out when they grow), the unwinder's scratch
+ * and pfile's decompression buffer (bytes sized to fit), view's match flags (new ones 0xff) and
+ * top's snapshots (each sized exactly to the counts).
  */
 #ifndef SCORCH_ARRAY_H
 #define SCORCH_ARRAY_H

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "idxmap.h"
 #include "maplog.h"
 #include "scorch_abi.h"
@@ -406,15 +407,8 @@ int maplog__build(const struct maplog *l, uint32_t pid, uint32_t exec_seq, struc
 				break;
 		if (i < m->nr)
 			continue;
-		if (m->nr == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-
-			n = realloc(m->entries, ncap * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			m->entries = n;
-			cap = ncap;
-		}
+		if (array__grow(&m->entries, &cap, m->nr + 1, sizeof(*m->entries)))
+			return -ENOMEM;
 		n = &m->entries[m->nr];
 		memset(n, 0, sizeof(*n));
 		n->path = proc_style_dup(path);

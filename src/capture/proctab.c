@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "idxmap.h"
 #include "log.h"
@@ -254,15 +255,8 @@ struct proctab_proc *proctab__get(struct proctab *pt, uint32_t pid, uint32_t exe
 	}
 	procmaps__init(&pr->maps);
 	u64map__init(&pr->addrs);
-	if (pt->nr_procs == pt->cap_procs) {
-		size_t ncap = pt->cap_procs ? pt->cap_procs * 2 : 16;
-		struct proctab_proc **n = realloc(pt->procs, ncap * sizeof(*n));
-
-		if (!n)
-			goto nomem;
-		pt->procs = n;
-		pt->cap_procs = ncap;
-	}
+	if (array__grow(&pt->procs, &pt->cap_procs, pt->nr_procs + 1, sizeof(*pt->procs)))
+		goto nomem;
 	pt->procs[pt->nr_procs++] = pr;
 	if (u64map__set(&pt->idx, pid, pt->nr_procs))
 		goto nomem_added;

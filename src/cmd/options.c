@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 #include "log.h"
 #include "options.h"
@@ -52,15 +53,8 @@ static int add(struct table *t, const struct opts_entry *e, const char *prefix, 
 {
 	if (foreign && taken(t, e))
 		return 0;
-	if (t->nr == t->alloc) {
-		size_t n = t->alloc ? 2 * t->alloc : 32;
-		struct item *items = realloc(t->items, n * sizeof(*items));
-
-		if (!items)
-			return -ENOMEM;
-		t->items = items;
-		t->alloc = n;
-	}
+	if (array__grow(&t->items, &t->alloc, t->nr + 1, sizeof(*t->items)))
+		return -ENOMEM;
 	t->items[t->nr++] = (struct item){ e, prefix, b, foreign };
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "array.h"
 #include "buf.h"
 #include "diff.h"
 #include "folded.h"
@@ -89,27 +90,24 @@ static uint32_t row_for(struct diff *d, const char *name, size_t name_len, const
 	if (id != IDXMAP_NONE)
 		return id;
 	if (d->nr_rows == d->cap_rows) {
-		size_t ncap = d->cap_rows ? d->cap_rows * 2 : 256;
-		struct diff_row *nr = realloc(d->rows, ncap * sizeof(*nr));
-		uint64_t *nc, *ns;
-		size_t *nl;
+		/*
+		 * Four arrays indexed by row share cap_rows: each grows from it to the same new capacity,
+		 * which is stored once all four have (a row of runs_counts is K2 counts).
+		 */
+		size_t need = d->nr_rows + 1, c = d->cap_rows;
 
-		if (!nr)
+		if (array__grow(&d->rows, &c, need, sizeof(*d->rows)))
 			return NO_ROW;
-		d->rows = nr;
-		nc = realloc(d->runs_counts, ncap * K2 * sizeof(*nc));
-		if (!nc)
+		c = d->cap_rows;
+		if (array__grow(&d->runs_counts, &c, need, K2 * sizeof(*d->runs_counts)))
 			return NO_ROW;
-		d->runs_counts = nc;
-		ns = realloc(d->stamp, ncap * sizeof(*ns));
-		if (!ns)
+		c = d->cap_rows;
+		if (array__grow(&d->stamp, &c, need, sizeof(*d->stamp)))
 			return NO_ROW;
-		d->stamp = ns;
-		nl = realloc(d->name_lens, ncap * sizeof(*nl));
-		if (!nl)
+		c = d->cap_rows;
+		if (array__grow(&d->name_lens, &c, need, sizeof(*d->name_lens)))
 			return NO_ROW;
-		d->name_lens = nl;
-		d->cap_rows = ncap;
+		d->cap_rows = c;
 	}
 	r = &d->rows[d->nr_rows];
 	memset(r, 0, sizeof(*r));

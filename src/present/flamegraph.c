@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "flamegraph.h"
 #include "utf8.h"
 #include "view.h"
@@ -28,10 +29,12 @@ struct flamegraph {
 	struct flamegraph_opts o;
 	char *title, *subtitle, *unit; /* owned copies */
 	char **strs;                   /* owned */
-	uint32_t nr_strs, cap_strs;
+	uint32_t nr_strs;
+	size_t cap_strs;
 	struct idxmap str_idx;
 	struct node *nodes;
-	uint32_t nr_nodes, cap_nodes;
+	uint32_t nr_nodes;
+	size_t cap_nodes;
 	struct idxmap node_idx;
 	uint32_t *children;
 };
@@ -54,15 +57,8 @@ static uint32_t intern(struct flamegraph *fg, const char *s)
 
 	if (id != IDXMAP_NONE)
 		return id;
-	if (fg->nr_strs == fg->cap_strs) {
-		uint32_t ncap = fg->cap_strs ? fg->cap_strs * 2 : 256;
-		char **n = realloc(fg->strs, ncap * sizeof(*n));
-
-		if (!n)
-			return IDXMAP_NONE;
-		fg->strs = n;
-		fg->cap_strs = ncap;
-	}
+	if (array__grow(&fg->strs, &fg->cap_strs, (size_t)fg->nr_strs + 1, sizeof(*fg->strs)))
+		return IDXMAP_NONE;
 	fg->strs[fg->nr_strs] = strdup(s);
 	if (!fg->strs[fg->nr_strs] || idxmap__insert(&fg->str_idx, h, fg->nr_strs)) {
 		free(fg->strs[fg->nr_strs]);
@@ -89,15 +85,8 @@ static uint32_t child(struct flamegraph *fg, const struct node_key *k)
 
 	if (id != IDXMAP_NONE)
 		return id;
-	if (fg->nr_nodes == fg->cap_nodes) {
-		uint32_t ncap = fg->cap_nodes ? fg->cap_nodes * 2 : 1024;
-		struct node *nn = realloc(fg->nodes, ncap * sizeof(*nn));
-
-		if (!nn)
-			return IDXMAP_NONE;
-		fg->nodes = nn;
-		fg->cap_nodes = ncap;
-	}
+	if (array__grow(&fg->nodes, &fg->cap_nodes, (size_t)fg->nr_nodes + 1, sizeof(*fg->nodes)))
+		return IDXMAP_NONE;
 	if (idxmap__insert(&fg->node_idx, h, fg->nr_nodes))
 		return IDXMAP_NONE;
 	n = &fg->nodes[fg->nr_nodes];
@@ -131,14 +120,13 @@ struct flamegraph *flamegraph__new(const struct flamegraph_opts *opts)
 	fg->title = dup_or(opts->title, opts->icicle ? "Icicle Graph" : "Flame Graph");
 	fg->subtitle = dup_or(opts->subtitle, "");
 	fg->unit = dup_or(opts->unit, "samples");
-	fg->nodes = malloc(1024 * sizeof(*fg->nodes));
-	if (!fg->title || !fg->subtitle || !fg->unit || !fg->nodes || intern(fg, "all") != 0 ||
+	if (!fg->title || !fg->subtitle || !fg->unit ||
+	    array__grow(&fg->nodes, &fg->cap_nodes, 1024, sizeof(*fg->nodes)) || intern(fg, "all") != 0 ||
 	    intern(fg, "") != 1) {
 		flamegraph__free(fg);
 		errno = ENOMEM;
 		return NULL;
 	}
-	fg->cap_nodes = 1024;
 	memset(&fg->nodes[0], 0, sizeof(fg->nodes[0]));
 	fg->nodes[0].parent = IDXMAP_NONE;
 	fg->nodes[0].name = 0;
@@ -594,7 +582,8 @@ int flamegraph__add_view(struct flamegraph *fg, const struct view *v, int after,
 {
 	static const struct flamegraph_frame none = { "[no stack]", NULL, 0 };
 	struct flamegraph_frame *frames = NULL;
-	uint32_t s, k, cap = 0;
+	uint32_t s, k;
+	size_t cap = 0;
 	int err = 0;
 
 	for (s = 0; s < v->nr_paths && !err; s++) {
@@ -602,15 +591,9 @@ int flamegraph__add_view(struct flamegraph *fg, const struct view *v, int after,
 		uint32_t d = v->paths[s].depth;
 		uint64_t n = v->paths[s].count;
 
-		if (d > cap) {
-			struct flamegraph_frame *nf = realloc(frames, d * 2 * sizeof(*nf));
-
-			if (!nf) {
-				err = -ENOMEM;
-				break;
-			}
-			frames = nf;
-			cap = d * 2;
+		if (array__grow(&frames, &cap, d, sizeof(*frames))) {
+			err = -ENOMEM;
+			break;
 		}
 		for (k = 0; k < d; k++) {
 			const struct view_func *f = &v->funcs[fs[k]];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "folded.h"
 #include "idxmap.h"
 #include "utf8.h"
@@ -72,15 +73,8 @@ static int add_line(struct lines *l, const char *s, size_t len, uint64_t count)
 		l->v[id].count += count;
 		return 0;
 	}
-	if (l->nr == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 256;
-		struct line *n = realloc(l->v, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->v = n;
-		l->cap = ncap;
-	}
+	if (array__grow(&l->v, &l->cap, l->nr + 1, sizeof(*l->v)))
+		return -ENOMEM;
 	l->v[l->nr].text = strndup(s, len);
 	if (!l->v[l->nr].text || idxmap__insert(&l->idx, h, (uint32_t)l->nr)) {
 		free(l->v[l->nr].text);
@@ -106,18 +100,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *name, int se
 	folded__sanitize(name, clean, sizeof(clean) - 8);
 	strcat(clean, suffix);
 	n = strlen(clean);
-	if (*len + n + 2 > *cap) {
-		size_t ncap = (*cap ? *cap : 1024);
-		char *nb;
-
-		while (*len + n + 2 > ncap)
-			ncap *= 2;
-		nb = realloc(*buf, ncap);
-		if (!nb)
-			return -ENOMEM;
-		*buf = nb;
-		*cap = ncap;
-	}
+	if (array__grow(buf, cap, *len + n + 2, 1))
+		return -ENOMEM;
 	if (sep)
 		(*buf)[(*len)++] = ';';
 	memcpy(*buf + *len, clean, n);

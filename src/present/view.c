@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "view.h"
 
@@ -85,15 +86,8 @@ static uint32_t intern_func(struct view *v, const char *name, uint32_t mapping, 
 
 	if (id != IDXMAP_NONE)
 		return id;
-	if (v->nr_funcs == v->cap_funcs) {
-		size_t ncap = v->cap_funcs ? v->cap_funcs * 2 : 256;
-		struct view_func *n = realloc(v->funcs, ncap * sizeof(*n));
-
-		if (!n)
-			return PROFILE_NONE;
-		v->funcs = n;
-		v->cap_funcs = ncap;
-	}
+	if (array__grow(&v->funcs, &v->cap_funcs, (size_t)v->nr_funcs + 1, sizeof(*v->funcs)))
+		return PROFILE_NONE;
 	if (view__charge(v, sizeof(*f) + strlen(name) + 1))
 		return PROFILE_NONE;
 	f = &v->funcs[v->nr_funcs];
@@ -260,15 +254,8 @@ static int push_func(struct view *v, uint32_t id)
 {
 	if (view__charge(v, sizeof(*v->funcs_of)))
 		return -E2BIG;
-	if (v->nr_funcs_of == v->cap_funcs_of) {
-		size_t ncap = v->cap_funcs_of ? v->cap_funcs_of * 2 : 4096;
-		uint32_t *n = realloc(v->funcs_of, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		v->funcs_of = n;
-		v->cap_funcs_of = ncap;
-	}
+	if (array__grow(&v->funcs_of, &v->cap_funcs_of, (size_t)v->nr_funcs_of + 1, sizeof(*v->funcs_of)))
+		return -ENOMEM;
 	v->funcs_of[v->nr_funcs_of++] = id;
 	return 0;
 }
@@ -326,15 +313,8 @@ struct build {
 
 static int new_path(struct view *v, size_t first, uint32_t depth, uint32_t *id)
 {
-	if (v->nr_paths == v->cap_paths) {
-		size_t ncap = v->cap_paths ? v->cap_paths * 2 : 256;
-		struct view_path *n = realloc(v->paths, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		v->paths = n;
-		v->cap_paths = ncap;
-	}
+	if (array__grow(&v->paths, &v->cap_paths, (size_t)v->nr_paths + 1, sizeof(*v->paths)))
+		return -ENOMEM;
 	v->paths[v->nr_paths] = (struct view_path){ first, depth, 0 };
 	*id = v->nr_paths++;
 	return 0;
@@ -488,15 +468,8 @@ int view__build(struct view *v, const struct profile *p, const struct view_opts 
 					goto out;
 			}
 		}
-		if (v->nr_stacks == v->cap_stacks) {
-			size_t ncap = v->cap_stacks ? v->cap_stacks * 2 : 1024;
-			struct view_stack *n = realloc(v->stacks, ncap * sizeof(*n));
-
-			if (!n)
-				goto out;
-			v->stacks = n;
-			v->cap_stacks = ncap;
-		}
+		if (array__grow(&v->stacks, &v->cap_stacks, (size_t)v->nr_stacks + 1, sizeof(*v->stacks)))
+			goto out;
 		v->stacks[v->nr_stacks++] = (struct view_stack){ v->paths[path].first, v->paths[path].depth,
 								 pc->thread, pc->count, path };
 		v->paths[path].count += pc->count;

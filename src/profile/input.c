@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "fileio.h"
 #include "input.h"
 #include "log.h"
@@ -143,15 +144,8 @@ static int parse_line(struct folded_state *s, const char *l, size_t len, uint64_
 		loc = frame_location(s, l + fstart, i - fstart);
 		if (loc == PROFILE_NONE)
 			return errno == EINVAL ? line_err(s, "an empty frame name") : -ENOMEM;
-		if (s->nr_locs == s->cap_locs) {
-			size_t ncap = s->cap_locs ? s->cap_locs * 2 : 64;
-			uint32_t *n = realloc(s->locs, ncap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			s->locs = n;
-			s->cap_locs = ncap;
-		}
+		if (array__grow(&s->locs, &s->cap_locs, s->nr_locs + 1, sizeof(*s->locs)))
+			return -ENOMEM;
 		s->locs[s->nr_locs++] = loc;
 		fstart = i + 1;
 	}

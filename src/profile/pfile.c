@@ -8,6 +8,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "array.h"
 #include "buf.h"
 #include "fileio.h"
 #include "log.h"
@@ -240,23 +241,9 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 		return -EIO;
 	if (w->finished)
 		return -EINVAL;
-	if (p->nr_counts > w->cap_counts) {
-		uint64_t *n = realloc(w->counts_written, p->nr_counts * sizeof(*n));
-
-		if (!n)
-			goto nomem;
-		memset(n + w->cap_counts, 0, (p->nr_counts - w->cap_counts) * sizeof(*n));
-		w->counts_written = n;
-		w->cap_counts = p->nr_counts;
-	}
-	if (p->nr_locations > w->cap_loc_frame) {
-		uint64_t *n = realloc(w->loc_frame, p->nr_locations * sizeof(*n));
-
-		if (!n)
-			goto nomem;
-		w->loc_frame = n;
-		w->cap_loc_frame = p->nr_locations;
-	}
+	if (array__grow(&w->counts_written, &w->cap_counts, p->nr_counts, sizeof(*w->counts_written)) ||
+	    array__grow(&w->loc_frame, &w->cap_loc_frame, p->nr_locations, sizeof(*w->loc_frame)))
+		goto nomem;
 	buf__reset(&w->raw);
 	encode_delta(w, p);
 	if (final) {
@@ -377,14 +364,8 @@ static int get_frames(struct read_state *s, struct reader *r, uint32_t *nr)
 	/* Each frame takes at least 4 bytes: a count larger than the record is a lie. */
 	if (r->bad || n > (uint64_t)(r->end - r->p) / 4)
 		return -EINVAL;
-	if (n > s->cap_frames) {
-		struct profile_frame *nf = realloc(s->frames, n * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		s->frames = nf;
-		s->cap_frames = n;
-	}
+	if (array__grow(&s->frames, &s->cap_frames, n, sizeof(*s->frames)))
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		s->frames[i].function = get_u32(r);
 		s->frames[i].file = get_u32(r);

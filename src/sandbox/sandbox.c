@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "sandbox_int.h"
 
 struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
@@ -60,19 +61,12 @@ struct sandbox_elf *sandbox_add_elf(struct sandbox *sb, const char *name, const 
 	e->fd = -1;
 	e->name = strdup(name);
 	e->root = root ? strdup(root) : NULL;
-	if (!e->name || (root && !e->root) || sb->nr_elfs == sb->cap_elfs) {
-		size_t ncap = sb->cap_elfs ? 2 * sb->cap_elfs : 64;
-		struct sandbox_elf **n =
-			e->name && (!root || e->root) ? realloc(sb->elfs, ncap * sizeof(*n)) : NULL;
-
-		if (!n) {
-			free(e->name);
-			free(e->root);
-			free(e);
-			return NULL;
-		}
-		sb->elfs = n;
-		sb->cap_elfs = ncap;
+	if (!e->name || (root && !e->root) ||
+	    array__grow(&sb->elfs, &sb->cap_elfs, sb->nr_elfs + 1, sizeof(*sb->elfs))) {
+		free(e->name);
+		free(e->root);
+		free(e);
+		return NULL;
 	}
 	sb->elfs[sb->nr_elfs++] = e;
 	return e;
@@ -131,14 +125,8 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 	m = (size_t)(max > sb->ops->max_frames ? sb->ops->max_frames : max);
 	if (n > SIZE_MAX / sizeof(*sb->many) / m)
 		return -ENOMEM;
-	if (n * m > sb->cap_many) {
-		struct sym_frame *f = realloc(sb->many, n * m * sizeof(*f));
-
-		if (!f)
-			return -ENOMEM;
-		sb->many = f;
-		sb->cap_many = n * m;
-	}
+	if (array__grow(&sb->many, &sb->cap_many, n * m, sizeof(*sb->many)))
+		return -ENOMEM;
 	return sb->ops->lookup_many(sb, e, vaddrs, n, (int)m, sb->many, out);
 }
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "safeopen.h"
 #include "sandbox_int.h"
@@ -309,10 +310,10 @@ static void reply_opened(struct child *c, struct sym_elf *e, int err)
 static void add_elf(struct child *c, struct sym_elf *e, unsigned char stall)
 {
 	if (c->nr == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 64;
-		c->elfs = realloc(c->elfs, c->cap * sizeof(*c->elfs));
-		c->stalls = realloc(c->stalls, c->cap);
-		if (!c->elfs || !c->stalls)
+		size_t cap = c->cap; /* elfs and stalls share c->cap: both grow from it */
+
+		if (array__grow(&c->elfs, &cap, c->nr + 1, sizeof(*c->elfs)) ||
+		    array__grow(&c->stalls, &c->cap, c->nr + 1, sizeof(*c->stalls)))
 			_exit(4);
 	}
 	c->stalls[c->nr] = stall;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "safeopen.h"
 #include "sandbox_int.h"
@@ -38,7 +39,7 @@ struct proxy {
 	uint32_t outside_streak; /* outside kills in the current operation (see sandbox_proxy_request) */
 	rlim_t cpu_limit;        /* the child's RLIMIT_CPU (soft), seconds */
 	char **blocks; /* owned: sandbox__lookup_many's strings, SANDBOX_MAX_MSG bytes per round trip */
-	size_t nr_blocks;
+	size_t nr_blocks, cap_blocks;
 	cpu_set_t saved_cpus; /* this process's affinity before sandbox__share_cpu() */
 	int cpus_saved;
 	uint8_t msg[SANDBOX_MAX_MSG];
@@ -593,12 +594,8 @@ static int proxy_lookup(struct sandbox *sb, struct sandbox_elf *e, uint64_t vadd
 static char *lookup_block(struct proxy *p, size_t i)
 {
 	if (i == p->nr_blocks) {
-		char **b = realloc(p->blocks, (i + 1) * sizeof(*b));
-
-		if (!b)
-			return NULL;
-		p->blocks = b;
-		if (!(b[i] = malloc(SANDBOX_MAX_MSG)))
+		if (array__grow(&p->blocks, &p->cap_blocks, i + 1, sizeof(*p->blocks)) ||
+		    !(p->blocks[i] = malloc(SANDBOX_MAX_MSG)))
 			return NULL;
 		p->nr_blocks++;
 	}

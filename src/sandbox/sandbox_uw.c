@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "log.h"
 #include "sandbox_int.h"
 #include "unwindsvc.h"
@@ -74,40 +75,20 @@ int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_m
 			return 0;
 		free(pr->m);
 		*pr = uw->procs[--uw->nr_procs];
-		if (uw->nr_forget == uw->cap_forget) {
-			size_t ncap = uw->cap_forget ? 2 * uw->cap_forget : 64;
-			uint32_t *f = realloc(uw->forget, ncap * sizeof(*f));
-
-			if (!f)
-				return 0; /* the child keeps a stale copy until the pid comes back */
-			uw->forget = f;
-			uw->cap_forget = ncap;
-		}
+		if (array__grow(&uw->forget, &uw->cap_forget, uw->nr_forget + 1, sizeof(*uw->forget)))
+			return 0; /* the child keeps a stale copy until the pid comes back */
 		uw->forget[uw->nr_forget++] = pid;
 		return 0;
 	}
 	if (!pr) {
-		if (uw->nr_procs == uw->cap_procs) {
-			size_t ncap = uw->cap_procs ? 2 * uw->cap_procs : 16;
-			struct uw_proc *p = realloc(uw->procs, ncap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			uw->procs = p;
-			uw->cap_procs = ncap;
-		}
+		if (array__grow(&uw->procs, &uw->cap_procs, uw->nr_procs + 1, sizeof(*uw->procs)))
+			return -ENOMEM;
 		pr = &uw->procs[uw->nr_procs++];
 		memset(pr, 0, sizeof(*pr));
 		pr->pid = pid;
 	}
-	if (n > pr->cap) {
-		struct sandbox_uw_map *c = realloc(pr->m, n * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		pr->m = c;
-		pr->cap = n;
-	}
+	if (array__grow(&pr->m, &pr->cap, n, sizeof(*pr->m)))
+		return -ENOMEM;
 	memcpy(pr->m, m, n * sizeof(*m));
 	pr->n = n;
 	pr->sent_gen = 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "fileio.h"
 #include "ksyms.h"
 
@@ -93,16 +94,9 @@ struct ksyms *ksyms__parse(const char *text, size_t len)
 		if (!name[0])
 			goto fail;
 		if (addr && (type == 't' || type == 'T' || type == 'w' || type == 'W')) {
-			if (k->nr == k->cap) {
-				size_t ncap = k->cap ? k->cap * 2 : 4096;
-				struct ksym *n = realloc(k->syms, ncap * sizeof(*n));
-
-				if (!n) {
-					err = ENOMEM;
-					goto fail;
-				}
-				k->syms = n;
-				k->cap = ncap;
+			if (array__grow(&k->syms, &k->cap, k->nr + 1, sizeof(*k->syms))) {
+				err = ENOMEM;
+				goto fail;
 			}
 			k->syms[k->nr].addr = addr;
 			k->syms[k->nr].name = name;

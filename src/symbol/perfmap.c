@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "perfmap.h"
 #include "safeopen.h"
 
@@ -125,17 +126,10 @@ int perfmap__parse(struct perfmap *m, const char *text, size_t len)
 			bad++;
 			continue;
 		}
-		if (nr == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			struct parsed *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(e.name);
-				err = -ENOMEM;
-				goto fail;
-			}
-			v = nv;
-			cap = ncap;
+		if (array__grow(&v, &cap, nr + 1, sizeof(*v))) {
+			free(e.name);
+			err = -ENOMEM;
+			goto fail;
 		}
 		v[nr].e = e;
 		v[nr].order = nr;

@@ -14,6 +14,7 @@
 
 #include <elfutils/libdwfl.h>
 
+#include "array.h"
 #include "demangle.h"
 #include "idxmap.h"
 #include "log.h"
@@ -210,17 +211,10 @@ struct sym_elf *symbolizer__open_fd(struct symbolizer *s, int fd, const char *na
 		errno = -err;
 		return NULL;
 	}
-	if (s->nr_elfs == s->cap_elfs) {
-		size_t ncap = s->cap_elfs ? s->cap_elfs * 2 : 32;
-		struct sym_elf **n = realloc(s->elfs, ncap * sizeof(*n));
-
-		if (!n) {
-			sym_elf_free(e);
-			errno = ENOMEM;
-			return NULL;
-		}
-		s->elfs = n;
-		s->cap_elfs = ncap;
+	if (array__grow(&s->elfs, &s->cap_elfs, s->nr_elfs + 1, sizeof(*s->elfs))) {
+		sym_elf_free(e);
+		errno = ENOMEM;
+		return NULL;
 	}
 	if (e->ok && e->build_id[0]) {
 		uint64_t bkey = idxmap__hash_bytes(e->build_id, strlen(e->build_id), 0x5ca1ab1e);
@@ -462,16 +456,9 @@ static const char *demangled(struct symbolizer *s, const char *raw)
 	if (u64map__get(&s->demangled, (uint64_t)(uintptr_t)raw, &v))
 		return v ? s->strs[v - 1] : raw;
 	d = demangle__name(raw);
-	if (d && s->nr_strs == s->cap_strs) {
-		size_t ncap = s->cap_strs ? 2 * s->cap_strs : 256;
-		char **n = realloc(s->strs, ncap * sizeof(*n));
-
-		if (!n) {
-			free(d);
-			return raw;
-		}
-		s->strs = n;
-		s->cap_strs = ncap;
+	if (d && array__grow(&s->strs, &s->cap_strs, s->nr_strs + 1, sizeof(*s->strs))) {
+		free(d);
+		return raw;
 	}
 	if (d)
 		s->strs[s->nr_strs++] = d;
@@ -509,21 +496,12 @@ static int cmp_range(const void *a, const void *b)
 	return (x->idx < y->idx) - (x->idx > y->idx);
 }
 
-static int push_range(struct addr_range **arr, uint32_t *nr, uint32_t *cap, uint64_t lo, uint64_t hi,
+static int push_range(struct addr_range **arr, uint32_t *nr, size_t *cap, uint64_t lo, uint64_t hi,
 		      uint32_t idx, uint32_t depth)
 {
-	if (*nr == *cap) {
-		uint32_t ncap = *cap ? *cap * 2 : 64;
-		struct addr_range *n;
-
-		if (ncap <= *cap)
-			return -ENOMEM;
-		n = realloc(*arr, (size_t)ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		*arr = n;
-		*cap = ncap;
-	}
+	/* The count is 32-bit: the array stops growing before it would wrap. */
+	if (*nr == UINT32_MAX || array__grow(arr, cap, (size_t)*nr + 1, sizeof(**arr)))
+		return -ENOMEM;
 	(*arr)[*nr] = (struct addr_range){ .lo = lo, .hi = hi, .idx = idx, .depth = depth };
 	(*nr)++;
 	return 0;
@@ -536,8 +514,8 @@ static void load_dwarf(struct symbolizer *s, struct sym_elf *e)
 	Dwarf_Die cudie, subdie;
 	Dwarf_Half version;
 	uint8_t unit_type;
-	uint32_t nr = 0, cap = 0;
-	size_t cap_cus = 0;
+	uint32_t nr = 0;
+	size_t cap = 0, cap_cus = 0;
 
 	e->dwarf_tried = 1;
 	e->dw = dwfl_module_getdwarf(e->mod, &e->dwbias);
@@ -553,15 +531,8 @@ static void load_dwarf(struct symbolizer *s, struct sym_elf *e)
 
 		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
 			continue;
-		if (e->nr_cus == cap_cus) {
-			size_t ncap = cap_cus ? 2 * cap_cus : 64;
-			struct sym_cu *n = realloc(e->cus, ncap * sizeof(*n));
-
-			if (!n)
-				break;
-			e->cus = n;
-			cap_cus = ncap;
-		}
+		if (array__grow(&e->cus, &cap_cus, e->nr_cus + 1, sizeof(*e->cus)))
+			break;
 		c = &e->cus[e->nr_cus];
 		memset(c, 0, sizeof(*c));
 		c->die = cudie;
@@ -627,16 +598,11 @@ static void index_children(struct sym_cu *c, Dwarf_Die *parent, uint32_t parent_
 					return;
 			if (c->nr_node_ranges == first)
 				continue; /* a declaration or code that was discarded */
-			if (c->nr_nodes == c->cap_nodes) {
-				uint32_t ncap = c->cap_nodes ? c->cap_nodes * 2 : 64;
-				struct fn_node *nn = realloc(c->nodes, (size_t)ncap * sizeof(*nn));
-
-				if (!nn) {
-					c->nr_node_ranges = first;
-					return;
-				}
-				c->nodes = nn;
-				c->cap_nodes = ncap;
+			if (c->nr_nodes == UINT32_MAX ||
+			    array__grow(&c->nodes, &c->cap_nodes, (size_t)c->nr_nodes + 1,
+					sizeof(*c->nodes))) {
+				c->nr_node_ranges = first;
+				return;
 			}
 			n = &c->nodes[c->nr_nodes];
 			memset(n, 0, sizeof(*n));
@@ -873,18 +839,8 @@ int symbolizer__lookup(struct symbolizer *s, struct sym_elf *e, uint64_t vaddr, 
 		return n;
 	}
 	n = resolve(s, e, vaddr, tmp);
-	if (s->nr_frames + (size_t)n > s->cap_frames) {
-		size_t ncap = s->cap_frames ? 2 * s->cap_frames : 4096;
-		struct sym_frame *nf;
-
-		while (ncap < s->nr_frames + (size_t)n)
-			ncap *= 2;
-		nf = realloc(s->frames, ncap * sizeof(*nf));
-		if (nf) {
-			s->frames = nf;
-			s->cap_frames = ncap;
-		}
-	}
+	/* A failed growth only leaves this result uncached (the test below). */
+	(void)array__grow(&s->frames, &s->cap_frames, s->nr_frames + (size_t)n, sizeof(*s->frames));
 	if (s->nr_frames + (size_t)n <= s->cap_frames) {
 		if (n)
 			memcpy(s->frames + s->nr_frames, tmp, (size_t)n * sizeof(*tmp));

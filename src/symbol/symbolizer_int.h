@@ -58,9 +58,11 @@ struct sym_cu {
 	Dwarf_Die die;
 	int indexed;
 	struct fn_node *nodes; /* owned */
-	uint32_t nr_nodes, cap_nodes;
+	uint32_t nr_nodes;
+	size_t cap_nodes;
 	struct addr_range *node_ranges; /* owned, grouped by node */
-	uint32_t nr_node_ranges, cap_node_ranges;
+	uint32_t nr_node_ranges;
+	size_t cap_node_ranges;
 	struct addr_range *sorted; /* owned, by (lo, depth) */
 	Dwarf_Files *files;        /* borrowed from libdw */
 	size_t nr_files;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "fileio.h"
 #include "procmaps.h"
 
@@ -157,17 +158,10 @@ int procmaps__parse(struct procmaps *m, const char *text, size_t len, size_t *ba
 			err = parse_line(p, le, &e);
 			if (err)
 				goto fail;
-			if (m->nr == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct procmaps_entry *n = realloc(m->entries, ncap * sizeof(*n));
-
-				if (!n) {
-					free(e.path);
-					err = -ENOMEM;
-					goto fail;
-				}
-				m->entries = n;
-				cap = ncap;
+			if (array__grow(&m->entries, &cap, m->nr + 1, sizeof(*m->entries))) {
+				free(e.path);
+				err = -ENOMEM;
+				goto fail;
 			}
 			m->entries[m->nr++] = e;
 		}

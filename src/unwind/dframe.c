@@ -13,6 +13,7 @@
 #include <libunwind.h>
 #include <zlib.h>
 
+#include "array.h"
 #include "unwind_int.h"
 
 /* A .debug_frame CIE that libunwind can take in .eh_frame form. */
@@ -146,8 +147,8 @@ static void dframe_build(struct unwinder *u, const struct unwinder_map *m, struc
 {
 	const uint8_t *sec;
 	struct dframe_cie cie;
-	uint64_t off = 0, last_cie = UINT64_MAX, cap = 0, start, range, flags;
-	struct dframe_fde *n;
+	uint64_t off = 0, last_cie = UINT64_MAX, start, range, flags;
+	size_t cap = 0;
 	int cie_ok = 0;
 	uint32_t len, id;
 
@@ -183,14 +184,9 @@ static void dframe_build(struct unwinder *u, const struct unwinder_map *m, struc
 			start = le64(sec + off + 8);
 			range = le64(sec + off + 16);
 			if (cie_ok && range && start + range > start) {
-				if (d->nr == cap) {
-					cap = cap ? cap * 2 : 256;
-					n = realloc(d->fdes, cap * sizeof(*n));
-					if (!n) {
-						d->nr = 0;
-						return;
-					}
-					d->fdes = n;
+				if (array__grow(&d->fdes, &cap, d->nr + 1, sizeof(*d->fdes))) {
+					d->nr = 0;
+					return;
 				}
 				d->fdes[d->nr++] = (struct dframe_fde){ start, start + range, off, id };
 			}
