@@ -655,18 +655,3 @@ out:
 	ZSTD_freeDCtx(dctx);
 	return err;
 }
-
-int pfile__read(const char *path, const struct pfile_read_opts *opts, struct profile *p, int *partial)
-{
-	const char *name = fileio__name(path);
-	char *data;
-	size_t len;
-	int err;
-
-	err = fileio__load(path, &data, &len);
-	if (err)
-		return err;
-	err = pfile__read_mem(data, len, name, opts, p, partial);
-	free(data);
-	return err;
-}

@@ -66,8 +66,6 @@ uint64_t pfile__default_limit(size_t len, uint64_t floor);
  */
 int pfile__read_mem(const void *buf, size_t len, const char *name, const struct pfile_read_opts *opts,
 		    struct profile *p, int *partial);
-/* Read the file at 'path' ("-" for standard input) into 'p'. Errors as above, plus open/read errors. */
-int pfile__read(const char *path, const struct pfile_read_opts *opts, struct profile *p, int *partial);
 /* Whether buf starts like a scorch profile. */
 int pfile__is_profile(const void *buf, size_t len);
 

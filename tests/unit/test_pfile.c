@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "fileio.h"
 #include "pfile.h"
 #include "profile.h"
 
@@ -506,23 +507,26 @@ static void test_read_file_and_pipe(void **state)
 	int fd, pfd[2], partial = -1;
 	ssize_t n;
 	uint8_t buf[4096];
+	char *file;
+	size_t file_len;
 
-	/* pfile__read() on a real file. */
+	/* A real file, read as the commands read it (fileio__load, then the bytes). */
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, f->data.d, f->data.len), (ssize_t)f->data.len);
 	close(fd);
 	profile__init(&p);
-	assert_int_equal(pfile__read(path, &opts, &p, &partial), 0);
+	assert_int_equal(fileio__load(path, &file, &file_len), 0);
+	assert_int_equal(pfile__read_mem(file, file_len, path, &opts, &p, &partial), 0);
+	free(file);
 	assert_profiles_equal(&p, &f->at[NR_STAGES]);
 	profile__release(&p);
 	unlink(path);
-	profile__init(&p);
 	stderr_off();
-	n = pfile__read(path, &opts, &p, &partial);
+	n = fileio__load(path, &file, &file_len);
 	stderr_on();
 	assert_int_equal(n, -ENOENT);
-	profile__release(&p);
+	assert_null(file);
 
 	/* The writer writes sequentially: a pipe gives the same bytes as a file. */
 	assert_int_equal(pipe(pfd), 0);
