@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <inttypes.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +9,6 @@
 
 #include "array.h"
 #include "buf.h"
-#include "fileio.h"
 #include "log.h"
 #include "pfile.h"
 
