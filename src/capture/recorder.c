@@ -61,6 +61,7 @@ struct recorder {
 	uint64_t uips[MAX_DEPTH];
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 	uint64_t user_stacks_cut; /* user stacks ended at a caller that cannot be code */
+	uint64_t kernel_walks;    /* -g auto kept the kernel's frame-pointer walk over a failed unwind */
 	/* mapping events */
 	struct maplog *log; /* owned */
 	enum recorder_events events;
@@ -389,8 +390,10 @@ static int user_ips(struct recorder *r, struct proctab_proc *pr, const struct re
 		return err;
 	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better
 	 * guess. */
-	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO && s->nr_uips > res->nr)
+	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO && s->nr_uips > res->nr) {
+		r->kernel_walks++;
 		return 0;
+	}
 	*ips = res->ips;
 	*nr = res->nr;
 	*root = res->status == UNWINDER_ROOT;
@@ -666,6 +669,7 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "user_stacks_root", r->user_roots) ||
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||
 	    profile__counter_set(p, "user_stacks_cut", r->user_stacks_cut) ||
+	    profile__counter_set(p, "unwind_kernel_walk", r->kernel_walks) ||
 	    profile__counter_set(p, "unwind_depth_cap", r->unwind_depth) ||
 	    profile__meta_setf(p, "unwind_root_share", "%.1f%%",
 			       r->user_stacks ? 100.0 * (double)r->user_roots / (double)r->user_stacks : 0.0))

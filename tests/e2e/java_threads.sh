@@ -3,7 +3,9 @@
 # guesses from RBP and reads garbage addresses (0x18). That miss was reported to the recorder before
 # the one that mattered (libc, not opened yet), so the sample was never retried with libc and ended
 # at start_thread: 313 samples were 'start_thread;...' and 175 '__clone3;start_thread;...' for the same
-# threads. Skipped, loudly, where no JDK is installed (make test installs default-jdk-headless).
+# threads. Two things may still end a thread's stack at start_thread, both counted: -g auto keeping the
+# kernel's frame-pointer walk where the DWARF unwind failed in JIT code (start_thread keeps no frame
+# pointer; CI saw 43 of 1,111 samples), and a stack copy that ends between start_thread and __clone3. Skipped, loudly, where no JDK is installed (make test installs default-jdk-headless).
 . "$(dirname "$0")/lib.bash"
 
 if ! command -v java >/dev/null || ! command -v javac >/dev/null; then
@@ -36,8 +38,14 @@ read -r threads rooted <<<"$(awk '{ n = $NF } /(^|;)start_thread;/ { t += n; if 
 note "$threads samples reach start_thread, $rooted of them have __clone3 as root; roots:"
 awk '{ split($1, f, ";"); r[f[1]] += $NF } END { for (k in r) print r[k], k }' "$TMP/java.folded" | sort -nr | head -5 |
 	sed 's/^/    /' >&2
+kwalk=$(counter "$p" unwind_kernel_walk)
+trunc=$(counter "$p" unwind_truncated)
+note "unwind_kernel_walk $kwalk, unwind_truncated $trunc"
+awk '/(^|;)start_thread;/ && !/^__clone3;start_thread;/' "$TMP/java.folded" | sort -t' ' -k2 -nr | head -3 |
+	cut -c1-240 | sed 's/^/    not rooted: /' >&2
 [ "$threads" -ge 100 ] || fail "only $threads samples reach start_thread"
-# A stack copy that ends between start_thread's frame and __clone3's would end there too: allow 2%.
-[ $((100 * rooted)) -ge $((98 * threads)) ] ||
-	fail "$((threads - rooted)) of $threads samples of a thread do not end in __clone3: one thread, two roots"
+[ $((threads - rooted)) -le $((kwalk + trunc)) ] ||
+	fail "$((threads - rooted)) of $threads samples of a thread do not end in __clone3, more than the $kwalk kernel walks and $trunc truncated unwinds: one thread, two roots"
+# The kernel walk is the exception, not the rule: the DWARF unwinder steps through the JIT frames.
+[ $((4 * kwalk)) -le "$threads" ] || fail "$kwalk of $threads thread samples took the kernel's walk"
 exit 0

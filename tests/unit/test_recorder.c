@@ -242,6 +242,48 @@ static void test_impossible_callers(void **state)
 	}
 }
 
+/*
+ * -g auto: where the DWARF unwind fails (here the leaf is in anonymous executable memory, with no CFI,
+ * no return address at SP and no frame pointer) and the kernel's frame-pointer walk went deeper, that
+ * walk is kept and counted in unwind_kernel_walk; -g dwarf keeps the unwind's one frame.
+ */
+static void test_auto_kernel_walk(void **state)
+{
+	uint64_t ips[3], regs[SCORCH_NR_REGS] = { 0 }, stack[64] = { 0 };
+	struct recorder_sample s = { .comm = "x", .uips = ips, .nr_uips = 3, .uregs = regs };
+	void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int mode;
+
+	(void)state;
+	assert_true(code != MAP_FAILED);
+	s.pid = s.tid = (uint32_t)getpid();
+	s.ustack_bytes = (const uint8_t *)stack;
+	s.ustack_size = sizeof(stack);
+	regs[SCORCH_REG_RIP] = (uint64_t)(uintptr_t)code + 16;
+	regs[SCORCH_REG_RSP] = (uint64_t)(uintptr_t)stack;
+	regs[SCORCH_REG_RAX] = 1;
+	ips[0] = regs[SCORCH_REG_RIP];
+	ips[1] = (uint64_t)(uintptr_t)test_impossible_callers + 1;
+	ips[2] = (uint64_t)(uintptr_t)test_forget_exited + 1;
+	for (mode = 0; mode < 2; mode++) {
+		struct recorder_opts o = { .call_graph = mode ? RECORDER_CG_AUTO : RECORDER_CG_DWARF };
+		struct profile p;
+		struct recorder *r;
+
+		profile__init(&p);
+		r = recorder__new(&p, &o);
+		assert_non_null(r);
+		assert_int_equal(recorder__add_process(r, (uint32_t)getpid()), 0);
+		assert_int_equal(recorder__add_sample(r, &s), 0);
+		assert_int_equal(recorder__flush(r), 0);
+		assert_int_equal(recorder__store_counters(r), 0);
+		assert_int_equal(only_depth(&p), mode ? 3 : 1);
+		assert_int_equal(profile__counter_get(&p, "unwind_kernel_walk"), mode);
+		recorder__free(r);
+		profile__release(&p);
+	}
+	munmap(code, 4096);
+}
 
 /*
  * A child with JIT code (an executable anonymous page). It reports the page's address, then on each
@@ -371,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_forget_exited),
 		cmocka_unit_test(test_gone_from_events),
 		cmocka_unit_test(test_impossible_callers),
+		cmocka_unit_test(test_auto_kernel_walk),
 		cmocka_unit_test(test_jit_perfmap),
 	};
 
