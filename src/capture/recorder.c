@@ -390,7 +390,8 @@ static int user_ips(struct recorder *r, struct proctab_proc *pr, const struct re
 		return err;
 	/* auto: where neither CFI nor the frame pointer could go on, a longer kernel walk is the better
 	 * guess. */
-	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO && s->nr_uips > res->nr) {
+	if (r->opts.call_graph == RECORDER_CG_AUTO && res->status >= UNWINDER_NO_INFO &&
+	    s->nr_uips > res->nr) {
 		r->kernel_walks++;
 		return 0;
 	}

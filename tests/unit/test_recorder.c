@@ -67,7 +67,8 @@ static void test_forget_exited(void **state)
 	profile__release(&p);
 }
 
-/* The function a sample of the gone child is taken in: the child is a fork, so it is at this address there. */
+/* The function a sample of the gone child is taken in: the child is a fork, so it is at this address there.
+ */
 int gone_target_fn(int x); /* global, so that the symbolizer finds it by name */
 __attribute__((noinline, used)) int gone_target_fn(int x)
 {
@@ -101,7 +102,8 @@ static void send_path(struct recorder *r, const char *path, uint32_t dmaj, uint3
 }
 
 /* A sample of a child that is gone, named through events of this binary's mappings (ino_delta shifts the
- * inode the events give) and a path event for 'path'. Returns whether the sample got gone_target_fn's name. */
+ * inode the events give) and a path event for 'path'. Returns whether the sample got gone_target_fn's name.
+ */
 static int gone_named(const char *path, uint64_t ino_delta, uint64_t *from_events)
 {
 	char exe[PATH_MAX];
@@ -141,7 +143,8 @@ static int gone_named(const char *path, uint64_t ino_delta, uint64_t *from_event
 		ev.start = e->start;
 		ev.end = e->end;
 		ev.pgoff = e->offset;
-		ev.prot = (e->perms & PROCMAPS_R ? SCORCH_PROT_READ : 0) | (e->perms & PROCMAPS_X ? SCORCH_PROT_EXEC : 0);
+		ev.prot = (e->perms & PROCMAPS_R ? SCORCH_PROT_READ : 0) |
+			  (e->perms & PROCMAPS_X ? SCORCH_PROT_EXEC : 0);
 		assert_int_equal(recorder__add_event(r, &ev, sizeof(ev)), 0);
 		if (!found++)
 			send_path(r, path, e->dev_major, e->dev_minor, e->inode + ino_delta);
@@ -157,7 +160,8 @@ static int gone_named(const char *path, uint64_t ino_delta, uint64_t *from_event
 	*from_events = profile__counter_get(&p, "maps_from_events");
 	found = 0;
 	for (i = 0; i < p.nr_frames; i++)
-		if (p.frames[i].function && strcmp(profile__str(&p, p.frames[i].function), "gone_target_fn") == 0)
+		if (p.frames[i].function &&
+		    strcmp(profile__str(&p, p.frames[i].function), "gone_target_fn") == 0)
 			found = 1;
 	recorder__free(r);
 	profile__release(&p);
@@ -213,7 +217,8 @@ static void test_impossible_callers(void **state)
 	procmaps__init(&m);
 	assert_int_equal(procmaps__read(&m, getpid()), 0);
 	for (i = 1; i < m.nr && !hole; i++)
-		if (m.entries[i].start > m.entries[i - 1].end + 0x10000 && m.entries[i].start < 0x800000000000ULL)
+		if (m.entries[i].start > m.entries[i - 1].end + 0x10000 &&
+		    m.entries[i].start < 0x800000000000ULL)
 			hole = m.entries[i - 1].end + 0x8000;
 	procmaps__release(&m);
 	assert_int_not_equal(hole, 0);
@@ -300,7 +305,8 @@ static pid_t jit_child(uint64_t *addr, int *ctl)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
 		char path[64], c;
 		uint64_t a = (uint64_t)(uintptr_t)mem;
 
@@ -370,8 +376,11 @@ static void test_jit_perfmap(void **state)
 	assert_int_equal(p.nr_stacks, 1);
 	first = 0;
 	assert_null(loc_name(&p, first));
-	assert_int_equal(p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].kind, PROFILE_MAP_JIT);
-	assert_string_equal(profile__str(&p, p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].name), path);
+	assert_int_equal(p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].kind,
+			 PROFILE_MAP_JIT);
+	assert_string_equal(
+		profile__str(&p, p.mappings[p.locations[profile__stack_locs(&p, first)[0]].mapping].name),
+		path);
 	assert_int_equal(p.locations[profile__stack_locs(&p, first)[0]].addr, addr + 0x10);
 	/* Read between ring-buffer reads (in a worker thread): the location is named. */
 	for (i = 0; i < 500 && !loc_name(&p, first); i++) {
@@ -410,10 +419,8 @@ static void test_jit_perfmap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_forget_exited),
-		cmocka_unit_test(test_gone_from_events),
-		cmocka_unit_test(test_impossible_callers),
-		cmocka_unit_test(test_auto_kernel_walk),
+		cmocka_unit_test(test_forget_exited),      cmocka_unit_test(test_gone_from_events),
+		cmocka_unit_test(test_impossible_callers), cmocka_unit_test(test_auto_kernel_walk),
 		cmocka_unit_test(test_jit_perfmap),
 	};
 
