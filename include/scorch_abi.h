@@ -8,6 +8,57 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+/*
+ * In-kernel unwinding (-g auto). The sandboxed child turns a file's .eh_frame/.debug_frame into rows
+ * (src/unwind/uwtable.h); user space validates them and writes them into 'uw_rows', one array of
+ * SCORCH_UW_ROWS_MAX rows shared by all files (a file's rows are a contiguous, sorted run), and tells
+ * the BPF program, per process, which mapping uses which run ('uw_procs', key: tgid).
+ *
+ * A row covers the addresses from its pc up to the next row's pc (the last row of a run covers nothing
+ * past its own pc: user space ends every run with an UNKNOWN row at the end of the last FDE). pc is
+ * relative to the mapping's bias: the address in the process minus scorch_uw_map.bias.
+ */
+enum scorch_uw_kind {
+	SCORCH_UW_UNKNOWN = 0, /* no CFI, or CFI the kernel walk cannot follow: fall back to the copy */
+	SCORCH_UW_CFA_RSP = 1, /* CFA = RSP + cfa_off */
+	SCORCH_UW_CFA_RBP = 2, /* CFA = RBP + cfa_off */
+	SCORCH_UW_PLT = 3,     /* a PLT entry: CFA = RSP + 8, + 8 more when (RIP & 15) >= cfa_off */
+	SCORCH_UW_END = 4,     /* the outermost frame: no caller (return address undefined) */
+	SCORCH_UW_KIND_MAX = SCORCH_UW_END,
+};
+
+/* In every row, the return address is at CFA - 8 (x86-64: the CFI of anything else is UNKNOWN). */
+struct scorch_uw_row {
+	__u32 pc;      /* start of the range, relative to the mapping's bias */
+	__u16 cfa_off; /* see enum scorch_uw_kind */
+	__s8 rbp_off;  /* RBP saved at CFA + 8 * rbp_off; 0: RBP keeps its value in the caller */
+	__u8 kind;     /* enum scorch_uw_kind */
+};
+
+_Static_assert(sizeof(struct scorch_uw_row) == 8, "struct scorch_uw_row layout changed: update both sides");
+
+/* Rows in uw_rows: 8 bytes each, 16 MiB by default (resized by user space). */
+#define SCORCH_UW_ROWS_MAX (2u << 20)
+/* Executable mappings with a table per process; a process with more falls back for the others. */
+#define SCORCH_UW_MAPS 128
+/* Processes with tables at once (others fall back to the copy). */
+#define SCORCH_UW_PROCS 8192
+
+struct scorch_uw_map {
+	__u64 start, end; /* [start, end) in the process */
+	__u64 bias;       /* address - bias = row pc */
+	__u32 first, nr;  /* rows uw_rows[first, first + nr) */
+};
+
+/* A process's mappings with tables, sorted by start, not overlapping. */
+struct scorch_uw_proc {
+	__u32 nr;
+	__u32 exec_seq; /* the address space they describe: a sample of another exec_seq falls back */
+	struct scorch_uw_map maps[SCORCH_UW_MAPS];
+};
+
+_Static_assert(sizeof(struct scorch_uw_map) == 32, "struct scorch_uw_map layout changed: update both sides");
+
 #endif
 
 /* Frames per stack: the kernel's default kernel.perf_event_max_stack. */
@@ -25,6 +76,9 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,   /* no frame-pointer walk was made (ustack[] is empty) */
 	SCORCH_SAMPLE_IN_EXEC = 1 << 7,      /* taken inside execve: no user stack, as the user registers
 					      * belong to the image being replaced, perhaps with the new mm */
+	SCORCH_SAMPLE_UNWOUND = 1 << 8,      /* ustack[] was unwound in the kernel from the unwind tables
+					      * (uw_rows): complete, no stack copy follows */
+	SCORCH_SAMPLE_UW_ROOT = 1 << 9,      /* ... and it ended at the outermost frame (CFI or RA 0) */
 };
 
 /*
@@ -91,6 +145,13 @@ enum scorch_counter {
 	SCORCH_CNT_IN_EXEC,         /* samples taken inside execve: kernel stack only */
 	SCORCH_CNT_LOST_EVENTS,     /* mapping events (struct scorch_event) dropped: event ring buffer full */
 	SCORCH_CNT_WALKS_REFUSED,   /* mapping walks the kernel refused (mmap lock contended, or no memory) */
+	SCORCH_CNT_UW_DONE,         /* user stacks unwound in the kernel from the tables */
+	SCORCH_CNT_UW_NO_PROC,      /* fell back to the copy: the process has no tables (yet) */
+	SCORCH_CNT_UW_NO_TABLE,     /* fell back: an address in no mapping with a table (JIT, not loaded yet) */
+	SCORCH_CNT_UW_UNKNOWN,      /* fell back: the row says the CFI cannot be followed in the kernel */
+	SCORCH_CNT_UW_READ,         /* fell back: a return address or saved RBP could not be read */
+	SCORCH_CNT_UW_BAD,          /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
+	SCORCH_CNT_UW_DEPTH,        /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
 	SCORCH_CNT_MAX,
 };
 
@@ -151,5 +212,56 @@ struct scorch_path_event {
 
 _Static_assert(sizeof(struct scorch_path_event) == 32 + SCORCH_PATH_MAX,
 	       "struct scorch_path_event layout changed: update both sides");
+
+/*
+ * In-kernel unwinding (-g auto). The sandboxed child turns a file's .eh_frame/.debug_frame into rows
+ * (src/unwind/uwtable.h); user space validates them and writes them into 'uw_rows', one array of
+ * SCORCH_UW_ROWS_MAX rows shared by all files (a file's rows are a contiguous, sorted run), and tells
+ * the BPF program, per process, which mapping uses which run ('uw_procs', key: tgid).
+ *
+ * A row covers the addresses from its pc up to the next row's pc (the last row of a run covers nothing
+ * past its own pc: user space ends every run with an UNKNOWN row at the end of the last FDE). pc is
+ * relative to the mapping's bias: the address in the process minus scorch_uw_map.bias.
+ */
+enum scorch_uw_kind {
+	SCORCH_UW_UNKNOWN = 0, /* no CFI, or CFI the kernel walk cannot follow: fall back to the copy */
+	SCORCH_UW_CFA_RSP = 1, /* CFA = RSP + cfa_off */
+	SCORCH_UW_CFA_RBP = 2, /* CFA = RBP + cfa_off */
+	SCORCH_UW_PLT = 3,     /* a PLT entry: CFA = RSP + 8, + 8 more when (RIP & 15) >= cfa_off */
+	SCORCH_UW_END = 4,     /* the outermost frame: no caller (return address undefined) */
+	SCORCH_UW_KIND_MAX = SCORCH_UW_END,
+};
+
+/* In every row, the return address is at CFA - 8 (x86-64: the CFI of anything else is UNKNOWN). */
+struct scorch_uw_row {
+	__u32 pc;      /* start of the range, relative to the mapping's bias */
+	__u16 cfa_off; /* see enum scorch_uw_kind */
+	__s8 rbp_off;  /* RBP saved at CFA + 8 * rbp_off; 0: RBP keeps its value in the caller */
+	__u8 kind;     /* enum scorch_uw_kind */
+};
+
+_Static_assert(sizeof(struct scorch_uw_row) == 8, "struct scorch_uw_row layout changed: update both sides");
+
+/* Rows in uw_rows: 8 bytes each, 16 MiB by default (resized by user space). */
+#define SCORCH_UW_ROWS_MAX (2u << 20)
+/* Executable mappings with a table per process; a process with more falls back for the others. */
+#define SCORCH_UW_MAPS 128
+/* Processes with tables at once (others fall back to the copy). */
+#define SCORCH_UW_PROCS 8192
+
+struct scorch_uw_map {
+	__u64 start, end; /* [start, end) in the process */
+	__u64 bias;       /* address - bias = row pc */
+	__u32 first, nr;  /* rows uw_rows[first, first + nr) */
+};
+
+/* A process's mappings with tables, sorted by start, not overlapping. */
+struct scorch_uw_proc {
+	__u32 nr;
+	__u32 exec_seq; /* the address space they describe: a sample of another exec_seq falls back */
+	struct scorch_uw_map maps[SCORCH_UW_MAPS];
+};
+
+_Static_assert(sizeof(struct scorch_uw_map) == 32, "struct scorch_uw_map layout changed: update both sides");
 
 #endif
