@@ -8,57 +8,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-/*
- * In-kernel unwinding (-g auto). The sandboxed child turns a file's .eh_frame/.debug_frame into rows
- * (src/unwind/uwtable.h); user space validates them and writes them into 'uw_rows', one array of
- * SCORCH_UW_ROWS_MAX rows shared by all files (a file's rows are a contiguous, sorted run), and tells
- * the BPF program, per process, which mapping uses which run ('uw_procs', key: tgid).
- *
- * A row covers the addresses from its pc up to the next row's pc (the last row of a run covers nothing
- * past its own pc: user space ends every run with an UNKNOWN row at the end of the last FDE). pc is
- * relative to the mapping's bias: the address in the process minus scorch_uw_map.bias.
- */
-enum scorch_uw_kind {
-	SCORCH_UW_UNKNOWN = 0, /* no CFI, or CFI the kernel walk cannot follow: fall back to the copy */
-	SCORCH_UW_CFA_RSP = 1, /* CFA = RSP + cfa_off */
-	SCORCH_UW_CFA_RBP = 2, /* CFA = RBP + cfa_off */
-	SCORCH_UW_PLT = 3,     /* a PLT entry: CFA = RSP + 8, + 8 more when (RIP & 15) >= cfa_off */
-	SCORCH_UW_END = 4,     /* the outermost frame: no caller (return address undefined) */
-	SCORCH_UW_KIND_MAX = SCORCH_UW_END,
-};
-
-/* In every row, the return address is at CFA - 8 (x86-64: the CFI of anything else is UNKNOWN). */
-struct scorch_uw_row {
-	__u32 pc;      /* start of the range, relative to the mapping's bias */
-	__u16 cfa_off; /* see enum scorch_uw_kind */
-	__s8 rbp_off;  /* RBP saved at CFA + 8 * rbp_off; 0: RBP keeps its value in the caller */
-	__u8 kind;     /* enum scorch_uw_kind */
-};
-
-_Static_assert(sizeof(struct scorch_uw_row) == 8, "struct scorch_uw_row layout changed: update both sides");
-
-/* Rows in uw_rows: 8 bytes each, 16 MiB by default (resized by user space). */
-#define SCORCH_UW_ROWS_MAX (2u << 20)
-/* Executable mappings with a table per process; a process with more falls back for the others. */
-#define SCORCH_UW_MAPS 128
-/* Processes with tables at once (others fall back to the copy). */
-#define SCORCH_UW_PROCS 8192
-
-struct scorch_uw_map {
-	__u64 start, end; /* [start, end) in the process */
-	__u64 bias;       /* address - bias = row pc */
-	__u32 first, nr;  /* rows uw_rows[first, first + nr) */
-};
-
-/* A process's mappings with tables, sorted by start, not overlapping. */
-struct scorch_uw_proc {
-	__u32 nr;
-	__u32 exec_seq; /* the address space they describe: a sample of another exec_seq falls back */
-	struct scorch_uw_map maps[SCORCH_UW_MAPS];
-};
-
-_Static_assert(sizeof(struct scorch_uw_map) == 32, "struct scorch_uw_map layout changed: update both sides");
-
 #endif
 
 /* Frames per stack: the kernel's default kernel.perf_event_max_stack. */
