@@ -271,12 +271,16 @@ static void check_variant(const char *cc, const char *ld, int pie, int fp, int d
 	uint64_t start, fn, a;
 	int rbp_rows = 0;
 
-	snprintf(bin, sizeof(bin), "%s/%s_%s_%s_%s%s", dir, cc, ld, pie ? "pie" : "nopie", fp ? "fp" : "nofp",
-		 dframe ? "_dframe" : "");
-	snprintf(what, sizeof(what), "%s -O2 -fuse-ld=%s %s %s %s", cc, ld,
-		 pie ? "-fPIE -pie" : "-fno-pie -no-pie",
-		 fp ? "-fno-omit-frame-pointer" : "-fomit-frame-pointer",
-		 dframe ? "-g -fno-asynchronous-unwind-tables -fno-unwind-tables" : "");
+	snprintf(bin, sizeof(bin), "%s/%s_%s_%s_%s_%d", dir, cc, ld, pie ? "pie" : "nopie",
+		 fp ? "fp" : "nofp", dframe);
+	snprintf(
+		what, sizeof(what), "%s -O2 -fuse-ld=%s %s %s %s", cc, ld,
+		pie ? "-fPIE -pie" : "-fno-pie -no-pie",
+		fp ? "-fno-omit-frame-pointer" : "-fomit-frame-pointer",
+		!dframe ? ""
+		: dframe == 1
+			? "-g -fno-asynchronous-unwind-tables -fno-unwind-tables"
+			: "-g -fno-asynchronous-unwind-tables -fno-unwind-tables -Wl,--compress-debug-sections=zlib");
 	if (run("%s -o %s %s", what, bin, src))
 		fail_msg("cannot build: %s", what);
 	build_file(bin, &t);
@@ -348,11 +352,16 @@ static void test_clang_lld(void **state)
 	check_cc_ld("clang", "lld");
 }
 
-/* Code described by .debug_frame only: its FDEs fill the ranges .eh_frame (crt files) leaves. */
+/*
+ * Code described by .debug_frame only: its FDEs fill the ranges .eh_frame (crt files) leaves; the
+ * section as written, and compressed (zlib).
+ */
 static void test_debug_frame_only(void **state)
 {
 	(void)state;
 	check_variant("gcc", "bfd", 1, 1, 1);
+	check_variant("gcc", "bfd", 1, 1, 2);
+	assert_int_equal(run("readelf -SW %s/gcc_bfd_pie_fp_2 | grep -q ' .debug_frame .* C '", dir), 0);
 }
 
 static void test_libc(void **state)
