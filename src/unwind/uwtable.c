@@ -302,6 +302,9 @@ static int inflate_sec(struct sec *s)
 		return -ENOEXEC;
 	if (ch.ch_size > UWTABLE_MAX_SECTION)
 		return -EFBIG;
+	/* zlib expands 1032 times at most: a larger claim is a lie, not worth its allocation */
+	if (ch.ch_size > (s->size - sizeof(ch)) * 1032 + 64)
+		return -ENOEXEC;
 	out = malloc(ch.ch_size ? ch.ch_size : 1);
 	if (!out)
 		return -ENOMEM;
@@ -888,9 +891,10 @@ static int walk(struct builder *b, const struct sec *s, int in_debug)
 		b->t->st.fdes++;
 		cie_off = in_debug ? e.id : e.id_pos - e.id;
 		key = (uint32_t)cie_off | (in_debug ? IN_DEBUG : 0);
-		ci = cie_off < s->size ? bsearch(&key, b->cies + first_cie, b->nr_cies - first_cie,
-						 sizeof(*b->cies), cie_cmp)
-				       : NULL;
+		ci = cie_off < s->size && b->nr_cies > first_cie
+			     ? bsearch(&key, b->cies + first_cie, b->nr_cies - first_cie, sizeof(*b->cies),
+				       cie_cmp)
+			     : NULL;
 		if (e.id_pos < e.id && !in_debug)
 			ci = NULL;
 		if (!ci || !ci->ok ||
