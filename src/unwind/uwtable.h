@@ -10,6 +10,11 @@
  * struct uwtable_stats, and the BPF walk falls back to the stack copy there. The root side only
  * checks the rows (uwtable__validate) before writing them into the BPF map.
  *
+ * Which CFI is used: the FDEs of .eh_frame, and of .debug_frame (compressed with zlib or not) for the
+ * addresses no .eh_frame FDE covers: sorted by start, an FDE overlapping an earlier one is cut to start
+ * where that one ends (or skipped), and a .debug_frame FDE ends where the next .eh_frame FDE starts.
+ * Between FDEs, and after the last one, is an UNKNOWN row. Consecutive equal rows are merged.
+ *
  * Row pcs are relative to t->base, an ELF virtual address: a mapping of the file at 'start' with file
  * offset 'pgoff' in segment (p_offset, p_vaddr) has bias = start - pgoff + p_offset - p_vaddr + base.
  *
@@ -28,15 +33,20 @@
 /* Bytes of .eh_frame or .debug_frame read at most (a larger section is refused with -EFBIG). */
 #define UWTABLE_MAX_SECTION (256u << 20)
 
+/*
+ * fdes counts the FDEs of both sections; bad_fdes those that could not be parsed, or whose CIE could
+ * not (their range is UNKNOWN). unknown counts the UNKNOWN rows within FDEs, each by one reason below;
+ * too_large also counts the FDEs starting or ending 4 GiB or more past base (left out, or cut there).
+ */
 struct uwtable_stats {
-	uint32_t fdes;      /* FDEs read */
-	uint32_t bad_fdes;  /* FDEs (or CIEs) that could not be parsed: their range is UNKNOWN */
-	uint32_t unknown;   /* UNKNOWN rows within FDEs, by reason: */
-	uint32_t cfa_reg;   /*   the CFA from a register other than RSP or RBP */
-	uint32_t cfa_expr;  /*   the CFA by an expression that is not the PLT's */
-	uint32_t ra_rule;   /*   the return address not at CFA - 8 */
-	uint32_t rbp_rule;  /*   RBP restored by a rule other than "saved at CFA + N" */
-	uint32_t too_large; /*   a CFA offset over 16 bits, an RBP offset over 8 bits x 8, a pc over 32 bits */
+	uint32_t fdes;
+	uint32_t bad_fdes;
+	uint32_t unknown;
+	uint32_t cfa_reg;   /* the CFA from a register other than RSP or RBP */
+	uint32_t cfa_expr;  /* the CFA by an expression that is not the PLT's */
+	uint32_t ra_rule;   /* the return address not at CFA - 8 */
+	uint32_t rbp_rule;  /* RBP restored by a rule other than "saved at CFA + N" */
+	uint32_t too_large; /* a CFA offset not in [8, 65535], an RBP offset over 8 bits x 8 */
 };
 
 struct uwtable {
@@ -48,8 +58,10 @@ struct uwtable {
 
 /*
  * Build the table of the ELF file open at 'fd' (read with pread: never mmapped). Sections are read
- * only as far as UWTABLE_MAX_SECTION. -ENOEXEC: not an x86-64 ELF file, or no call frame information;
- * -E2BIG: over max_rows rows (at most UWTABLE_MAX_ROWS); -EFBIG; -EIO; -ENOMEM. On error t is empty.
+ * only as far as UWTABLE_MAX_SECTION. -ENOEXEC: not an x86-64 ELF file (or not a regular file), its
+ * section headers or sections past the end of the file, or no FDE that could be read; -E2BIG: over
+ * max_rows rows (at most UWTABLE_MAX_ROWS), or more FDEs in a section than that; -EFBIG; -EIO (a
+ * read failed); -ENOMEM. On error t is empty (its stats too).
  */
 int uwtable__build_fd(int fd, uint32_t max_rows, struct uwtable *t);
 /* The same over an ELF image in memory (size bytes). */
