@@ -36,7 +36,7 @@ struct uwtable_stats {
 	uint32_t cfa_expr;  /*   the CFA by an expression that is not the PLT's */
 	uint32_t ra_rule;   /*   the return address not at CFA - 8 */
 	uint32_t rbp_rule;  /*   RBP restored by a rule other than "saved at CFA + N" */
-	uint32_t too_large; /*   a CFA offset over 16 bits, an RBP offset over 8 bits x 8, a pc over 32 bits */
+	uint32_t too_large; /*   a CFA offset over 16 bits, RBP offset over 8 bits x 8, pc over 32 bits */
 };
 
 struct uwtable {
