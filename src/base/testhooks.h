@@ -14,6 +14,10 @@
  *   SCORCH_TEST_SANDBOX_UNWIND_CRASH    N      the child aborts at its Nth unwinding batch
  *   SCORCH_TEST_SANDBOX_REQUESTS        flag   the child honours the test requests (sandbox__test:
  *                                              open, crash, sleep, broker); without it, it ends on one
+ *   SCORCH_TEST_SANDBOX_UW_TABLE        string the child answers unwind tables (SBP_UW_TABLE) wrong:
+ *                                              "size" (a memfd one row too long), "unsealed", "rows"
+ *                                              (rows that fail uwtable__validate), "nofd" (no memfd),
+ *                                              "count" (max_rows ignored: more rows than asked)
  *   SCORCH_TEST_UNWIND_CRASH_MARKER     string the unwinding service aborts when it hands over the
  *                                              bytes of a file that holds this string (unwindsvc.h)
  *   SCORCH_TEST_IMAGES_BUDGET           N      bytes of file images the unwinding service keeps
@@ -37,6 +41,7 @@ enum testhook {
 	TESTHOOK_SANDBOX_LOOKUP_CRASH,
 	TESTHOOK_SANDBOX_UNWIND_CRASH,
 	TESTHOOK_SANDBOX_REQUESTS,
+	TESTHOOK_SANDBOX_UW_TABLE,
 	TESTHOOK_UNWIND_CRASH_MARKER,
 	TESTHOOK_IMAGES_BUDGET,
 	TESTHOOK_MAX_THREADS,

@@ -10,6 +10,7 @@
 
 #include "array.h"
 #include "sandbox_int.h"
+#include "uwtable.h"
 
 struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled)
 {
@@ -153,4 +154,14 @@ int sandbox__child_pid(struct sandbox *sb)
 int sandbox__test(struct sandbox *sb, struct sandbox_elf *e, enum sandbox_test what, const char *arg)
 {
 	return sb->ops->test(sb, e, what, arg);
+}
+
+int sandbox__uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!e || !max_rows)
+		return -EINVAL;
+	return sb->ops->uw_table(sb, e, max_rows > UWTABLE_MAX_ROWS ? UWTABLE_MAX_ROWS : max_rows, out);
 }

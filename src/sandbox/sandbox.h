@@ -26,7 +26,8 @@
  * are parsed defensively: bounded lengths, NUL-free strings, counts checked against the bytes present
  * (sbproto.h, the messages).
  *
- * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below.
+ * The same child unwinds DWARF stacks (unwindsvc.h) in batches: see "unwinding" below, and builds
+ * the unwind tables of the in-kernel unwinder (uwtable.h): see sandbox__uw_table().
  *
  * Disabled (enabled = 0, --no-sandbox of record, symbolize and report --resymbolize), the same
  * functions call the symbolizer and the unwinding service in-process (sandbox_local.c; both
@@ -97,6 +98,24 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 /* As symbolizer__has_dwarf(), the child loading the DWARF; 0 when the file was marked bad or the child
  * failed on it. */
 int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e);
+
+/*
+ * The unwind table of an opened file for the in-kernel unwinder (uwtable.h), built where the file's
+ * bytes are parsed: in the child (uwtable__build_fd on its descriptor of the file; the rows come back
+ * in a memfd of the child's, sealed, of exactly nr * 8 bytes, which this process reads and checks) or,
+ * disabled, in this process. max_rows as uwtable__build_fd's (1 or more; over UWTABLE_MAX_ROWS is
+ * capped to it). Timeouts and restarts as for any request.
+ * On success *out holds nr <= max_rows rows that pass uwtable__validate(), its base and counts; they
+ * are the caller's (uwtable__release). On error *out is empty. Returns 0 or a negative errno:
+ * the builder's (-ENOEXEC, -E2BIG, -EFBIG, -EIO, -ENOMEM), -ENOENT for the vDSO (no file), -EINVAL
+ * (no file or out, max_rows 0), -EMFILE when this process or the child is out of descriptors; when
+ * the child fails on the file it is killed, counted and the file marked bad as for a lookup, and the
+ * error is -EPIPE (it died), -ETIMEDOUT, or -EPROTO (a bad answer: counts out of range, more rows than
+ * asked, a memfd missing, unsealed or of another size, rows that fail uwtable__validate); a file
+ * marked bad earlier gives -EIO.
+ */
+struct uwtable;
+int sandbox__uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out);
 
 /*
  * For commands that only wait on the child (symbolize, report --resymbolize): pin this process, and so

@@ -2,7 +2,8 @@
 /*
  * The sandbox's child (sandbox.h): it locks itself down, says so (SBP_READY), then serves the parent's
  * requests (sbproto.h) through a table of handlers, one per request type: opening files it is passed,
- * lookups, the has-DWARF question, test requests, and the batched unwinding. A request that breaks
+ * lookups, the has-DWARF question, test requests, the batched unwinding, and building a file's unwind
+ * table for the in-kernel unwinder (its rows sent back in a sealed memfd). A request that breaks
  * the protocol ends the child (exit status 3; 4 when out of memory): the parent counts that as a
  * failure on the request's file.
  */
@@ -31,6 +32,7 @@
 #include "sandbox_int.h"
 #include "testhooks.h"
 #include "unwindsvc.h"
+#include "uwtable.h"
 
 /* The child's state: one per process, made in sandbox_child_main(). */
 struct child {
@@ -49,6 +51,7 @@ struct child {
 	uint64_t lookup_crash, lookups; /* SCORCH_TEST_SANDBOX_LOOKUP_CRASH */
 	uint64_t unwind_crash, batches; /* SCORCH_TEST_SANDBOX_UNWIND_CRASH */
 	int test_requests;              /* SCORCH_TEST_SANDBOX_REQUESTS: SBP_TEST is honoured */
+	const char *bad_table;          /* SCORCH_TEST_SANDBOX_UW_TABLE: how to answer tables wrong */
 	uint8_t in[SANDBOX_MAX_MSG];    /* the request being served */
 	uint8_t out[SBPROTO_MAX_BODY];  /* its answer */
 	uint8_t brk[SANDBOX_MAX_MSG];   /* the parent's answers to child_broker, which comes mid-request */
@@ -132,6 +135,10 @@ static int install_seccomp(void)
 		__NR_gettid,
 		__NR_sysinfo,
 		__NR_sched_yield,
+		/* SBP_UW_TABLE's rows go back in a memfd of our own (ftruncate on the files we are given
+		 * fails: they are open read-only). */
+		__NR_memfd_create,
+		__NR_ftruncate,
 #ifdef __NR_nanosleep
 		__NR_nanosleep,
 #endif
@@ -546,6 +553,76 @@ static void on_uw_batch(struct child *c, size_t len, int fd)
 	reply(c, SBP_UW_DONE, sbproto__encode_uw_done(c->out, sizeof(c->out), &d));
 }
 
+/* A test hook's wrong answer (SCORCH_TEST_SANDBOX_UW_TABLE), made before the rows go out. */
+static int bad_table(const struct child *c, const char *how)
+{
+	return c->bad_table && strcmp(c->bad_table, how) == 0;
+}
+
+/*
+ * The rows in a memfd of exactly their size, sealed so that the parent reads what we wrote and cannot
+ * be made to fault: its descriptor, or a negative errno.
+ */
+static int table_memfd(const struct child *c, const struct uwtable *t)
+{
+	size_t size = t->nr * sizeof(*t->rows) + (bad_table(c, "size") ? sizeof(*t->rows) : 0);
+	unsigned int seals = bad_table(c, "unsealed") ? 0 : SBPROTO_UW_TABLE_SEALS | F_SEAL_SEAL;
+	int fd = memfd_create("scorch-uwtable", MFD_CLOEXEC | MFD_ALLOW_SEALING), err;
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) ||
+	    (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		goto fail;
+	memcpy(p, t->rows, t->nr * sizeof(*t->rows));
+	if (bad_table(c, "rows") && t->nr >= 2)
+		((struct scorch_uw_row *)p)[1].pc = ((struct scorch_uw_row *)p)[0].pc; /* not increasing */
+	munmap(p, size); /* F_SEAL_WRITE wants no writable mapping */
+	if (seals && fcntl(fd, F_ADD_SEALS, seals))
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The builder reads the file by the unwinding service's descriptor of it (pread: no offset shared). */
+static void on_uw_table(struct child *c, size_t len, int fd)
+{
+	struct sbp_uw_tabled d = { 0 };
+	struct sbp_uw_table m;
+	struct uwtable t = { 0 };
+	int ffd, mfd = -1;
+
+	(void)fd;
+	if (sbproto__decode_uw_table(c->in, len, &m))
+		bail();
+	handle_elf(c, m.handle); /* in range; a stalled file hangs here (test hook) */
+	ffd = unwindsvc__file_fd(c->uw, m.handle);
+	if (bad_table(c, "count"))
+		m.max_rows = UWTABLE_MAX_ROWS; /* a child that ignores the limit */
+	d.status = ffd < 0 ? ffd : uwtable__build_fd(ffd, m.max_rows, &t);
+	if (d.status == 0 && (mfd = table_memfd(c, &t)) < 0)
+		d.status = mfd;
+	if (d.status == 0) {
+		d.nr = (uint32_t)t.nr;
+		d.base = t.base;
+		d.st = t.st;
+	}
+	uwtable__release(&t);
+	if (bad_table(c, "nofd") && mfd >= 0) {
+		close(mfd);
+		mfd = -1;
+	}
+	len = sbproto__encode_uw_tabled(c->out, sizeof(c->out), &d);
+	if (sbproto__send(c->sock, SBP_UW_TABLED, c->out, len, mfd))
+		bail();
+	if (mfd >= 0)
+		close(mfd);
+}
+
 /* The parent's requests. fd: whether one comes with a descriptor (a lost one included). */
 static const struct {
 	void (*fn)(struct child *c, size_t len, int fd);
@@ -556,6 +633,7 @@ static const struct {
 	[SBP_HAS_DWARF] = { on_has_dwarf, 0 }, [SBP_TEST] = { on_test, 0 },
 	[SBP_UW_SETUP] = { on_uw_setup, 1 },   [SBP_UW_MAPS] = { on_uw_maps, 0 },
 	[SBP_UW_FORGET] = { on_uw_forget, 0 }, [SBP_UW_BATCH] = { on_uw_batch, 0 },
+	[SBP_UW_TABLE] = { on_uw_table, 0 },
 };
 
 void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid, gid_t gid)
@@ -584,6 +662,7 @@ void sandbox_child_main(int sock, const struct symbolizer_opts *opts, uid_t uid,
 	c->lookup_crash = testhooks__num(TESTHOOK_SANDBOX_LOOKUP_CRASH);
 	c->unwind_crash = testhooks__num(TESTHOOK_SANDBOX_UNWIND_CRASH);
 	c->test_requests = testhooks__set(TESTHOOK_SANDBOX_REQUESTS);
+	c->bad_table = testhooks__str(TESTHOOK_SANDBOX_UW_TABLE);
 	/* The terminal's ^C is for the recorder, which ends us by closing the socket. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);

@@ -84,6 +84,9 @@ struct symsvc_ops {
 	int (*uw_round)(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint32_t *gen);
 	/* File images the unwinder dropped so far (all its children). */
 	uint64_t (*uw_evicted)(const struct sandbox *sb);
+
+	/* --- unwind tables: sandbox__uw_table(), max_rows in 1..UWTABLE_MAX_ROWS, *out zeroed --- */
+	int (*uw_table)(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out);
 };
 
 extern const struct symsvc_ops sandbox_local_ops; /* sandbox_local.c */

@@ -12,6 +12,7 @@
 #include "safeopen.h"
 #include "sandbox_int.h"
 #include "unwindsvc.h"
+#include "uwtable.h"
 
 static struct symbolizer *sym(struct sandbox *sb)
 {
@@ -201,6 +202,28 @@ static uint64_t local_uw_evicted(const struct sandbox *sb)
 	return unwindsvc__images_evicted(sb->uw->impl);
 }
 
+/* --- unwind tables ------------------------------------------------------------------------------ */
+
+/* The builder reads our dup of the file with pread, so its offset is no one's concern. */
+static int local_uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out)
+{
+	int err;
+
+	(void)sb;
+	if (e->fd < 0)
+		return -ENOENT; /* the vDSO, or a file without a descriptor */
+	err = uwtable__build_fd(e->fd, max_rows, out);
+	if (err)
+		return err;
+	/* The same promise as the child's rows: a table that fails the check is not handed out. */
+	if (out->nr > max_rows || uwtable__validate(out->rows, out->nr)) {
+		uwtable__release(out);
+		memset(out, 0, sizeof(*out));
+		return -EPROTO;
+	}
+	return 0;
+}
+
 const struct symsvc_ops sandbox_local_ops = {
 	.init = local_init,
 	.release = local_release,
@@ -220,4 +243,5 @@ const struct symsvc_ops sandbox_local_ops = {
 	.uw_handle = local_uw_handle,
 	.uw_round = local_uw_round,
 	.uw_evicted = local_uw_evicted,
+	.uw_table = local_uw_table,
 };

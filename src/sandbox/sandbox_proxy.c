@@ -423,12 +423,15 @@ static int broker_open(struct sandbox *sb, size_t len)
 }
 
 /* See sandbox_proxy.h. The answer's body is left in p->msg. */
-int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
-			  size_t len, int fd, uint32_t want)
+int sandbox_proxy_request_fd(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
+			     size_t len, int fd, uint32_t want, int *rfd)
 {
 	struct proxy *p = px(sb);
 	struct timespec t0, t;
 	int err;
+
+	if (rfd)
+		*rfd = -1;
 
 	if (!p->pid && (err = sandbox_proxy_start(sb)))
 		return err;
@@ -461,7 +464,13 @@ int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t ty
 			sandbox_proxy_failed(sb, e, "cannot be polled");
 			return err;
 		}
-		got = sbproto__recv(p->sock, p->msg, &n, NULL);
+		got = sbproto__recv(p->sock, p->msg, &n, rfd);
+		if (rfd && *rfd != -1 && (got <= 0 || (uint32_t)got != want)) {
+			/* A descriptor is welcome only with the answer that takes one. */
+			if (*rfd >= 0)
+				close(*rfd);
+			*rfd = -1;
+		}
 		if (got == 0 || got == -ECONNRESET)
 			return child_gone(sb, e, "died", -EPIPE);
 		if (got < 0) {
@@ -475,6 +484,12 @@ int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t ty
 			return -EPROTO;
 		}
 	}
+}
+
+int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
+			  size_t len, int fd, uint32_t want)
+{
+	return sandbox_proxy_request_fd(sb, e, type, body, len, fd, want, NULL);
 }
 
 int sandbox_proxy_open(struct sandbox *sb, struct sandbox_elf *e)
@@ -780,4 +795,5 @@ const struct symsvc_ops sandbox_proxy_ops = {
 	.uw_handle = sandbox_proxy_uw_handle,
 	.uw_round = sandbox_proxy_uw_round,
 	.uw_evicted = sandbox_proxy_uw_evicted,
+	.uw_table = sandbox_proxy_uw_table,
 };

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sandbox_int.h"
+#include "uwtable.h"
 
 /*
  * Fork a child (the caller checked that none runs) and wait until it says it is locked down; 0 or a
@@ -36,6 +37,13 @@ void sandbox_proxy_failed(struct sandbox *sb, struct sandbox_elf *e, const char 
 #define SANDBOX_OUTSIDE_RETRIES 3
 int sandbox_proxy_request(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
 			  size_t len, int fd, uint32_t want);
+/*
+ * The same for an answer that may carry a descriptor (SBP_UW_TABLED): in *rfd when it comes with the
+ * answer of type 'want' (owned by the caller), SBPROTO_FD_LOST when one was sent but this process had
+ * no room for it, else -1. A descriptor that comes with any other message is closed.
+ */
+int sandbox_proxy_request_fd(struct sandbox *sb, struct sandbox_elf *e, uint32_t type, const void *body,
+			     size_t len, int fd, uint32_t want, int *rfd);
 /* The last answer's body (valid until the next request). */
 const uint8_t *sandbox_proxy_msg(const struct sandbox *sb);
 void sandbox_proxy_new_operation(struct sandbox *sb);
@@ -48,5 +56,15 @@ void sandbox_proxy_uw_release(struct sandbox *sb, struct sandbox_uw *uw);
 uint32_t sandbox_proxy_uw_handle(struct sandbox *sb, struct sandbox_elf *e);
 int sandbox_proxy_uw_round(struct sandbox *sb, const uint32_t *todo, uint32_t nt, uint32_t *gen);
 uint64_t sandbox_proxy_uw_evicted(const struct sandbox *sb);
+/* struct symsvc_ops's uw_table: SBP_UW_TABLE, the rows read by sandbox_proxy_uw_table_rows. */
+int sandbox_proxy_uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out);
+/*
+ * The parent's check of SBP_UW_TABLED's memfd 'fd' (untrusted: any descriptor the child sent) that the
+ * message says holds 'nr' rows (1..UWTABLE_MAX_ROWS): a regular file sealed with at least
+ * SBPROTO_UW_TABLE_SEALS, of exactly nr * 8 bytes, whose rows pass uwtable__validate. They are read
+ * (pread, never mapped) into out->rows (owned by the caller, uwtable__release), out->nr set; base and
+ * counts are left to the caller. 0, -EPROTO (out empty), or -ENOMEM.
+ */
+int sandbox_proxy_uw_table_rows(int fd, uint32_t nr, struct uwtable *out);
 
 #endif

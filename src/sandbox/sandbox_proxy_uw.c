@@ -3,6 +3,8 @@
  * The unwinding's rounds in the child (sandbox_proxy.h): the stacks go into a memfd that the child
  * maps read-only, the results come back through a second memfd that the parent copies before parsing
  * them defensively; the mappings of each process are sent before the first batch that needs them.
+ * Also a file's unwind table built in the child (SBP_UW_TABLE), whose rows come back in a sealed
+ * memfd of the child's that the parent reads and checks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "safeopen.h"
 #include "sandbox_proxy.h"
 #include "unwindsvc.h"
+#include "uwtable.h"
 
 struct proxy_uw {
 	int req_fd, res_fd;                 /* the memfds of uw->req and uw->res */
@@ -244,4 +248,81 @@ again:
 bad:
 	sandbox_proxy_failed(sb, NULL, "sent a bad unwinding result");
 	return -EIO;
+}
+
+/* --- unwind tables ------------------------------------------------------------------------------ */
+
+int sandbox_proxy_uw_table_rows(int fd, uint32_t nr, struct uwtable *out)
+{
+	size_t size = (size_t)nr * sizeof(*out->rows), got = 0;
+	struct stat st;
+	int seals;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || !nr || nr > UWTABLE_MAX_ROWS)
+		return -EPROTO;
+	/* Sealed (only memfds and tmpfs files can be): nobody changes what we read, or its size. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & SBPROTO_UW_TABLE_SEALS) != SBPROTO_UW_TABLE_SEALS || fstat(fd, &st) ||
+	    !S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size != size)
+		return -EPROTO;
+	out->rows = malloc(size);
+	if (!out->rows)
+		return -ENOMEM;
+	while (got < size) {
+		ssize_t n = pread(fd, (uint8_t *)out->rows + got, size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != size || uwtable__validate(out->rows, nr)) {
+		free(out->rows);
+		out->rows = NULL;
+		return -EPROTO;
+	}
+	out->nr = nr;
+	return 0;
+}
+
+int sandbox_proxy_uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out)
+{
+	struct sbp_uw_table rq = { 0, max_rows };
+	struct sbp_uw_tabled d;
+	uint8_t body[8];
+	int n, fd = -1, err;
+
+	sandbox_proxy_new_operation(sb);
+	do {
+		if ((err = sandbox_proxy_open(sb, e)) < 0)
+			return err;
+		rq.handle = e->handle;
+		n = sandbox_proxy_request_fd(sb, e, SBP_UW_TABLE, body,
+					     sbproto__encode_uw_table(body, sizeof(body), &rq), -1,
+					     SBP_UW_TABLED, &fd);
+	} while (n == -EAGAIN);
+	if (n < 0)
+		return n;
+	if (fd == SBPROTO_FD_LOST)
+		return safeopen__fd_error(
+			-EMFILE); /* this process out of descriptors: not the child's doing */
+	if (sbproto__decode_uw_tabled(sandbox_proxy_msg(sb), (size_t)n, &d))
+		err = -EPROTO;
+	else if (d.status < 0)
+		err = fd >= 0 ? -EPROTO : d.status;
+	else if (d.nr > max_rows)
+		err = -EPROTO;
+	else
+		err = sandbox_proxy_uw_table_rows(fd, d.nr, out);
+	if (fd >= 0)
+		close(fd);
+	if (err == -EPROTO)
+		sandbox_proxy_failed(sb, e, "sent a bad unwind table");
+	if (err)
+		return err;
+	out->base = d.base;
+	out->st = d.st;
+	return 0;
 }

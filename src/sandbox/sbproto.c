@@ -12,6 +12,8 @@
 
 _Static_assert(sizeof(struct sbp_hdr) == 8, "the header is two u32");
 _Static_assert(SBP__NR <= 256, "types fit the receiver's check");
+_Static_assert(sizeof(struct uwtable_stats) == 8 * 4,
+	       "struct uwtable_stats changed: update SBP_UW_TABLED (sbproto.h) and its encoder and decoder");
 
 /* --- framing ------------------------------------------------------------------------------------ */
 
@@ -100,7 +102,8 @@ int sbproto__recv(int sock, uint8_t *buf, size_t *len, int *fd)
 		bad = 1;
 	/*
 	 * A descriptor sent but not received: the receiver is out of descriptors (its RLIMIT_NOFILE), which
-	 * the message's handler answers as such (SBPROTO_FD_LOST). Only the child receives descriptors.
+	 * the message's handler answers as such (SBPROTO_FD_LOST). The child receives descriptors with
+	 * requests, the parent with SBP_UW_TABLED only.
 	 */
 	if (mh.msg_flags & MSG_CTRUNC) {
 		if (!fd)
@@ -490,6 +493,64 @@ int sbproto__decode_uw_done(const uint8_t *buf, size_t len, struct sbp_uw_done *
 	memcpy(&m->status, buf, 4);
 	memcpy(&m->res_len, buf + 8, 8);
 	memcpy(&m->evicted, buf + 16, 8);
+	return 0;
+}
+
+size_t sbproto__encode_uw_table(uint8_t *buf, size_t cap, const struct sbp_uw_table *m)
+{
+	return done(put32(buf, cap, put32(buf, cap, 0, m->handle), m->max_rows));
+}
+
+int sbproto__decode_uw_table(const uint8_t *buf, size_t len, struct sbp_uw_table *m)
+{
+	if (len != 8)
+		return -EPROTO;
+	memcpy(&m->handle, buf, 4);
+	memcpy(&m->max_rows, buf + 4, 4);
+	return m->max_rows && m->max_rows <= UWTABLE_MAX_ROWS ? 0 : -EPROTO;
+}
+
+/* The counts in their order on the wire. */
+static uint32_t *tabled_count(struct uwtable_stats *st, int i)
+{
+	uint32_t *const f[8] = { &st->fdes,     &st->bad_fdes, &st->unknown,  &st->cfa_reg,
+				 &st->cfa_expr, &st->ra_rule,  &st->rbp_rule, &st->too_large };
+
+	return f[i];
+}
+
+size_t sbproto__encode_uw_tabled(uint8_t *buf, size_t cap, const struct sbp_uw_tabled *m)
+{
+	struct uwtable_stats st = m->st;
+	size_t at = put32(buf, cap, 0, (uint32_t)m->status);
+	int i;
+
+	at = put32(buf, cap, at, m->nr);
+	at = put64(buf, cap, at, m->base);
+	for (i = 0; i < 8; i++)
+		at = put32(buf, cap, at, *tabled_count(&st, i));
+	return done(at);
+}
+
+int sbproto__decode_uw_tabled(const uint8_t *buf, size_t len, struct sbp_uw_tabled *m)
+{
+	size_t at = 16;
+	int i, zero = 1;
+
+	if (len != 48)
+		return -EPROTO;
+	memcpy(&m->status, buf, 4);
+	memcpy(&m->nr, buf + 4, 4);
+	memcpy(&m->base, buf + 8, 8);
+	for (i = 0; i < 8; i++) {
+		get(buf, len, &at, tabled_count(&m->st, i), 4);
+		zero &= *tabled_count(&m->st, i) == 0;
+	}
+	if (m->status == 0)
+		return m->nr && m->nr <= UWTABLE_MAX_ROWS ? 0 : -EPROTO;
+	/* A failure carries nothing: no rows, no base, no counts. */
+	if (m->status < -4095 || m->status > 0 || m->nr || m->base || !zero)
+		return -EPROTO;
 	return 0;
 }
 

@@ -17,18 +17,21 @@
  * and a decoder here (the child-to-parent decoder goes into tests/fuzz/fuzz_sandbox.c, with a seed),
  * a handler in the child's table (sandbox_child.c), and the parent's call in sandbox_proxy.c (or
  * sandbox_proxy_uw.c), with its in-process counterpart in sandbox_local.c when struct symsvc_ops
- * gains a function. An answer that can outgrow SANDBOX_MAX_MSG (an unwind table built in the child,
- * say) goes through a sealed memfd as SBP_UW_BATCH's results do, the message carrying its length.
+ * gains a function. An answer that can outgrow SANDBOX_MAX_MSG goes through a memfd, the message
+ * carrying its length: SBP_UW_BATCH's results through one the parent made and shares with the child,
+ * SBP_UW_TABLED's rows through one the child makes, fills and seals, passed with the answer.
  */
 #ifndef SCORCH_SBPROTO_H
 #define SCORCH_SBPROTO_H
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sandbox.h"
 #include "symbolizer.h"
 #include "unwindsvc.h"
+#include "uwtable.h"
 
 /*
  * Limits shared with sandbox.h's callers: SANDBOX_MAX_MSG (the largest message either side accepts,
@@ -70,6 +73,8 @@ enum sbp_type {
 	SBP_UW_ACK,      /* C: sbp_status */
 	SBP_UW_BATCH,    /* P: sbp_uw_batch                     -> SBP_UW_DONE */
 	SBP_UW_DONE,     /* C: sbp_uw_done */
+	SBP_UW_TABLE,    /* P: sbp_uw_table                     -> SBP_UW_TABLED */
+	SBP_UW_TABLED,   /* C: sbp_uw_tabled (+ the rows' memfd when status is 0) */
 	SBP__NR
 };
 
@@ -220,6 +225,32 @@ struct sbp_uw_done {
 };
 size_t sbproto__encode_uw_done(uint8_t *buf, size_t cap, const struct sbp_uw_done *m);
 int sbproto__decode_uw_done(const uint8_t *buf, size_t len, struct sbp_uw_done *m);
+
+/* SBP_UW_TABLE: u32 handle, u32 max_rows (1 <= max_rows <= UWTABLE_MAX_ROWS). */
+struct sbp_uw_table {
+	uint32_t handle, max_rows;
+};
+size_t sbproto__encode_uw_table(uint8_t *buf, size_t cap, const struct sbp_uw_table *m);
+int sbproto__decode_uw_table(const uint8_t *buf, size_t len, struct sbp_uw_table *m);
+
+/*
+ * SBP_UW_TABLED: i32 status, u32 nr, u64 base, then the struct uwtable_stats fields in their order
+ * (8 x u32: fdes, bad_fdes, unknown, cfa_reg, cfa_expr, ra_rule, rbp_rule, too_large); 48 bytes.
+ * Status 0: 1 <= nr <= UWTABLE_MAX_ROWS, and the message carries a memfd holding exactly the nr rows
+ * (struct scorch_uw_row, nr * 8 bytes), sealed against shrinking, growing and writing
+ * (SBPROTO_UW_TABLE_SEALS). Status -1..-4095 (the builder's error): nr, base and the counts all 0,
+ * no descriptor. The decoder checks the message alone; the memfd is checked by its reader
+ * (sandbox_proxy_uw_table_rows).
+ */
+#define SBPROTO_UW_TABLE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+struct sbp_uw_tabled {
+	int32_t status;
+	uint32_t nr;
+	uint64_t base;
+	struct uwtable_stats st;
+};
+size_t sbproto__encode_uw_tabled(uint8_t *buf, size_t cap, const struct sbp_uw_tabled *m);
+int sbproto__decode_uw_tabled(const uint8_t *buf, size_t len, struct sbp_uw_tabled *m);
 
 /* --- frames (SBP_FRAMES, SBP_FRAMES_MANY) -------------------------------------------------------- */
 

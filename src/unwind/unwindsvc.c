@@ -217,6 +217,13 @@ uint64_t unwindsvc__images_evicted(const struct unwindsvc *s)
 	return s->evicted;
 }
 
+int unwindsvc__file_fd(const struct unwindsvc *s, uint32_t handle)
+{
+	if (handle >= s->cap_handles || !s->handles[handle])
+		return -ENOENT;
+	return s->files[s->handles[handle] - 1].fd;
+}
+
 /* Drop least recently used images until 'need' more bytes fit the budget. */
 static void make_room(struct unwindsvc *s, uint64_t need)
 {

@@ -95,6 +95,11 @@ int unwindsvc__unwind_batch(struct unwindsvc *s, const uint8_t *req, size_t req_
 void unwindsvc__watch(struct unwindsvc *s, volatile uint32_t *slot);
 /* Images dropped to stay within the budget so far. */
 uint64_t unwindsvc__images_evicted(const struct unwindsvc *s);
+/*
+ * The descriptor of the file registered under 'handle' (borrowed: the service keeps it; read it with
+ * pread only, it may be shared by the handles of the same file), or -ENOENT.
+ */
+int unwindsvc__file_fd(const struct unwindsvc *s, uint32_t handle);
 
 /* The bytes one request record takes. */
 size_t unwindsvc__request_size(uint32_t stack_size);

@@ -6,8 +6,9 @@
  * SANDBOX_MAX_STR bytes inside the string buffer, and encode back to the same bytes; a batched
  * lookup's FRAMES_MANY reply (8 addresses asked, 4 frames each) must answer 1 to 8 of them, each as a
  * FRAMES reply, and encode back to the same bytes; a has-DWARF reply is accepted only as exactly a
- * 32-bit 0 or 1. The other messages the child sends (READY, OPENED, a status, UW_DONE, DEBUG_OPEN)
- * must decode to values in range and, where the encoding is canonical, encode back to the same bytes.
+ * 32-bit 0 or 1. The other messages the child sends (READY, OPENED, a status, UW_DONE, UW_TABLED,
+ * DEBUG_OPEN) must decode to values in range and, where the encoding is canonical, encode back to the
+ * same bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,7 @@ static void check_others(const uint8_t *data, size_t size)
 	struct sbp_status st;
 	struct sbp_uw_done d;
 	struct sbp_debug_open dbg;
+	struct sbp_uw_tabled t;
 	size_t len, i;
 
 	if (sbproto__decode_ready(data, size, &r) == 0) {
@@ -75,6 +77,14 @@ static void check_others(const uint8_t *data, size_t size)
 		CHECK(size == 24);
 		len = sbproto__encode_uw_done(again, sizeof(again), &d);
 		CHECK(len == size && memcmp(again, data, 4) == 0 && memcmp(again + 8, data + 8, 16) == 0);
+	}
+	if (sbproto__decode_uw_tabled(data, size, &t) == 0) {
+		CHECK(size == 48);
+		CHECK(t.status <= 0 && t.status >= -4095);
+		CHECK(t.nr <= UWTABLE_MAX_ROWS);
+		CHECK(t.status < 0 ? t.nr == 0 && t.base == 0 : t.nr >= 1);
+		len = sbproto__encode_uw_tabled(again, sizeof(again), &t);
+		CHECK(len == size && memcmp(again, data, size) == 0);
 	}
 	if (sbproto__decode_debug_open(data, size, &dbg) == 0) {
 		CHECK(dbg.root && dbg.path);
