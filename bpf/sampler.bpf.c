@@ -24,6 +24,9 @@ const volatile bool fp_stack = true;
 const volatile __u32 stack_bytes = 0;
 /* Keep the samples of the idle task (pid 0) when there is no target filter (record -a --idle). */
 const volatile bool keep_idle = false;
+/* -g auto: unwind user stacks here from the tables (uw_rows, uw_procs) first; the stack copy and the
+ * frame-pointer walk are taken only when that fails. */
+const volatile bool uw_kernel = false;
 
 /*
  * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes that were read: one
@@ -69,6 +72,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } execs SEC(".maps");
+
+/*
+ * The unwind tables (scorch_abi.h, "In-kernel unwinding"): rows of all files, written by user space
+ * through mmap, and per process the mappings that have a run of them. A process's entry is replaced
+ * whole (a hash without preallocation swaps in a new element), so a walk sees an old or a new one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SCORCH_UW_ROWS_MAX); /* resized by user space */
+	__type(key, __u32);
+	__type(value, struct scorch_uw_row);
+} uw_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SCORCH_UW_PROCS);
+	__type(key, __u32);
+	__type(value, struct scorch_uw_proc);
+} uw_procs SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -205,6 +229,213 @@ static __always_inline __u32 stack_need(__u64 sp)
 	return t.top - sp > 0xffffffffULL ? 0xffffffffU : (__u32)(t.top - sp);
 }
 
+/* The state of one in-kernel unwind: the registers of the frame being left, and where frames go. */
+struct uw_walk {
+	struct scorch_uw_proc *proc;
+	__u64 *ips;
+	__u64 pc, sp, bp;
+	__u32 n;      /* frames in ips[] */
+	__s32 status; /* 0 going on, 1 at the root, 2 at the depth cap, < 0: -(the fallback counter) */
+};
+
+/*
+ * The binary searches are bpf_loop callbacks, not bounded loops: the verifier checks a callback once,
+ * where it would walk every iteration of a loop whose bounds depend on the data (seconds to load).
+ */
+struct uw_map_search {
+	struct scorch_uw_proc *proc;
+	__u64 addr;
+	__u32 lo, hi;
+	__s32 found; /* index in proc->maps, or -1 */
+};
+
+static long uw_map_step(__u32 i, struct uw_map_search *q)
+{
+	struct scorch_uw_map *m;
+	__u32 mid;
+
+	if (q->lo >= q->hi)
+		return 1;
+	mid = (q->lo + q->hi) / 2;
+	m = &q->proc->maps[mid & (SCORCH_UW_MAPS - 1)];
+	if (q->addr < m->start) {
+		q->hi = mid;
+	} else if (q->addr >= m->end) {
+		q->lo = mid + 1;
+	} else {
+		q->found = mid & (SCORCH_UW_MAPS - 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* The mapping with a table that holds addr, or NULL. */
+static __always_inline struct scorch_uw_map *uw_find_map(struct scorch_uw_proc *p, __u64 addr)
+{
+	struct uw_map_search q = { .proc = p, .addr = addr, .hi = p->nr, .found = -1 };
+
+	if (q.hi > SCORCH_UW_MAPS)
+		return NULL;
+	bpf_loop(8, uw_map_step, &q, 0); /* 2^8 > SCORCH_UW_MAPS */
+	if (q.found < 0)
+		return NULL;
+	return &p->maps[q.found & (SCORCH_UW_MAPS - 1)];
+}
+
+struct uw_row_search {
+	__u32 rel, lo, hi;
+	__s64 best; /* the last row index with pc <= rel, or -1 */
+};
+
+static long uw_row_step(__u32 i, struct uw_row_search *q)
+{
+	struct scorch_uw_row *r;
+	__u32 mid;
+
+	if (q->lo >= q->hi)
+		return 1;
+	mid = q->lo + (q->hi - q->lo) / 2;
+	r = bpf_map_lookup_elem(&uw_rows, &mid);
+	if (!r)
+		return 1;
+	if (r->pc <= q->rel) {
+		q->best = mid;
+		q->lo = mid + 1;
+	} else {
+		q->hi = mid;
+	}
+	return 0;
+}
+
+/* The last row of the run [first, first + nr) whose pc is at most rel, or NULL. */
+static __always_inline struct scorch_uw_row *uw_find_row(__u32 first, __u32 nr, __u32 rel)
+{
+	struct uw_row_search q = { .rel = rel, .lo = first, .hi = first + nr, .best = -1 };
+	__u32 k;
+
+	if (q.hi < q.lo)
+		return NULL;
+	bpf_loop(24, uw_row_step, &q, 0); /* 2^24 rows > any budget */
+	if (q.best < 0)
+		return NULL;
+	k = (__u32)q.best;
+	return bpf_map_lookup_elem(&uw_rows, &k);
+}
+
+/* One frame: from the frame at w->pc to its caller's. bpf_loop's callback: 1 stops the loop. */
+static long uw_step(__u32 i, struct uw_walk *w)
+{
+	struct scorch_uw_map *m;
+	struct scorch_uw_row *r;
+	__u64 addr, rel, cfa, ra = 0, bp;
+	__u32 n;
+
+	/* A caller's pc is a return address: the call is the byte before it. */
+	addr = w->n > 1 ? w->pc - 1 : w->pc;
+	m = uw_find_map(w->proc, addr);
+	if (!m) {
+		w->status = -SCORCH_CNT_UW_NO_TABLE;
+		return 1;
+	}
+	rel = addr - m->bias;
+	r = rel >> 32 ? NULL : uw_find_row(m->first, m->nr, (__u32)rel);
+	if (!r) {
+		w->status = -SCORCH_CNT_UW_NO_TABLE;
+		return 1;
+	}
+	switch (r->kind) {
+	case SCORCH_UW_CFA_RSP:
+		cfa = w->sp + r->cfa_off;
+		break;
+	case SCORCH_UW_CFA_RBP:
+		cfa = w->bp + r->cfa_off;
+		break;
+	case SCORCH_UW_PLT:
+		cfa = w->sp + 8 + ((w->pc & 15) >= r->cfa_off ? 8 : 0);
+		break;
+	case SCORCH_UW_END:
+		w->status = 1;
+		return 1;
+	default:
+		w->status = -SCORCH_CNT_UW_UNKNOWN;
+		return 1;
+	}
+	/* Every step goes up the stack: the return address is at CFA - 8, at or above SP. */
+	if (cfa < w->sp + 8) {
+		w->status = -SCORCH_CNT_UW_BAD;
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (const void *)(cfa - 8))) {
+		w->status = -SCORCH_CNT_UW_READ;
+		return 1;
+	}
+	if (r->rbp_off) {
+		if (bpf_probe_read_user(&bp, sizeof(bp), (const void *)(cfa + (__s64)r->rbp_off * 8))) {
+			w->status = -SCORCH_CNT_UW_READ;
+			return 1;
+		}
+		w->bp = bp;
+	}
+	if (!ra) { /* nothing called the outermost frame */
+		w->status = 1;
+		return 1;
+	}
+	n = w->n;
+	if (n >= SCORCH_MAX_STACK) {
+		w->status = 2;
+		return 1;
+	}
+	w->ips[n] = ra;
+	w->n = n + 1;
+	w->sp = cfa;
+	w->pc = ra;
+	return 0;
+}
+
+/*
+ * Unwind the user stack of the current task from its registers into s->ustack. 0 when it is complete
+ * (root reached, or cut at the depth cap); otherwise the counter of why it fell back.
+ */
+static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s)
+{
+	struct uw_walk w = {};
+
+	w.proc = bpf_map_lookup_elem(&uw_procs, &tgid);
+	if (w.proc && w.proc->exec_seq != s->exec_seq)
+		return SCORCH_CNT_UW_NO_PROC;
+	/*
+	 * A child that has not exec'd since it was forked maps what its parent mapped then (a server's
+	 * workers): its parent's tables do until user space loads its own, which short-lived workers
+	 * never live to see. A mapping the child made since is in no table: that falls back.
+	 */
+	if (!w.proc && !bpf_map_lookup_elem(&execs, &tgid)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u32 ptgid = BPF_CORE_READ(task, real_parent, tgid);
+
+		w.proc = bpf_map_lookup_elem(&uw_procs, &ptgid);
+	}
+	if (!w.proc)
+		return SCORCH_CNT_UW_NO_PROC;
+	w.ips = s->ustack;
+	w.pc = s->regs[SCORCH_REG_RIP];
+	w.sp = s->regs[SCORCH_REG_RSP];
+	w.bp = s->regs[SCORCH_REG_RBP];
+	w.ips[0] = w.pc;
+	w.n = 1;
+	bpf_loop(SCORCH_MAX_STACK, uw_step, &w, 0);
+	if (w.status < 0)
+		return -w.status;
+	if (w.status == 0 || w.status == 2) {
+		s->flags |= SCORCH_SAMPLE_USTACK_FULL;
+		count(SCORCH_CNT_UW_DEPTH);
+	} else {
+		s->flags |= SCORCH_SAMPLE_UW_ROOT;
+	}
+	s->flags |= SCORCH_SAMPLE_UNWOUND;
+	s->nr_ustack = w.n;
+	return 0;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -213,7 +444,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
 	struct sample_buf *b;
 	struct scorch_sample *s;
-	int cut = 0, exec;
+	int cut = 0, exec, regs, uw = 0;
 	long n;
 
 	if (tid == 0 && (!keep_idle || filter_targets)) /* the idle task */
@@ -253,29 +484,37 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->nr_kstack = n / sizeof(__u64);
 
 	s->ustack_err = 0;
+	s->nr_ustack = 0;
 	n = 0;
 	exec = in_execve();
+	regs = !exec && (uw_kernel || stack_bytes) && read_user_regs(s->regs) == 0;
+	if (regs)
+		s->flags |= SCORCH_SAMPLE_REGS;
+	else if (!exec && (uw_kernel || stack_bytes))
+		count(SCORCH_CNT_NO_REGS);
 	if (exec) {
 		s->flags |= SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_NO_FPSTACK;
 		count(SCORCH_CNT_IN_EXEC);
-	} else if (fp_stack) {
-		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
-		s->ustack_err = n < 0 ? (__s32)n : 0;
-		if (n < 0) {
-			s->flags |= SCORCH_SAMPLE_USTACK_ERR;
-			count(SCORCH_CNT_USTACK_ERR);
-			n = 0;
-		} else if (n >= (long)sizeof(s->ustack)) {
-			s->flags |= SCORCH_SAMPLE_USTACK_FULL;
-		}
+	} else if (uw_kernel && regs && (uw = uw_unwind(tgid, s)) == 0) {
+		count(SCORCH_CNT_UW_DONE);
 	} else {
-		s->flags |= SCORCH_SAMPLE_NO_FPSTACK;
-	}
-	s->nr_ustack = n / sizeof(__u64);
-
-	if (stack_bytes && !exec) {
-		if (read_user_regs(s->regs) == 0) {
-			s->flags |= SCORCH_SAMPLE_REGS;
+		if (uw)
+			count(uw);
+		if (fp_stack) {
+			n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
+			s->ustack_err = n < 0 ? (__s32)n : 0;
+			if (n < 0) {
+				s->flags |= SCORCH_SAMPLE_USTACK_ERR;
+				count(SCORCH_CNT_USTACK_ERR);
+				n = 0;
+			} else if (n >= (long)sizeof(s->ustack)) {
+				s->flags |= SCORCH_SAMPLE_USTACK_FULL;
+			}
+		} else {
+			s->flags |= SCORCH_SAMPLE_NO_FPSTACK;
+		}
+		s->nr_ustack = n / sizeof(__u64);
+		if (stack_bytes && regs) {
 			s->stack_size = copy_stack(b->stack, s->regs[SCORCH_REG_RSP], &cut);
 			if (cut) {
 				s->flags |= SCORCH_SAMPLE_STACK_CUT;
@@ -284,8 +523,6 @@ int on_sample(struct bpf_perf_event_data *ctx)
 				/* The copy may have stopped short of the root: say how much would do. */
 				s->stack_need = stack_need(s->regs[SCORCH_REG_RSP]);
 			}
-		} else {
-			count(SCORCH_CNT_NO_REGS);
 		}
 	}
 
@@ -294,8 +531,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		size = SCORCH_STACK_MAX;
 	/* Wake the reader only when a lot is pending: a wakeup per sample costs more than the sample. */
 	if (bpf_ringbuf_output(&samples, b, sizeof(*s) + size,
-			       bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-				       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
+			       bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP)) {
 		count(SCORCH_CNT_LOST_RINGBUF);
 		return 0;
 	}
@@ -354,7 +592,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 #define PATH_WALK_MAX 40
 #define NAME_MAX_ 255
 
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym __weak;
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __ksym __weak;
 extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
 extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
 
@@ -542,6 +781,7 @@ static __always_inline int wants_mappings(__u32 tgid)
  */
 static __always_inline void forget_target(__u32 tgid)
 {
+	bpf_map_delete_elem(&uw_procs, &tgid);
 	if (!filter_targets)
 		return;
 	bpf_map_delete_elem(&targets, &tgid);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scorch_abi.h - the only ABI shared by the BPF sampler (bpf/sampler.bpf.c) and user space
- * (src/capture/sampler.c). Fixed-width __u32/__u64 types only; sizes are checked at compile time on both sides.
+ * (src/capture/sampler.c). Fixed-width __u32/__u64 types only; sizes are checked at compile time on both
+ * sides.
  */
 #ifndef SCORCH_ABI_H
 #define SCORCH_ABI_H
@@ -16,18 +17,18 @@
 #define SCORCH_MAX_TARGETS 65536
 
 enum scorch_sample_flags {
-	SCORCH_SAMPLE_KSTACK_ERR = 1 << 0,   /* bpf_get_stack failed for the kernel stack */
-	SCORCH_SAMPLE_USTACK_ERR = 1 << 1,   /* bpf_get_stack failed for the user stack */
-	SCORCH_SAMPLE_KSTACK_FULL = 1 << 2,  /* kernel stack filled the buffer: may be truncated */
-	SCORCH_SAMPLE_USTACK_FULL = 1 << 3,  /* user stack filled the buffer: may be truncated */
-	SCORCH_SAMPLE_REGS = 1 << 4,         /* regs[] holds the user registers */
-	SCORCH_SAMPLE_STACK_CUT = 1 << 5,    /* the stack copy stopped at an unreadable page before the size */
-	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,   /* no frame-pointer walk was made (ustack[] is empty) */
-	SCORCH_SAMPLE_IN_EXEC = 1 << 7,      /* taken inside execve: no user stack, as the user registers
-					      * belong to the image being replaced, perhaps with the new mm */
-	SCORCH_SAMPLE_UNWOUND = 1 << 8,      /* ustack[] was unwound in the kernel from the unwind tables
-					      * (uw_rows): complete, no stack copy follows */
-	SCORCH_SAMPLE_UW_ROOT = 1 << 9,      /* ... and it ended at the outermost frame (CFI or RA 0) */
+	SCORCH_SAMPLE_KSTACK_ERR = 1 << 0,  /* bpf_get_stack failed for the kernel stack */
+	SCORCH_SAMPLE_USTACK_ERR = 1 << 1,  /* bpf_get_stack failed for the user stack */
+	SCORCH_SAMPLE_KSTACK_FULL = 1 << 2, /* kernel stack filled the buffer: may be truncated */
+	SCORCH_SAMPLE_USTACK_FULL = 1 << 3, /* user stack filled the buffer: may be truncated */
+	SCORCH_SAMPLE_REGS = 1 << 4,        /* regs[] holds the user registers */
+	SCORCH_SAMPLE_STACK_CUT = 1 << 5,   /* the stack copy stopped at an unreadable page before the size */
+	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,  /* no frame-pointer walk was made (ustack[] is empty) */
+	SCORCH_SAMPLE_IN_EXEC = 1 << 7,     /* taken inside execve: no user stack, as the user registers
+					     * belong to the image being replaced, perhaps with the new mm */
+	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* ustack[] was unwound in the kernel from the unwind tables
+					     * (uw_rows): complete, no stack copy follows */
+	SCORCH_SAMPLE_UW_ROOT = 1 << 9,     /* ... and it ended at the outermost frame (CFI or RA 0) */
 };
 
 /*
@@ -35,9 +36,23 @@ enum scorch_sample_flags {
  * the unwinder indexes regs[] with the register number it is asked for.
  */
 enum scorch_reg {
-	SCORCH_REG_RAX = 0, SCORCH_REG_RDX, SCORCH_REG_RCX, SCORCH_REG_RBX, SCORCH_REG_RSI, SCORCH_REG_RDI,
-	SCORCH_REG_RBP, SCORCH_REG_RSP, SCORCH_REG_R8, SCORCH_REG_R9, SCORCH_REG_R10, SCORCH_REG_R11,
-	SCORCH_REG_R12, SCORCH_REG_R13, SCORCH_REG_R14, SCORCH_REG_R15, SCORCH_REG_RIP,
+	SCORCH_REG_RAX = 0,
+	SCORCH_REG_RDX,
+	SCORCH_REG_RCX,
+	SCORCH_REG_RBX,
+	SCORCH_REG_RSI,
+	SCORCH_REG_RDI,
+	SCORCH_REG_RBP,
+	SCORCH_REG_RSP,
+	SCORCH_REG_R8,
+	SCORCH_REG_R9,
+	SCORCH_REG_R10,
+	SCORCH_REG_R11,
+	SCORCH_REG_R12,
+	SCORCH_REG_R13,
+	SCORCH_REG_R14,
+	SCORCH_REG_R15,
+	SCORCH_REG_RIP,
 	SCORCH_NR_REGS,
 };
 
@@ -56,7 +71,7 @@ struct scorch_sample {
 	__u32 pid;     /* tgid */
 	__u32 tid;
 	__u32 cpu;
-	__u32 flags;   /* enum scorch_sample_flags */
+	__u32 flags; /* enum scorch_sample_flags */
 	__u16 nr_kstack;
 	__u16 nr_ustack;
 	__s32 kstack_err;
@@ -83,32 +98,34 @@ enum scorch_target_state {
 
 /* Indexes into the per-CPU 'counters' array. */
 enum scorch_counter {
-	SCORCH_CNT_SAMPLES = 0,     /* samples of a target that reached the ring buffer */
-	SCORCH_CNT_LOST_RINGBUF,    /* samples of a target dropped: ring buffer full */
-	SCORCH_CNT_KSTACK_ERR,      /* kernel stacks that could not be read */
-	SCORCH_CNT_USTACK_ERR,      /* user stacks that could not be read */
-	SCORCH_CNT_FORKS,           /* child processes of targets added to the target set */
-	SCORCH_CNT_LOST_TARGETS,    /* children not added: target map full */
-	SCORCH_CNT_STACK_CUT,       /* user stack copies that ended before the size: top of stack or unreadable page */
-	SCORCH_CNT_NO_REGS,         /* samples whose user registers could not be read */
-	SCORCH_CNT_IN_EXEC,         /* samples taken inside execve: kernel stack only */
-	SCORCH_CNT_LOST_EVENTS,     /* mapping events (struct scorch_event) dropped: event ring buffer full */
-	SCORCH_CNT_WALKS_REFUSED,   /* mapping walks the kernel refused (mmap lock contended, or no memory) */
-	SCORCH_CNT_UW_DONE,         /* user stacks unwound in the kernel from the tables */
-	SCORCH_CNT_UW_NO_PROC,      /* fell back to the copy: the process has no tables (yet) */
-	SCORCH_CNT_UW_NO_TABLE,     /* fell back: an address in no mapping with a table (JIT, not loaded yet) */
-	SCORCH_CNT_UW_UNKNOWN,      /* fell back: the row says the CFI cannot be followed in the kernel */
-	SCORCH_CNT_UW_READ,         /* fell back: a return address or saved RBP could not be read */
-	SCORCH_CNT_UW_BAD,          /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
-	SCORCH_CNT_UW_DEPTH,        /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
+	SCORCH_CNT_SAMPLES = 0,  /* samples of a target that reached the ring buffer */
+	SCORCH_CNT_LOST_RINGBUF, /* samples of a target dropped: ring buffer full */
+	SCORCH_CNT_KSTACK_ERR,   /* kernel stacks that could not be read */
+	SCORCH_CNT_USTACK_ERR,   /* user stacks that could not be read */
+	SCORCH_CNT_FORKS,        /* child processes of targets added to the target set */
+	SCORCH_CNT_LOST_TARGETS, /* children not added: target map full */
+	SCORCH_CNT_STACK_CUT, /* user stack copies that ended before the size: top of stack or unreadable page
+			       */
+	SCORCH_CNT_NO_REGS,   /* samples whose user registers could not be read */
+	SCORCH_CNT_IN_EXEC,   /* samples taken inside execve: kernel stack only */
+	SCORCH_CNT_LOST_EVENTS,   /* mapping events (struct scorch_event) dropped: event ring buffer full */
+	SCORCH_CNT_WALKS_REFUSED, /* mapping walks the kernel refused (mmap lock contended, or no memory) */
+	SCORCH_CNT_UW_DONE,       /* user stacks unwound in the kernel from the tables */
+	SCORCH_CNT_UW_NO_PROC,    /* fell back to the copy: the process has no tables (yet) */
+	SCORCH_CNT_UW_NO_TABLE,   /* fell back: an address in no mapping with a table (JIT, not loaded yet) */
+	SCORCH_CNT_UW_UNKNOWN,    /* fell back: the row says the CFI cannot be followed in the kernel */
+	SCORCH_CNT_UW_READ,       /* fell back: a return address or saved RBP could not be read */
+	SCORCH_CNT_UW_BAD,        /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
+	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
 	SCORCH_CNT_MAX,
 };
 
 /*
  * Mapping events, on their own ring buffer ('events'), so that the mappings of a process that is gone
  * before user space reads /proc/PID/maps are still known: when a target exits and before it execs,
- * its file mappings are sent (all of them: the unwinder reads .eh_frame from the read-only ones). Every record starts with this header. Devices are given as
- * user space numbers them (major, minor), not as the kernel's MKDEV.
+ * its file mappings are sent (all of them: the unwinder reads .eh_frame from the read-only ones). Every
+ * record starts with this header. Devices are given as user space numbers them (major, minor), not as the
+ * kernel's MKDEV.
  */
 enum scorch_event_type {
 	SCORCH_EV_MMAP = 1, /* struct scorch_mmap_event */
@@ -126,12 +143,12 @@ enum scorch_mmap_prot {
 	SCORCH_PROT_WRITE = 1 << 1,
 	SCORCH_PROT_EXEC = 1 << 2,
 	SCORCH_PROT_SHARED = 1 << 3,
-	SCORCH_PROT_VDSO = 1 << 4,   /* the vDSO: no file (dev, ino and path are 0) */
+	SCORCH_PROT_VDSO = 1 << 4, /* the vDSO: no file (dev, ino and path are 0) */
 };
 
 struct scorch_mmap_event {
 	struct scorch_event_hdr h;
-	__u32 exec_seq;  /* as samples carry it: the address space the mapping belongs to */
+	__u32 exec_seq; /* as samples carry it: the address space the mapping belongs to */
 	__u32 dev_major;
 	__u32 dev_minor;
 	__u32 prot;       /* enum scorch_mmap_prot */
@@ -140,7 +157,8 @@ struct scorch_mmap_event {
 	__u64 ino;
 };
 
-_Static_assert(sizeof(struct scorch_mmap_event) == 56, "struct scorch_mmap_event layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_mmap_event) == 56,
+	       "struct scorch_mmap_event layout changed: update both sides");
 
 #define SCORCH_PATH_MAX 4096
 

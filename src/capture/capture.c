@@ -4,6 +4,7 @@
 
 #include "capture.h"
 #include "log.h"
+#include "uwload.h"
 
 int capture__on_sample(void *ctx, const struct scorch_sample *s)
 {
@@ -21,9 +22,14 @@ int capture__on_sample(void *ctx, const struct scorch_sample *s)
 		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
 		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
 		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
-		.uregs = s->flags & SCORCH_SAMPLE_REGS ? (const uint64_t *)s->regs : NULL,
+		.uregs = s->flags & SCORCH_SAMPLE_REGS && !(s->flags & SCORCH_SAMPLE_UNWOUND)
+				 ? (const uint64_t *)s->regs
+				 : NULL,
 		.ustack_bytes = (const uint8_t *)(s + 1),
 		.ustack_size = s->stack_size,
+		.unwound = !!(s->flags & SCORCH_SAMPLE_UNWOUND),
+		.uw_root = !!(s->flags & SCORCH_SAMPLE_UW_ROOT),
+		.uw_fallback = c->tables && !(s->flags & SCORCH_SAMPLE_UNWOUND),
 	};
 	int err;
 
@@ -59,9 +65,16 @@ static int drain_events(void *ctx)
 	return sampler__drain_events(c->smp, capture__on_event, c);
 }
 
+static int set_proc(void *ctx, uint32_t pid, const struct scorch_uw_proc *p)
+{
+	return sampler__uw_set_proc(ctx, pid, p);
+}
+
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
 		  const struct recorder_opts *ro)
 {
+	struct uwload_sink sink = { 0 };
+
 	memset(c, 0, sizeof(*c));
 	c->p = p;
 	c->smp = sampler__open(so);
@@ -73,6 +86,16 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		return -ENOMEM;
 	}
 	recorder__start_sandbox(c->rec); /* warns: not fatal */
+	sink.rows = sampler__uw_rows(c->smp, &sink.cap);
+	if (sink.rows) {
+		sink.set_proc = set_proc;
+		sink.ctx = c->smp;
+		if (recorder__enable_tables(c->rec, &sink)) {
+			pr_err("out of memory");
+			return -ENOMEM;
+		}
+		c->tables = 1;
+	}
 	if (so->no_events)
 		recorder__set_events(c->rec, RECORDER_EVENTS_OFF);
 	else
@@ -100,12 +123,19 @@ int capture__poll(struct capture *c, int timeout_ms)
 {
 	int err = sampler__poll(c->smp, timeout_ms, capture__on_sample, capture__on_event, c);
 
-	/* What was drained is unwound as one batch (at most a queue's worth waits here). */
+	/*
+	 * The unwind tables of the processes whose samples fell back are loaded first, so that the BPF
+	 * program unwinds the next ones; then what was drained is unwound as one batch (at most a
+	 * queue's worth waits here). Perf maps are read here too: never from the sample callback.
+	 */
+	if (!err && (err = recorder__load_tables(c->rec))) {
+		pr_err("out of memory");
+		c->err = err;
+	}
 	if (!err && (err = recorder__flush(c->rec))) {
 		pr_err("cannot record a sample: %s", strerror(-err));
 		c->err = err;
 	}
-	/* Perf maps are read here, between reads of the ring buffer, never from the sample callback. */
 	if (!err && (err = recorder__reload_perfmaps(c->rec))) {
 		pr_err("out of memory");
 		c->err = err;

@@ -24,6 +24,7 @@ struct capture {
 	struct recorder *rec; /* owned */
 	struct profile *p;    /* borrowed */
 	int err;              /* first fatal error of the sample callback */
+	int tables;           /* user stacks are unwound in the kernel from tables (-g auto) */
 	uint32_t stack_need;  /* the most user stack a whole copy would have taken, over the samples
 			       * whose copy was not cut short (struct scorch_sample stack_need); 0: none */
 };

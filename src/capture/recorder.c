@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "idxmap.h"
 #include "jitmap.h"
 #include "ksyms.h"
@@ -18,6 +19,7 @@
 #include "symbolizer.h"
 #include "testhooks.h"
 #include "unwinder.h"
+#include "uwload.h"
 
 #define MAX_FRAMES 16
 /*
@@ -34,6 +36,7 @@
 /* A sample waiting for its user stack from the unwinding service. */
 struct queued {
 	uint32_t pid, tid, slot;
+	int unwound, uw_root;
 	uint32_t nr_kips, nr_uips;
 	char comm[SCORCH_COMM_LEN];
 	uint64_t kips[SCORCH_MAX_STACK], uips[SCORCH_MAX_STACK];
@@ -62,6 +65,11 @@ struct recorder {
 	uint64_t user_stacks, user_roots, unwind_truncated, unwind_depth;
 	uint64_t user_stacks_cut; /* user stacks ended at a caller that cannot be code */
 	uint64_t kernel_walks;    /* -g auto kept the kernel's frame-pointer walk over a failed unwind */
+	uint64_t kernel_unwound, kernel_roots; /* user stacks unwound in the kernel, and those to the root */
+	/* in-kernel unwinding */
+	struct uwload *uw;    /* owned, NULL when off */
+	uint32_t uw_want[64]; /* processes whose tables to load or bring up to date */
+	uint32_t nr_uw_want;
 	/* mapping events */
 	struct maplog *log; /* owned */
 	enum recorder_events events;
@@ -119,6 +127,7 @@ void recorder__free(struct recorder *r)
 	if (!r)
 		return;
 	jitmap__free(r->jit); /* waits for its worker, which may be reading a process's map */
+	uwload__free(r->uw);
 	proctab__free(r->procs);
 	u64map__release(&r->kaddrs);
 	sandbox__free(r->sym);
@@ -159,9 +168,28 @@ static int flush_pid(void *ctx, uint32_t pid)
 size_t recorder__forget_exited(struct recorder *r)
 {
 	/* Their queued samples are finished with what is known of them now. */
+	size_t n;
+
 	if (recorder__flush(r))
 		return 0;
-	return proctab__forget_exited(r->procs, jitmap__keep_exited, r->jit);
+	n = proctab__forget_exited(r->procs, jitmap__keep_exited, r->jit);
+	if (n && r->uw)
+		uwload__prune(r->uw, r->procs);
+	return n;
+}
+
+/* Have the tables of 'pid' loaded at the next recorder__load_tables() (at most 64 wait). */
+static void want_tables(struct recorder *r, uint32_t pid)
+{
+	uint32_t i;
+
+	if (!r->uw)
+		return;
+	for (i = 0; i < r->nr_uw_want; i++)
+		if (r->uw_want[i] == pid)
+			return;
+	if (r->nr_uw_want < sizeof(r->uw_want) / sizeof(r->uw_want[0]))
+		r->uw_want[r->nr_uw_want++] = pid;
 }
 
 int recorder__add_process(struct recorder *r, uint32_t pid)
@@ -169,7 +197,35 @@ int recorder__add_process(struct recorder *r, uint32_t pid)
 	int err;
 
 	proctab__get(r->procs, pid, 0, &err);
+	if (!err)
+		want_tables(r, pid);
 	return err;
+}
+
+int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink)
+{
+	r->uw = uwload__new(r->sym, sink);
+	return r->uw ? 0 : -ENOMEM;
+}
+
+int recorder__load_tables(struct recorder *r)
+{
+	uint32_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < r->nr_uw_want; i++) {
+		struct proctab_proc *pr = proctab__find(r->procs, r->uw_want[i]);
+
+		if (pr && !pr->gone) {
+			uint64_t t0 = clock__mono_ns();
+
+			err = uwload__proc(r->uw, r->procs, pr);
+			pr_debug("unwind tables of pid %u: %.1f ms", pr->pid,
+				 (double)(clock__mono_ns() - t0) / 1e6);
+		}
+	}
+	r->nr_uw_want = 0;
+	return err == -ENOMEM ? err : 0;
 }
 
 int recorder__reload_perfmaps(struct recorder *r)
@@ -368,7 +424,7 @@ static int user_ips(struct recorder *r, struct proctab_proc *pr, const struct re
 
 	*ips = s->uips;
 	*nr = s->nr_uips;
-	*root = 0;
+	*root = s->uw_root;
 	/* Lost to a failed child, or nothing unwound: the kernel's frame-pointer walk stays. */
 	if (!res || res->lost || !res->nr)
 		return 0;
@@ -488,6 +544,8 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 			/* The CFI said there is no caller, or the outermost function is a known root. */
 			r->user_roots += root || is_root_location(r, r->locs[depth - 1]);
 		}
+		r->kernel_unwound += s->unwound;
+		r->kernel_roots += s->unwound && s->uw_root;
 	}
 	comm = profile__intern_str(r->p, s->comm, strnlen(s->comm, 16));
 	if (comm == PROFILE_NONE)
@@ -541,6 +599,8 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 	q->pid = s->pid;
 	q->tid = s->tid;
 	q->slot = slot < 0 ? UINT32_MAX : (uint32_t)slot;
+	q->unwound = s->unwound;
+	q->uw_root = s->uw_root;
 	memset(q->comm, 0, sizeof(q->comm));
 	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
 	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
@@ -577,6 +637,8 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 		 * process already gone whose mappings are not known yet: its exit's mapping events are
 		 * read before the queue is flushed (capture.c).
 		 */
+		if (s->uw_fallback)
+			want_tables(r, pr->pid);
 		hold = pr->gone && !pr->maps.nr;
 		if (r->nr_queued || wants_unwind(r, s) || hold)
 			return queue_sample(r, pr, s, wants_unwind(r, s), hold);
@@ -606,6 +668,8 @@ int recorder__flush(struct recorder *r)
 			.nr_kips = q->nr_kips,
 			.uips = q->uips,
 			.nr_uips = q->nr_uips,
+			.unwound = q->unwound,
+			.uw_root = q->uw_root,
 		};
 		struct proctab_proc *pr = proctab__find(r->procs, q->pid);
 
@@ -616,6 +680,36 @@ int recorder__flush(struct recorder *r)
 	r->nr_queued = 0;
 	r->flushing = 0;
 	return err;
+}
+
+static int count_table_file(void *ctx, const char *name, uint64_t unknown, int err)
+{
+	struct recorder *r = ctx;
+	const char *slash = strrchr(name, '/');
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s:%s", err ? "unwind_table_failed" : "unwind_rows_unknown",
+		 slash ? slash + 1 : name);
+	return profile__counter_set(r->p, key, err ? 1 : unknown) ? -ENOMEM : 0;
+}
+
+/* The in-kernel unwinder's tables: how many, how big, and the files it could not (wholly) use. */
+static int store_table_counters(struct recorder *r)
+{
+	struct uwload_stats st;
+
+	if (!r->uw)
+		return 0;
+	uwload__stats(r->uw, &st);
+	if (profile__counter_set(r->p, "unwind_tables", st.tables) ||
+	    profile__counter_set(r->p, "unwind_tables_failed", st.tables_failed) ||
+	    profile__counter_set(r->p, "unwind_tables_evicted", st.tables_evicted) ||
+	    profile__counter_set(r->p, "unwind_tables_no_room", st.tables_no_room) ||
+	    profile__counter_set(r->p, "unwind_table_rows_peak", st.rows_peak) ||
+	    profile__counter_set(r->p, "unwind_table_procs", st.procs) ||
+	    profile__counter_set(r->p, "unwind_table_maps_left_out", st.maps_left_out))
+		return -ENOMEM;
+	return uwload__each_file(r->uw, count_table_file, r);
 }
 
 int recorder__store_counters(struct recorder *r)
@@ -630,6 +724,8 @@ int recorder__store_counters(struct recorder *r)
 	struct proctab_stats ps;
 	struct jitmap_stats js;
 
+	if (store_table_counters(r))
+		return -ENOMEM;
 	sandbox__stats(r->sym, &ss);
 	sandbox__uw_stats(r->sym, &us);
 	if (profile__counter_set(p, "symbolizer_restarts", ss.restarts) ||
@@ -671,6 +767,8 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "unwind_truncated", r->unwind_truncated) ||
 	    profile__counter_set(p, "user_stacks_cut", r->user_stacks_cut) ||
 	    profile__counter_set(p, "unwind_kernel_walk", r->kernel_walks) ||
+	    profile__counter_set(p, "unwind_kernel_stacks", r->kernel_unwound) ||
+	    profile__counter_set(p, "unwind_kernel_root", r->kernel_roots) ||
 	    profile__counter_set(p, "unwind_depth_cap", r->unwind_depth) ||
 	    profile__meta_setf(p, "unwind_root_share", "%.1f%%",
 			       r->user_stacks ? 100.0 * (double)r->user_roots / (double)r->user_stacks : 0.0))

@@ -64,6 +64,10 @@ struct recorder_sample {
 	const uint64_t *uregs; /* NULL when none */
 	const uint8_t *ustack_bytes;
 	uint32_t ustack_size;
+	/* -g auto: uips were unwound in the kernel from the tables (uw_root: to the outermost frame), or
+	 * that failed and the sample carries the copy instead (uw_fallback: the process's tables are loaded
+	 * or brought up to date, uwload.h). */
+	int unwound, uw_root, uw_fallback;
 };
 
 struct recorder;
@@ -136,5 +140,14 @@ int recorder__final_perfmaps(struct recorder *r);
 int recorder__ask_jvms(struct recorder *r, int timeout_ms);
 /* Store the recorder's quality counters in the profile. */
 int recorder__store_counters(struct recorder *r);
+
+/*
+ * In-kernel unwinding: load the unwind tables of the processes sampled into 'sink' (uwload.h). Then
+ * recorder__load_tables(), called between ring-buffer reads, brings the tables of the processes added
+ * and of those with samples that fell back up to date. 0 or -ENOMEM.
+ */
+struct uwload_sink;
+int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink);
+int recorder__load_tables(struct recorder *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +43,9 @@ struct sampler {
 	int fn_ret;
 	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
-	size_t rb_bytes; /* size of the samples ring buffer */
+	size_t rb_bytes;               /* size of the samples ring buffer */
+	struct scorch_uw_row *uw_rows; /* mmapped uw_rows, NULL when off */
+	uint32_t uw_nr;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -205,7 +208,8 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 /* Open and load the skeleton, with or without the mapping-event programs. */
-static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t rb_bytes, int events)
+static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t rb_bytes, int events,
+		     uint32_t uw_rows)
 {
 	int err;
 
@@ -225,6 +229,8 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 	s->skel->rodata->stack_bytes =
 		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
+	s->skel->rodata->uw_kernel = uw_rows != 0;
+	bpf_map__set_max_entries(s->skel->maps.uw_rows, uw_rows ? uw_rows : 1);
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 	/* Followed children that exit are forgotten by on_exit, or by this when on_exit is not there. */
 	bpf_program__set_autoload(s->skel->progs.on_exit_forget, opts->follow_forks && !opts->all);
@@ -267,6 +273,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	static unsigned char online[MAX_CPUS];
 	struct sampler *s;
 	size_t rb_bytes;
+	uint32_t uw = opts->uw_rows;
 	int cpu, err, type;
 	unsigned long long config;
 
@@ -326,13 +333,22 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		pr_err("cannot count the possible CPUs");
 		goto fail;
 	}
-	err = load_skel(s, opts, rb_bytes, !opts->no_events);
+	err = load_skel(s, opts, rb_bytes, !opts->no_events, uw);
+	if (err && uw && s->skel) {
+		/* The in-kernel unwinder needs bpf_loop (5.17): without it, every stack from its copy. */
+		pr_warn("cannot load the in-kernel unwinder (%s): user stacks are unwound from their copies",
+			strerror(-err));
+		sampler_bpf__destroy(s->skel);
+		s->skel = NULL;
+		uw = 0;
+		err = load_skel(s, opts, rb_bytes, !opts->no_events, uw);
+	}
 	if (err && !opts->no_events && s->skel) {
 		/* The mapping-event programs are optional: load again without them. */
 		pr_debug("mapping events unavailable: cannot load their BPF programs (%s)", strerror(-err));
 		sampler_bpf__destroy(s->skel);
 		s->skel = NULL;
-		err = load_skel(s, opts, rb_bytes, 0);
+		err = load_skel(s, opts, rb_bytes, 0, uw);
 	}
 	if (!s->skel)
 		goto fail;
@@ -341,6 +357,18 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		       err == -EPERM ? " (recording needs root, or CAP_BPF and CAP_PERFMON)"
 				     : " (run with -v for the verifier log)");
 		goto fail;
+	}
+	if (uw) {
+		void *rows = mmap(NULL, (size_t)uw * sizeof(struct scorch_uw_row), PROT_READ | PROT_WRITE,
+				  MAP_SHARED, bpf_map__fd(s->skel->maps.uw_rows), 0);
+
+		if (rows == MAP_FAILED) {
+			pr_warn("cannot map the unwind tables (%s): user stacks are unwound from their copies",
+				strerror(errno));
+		} else {
+			s->uw_rows = rows;
+			s->uw_nr = uw;
+		}
 	}
 	s->skel->links.on_exec = bpf_program__attach(s->skel->progs.on_exec);
 	if (!s->skel->links.on_exec) {
@@ -514,6 +542,23 @@ int sampler__nr_cpus(const struct sampler *s)
 	return s->nr_cpus;
 }
 
+struct scorch_uw_row *sampler__uw_rows(struct sampler *s, uint32_t *nr)
+{
+	*nr = s->uw_nr;
+	return s->uw_rows;
+}
+
+int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.uw_procs);
+
+	if (!s->uw_rows)
+		return -ENOTSUP;
+	if (!p->nr)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &pid, p, BPF_ANY) ? -errno : 0;
+}
+
 void sampler__free(struct sampler *s)
 {
 	int cpu;
@@ -529,6 +574,8 @@ void sampler__free(struct sampler *s)
 		for (cpu = 0; cpu < MAX_CPUS; cpu++)
 			if (s->pfds[cpu] >= 0)
 				close(s->pfds[cpu]);
+	if (s->uw_rows)
+		munmap(s->uw_rows, (size_t)s->uw_nr * sizeof(*s->uw_rows));
 	sampler_bpf__destroy(s->skel);
 	free(s->links);
 	free(s->pfds);

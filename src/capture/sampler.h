@@ -31,6 +31,8 @@ struct sampler_opts {
 	uint32_t stack_bytes;  /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
 				  none */
 	int no_events;         /* do not load the mapping-event programs */
+	uint32_t uw_rows;      /* -g auto: unwind user stacks in the kernel from tables of this many rows
+				* (8 bytes each, sampler__uw_rows); 0: no in-kernel unwinding */
 };
 
 struct sampler;
@@ -96,6 +98,14 @@ size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes
 /* 'bytes' rounded up to a power of two within [SAMPLER_RINGBUF_MIN, SAMPLER_RINGBUF_MAX]. */
 size_t sampler__round_ringbuf(size_t bytes);
 void sampler__free(struct sampler *s);
+
+/*
+ * In-kernel unwinding (sampler_opts.uw_rows): the rows array, mapped writable (NULL when off, or when
+ * the kernel could not load the unwinder: then every sample is unwound from its copy), and its size;
+ * a process's mappings with tables (p->nr 0: forget it). 0 or a negative errno.
+ */
+struct scorch_uw_row *sampler__uw_rows(struct sampler *s, uint32_t *nr);
+int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p);
 
 /*
  * Check, without loading anything, whether this process may record: returns 0, or logs what is

@@ -58,7 +58,8 @@ struct record_opts {
 	int no_sandbox;
 	int java_perfmap; /* --java-perfmap */
 	enum recorder_call_graph call_graph;
-	uint32_t stack_size;        /* bytes of user stack per sample in dwarf and auto modes */
+	uint32_t stack_size;        /* bytes of user stack per sample in dwarf, copy and auto modes */
+	int copy_only;              /* -g copy: auto without the in-kernel unwinder */
 	int all;                    /* -a or --cgroup */
 	int idle;                   /* --idle */
 	size_t buffer_size;         /* -m; 0: the default */
@@ -163,21 +164,22 @@ static int parse_size(const char *arg, size_t *out)
 	return 0;
 }
 
-/* -g fp | dwarf[,SIZE] | auto[,SIZE] */
+/* -g fp | dwarf[,SIZE] | copy[,SIZE] | auto[,SIZE] */
 static int parse_call_graph(struct record_opts *o, const char *arg)
 {
 	const char *comma = strchr(arg, ',');
 	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
 
 	o->stack_size = SCORCH_STACK_DEFAULT;
+	o->copy_only = len == 4 && !strncmp(arg, "copy", 4);
 	if (len == 2 && !strncmp(arg, "fp", 2) && !comma)
 		o->call_graph = RECORDER_CG_FP;
-	else if (len == 4 && !strncmp(arg, "auto", 4))
+	else if ((len == 4 && !strncmp(arg, "auto", 4)) || o->copy_only)
 		o->call_graph = RECORDER_CG_AUTO;
 	else if (len == 5 && !strncmp(arg, "dwarf", 5))
 		o->call_graph = RECORDER_CG_DWARF;
 	else {
-		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE] or auto[,SIZE]", arg);
+		pr_err("unknown call-graph mode '%s': use fp, dwarf[,SIZE], copy[,SIZE] or auto[,SIZE]", arg);
 		return -EINVAL;
 	}
 	if (comma && cli__parse_u32(comma + 1, 64, SCORCH_STACK_MAX, "-g MODE,SIZE", &o->stack_size))
@@ -302,8 +304,9 @@ static const struct opts_entry record_options[] = {
 	OPTS_CALLBACK('g', "call-graph", "MODE",
 		      "how user stacks are walked: fp (frame pointers), dwarf[,SIZE] (copy SIZE\n"
 		      "bytes of user stack per sample, default 16384, at most 65536, and unwind\n"
-		      "it by the DWARF CFI), or auto[,SIZE] (the default: DWARF, and frame\n"
-		      "pointers where the CFI runs out)",
+		      "it by the DWARF CFI), copy[,SIZE] (dwarf, and frame pointers where the\n"
+		      "CFI runs out), or auto[,SIZE] (the default: unwind in the kernel from\n"
+		      "tables built from the CFI, with no stack copy; copy where they cannot)",
 		      struct record_opts, call_graph, opt_call_graph),
 	OPTS_CALLBACK('m', "buffer-size", "SIZE",
 		      "ring buffer of samples: bytes, or with a K, M or G suffix, rounded up\n"
@@ -409,14 +412,23 @@ static int targets_gone(struct session *ss)
 	return !pidwatch__alive(&ss->targets);
 }
 
+/* The -g mode's name, without the size. */
+static const char *call_graph_mode(const struct record_opts *o)
+{
+	if (o->call_graph == RECORDER_CG_FP)
+		return "fp";
+	if (o->call_graph == RECORDER_CG_DWARF)
+		return "dwarf";
+	return o->copy_only ? "copy" : "auto";
+}
+
 static const char *call_graph_name(const struct record_opts *o)
 {
 	static char buf[32];
 
 	if (o->call_graph == RECORDER_CG_FP)
 		return "fp";
-	snprintf(buf, sizeof(buf), "%s,%u", o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf",
-		 o->stack_size);
+	snprintf(buf, sizeof(buf), "%s,%u", call_graph_mode(o), o->stack_size);
 	return buf;
 }
 
@@ -498,6 +510,17 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "mapping_events_lost", c[SCORCH_CNT_LOST_EVENTS]) ||
 	    profile__counter_set(p, "mapping_walks_refused", c[SCORCH_CNT_WALKS_REFUSED]) ||
 	    profile__counter_set(p, "stack_size_needed", ss->cap.stack_need) ||
+	    profile__counter_set(p, "unwind_kernel", c[SCORCH_CNT_UW_DONE]) ||
+	    profile__counter_set(p, "unwind_kernel_depth_cap", c[SCORCH_CNT_UW_DEPTH]) ||
+	    profile__counter_set(p, "unwind_fallback",
+				 c[SCORCH_CNT_UW_NO_PROC] + c[SCORCH_CNT_UW_NO_TABLE] +
+					 c[SCORCH_CNT_UW_UNKNOWN] + c[SCORCH_CNT_UW_READ] +
+					 c[SCORCH_CNT_UW_BAD]) ||
+	    profile__counter_set(p, "unwind_fallback_no_tables", c[SCORCH_CNT_UW_NO_PROC]) ||
+	    profile__counter_set(p, "unwind_fallback_no_table", c[SCORCH_CNT_UW_NO_TABLE]) ||
+	    profile__counter_set(p, "unwind_fallback_unknown_row", c[SCORCH_CNT_UW_UNKNOWN]) ||
+	    profile__counter_set(p, "unwind_fallback_read", c[SCORCH_CNT_UW_READ]) ||
+	    profile__counter_set(p, "unwind_fallback_bad_step", c[SCORCH_CNT_UW_BAD]) ||
 	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
 	return 0;
@@ -559,7 +582,7 @@ static void warn_truncated(struct session *ss)
 	uint64_t cut = profile__counter_get(p, "unwind_truncated"),
 		 stacks = profile__counter_get(p, "user_stacks");
 	uint32_t need = ss->cap.stack_need, have = ss->o->stack_size, size;
-	const char *mode = ss->o->call_graph == RECORDER_CG_AUTO ? "auto" : "dwarf";
+	const char *mode = call_graph_mode(ss->o);
 	char tail[128];
 	double share;
 
@@ -687,6 +710,8 @@ int cmd_record(int argc, char **argv)
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
+	/* auto: in the kernel from the unwind tables; the copy and the walk only where that fails. */
+	so.uw_rows = o.call_graph == RECORDER_CG_AUTO && !o.copy_only ? SCORCH_UW_ROWS_MAX : 0;
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;

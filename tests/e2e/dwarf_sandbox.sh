@@ -2,7 +2,7 @@
 # the child carrying many samples each, and the stacks are complete. With --no-sandbox the same
 # unwinding runs in-process (no round trip) with the same result. A child that dies while unwinding
 # (made to abort at its third batch, again after every restart) costs no sample: those keep their
-# kernel and frame-pointer stacks (-g auto), a counter says how many, and recording goes on.
+# kernel and frame-pointer stacks (-g copy: the stack copy, with frame pointers where it fails), a counter says how many, and recording goes on.
 # A file whose call frame information kills the child costs one restart, not one per batch: the child
 # names the file it was reading, which is no longer unwound through. A child that keeps dying without
 # naming one ends the DWARF unwinding after 5 batches.
@@ -39,7 +39,7 @@ note "in-process: $(samples "$TMP/n.prof") samples, $batches batches to a child;
 [ "$batches" -eq 0 ] || fail "--no-sandbox sent $batches batches to a child"
 between "$ok" 95 100 "share of complete chains (--no-sandbox)"
 
-SCORCH_TEST_SANDBOX_UNWIND_CRASH=3 "$SCORCH" record -g auto -F 499 -o "$TMP/c.prof" -- "$WL/demo" 2 \
+SCORCH_TEST_SANDBOX_UNWIND_CRASH=3 "$SCORCH" record -g copy -F 499 -o "$TMP/c.prof" -- "$WL/demo" 2 \
 	2>"$TMP/c.err" || fail "record failed when the child died: $(tail -3 "$TMP/c.err")"
 failures=$(counter "$TMP/c.prof" unwind_sandbox_failures)
 restarts=$(counter "$TMP/c.prof" symbolizer_restarts)
@@ -58,7 +58,7 @@ between "$ok" 90 100 "share of complete chains (child dying)"
 # that holds the marker; here a copy of demo with the marker after its ELF contents.
 cp "$WL/demo" "$TMP/demo-hostile"
 printf 'SCORCH-TEST-HOSTILE-CFI' >>"$TMP/demo-hostile"
-SCORCH_TEST_UNWIND_CRASH_MARKER=SCORCH-TEST-HOSTILE-CFI "$SCORCH" record -g auto -F 499 -o "$TMP/h.prof" \
+SCORCH_TEST_UNWIND_CRASH_MARKER=SCORCH-TEST-HOSTILE-CFI "$SCORCH" record -g copy -F 499 -o "$TMP/h.prof" \
 	-- "$TMP/demo-hostile" 3 2>"$TMP/h.err" || fail "record of the hostile file failed: $(tail -3 "$TMP/h.err")"
 restarts=$(counter "$TMP/h.prof" symbolizer_restarts)
 dropped=$(counter "$TMP/h.prof" unwind_files_dropped)
@@ -77,7 +77,7 @@ grep -q "died reading the call frame information of '.*demo-hostile'" "$TMP/h.er
 between "$ok" 90 100 "share of complete chains (hostile file, frame-pointer fallback)"
 
 # A child that dies at every first batch, naming no file: after 5 in a row the unwinding stops.
-SCORCH_TEST_SANDBOX_UNWIND_CRASH=1 "$SCORCH" record -g auto -F 499 -o "$TMP/g.prof" -- "$WL/demo" 3 \
+SCORCH_TEST_SANDBOX_UNWIND_CRASH=1 "$SCORCH" record -g copy -F 499 -o "$TMP/g.prof" -- "$WL/demo" 3 \
 	2>"$TMP/g.err" || fail "record failed when the child always died: $(tail -3 "$TMP/g.err")"
 restarts=$(counter "$TMP/g.prof" symbolizer_restarts)
 failures=$(counter "$TMP/g.prof" unwind_sandbox_failures)

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "log.h"
+#include "procmaps.h"
+#include "uwload.h"
+#include "uwtable.h"
+
+/* One file's table: rows [first, first + nr) of the sink's array (nr 0: none, err says why). */
+struct uw_file {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	char build_id[2 * 64 + 1];
+	char *name; /* owned: the path as a process mapped it */
+	uint64_t base;
+	uint32_t first, nr;
+	uint32_t refs;     /* process entries that use it */
+	uint64_t last_use; /* the loader's clock at the last entry written with it */
+	uint64_t unknown;  /* rows the kernel walk cannot follow */
+	int err;           /* why there is no table; 0 when there is one or it was evicted */
+	int loaded;
+};
+
+/* A free run of rows. */
+struct uw_extent {
+	uint32_t first, nr;
+};
+
+/* What a process's entry was written from. */
+struct uw_proc {
+	uint32_t pid;
+	uint64_t serial; /* proctab's: a new process under the same pid is another */
+	uint32_t exec_seq;
+	uint64_t maps_time;
+	size_t maps_nr;
+	uint32_t *files; /* owned: indexes into u->files it holds a reference on */
+	size_t nr_files;
+	int written;
+};
+
+struct uwload {
+	struct sandbox *sb;
+	struct uwload_sink sink;
+	struct uw_file *files;
+	size_t nr_files, cap_files;
+	struct uw_extent *free; /* sorted by first, coalesced */
+	size_t nr_free, cap_free;
+	struct uw_proc *procs;
+	size_t nr_procs, cap_procs;
+	uint64_t clock;
+	struct uwload_stats st;
+};
+
+struct uwload *uwload__new(struct sandbox *sb, const struct uwload_sink *sink)
+{
+	struct uwload *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->sb = sb;
+	u->sink = *sink;
+	if (sink->cap) {
+		u->free = malloc(sizeof(*u->free));
+		if (!u->free) {
+			free(u);
+			return NULL;
+		}
+		u->free[0] = (struct uw_extent){ 0, sink->cap };
+		u->nr_free = u->cap_free = 1;
+	}
+	return u;
+}
+
+void uwload__free(struct uwload *u)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	for (i = 0; i < u->nr_files; i++)
+		free(u->files[i].name);
+	for (i = 0; i < u->nr_procs; i++)
+		free(u->procs[i].files);
+	free(u->files);
+	free(u->free);
+	free(u->procs);
+	free(u);
+}
+
+/* First fit: the start of a free run of nr rows, or -1. */
+static int64_t rows_alloc(struct uwload *u, uint32_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_free; i++) {
+		struct uw_extent *e = &u->free[i];
+		uint32_t first = e->first;
+
+		if (e->nr < nr)
+			continue;
+		e->first += nr;
+		e->nr -= nr;
+		if (!e->nr) {
+			memmove(e, e + 1, (u->nr_free - i - 1) * sizeof(*e));
+			u->nr_free--;
+		}
+		return first;
+	}
+	return -1;
+}
+
+/* Give rows back, merging with the free runs around them. -ENOMEM leaks them (not fatal). */
+static int rows_free(struct uwload *u, uint32_t first, uint32_t nr)
+{
+	size_t i = 0;
+
+	while (i < u->nr_free && u->free[i].first < first)
+		i++;
+	if (i > 0 && u->free[i - 1].first + u->free[i - 1].nr == first) {
+		u->free[i - 1].nr += nr;
+		if (i < u->nr_free && first + nr == u->free[i].first) {
+			u->free[i - 1].nr += u->free[i].nr;
+			memmove(&u->free[i], &u->free[i + 1], (u->nr_free - i - 1) * sizeof(*u->free));
+			u->nr_free--;
+		}
+		return 0;
+	}
+	if (i < u->nr_free && first + nr == u->free[i].first) {
+		u->free[i].first = first;
+		u->free[i].nr += nr;
+		return 0;
+	}
+	if (array__grow((void **)&u->free, &u->cap_free, u->nr_free + 1, sizeof(*u->free)))
+		return -ENOMEM;
+	memmove(&u->free[i + 1], &u->free[i], (u->nr_free - i) * sizeof(*u->free));
+	u->free[i] = (struct uw_extent){ first, nr };
+	u->nr_free++;
+	return 0;
+}
+
+/* Drop the least recently used table no process uses; 0 when there was none to drop. */
+static int evict_one(struct uwload *u)
+{
+	struct uw_file *lru = NULL;
+	size_t i;
+
+	for (i = 0; i < u->nr_files; i++) {
+		struct uw_file *f = &u->files[i];
+
+		if (f->loaded && !f->refs && (!lru || f->last_use < lru->last_use))
+			lru = f;
+	}
+	if (!lru)
+		return 0;
+	rows_free(u, lru->first, lru->nr);
+	u->st.rows -= lru->nr;
+	u->st.tables_evicted++;
+	lru->loaded = 0;
+	lru->nr = 0;
+	return 1;
+}
+
+/* Build the table of file f (through the mapping's elf) and put its rows into the array. */
+static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *elf)
+{
+	struct uwtable t;
+	int64_t first;
+	uint32_t max = u->sink.cap < UWTABLE_MAX_ROWS ? u->sink.cap : UWTABLE_MAX_ROWS;
+	int err;
+
+	memset(&t, 0, sizeof(t));
+	err = sandbox__uw_table(u->sb, elf, max, &t);
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		pr_debug("no unwind table for '%s': %s", f->name, strerror(-err));
+		f->err = err;
+		u->st.tables_failed++;
+		return 0;
+	}
+	while ((first = rows_alloc(u, (uint32_t)t.nr)) < 0 && evict_one(u))
+		;
+	if (first < 0) {
+		f->err = -ENOSPC;
+		u->st.tables_no_room++;
+		uwtable__release(&t);
+		return 0;
+	}
+	memcpy(u->sink.rows + first, t.rows, t.nr * sizeof(*t.rows));
+	f->first = (uint32_t)first;
+	f->nr = (uint32_t)t.nr;
+	f->base = t.base;
+	f->unknown = t.st.unknown;
+	f->loaded = 1;
+	f->err = 0;
+	u->st.tables++;
+	u->st.rows += t.nr;
+	if (u->st.rows > u->st.rows_peak)
+		u->st.rows_peak = u->st.rows;
+	uwtable__release(&t);
+	return 0;
+}
+
+/* The table entry of the file behind maps entry e (added when new), or NULL on ENOMEM. */
+static struct uw_file *file_of(struct uwload *u, const struct procmaps_entry *e, const char *build_id,
+			       size_t *idx)
+{
+	struct uw_file *f;
+	size_t i;
+
+	for (i = 0; i < u->nr_files; i++) {
+		f = &u->files[i];
+		if (f->ino == e->inode && f->dev_major == e->dev_major && f->dev_minor == e->dev_minor &&
+		    strcmp(f->build_id, build_id) == 0) {
+			*idx = i;
+			return f;
+		}
+	}
+	if (array__grow((void **)&u->files, &u->cap_files, u->nr_files + 1, sizeof(*u->files)))
+		return NULL;
+	f = &u->files[u->nr_files];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(e->path);
+	if (!f->name)
+		return NULL;
+	f->dev_major = e->dev_major;
+	f->dev_minor = e->dev_minor;
+	f->ino = e->inode;
+	snprintf(f->build_id, sizeof(f->build_id), "%s", build_id);
+	*idx = u->nr_files++;
+	return f;
+}
+
+static struct uw_proc *proc_of(struct uwload *u, uint32_t pid, int add)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_procs; i++)
+		if (u->procs[i].pid == pid)
+			return &u->procs[i];
+	if (!add || array__grow((void **)&u->procs, &u->cap_procs, u->nr_procs + 1, sizeof(*u->procs)))
+		return NULL;
+	memset(&u->procs[u->nr_procs], 0, sizeof(*u->procs));
+	u->procs[u->nr_procs].pid = pid;
+	return &u->procs[u->nr_procs++];
+}
+
+static void unref_files(struct uwload *u, struct uw_proc *up)
+{
+	size_t i;
+
+	for (i = 0; i < up->nr_files; i++)
+		u->files[up->files[i]].refs--;
+	up->nr_files = 0;
+}
+
+int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
+{
+	struct scorch_uw_proc *bp;
+	struct uw_proc *up;
+	uint32_t *held;
+	size_t i, nh = 0;
+	int err = 0;
+
+	if (!u->sink.cap || !pr->maps_ok)
+		return 0;
+	up = proc_of(u, pr->pid, 1);
+	if (!up)
+		return -ENOMEM;
+	if (up->written && up->serial == pr->serial && up->exec_seq == pr->exec_seq &&
+	    up->maps_time == pr->maps_time && up->maps_nr == pr->maps.nr)
+		return 0;
+	bp = calloc(1, sizeof(*bp));
+	held = malloc(SCORCH_UW_MAPS * sizeof(*held));
+	if (!bp || !held) {
+		free(bp);
+		free(held);
+		return -ENOMEM;
+	}
+	u->clock++;
+	/* The old entry's files stay held until the new entry is written: none of them is evicted. */
+	for (i = 0; i < pr->maps.nr && bp->nr < SCORCH_UW_MAPS; i++) {
+		const struct procmaps_entry *e = &pr->maps.entries[i];
+		struct scorch_uw_map *m;
+		struct uw_file *f;
+		uint64_t vaddr;
+		size_t idx;
+
+		if (!(e->perms & PROCMAPS_X) || e->path[0] != '/' || !e->inode)
+			continue;
+		if ((err = proctab__resolve(pt, pr, i)))
+			break;
+		if (!pr->pm[i].elf || sandbox__offset_to_vaddr(pr->pm[i].elf, e->offset, &vaddr))
+			continue;
+		f = file_of(u, e, sandbox__build_id(pr->pm[i].elf), &idx);
+		if (!f) {
+			err = -ENOMEM;
+			break;
+		}
+		if (!f->loaded && !f->err && (err = load_file(u, f, pr->pm[i].elf)))
+			break;
+		if (!f->loaded)
+			continue;
+		f->refs++;
+		f->last_use = u->clock;
+		held[nh++] = (uint32_t)idx;
+		m = &bp->maps[bp->nr++];
+		m->start = e->start;
+		m->end = e->end;
+		/* address - (start - vaddr(offset)) is the ELF virtual address; rows count from base. */
+		m->bias = e->start - vaddr + f->base;
+		m->first = f->first;
+		m->nr = f->nr;
+	}
+	for (; !err && i < pr->maps.nr; i++)
+		if (pr->maps.entries[i].perms & PROCMAPS_X && pr->maps.entries[i].path[0] == '/')
+			u->st.maps_left_out++;
+	if (!err) {
+		bp->exec_seq = pr->exec_seq;
+		if (u->sink.set_proc(u->sink.ctx, pr->pid, bp) == 0)
+			u->st.procs++;
+		unref_files(u, up);
+		free(up->files);
+		up->files = held;
+		up->nr_files = nh;
+		held = NULL;
+		up->serial = pr->serial;
+		up->exec_seq = pr->exec_seq;
+		up->maps_time = pr->maps_time;
+		up->maps_nr = pr->maps.nr;
+		up->written = 1;
+	} else {
+		for (i = 0; i < nh; i++)
+			u->files[held[i]].refs--;
+	}
+	free(held);
+	free(bp);
+	return err;
+}
+
+void uwload__prune(struct uwload *u, struct proctab *pt)
+{
+	static const struct scorch_uw_proc none;
+	size_t i = 0;
+
+	while (i < u->nr_procs) {
+		struct uw_proc *up = &u->procs[i];
+		struct proctab_proc *pr = proctab__find(pt, up->pid);
+
+		if (pr && pr->serial == up->serial) {
+			i++;
+			continue;
+		}
+		u->sink.set_proc(u->sink.ctx, up->pid, &none);
+		unref_files(u, up);
+		free(up->files);
+		u->procs[i] = u->procs[--u->nr_procs];
+	}
+}
+
+void uwload__stats(const struct uwload *u, struct uwload_stats *st)
+{
+	*st = u->st;
+}
+
+int uwload__each_file(const struct uwload *u,
+		      int (*fn)(void *ctx, const char *name, uint64_t unknown, int err), void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < u->nr_files; i++) {
+		const struct uw_file *f = &u->files[i];
+
+		if ((f->err || f->unknown) && (ret = fn(ctx, f->name, f->unknown, f->err)))
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uwload - the unwind tables of the in-kernel unwinder (-g auto), loaded lazily and bounded: for each
+ * process with samples, the tables of the files its executable mappings map are built in the sandbox
+ * (sandbox__uw_table), checked (uwtable__validate), written into the rows array the BPF program reads,
+ * and the process's mappings with tables handed to the BPF program (struct scorch_uw_proc).
+ *
+ * A file's table is built once and shared by every process that maps it: files are told apart by
+ * device, inode and build id, so a file replaced under the same path is another file. Tables no
+ * process uses stay for the processes to come (fork-heavy servers) until their rows are needed: then
+ * the least recently used go first. A file whose table cannot be built (or does not fit) is not asked
+ * again; its mappings are left out, and the BPF walk falls back to the stack copy there.
+ *
+ * The BPF side is behind struct uwload_sink, so the loader is tested without BPF (tests/unit).
+ * Ownership: the loader borrows the sandbox, the sink's rows and the processes it is given.
+ * Functions returning int return 0 or a negative errno: only -ENOMEM is fatal.
+ */
+#ifndef SCORCH_UWLOAD_H
+#define SCORCH_UWLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proctab.h"
+#include "sandbox.h"
+#include "scorch_abi.h"
+
+struct uwload_sink {
+	struct scorch_uw_row *rows; /* the BPF rows array (mmapped), 'cap' rows */
+	uint32_t cap;
+	/* Replace the process's entry (p->nr 0: delete it). */
+	int (*set_proc)(void *ctx, uint32_t pid, const struct scorch_uw_proc *p);
+	void *ctx;
+};
+
+struct uwload_stats {
+	uint64_t tables;         /* tables built and loaded */
+	uint64_t tables_failed;  /* files whose table could not be built (per file in the profile too) */
+	uint64_t tables_evicted; /* tables dropped to make room */
+	uint64_t tables_no_room; /* tables that did not fit even after eviction */
+	uint64_t rows;           /* rows loaded now */
+	uint64_t rows_peak;      /* the most rows loaded at once */
+	uint64_t procs;          /* process entries written */
+	uint64_t maps_left_out;  /* executable mappings beyond SCORCH_UW_MAPS in a process */
+};
+
+struct uwload;
+
+/* NULL on ENOMEM. The sink is copied; its rows must outlive the loader. */
+struct uwload *uwload__new(struct sandbox *sb, const struct uwload_sink *sink);
+void uwload__free(struct uwload *u);
+
+/*
+ * Give the BPF program the tables of process 'pr' if its mappings changed since the last time (or it
+ * was never given them): resolves its executable file mappings (proctab__resolve), builds or reuses
+ * their tables, writes its entry. Cheap when nothing changed.
+ */
+int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr);
+/* Forget the entries of processes no longer in 'pt' (deleting them from the BPF side). */
+void uwload__prune(struct uwload *u, struct proctab *pt);
+
+void uwload__stats(const struct uwload *u, struct uwload_stats *st);
+/*
+ * The files whose table could not be built, or that had rows the kernel walk cannot follow: for each,
+ * fn(ctx, name, unknown_rows, err) (err 0 when built; name as the process mapped it). Stops at, and
+ * returns, the first non-zero return.
+ */
+int uwload__each_file(const struct uwload *u,
+		      int (*fn)(void *ctx, const char *name, uint64_t unknown, int err), void *ctx);
+
+#endif

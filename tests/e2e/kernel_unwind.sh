@@ -1,0 +1,58 @@
+# -g auto (the default) unwinds user stacks in the BPF program from tables the sandbox builds out of
+# the call frame information: no stack copy, so a stack deeper than any copy (deep: 40 frames of
+# 1 KiB) reaches _start, where -g dwarf's 16 KiB copy cuts it. Samples taken before a process's
+# tables are loaded fall back to the copy, counted. The counters agree with each other and with the
+# stacks: every stack unwound in the kernel reached the root (or the 127-frame cap, counted), and the
+# tables of one binary are built once for all the processes that map it; forked workers use them.
+. "$(dirname "$0")/lib.bash"
+
+"$SCORCH" record -q -F 499 -o "$TMP/auto.prof" -- "$WL/deep" 3 || fail "record failed"
+"$SCORCH" record -q -F 499 -g dwarf -o "$TMP/dwarf.prof" -- "$WL/deep" 3 || fail "record -g dwarf failed"
+[ "$(meta "$TMP/auto.prof" call_graph)" = "auto,16384" ] || fail "the default mode is not auto"
+
+n=$(counter "$TMP/auto.prof" samples)
+k=$(counter "$TMP/auto.prof" unwind_kernel)
+ks=$(counter "$TMP/auto.prof" unwind_kernel_stacks)
+kr=$(counter "$TMP/auto.prof" unwind_kernel_root)
+fb=$(counter "$TMP/auto.prof" unwind_fallback)
+nt=$(counter "$TMP/auto.prof" unwind_fallback_no_tables)
+tables=$(counter "$TMP/auto.prof" unwind_tables)
+note "auto: $n samples, $k unwound in the kernel ($kr to the root), $fb fell back ($nt before the tables), $tables tables"
+[ "$k" -ge 50 ] || fail "only $k samples unwound in the kernel"
+[ "$ks" -eq "$k" ] || fail "the BPF program unwound $k stacks, the recorder got $ks"
+[ "$kr" -eq "$k" ] || fail "$((k - kr)) of $k stacks unwound in the kernel did not reach the root"
+[ $((k + fb)) -le "$n" ] || fail "$k unwound and $fb fallbacks for $n samples"
+[ "$tables" -ge 2 ] || fail "$tables tables loaded: deep and libc at least"
+[ "$(counter "$TMP/auto.prof" unwind_tables_failed)" -eq 0 ] || fail "a table could not be built"
+# Every stack through descend() that the kernel unwound is complete: at least that many reach _start.
+full="^_start;__libc_start_main(_impl)?;([^;]+;)?main;$(printf 'descend;%.0s' $(seq 40))deep_leaf"
+m=$(matching "$TMP/auto.prof" "$full")
+note "auto: $m samples with the whole 40-deep chain from _start"
+[ "$m" -ge "$k" ] || fail "$m complete stacks, fewer than the $k unwound in the kernel"
+d=$(matching "$TMP/dwarf.prof" "$full")
+cut=$(counter "$TMP/dwarf.prof" unwind_truncated)
+note "dwarf (16 KiB copy): $d complete stacks, $cut cut at the end of the copy"
+[ "$cut" -ge 1 ] || fail "-g dwarf cut no stack: the workload is not deeper than the copy"
+
+# Deeper than the 127 frames a sample holds: cut there, counted, not fallen back.
+"$SCORCH" record -q -F 499 -o "$TMP/cap.prof" -- "$WL/deep" 2 200 || fail "record of 200 frames failed"
+cap=$(counter "$TMP/cap.prof" unwind_kernel_depth_cap)
+k=$(counter "$TMP/cap.prof" unwind_kernel)
+note "200 frames: $cap of $k kernel unwinds cut at the cap"
+[ "$k" -ge 20 ] || fail "only $k samples unwound in the kernel at 200 frames"
+[ "$cap" -ge $((k * 9 / 10)) ] || fail "only $cap of $k unwinds of a 200-frame stack hit the cap"
+
+# A server's workers, forked and not exec'd, map what it mapped: they use its tables from their first
+# sample (short-lived workers never live to have their own), and no table is built per worker.
+"$SCORCH" record -q -F 499 -o "$TMP/fork.prof" -- "$WL/forker" 3 || fail "record of forker failed"
+children=$(counter "$TMP/fork.prof" children_followed)
+tables=$(counter "$TMP/fork.prof" unwind_tables)
+k=$(counter "$TMP/fork.prof" unwind_kernel)
+fb=$(counter "$TMP/fork.prof" unwind_fallback)
+w=$(matching "$TMP/fork.prof" "^_start;.*main;.*worker_burn( |;)")
+note "forker: $children workers, $tables tables; $k samples unwound in the kernel, $fb fell back; $w complete in worker_burn"
+[ "$children" -ge 10 ] || fail "only $children workers followed"
+[ "$tables" -lt "$children" ] || fail "$tables tables for $children workers: not shared"
+[ "$k" -gt "$fb" ] || fail "the workers' samples fell back ($fb) more than they were unwound in the kernel ($k)"
+[ "$w" -ge 50 ] || fail "only $w complete stacks in the workers"
+exit 0
