@@ -54,6 +54,7 @@
 
 struct sandbox;
 struct sandbox_elf;
+struct uwtable; /* uwtable.h */
 
 /* 'opts' is copied (directory strings stay borrowed). NULL on ENOMEM. The child starts lazily. */
 struct sandbox *sandbox__new(const struct symbolizer_opts *opts, int enabled);
@@ -114,7 +115,6 @@ int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e);
  * asked, a memfd missing, unsealed or of another size, rows that fail uwtable__validate); a file
  * marked bad earlier gives -EIO.
  */
-struct uwtable;
 int sandbox__uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out);
 
 /*

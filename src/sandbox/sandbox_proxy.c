@@ -432,7 +432,6 @@ int sandbox_proxy_request_fd(struct sandbox *sb, struct sandbox_elf *e, uint32_t
 
 	if (rfd)
 		*rfd = -1;
-
 	if (!p->pid && (err = sandbox_proxy_start(sb)))
 		return err;
 	sb->stats.requests++;
