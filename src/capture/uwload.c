@@ -22,6 +22,8 @@ struct uw_file {
 	uint64_t unknown;  /* rows the kernel walk cannot follow */
 	int err;           /* why there is no table; 0 when there is one or it was evicted */
 	int loaded;
+	uint32_t need; /* rows it takes, once known (0: not built yet) */
+	int no_room;   /* counted in tables_no_room */
 };
 
 /* A free run of rows. */
@@ -163,7 +165,24 @@ static int evict_one(struct uwload *u)
 	return 1;
 }
 
-/* Build the table of file f (through the mapping's elf) and put its rows into the array. */
+/* Whether nr rows can be had: free, or freed by evicting tables no process uses. */
+static int rows_reserve(struct uwload *u, uint32_t nr)
+{
+	size_t i;
+
+	for (;;) {
+		for (i = 0; i < u->nr_free; i++)
+			if (u->free[i].nr >= nr)
+				return 1;
+		if (!evict_one(u))
+			return 0;
+	}
+}
+
+/*
+ * Build the table of file f (through the mapping's elf) and put its rows into the array. A table that
+ * does not fit is not built again until enough rows could be had.
+ */
 static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *elf)
 {
 	struct uwtable t;
@@ -171,6 +190,12 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 	uint32_t max = u->sink.cap < UWTABLE_MAX_ROWS ? u->sink.cap : UWTABLE_MAX_ROWS;
 	int err;
 
+	if (f->need && !rows_reserve(u, f->need)) {
+		if (!f->no_room)
+			u->st.tables_no_room++;
+		f->no_room = 1;
+		return 0;
+	}
 	memset(&t, 0, sizeof(t));
 	err = sandbox__uw_table(u->sb, elf, max, &t);
 	if (err == -ENOMEM)
@@ -181,11 +206,12 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 		u->st.tables_failed++;
 		return 0;
 	}
-	while ((first = rows_alloc(u, (uint32_t)t.nr)) < 0 && evict_one(u))
-		;
+	f->need = (uint32_t)t.nr;
+	first = rows_reserve(u, f->need) ? rows_alloc(u, f->need) : -1;
 	if (first < 0) {
-		f->err = -ENOSPC;
-		u->st.tables_no_room++;
+		if (!f->no_room)
+			u->st.tables_no_room++;
+		f->no_room = 1;
 		uwtable__release(&t);
 		return 0;
 	}
@@ -195,7 +221,6 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 	f->base = t.base;
 	f->unknown = t.st.unknown;
 	f->loaded = 1;
-	f->err = 0;
 	u->st.tables++;
 	u->st.rows += t.nr;
 	if (u->st.rows > u->st.rows_peak)

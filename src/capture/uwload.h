@@ -8,8 +8,9 @@
  * A file's table is built once and shared by every process that maps it: files are told apart by
  * device, inode and build id, so a file replaced under the same path is another file. Tables no
  * process uses stay for the processes to come (fork-heavy servers) until their rows are needed: then
- * the least recently used go first. A file whose table cannot be built (or does not fit) is not asked
- * again; its mappings are left out, and the BPF walk falls back to the stack copy there.
+ * the least recently used go first. A file whose table cannot be built is not asked again, and one
+ * that does not fit waits until that many rows can be had; meanwhile its mappings are left out, and
+ * the BPF walk falls back to the stack copy there.
  *
  * The BPF side is behind struct uwload_sink, so the loader is tested without BPF (tests/unit).
  * Ownership: the loader borrows the sandbox, the sink's rows and the processes it is given.
@@ -37,7 +38,7 @@ struct uwload_stats {
 	uint64_t tables;         /* tables built and loaded */
 	uint64_t tables_failed;  /* files whose table could not be built (per file in the profile too) */
 	uint64_t tables_evicted; /* tables dropped to make room */
-	uint64_t tables_no_room; /* tables that did not fit even after eviction */
+	uint64_t tables_no_room; /* files whose table did not fit, even after eviction (once each) */
 	uint64_t rows;           /* rows loaded now */
 	uint64_t rows_peak;      /* the most rows loaded at once */
 	uint64_t procs;          /* process entries written */

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the unwind-table loader (src/capture/uwload.h), with a sink that stands for the BPF
+ * maps: the entry of this process lists its executable file mappings, sorted, each with a run of
+ * valid rows whose bias puts a function of this test inside the run; nothing is written again while
+ * the maps do not change; a second process mapping the same files builds no table; rows too few for
+ * every table leave files out (counted) and tables no process uses are evicted for new ones.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "maplog.h"
+#include "profile.h"
+#include "proctab.h"
+#include "sandbox.h"
+#include "uwload.h"
+#include "uwtable.h"
+
+struct fixture {
+	struct profile p;
+	struct sandbox *sb;
+	struct maplog *log;
+	struct proctab *pt;
+	struct scorch_uw_row *rows;
+	struct scorch_uw_proc last; /* the last entry written */
+	uint32_t last_pid, writes, deletes;
+};
+
+static int set_proc(void *ctx, uint32_t pid, const struct scorch_uw_proc *p)
+{
+	struct fixture *f = ctx;
+
+	if (!p->nr) {
+		f->deletes++;
+		return 0;
+	}
+	f->writes++;
+	f->last_pid = pid;
+	f->last = *p;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	profile__init(&f->p);
+	f->sb = sandbox__new(NULL, 0);
+	f->log = maplog__new();
+	f->pt = f->sb && f->log ? proctab__new(&f->p, f->sb, f->log) : NULL;
+	f->rows = calloc(1u << 20, sizeof(*f->rows));
+	if (!f->pt || !f->rows)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	proctab__free(f->pt);
+	maplog__free(f->log);
+	sandbox__free(f->sb);
+	profile__release(&f->p);
+	free(f->rows);
+	free(f);
+	return 0;
+}
+
+static struct uwload *loader(struct fixture *f, uint32_t cap)
+{
+	struct uwload_sink sink = { .rows = f->rows, .cap = cap, .set_proc = set_proc, .ctx = f };
+	struct uwload *u = uwload__new(f->sb, &sink);
+
+	assert_non_null(u);
+	return u;
+}
+
+/* The row of entry m that covers addr, checking that the run holds it. */
+static const struct scorch_uw_row *row_of(struct fixture *f, const struct scorch_uw_map *m, uint64_t addr)
+{
+	uint64_t rel = addr - m->bias;
+	const struct scorch_uw_row *best = NULL;
+	uint32_t i;
+
+	for (i = 0; i < m->nr; i++)
+		if (f->rows[m->first + i].pc <= rel)
+			best = &f->rows[m->first + i];
+	return best;
+}
+
+__attribute__((noinline)) static int probe_fn(int x)
+{
+	return x * 7 + 3;
+}
+
+static void test_this_process(void **state)
+{
+	struct fixture *f = *state;
+	struct proctab_proc *pr;
+	struct uwload *u = loader(f, 1u << 20);
+	struct uwload_stats st;
+	uint64_t fn = (uint64_t)(uintptr_t)probe_fn;
+	const struct scorch_uw_row *r;
+	int err, found = 0;
+	uint32_t i;
+
+	pr = proctab__get(f->pt, (uint32_t)getpid(), 0, &err);
+	assert_non_null(pr);
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	assert_int_equal(f->writes, 1);
+	assert_int_equal(f->last_pid, (uint32_t)getpid());
+	assert_true(f->last.nr >= 2); /* this test and libc at least */
+	for (i = 0; i < f->last.nr; i++) {
+		const struct scorch_uw_map *m = &f->last.maps[i];
+		const struct procmaps_entry *e = procmaps__find(&pr->maps, m->start);
+
+		assert_non_null(e);
+		assert_true(e->perms & PROCMAPS_X);
+		assert_int_equal(e->start, m->start);
+		assert_int_equal(e->end, m->end);
+		assert_true(i == 0 || f->last.maps[i - 1].end <= m->start);
+		assert_true(m->nr >= 1 && m->first + m->nr <= 1u << 20);
+		assert_int_equal(uwtable__validate(f->rows + m->first, m->nr), 0);
+		if (fn >= m->start && fn < m->end) {
+			/* Function entry: the CFA is SP + 8, the return address just pushed. */
+			r = row_of(f, m, fn);
+			assert_non_null(r);
+			assert_int_equal(r->kind, SCORCH_UW_CFA_RSP);
+			assert_int_equal(r->cfa_off, 8);
+			found = 1;
+		}
+	}
+	assert_true(found);
+	/* Nothing changed: nothing is written again. */
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	assert_int_equal(f->writes, 1);
+	uwload__stats(u, &st);
+	assert_int_equal(st.tables, f->last.nr);
+	assert_int_equal(st.tables_failed, 0);
+	assert_true(st.rows > 0 && st.rows == st.rows_peak);
+	uwload__free(u);
+}
+
+/* A child forked from this process maps the same files: its entry reuses every table. */
+static void test_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct uwload *u = loader(f, 1u << 20);
+	struct proctab_proc *pr, *child;
+	struct uwload_stats st;
+	uint64_t tables;
+	int fds[2], err;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		(void)!read(fds[0], &c, 1); /* until the parent is done */
+		_exit(0);
+	}
+	close(fds[0]);
+	pr = proctab__get(f->pt, (uint32_t)getpid(), 0, &err);
+	child = proctab__get(f->pt, (uint32_t)pid, 0, &err);
+	assert_non_null(pr);
+	assert_non_null(child);
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	uwload__stats(u, &st);
+	tables = st.tables;
+	assert_int_equal(uwload__proc(u, f->pt, child), 0);
+	uwload__stats(u, &st);
+	assert_int_equal(st.tables, tables);
+	assert_int_equal(f->writes, 2);
+	assert_int_equal(f->last_pid, (uint32_t)pid);
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	/* Gone from the table: its entry is deleted, the tables stay for the processes to come. */
+	assert_int_equal(proctab__forget_exited(f->pt, NULL, NULL), 1);
+	uwload__prune(u, f->pt);
+	assert_int_equal(f->deletes, 1);
+	uwload__stats(u, &st);
+	assert_int_equal(st.tables, tables);
+	assert_int_equal(st.tables_evicted, 0);
+	uwload__free(u);
+}
+
+/* Room for one table at a time: the others are left out and counted; unused ones are evicted. */
+static void test_no_room(void **state)
+{
+	struct fixture *f = *state;
+	struct uwload *u;
+	struct proctab_proc *pr;
+	struct uwload_stats st;
+	uint32_t cap = 0, i;
+	int err;
+
+	/* As many rows as the largest table of this process: the biggest fits alone. */
+	u = loader(f, 1u << 20);
+	pr = proctab__get(f->pt, (uint32_t)getpid(), 0, &err);
+	assert_non_null(pr);
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	for (i = 0; i < f->last.nr; i++)
+		if (f->last.maps[i].nr > cap)
+			cap = f->last.maps[i].nr;
+	uwload__free(u);
+	f->writes = 0;
+
+	u = loader(f, cap);
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	uwload__stats(u, &st);
+	assert_true(st.tables >= 1);
+	assert_true(st.tables_no_room >= 1);
+	assert_true(st.rows <= cap);
+	for (i = 0; i < f->last.nr; i++)
+		assert_int_equal(uwtable__validate(f->rows + f->last.maps[i].first, f->last.maps[i].nr), 0);
+	uwload__free(u);
+}
+
+/* The rows (all tables) a fresh loader gives process pid. */
+static uint64_t rows_of(struct fixture *f, struct proctab_proc *pr)
+{
+	struct uwload *u = loader(f, 1u << 20);
+	struct uwload_stats st;
+
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	uwload__stats(u, &st);
+	uwload__free(u);
+	return st.rows;
+}
+
+/*
+ * Room for this process's tables alone. While this process uses them, none is evicted: a process
+ * running another binary (sleep) gets no table for it (counted). Once the other process is gone, the
+ * tables only it used are evicted to make room for new ones. (First fit may leave a table out when
+ * the free rows are in pieces: that is counted too, never silent.)
+ */
+static pid_t start_sleep(struct fixture *f, struct proctab_proc **pr)
+{
+	int err, tries;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	for (tries = 0; tries < 200; tries++) { /* until the exec has happened */
+		*pr = proctab__get(f->pt, (uint32_t)pid, (uint32_t)tries, &err);
+		assert_non_null(*pr);
+		if ((*pr)->maps.nr && strstr((*pr)->maps.entries[0].path, "sleep"))
+			return pid;
+		proctab__exec(f->pt, *pr, (uint32_t)tries + 1);
+		usleep(10000);
+	}
+	fail_msg("sleep did not start");
+	return -1;
+}
+
+static void stop_sleep(struct fixture *f, pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(proctab__forget_exited(f->pt, NULL, NULL), 1);
+}
+
+/* Executable file mappings of pr that its last entry (f->last) leaves out. */
+static size_t left_out(struct fixture *f, struct proctab_proc *pr)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < pr->maps.nr; i++) {
+		const struct procmaps_entry *e = &pr->maps.entries[i];
+
+		if (!(e->perms & PROCMAPS_X) || e->path[0] != '/')
+			continue;
+		for (j = 0; j < f->last.nr && f->last.maps[j].start != e->start; j++)
+			;
+		n += j == f->last.nr;
+	}
+	return n;
+}
+
+static void test_evict(void **state)
+{
+	struct fixture *f = *state;
+	struct proctab_proc *self, *other;
+	struct uwload_stats st;
+	struct uwload *u;
+	uint64_t cap;
+	uint32_t i;
+	int err;
+	pid_t pid;
+
+	self = proctab__get(f->pt, (uint32_t)getpid(), 0, &err);
+	assert_non_null(self);
+	cap = rows_of(f, self);
+
+	/* This process first: everything fits; sleep's own table finds no room. */
+	u = loader(f, (uint32_t)cap);
+	assert_int_equal(uwload__proc(u, f->pt, self), 0);
+	assert_int_equal(left_out(f, self), 0);
+	pid = start_sleep(f, &other);
+	assert_int_equal(uwload__proc(u, f->pt, other), 0);
+	uwload__stats(u, &st);
+	assert_int_equal(st.tables_evicted, 0);
+	assert_int_equal(st.tables_no_room, 1);
+	assert_int_equal(left_out(f, other), 1);
+	stop_sleep(f, pid);
+	uwload__prune(u, f->pt);
+	uwload__free(u);
+
+	/* sleep first, then gone: its tables make room for this process's. */
+	u = loader(f, (uint32_t)cap);
+	pid = start_sleep(f, &other);
+	assert_int_equal(uwload__proc(u, f->pt, other), 0);
+	stop_sleep(f, pid);
+	uwload__prune(u, f->pt);
+	assert_int_equal(uwload__proc(u, f->pt, self), 0);
+	uwload__stats(u, &st);
+	assert_true(st.tables_evicted >= 1);
+	assert_true(st.rows <= cap);
+	assert_true(left_out(f, self) == 0 || st.tables_no_room >= 1);
+	for (i = 0; i < f->last.nr; i++)
+		assert_int_equal(uwtable__validate(f->rows + f->last.maps[i].first, f->last.maps[i].nr), 0);
+	uwload__free(u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_this_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
