@@ -402,7 +402,8 @@ struct bytes {
 static void put(struct bytes *x, const void *p, size_t n)
 {
 	assert_true(x->n + n <= sizeof(x->b));
-	memcpy(x->b + x->n, p, n);
+	if (n)
+		memcpy(x->b + x->n, p, n);
 	x->n += n;
 }
 
@@ -827,6 +828,44 @@ static void test_synth_limits(void **state)
 	uwtable__release(&t);
 }
 
+/* A code alignment factor other than 1, and pcs that do not fit 32 bits from the base. */
+static void test_synth_caf_and_4g(void **state)
+{
+	static const uint8_t ins[] = { 0x41, 0x0e, 0x10, 0x02, 0x03 }; /* adv 1; cfa rsp+16; adv1 3 */
+	static const uint8_t fp[] = { 0x0c, 0x06, 0x10, 0x86, 0x02 };
+	const uint64_t base = 0x1000, limit = base + UINT32_MAX;
+	struct uwtable t;
+	size_t c;
+
+	(void)state;
+	eh.n = 0;
+	put_u32(&eh, 0);
+	put_u32(&eh, 0);
+	put(&eh, "\1zR\0\4\x78\x10\1\x1b\x0c\x07\x08\x90\x01", 14); /* caf 4 */
+	set_u32(&eh, 0, (uint32_t)(eh.n - 4));
+	eh_fde(&eh, 0, 0x1000, 0x40, ins, sizeof(ins));
+	assert_int_equal(build_synth(&eh, NULL, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.nr, 3);
+	assert_int_equal(t.rows[1].pc, 4);
+	assert_int_equal(t.rows[1].cfa_off, 16);
+	assert_int_equal(t.rows[2].pc, 0x40);
+	uwtable__release(&t);
+
+	dbg.n = 0;
+	c = dbg_cie(&dbg);
+	dbg_fde(&dbg, c, base, 0x10, fp, sizeof(fp));
+	dbg_fde(&dbg, c, limit - 7, 0x10, fp, sizeof(fp)); /* cut at the limit */
+	dbg_fde(&dbg, c, limit + 1, 0x10, fp, sizeof(fp)); /* left out */
+	assert_int_equal(build_synth(NULL, &dbg, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.base, base);
+	assert_int_equal(t.st.too_large, 2);
+	assert_int_equal(t.nr, 4);
+	assert_int_equal(t.rows[2].pc, UINT32_MAX - 7);
+	assert_int_equal(t.rows[2].kind, RBP);
+	assert_int_equal(t.rows[3].pc, UINT32_MAX);
+	uwtable__release(&t);
+}
+
 /* Not ELF, truncated, garbage: an error or a table that validates, never a crash. */
 static void test_bad_files(void **state)
 {
@@ -909,7 +948,8 @@ static void test_validate(void **state)
 	cmocka_unit_test(test_synth_rows), cmocka_unit_test(test_synth_plt_end_gap),                        \
 		cmocka_unit_test(test_synth_reasons), cmocka_unit_test(test_synth_overlap_and_debug_frame), \
 		cmocka_unit_test(test_synth_bad_fdes), cmocka_unit_test(test_synth_limits),                 \
-		cmocka_unit_test(test_bad_files), cmocka_unit_test(test_validate)
+		cmocka_unit_test(test_synth_caf_and_4g), cmocka_unit_test(test_bad_files),                  \
+		cmocka_unit_test(test_validate)
 
 static int setup(void **state)
 {
