@@ -908,6 +908,23 @@ static void test_bad_files(void **state)
 			assert_int_equal(uwtable__validate(t.rows, t.nr), 0);
 		uwtable__release(&t);
 	}
+	/* a section over UWTABLE_MAX_SECTION: -EFBIG, before anything is read or allocated */
+	{
+		static struct bytes big;
+		Elf64_Shdr sh;
+		size_t shoff;
+
+		big = img;
+		memcpy(&shoff, big.b + offsetof(Elf64_Ehdr, e_shoff), sizeof(shoff));
+		memcpy(&sh, big.b + shoff + sizeof(sh), sizeof(sh));
+		sh.sh_size = (uint64_t)UWTABLE_MAX_SECTION + 1;
+		memcpy(big.b + shoff + sizeof(sh), &sh, sizeof(sh));
+		assert_int_equal(uwtable__build(big.b, n, UWTABLE_MAX_ROWS, &t), -EFBIG);
+		/* and one within the limit but past the end of the file */
+		sh.sh_size = n;
+		memcpy(big.b + shoff + sizeof(sh), &sh, sizeof(sh));
+		assert_int_equal(uwtable__build(big.b, n, UWTABLE_MAX_ROWS, &t), -ENOEXEC);
+	}
 	/* through a file: a truncated copy, a directory */
 	snprintf(path, sizeof(path), "%s/short", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
