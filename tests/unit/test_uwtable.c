@@ -328,29 +328,17 @@ static void check_cc_ld(const char *cc, const char *ld)
 	check_variant(cc, ld, 0, 0, 0);
 }
 
-static void test_gcc_bfd(void **state)
-{
-	(void)state;
-	check_cc_ld("gcc", "bfd");
-}
-
-static void test_gcc_lld(void **state)
-{
-	(void)state;
-	check_cc_ld("gcc", "lld");
-}
-
-static void test_clang_bfd(void **state)
-{
-	(void)state;
-	check_cc_ld("clang", "bfd");
-}
-
-static void test_clang_lld(void **state)
-{
-	(void)state;
-	check_cc_ld("clang", "lld");
-}
+/* One test per compiler and linker, skipped by name when one of them is missing. */
+#define CC_LD_TEST(cc, ld)                         \
+	static void test_##cc##_##ld(void **state) \
+	{                                          \
+		(void)state;                       \
+		check_cc_ld(#cc, #ld);             \
+	}
+CC_LD_TEST(gcc, bfd)
+CC_LD_TEST(gcc, lld)
+CC_LD_TEST(clang, bfd)
+CC_LD_TEST(clang, lld)
 
 /*
  * Code described by .debug_frame only: its FDEs fill the ranges .eh_frame (crt files) leaves; the
