@@ -592,7 +592,8 @@ static int run_fde(struct builder *b, struct run *r, const struct rec *rc, uint6
 /* The rows of every record, sorted: gaps and the end UNKNOWN, overlaps clipped. */
 static int make_rows(struct builder *b)
 {
-	const uint64_t base = b->recs[0].start, limit = base + UINT32_MAX;
+	const uint64_t base = b->recs[0].start;
+	const uint64_t limit = base > UINT64_MAX - UINT32_MAX ? UINT64_MAX : base + UINT32_MAX;
 	uint64_t covered = base, next_eh = UINT64_MAX, lo, hi;
 	struct uwtable *t = b->t;
 	struct run *r;
@@ -622,7 +623,7 @@ static int make_rows(struct builder *b)
 		hi = rc->end < limit ? rc->end : limit;
 		if (rc->start >= limit) {
 			t->st.too_large++;
-			break;
+			continue;
 		}
 		if (lo >= hi)
 			continue; /* within an earlier FDE's range: skipped */

@@ -46,11 +46,6 @@ static int run(const char *fmt, ...)
 	return system(cmd);
 }
 
-static int have(const char *tool)
-{
-	return run("command -v %s >/dev/null 2>&1", tool) == 0;
-}
-
 static const struct scorch_uw_row *row_at(const struct uwtable *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nr, mid;
@@ -314,11 +309,11 @@ static void check_variant(const char *cc, const char *ld, int pie, int fp, int d
 
 static void check_cc_ld(const char *cc, const char *ld)
 {
-	if (!have(cc)) {
+	if (run("command -v %s >/dev/null 2>&1", cc)) {
 		print_message("SKIP: '%s' is not installed\n", cc);
 		skip();
 	}
-	if (!strcmp(ld, "lld") && !have("ld.lld")) {
+	if (!strcmp(ld, "lld") && run("command -v ld.lld >/dev/null 2>&1")) {
 		print_message("SKIP: 'ld.lld' is not installed\n");
 		skip();
 	}
@@ -851,6 +846,14 @@ static void test_synth_caf_and_4g(void **state)
 	assert_int_equal(t.rows[2].pc, UINT32_MAX - 7);
 	assert_int_equal(t.rows[2].kind, RBP);
 	assert_int_equal(t.rows[3].pc, UINT32_MAX);
+	uwtable__release(&t);
+	/* at the top of the address space: the limit does not wrap */
+	dbg.n = 0;
+	c = dbg_cie(&dbg);
+	dbg_fde(&dbg, c, UINT64_MAX - 0x100, 0x80, fp, sizeof(fp));
+	assert_int_equal(build_synth(NULL, &dbg, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.nr, 2);
+	assert_int_equal(t.rows[1].pc, 0x80);
 	uwtable__release(&t);
 }
 
