@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * uwtable - an ELF file's call frame information as rows for the in-kernel unwinder. Our own reader of
- * .eh_frame and .debug_frame: the file is untrusted, so every length, offset and encoding is checked
- * against the bytes actually read, and every loop is bounded by the bytes it consumes.
+ * uwtable - an ELF file's call frame information as rows for the in-kernel unwinder, by our own reader
+ * of .eh_frame and .debug_frame (cfi.h reads the sections and entries): the file is untrusted, so every
+ * length, offset and encoding is checked against the bytes actually read, and every loop is bounded by
+ * the bytes it consumes or by a constant.
  *
  * Three steps: the sections are read (pread, or copied from an image in memory); the entries are
  * walked twice, once to parse every CIE (their initial instructions run once each) and once to turn
@@ -10,32 +11,27 @@
  * and each FDE's instructions are run over the part of its range no earlier record covers, emitting a
  * row whenever the state that a row can hold changes.
  */
-#include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <zlib.h>
 
 #include "array.h"
+#include "cfi.h"
 #include "uwtable.h"
 
 #define REG_RBP 6
 #define REG_RSP 7
 #define REG_RA 16
 
-/* Instructions run for one FDE (its CIE's included), and the depth of DW_CFA_remember_state. */
+/* Instructions run for one CIE or FDE (more: the entry is bad), and the depth of DW_CFA_remember_state. */
 #define MAX_INSNS 100000
 #define MAX_STATES 64
-/* Section headers read at most. */
-#define MAX_SHNUM (1u << 20)
 
 /* Where a record's FDE lives: the high bit of its offset. */
 #define IN_DEBUG (1u << 31)
 
-/* DWARF's call frame instructions (DW_CFA_*) and pointer encodings (DW_EH_PE_*) that we read. */
+/* DWARF's call frame instructions (DW_CFA_*) that we run. */
 enum {
 	CFA_nop = 0x00,
 	CFA_set_loc = 0x01,
@@ -68,22 +64,6 @@ enum {
 	CFA_restore = 3,
 };
 
-enum {
-	PE_absptr = 0x00,
-	PE_uleb128 = 0x01,
-	PE_udata2 = 0x02,
-	PE_udata4 = 0x03,
-	PE_udata8 = 0x04,
-	PE_signed = 0x08,
-	PE_sleb128 = 0x09,
-	PE_sdata2 = 0x0a,
-	PE_sdata4 = 0x0b,
-	PE_sdata8 = 0x0c,
-	PE_pcrel = 0x10,
-	PE_textrel = 0x20,
-	PE_datarel = 0x30,
-};
-
 enum cfa_how { HOW_REG, HOW_PLT, HOW_EXPR };
 enum rule { R_SAME, R_UNDEF, R_OFFSET, R_OTHER };
 
@@ -111,15 +91,8 @@ struct rec {
 	uint32_t cie; /* index into the CIEs */
 };
 
-struct sec {
-	uint8_t *data; /* owned */
-	uint64_t size;
-	uint64_t addr; /* sh_addr */
-};
-
 struct builder {
-	struct sec eh, dbg;
-	uint64_t got, text; /* bases of datarel and textrel pointers */
+	struct cfi_file f;
 	struct cie *cies;
 	size_t nr_cies, cap_cies;
 	struct rec *recs;
@@ -128,368 +101,10 @@ struct builder {
 	struct uwtable *t;
 };
 
-/* A bounded cursor: a read past 'end' sets 'bad' and yields 0. */
-struct cur {
-	const uint8_t *p, *end;
-	int bad;
-};
-
-static int need(struct cur *c, size_t n)
-{
-	if (c->bad || (size_t)(c->end - c->p) < n) {
-		c->bad = 1;
-		c->p = c->end;
-		return 0;
-	}
-	return 1;
-}
-
-static uint64_t rd(struct cur *c, size_t n)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (!need(c, n))
-		return 0;
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i);
-	c->p += n;
-	return v;
-}
-
-static uint64_t uleb(struct cur *c)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (!need(c, 1))
-			return 0;
-		b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	return v;
-}
-
-static int64_t sleb(struct cur *c)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (!need(c, 1))
-			return 0;
-		b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return (int64_t)v;
-}
-
 /* a * b, wrapping: a hostile file's offsets may overflow, and must not be undefined behaviour */
 static int64_t mul(int64_t a, int64_t b)
 {
 	return (int64_t)((uint64_t)a * (uint64_t)b);
-}
-
-/* A pointer encoded as 'enc' (DW_EH_PE_*) at c->p, whose address is 'here'. -1: not one we read. */
-static int encoded(struct builder *b, struct cur *c, uint8_t enc, uint64_t here, uint64_t *out)
-{
-	uint64_t v;
-
-	switch (enc & 0x0f) {
-	case PE_absptr:
-	case PE_udata8:
-	case PE_signed:
-	case PE_sdata8:
-		v = rd(c, 8);
-		break;
-	case PE_uleb128:
-		v = uleb(c);
-		break;
-	case PE_sleb128:
-		v = (uint64_t)sleb(c);
-		break;
-	case PE_udata2:
-		v = rd(c, 2);
-		break;
-	case PE_sdata2:
-		v = (uint64_t)(int64_t)(int16_t)rd(c, 2);
-		break;
-	case PE_udata4:
-		v = rd(c, 4);
-		break;
-	case PE_sdata4:
-		v = (uint64_t)(int64_t)(int32_t)rd(c, 4);
-		break;
-	default:
-		return -1;
-	}
-	switch (enc & 0xf0) {
-	case PE_absptr:
-		break;
-	case PE_pcrel:
-		v += here;
-		break;
-	case PE_datarel:
-		v += b->got;
-		break;
-	case PE_textrel:
-		v += b->text;
-		break;
-	default: /* funcrel, aligned, indirect: not for the addresses of code */
-		return -1;
-	}
-	*out = v;
-	return c->bad ? -1 : 0;
-}
-
-/* --- reading the file ------------------------------------------------------------------------------ */
-
-struct src {
-	int fd;             /* or -1: img */
-	const uint8_t *img; /* borrowed */
-	uint64_t size;
-};
-
-/* 'len' bytes at 'off' of the file: -ENOEXEC past its end, -EIO when the read fails. */
-static int src_read(const struct src *s, uint64_t off, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	if (off > s->size || s->size - off < len)
-		return -ENOEXEC;
-	if (s->fd < 0) {
-		memcpy(buf, s->img + off, len);
-		return 0;
-	}
-	while (got < len) {
-		ssize_t n = pread(s->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-static int src_has(const struct src *s, uint64_t off, uint64_t len)
-{
-	return off <= s->size && s->size - off >= len;
-}
-
-/* A compressed section (Elf64_Chdr, then a zlib stream) inflated in place of its bytes. */
-static int inflate_sec(struct sec *s)
-{
-	Elf64_Chdr ch;
-	z_stream z;
-	uint8_t *out;
-	int ret;
-
-	if (s->size < sizeof(ch))
-		return -ENOEXEC;
-	memcpy(&ch, s->data, sizeof(ch));
-	if (ch.ch_type != ELFCOMPRESS_ZLIB || s->size - sizeof(ch) > UINT32_MAX)
-		return -ENOEXEC;
-	if (ch.ch_size > UWTABLE_MAX_SECTION)
-		return -EFBIG;
-	/* zlib expands 1032 times at most: a larger claim is a lie, not worth its allocation */
-	if (ch.ch_size > (s->size - sizeof(ch)) * 1032 + 64)
-		return -ENOEXEC;
-	out = malloc(ch.ch_size ? ch.ch_size : 1);
-	if (!out)
-		return -ENOMEM;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK) {
-		free(out);
-		return -ENOMEM;
-	}
-	z.next_in = s->data + sizeof(ch);
-	z.avail_in = (uInt)(s->size - sizeof(ch));
-	z.next_out = out;
-	z.avail_out = (uInt)ch.ch_size;
-	ret = inflate(&z, Z_FINISH);
-	inflateEnd(&z);
-	if (ret != Z_STREAM_END || z.avail_out) {
-		free(out);
-		return -ENOEXEC;
-	}
-	free(s->data);
-	s->data = out;
-	s->size = ch.ch_size;
-	return 0;
-}
-
-static int read_sec(const struct src *s, const Elf64_Shdr *sh, struct sec *out)
-{
-	int err;
-
-	if (sh->sh_type == SHT_NOBITS)
-		return 0;
-	if (sh->sh_size > UWTABLE_MAX_SECTION)
-		return -EFBIG;
-	if (!src_has(s, sh->sh_offset, sh->sh_size))
-		return -ENOEXEC;
-	out->data = malloc(sh->sh_size ? sh->sh_size : 1);
-	if (!out->data)
-		return -ENOMEM;
-	out->size = sh->sh_size;
-	out->addr = sh->sh_addr;
-	err = src_read(s, sh->sh_offset, out->data, sh->sh_size);
-	if (!err && (sh->sh_flags & SHF_COMPRESSED))
-		err = inflate_sec(out);
-	return err;
-}
-
-static int read_sections(struct builder *b, const struct src *s)
-{
-	Elf64_Shdr *sh = NULL, *eh = NULL, *dbg = NULL;
-	Elf64_Ehdr h;
-	uint64_t shnum, shstrndx, i;
-	char *names = NULL;
-	size_t names_size;
-	int err;
-
-	err = src_read(s, 0, &h, sizeof(h));
-	if (err)
-		return err == -EIO ? err : -ENOEXEC;
-	if (memcmp(h.e_ident, ELFMAG, SELFMAG) || h.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    h.e_ident[EI_DATA] != ELFDATA2LSB || h.e_machine != EM_X86_64 || !h.e_shoff ||
-	    h.e_shentsize != sizeof(Elf64_Shdr))
-		return -ENOEXEC;
-	shnum = h.e_shnum;
-	shstrndx = h.e_shstrndx;
-	if (!shnum || shstrndx == SHN_XINDEX) {
-		Elf64_Shdr first;
-
-		err = src_read(s, h.e_shoff, &first, sizeof(first));
-		if (err)
-			return err;
-		if (!shnum)
-			shnum = first.sh_size;
-		if (shstrndx == SHN_XINDEX)
-			shstrndx = first.sh_link;
-	}
-	if (shnum > MAX_SHNUM)
-		return -EFBIG;
-	if (!shnum || shstrndx >= shnum || !src_has(s, h.e_shoff, shnum * sizeof(Elf64_Shdr)))
-		return -ENOEXEC;
-	sh = malloc(shnum * sizeof(*sh));
-	if (!sh)
-		return -ENOMEM;
-	err = src_read(s, h.e_shoff, sh, shnum * sizeof(*sh));
-	if (err)
-		goto out;
-	err = -EFBIG;
-	if (sh[shstrndx].sh_size > UWTABLE_MAX_SECTION || sh[shstrndx].sh_type == SHT_NOBITS)
-		goto out;
-	names_size = sh[shstrndx].sh_size;
-	err = -ENOEXEC;
-	if (!src_has(s, sh[shstrndx].sh_offset, names_size))
-		goto out;
-	err = -ENOMEM;
-	names = malloc(names_size + 1);
-	if (!names)
-		goto out;
-	err = src_read(s, sh[shstrndx].sh_offset, names, names_size);
-	if (err)
-		goto out;
-	names[names_size] = 0; /* every name now ends within the table */
-	for (i = 0; i < shnum; i++) {
-		const char *n;
-
-		if (sh[i].sh_name >= names_size)
-			continue;
-		n = names + sh[i].sh_name;
-		if (!strcmp(n, ".eh_frame") &&
-		    (sh[i].sh_type == SHT_PROGBITS || sh[i].sh_type == SHT_X86_64_UNWIND))
-			eh = eh ? eh : &sh[i];
-		else if (!strcmp(n, ".debug_frame") && sh[i].sh_type == SHT_PROGBITS)
-			dbg = dbg ? dbg : &sh[i];
-		else if (!strcmp(n, ".got") && !b->got)
-			b->got = sh[i].sh_addr;
-		else if (!strcmp(n, ".text") && !b->text)
-			b->text = sh[i].sh_addr;
-	}
-	err = eh || dbg ? 0 : -ENOEXEC;
-	if (!err && eh)
-		err = read_sec(s, eh, &b->eh);
-	if (!err && dbg) {
-		/* a .debug_frame we cannot read (compressed otherwise than with zlib, corrupt) is left out */
-		err = read_sec(s, dbg, &b->dbg);
-		if (err == -ENOEXEC) {
-			free(b->dbg.data);
-			memset(&b->dbg, 0, sizeof(b->dbg));
-			err = 0;
-		}
-	}
-	if (!err && !b->eh.size && !b->dbg.size)
-		err = -ENOEXEC;
-out:
-	free(names);
-	free(sh);
-	return err;
-}
-
-/* --- entries ---------------------------------------------------------------------------------------- */
-
-/*
- * One entry of a section: its offset, its body (after the length) and the CIE id or pointer field.
- * in_debug: .debug_frame's ids (0xffffffff, and 8 bytes in 64-bit DWARF) instead of .eh_frame's (0).
- */
-struct entry {
-	uint64_t off, next;
-	uint64_t id_pos; /* offset of the id field */
-	uint64_t id;
-	int is_cie;
-	struct cur body; /* after the id field, to the end of the entry */
-};
-
-/* The entry at *off, or 0 at the end of the section (or where it stops making sense). */
-static int next_entry(const struct sec *s, int in_debug, uint64_t off, struct entry *e)
-{
-	struct cur c;
-	uint64_t len;
-	size_t idlen = 4;
-
-	for (;;) {
-		if (s->size - off < 4)
-			return 0;
-		c = (struct cur){ s->data + off, s->data + s->size, 0 };
-		len = rd(&c, 4);
-		if (len == 0) { /* a zero terminator: skipped, as readelf does */
-			off += 4;
-			continue;
-		}
-		if (len == 0xffffffff) {
-			len = rd(&c, 8);
-			if (in_debug)
-				idlen = 8;
-		}
-		if (c.bad || len > (uint64_t)(c.end - c.p) || len < idlen)
-			return 0;
-		break;
-	}
-	e->off = off;
-	e->next = (uint64_t)(c.p - s->data) + len;
-	e->id_pos = (uint64_t)(c.p - s->data);
-	c.end = c.p + len;
-	e->id = rd(&c, idlen);
-	if (in_debug)
-		e->is_cie = idlen == 8 ? e->id == UINT64_MAX : e->id == 0xffffffff;
-	else
-		e->is_cie = e->id == 0;
-	e->body = c;
-	return 1;
 }
 
 /* --- running instructions ------------------------------------------------------------------------- */
@@ -500,8 +115,8 @@ struct run {
 	struct state st;
 	struct state stack[MAX_STATES];
 	unsigned depth, insns;
-	uint64_t loc, lo, hi;  /* the current address; rows only within [lo, hi) */
-	const struct sec *sec; /* the instructions' section: DW_CFA_set_loc's pcrel address */
+	uint64_t loc, lo, hi;      /* the current address; rows only within [lo, hi) */
+	const struct cfi_sec *sec; /* the instructions' section: DW_CFA_set_loc's pcrel address */
 };
 
 static const uint8_t plt_expr[] = {
@@ -636,7 +251,7 @@ static int advance(struct run *r, uint64_t delta)
  * Run the instructions in c: a CIE's initial ones (r->cie NULL: no advance allowed) or an FDE's.
  * 0 at the end of the instructions, or when the rows reach r->hi.
  */
-static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
+static int run_insns(struct run *r, struct cfi_cur *c, const struct cie *cie)
 {
 	uint64_t reg, v;
 	int64_t off;
@@ -656,7 +271,7 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 			continue;
 		}
 		if (op >> 6 == CFA_offset) {
-			v = uleb(c);
+			v = cfi__uleb(c);
 			set_rule(&r->st, op & 0x3f, R_OFFSET, mul((int64_t)v, cie->daf));
 			if (c->bad)
 				return -1;
@@ -671,8 +286,8 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 			break;
 		case CFA_set_loc:
 			if (!r->cie ||
-			    encoded(r->b, c, cie->fde_enc, r->sec->addr + (uint64_t)(c->p - r->sec->data),
-				    &v) ||
+			    cfi__pointer(&r->b->f, c, cie->fde_enc,
+					 r->sec->addr + (uint64_t)(c->p - r->sec->data), &v) ||
 			    v < r->loc)
 				return -1;
 			err = emit_to(r, v);
@@ -683,7 +298,7 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 		case CFA_advance_loc1:
 		case CFA_advance_loc2:
 		case CFA_advance_loc4:
-			v = rd(c, op == CFA_advance_loc1 ? 1 : op == CFA_advance_loc2 ? 2 : 4);
+			v = cfi__rd(c, op == CFA_advance_loc1 ? 1 : op == CFA_advance_loc2 ? 2 : 4);
 			if (!r->cie || c->bad)
 				return -1;
 			err = advance(r, v);
@@ -691,27 +306,27 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 				return err;
 			break;
 		case CFA_offset_extended:
-			reg = uleb(c);
-			v = uleb(c);
+			reg = cfi__uleb(c);
+			v = cfi__uleb(c);
 			set_rule(&r->st, reg, R_OFFSET, mul((int64_t)v, cie->daf));
 			break;
 		case CFA_offset_extended_sf:
-			reg = uleb(c);
-			off = sleb(c);
+			reg = cfi__uleb(c);
+			off = cfi__sleb(c);
 			set_rule(&r->st, reg, R_OFFSET, mul(off, cie->daf));
 			break;
 		case CFA_restore_extended:
-			restore_rule(r, uleb(c));
+			restore_rule(r, cfi__uleb(c));
 			break;
 		case CFA_undefined:
-			set_rule(&r->st, uleb(c), R_UNDEF, 0);
+			set_rule(&r->st, cfi__uleb(c), R_UNDEF, 0);
 			break;
 		case CFA_same_value:
-			set_rule(&r->st, uleb(c), R_SAME, 0);
+			set_rule(&r->st, cfi__uleb(c), R_SAME, 0);
 			break;
 		case CFA_register:
-			reg = uleb(c);
-			uleb(c);
+			reg = cfi__uleb(c);
+			cfi__uleb(c);
 			set_rule(&r->st, reg, R_OTHER, 0);
 			break;
 		case CFA_remember_state:
@@ -727,26 +342,27 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 		case CFA_def_cfa:
 		case CFA_def_cfa_sf:
 			r->st.cfa_how = HOW_REG;
-			r->st.cfa_reg = uleb(c);
-			r->st.cfa_off = op == CFA_def_cfa ? (int64_t)uleb(c) : mul(sleb(c), cie->daf);
+			r->st.cfa_reg = cfi__uleb(c);
+			r->st.cfa_off =
+				op == CFA_def_cfa ? (int64_t)cfi__uleb(c) : mul(cfi__sleb(c), cie->daf);
 			break;
 		case CFA_def_cfa_register:
 			/* only meaningful after a register rule; from an expression, it is not one we follow
 			 */
 			if (r->st.cfa_how != HOW_REG)
 				r->st.cfa_how = HOW_EXPR;
-			r->st.cfa_reg = uleb(c);
+			r->st.cfa_reg = cfi__uleb(c);
 			break;
 		case CFA_def_cfa_offset:
 		case CFA_def_cfa_offset_sf:
-			off = op == CFA_def_cfa_offset ? (int64_t)uleb(c) : mul(sleb(c), cie->daf);
+			off = op == CFA_def_cfa_offset ? (int64_t)cfi__uleb(c) : mul(cfi__sleb(c), cie->daf);
 			if (r->st.cfa_how != HOW_REG)
 				r->st.cfa_how = HOW_EXPR;
 			r->st.cfa_off = off;
 			break;
 		case CFA_def_cfa_expression:
-			v = uleb(c);
-			if (!need(c, v))
+			v = cfi__uleb(c);
+			if (!cfi__need(c, v))
 				return -1;
 			r->st.cfa_how = HOW_EXPR;
 			if (v == sizeof(plt_expr) && !memcmp(c->p, plt_expr, 6) &&
@@ -759,28 +375,28 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 			break;
 		case CFA_expression:
 		case CFA_val_expression:
-			reg = uleb(c);
-			v = uleb(c);
-			if (!need(c, v))
+			reg = cfi__uleb(c);
+			v = cfi__uleb(c);
+			if (!cfi__need(c, v))
 				return -1;
 			c->p += v;
 			set_rule(&r->st, reg, R_OTHER, 0);
 			break;
 		case CFA_val_offset:
 		case CFA_val_offset_sf:
-			reg = uleb(c);
+			reg = cfi__uleb(c);
 			if (op == CFA_val_offset)
-				uleb(c);
+				cfi__uleb(c);
 			else
-				sleb(c);
+				cfi__sleb(c);
 			set_rule(&r->st, reg, R_OTHER, 0);
 			break;
 		case CFA_GNU_args_size:
-			uleb(c);
+			cfi__uleb(c);
 			break;
 		case CFA_GNU_negative_offset_extended:
-			reg = uleb(c);
-			v = uleb(c);
+			reg = cfi__uleb(c);
+			v = cfi__uleb(c);
 			set_rule(&r->st, reg, R_OFFSET, mul(-(int64_t)(v & INT64_MAX), cie->daf));
 			break;
 		default:
@@ -795,9 +411,9 @@ static int run_insns(struct run *r, struct cur *c, const struct cie *cie)
 /* --- CIEs and FDEs --------------------------------------------------------------------------------- */
 
 /* Parse the CIE e (of section s) into *ci: ci->ok stays 0 when it is not one we can read. */
-static void parse_cie(struct builder *b, int in_debug, struct entry *e, struct cie *ci)
+static void parse_cie(struct builder *b, int in_debug, struct cfi_entry *e, struct cie *ci)
 {
-	struct cur c = e->body;
+	struct cfi_cur c = e->body;
 	const char *aug;
 	uint8_t version;
 	uint64_t ra, auglen = 0, v;
@@ -807,40 +423,40 @@ static void parse_cie(struct builder *b, int in_debug, struct entry *e, struct c
 	memset(ci, 0, sizeof(*ci));
 	ci->off = (uint32_t)e->off | (in_debug ? IN_DEBUG : 0);
 	ci->fde_enc = PE_absptr;
-	version = (uint8_t)rd(&c, 1);
+	version = (uint8_t)cfi__rd(&c, 1);
 	if (version != 1 && version != 3 && version != 4)
 		return;
 	aug = (const char *)c.p;
 	n = c.bad ? 0 : strnlen(aug, (size_t)(c.end - c.p));
-	if (!need(&c, n + 1))
+	if (!cfi__need(&c, n + 1))
 		return;
 	c.p += n + 1;
 	if (n && aug[0] != 'z')
 		return; /* "eh" and other old forms: not ours */
-	if (version == 4 && (rd(&c, 1) != 8 || rd(&c, 1) != 0))
+	if (version == 4 && (cfi__rd(&c, 1) != 8 || cfi__rd(&c, 1) != 0))
 		return;
-	ci->caf = uleb(&c);
-	ci->daf = sleb(&c);
-	ra = version == 1 ? rd(&c, 1) : uleb(&c);
+	ci->caf = cfi__uleb(&c);
+	ci->daf = cfi__sleb(&c);
+	ra = version == 1 ? cfi__rd(&c, 1) : cfi__uleb(&c);
 	if (c.bad || ra != REG_RA || !ci->caf)
 		return;
 	if (n) {
-		struct cur a;
+		struct cfi_cur a;
 
 		ci->has_z = 1;
-		auglen = uleb(&c);
-		if (!need(&c, auglen))
+		auglen = cfi__uleb(&c);
+		if (!cfi__need(&c, auglen))
 			return;
-		a = (struct cur){ c.p, c.p + auglen, 0 };
+		a = (struct cfi_cur){ c.p, c.p + auglen, 0 };
 		c.p += auglen;
 		for (size_t i = 1; i < n && !a.bad; i++) {
 			if (aug[i] == 'R') {
-				ci->fde_enc = (uint8_t)rd(&a, 1);
+				ci->fde_enc = (uint8_t)cfi__rd(&a, 1);
 			} else if (aug[i] == 'P') {
-				if (encoded(b, &a, (uint8_t)(rd(&a, 1) & 0x7f), 0, &v))
+				if (cfi__pointer(&b->f, &a, (uint8_t)(cfi__rd(&a, 1) & 0x7f), 0, &v))
 					return;
 			} else if (aug[i] == 'L') {
-				rd(&a, 1);
+				cfi__rd(&a, 1);
 			} else if (aug[i] != 'S') {
 				break; /* the rest is unknown to us, and its data skipped by the length */
 			}
@@ -868,20 +484,20 @@ static int cie_cmp(const void *key, const void *elem)
 }
 
 /* Walk section s twice: its CIEs parsed, then its FDEs made records. */
-static int walk(struct builder *b, const struct sec *s, int in_debug)
+static int walk(struct builder *b, const struct cfi_sec *s, int in_debug)
 {
 	size_t first_cie = b->nr_cies, nr_fdes = 0;
-	struct entry e;
+	struct cfi_entry e;
 	uint64_t off;
 
-	for (off = 0; next_entry(s, in_debug, off, &e); off = e.next) {
+	for (off = 0; cfi__next_entry(s, in_debug, off, &e); off = e.next) {
 		if (!e.is_cie)
 			continue;
 		if (array__grow(&b->cies, &b->cap_cies, b->nr_cies + 1, sizeof(*b->cies)))
 			return -ENOMEM;
 		parse_cie(b, in_debug, &e, &b->cies[b->nr_cies++]);
 	}
-	for (off = 0; next_entry(s, in_debug, off, &e); off = e.next) {
+	for (off = 0; cfi__next_entry(s, in_debug, off, &e); off = e.next) {
 		uint64_t cie_off, start, range;
 		const struct cie *ci;
 		uint32_t key;
@@ -898,8 +514,9 @@ static int walk(struct builder *b, const struct sec *s, int in_debug)
 		if (e.id_pos < e.id && !in_debug)
 			ci = NULL;
 		if (!ci || !ci->ok ||
-		    encoded(b, &e.body, ci->fde_enc, s->addr + (uint64_t)(e.body.p - s->data), &start) ||
-		    encoded(b, &e.body, ci->fde_enc & 0x0f, 0, &range) || start + range < start) {
+		    cfi__pointer(&b->f, &e.body, ci->fde_enc, s->addr + (uint64_t)(e.body.p - s->data),
+				 &start) ||
+		    cfi__pointer(&b->f, &e.body, ci->fde_enc & 0x0f, 0, &range) || start + range < start) {
 			b->t->st.bad_fdes++;
 			continue;
 		}
@@ -930,19 +547,19 @@ static int rec_cmp(const void *x, const void *y)
 /* The rows of the FDE of record rc over [lo, hi): UNKNOWN there when its instructions are not usable. */
 static int run_fde(struct builder *b, struct run *r, const struct rec *rc, uint64_t lo, uint64_t hi)
 {
-	const struct sec *s = rc->off & IN_DEBUG ? &b->dbg : &b->eh;
+	const struct cfi_sec *s = rc->off & IN_DEBUG ? &b->f.dbg : &b->f.eh;
 	const struct cie *ci = &b->cies[rc->cie];
 	struct uwtable_stats saved = b->t->st;
 	size_t nr = b->t->nr;
-	struct entry e;
+	struct cfi_entry e;
 	uint64_t v;
 	int err;
 
-	if (!next_entry(s, (rc->off & IN_DEBUG) != 0, rc->off & ~IN_DEBUG, &e))
+	if (!cfi__next_entry(s, (rc->off & IN_DEBUG) != 0, rc->off & ~IN_DEBUG, &e))
 		return -EINVAL;
 	/* the header again, known good: the start and the range, then the augmentation data */
-	encoded(b, &e.body, ci->fde_enc, 0, &v);
-	encoded(b, &e.body, ci->fde_enc & 0x0f, 0, &v);
+	cfi__pointer(&b->f, &e.body, ci->fde_enc, 0, &v);
+	cfi__pointer(&b->f, &e.body, ci->fde_enc & 0x0f, 0, &v);
 	/* the remembered states are not cleared: only those below depth are ever read */
 	r->depth = 0;
 	r->insns = 0;
@@ -955,8 +572,8 @@ static int run_fde(struct builder *b, struct run *r, const struct rec *rc, uint6
 	r->sec = s;
 	err = 0;
 	if (ci->has_z) {
-		v = uleb(&e.body);
-		err = need(&e.body, v) ? 0 : -1;
+		v = cfi__uleb(&e.body);
+		err = cfi__need(&e.body, v) ? 0 : -1;
 		e.body.p += err ? 0 : v;
 	}
 	if (!err)
@@ -975,7 +592,8 @@ static int run_fde(struct builder *b, struct run *r, const struct rec *rc, uint6
 /* The rows of every record, sorted: gaps and the end UNKNOWN, overlaps clipped. */
 static int make_rows(struct builder *b)
 {
-	const uint64_t base = b->recs[0].start, limit = base + UINT32_MAX;
+	const uint64_t base = b->recs[0].start;
+	const uint64_t limit = base > UINT64_MAX - UINT32_MAX ? UINT64_MAX : base + UINT32_MAX;
 	uint64_t covered = base, next_eh = UINT64_MAX, lo, hi;
 	struct uwtable *t = b->t;
 	struct run *r;
@@ -1005,7 +623,7 @@ static int make_rows(struct builder *b)
 		hi = rc->end < limit ? rc->end : limit;
 		if (rc->start >= limit) {
 			t->st.too_large++;
-			break;
+			continue;
 		}
 		if (lo >= hi)
 			continue; /* within an earlier FDE's range: skipped */
@@ -1023,7 +641,7 @@ static int make_rows(struct builder *b)
 	return err;
 }
 
-static int build(const struct src *s, uint32_t max_rows, struct uwtable *t)
+static int build(const struct cfi_src *s, uint32_t max_rows, struct uwtable *t)
 {
 	struct builder b;
 	int err;
@@ -1032,19 +650,18 @@ static int build(const struct src *s, uint32_t max_rows, struct uwtable *t)
 	memset(&b, 0, sizeof(b));
 	b.t = t;
 	b.max_rows = max_rows < UWTABLE_MAX_ROWS ? max_rows : UWTABLE_MAX_ROWS;
-	err = read_sections(&b, s);
-	if (!err && b.eh.size)
-		err = walk(&b, &b.eh, 0);
-	if (!err && b.dbg.size)
-		err = walk(&b, &b.dbg, 1);
+	err = cfi__read(s, &b.f);
+	if (!err && b.f.eh.size)
+		err = walk(&b, &b.f.eh, 0);
+	if (!err && b.f.dbg.size)
+		err = walk(&b, &b.f.dbg, 1);
 	if (!err && !b.nr_recs)
 		err = -ENOEXEC;
 	if (!err) {
 		qsort(b.recs, b.nr_recs, sizeof(*b.recs), rec_cmp);
 		err = make_rows(&b);
 	}
-	free(b.eh.data);
-	free(b.dbg.data);
+	cfi__release(&b.f);
 	free(b.cies);
 	free(b.recs);
 	if (err)
@@ -1054,7 +671,7 @@ static int build(const struct src *s, uint32_t max_rows, struct uwtable *t)
 
 int uwtable__build_fd(int fd, uint32_t max_rows, struct uwtable *t)
 {
-	struct src s = { .fd = fd };
+	struct cfi_src s = { .fd = fd };
 	struct stat st;
 
 	memset(t, 0, sizeof(*t));
@@ -1068,7 +685,7 @@ int uwtable__build_fd(int fd, uint32_t max_rows, struct uwtable *t)
 
 int uwtable__build(const uint8_t *img, size_t size, uint32_t max_rows, struct uwtable *t)
 {
-	struct src s = { .fd = -1, .img = img, .size = size };
+	struct cfi_src s = { .fd = -1, .img = img, .size = size };
 
 	return build(&s, max_rows, t);
 }

@@ -11,7 +11,12 @@
  *   mode % 4 == 2: a .debug_frame section, the same way;
  *   mode % 4 == 3: 2 bytes of .eh_frame length, the .eh_frame, then the .debug_frame.
  * Bit 2 of mode marks the .debug_frame as SHF_COMPRESSED (then it must hold an Elf64_Chdr and zlib).
- * The seeds in tests/fuzz/seeds/uwtable are small programs (gcc -nostdlib -Os) and their sections.
+ * The seeds in tests/fuzz/seeds/uwtable: elf-* are a small program with its own _start, built with
+ * 'gcc -nostdlib -Os -Wl,--build-id=none,-z,noseparate-code,-z,max-page-size=64,-z,norelro' (omitted
+ * and kept frame pointers; -g -fno-asynchronous-unwind-tables -fno-unwind-tables for .debug_frame only,
+ * its copy compressed by objcopy --compress-debug-sections=zlib; clang with lld) and stripped; eh-plt
+ * is the .eh_frame of tests/fixtures/uwfix.c (gcc, ld.bfd: with the PLT's expression), dbg-* the
+ * .debug_frame of the small program, both-max-rows-6 the two together with max_rows 6.
  */
 #include <elf.h>
 #include <errno.h>

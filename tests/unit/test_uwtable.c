@@ -46,11 +46,6 @@ static int run(const char *fmt, ...)
 	return system(cmd);
 }
 
-static int have(const char *tool)
-{
-	return run("command -v %s >/dev/null 2>&1", tool) == 0;
-}
-
 static const struct scorch_uw_row *row_at(const struct uwtable *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nr, mid;
@@ -314,11 +309,11 @@ static void check_variant(const char *cc, const char *ld, int pie, int fp, int d
 
 static void check_cc_ld(const char *cc, const char *ld)
 {
-	if (!have(cc)) {
+	if (run("command -v %s >/dev/null 2>&1", cc)) {
 		print_message("SKIP: '%s' is not installed\n", cc);
 		skip();
 	}
-	if (!strcmp(ld, "lld") && !have("ld.lld")) {
+	if (!strcmp(ld, "lld") && run("command -v ld.lld >/dev/null 2>&1")) {
 		print_message("SKIP: 'ld.lld' is not installed\n");
 		skip();
 	}
@@ -328,29 +323,17 @@ static void check_cc_ld(const char *cc, const char *ld)
 	check_variant(cc, ld, 0, 0, 0);
 }
 
-static void test_gcc_bfd(void **state)
-{
-	(void)state;
-	check_cc_ld("gcc", "bfd");
-}
-
-static void test_gcc_lld(void **state)
-{
-	(void)state;
-	check_cc_ld("gcc", "lld");
-}
-
-static void test_clang_bfd(void **state)
-{
-	(void)state;
-	check_cc_ld("clang", "bfd");
-}
-
-static void test_clang_lld(void **state)
-{
-	(void)state;
-	check_cc_ld("clang", "lld");
-}
+/* One test per compiler and linker, skipped by name when one of them is missing. */
+#define CC_LD_TEST(cc, ld)                         \
+	static void test_##cc##_##ld(void **state) \
+	{                                          \
+		(void)state;                       \
+		check_cc_ld(#cc, #ld);             \
+	}
+CC_LD_TEST(gcc, bfd)
+CC_LD_TEST(gcc, lld)
+CC_LD_TEST(clang, bfd)
+CC_LD_TEST(clang, lld)
 
 /*
  * Code described by .debug_frame only: its FDEs fill the ranges .eh_frame (crt files) leaves; the
@@ -402,7 +385,8 @@ struct bytes {
 static void put(struct bytes *x, const void *p, size_t n)
 {
 	assert_true(x->n + n <= sizeof(x->b));
-	memcpy(x->b + x->n, p, n);
+	if (n)
+		memcpy(x->b + x->n, p, n);
 	x->n += n;
 }
 
@@ -827,6 +811,52 @@ static void test_synth_limits(void **state)
 	uwtable__release(&t);
 }
 
+/* A code alignment factor other than 1, and pcs that do not fit 32 bits from the base. */
+static void test_synth_caf_and_4g(void **state)
+{
+	static const uint8_t ins[] = { 0x41, 0x0e, 0x10, 0x02, 0x03 }; /* adv 1; cfa rsp+16; adv1 3 */
+	static const uint8_t fp[] = { 0x0c, 0x06, 0x10, 0x86, 0x02 };
+	const uint64_t base = 0x1000, limit = base + UINT32_MAX;
+	struct uwtable t;
+	size_t c;
+
+	(void)state;
+	eh.n = 0;
+	put_u32(&eh, 0);
+	put_u32(&eh, 0);
+	put(&eh, "\1zR\0\4\x78\x10\1\x1b\x0c\x07\x08\x90\x01", 14); /* caf 4 */
+	set_u32(&eh, 0, (uint32_t)(eh.n - 4));
+	eh_fde(&eh, 0, 0x1000, 0x40, ins, sizeof(ins));
+	assert_int_equal(build_synth(&eh, NULL, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.nr, 3);
+	assert_int_equal(t.rows[1].pc, 4);
+	assert_int_equal(t.rows[1].cfa_off, 16);
+	assert_int_equal(t.rows[2].pc, 0x40);
+	uwtable__release(&t);
+
+	dbg.n = 0;
+	c = dbg_cie(&dbg);
+	dbg_fde(&dbg, c, base, 0x10, fp, sizeof(fp));
+	dbg_fde(&dbg, c, limit - 7, 0x10, fp, sizeof(fp)); /* cut at the limit */
+	dbg_fde(&dbg, c, limit + 1, 0x10, fp, sizeof(fp)); /* left out */
+	assert_int_equal(build_synth(NULL, &dbg, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.base, base);
+	assert_int_equal(t.st.too_large, 2);
+	assert_int_equal(t.nr, 4);
+	assert_int_equal(t.rows[2].pc, UINT32_MAX - 7);
+	assert_int_equal(t.rows[2].kind, RBP);
+	assert_int_equal(t.rows[3].pc, UINT32_MAX);
+	uwtable__release(&t);
+	/* at the top of the address space: the limit does not wrap */
+	dbg.n = 0;
+	c = dbg_cie(&dbg);
+	dbg_fde(&dbg, c, UINT64_MAX - 0x100, 0x80, fp, sizeof(fp));
+	assert_int_equal(build_synth(NULL, &dbg, UWTABLE_MAX_ROWS, &t), 0);
+	assert_int_equal(t.nr, 2);
+	assert_int_equal(t.rows[1].pc, 0x80);
+	uwtable__release(&t);
+}
+
 /* Not ELF, truncated, garbage: an error or a table that validates, never a crash. */
 static void test_bad_files(void **state)
 {
@@ -869,6 +899,23 @@ static void test_bad_files(void **state)
 			assert_int_equal(uwtable__validate(t.rows, t.nr), 0);
 		uwtable__release(&t);
 	}
+	/* a section over UWTABLE_MAX_SECTION: -EFBIG, before anything is read or allocated */
+	{
+		static struct bytes big;
+		Elf64_Shdr sh;
+		size_t shoff;
+
+		big = img;
+		memcpy(&shoff, big.b + offsetof(Elf64_Ehdr, e_shoff), sizeof(shoff));
+		memcpy(&sh, big.b + shoff + sizeof(sh), sizeof(sh));
+		sh.sh_size = (uint64_t)UWTABLE_MAX_SECTION + 1;
+		memcpy(big.b + shoff + sizeof(sh), &sh, sizeof(sh));
+		assert_int_equal(uwtable__build(big.b, n, UWTABLE_MAX_ROWS, &t), -EFBIG);
+		/* and one within the limit but past the end of the file */
+		sh.sh_size = n;
+		memcpy(big.b + shoff + sizeof(sh), &sh, sizeof(sh));
+		assert_int_equal(uwtable__build(big.b, n, UWTABLE_MAX_ROWS, &t), -ENOEXEC);
+	}
 	/* through a file: a truncated copy, a directory */
 	snprintf(path, sizeof(path), "%s/short", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -909,7 +956,8 @@ static void test_validate(void **state)
 	cmocka_unit_test(test_synth_rows), cmocka_unit_test(test_synth_plt_end_gap),                        \
 		cmocka_unit_test(test_synth_reasons), cmocka_unit_test(test_synth_overlap_and_debug_frame), \
 		cmocka_unit_test(test_synth_bad_fdes), cmocka_unit_test(test_synth_limits),                 \
-		cmocka_unit_test(test_bad_files), cmocka_unit_test(test_validate)
+		cmocka_unit_test(test_synth_caf_and_4g), cmocka_unit_test(test_bad_files),                  \
+		cmocka_unit_test(test_validate)
 
 static int setup(void **state)
 {
