@@ -463,13 +463,41 @@ static void print_side(FILE *out, const struct diff *d, int side, const char *la
 }
 
 /* Rows with samples of the metric on either side: the others are left out of tables. */
-static size_t nr_nonzero(const struct diff *d)
+static int row_shown(const struct diff *d, const struct diff_row *r)
+{
+	return r->m[d->opts.metric].count[0] || r->m[d->opts.metric].count[1];
+}
+
+static size_t nr_shown(const struct diff *d)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < d->nr_rows; i++)
-		n += d->rows[i].m[d->opts.metric].count[0] || d->rows[i].m[d->opts.metric].count[1];
+		n += row_shown(d, &d->rows[i]);
 	return n;
+}
+
+typedef void row_printer(FILE *out, const struct diff *d, const struct diff_row *r);
+
+/*
+ * Print with 'row' the rows of a table, in order: those row_shown(), the first 'top' of them (0: all).
+ * Returns how many of them were left out.
+ */
+static size_t print_rows(FILE *out, const struct diff *d, size_t top, row_printer *row)
+{
+	size_t i, shown = 0, left = 0;
+
+	for (i = 0; i < d->nr_rows; i++) {
+		if (!row_shown(d, &d->rows[i]))
+			continue;
+		if (top && shown == top) {
+			left++;
+			continue;
+		}
+		row(out, d, &d->rows[i]);
+		shown++;
+	}
+	return left;
 }
 
 /* A name in a table column, padded to 'width': what a terminal could act on becomes '?'. */
@@ -483,11 +511,29 @@ static void print_name(FILE *out, const char *s, int width)
 		utf8__fputs(s, out); /* a whole stack may be longer than any buffer */
 }
 
+static void table_row(FILE *out, const struct diff *d, const struct diff_row *r)
+{
+	const struct diff_cell *c = &r->m[d->opts.metric];
+
+	fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1], c->delta,
+		c->count[0], c->count[1]);
+	print_p(out, c->q);
+	fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
+	if (d->opts.by >= DIFF_BY_MODULE) {
+		print_name(out, r->name, 0);
+	} else {
+		print_name(out, r->name, 40);
+		fputc(' ', out);
+		print_name(out, r->module, 0);
+	}
+	fputc('\n', out);
+}
+
 static void print_table(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+	size_t left;
 
 	print_side(out, d, 0, "base:");
 	print_side(out, d, 1, "new: ");
@@ -497,7 +543,7 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "# verdict: %zu regressed, %zu improved, %zu unchanged, %zu with too few samples\n",
 		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
 	fprintf(out, "#\n");
-	if (!nonzero) {
+	if (!nr_shown(d)) {
 		fprintf(out, "# no rows\n");
 		return;
 	}
@@ -507,28 +553,9 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, "%s\n", d->opts.by == DIFF_BY_STACK ? "Stack" : "Module");
 	else
 		fprintf(out, "%-40s %s\n", "Function", "Module");
-	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
-		const struct diff_row *r = &d->rows[i];
-		const struct diff_cell *c = &r->m[m];
-
-		if (!c->count[0] && !c->count[1])
-			continue;
-		shown++;
-		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1],
-			c->delta, c->count[0], c->count[1]);
-		print_p(out, c->q);
-		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
-		if (d->opts.by >= DIFF_BY_MODULE) {
-			print_name(out, r->name, 0);
-		} else {
-			print_name(out, r->name, 40);
-			fputc(' ', out);
-			print_name(out, r->module, 0);
-		}
-		fputc('\n', out);
-	}
-	if (n < nonzero)
-		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", nonzero - n, n);
+	left = print_rows(out, d, top, table_row);
+	if (left)
+		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", left, top);
 }
 
 /*
@@ -595,11 +622,33 @@ static void md_text(FILE *out, const char *s)
 	}
 }
 
+static void markdown_row(FILE *out, const struct diff *d, const struct diff_row *r)
+{
+	const struct diff_cell *c = &r->m[d->opts.metric];
+
+	fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "", diff__verdict_name(c->verdict),
+		c->verdict == DIFF_REGRESSED ? "**" : "");
+	md_text(out, r->name);
+	if (*r->module && d->opts.by < DIFF_BY_MODULE) {
+		fputs(" (", out);
+		md_text(out, r->module);
+		fputc(')', out);
+	}
+	fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
+	if (isnan(c->q))
+		fputs("-", out);
+	else if (c->q < 1e-99)
+		fputs("&lt;1e-99", out);
+	else
+		fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
+	fprintf(out, " | %.2f |\n", c->mde);
+}
+
 static void print_markdown(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+	size_t left;
 
 	if (v[DIFF_REGRESSED])
 		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED],
@@ -614,39 +663,16 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "%s shares by %s, %s, Benjamini-Hochberg at alpha %g, threshold %.2f points.\n\n",
 		m == DIFF_SELF ? "Self" : "Total", by_name(d->opts.by), method_name(d), d->opts.alpha,
 		d->opts.threshold);
-	if (!nonzero)
+	if (!nr_shown(d))
 		return;
 	fprintf(out, "| Verdict | %s | Base %% | New %% | Delta | p (adj.) | MDE |\n",
 		d->opts.by == DIFF_BY_STACK    ? "Stack"
 		: d->opts.by == DIFF_BY_MODULE ? "Module"
 					       : "Function");
 	fprintf(out, "|---|---|--:|--:|--:|--:|--:|\n");
-	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
-		const struct diff_row *r = &d->rows[i];
-		const struct diff_cell *c = &r->m[m];
-
-		if (!c->count[0] && !c->count[1])
-			continue;
-		shown++;
-		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "",
-			diff__verdict_name(c->verdict), c->verdict == DIFF_REGRESSED ? "**" : "");
-		md_text(out, r->name);
-		if (*r->module && d->opts.by < DIFF_BY_MODULE) {
-			fputs(" (", out);
-			md_text(out, r->module);
-			fputc(')', out);
-		}
-		fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
-		if (isnan(c->q))
-			fputs("-", out);
-		else if (c->q < 1e-99)
-			fputs("&lt;1e-99", out);
-		else
-			fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
-		fprintf(out, " | %.2f |\n", c->mde);
-	}
-	if (n < nonzero)
-		fprintf(out, "\n%zu more rows not shown.\n", nonzero - n);
+	left = print_rows(out, d, top, markdown_row);
+	if (left)
+		fprintf(out, "\n%zu more rows not shown.\n", left);
 }
 
 static void json_cell(struct json *j, const struct diff_cell *c)
