@@ -83,7 +83,20 @@ static uint32_t count_of(const struct profile *p, uint32_t tid)
 	return PROFILE_NONE;
 }
 
-static void print_frames_text(FILE *out, const struct profile *p, uint32_t c)
+/* One frame of a dumped stack; the strings are borrowed from the profile or the walk. */
+struct dump_frame {
+	uint32_t n;           /* 0 for the innermost frame */
+	const char *function; /* profile__frame_label() */
+	const char *module;
+	const char *file; /* NULL when unknown */
+	uint32_t line;
+	int inlined;
+};
+
+typedef void frame_printer(const struct dump_frame *fr, void *ctx);
+
+/* Call 'print' on each frame of count 'c's stack, innermost first, inlined frames before their caller. */
+static void walk_frames(const struct profile *p, uint32_t c, frame_printer *print, void *ctx)
 {
 	const uint32_t *locs = profile__stack_locs(p, p->counts[c].stack);
 	uint32_t d = p->stacks[p->counts[c].stack].depth, i, f, n = 0;
@@ -95,53 +108,51 @@ static void print_frames_text(FILE *out, const struct profile *p, uint32_t c)
 
 		for (f = 0; f < nf; f++) {
 			const struct profile_frame *fr = l->nr_frames ? &p->frames[l->frame + f] : NULL;
+			struct dump_frame df = {
+				.n = n++,
+				.function = profile__frame_label(p, locs[i], f, label, sizeof(label)),
+				.module = profile__mapping_short_name(p, l->mapping),
+				.file = fr && fr->file ? profile__str(p, fr->file) : NULL,
+				.line = fr ? fr->line : 0,
+				.inlined = fr && (fr->flags & PROFILE_FRAME_INLINE),
+			};
 
-			/* Names, files and paths are the target's: utf8__fputs() keeps the terminal from
-			 * acting on them. */
-			profile__frame_label(p, locs[i], f, label, sizeof(label));
-			fprintf(out, "  #%-3u ", n++);
-			utf8__fputs(label, out);
-			if (fr && (fr->flags & PROFILE_FRAME_INLINE))
-				fputs(" (inlined)", out);
-			if (fr && fr->file) {
-				fputs(" at ", out);
-				utf8__fputs(profile__str(p, fr->file), out);
-				fprintf(out, ":%u", fr->line);
-			}
-			fputs(" [", out);
-			utf8__fputs(profile__mapping_short_name(p, l->mapping), out);
-			fputs("]\n", out);
+			print(&df, ctx);
 		}
 	}
 }
 
-static void print_frames_json(struct json *j, const struct profile *p, uint32_t c)
+/* Names, files and paths are the target's: utf8__fputs() keeps the terminal from acting on them. */
+static void frame_text(const struct dump_frame *fr, void *ctx)
 {
-	const uint32_t *locs = profile__stack_locs(p, p->counts[c].stack);
-	uint32_t d = p->stacks[p->counts[c].stack].depth, i, f;
-	char label[4096];
+	FILE *out = ctx;
 
-	json__key(j, "frames");
-	json__arr(j);
-	for (i = 0; i < d; i++) {
-		const struct profile_location *l = &p->locations[locs[i]];
-		uint32_t nf = l->nr_frames ? l->nr_frames : 1;
-
-		for (f = 0; f < nf; f++) {
-			const struct profile_frame *fr = l->nr_frames ? &p->frames[l->frame + f] : NULL;
-
-			profile__frame_label(p, locs[i], f, label, sizeof(label));
-			json__obj(j);
-			json__key(j, "function"), json__str(j, label);
-			json__key(j, "module"), json__str(j, profile__mapping_short_name(p, l->mapping));
-			if (fr && fr->file) {
-				json__key(j, "file"), json__str(j, profile__str(p, fr->file));
-				json__key(j, "line"), json__u64(j, fr->line);
-			}
-			json__key(j, "inlined"), json__bool(j, fr && (fr->flags & PROFILE_FRAME_INLINE));
-			json__end(j);
-		}
+	fprintf(out, "  #%-3u ", fr->n);
+	utf8__fputs(fr->function, out);
+	if (fr->inlined)
+		fputs(" (inlined)", out);
+	if (fr->file) {
+		fputs(" at ", out);
+		utf8__fputs(fr->file, out);
+		fprintf(out, ":%u", fr->line);
 	}
+	fputs(" [", out);
+	utf8__fputs(fr->module, out);
+	fputs("]\n", out);
+}
+
+static void frame_json(const struct dump_frame *fr, void *ctx)
+{
+	struct json *j = ctx;
+
+	json__obj(j);
+	json__key(j, "function"), json__str(j, fr->function);
+	json__key(j, "module"), json__str(j, fr->module);
+	if (fr->file) {
+		json__key(j, "file"), json__str(j, fr->file);
+		json__key(j, "line"), json__u64(j, fr->line);
+	}
+	json__key(j, "inlined"), json__bool(j, fr->inlined);
 	json__end(j);
 }
 
@@ -245,7 +256,10 @@ int cmd_dump(int argc, char **argv)
 			if (!ts[i].ok) {
 				json__key(&j, "error"), json__str(&j, strerror(ts[i].err));
 			} else if (c != PROFILE_NONE) {
-				print_frames_json(&j, &prof, c);
+				json__key(&j, "frames");
+				json__arr(&j);
+				walk_frames(&prof, c, frame_json, &j);
+				json__end(&j);
 			}
 			json__end(&j);
 		}
@@ -264,7 +278,7 @@ int cmd_dump(int argc, char **argv)
 			else if (c == PROFILE_NONE)
 				printf("  (no frames)\n");
 			else
-				print_frames_text(stdout, &prof, c);
+				walk_frames(&prof, c, frame_text, stdout);
 		}
 	}
 	ret = EXIT_OK;

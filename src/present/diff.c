@@ -125,27 +125,27 @@ static uint32_t row_for(struct diff *d, const char *name, size_t name_len, const
 	return (uint32_t)d->nr_rows++;
 }
 
-/* The row of frame 'f' of location 'loc' under the current key. */
-static uint32_t frame_row(struct diff *d, const struct profile *p, uint32_t loc, uint32_t f)
+/* The view to read rows from: every frame, grouped as the rows are. */
+static enum view_by view_by(enum diff_by by)
 {
-	const struct profile_location *l = &p->locations[loc];
-	const char *module = profile__mapping_short_name(p, l->mapping);
-	char label[4096], buf[4200];
+	return by == DIFF_BY_LINE ? VIEW_BY_LINE : by == DIFF_BY_MODULE ? VIEW_BY_MODULE : VIEW_BY_FUNCTION;
+}
 
-	if (d->opts.by == DIFF_BY_MODULE)
-		return row_for(d, module, strlen(module), module);
-	profile__frame_label(p, loc, f, label, sizeof(label));
-	if (d->opts.by == DIFF_BY_LINE && f < l->nr_frames) {
-		const struct profile_frame *fr = &p->frames[l->frame + f];
+/* The row of view func 'id' under the current key. */
+static uint32_t func_row(struct diff *d, const struct view *v, uint32_t id)
+{
+	const struct view_func *f = &v->funcs[id];
+	const char *module = profile__mapping_short_name(v->p, f->mapping);
+	char buf[4200];
 
-		if (fr->file && fr->line) {
-			int n = snprintf(buf, sizeof(buf), "%s (%s:%u)", label, profile__str(p, fr->file),
-					 fr->line);
+	/* The view says "function file:line"; a diff row has always said "function (file:line)". */
+	if (d->opts.by == DIFF_BY_LINE && f->file && f->line) {
+		int n = snprintf(buf, sizeof(buf), "%.*s (%s:%u)", (int)f->label_len, f->name,
+				 profile__str(v->p, f->file), f->line);
 
-			return row_for(d, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1, module);
-		}
+		return row_for(d, buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1, module);
 	}
-	return row_for(d, label, strlen(label), module);
+	return row_for(d, f->name, f->label_len, module);
 }
 
 /* Append 's' to the folded stack in 'b', after a ';' when 'sep'. 0 or -ENOMEM. */
@@ -157,123 +157,94 @@ static int sb_add(struct buf *b, const char *s, int sep)
 }
 
 /*
- * The folded form of stack 's', root first, names made safe as 'scorch folded' does. labels[] caches
- * each frame's safe name, indexed like the row cache in diff__add.
+ * The folded form of path 'path', root first, names made safe as 'scorch folded' does (but without
+ * its kind suffixes). clean[] caches each func's safe name.
  */
-static int stack_string(const struct profile *p, uint32_t s, struct buf *b, char **labels)
+static int stack_string(const struct view *v, uint32_t path, struct buf *b, char **clean)
 {
-	const uint32_t *locs = profile__stack_locs(p, s);
-	uint32_t depth = p->stacks[s].depth;
-	char label[4096], clean[4096];
-	int first = 1;
+	const uint32_t *fs = view__path_funcs(v, path);
+	uint32_t i, depth = v->paths[path].depth;
+	char safe[4096];
 
 	buf__reset(b);
 	if (!depth)
 		return sb_add(b, "[no stack]", 0);
-	while (depth--) {
-		const struct profile_location *l = &p->locations[locs[depth]];
-		uint32_t nf = l->nr_frames, f = nf ? nf : 1;
-
-		while (f--) {
-			char **slot = nf ? &labels[l->frame + f] : &labels[p->nr_frames + locs[depth]];
-
-			if (!*slot) {
-				folded__sanitize(
-					profile__frame_label(p, locs[depth], f, label, sizeof(label)), clean,
-					sizeof(clean));
-				*slot = strdup(clean);
-				if (!*slot)
-					return -ENOMEM;
-			}
-			if (sb_add(b, *slot, !first))
+	for (i = 0; i < depth; i++) {
+		if (!clean[fs[i]]) {
+			folded__sanitize(v->funcs[fs[i]].name, safe, sizeof(safe));
+			clean[fs[i]] = strdup(safe);
+			if (!clean[fs[i]])
 				return -ENOMEM;
-			first = 0;
 		}
+		if (sb_add(b, clean[fs[i]], i > 0))
+			return -ENOMEM;
 	}
 	return 0;
 }
 
+/* Add 'n' samples to metric 'm' of row 'r' in run 'run'. */
+static void count(struct diff *d, uint32_t r, uint32_t run, enum diff_metric m, uint64_t n)
+{
+	d->runs_counts[(size_t)r * nr_runs_all(d) * 2 + run * 2 + m] += n;
+}
+
 int diff__add(struct diff *d, int side, const struct profile *p, const char *name)
 {
-	uint32_t run, *cache = NULL, s, i, f;
-	char **labels = NULL;
-	uint64_t *per_stack = NULL;
-	size_t K2 = (size_t)nr_runs_all(d) * 2, nslots;
+	struct view_opts vo = { .by = view_by(d->opts.by) };
+	uint32_t run, *row_of = NULL, s, i, r;
+	char **clean = NULL;
 	struct buf sb = { 0 };
-	/* Walking every frame of every stack is charged as the view charges its readers (view.h). */
-	uint64_t budget = p->expand_limit ? p->expand_limit : UINT64_MAX, cost;
-	int err = -ENOMEM;
+	struct view v;
+	int err;
 
 	if (side < 0 || side > 1 || d->added[side] >= d->nr_runs[side] || d->finished)
 		return -EINVAL;
 	if (!p->total)
 		return -ENODATA;
+	err = view__build(&v, p, &vo);
+	if (err)
+		return err;
+	err = -ENOMEM;
 	run = side ? d->nr_runs[0] + d->added[1] : d->added[0];
 	d->inputs[side][d->added[side]].name = name;
 	d->inputs[side][d->added[side]].samples = p->total;
-	per_stack = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*per_stack));
-	/* Row of each (location, frame): frames by their index, unnamed locations after them. */
-	nslots = (size_t)p->nr_frames + p->nr_locations;
-	cache = malloc((nslots ? nslots : 1) * sizeof(*cache));
+	/* The row of each view func, made when a sampled path first holds it. */
+	row_of = malloc((v.nr_funcs ? v.nr_funcs : 1) * sizeof(*row_of));
 	if (d->opts.by == DIFF_BY_STACK)
-		labels = calloc(nslots ? nslots : 1, sizeof(*labels));
-	if (!per_stack || !cache || (d->opts.by == DIFF_BY_STACK && !labels))
+		clean = calloc(v.nr_funcs ? v.nr_funcs : 1, sizeof(*clean));
+	if (!row_of || (d->opts.by == DIFF_BY_STACK && !clean))
 		goto out;
-	memset(cache, 0xff, (nslots ? nslots : 1) * sizeof(*cache));
-	for (i = 0; i < p->nr_counts; i++)
-		per_stack[p->counts[i].stack] += p->counts[i].count;
-	for (s = 0; s < p->nr_stacks; s++) {
-		const uint32_t *locs = profile__stack_locs(p, s);
-		uint64_t stamp = ++d->next_stamp;
-		int leaf = 1;
+	for (i = 0; i < v.nr_funcs; i++)
+		row_of[i] = NO_ROW;
+	for (s = 0; s < v.nr_paths; s++) {
+		const uint32_t *fs = view__path_funcs(&v, s);
+		uint32_t depth = v.paths[s].depth;
+		uint64_t n = v.paths[s].count, stamp = ++d->next_stamp;
 
-		if (!per_stack[s])
-			continue;
-		for (cost = 0, i = 0; i < p->stacks[s].depth; i++)
-			cost += 4 * (uint64_t)(p->locations[locs[i]].nr_frames
-						       ? p->locations[locs[i]].nr_frames
-						       : 1);
-		if (cost > budget) {
-			err = view__budget_error(p);
-			goto out;
-		}
-		budget -= cost;
 		if (d->opts.by == DIFF_BY_STACK) {
-			uint32_t r;
-
-			if (stack_string(p, s, &sb, labels))
+			if (stack_string(&v, s, &sb, clean))
 				goto out;
-			if (sb.len > budget) {
-				err = view__budget_error(p);
+			if ((err = view__charge(&v, sb.len)))
 				goto out;
-			}
-			budget -= sb.len;
+			err = -ENOMEM;
 			r = row_for(d, buf__str(&sb), sb.len, "");
 			if (r == NO_ROW)
 				goto out;
-			d->runs_counts[r * K2 + run * 2 + DIFF_SELF] += per_stack[s];
-			d->runs_counts[r * K2 + run * 2 + DIFF_TOTAL] += per_stack[s];
+			count(d, r, run, DIFF_SELF, n);
+			count(d, r, run, DIFF_TOTAL, n);
 			continue;
 		}
-		for (i = 0; i < p->stacks[s].depth; i++) {
-			const struct profile_location *l = &p->locations[locs[i]];
-			uint32_t nf = l->nr_frames;
-
-			for (f = 0; f < (nf ? nf : 1); f++) {
-				uint32_t *slot = nf ? &cache[l->frame + f] : &cache[p->nr_frames + locs[i]];
-
-				if (*slot == NO_ROW) {
-					*slot = frame_row(d, p, locs[i], f);
-					if (*slot == NO_ROW)
-						goto out;
-				}
-				if (leaf)
-					d->runs_counts[*slot * K2 + run * 2 + DIFF_SELF] += per_stack[s];
-				leaf = 0;
-				if (d->stamp[*slot] != stamp) {
-					d->stamp[*slot] = stamp;
-					d->runs_counts[*slot * K2 + run * 2 + DIFF_TOTAL] += per_stack[s];
-				}
+		/* Leaf first, as rows were always made: with use_modules off, a row's first module labels it.
+		 */
+		for (i = depth; i--;) {
+			if (row_of[fs[i]] == NO_ROW && (row_of[fs[i]] = func_row(d, &v, fs[i])) == NO_ROW)
+				goto out;
+			r = row_of[fs[i]];
+			if (i == depth - 1)
+				count(d, r, run, DIFF_SELF, n);
+			if (d->stamp[r] != stamp) {
+				d->stamp[r] = stamp;
+				count(d, r, run, DIFF_TOTAL, n);
 			}
 		}
 	}
@@ -281,13 +252,13 @@ int diff__add(struct diff *d, int side, const struct profile *p, const char *nam
 	d->added[side]++;
 	err = 0;
 out:
-	if (labels)
-		for (i = 0; i < nslots; i++)
-			free(labels[i]);
-	free(labels);
+	if (clean)
+		for (i = 0; i < v.nr_funcs; i++)
+			free(clean[i]);
+	free(clean);
 	buf__release(&sb);
-	free(cache);
-	free(per_stack);
+	free(row_of);
+	view__release(&v);
 	return err;
 }
 
@@ -492,13 +463,41 @@ static void print_side(FILE *out, const struct diff *d, int side, const char *la
 }
 
 /* Rows with samples of the metric on either side: the others are left out of tables. */
-static size_t nr_nonzero(const struct diff *d)
+static int row_shown(const struct diff *d, const struct diff_row *r)
+{
+	return r->m[d->opts.metric].count[0] || r->m[d->opts.metric].count[1];
+}
+
+static size_t nr_shown(const struct diff *d)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < d->nr_rows; i++)
-		n += d->rows[i].m[d->opts.metric].count[0] || d->rows[i].m[d->opts.metric].count[1];
+		n += row_shown(d, &d->rows[i]);
 	return n;
+}
+
+typedef void row_printer(FILE *out, const struct diff *d, const struct diff_row *r);
+
+/*
+ * Print with 'row' the rows of a table, in order: those row_shown(), the first 'top' of them (0: all).
+ * Returns how many of them were left out.
+ */
+static size_t print_rows(FILE *out, const struct diff *d, size_t top, row_printer *row)
+{
+	size_t i, shown = 0, left = 0;
+
+	for (i = 0; i < d->nr_rows; i++) {
+		if (!row_shown(d, &d->rows[i]))
+			continue;
+		if (top && shown == top) {
+			left++;
+			continue;
+		}
+		row(out, d, &d->rows[i]);
+		shown++;
+	}
+	return left;
 }
 
 /* A name in a table column, padded to 'width': what a terminal could act on becomes '?'. */
@@ -512,11 +511,29 @@ static void print_name(FILE *out, const char *s, int width)
 		utf8__fputs(s, out); /* a whole stack may be longer than any buffer */
 }
 
+static void table_row(FILE *out, const struct diff *d, const struct diff_row *r)
+{
+	const struct diff_cell *c = &r->m[d->opts.metric];
+
+	fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1], c->delta,
+		c->count[0], c->count[1]);
+	print_p(out, c->q);
+	fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
+	if (d->opts.by >= DIFF_BY_MODULE) {
+		print_name(out, r->name, 0);
+	} else {
+		print_name(out, r->name, 40);
+		fputc(' ', out);
+		print_name(out, r->module, 0);
+	}
+	fputc('\n', out);
+}
+
 static void print_table(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+	size_t left;
 
 	print_side(out, d, 0, "base:");
 	print_side(out, d, 1, "new: ");
@@ -526,7 +543,7 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "# verdict: %zu regressed, %zu improved, %zu unchanged, %zu with too few samples\n",
 		v[DIFF_REGRESSED], v[DIFF_IMPROVED], v[DIFF_UNCHANGED], v[DIFF_TOO_FEW]);
 	fprintf(out, "#\n");
-	if (!nonzero) {
+	if (!nr_shown(d)) {
 		fprintf(out, "# no rows\n");
 		return;
 	}
@@ -536,28 +553,9 @@ static void print_table(FILE *out, const struct diff *d, size_t top)
 		fprintf(out, "%s\n", d->opts.by == DIFF_BY_STACK ? "Stack" : "Module");
 	else
 		fprintf(out, "%-40s %s\n", "Function", "Module");
-	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
-		const struct diff_row *r = &d->rows[i];
-		const struct diff_cell *c = &r->m[m];
-
-		if (!c->count[0] && !c->count[1])
-			continue;
-		shown++;
-		fprintf(out, "%6.2f%% %6.2f%% %+7.2f %9" PRIu64 " %9" PRIu64 " ", c->share[0], c->share[1],
-			c->delta, c->count[0], c->count[1]);
-		print_p(out, c->q);
-		fprintf(out, " %6.2f  %-15s  ", c->mde, diff__verdict_name(c->verdict));
-		if (d->opts.by >= DIFF_BY_MODULE) {
-			print_name(out, r->name, 0);
-		} else {
-			print_name(out, r->name, 40);
-			fputc(' ', out);
-			print_name(out, r->module, 0);
-		}
-		fputc('\n', out);
-	}
-	if (n < nonzero)
-		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", nonzero - n, n);
+	left = print_rows(out, d, top, table_row);
+	if (left)
+		fprintf(out, "# %zu more rows below the top %zu (-n 0 shows all)\n", left, top);
 }
 
 /*
@@ -624,11 +622,33 @@ static void md_text(FILE *out, const char *s)
 	}
 }
 
+static void markdown_row(FILE *out, const struct diff *d, const struct diff_row *r)
+{
+	const struct diff_cell *c = &r->m[d->opts.metric];
+
+	fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "", diff__verdict_name(c->verdict),
+		c->verdict == DIFF_REGRESSED ? "**" : "");
+	md_text(out, r->name);
+	if (*r->module && d->opts.by < DIFF_BY_MODULE) {
+		fputs(" (", out);
+		md_text(out, r->module);
+		fputc(')', out);
+	}
+	fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
+	if (isnan(c->q))
+		fputs("-", out);
+	else if (c->q < 1e-99)
+		fputs("&lt;1e-99", out);
+	else
+		fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
+	fprintf(out, " | %.2f |\n", c->mde);
+}
+
 static void print_markdown(FILE *out, const struct diff *d, size_t top)
 {
 	enum diff_metric m = d->opts.metric;
 	const size_t *v = d->nr_verdict[m];
-	size_t i, shown, nonzero = nr_nonzero(d), n = top && top < nonzero ? top : nonzero;
+	size_t left;
 
 	if (v[DIFF_REGRESSED])
 		fprintf(out, "### scorch diff: %zu regression%s\n\n", v[DIFF_REGRESSED],
@@ -643,39 +663,16 @@ static void print_markdown(FILE *out, const struct diff *d, size_t top)
 	fprintf(out, "%s shares by %s, %s, Benjamini-Hochberg at alpha %g, threshold %.2f points.\n\n",
 		m == DIFF_SELF ? "Self" : "Total", by_name(d->opts.by), method_name(d), d->opts.alpha,
 		d->opts.threshold);
-	if (!nonzero)
+	if (!nr_shown(d))
 		return;
 	fprintf(out, "| Verdict | %s | Base %% | New %% | Delta | p (adj.) | MDE |\n",
 		d->opts.by == DIFF_BY_STACK    ? "Stack"
 		: d->opts.by == DIFF_BY_MODULE ? "Module"
 					       : "Function");
 	fprintf(out, "|---|---|--:|--:|--:|--:|--:|\n");
-	for (i = 0, shown = 0; i < d->nr_rows && shown < n; i++) {
-		const struct diff_row *r = &d->rows[i];
-		const struct diff_cell *c = &r->m[m];
-
-		if (!c->count[0] && !c->count[1])
-			continue;
-		shown++;
-		fprintf(out, "| %s%s%s | ", c->verdict == DIFF_REGRESSED ? "**" : "",
-			diff__verdict_name(c->verdict), c->verdict == DIFF_REGRESSED ? "**" : "");
-		md_text(out, r->name);
-		if (*r->module && d->opts.by < DIFF_BY_MODULE) {
-			fputs(" (", out);
-			md_text(out, r->module);
-			fputc(')', out);
-		}
-		fprintf(out, " | %.2f | %.2f | %+.2f | ", c->share[0], c->share[1], c->delta);
-		if (isnan(c->q))
-			fputs("-", out);
-		else if (c->q < 1e-99)
-			fputs("&lt;1e-99", out);
-		else
-			fprintf(out, c->q < 0.001 ? "%.1e" : "%.3f", c->q);
-		fprintf(out, " | %.2f |\n", c->mde);
-	}
-	if (n < nonzero)
-		fprintf(out, "\n%zu more rows not shown.\n", nonzero - n);
+	left = print_rows(out, d, top, markdown_row);
+	if (left)
+		fprintf(out, "\n%zu more rows not shown.\n", left);
 }
 
 static void json_cell(struct json *j, const struct diff_cell *c)

@@ -13,6 +13,9 @@
  * A row is not tested ("too few samples") when the count expected from the pooled share is below
  * 'min_expected' on both sides.
  *
+ * Rows are named as report, folded and the other readers name frames: diff__add reads each run through
+ * a view (view.h) of all its frames, grouped by function, line or module.
+ *
  * Usage: diff__init, then diff__add once per run (every base run, then every new run, or in any
  * order: each names its side), then diff__finish, then read 'rows' or print; diff__release frees
  * everything. The diff copies what it needs: the profiles may be released after diff__add.

@@ -76,10 +76,14 @@ static uint64_t fkey_hash(const struct fkey *k, int with_kind)
 	return with_kind ? idxmap__hash_u64(h ^ (k->kind + 1)) : h;
 }
 
-static uint32_t intern_func(struct view *v, const char *name, uint32_t mapping, uint32_t kind, uint32_t file,
-			    uint32_t line, uint32_t function, uint32_t loc, uint32_t fi)
+/*
+ * The id of the func named like 'tmpl' (its name borrowed), made from 'tmpl' when new, or PROFILE_NONE
+ * (out of memory or budget).
+ */
+static uint32_t intern_func(struct view *v, const struct view_func *tmpl)
 {
-	struct fkey k = { name, mapping, kind }, kb = { name, mapping, UINT32_MAX };
+	struct fkey k = { tmpl->name, tmpl->mapping, tmpl->kind },
+		    kb = { tmpl->name, tmpl->mapping, UINT32_MAX };
 	uint64_t h = fkey_hash(&k, 1), hb = fkey_hash(&kb, 0);
 	uint32_t id = idxmap__find(&v->func_idx, h, &k, func_eq, v), base;
 	struct view_func *f;
@@ -88,19 +92,13 @@ static uint32_t intern_func(struct view *v, const char *name, uint32_t mapping, 
 		return id;
 	if (array__grow(&v->funcs, &v->cap_funcs, (size_t)v->nr_funcs + 1, sizeof(*v->funcs)))
 		return PROFILE_NONE;
-	if (view__charge(v, sizeof(*f) + strlen(name) + 1))
+	if (view__charge(v, sizeof(*f) + strlen(tmpl->name) + 1))
 		return PROFILE_NONE;
 	f = &v->funcs[v->nr_funcs];
-	f->name = strdup(name);
+	*f = *tmpl;
+	f->name = strdup(tmpl->name);
 	if (!f->name)
 		return PROFILE_NONE;
-	f->mapping = mapping;
-	f->kind = kind;
-	f->file = file;
-	f->line = line;
-	f->function = function;
-	f->loc = loc;
-	f->frame_idx = fi;
 	base = idxmap__find(&v->base_idx, hb, &kb, func_eq, v);
 	if (base == IDXMAP_NONE) {
 		base = v->nr_funcs;
@@ -123,42 +121,52 @@ static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const stru
 	const struct profile_location *l = &p->locations[loc];
 	const struct profile_mapping *m = &p->mappings[l->mapping];
 	const struct profile_frame *fr = fi < l->nr_frames ? &p->frames[l->frame + fi] : NULL;
-	uint32_t kind = VIEW_KIND_USER, file = fr ? fr->file : 0, line = fr ? fr->line : 0;
-	uint32_t function = fr ? fr->function : 0;
+	struct view_func f = {
+		.mapping = l->mapping,
+		.kind = VIEW_KIND_USER,
+		.file = fr ? fr->file : 0,
+		.line = fr ? fr->line : 0,
+		.function = fr ? fr->function : 0,
+		.loc = loc,
+		.frame_idx = fi,
+	};
 	char label[4096], name[4608];
 
 	if ((l->flags & PROFILE_LOC_KERNEL) || m->kind == PROFILE_MAP_KERNEL)
-		kind = VIEW_KIND_KERNEL;
+		f.kind = VIEW_KIND_KERNEL;
 	else if (m->kind == PROFILE_MAP_JIT)
-		kind = VIEW_KIND_JIT;
-	if (kind == VIEW_KIND_KERNEL && o->no_kernel)
+		f.kind = VIEW_KIND_JIT;
+	if (f.kind == VIEW_KIND_KERNEL && o->no_kernel)
 		return SLOT_SKIP;
 	if (fr && (fr->flags & PROFILE_FRAME_INLINE)) {
 		if (o->no_inline)
 			return SLOT_SKIP;
-		if (kind == VIEW_KIND_USER)
-			kind = VIEW_KIND_INLINE;
+		if (f.kind == VIEW_KIND_USER)
+			f.kind = VIEW_KIND_INLINE;
 	}
 	profile__frame_label(p, loc, fi, label, sizeof(label));
 	switch (o->by) {
 	case VIEW_BY_LINE:
-		if (file)
-			snprintf(name, sizeof(name), "%s %s:%u", label, profile__str(p, file), line);
+		if (f.file)
+			snprintf(name, sizeof(name), "%s %s:%u", label, profile__str(p, f.file), f.line);
 		else
 			snprintf(name, sizeof(name), "%s", label);
 		break;
 	case VIEW_BY_MODULE:
 		snprintf(name, sizeof(name), "%s", profile__mapping_short_name(p, l->mapping));
-		file = line = function = 0;
-		if (kind == VIEW_KIND_INLINE)
-			kind = VIEW_KIND_USER;
+		f.file = f.line = f.function = 0;
+		if (f.kind == VIEW_KIND_INLINE)
+			f.kind = VIEW_KIND_USER;
 		break;
 	default:
 		snprintf(name, sizeof(name), "%s", label);
-		line = 0;
+		f.line = 0;
 		break;
 	}
-	return intern_func(v, name, l->mapping, kind, file, line, function, loc, fi);
+	/* The label is all of the name but under --by line, where it comes first and the line after. */
+	f.label_len = (uint32_t)(o->by == VIEW_BY_MODULE ? strlen(name) : strlen(label));
+	f.name = name;
+	return intern_func(v, &f);
 }
 
 /* The one func of a stack under --by process: "comm (pid)". */
@@ -220,11 +228,13 @@ static uint32_t process_func(struct view *v, uint32_t *cache, uint8_t *done, uin
 	const struct profile *p = v->p;
 	const struct profile_thread *t = &p->threads[thread];
 	char name[256];
+	struct view_func f = { .name = name, .mapping = PROFILE_NONE, .kind = VIEW_KIND_USER, .loc = loc };
 
 	if (done[thread])
 		return cache[thread];
 	snprintf(name, sizeof(name), "%s (%u)", profile__str(p, p->threads[cache[thread]].comm), t->pid);
-	cache[thread] = intern_func(v, name, PROFILE_NONE, VIEW_KIND_USER, 0, 0, 0, loc, 0);
+	f.label_len = (uint32_t)strlen(name);
+	cache[thread] = intern_func(v, &f);
 	done[thread] = cache[thread] != PROFILE_NONE;
 	return cache[thread];
 }

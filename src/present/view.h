@@ -2,8 +2,8 @@
 /*
  * view - a profile seen as the readers want it: each sampled (stack, thread) as a list of named frames,
  * root first, after the user's filters (threads, kernel frames, inlined frames, --focus/--ignore) and
- * grouping (--by function, line or module). report, folded, flamegraph and the speedscope exporter all
- * read a view, so they agree on names, filters and counts.
+ * grouping (--by function, line or module). report, folded, flamegraph, the speedscope exporter and diff
+ * all read a view, so they agree on names, filters and counts.
  *
  * Ownership: a struct view is embedded by the caller (view__build / view__release) and owns its arrays
  * and frame names; it borrows the profile, which must outlive it. Functions return 0 or a negative
@@ -57,6 +57,11 @@ struct view_func {
 	uint32_t line;     /* 0 when unknown */
 	uint32_t function; /* string id of the function in the profile, 0 when unnamed (or --by module) */
 	uint32_t loc, frame_idx; /* where the func was first seen: location id and frame index */
+	/*
+	 * The first label_len bytes of name name the frame alone: its function, or "[module+0xaddr]" when
+	 * unnamed. That is the whole name but under --by line, where " file:line" follows.
+	 */
+	uint32_t label_len;
 };
 
 /*

@@ -138,18 +138,11 @@ struct ksyms *ksyms__load(void)
 
 const struct ksym *ksyms__find(const struct ksyms *k, uint64_t addr)
 {
-	size_t lo = 0, hi = k->nr;
+	/* The last symbol at or below addr. */
+	size_t i =
+		array__upper_bound_u64(k->syms, k->nr, sizeof(*k->syms), offsetof(struct ksym, addr), addr);
 
-	/* Find the last symbol with sym.addr <= addr. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? &k->syms[lo - 1] : NULL;
+	return i ? &k->syms[i - 1] : NULL;
 }
 
 size_t ksyms__count(const struct ksyms *k)

@@ -236,19 +236,12 @@ out:
 
 const struct perfmap_entry *perfmap__find(const struct perfmap *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->nr;
+	size_t i = array__upper_bound_u64(m->entries, m->nr, sizeof(*m->entries),
+					  offsetof(struct perfmap_entry, start), addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->entries[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || addr - m->entries[lo - 1].start >= m->entries[lo - 1].size)
+	if (!i || addr - m->entries[i - 1].start >= m->entries[i - 1].size)
 		return NULL;
-	return &m->entries[lo - 1];
+	return &m->entries[i - 1];
 }
 
 /* The absolute path of 'name' in PATH (as the caller sees it), into buf; -ENOENT when there is none. */

@@ -419,19 +419,12 @@ static void load_symbols(struct sym_elf *e)
 static const struct sym_entry *find_symbol(struct sym_elf *e, uint64_t vaddr)
 {
 	const struct sym_entry *unsized = NULL;
-	size_t lo = 0, hi, k;
+	size_t lo, k;
 
 	if (!e->syms_loaded)
 		load_symbols(e);
-	hi = e->nr_syms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = array__upper_bound_u64(e->syms, e->nr_syms, sizeof(*e->syms), offsetof(struct sym_entry, addr),
+				    vaddr);
 	for (k = lo; k > 0 && lo - k < SYM_SCAN_BACK; k--) {
 		const struct sym_entry *sym = &e->syms[k - 1];
 
@@ -647,17 +640,9 @@ static void index_cu(struct sym_cu *c)
 /* Index of the last range with lo <= pc, or SIZE_MAX. */
 static size_t last_starting(const struct addr_range *r, size_t n, uint64_t pc)
 {
-	size_t lo = 0, hi = n;
+	size_t i = array__upper_bound_u64(r, n, sizeof(*r), offsetof(struct addr_range, lo), pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? lo - 1 : SIZE_MAX;
+	return i ? i - 1 : SIZE_MAX;
 }
 
 static struct sym_cu *find_cu(struct sym_elf *e, uint64_t pc)

@@ -197,6 +197,32 @@ static void test_folded_by_module_and_line(void **state)
 		     "main a.c:3;run a.c:3;calc a.c:7;memcpy a.c:3;sys_read a.c:3 4\n");
 }
 
+/* A func's label is the frame's name alone: all of it, but for the " file:line" that --by line adds. */
+static void test_label_len(void **state)
+{
+	struct fixture *f = *state;
+	struct view_opts vo = { .by = VIEW_BY_LINE };
+	struct view v;
+	uint32_t i, seen = 0;
+
+	assert_int_equal(view__build(&v, &f->p, &vo), 0);
+	for (i = 0; i < v.nr_funcs; i++)
+		if (!strcmp(v.funcs[i].name, "calc a.c:7")) {
+			assert_int_equal(v.funcs[i].label_len, 4);
+			seen++;
+		}
+	assert_int_equal(seen, 1);
+	view__release(&v);
+	for (vo.by = VIEW_BY_FUNCTION; vo.by <= VIEW_BY_PROCESS; vo.by++) {
+		if (vo.by == VIEW_BY_LINE)
+			continue;
+		assert_int_equal(view__build(&v, &f->p, &vo), 0);
+		for (i = 0; i < v.nr_funcs; i++)
+			assert_int_equal(v.funcs[i].label_len, strlen(v.funcs[i].name));
+		view__release(&v);
+	}
+}
+
 static void test_by_process(void **state)
 {
 	struct fixture *f = *state;
@@ -518,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folded_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_no_kernel_no_inline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_by_module_and_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_label_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_by_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_by_process_renamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_filters, setup, teardown),
