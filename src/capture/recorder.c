@@ -700,6 +700,10 @@ static int store_table_counters(struct recorder *r)
 
 	if (!r->uw)
 		return 0;
+	if (profile__meta_setf(r->p, "unwind_kernel_share", "%.1f%%",
+			       r->user_stacks ? 100.0 * (double)r->kernel_unwound / (double)r->user_stacks
+					      : 0.0))
+		return -ENOMEM;
 	uwload__stats(r->uw, &st);
 	if (profile__counter_set(r->p, "unwind_tables", st.tables) ||
 	    profile__counter_set(r->p, "unwind_tables_failed", st.tables_failed) ||

@@ -34,6 +34,12 @@ cut=$(counter "$TMP/dwarf.prof" unwind_truncated)
 note "dwarf (16 KiB copy): $d complete stacks, $cut cut at the end of the copy"
 [ "$cut" -ge 1 ] || fail "-g dwarf cut no stack: the workload is not deeper than the copy"
 
+# -g copy: the stack copy for every sample, nothing unwound in the kernel, the stacks as deep as the copy.
+"$SCORCH" record -q -F 499 -g copy -o "$TMP/copy.prof" -- "$WL/deep" 1 || fail "record -g copy failed"
+[ "$(meta "$TMP/copy.prof" call_graph)" = "copy,16384" ] || fail "-g copy not recorded as such"
+[ "$(counter "$TMP/copy.prof" unwind_kernel)" -eq 0 ] || fail "-g copy unwound in the kernel"
+[ "$(counter "$TMP/copy.prof" unwind_truncated)" -ge 1 ] || fail "-g copy cut no stack at the copy's end"
+
 # Deeper than the 127 frames a sample holds: cut there, counted, not fallen back.
 "$SCORCH" record -q -F 499 -o "$TMP/cap.prof" -- "$WL/deep" 2 200 || fail "record of 200 frames failed"
 cap=$(counter "$TMP/cap.prof" unwind_kernel_depth_cap)
