@@ -36,40 +36,49 @@ C
 cc -O2 -fomit-frame-pointer -fno-optimize-sibling-calls -fno-inline -o "$TMP/clock" "$TMP/clock.c" ||
 	fail "cannot build the workload"
 
-"$SCORCH" record -q -F 499 -o "$TMP/clock.prof" -- "$TMP/clock" 4 || fail "record failed"
-[ "$(meta "$TMP/clock.prof" call_graph)" = "auto,16384" ] || fail "the default mode is not auto"
+# check NAME [RECORD OPTIONS]: record the workload and check its samples in the vDSO.
+check() {
+	local name=$1 prof="$TMP/$1.prof" v vw vf n k kr fb nt np tables
+	shift
+	"$SCORCH" record -q -F 499 "$@" -o "$prof" -- "$TMP/clock" 4 || fail "$name: record failed"
+	[ "$(meta "$prof" call_graph)" = "auto,16384" ] || fail "$name: the default mode is not auto"
 
-# The samples whose leaf (kernel frames left out: a syscall or an interrupt in the vDSO) is in the
-# vDSO, and of those, the ones whose stack is whole: the workload's own modules from the root.
-"$SCORCH" folded -i "$TMP/clock.prof" --by module --no-kernel >"$TMP/clock.modules" ||
-	fail "scorch folded --by module failed"
-v=$(awk '/;\[vdso\] [0-9]+$/ { t += $NF } END { print t + 0 }' "$TMP/clock.modules")
-vw=$(awk '/^clock;.*;\[vdso\] [0-9]+$/ { t += $NF } END { print t + 0 }' "$TMP/clock.modules")
-# By function: the stacks from main (through spin_clock, or its own call) into libc's clock_gettime
-# and past it, into the vDSO's (__vdso_clock_gettime, and its local code, named [vdso+0x...]).
+	# The samples whose leaf (kernel frames left out: a syscall or an interrupt in the vDSO) is in
+	# the vDSO, and of those, the ones whose stack is whole: the workload's own modules from the root.
+	"$SCORCH" folded -i "$prof" --by module --no-kernel >"$TMP/$name.modules" ||
+		fail "scorch folded --by module failed"
+	v=$(awk '/;\[vdso\] [0-9]+$/ { t += $NF } END { print t + 0 }' "$TMP/$name.modules")
+	vw=$(awk '/^clock;.*;\[vdso\] [0-9]+$/ { t += $NF } END { print t + 0 }' "$TMP/$name.modules")
+	# By function: the stacks from main (through spin_clock, or its own call) into libc's
+	# clock_gettime and past it, into the vDSO's (__vdso_clock_gettime, its local code [vdso+0x...]).
+	folded "$prof" >"$TMP/$name.folded"
+	vf=$(awk -v re="${main}(spin_clock;)?[^;]*clock_gettime;.+ [0-9]+\$" '$0 ~ re { t += $NF } END { print t + 0 }' \
+		"$TMP/$name.folded")
+
+	n=$(counter "$prof" samples)
+	k=$(counter "$prof" unwind_kernel)
+	kr=$(counter "$prof" unwind_kernel_root)
+	fb=$(counter "$prof" unwind_fallback)
+	nt=$(counter "$prof" unwind_fallback_no_table)
+	np=$(counter "$prof" unwind_fallback_no_tables)
+	tables=$(counter "$prof" unwind_tables)
+	note "$name: $n samples, $v in the vDSO ($vw of them whole by module, $vf from main by function);" \
+		"$k unwound in the kernel ($kr to the root), $fb fell back ($nt outside any table, $np before" \
+		"the tables); $tables tables"
+	[ "$v" -ge 50 ] || fail "$name: only $v samples in the vDSO: the workload does not exercise it"
+	[ "$(counter "$prof" unwind_tables_failed)" -eq 0 ] || fail "$name: a table could not be built"
+	[ "$tables" -ge 3 ] || fail "$name: $tables tables loaded: the workload, libc and the vDSO at least"
+	# Before the vDSO had a table, each of its samples taken once the process's tables were loaded
+	# fell back here (the samples before that count in unwind_fallback_no_tables): now next to none.
+	[ $((nt * 4)) -lt "$v" ] || fail "$name: $nt samples fell back outside any table, for $v in the vDSO"
+	[ "$k" -ge $((v / 2)) ] || fail "$name: only $k samples unwound in the kernel, for $v in the vDSO"
+	[ "$kr" -eq "$k" ] || fail "$name: $((k - kr)) of $k stacks unwound in the kernel did not reach the root"
+	[ "$vw" -eq "$v" ] || fail "$name: $((v - vw)) of $v samples in the vDSO do not start at the workload"
+	[ "$vf" -ge "$v" ] || fail "$name: $vf samples in the vDSO reach main through clock_gettime, of $v"
+}
+
 main='^_start;__libc_start_main(_impl)?;([^;]+;)?main;'
-"$SCORCH" folded -i "$TMP/clock.prof" --no-kernel >"$TMP/clock.folded" || fail "scorch folded failed"
-vf=$(awk -v re="${main}(spin_clock;)?[^;]*clock_gettime;.+ [0-9]+\$" '$0 ~ re { t += $NF } END { print t + 0 }' \
-	"$TMP/clock.folded")
-
-n=$(counter "$TMP/clock.prof" samples)
-k=$(counter "$TMP/clock.prof" unwind_kernel)
-kr=$(counter "$TMP/clock.prof" unwind_kernel_root)
-fb=$(counter "$TMP/clock.prof" unwind_fallback)
-nt=$(counter "$TMP/clock.prof" unwind_fallback_no_table)
-np=$(counter "$TMP/clock.prof" unwind_fallback_no_tables)
-tables=$(counter "$TMP/clock.prof" unwind_tables)
-note "$n samples, $v in the vDSO ($vw of them whole by module, $vf from main by function);" \
-	"$k unwound in the kernel ($kr to the root), $fb fell back ($nt outside any table, $np before the tables);" \
-	"$tables tables"
-[ "$v" -ge 50 ] || fail "only $v samples in the vDSO: the workload does not exercise it"
-[ "$(counter "$TMP/clock.prof" unwind_tables_failed)" -eq 0 ] || fail "a table could not be built"
-[ "$tables" -ge 3 ] || fail "$tables tables loaded: the workload, libc and the vDSO at least"
-# Before the vDSO had a table, each of its samples taken once the process's tables were loaded fell
-# back here (the samples before that count in unwind_fallback_no_tables): now next to none.
-[ $((nt * 4)) -lt "$v" ] || fail "$nt samples fell back outside any table, for $v in the vDSO"
-[ "$k" -ge $((v / 2)) ] || fail "only $k samples unwound in the kernel, for $v in the vDSO"
-[ "$kr" -eq "$k" ] || fail "$((k - kr)) of $k stacks unwound in the kernel did not reach the root"
-[ "$vw" -eq "$v" ] || fail "$((v - vw)) of $v samples in the vDSO do not start at the workload"
-[ "$vf" -ge "$v" ] || fail "$vf samples in the vDSO reach main through clock_gettime, of $v"
+# The table built in the sandbox's child, and in-process (from the unwinding service's copy).
+check sandboxed
+check in-process --no-sandbox
 exit 0
