@@ -282,7 +282,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 	struct scorch_uw_proc *bp;
 	struct uw_proc *up;
 	uint32_t *held;
-	size_t i, nh = 0;
+	size_t i, nh = 0, nfiles = 0;
 	int err = 0;
 
 	if (!u->sink.cap || !pr->maps_ok)
@@ -328,6 +328,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		f->refs++;
 		f->last_use = u->clock;
 		held[nh++] = (uint32_t)idx;
+		nfiles += kind == MAP_FILE;
 		m = &bp->maps[bp->nr++];
 		m->start = e->start;
 		m->end = e->end;
@@ -339,6 +340,16 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 	for (; !err && i < pr->maps.nr; i++)
 		if (map_kind(&pr->maps.entries[i]) != MAP_NONE)
 			u->st.maps_left_out++;
+	/*
+	 * Our vDSO is the one of 64-bit processes: a process none of whose files has a table (a 32-bit
+	 * one: the builder takes x86-64 files only) maps another, and gets no entry.
+	 */
+	if (!err && !nfiles) {
+		for (i = 0; i < nh; i++)
+			u->files[held[i]].refs--;
+		nh = 0;
+		bp->nr = 0;
+	}
 	if (!err) {
 		bp->exec_seq = pr->exec_seq;
 		if (u->sink.set_proc(u->sink.ctx, pr->pid, bp) == 0)

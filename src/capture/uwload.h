@@ -9,7 +9,8 @@
  * A file's table is built once and shared by every process that maps it: files are told apart by
  * device, inode and build id, so a file replaced under the same path is another file. The vDSO has no
  * file: its one table (the sandbox's copy of this kernel's vDSO, sandbox__vdso) is kept apart from
- * the files' by a flag, and shared by all processes. Tables no
+ * the files' by a flag, and shared by all processes (but those none of whose files has a table, such
+ * as 32-bit ones, which map another vDSO). Tables no
  * process uses stay for the processes to come (fork-heavy servers) until their rows are needed: then
  * the least recently used go first. A file whose table cannot be built (or does not fit) is not asked
  * again; its mappings are left out, and the BPF walk falls back to the stack copy there.
