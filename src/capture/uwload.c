@@ -9,10 +9,15 @@
 #include "uwload.h"
 #include "uwtable.h"
 
-/* One file's table: rows [first, first + nr) of the sink's array (nr 0: none, err says why). */
+/*
+ * One file's table: rows [first, first + nr) of the sink's array (nr 0: none, err says why). The vDSO
+ * has no file: its entry is marked 'vdso' (device and inode 0, which no file mapping has: those
+ * without an inode are skipped), one for every process.
+ */
 struct uw_file {
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
+	int vdso;
 	char build_id[2 * 64 + 1];
 	char *name; /* owned: the path as a process mapped it */
 	uint64_t base;
@@ -230,16 +235,16 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 }
 
 /* The table entry of the file behind maps entry e (added when new), or NULL on ENOMEM. */
-static struct uw_file *file_of(struct uwload *u, const struct procmaps_entry *e, const char *build_id,
-			       size_t *idx)
+static struct uw_file *file_of(struct uwload *u, const struct procmaps_entry *e, int vdso,
+			       const char *build_id, size_t *idx)
 {
 	struct uw_file *f;
 	size_t i;
 
 	for (i = 0; i < u->nr_files; i++) {
 		f = &u->files[i];
-		if (f->ino == e->inode && f->dev_major == e->dev_major && f->dev_minor == e->dev_minor &&
-		    strcmp(f->build_id, build_id) == 0) {
+		if (f->vdso == vdso && f->ino == e->inode && f->dev_major == e->dev_major &&
+		    f->dev_minor == e->dev_minor && strcmp(f->build_id, build_id) == 0) {
 			*idx = i;
 			return f;
 		}
@@ -254,9 +259,24 @@ static struct uw_file *file_of(struct uwload *u, const struct procmaps_entry *e,
 	f->dev_major = e->dev_major;
 	f->dev_minor = e->dev_minor;
 	f->ino = e->inode;
+	f->vdso = vdso;
 	snprintf(f->build_id, sizeof(f->build_id), "%s", build_id);
 	*idx = u->nr_files++;
 	return f;
+}
+
+/*
+ * Which executable mappings get a table: a file's (a path, an inode), and the vDSO's. Every process
+ * of this kernel maps the same vDSO as ours, which the sandbox holds (as proctab.c names it).
+ */
+enum { MAP_NONE, MAP_FILE, MAP_VDSO };
+static int map_kind(const struct procmaps_entry *e)
+{
+	if (!(e->perms & PROCMAPS_X))
+		return MAP_NONE;
+	if (e->path[0] == '/')
+		return e->inode ? MAP_FILE : MAP_NONE;
+	return strcmp(e->path, "[vdso]") == 0 ? MAP_VDSO : MAP_NONE;
 }
 
 static struct uw_proc *proc_of(struct uwload *u, uint32_t pid, int add)
@@ -287,7 +307,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 	struct scorch_uw_proc *bp;
 	struct uw_proc *up;
 	uint32_t *held;
-	size_t i, nh = 0;
+	size_t i, nh = 0, nfiles = 0;
 	int err = 0;
 
 	if (!u->sink.cap || !pr->maps_ok)
@@ -313,14 +333,15 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		struct uw_file *f;
 		uint64_t vaddr;
 		size_t idx;
+		int kind = map_kind(e);
 
-		if (!(e->perms & PROCMAPS_X) || e->path[0] != '/' || !e->inode)
+		if (kind == MAP_NONE)
 			continue;
 		if ((err = proctab__resolve(pt, pr, i)))
 			break;
 		if (!pr->pm[i].elf || sandbox__offset_to_vaddr(pr->pm[i].elf, e->offset, &vaddr))
 			continue;
-		f = file_of(u, e, sandbox__build_id(pr->pm[i].elf), &idx);
+		f = file_of(u, e, kind == MAP_VDSO, sandbox__build_id(pr->pm[i].elf), &idx);
 		if (!f) {
 			err = -ENOMEM;
 			break;
@@ -332,6 +353,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		f->refs++;
 		f->last_use = u->clock;
 		held[nh++] = (uint32_t)idx;
+		nfiles += kind == MAP_FILE;
 		m = &bp->maps[bp->nr++];
 		m->start = e->start;
 		m->end = e->end;
@@ -341,8 +363,18 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		m->nr = f->nr;
 	}
 	for (; !err && i < pr->maps.nr; i++)
-		if (pr->maps.entries[i].perms & PROCMAPS_X && pr->maps.entries[i].path[0] == '/')
+		if (map_kind(&pr->maps.entries[i]) != MAP_NONE)
 			u->st.maps_left_out++;
+	/*
+	 * Our vDSO is the one of 64-bit processes: a process none of whose files has a table (a 32-bit
+	 * one: the builder takes x86-64 files only) maps another, and gets no entry.
+	 */
+	if (!err && !nfiles) {
+		for (i = 0; i < nh; i++)
+			u->files[held[i]].refs--;
+		nh = 0;
+		bp->nr = 0;
+	}
 	if (!err) {
 		bp->exec_seq = pr->exec_seq;
 		if (u->sink.set_proc(u->sink.ctx, pr->pid, bp) == 0)

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * uwload - the unwind tables of the in-kernel unwinder (-g auto), loaded lazily and bounded: for each
- * process with samples, the tables of the files its executable mappings map are built in the sandbox
- * (sandbox__uw_table), checked (uwtable__validate), written into the rows array the BPF program reads,
- * and the process's mappings with tables handed to the BPF program (struct scorch_uw_proc).
+ * process with samples, the tables of the files its executable mappings map, and of its vDSO, are
+ * built in the sandbox (sandbox__uw_table), checked (uwtable__validate), written into the rows array
+ * the BPF program reads, and the process's mappings with tables handed to the BPF program (struct
+ * scorch_uw_proc).
  *
  * A file's table is built once and shared by every process that maps it: files are told apart by
- * device, inode and build id, so a file replaced under the same path is another file. Tables no
+ * device, inode and build id, so a file replaced under the same path is another file. The vDSO has no
+ * file: its one table (the sandbox's copy of this kernel's vDSO, sandbox__vdso) is kept apart from
+ * the files' by a flag, and shared by all processes (but those none of whose files has a table, such
+ * as 32-bit ones, which map another vDSO). Tables no
  * process uses stay for the processes to come (fork-heavy servers) until their rows are needed: then
  * the least recently used go first. A file whose table cannot be built is not asked again, and one
  * that does not fit waits until that many rows can be had; meanwhile its mappings are left out, and
@@ -53,7 +57,7 @@ void uwload__free(struct uwload *u);
 
 /*
  * Give the BPF program the tables of process 'pr' if its mappings changed since the last time (or it
- * was never given them): resolves its executable file mappings (proctab__resolve), builds or reuses
+ * was never given them): resolves its executable file and vDSO mappings (proctab__resolve), builds or reuses
  * their tables, writes its entry. Cheap when nothing changed.
  */
 int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr);

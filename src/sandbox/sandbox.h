@@ -101,14 +101,18 @@ int sandbox__lookup_many(struct sandbox *sb, struct sandbox_elf *e, const uint64
 int sandbox__has_dwarf(struct sandbox *sb, struct sandbox_elf *e);
 
 /*
- * The unwind table of an opened file for the in-kernel unwinder (uwtable.h), built where the file's
- * bytes are parsed: in the child (uwtable__build_fd on its descriptor of the file; the rows come back
- * in a memfd of the child's, sealed, of exactly nr * 8 bytes, which this process reads and checks) or,
- * disabled, in this process. max_rows as uwtable__build_fd's (1 or more; over UWTABLE_MAX_ROWS is
- * capped to it). Timeouts and restarts as for any request.
+ * The unwind table of an opened file, or of the vDSO (sandbox__vdso()), for the in-kernel unwinder
+ * (uwtable.h), built where the file's bytes are parsed: in the child (uwtable__build_fd on its
+ * descriptor of the file; for the vDSO, uwtable__build on the unwinding service's copy of the image,
+ * unwindsvc__vdso; the rows come back in a memfd of the child's, sealed, of exactly nr * 8 bytes, which
+ * this process reads and checks) or, disabled, in this process (from its own service's copy for the
+ * vDSO). The vDSO's rows count from its ELF virtual addresses, as a file's: map them through
+ * sandbox__offset_to_vaddr of its mapping's offset. max_rows as uwtable__build_fd's (1 or more; over
+ * UWTABLE_MAX_ROWS is capped to it). Timeouts and restarts as for any request.
  * On success *out holds nr <= max_rows rows that pass uwtable__validate(), its base and counts; they
  * are the caller's (uwtable__release). On error *out is empty. Returns 0 or a negative errno:
- * the builder's (-ENOEXEC, -E2BIG, -EFBIG, -EIO, -ENOMEM), -ENOENT for the vDSO (no file), -EINVAL
+ * the builder's (-ENOEXEC, -E2BIG, -EFBIG, -EIO, -ENOMEM), -ENOENT (a file without a descriptor, or a
+ * vDSO that could not be copied), -EINVAL
  * (no file or out, max_rows 0), -EMFILE when this process or the child is out of descriptors; when
  * the child fails on the file it is killed, counted and the file marked bad as for a lookup, and the
  * error is -EPIPE (it died), -ETIMEDOUT, or -EPROTO (a bad answer: counts out of range, more rows than

@@ -2,9 +2,9 @@
 /*
  * The sandbox's child (sandbox.h): it locks itself down, says so (SBP_READY), then serves the parent's
  * requests (sbproto.h) through a table of handlers, one per request type: opening files it is passed,
- * lookups, the has-DWARF question, test requests, the batched unwinding, and building a file's unwind
- * table for the in-kernel unwinder (its rows sent back in a sealed memfd). A request that breaks
- * the protocol ends the child (exit status 3; 4 when out of memory): the parent counts that as a
+ * lookups, the has-DWARF question, test requests, the batched unwinding, and building a file's (or the
+ * vDSO's) unwind table for the in-kernel unwinder (its rows sent back in a sealed memfd). A request that
+ * breaks the protocol ends the child (exit status 3; 4 when out of memory): the parent counts that as a
  * failure on the request's file.
  */
 #include <errno.h>
@@ -588,22 +588,39 @@ fail:
 	return err;
 }
 
-/* The builder reads the file by the unwinding service's descriptor of it (pread: no offset shared). */
+/*
+ * The table of the file under m->handle: the builder reads the file by the unwinding service's
+ * descriptor of it (pread: no offset shared); the vDSO, which has no file, from the service's copy of
+ * its image (the one it unwinds with, taken before the lock-down).
+ */
+static int build_table(struct child *c, const struct sbp_uw_table *m, struct uwtable *t)
+{
+	const uint8_t *img;
+	size_t size;
+	int ffd;
+
+	if (c->vdso && c->elfs[m->handle] == c->vdso) {
+		img = unwindsvc__vdso(c->uw, &size);
+		return img ? uwtable__build(img, size, m->max_rows, t) : -ENOENT;
+	}
+	ffd = unwindsvc__file_fd(c->uw, m->handle);
+	return ffd < 0 ? ffd : uwtable__build_fd(ffd, m->max_rows, t);
+}
+
 static void on_uw_table(struct child *c, size_t len, int fd)
 {
 	struct sbp_uw_tabled d = { 0 };
 	struct sbp_uw_table m;
 	struct uwtable t = { 0 };
-	int ffd, mfd = -1;
+	int mfd = -1;
 
 	(void)fd;
 	if (sbproto__decode_uw_table(c->in, len, &m))
 		bail();
 	handle_elf(c, m.handle); /* in range; a stalled file hangs here (test hook) */
-	ffd = unwindsvc__file_fd(c->uw, m.handle);
 	if (bad_table(c, "count"))
 		m.max_rows = UWTABLE_MAX_ROWS; /* a child that ignores the limit */
-	d.status = ffd < 0 ? ffd : uwtable__build_fd(ffd, m.max_rows, &t);
+	d.status = build_table(c, &m, &t);
 	if (d.status == 0 && (mfd = table_memfd(c, &t)) < 0)
 		d.status = mfd;
 	if (d.status == 0) {

@@ -147,6 +147,8 @@ struct sandbox_uw {
 	struct sandbox_uw_stats stats;
 };
 
+/* The unwinding's state, made (ops->uw_init) on first use; NULL on ENOMEM. */
+struct sandbox_uw *sandbox_uw_get(struct sandbox *sb);
 /* The process 'pid' of the unwinding's maps, or NULL. */
 struct uw_proc *sandbox_uw_proc(struct sandbox_uw *uw, uint32_t pid);
 /* The wire form of a mapping: the file's handle in the current child (ops->uw_handle). */

@@ -84,6 +84,7 @@ static struct sandbox_elf *local_vdso(struct sandbox *sb)
 	if (!l || !(e = sandbox_add_elf(sb, "[vdso]", NULL)))
 		return NULL;
 	e->local = l;
+	e->is_vdso = 1;
 	fill_local(e);
 	return e;
 }
@@ -204,15 +205,27 @@ static uint64_t local_uw_evicted(const struct sandbox *sb)
 
 /* --- unwind tables ------------------------------------------------------------------------------ */
 
-/* The builder reads our dup of the file with pread, so its offset is no one's concern. */
+/*
+ * The builder reads our dup of the file with pread, so its offset is no one's concern; the vDSO from
+ * the unwinding service's copy of its image, as the child does.
+ */
 static int local_uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t max_rows, struct uwtable *out)
 {
+	struct sandbox_uw *uw;
+	const uint8_t *img;
+	size_t size;
 	int err;
 
-	(void)sb;
-	if (e->fd < 0)
-		return -ENOENT; /* the vDSO, or a file without a descriptor */
-	err = uwtable__build_fd(e->fd, max_rows, out);
+	if (e->is_vdso) {
+		if (!(uw = sandbox_uw_get(sb)))
+			return -ENOMEM;
+		img = unwindsvc__vdso(uw->impl, &size);
+		err = img ? uwtable__build(img, size, max_rows, out) : -ENOENT;
+	} else if (e->fd < 0) {
+		return -ENOENT; /* a file without a descriptor */
+	} else {
+		err = uwtable__build_fd(e->fd, max_rows, out);
+	}
 	if (err)
 		return err;
 	/* The same promise as the child's rows: a table that fails the check is not handed out. */

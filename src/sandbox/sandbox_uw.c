@@ -35,7 +35,7 @@ void sandbox_uw_free(struct sandbox *sb, struct sandbox_uw *uw)
 	free(uw);
 }
 
-static struct sandbox_uw *uw_get(struct sandbox *sb)
+struct sandbox_uw *sandbox_uw_get(struct sandbox *sb)
 {
 	struct sandbox_uw *uw;
 
@@ -64,7 +64,7 @@ struct uw_proc *sandbox_uw_proc(struct sandbox_uw *uw, uint32_t pid)
 
 int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_map *m, size_t n)
 {
-	struct sandbox_uw *uw = uw_get(sb);
+	struct sandbox_uw *uw = sandbox_uw_get(sb);
 	struct uw_proc *pr;
 
 	if (!uw)
@@ -98,7 +98,7 @@ int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_m
 int sandbox__uw_queue(struct sandbox *sb, uint32_t pid, const uint64_t *regs, const uint8_t *stack,
 		      uint32_t stack_size, uint32_t max, int fp_fallback)
 {
-	struct sandbox_uw *uw = uw_get(sb);
+	struct sandbox_uw *uw = sandbox_uw_get(sb);
 	struct unwindsvc_req rq = { 0 };
 	size_t at;
 

@@ -226,7 +226,12 @@ struct sbp_uw_done {
 size_t sbproto__encode_uw_done(uint8_t *buf, size_t cap, const struct sbp_uw_done *m);
 int sbproto__decode_uw_done(const uint8_t *buf, size_t len, struct sbp_uw_done *m);
 
-/* SBP_UW_TABLE: u32 handle, u32 max_rows (1 <= max_rows <= UWTABLE_MAX_ROWS). */
+/*
+ * SBP_UW_TABLE: u32 handle, u32 max_rows (1 <= max_rows <= UWTABLE_MAX_ROWS). The handle is an
+ * SBP_OPENED one: of a file (SBP_OPEN; the child builds from its descriptor) or of the vDSO (SBP_VDSO;
+ * the child builds from the copy of the image it took before locking itself down). Either answer is
+ * SBP_UW_TABLED, checked the same way.
+ */
 struct sbp_uw_table {
 	uint32_t handle, max_rows;
 };

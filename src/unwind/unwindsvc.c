@@ -224,6 +224,12 @@ int unwindsvc__file_fd(const struct unwindsvc *s, uint32_t handle)
 	return s->files[s->handles[handle] - 1].fd;
 }
 
+const uint8_t *unwindsvc__vdso(const struct unwindsvc *s, size_t *size)
+{
+	*size = s->vdso.data ? s->vdso.size : 0;
+	return s->vdso.data;
+}
+
 /* Drop least recently used images until 'need' more bytes fit the budget. */
 static void make_room(struct unwindsvc *s, uint64_t need)
 {

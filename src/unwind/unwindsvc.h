@@ -100,6 +100,11 @@ uint64_t unwindsvc__images_evicted(const struct unwindsvc *s);
  * pread only, it may be shared by the handles of the same file), or -ENOENT.
  */
 int unwindsvc__file_fd(const struct unwindsvc *s, uint32_t handle);
+/*
+ * The service's copy of the vDSO image (borrowed: valid while the service is; never evicted), its
+ * length in *size; NULL when this process has no vDSO or it could not be copied.
+ */
+const uint8_t *unwindsvc__vdso(const struct unwindsvc *s, size_t *size);
 
 /* The bytes one request record takes. */
 size_t unwindsvc__request_size(uint32_t stack_size);

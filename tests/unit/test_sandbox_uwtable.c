@@ -2,7 +2,7 @@
 /*
  * Unit tests for the unwind tables built by the sandbox (sandbox__uw_table, src/sandbox/sandbox.h):
  * the messages' codec, the parent's check of the child's memfd, the same table sandboxed and
- * in-process (this test binary and libc), and children that answer wrong (the test hook
+ * in-process (this test binary, libc and the vDSO), and children that answer wrong (the test hook
  * SCORCH_TEST_SANDBOX_UW_TABLE), hang or die.
  */
 #include <stdarg.h>
@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -236,10 +238,7 @@ static void table_both_ways(const char *path)
 		assert_null(t[enabled].rows);
 		assert_int_equal(t[enabled].nr, 0);
 		assert_int_equal(sandbox__uw_table(sb, e, UWTABLE_MAX_ROWS, &t[enabled]), 0);
-		/* The vDSO has no file; arguments checked. */
-		assert_non_null(sandbox__vdso(sb));
-		assert_int_equal(sandbox__uw_table(sb, sandbox__vdso(sb), UWTABLE_MAX_ROWS, &scratch),
-				 -ENOENT);
+		/* Arguments checked. */
 		assert_int_equal(sandbox__uw_table(sb, e, 0, &scratch), -EINVAL);
 		assert_int_equal(sandbox__uw_table(sb, NULL, 10, &scratch), -EINVAL);
 		assert_int_equal(sandbox__uw_table(sb, e, 10, NULL), -EINVAL);
@@ -263,6 +262,77 @@ static void test_uw_table(void **state)
 	table_both_ways("/proc/self/exe");
 	if (access(LIBC, R_OK) == 0)
 		table_both_ways(LIBC);
+}
+
+/* The builder's table of this process's own vDSO image (AT_SYSINFO_EHDR), which every process shares. */
+static void own_vdso_table(struct uwtable *t)
+{
+	const uint8_t *img = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+
+	assert_non_null(img);
+	assert_memory_equal(img, ELFMAG, SELFMAG);
+	/* The image ends with its section headers (the vDSO's are last), within its mapping. */
+	assert_int_equal(
+		uwtable__build(img, eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize, UWTABLE_MAX_ROWS, t),
+		0);
+}
+
+/*
+ * The vDSO has no file: its table comes from the copy of the image that the child (or, in-process, the
+ * unwinding service) holds. Sandboxed and in-process, it is the builder's table of our own vDSO, has
+ * rows the kernel can follow (the vDSO's functions have CFI), validates, comes again after the child
+ * was replaced, and maps through the vDSO's segments as a file's does.
+ */
+static void test_uw_table_vdso(void **state)
+{
+	struct uwtable direct, t[2], again;
+	struct sandbox_stats st;
+	int enabled;
+
+	(void)state;
+	skip_under_valgrind();
+	own_vdso_table(&direct);
+	assert_int_equal(uwtable__validate(direct.rows, direct.nr), 0);
+	assert_true(direct.nr >= 2);
+	assert_true(direct.st.fdes >= 1);
+	print_message("  the vDSO: %zu rows, %u FDEs, %u unknown\n", direct.nr, direct.st.fdes,
+		      direct.st.unknown);
+	for (enabled = 0; enabled <= 1; enabled++) {
+		struct sandbox *sb = sandbox__new(NULL, enabled);
+		struct sandbox_elf *v;
+		uint64_t vaddr;
+		size_t i, known = 0;
+
+		assert_non_null(sb);
+		v = sandbox__vdso(sb);
+		assert_non_null(v);
+		assert_int_equal(sandbox__offset_to_vaddr(v, 0, &vaddr), 0);
+		assert_int_equal(sandbox__uw_table(sb, v, UWTABLE_MAX_ROWS, &t[enabled]), 0);
+		assert_int_equal(uwtable__validate(t[enabled].rows, t[enabled].nr), 0);
+		same_table(&direct, &t[enabled]);
+		for (i = 0; i < t[enabled].nr; i++)
+			known += t[enabled].rows[i].kind != SCORCH_UW_UNKNOWN;
+		assert_true(known >= 1);
+		/* Fewer rows allowed than it has: the builder's -E2BIG, the vDSO not marked bad. */
+		assert_int_equal(sandbox__uw_table(sb, v, (uint32_t)direct.nr - 1, &again), -E2BIG);
+		assert_null(again.rows);
+		if (enabled) {
+			/* A new child is asked for the vDSO again, and builds the same table. */
+			assert_true(sandbox__test(sb, NULL, SANDBOX_TEST_CRASH, "") < 0);
+			assert_int_equal(sandbox__uw_table(sb, v, UWTABLE_MAX_ROWS, &again), 0);
+			same_table(&direct, &again);
+			uwtable__release(&again);
+		}
+		sandbox__stats(sb, &st);
+		assert_int_equal(st.restarts, (uint64_t)enabled);
+		assert_int_equal(st.bad_files, 0);
+		sandbox__free(sb);
+	}
+	same_table(&t[0], &t[1]);
+	uwtable__release(&t[0]);
+	uwtable__release(&t[1]);
+	uwtable__release(&direct);
 }
 
 /* A file that is no ELF file is refused at the open, so the builder's errors come from a truncated one. */
@@ -398,9 +468,13 @@ static void test_uw_table_timeout_restart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uw_table_codec),     cmocka_unit_test(test_uw_table_rows),
-		cmocka_unit_test(test_uw_table),           cmocka_unit_test(test_uw_table_builder_error),
-		cmocka_unit_test(test_uw_table_bad_child), cmocka_unit_test(test_uw_table_timeout_restart),
+		cmocka_unit_test(test_uw_table_codec),
+		cmocka_unit_test(test_uw_table_rows),
+		cmocka_unit_test(test_uw_table),
+		cmocka_unit_test(test_uw_table_vdso),
+		cmocka_unit_test(test_uw_table_builder_error),
+		cmocka_unit_test(test_uw_table_bad_child),
+		cmocka_unit_test(test_uw_table_timeout_restart),
 	};
 
 	/* The children honour test requests (sandbox__test) only with this hook (testhooks.h). */
