@@ -208,23 +208,33 @@ int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink)
 	return r->uw ? 0 : -ENOMEM;
 }
 
+/*
+ * Building tables takes the recorder from the ring buffer (a big C++ library, 150 ms): a call loads
+ * processes for at most this long, the others wait for the next call, so that a system-wide recording
+ * that meets many new processes at once keeps reading samples.
+ */
+#define LOAD_TABLES_NS (20 * 1000 * 1000ULL)
+
 int recorder__load_tables(struct recorder *r)
 {
+	uint64_t start = clock__mono_ns();
 	uint32_t i;
 	int err = 0;
 
 	for (i = 0; !err && i < r->nr_uw_want; i++) {
 		struct proctab_proc *pr = proctab__find(r->procs, r->uw_want[i]);
+		uint64_t t0 = clock__mono_ns();
 
+		if (i && t0 - start > LOAD_TABLES_NS)
+			break;
 		if (pr && !pr->gone) {
-			uint64_t t0 = clock__mono_ns();
-
 			err = uwload__proc(r->uw, r->procs, pr);
 			pr_debug("unwind tables of pid %u: %.1f ms", pr->pid,
 				 (double)(clock__mono_ns() - t0) / 1e6);
 		}
 	}
-	r->nr_uw_want = 0;
+	memmove(r->uw_want, r->uw_want + i, (r->nr_uw_want - i) * sizeof(*r->uw_want));
+	r->nr_uw_want -= i;
 	return err == -ENOMEM ? err : 0;
 }
 

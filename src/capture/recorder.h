@@ -144,7 +144,8 @@ int recorder__store_counters(struct recorder *r);
 /*
  * In-kernel unwinding: load the unwind tables of the processes sampled into 'sink' (uwload.h). Then
  * recorder__load_tables(), called between ring-buffer reads, brings the tables of the processes added
- * and of those with samples that fell back up to date. 0 or -ENOMEM.
+ * and of those with samples that fell back up to date (for about 20 ms per call at most; the rest
+ * at the next call). 0 or -ENOMEM.
  */
 struct uwload_sink;
 int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink);

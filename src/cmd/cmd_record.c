@@ -63,6 +63,7 @@ struct record_opts {
 	int all;                    /* -a or --cgroup */
 	int idle;                   /* --idle */
 	size_t buffer_size;         /* -m; 0: the default */
+	size_t table_size;          /* --unwind-table-size: bytes of unwind table rows (-g auto) */
 	const char *cgroup;         /* --cgroup PATH */
 	char cgroup_path[PATH_MAX]; /* PATH resolved, perhaps under the cgroup v2 mount */
 	uint64_t cgroup_id;
@@ -121,8 +122,9 @@ static int read_status(uint32_t pid, uint32_t *tgid, char *comm, size_t size)
 	return *tgid ? 0 : -ESRCH;
 }
 
-/* -m SIZE: bytes, or K, M, G (powers of 1024), within the sampler's bounds. */
-static int parse_size(const char *arg, size_t *out)
+/* Option 'opt' SIZE: bytes, or K, M, G (powers of 1024), within [min, max] ('range' says it). */
+static int parse_size(const char *opt, const char *arg, uint64_t min, uint64_t max, const char *range,
+		      size_t *out)
 {
 	unsigned long long v, mul = 1;
 	char *end;
@@ -130,7 +132,7 @@ static int parse_size(const char *arg, size_t *out)
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (end == arg || *arg == '-' || *arg == '+' || errno) {
-		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		pr_err("%s takes a size such as 8M, not '%s'", opt, arg);
 		return -EINVAL;
 	}
 	if (*end && !end[1]) {
@@ -153,11 +155,11 @@ static int parse_size(const char *arg, size_t *out)
 		}
 	}
 	if (*end) {
-		pr_err("-m takes a size such as 8M, not '%s'", arg);
+		pr_err("%s takes a size such as 8M, not '%s'", opt, arg);
 		return -EINVAL;
 	}
-	if (v > SAMPLER_RINGBUF_MAX / mul || v * mul < SAMPLER_RINGBUF_MIN) {
-		pr_err("-m %s is out of range: use 64K to 1G", arg);
+	if (v > max / mul || v * mul < min) {
+		pr_err("%s %s is out of range: use %s", opt, arg, range);
 		return -EINVAL;
 	}
 	*out = (size_t)(v * mul);
@@ -264,7 +266,16 @@ static int opt_buffer_size(const struct opts_entry *e, const char *arg, const ch
 
 	(void)e;
 	(void)name;
-	return parse_size(arg, &o->buffer_size);
+	return parse_size("-m", arg, SAMPLER_RINGBUF_MIN, SAMPLER_RINGBUF_MAX, "64K to 1G", &o->buffer_size);
+}
+
+static int opt_table_size(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return parse_size("--unwind-table-size", arg, 1u << 20, 1u << 30, "1M to 1G", &o->table_size);
 }
 
 static int opt_debug_dir(const struct opts_entry *e, const char *arg, const char *name, void *base)
@@ -313,6 +324,11 @@ static const struct opts_entry record_options[] = {
 		      "to a power of two, 64K to 1G (default: half a second of samples of\n"
 		      "every CPU, at least 4M, at most 256M)",
 		      struct record_opts, buffer_size, opt_buffer_size),
+	OPTS_CALLBACK(0, "unwind-table-size", "SIZE",
+		      "with -g auto, BPF memory for the unwind tables: bytes, or with a K, M\n"
+		      "or G suffix, 1M to 1G (default 16M; libc takes about 0.2M, a big C++\n"
+		      "program's libraries tens of M); what does not fit is unwound from the copy",
+		      struct record_opts, table_size, opt_table_size),
 	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts,
 		  no_inherit),
 	OPTS_FLAG(0, "no-mapping-events",
@@ -356,6 +372,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	o->event = "auto";
 	o->call_graph = RECORDER_CG_AUTO;
 	o->stack_size = SCORCH_STACK_DEFAULT;
+	o->table_size = (size_t)SCORCH_UW_ROWS_MAX * sizeof(struct scorch_uw_row);
 	err = opts__parse(&record_cmd, argc, argv, o, &rest);
 	if (err)
 		return err;
@@ -617,6 +634,21 @@ static void warn_truncated(struct session *ss)
 			share, have, need, tail);
 }
 
+/* Unwind tables that did not fit: what they cost, and the size that would hold them all. */
+static void warn_tables(struct session *ss)
+{
+	struct profile *p = &ss->prof;
+	uint64_t no_room = profile__counter_get(p, "unwind_tables_no_room");
+	size_t size = ss->o->table_size;
+
+	if (!no_room)
+		return;
+	pr_warn("the unwind tables of %" PRIu64 " file%s did not fit in %zuM: samples in %s were "
+		"unwound from the stack copy; record with --unwind-table-size %zuM",
+		no_room, no_room > 1 ? "s" : "", size >> 20, no_room > 1 ? "them" : "it",
+		size * 4 > ((size_t)1 << 30) ? (size_t)1 << 10 : (size * 4) >> 20);
+}
+
 static void print_summary(struct session *ss, double secs)
 {
 	struct profile *p = &ss->prof;
@@ -630,6 +662,7 @@ static void print_summary(struct session *ss, double secs)
 	if (lost)
 		warn_lost(ss, lost);
 	warn_truncated(ss);
+	warn_tables(ss);
 	if (!ss->out.in_place)
 		pr_info("next: scorch report -i %s", ss->o->output);
 }
@@ -711,7 +744,9 @@ int cmd_record(int argc, char **argv)
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
 	/* auto: in the kernel from the unwind tables; the copy and the walk only where that fails. */
-	so.uw_rows = o.call_graph == RECORDER_CG_AUTO && !o.copy_only ? SCORCH_UW_ROWS_MAX : 0;
+	so.uw_rows = o.call_graph == RECORDER_CG_AUTO && !o.copy_only
+			     ? (uint32_t)(o.table_size / sizeof(struct scorch_uw_row))
+			     : 0;
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;

@@ -40,6 +40,21 @@ note "dwarf (16 KiB copy): $d complete stacks, $cut cut at the end of the copy"
 [ "$(counter "$TMP/copy.prof" unwind_kernel)" -eq 0 ] || fail "-g copy unwound in the kernel"
 [ "$(counter "$TMP/copy.prof" unwind_truncated)" -ge 1 ] || fail "-g copy cut no stack at the copy's end"
 
+# Tables that do not fit (clang's LLVM libraries take ~16 MiB of rows; here 1 MiB is given): counted,
+# named at the end with a size to try, and those samples unwound from the copy instead.
+if command -v clang >/dev/null; then
+	for i in $(seq 400); do printf 'int f%d(int x) { return x * %d + (x >> 3); }\n' "$i" "$i"; done >"$TMP/gen.c"
+	"$SCORCH" record -F 999 --unwind-table-size 1M -o "$TMP/small.prof" -- clang -O2 -c "$TMP/gen.c" \
+		-o "$TMP/gen.o" 2>"$TMP/small.err" || fail "record of clang failed: $(cat "$TMP/small.err")"
+	nr=$(counter "$TMP/small.prof" unwind_tables_no_room)
+	note "clang with 1 MiB of tables: $nr files did not fit"
+	[ "$nr" -ge 1 ] || fail "no table was counted as not fitting in 1 MiB"
+	grep -q "did not fit in 1M: .* record with --unwind-table-size 4M" "$TMP/small.err" ||
+		fail "no hint about the table size: $(cat "$TMP/small.err")"
+else
+	echo "SKIP: *** clang not installed: the table-size check did not run ***" >&2
+fi
+
 # Deeper than the 127 frames a sample holds: cut there, counted, not fallen back.
 "$SCORCH" record -q -F 499 -o "$TMP/cap.prof" -- "$WL/deep" 2 200 || fail "record of 200 frames failed"
 cap=$(counter "$TMP/cap.prof" unwind_kernel_depth_cap)
