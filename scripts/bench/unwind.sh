@@ -16,9 +16,11 @@
 #      forks a short-lived child after another
 #   3. recorder CPU per 1,000 samples and the target's slowdown on fixedwork.c (overhead.sh's method)
 #   4. BPF cost per sample of scorch's on_sample program (kernel.bpf_stats_enabled: run_time_ns and
-#      run_cnt, read with bpftool while recording); the sysctl is restored at exit
-#   5. BPF map memory (bpftool map show: memlock) of scorch's maps during the -a recordings of part 2
-#      and the -p recordings of part 4, and the unwind rows actually used (unwind_table_rows_peak * 8)
+#      run_cnt, the numbers bpftool prog show prints, read while recording); the sysctl is
+#      restored at exit
+#   5. BPF map memory (memlock, as bpftool map show prints it) of scorch's maps during the -a
+#      recordings of part 2 and the -p recordings of part 4, and the unwind rows actually used
+#      (unwind_table_rows_peak * 8)
 #
 # Environment:
 #   ROUNDS     rounds of parts 1 and 3 (default 3; medians are printed)
@@ -159,34 +161,33 @@ perf_root() {
 		END { print us + 0, r + 0 }'
 }
 
-# bpf_snapshot PID OUT: scorch's BPF programs (name id run_time_ns run_cnt) and maps (name id
-# memlock) as bpftool shows them, found through the process's own descriptors (other scorch
-# instances may run at the same time), written to OUT only if complete.
+# bpf_snapshot PID OUT: scorch's BPF programs ("prog NAME ID run_time_ns run_cnt") and maps ("map
+# NAME ID memlock"), found through the process's own descriptors (other scorch instances may run at
+# the same time), written to OUT only if on_sample is there. The numbers are the kernel's fdinfo
+# fields, the ones bpftool prints (reading them directly takes one process: on a loaded machine a
+# bpftool call per object takes seconds); the names come from one 'bpftool prog/map show' listing.
 bpf_snapshot() {
-	local pid=$1 out=$2 ids progs maps
-	# One grep over every descriptor: they come and go while scorch reads /proc and ELF files, and
-	# on a loaded machine a process per descriptor takes seconds.
-	ids=$(grep -h -E '^(prog_id|map_id):' /proc/"$pid"/fdinfo/* 2>/dev/null | sort -u) || true
-	[[ $ids == *prog_id* ]] || return 0
-	progs=$("$BPFTOOL" prog show 2>/dev/null) || return 0
-	maps=$("$BPFTOOL" map show 2>/dev/null) || return 0
-	awk -v ids="$ids" -v maps="$maps" '
-		BEGIN { n = split(ids, a, "\n"); for (i = 1; i <= n; i++) { split(a[i], f, /:[ \t]*/)
-			if (f[1] == "prog_id") P[f[2]] = 1; else M[f[2]] = 1 } }
-		# bpftool prog show: "ID: TYPE name NAME ... run_time_ns N run_cnt N", then indented lines
-		/^[0-9]+:/ { id = $1; sub(/:$/, "", id); cur = (id in P) ? id : ""
-			if (cur != "") { nm = "?"; rt = "-"; rc = "-"
-				for (i = 2; i < NF; i++) { if ($i == "name") nm = $(i + 1)
-					if ($i == "run_time_ns") rt = $(i + 1); if ($i == "run_cnt") rc = $(i + 1) }
-				print "prog", nm, id, rt, rc } }
-		cur != "" && /map_ids/ { for (i = 1; i < NF; i++) if ($i == "map_ids") { k = split($(i + 1), m, ",")
-				for (j = 1; j <= k; j++) M[m[j]] = 1 } }
-		END { k = split(maps, L, "\n")
-			for (i = 1; i <= k; i++) { nf = split(L[i], f, /[ \t]+/)
-				if (L[i] ~ /^[0-9]+:/) { id = f[1]; sub(/:$/, "", id); nm = "?"
-					for (j = 2; j < nf; j++) if (f[j] == "name") nm = f[j + 1] }
-				for (j = 1; j < nf; j++) if (f[j] == "memlock" && (id in M)) { v = f[j + 1]; sub(/B$/, "", v)
-					print "map", nm, id, v + 0 } } }' <<<"$progs" >"$out.tmp" && mv "$out.tmp" "$out"
+	local pid=$1 out=$2 fdinfo names
+	fdinfo=$(cat /proc/"$pid"/fdinfo/* 2>/dev/null) || true
+	[[ $fdinfo == *prog_id* ]] || return 0
+	names=$(
+		"$BPFTOOL" prog show 2>/dev/null | awk '/^[0-9]+:/ { for (i = 2; i < NF; i++) if ($i == "name") print "p" $1, $(i + 1) }' || true
+		"$BPFTOOL" map show 2>/dev/null | awk '/^[0-9]+:/ { for (i = 2; i < NF; i++) if ($i == "name") print "m" $1, $(i + 1) }' || true
+	)
+	awk -v names="$names" '
+		BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) { split(a[i], f, " "); sub(/:$/, "", f[1]); nm[f[1]] = f[2] } }
+		function flush() {
+			if (pid != "" && !(("p" pid) in seen)) { seen["p" pid] = 1
+				name = (("p" pid) in nm) ? nm["p" pid] : (ptype == 7 ? "on_sample" : "?")
+				print "prog", name, pid, (rt == "" ? "-" : rt), (rc == "" ? "-" : rc) }
+			if (mid != "" && !(("m" mid) in seen)) { seen["m" mid] = 1
+				print "map", (("m" mid) in nm) ? nm["m" mid] : "?", mid, ml + 0 }
+			pid = mid = rt = rc = ml = ptype = "" }
+		$1 == "pos:" { flush() }
+		$1 == "prog_id:" { pid = $2 } $1 == "map_id:" { mid = $2 } $1 == "memlock:" { ml = $2 }
+		$1 == "run_time_ns:" { rt = $2 } $1 == "run_cnt:" { rc = $2 } $1 == "prog_type:" { ptype = $2 }
+		END { flush() }' <<<"$fdinfo" >"$out.tmp"
+	if grep -q '^prog on_sample ' "$out.tmp"; then mv "$out.tmp" "$out"; fi
 }
 # watch_bpf PID OUT: snapshot every 0.3 s while PID lives (run in the background); the last
 # complete snapshot, taken at most 0.3 s before the end, stays in OUT.
@@ -377,7 +378,8 @@ for v in "${D2[@]}"; do
 		R[rows:a:$v]=$(counter unwind_table_rows_peak)
 		R[tables:a:$v]=$(counter unwind_tables)
 		name="scorch -a -g $v"
-		mem=$(mib "$(map_total "$TMP/snap.a.$v" 2>/dev/null || echo -)")
+		mem="not measured"
+		if [[ -s $TMP/snap.a.$v ]]; then mem=$(mib "$(map_total "$TMP/snap.a.$v")"); fi
 	fi
 	lp=$(pct "$lost" "$((smp + lost))")
 	printf '%-26s %9s %8s %7s%% %12.0f %10s\n' "$name" "$smp" "$lost" "$lp" "$(($(stat -c %s "$prof") / 1000))" "$mem"
@@ -449,7 +451,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 col3() { awk -v v="$1" -v c="$2" '$1 == v && $2 > 0 { print $c }' "$TMP/p3.tsv"; }
 BASE_WALL=$(col3 base 3 | median)
-printf '%-22s %11s %9s %15s %9s %22s\n' variant "workload s" "slow %" "profiler CPU ms" samples "CPU ms / 1000 samples"
+BASE_CPU=$(col3 base 4 | median)
+printf '%-22s %10s %7s %11s %12s %8s %10s %10s %10s\n' variant "workload s" "slow %" "CPU slow %" \
+	"profiler ms" samples "ms/1000" "fixed ms" "marg. ms"
 for v in "${D3[@]}"; do
 	case $v in
 	base) name="no profiler" ;;
@@ -465,25 +469,34 @@ for v in "${D3[@]}"; do
 	fi
 	w=$(col3 "$v" 3 | median)
 	slow=$(awk -v a="$w" -v b="$BASE_WALL" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
+	cslow=$(awk -v a="$(col3 "$v" 4 | median)" -v b="$BASE_CPU" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
 	pc=$(col3 "$v" 5 | median)
 	smp=$(col3 "$v" 6 | median)
 	# per 1000 samples: the sums over the rounds, as overhead.sh does
 	perk=$(awk -v v="$v" '$1 == v && $2 > 0 { c += $5; s += $6 } END { if (s > 0) printf "%.1f", c / s * 1000; else print "-" }' "$TMP/p3.tsv")
+	# fixed and marginal parts: the line through the short warm-up run and the median of the rounds
+	read -r fixed marg < <(awk -v v="$v" -v c2="$pc" -v s2="$smp" '$1 == v && $2 == 0 { c1 = $5; s1 = $6 }
+		END { if (s2 - s1 > 0) { m = (c2 - c1) / (s2 - s1); printf "%.0f %.1f\n", c1 - m * s1, m * 1000 } else print "- -" }' "$TMP/p3.tsv")
 	if [[ $v == base ]]; then
-		printf '%-22s %11.3f %9s %15s %9s %22s\n' "$name" "$(awk -v n="$w" 'BEGIN { print n / 1e9 }')" - \
-			"($pc)" - -
+		printf '%-22s %10.3f %7s %11s %12s %8s %10s %10s %10s\n' "$name" "$(awk -v n="$w" 'BEGIN { print n / 1e9 }')" - - \
+			"($pc)" - - - -
 		continue
 	fi
-	printf '%-22s %11.3f %9s %15.1f %9s %22s\n' "$name" "$(awk -v n="$w" 'BEGIN { print n / 1e9 }')" "$slow" \
-		"$pc" "$smp" "$perk"
-	R[cpu:$v]=$perk
-	R[slow:$v]="$slow%"
+	printf '%-22s %10.3f %7s %11s %12.1f %8s %10s %10s %10s\n' "$name" "$(awk -v n="$w" 'BEGIN { print n / 1e9 }')" "$slow" \
+		"$cslow" "$pc" "$smp" "$perk" "$fixed" "$marg"
+	R[cpu:$v]="$perk (fixed $fixed ms + $marg per 1000)"
+	R[slow:$v]="$slow% (CPU $cslow%)"
 done
 echo
-echo "profiler CPU = user+sys of the profiler process alone (its reaped children, sandbox included, minus"
-echo "  the workload's own rusage), start-up and shutdown included; the base row's figure in brackets is"
-echo "  the method's own error. slow % = the workload's own elapsed time over the median without a"
-echo "  profiler. fixedwork is built with frame pointers and has few distinct stacks."
+echo "profiler ms = user+sys CPU of the profiler process alone (its reaped children, sandbox included,"
+echo "  minus the workload's own rusage), start-up and shutdown included; the base row's figure in"
+echo "  brackets is the method's own error. ms/1000 = that per 1000 samples (sums over the rounds);"
+echo "  fixed / marg. = split into a fixed cost per run and a marginal cost per 1000 samples, from the"
+echo "  line through the warm-up run (fixedwork 20, one run: rough) and the median of the rounds."
+echo "slow % = the workload's own elapsed time over the median without a profiler; CPU slow % = the"
+echo "  same for its CPU time (which includes the in-kernel sampling cost charged to it): on a busy"
+echo "  machine the elapsed time mostly measures waiting for a CPU, so read the CPU slowdown."
+echo "fixedwork is built with frame pointers and has few distinct stacks."
 
 # ---------------------------------------------------------------------------------------
 # 4. BPF cost per sample, and the maps of a -p recording
@@ -538,8 +551,9 @@ else
 		rm -f "$prof"
 	done
 	echo
-	echo "run_cnt, run_time_ns: bpftool prog show of scorch's on_sample program with kernel.bpf_stats_enabled=1,"
-	echo "  read at most 0.3 s before the recording ended (so slightly below the whole run's). The program"
+	echo "run_cnt, run_time_ns: of scorch's on_sample program with kernel.bpf_stats_enabled=1 (the fdinfo"
+	echo "  fields bpftool prog show prints), read about every 0.3 s while recording; the last reading is"
+	echo "  used, so slightly below the whole run's. The program"
 	echo "  runs on every CPU's cpu-clock event and drops samples of other processes early, so ns/run"
 	echo "  mixes those cheap runs with full ones; ns/kept sample = run_time_ns / samples kept (the"
 	echo "  'samples' counter) charges all of it to the kept samples: the truth lies between the two."
@@ -551,7 +565,7 @@ if [[ -n $STATS_WAS ]]; then echo "$STATS_WAS" >"$STATS_SYSCTL" 2>/dev/null || t
 # 5. BPF map memory
 
 echo
-echo "## 5. BPF map memory (bpftool map show: memlock of the maps of scorch's programs and descriptors)"
+echo "## 5. BPF map memory (memlock, as bpftool map show prints it, of the maps of scorch's descriptors)"
 echo
 printf '%-24s %10s %10s %16s %14s  %s\n' recording "total MiB" tables "rows peak" "rows used MiB" "largest maps (KiB)"
 for kind in a p; do
@@ -582,7 +596,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 echo "| clang deep stacks: root % (profile) | ${R[root:auto]:--} | - | ${R[root:dwarf]:--} | ${R[root:dwarf,65536]:--} | - | - | ${R[root:perf-dwarf]:--} |"
 echo "| -a, 2 CPUs busy + forks: lost (%) | ${R[lost:auto]:--} | ${R[lost:copy]:--} | ${R[lost:dwarf]:--} | - | - | - | ${R[lost:perf-dwarf]:--} |"
 echo "| fixedwork: recorder CPU ms / 1000 samples | ${R[cpu:auto]:--} | ${R[cpu:copy]:--} | - | - | ${R[cpu:fp]:--} | ${R[cpu:perf-fp]:--} | ${R[cpu:perf-dwarf]:--} |"
-echo "| fixedwork: slowdown | ${R[slow:auto]:--} | ${R[slow:copy]:--} | - | - | ${R[slow:fp]:--} | ${R[slow:perf-fp]:--} | ${R[slow:perf-dwarf]:--} |"
+echo "| fixedwork: slowdown (elapsed, CPU) | ${R[slow:auto]:--} | ${R[slow:copy]:--} | - | - | ${R[slow:fp]:--} | ${R[slow:perf-fp]:--} | ${R[slow:perf-dwarf]:--} |"
 echo "| BPF on_sample (deep 40, -p) | ${R[bpf:auto]:--} | ${R[bpf:copy]:--} | ${R[bpf:dwarf]:--} | - | ${R[bpf:fp]:--} | n/a | n/a |"
 echo "| BPF maps, -a | ${R[mem:a:auto]:--} | ${R[mem:a:copy]:--} | ${R[mem:a:dwarf]:--} | - | - | n/a | n/a |"
 echo "| BPF maps, -p | ${R[mem:p:auto]:--} | ${R[mem:p:copy]:--} | ${R[mem:p:dwarf]:--} | - | ${R[mem:p:fp]:--} | n/a | n/a |"
