@@ -484,7 +484,7 @@ for v in "${D3[@]}"; do
 	fi
 	printf '%-22s %10.3f %7s %11s %12.1f %8s %10s %10s %10s\n' "$name" "$(awk -v n="$w" 'BEGIN { print n / 1e9 }')" "$slow" \
 		"$cslow" "$pc" "$smp" "$perk" "$fixed" "$marg"
-	R[cpu:$v]="$perk (fixed $fixed ms + $marg per 1000)"
+	R[cpu:$v]=$perk
 	R[slow:$v]="$slow% (CPU $cslow%)"
 done
 echo
@@ -492,7 +492,8 @@ echo "profiler ms = user+sys CPU of the profiler process alone (its reaped child
 echo "  minus the workload's own rusage), start-up and shutdown included; the base row's figure in"
 echo "  brackets is the method's own error. ms/1000 = that per 1000 samples (sums over the rounds);"
 echo "  fixed / marg. = split into a fixed cost per run and a marginal cost per 1000 samples, from the"
-echo "  line through the warm-up run (fixedwork 20, one run: rough) and the median of the rounds."
+echo "  line through the warm-up run (fixedwork 20, one run: rough) and the median of the rounds;"
+echo "  a negative marginal cost means the run-to-run noise of the fixed cost is larger than it."
 echo "slow % = the workload's own elapsed time over the median without a profiler; CPU slow % = the"
 echo "  same for its CPU time (which includes the in-kernel sampling cost charged to it): on a busy"
 echo "  machine the elapsed time mostly measures waiting for a CPU, so read the CPU slowdown."
