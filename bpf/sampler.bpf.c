@@ -74,17 +74,26 @@ struct {
 } execs SEC(".maps");
 
 /*
- * The unwind tables (scorch_abi.h, "In-kernel unwinding"): rows of all files, written by user space
- * through mmap, and per process the mappings that have a run of them. A process's entry is replaced
- * whole (a hash without preallocation swaps in a new element), so a walk sees an old or a new one.
+ * The unwind tables (scorch_abi.h, "In-kernel unwinding"): one array map of rows per file, each as
+ * large as its table (BPF_F_INNER_MAP: the inner maps' sizes differ), in the slots of uw_tables; and
+ * per process the mappings that have a table. A process's entry is replaced whole (a hash without
+ * preallocation swaps in a new element), so a walk sees an old or a new one; a table's slot is emptied
+ * before it is reused.
  */
-struct {
+struct uw_rows {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, SCORCH_UW_ROWS_MAX); /* resized by user space */
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct scorch_uw_row));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SCORCH_UW_TABLES);
 	__type(key, __u32);
-	__type(value, struct scorch_uw_row);
-} uw_rows SEC(".maps");
+	__array(values, struct uw_rows);
+} uw_tables SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -283,19 +292,23 @@ static __always_inline struct scorch_uw_map *uw_find_map(struct scorch_uw_proc *
 }
 
 struct uw_row_search {
-	__u32 rel, lo, hi;
+	__u32 table, rel, lo, hi;
 	__s64 best; /* the last row index with pc <= rel, or -1 */
 };
 
 static long uw_row_step(__u32 i, struct uw_row_search *q)
 {
 	struct scorch_uw_row *r;
+	void *rows;
 	__u32 mid;
 
 	if (q->lo >= q->hi)
 		return 1;
+	rows = bpf_map_lookup_elem(&uw_tables, &q->table);
+	if (!rows)
+		return 1;
 	mid = q->lo + (q->hi - q->lo) / 2;
-	r = bpf_map_lookup_elem(&uw_rows, &mid);
+	r = bpf_map_lookup_elem(rows, &mid);
 	if (!r)
 		return 1;
 	if (r->pc <= q->rel) {
@@ -307,19 +320,21 @@ static long uw_row_step(__u32 i, struct uw_row_search *q)
 	return 0;
 }
 
-/* The last row of the run [first, first + nr) whose pc is at most rel, or NULL. */
-static __always_inline struct scorch_uw_row *uw_find_row(__u32 first, __u32 nr, __u32 rel)
+/* The last row of table 'table' (nr rows) whose pc is at most rel, or NULL. */
+static __always_inline struct scorch_uw_row *uw_find_row(__u32 table, __u32 nr, __u32 rel)
 {
-	struct uw_row_search q = { .rel = rel, .lo = first, .hi = first + nr, .best = -1 };
+	struct uw_row_search q = { .table = table, .rel = rel, .hi = nr, .best = -1 };
+	void *rows;
 	__u32 k;
 
-	if (q.hi < q.lo)
-		return NULL;
-	bpf_loop(24, uw_row_step, &q, 0); /* 2^24 rows > any budget */
+	bpf_loop(24, uw_row_step, &q, 0); /* 2^24 rows > any table */
 	if (q.best < 0)
 		return NULL;
+	rows = bpf_map_lookup_elem(&uw_tables, &table);
+	if (!rows)
+		return NULL;
 	k = (__u32)q.best;
-	return bpf_map_lookup_elem(&uw_rows, &k);
+	return bpf_map_lookup_elem(rows, &k);
 }
 
 /* One frame: from the frame at w->pc to its caller's. bpf_loop's callback: 1 stops the loop. */
@@ -338,7 +353,7 @@ static long uw_step(__u32 i, struct uw_walk *w)
 		return 1;
 	}
 	rel = addr - m->bias;
-	r = rel >> 32 ? NULL : uw_find_row(m->first, m->nr, (__u32)rel);
+	r = rel >> 32 ? NULL : uw_find_row(m->table, m->nr, (__u32)rel);
 	if (!r) {
 		w->status = -SCORCH_CNT_UW_NO_TABLE;
 		return 1;

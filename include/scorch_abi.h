@@ -182,12 +182,13 @@ _Static_assert(sizeof(struct scorch_path_event) == 32 + SCORCH_PATH_MAX,
 
 /*
  * In-kernel unwinding (-g auto). The sandboxed child turns a file's .eh_frame/.debug_frame into rows
- * (src/unwind/uwtable.h); user space validates them and writes them into 'uw_rows', one array of
- * SCORCH_UW_ROWS_MAX rows shared by all files (a file's rows are a contiguous, sorted run), and tells
- * the BPF program, per process, which mapping uses which run ('uw_procs', key: tgid).
+ * (src/unwind/uwtable.h); user space validates them and writes them into an array map of their own,
+ * exactly as large as the table (so BPF memory follows what is loaded), put in slot 'table' of
+ * 'uw_tables' (an array of maps), and tells the BPF program, per process, which mapping uses which
+ * table ('uw_procs', key: tgid).
  *
- * A row covers the addresses from its pc up to the next row's pc (the last row of a run covers nothing
- * past its own pc: user space ends every run with an UNKNOWN row at the end of the last FDE). pc is
+ * A row covers the addresses from its pc up to the next row's pc (the last row of a table covers
+ * nothing past its own pc: every table ends with an UNKNOWN row at the end of the last FDE). pc is
  * relative to the mapping's bias: the address in the process minus scorch_uw_map.bias.
  */
 enum scorch_uw_kind {
@@ -209,8 +210,10 @@ struct scorch_uw_row {
 
 _Static_assert(sizeof(struct scorch_uw_row) == 8, "struct scorch_uw_row layout changed: update both sides");
 
-/* Rows in uw_rows: 8 bytes each, 16 MiB by default (resized by user space). */
-#define SCORCH_UW_ROWS_MAX (2u << 20)
+/* Rows of all tables at once by default (8 bytes each: 64 MiB); record --unwind-table-size sets it. */
+#define SCORCH_UW_ROWS_MAX (8u << 20)
+/* Tables loaded at once (slots of uw_tables). */
+#define SCORCH_UW_TABLES 4096
 /* Executable mappings with a table per process; a process with more falls back for the others. */
 #define SCORCH_UW_MAPS 128
 /* Processes with tables at once (others fall back to the copy). */
@@ -219,7 +222,7 @@ _Static_assert(sizeof(struct scorch_uw_row) == 8, "struct scorch_uw_row layout c
 struct scorch_uw_map {
 	__u64 start, end; /* [start, end) in the process */
 	__u64 bias;       /* address - bias = row pc */
-	__u32 first, nr;  /* rows uw_rows[first, first + nr) */
+	__u32 table, nr;  /* slot in uw_tables, and the rows of that table */
 };
 
 /* A process's mappings with tables, sorted by start, not overlapping. */

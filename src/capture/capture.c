@@ -70,6 +70,16 @@ static int set_proc(void *ctx, uint32_t pid, const struct scorch_uw_proc *p)
 	return sampler__uw_set_proc(ctx, pid, p);
 }
 
+static int set_table(void *ctx, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr)
+{
+	return sampler__uw_set_table(ctx, slot, rows, nr);
+}
+
+static int drop_table(void *ctx, uint32_t slot)
+{
+	return sampler__uw_drop_table(ctx, slot);
+}
+
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
 		  const struct recorder_opts *ro)
 {
@@ -86,8 +96,10 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		return -ENOMEM;
 	}
 	recorder__start_sandbox(c->rec); /* warns: not fatal */
-	sink.rows = sampler__uw_rows(c->smp, &sink.cap);
-	if (sink.rows) {
+	sink.cap = sampler__uw_rows(c->smp);
+	if (sink.cap) {
+		sink.set_table = set_table;
+		sink.drop_table = drop_table;
 		sink.set_proc = set_proc;
 		sink.ctx = c->smp;
 		if (recorder__enable_tables(c->rec, &sink)) {

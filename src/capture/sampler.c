@@ -43,9 +43,8 @@ struct sampler {
 	int fn_ret;
 	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
-	size_t rb_bytes;               /* size of the samples ring buffer */
-	struct scorch_uw_row *uw_rows; /* mmapped uw_rows, NULL when off */
-	uint32_t uw_nr;
+	size_t rb_bytes;  /* size of the samples ring buffer */
+	uint32_t uw_rows; /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -230,7 +229,6 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	s->skel->rodata->uw_kernel = uw_rows != 0;
-	bpf_map__set_max_entries(s->skel->maps.uw_rows, uw_rows ? uw_rows : 1);
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 	/* Followed children that exit are forgotten by on_exit, or by this when on_exit is not there. */
 	bpf_program__set_autoload(s->skel->progs.on_exit_forget, opts->follow_forks && !opts->all);
@@ -358,18 +356,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 				     : " (run with -v for the verifier log)");
 		goto fail;
 	}
-	if (uw) {
-		void *rows = mmap(NULL, (size_t)uw * sizeof(struct scorch_uw_row), PROT_READ | PROT_WRITE,
-				  MAP_SHARED, bpf_map__fd(s->skel->maps.uw_rows), 0);
-
-		if (rows == MAP_FAILED) {
-			pr_warn("cannot map the unwind tables (%s): user stacks are unwound from their copies",
-				strerror(errno));
-		} else {
-			s->uw_rows = rows;
-			s->uw_nr = uw;
-		}
-	}
+	s->uw_rows = uw;
 	s->skel->links.on_exec = bpf_program__attach(s->skel->progs.on_exec);
 	if (!s->skel->links.on_exec) {
 		err = -errno;
@@ -542,10 +529,43 @@ int sampler__nr_cpus(const struct sampler *s)
 	return s->nr_cpus;
 }
 
-struct scorch_uw_row *sampler__uw_rows(struct sampler *s, uint32_t *nr)
+uint32_t sampler__uw_rows(const struct sampler *s)
 {
-	*nr = s->uw_nr;
 	return s->uw_rows;
+}
+
+int sampler__uw_set_table(struct sampler *s, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t bytes = (size_t)nr * sizeof(*rows), page = (size_t)sysconf(_SC_PAGESIZE);
+	void *m;
+	int fd, err = 0;
+
+	if (!s->uw_rows || !nr)
+		return -EINVAL;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "uw_rows", sizeof(__u32), sizeof(*rows), nr, &o);
+	if (fd < 0)
+		return -errno;
+	/* Written through a mapping: one copy, not a system call per row. */
+	m = mmap(NULL, (bytes + page - 1) / page * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+	} else {
+		memcpy(m, rows, bytes);
+		munmap(m, (bytes + page - 1) / page * page);
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.uw_tables), &slot, &fd, BPF_ANY))
+			err = -errno;
+	}
+	close(fd); /* uw_tables holds it */
+	return err;
+}
+
+int sampler__uw_drop_table(struct sampler *s, uint32_t slot)
+{
+	if (!s->uw_rows)
+		return -EINVAL;
+	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.uw_tables), &slot) && errno != ENOENT ? -errno
+												   : 0;
 }
 
 int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p)
@@ -574,8 +594,6 @@ void sampler__free(struct sampler *s)
 		for (cpu = 0; cpu < MAX_CPUS; cpu++)
 			if (s->pfds[cpu] >= 0)
 				close(s->pfds[cpu]);
-	if (s->uw_rows)
-		munmap(s->uw_rows, (size_t)s->uw_nr * sizeof(*s->uw_rows));
 	sampler_bpf__destroy(s->skel);
 	free(s->links);
 	free(s->pfds);

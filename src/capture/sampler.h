@@ -100,11 +100,14 @@ size_t sampler__round_ringbuf(size_t bytes);
 void sampler__free(struct sampler *s);
 
 /*
- * In-kernel unwinding (sampler_opts.uw_rows): the rows array, mapped writable (NULL when off, or when
- * the kernel could not load the unwinder: then every sample is unwound from its copy), and its size;
+ * In-kernel unwinding (sampler_opts.uw_rows): how many rows the tables may take in all (0 when off, or
+ * when the kernel could not load the unwinder: then every sample is unwound from its copy); load the
+ * rows of a table into slot 'slot' (< SCORCH_UW_TABLES) as a map of their own, or empty the slot; set
  * a process's mappings with tables (p->nr 0: forget it). 0 or a negative errno.
  */
-struct scorch_uw_row *sampler__uw_rows(struct sampler *s, uint32_t *nr);
+uint32_t sampler__uw_rows(const struct sampler *s);
+int sampler__uw_set_table(struct sampler *s, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr);
+int sampler__uw_drop_table(struct sampler *s, uint32_t slot);
 int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p);
 
 /*

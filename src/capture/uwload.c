@@ -10,7 +10,7 @@
 #include "uwtable.h"
 
 /*
- * One file's table: rows [first, first + nr) of the sink's array (nr 0: none, err says why). The vDSO
+ * One file's table: in slot 'slot' of the sink's tables, nr rows (nr 0: none, err says why). The vDSO
  * has no file: its entry is marked 'vdso' (device and inode 0, which no file mapping has: those
  * without an inode are skipped), one for every process.
  */
@@ -21,7 +21,7 @@ struct uw_file {
 	char build_id[2 * 64 + 1];
 	char *name; /* owned: the path as a process mapped it */
 	uint64_t base;
-	uint32_t first, nr;
+	uint32_t slot, nr;
 	uint32_t refs;     /* process entries that use it */
 	uint64_t last_use; /* the loader's clock at the last entry written with it */
 	uint64_t unknown;  /* rows the kernel walk cannot follow */
@@ -29,11 +29,6 @@ struct uw_file {
 	int loaded;
 	uint32_t need; /* rows it takes, once known (0: not built yet) */
 	int no_room;   /* counted in tables_no_room */
-};
-
-/* A free run of rows. */
-struct uw_extent {
-	uint32_t first, nr;
 };
 
 /* What a process's entry was written from. */
@@ -53,8 +48,8 @@ struct uwload {
 	struct uwload_sink sink;
 	struct uw_file *files;
 	size_t nr_files, cap_files;
-	struct uw_extent *free; /* sorted by first, coalesced */
-	size_t nr_free, cap_free;
+	uint32_t *free_slots; /* slots of the sink's tables not in use */
+	uint32_t nr_free;
 	struct uw_proc *procs;
 	size_t nr_procs, cap_procs;
 	uint64_t clock;
@@ -69,15 +64,13 @@ struct uwload *uwload__new(struct sandbox *sb, const struct uwload_sink *sink)
 		return NULL;
 	u->sb = sb;
 	u->sink = *sink;
-	if (sink->cap) {
-		u->free = malloc(sizeof(*u->free));
-		if (!u->free) {
-			free(u);
-			return NULL;
-		}
-		u->free[0] = (struct uw_extent){ 0, sink->cap };
-		u->nr_free = u->cap_free = 1;
+	u->free_slots = malloc(SCORCH_UW_TABLES * sizeof(*u->free_slots));
+	if (!u->free_slots) {
+		free(u);
+		return NULL;
 	}
+	while (u->nr_free < SCORCH_UW_TABLES) /* slot 0 is taken first */
+		u->free_slots[u->nr_free] = SCORCH_UW_TABLES - 1 - u->nr_free, u->nr_free++;
 	return u;
 }
 
@@ -92,60 +85,9 @@ void uwload__free(struct uwload *u)
 	for (i = 0; i < u->nr_procs; i++)
 		free(u->procs[i].files);
 	free(u->files);
-	free(u->free);
+	free(u->free_slots);
 	free(u->procs);
 	free(u);
-}
-
-/* First fit: the start of a free run of nr rows, or -1. */
-static int64_t rows_alloc(struct uwload *u, uint32_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < u->nr_free; i++) {
-		struct uw_extent *e = &u->free[i];
-		uint32_t first = e->first;
-
-		if (e->nr < nr)
-			continue;
-		e->first += nr;
-		e->nr -= nr;
-		if (!e->nr) {
-			memmove(e, e + 1, (u->nr_free - i - 1) * sizeof(*e));
-			u->nr_free--;
-		}
-		return first;
-	}
-	return -1;
-}
-
-/* Give rows back, merging with the free runs around them. -ENOMEM leaks them (not fatal). */
-static int rows_free(struct uwload *u, uint32_t first, uint32_t nr)
-{
-	size_t i = 0;
-
-	while (i < u->nr_free && u->free[i].first < first)
-		i++;
-	if (i > 0 && u->free[i - 1].first + u->free[i - 1].nr == first) {
-		u->free[i - 1].nr += nr;
-		if (i < u->nr_free && first + nr == u->free[i].first) {
-			u->free[i - 1].nr += u->free[i].nr;
-			memmove(&u->free[i], &u->free[i + 1], (u->nr_free - i - 1) * sizeof(*u->free));
-			u->nr_free--;
-		}
-		return 0;
-	}
-	if (i < u->nr_free && first + nr == u->free[i].first) {
-		u->free[i].first = first;
-		u->free[i].nr += nr;
-		return 0;
-	}
-	if (array__grow((void **)&u->free, &u->cap_free, u->nr_free + 1, sizeof(*u->free)))
-		return -ENOMEM;
-	memmove(&u->free[i + 1], &u->free[i], (u->nr_free - i) * sizeof(*u->free));
-	u->free[i] = (struct uw_extent){ first, nr };
-	u->nr_free++;
-	return 0;
 }
 
 /* Drop the least recently used table no process uses; 0 when there was none to drop. */
@@ -162,7 +104,8 @@ static int evict_one(struct uwload *u)
 	}
 	if (!lru)
 		return 0;
-	rows_free(u, lru->first, lru->nr);
+	u->sink.drop_table(u->sink.ctx, lru->slot);
+	u->free_slots[u->nr_free++] = lru->slot;
 	u->st.rows -= lru->nr;
 	u->st.tables_evicted++;
 	lru->loaded = 0;
@@ -170,18 +113,13 @@ static int evict_one(struct uwload *u)
 	return 1;
 }
 
-/* Whether nr rows can be had: free, or freed by evicting tables no process uses. */
+/* Whether nr more rows and a slot can be had: free, or freed by evicting tables no process uses. */
 static int rows_reserve(struct uwload *u, uint32_t nr)
 {
-	size_t i;
-
-	for (;;) {
-		for (i = 0; i < u->nr_free; i++)
-			if (u->free[i].nr >= nr)
-				return 1;
+	while (u->st.rows + nr > u->sink.cap || !u->nr_free)
 		if (!evict_one(u))
 			return 0;
-	}
+	return 1;
 }
 
 /*
@@ -191,7 +129,6 @@ static int rows_reserve(struct uwload *u, uint32_t nr)
 static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *elf)
 {
 	struct uwtable t;
-	int64_t first;
 	uint32_t max = u->sink.cap < UWTABLE_MAX_ROWS ? u->sink.cap : UWTABLE_MAX_ROWS;
 	int err;
 
@@ -212,16 +149,18 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 		return 0;
 	}
 	f->need = (uint32_t)t.nr;
-	first = rows_reserve(u, f->need) ? rows_alloc(u, f->need) : -1;
-	if (first < 0) {
+	if (!rows_reserve(u, f->need) ||
+	    (err = u->sink.set_table(u->sink.ctx, u->free_slots[u->nr_free - 1], t.rows, f->need))) {
+		/* No room, or the kernel would not make the map (out of memory): the copy does. */
+		if (err)
+			pr_debug("cannot load the unwind table of '%s': %s", f->name, strerror(-err));
 		if (!f->no_room)
 			u->st.tables_no_room++;
 		f->no_room = 1;
 		uwtable__release(&t);
 		return 0;
 	}
-	memcpy(u->sink.rows + first, t.rows, t.nr * sizeof(*t.rows));
-	f->first = (uint32_t)first;
+	f->slot = u->free_slots[--u->nr_free];
 	f->nr = (uint32_t)t.nr;
 	f->base = t.base;
 	f->unknown = t.st.unknown;
@@ -359,7 +298,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		m->end = e->end;
 		/* address - (start - vaddr(offset)) is the ELF virtual address; rows count from base. */
 		m->bias = e->start - vaddr + f->base;
-		m->first = f->first;
+		m->table = f->slot;
 		m->nr = f->nr;
 	}
 	for (; !err && i < pr->maps.nr; i++)

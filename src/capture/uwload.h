@@ -17,7 +17,7 @@
  * the BPF walk falls back to the stack copy there.
  *
  * The BPF side is behind struct uwload_sink, so the loader is tested without BPF (tests/unit).
- * Ownership: the loader borrows the sandbox, the sink's rows and the processes it is given.
+ * Ownership: the loader borrows the sandbox and the processes it is given.
  * Functions returning int return 0 or a negative errno: only -ENOMEM is fatal.
  */
 #ifndef SCORCH_UWLOAD_H
@@ -31,8 +31,11 @@
 #include "scorch_abi.h"
 
 struct uwload_sink {
-	struct scorch_uw_row *rows; /* the BPF rows array (mmapped), 'cap' rows */
-	uint32_t cap;
+	uint32_t cap; /* rows of all tables at once */
+	/* Load table 'slot' (< SCORCH_UW_TABLES) with nr rows (copied), replacing what was there. */
+	int (*set_table)(void *ctx, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr);
+	/* Empty table 'slot': no process entry names it any more. */
+	int (*drop_table)(void *ctx, uint32_t slot);
 	/* Replace the process's entry (p->nr 0: delete it). */
 	int (*set_proc)(void *ctx, uint32_t pid, const struct scorch_uw_proc *p);
 	void *ctx;
@@ -51,7 +54,7 @@ struct uwload_stats {
 
 struct uwload;
 
-/* NULL on ENOMEM. The sink is copied; its rows must outlive the loader. */
+/* NULL on ENOMEM. The sink is copied; its context must outlive the loader. */
 struct uwload *uwload__new(struct sandbox *sb, const struct uwload_sink *sink);
 void uwload__free(struct uwload *u);
 

@@ -325,9 +325,10 @@ static const struct opts_entry record_options[] = {
 		      "every CPU, at least 4M, at most 256M)",
 		      struct record_opts, buffer_size, opt_buffer_size),
 	OPTS_CALLBACK(0, "unwind-table-size", "SIZE",
-		      "with -g auto, BPF memory for the unwind tables: bytes, or with a K, M\n"
-		      "or G suffix, 1M to 1G (default 16M; libc takes about 0.2M, a big C++\n"
-		      "program's libraries tens of M); what does not fit is unwound from the copy",
+		      "with -g auto, the most BPF memory the unwind tables may take: bytes, or\n"
+		      "with a K, M or G suffix, 1M to 1G (default 64M; each file's table takes\n"
+		      "8 bytes a row as it is loaded: libc 0.2M, LLVM's libraries 16M); what\n"
+		      "does not fit is unwound from the copy",
 		      struct record_opts, table_size, opt_table_size),
 	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts,
 		  no_inherit),
