@@ -94,7 +94,7 @@ struct scorch_sample {
 	__u32 stack_size; /* bytes of user stack at the end of the record */
 	__u32 stack_need; /* when the copy was not cut short: bytes from the user SP to the top of the stack
 			   * it is in (what a whole copy would take); else 0 */
-	/* followed by the addresses, the registers and the stack copy: see above */
+			  /* followed by the addresses, the registers and the stack copy: see above */
 };
 
 _Static_assert(sizeof(struct scorch_sample) == 64, "struct scorch_sample layout changed: update both sides");

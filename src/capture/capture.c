@@ -23,7 +23,8 @@ int capture__on_sample(void *ctx, const struct sampler_record *r)
 		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
 		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
 		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
-		/* The record carries them only with a stack copy, never with a stack unwound in the kernel. */
+		/* The record carries them only with a stack copy, never with a stack unwound in the kernel.
+		 */
 		.uregs = s->flags & SCORCH_SAMPLE_UNWOUND ? NULL : r->regs,
 		.ustack_bytes = r->stack,
 		.ustack_size = s->stack_size,
