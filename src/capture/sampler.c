@@ -594,6 +594,8 @@ void sampler__free(struct sampler *s)
 
 	if (!s)
 		return;
+	if (s->bad_records) /* the BPF program and this side disagree on the record's layout */
+		pr_warn("%llu malformed sample records were ignored", (unsigned long long)s->bad_records);
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->erb);
 	if (s->links)
