@@ -43,8 +43,9 @@ struct sampler {
 	int fn_ret;
 	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
-	size_t rb_bytes;               /* size of the samples ring buffer */
-	struct scorch_uw_row *uw_rows; /* mmapped uw_rows, NULL when off */
+	uint64_t records, record_bytes; /* well-formed sample records read, and their bytes */
+	size_t rb_bytes;                /* size of the samples ring buffer */
+	struct scorch_uw_row *uw_rows;  /* mmapped uw_rows, NULL when off */
 	uint32_t uw_nr;
 };
 
@@ -219,6 +220,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		s->bad_records++;
 		return 0;
 	}
+	s->records++;
+	s->record_bytes += size;
 	s->fn_ret = s->fn(s->fn_ctx, &r);
 	/* Out of time: a negative return stops libbpf's loop after this record (consumed). */
 	if (!s->fn_ret && clock__mono_ns() > s->consume_until)
@@ -596,6 +599,9 @@ void sampler__free(struct sampler *s)
 		return;
 	if (s->bad_records) /* the BPF program and this side disagree on the record's layout */
 		pr_warn("%llu malformed sample records were ignored", (unsigned long long)s->bad_records);
+	if (s->records)
+		pr_debug("%llu sample records read, %llu bytes per record on average",
+			 (unsigned long long)s->records, (unsigned long long)(s->record_bytes / s->records));
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->erb);
 	if (s->links)
