@@ -29,14 +29,24 @@ const volatile bool keep_idle = false;
 const volatile bool uw_kernel = false;
 
 /*
- * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes that were read: one
- * entry per CPU (a per-CPU array cannot hold 64 KiB values), indexed by CPU (perf_event programs do not
- * nest on a CPU). The slack after the stack lets the verifier bound a page-sized copy at any offset.
+ * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes used: one entry per
+ * CPU (a per-CPU array cannot hold 64 KiB values), indexed by CPU (perf_event programs do not nest on a
+ * CPU). The record (scorch_abi.h) is built in place: the header s, then in data[] the kernel addresses
+ * at offset 0, the user addresses after them, the registers after those, and the stack copy last. The
+ * registers are read into regs[] first (the unwind needs them before it knows where they go) and copied
+ * into place once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX,
+ * and the slack after the stack lets the verifier bound a page-sized copy at any offset.
  */
+#define DATA_OFF_MAX 4095u /* > 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES */
+#define STACK_BYTES (8 * SCORCH_MAX_STACK)
+
 struct sample_buf {
+	__u64 regs[SCORCH_NR_REGS];
 	struct scorch_sample s;
-	__u8 stack[SCORCH_STACK_MAX + 2 * SCORCH_PAGE_SIZE];
+	__u8 data[DATA_OFF_MAX + 1 + SCORCH_STACK_MAX + 2 * SCORCH_PAGE_SIZE];
 };
+
+_Static_assert(2 * STACK_BYTES + SCORCH_REGS_BYTES <= DATA_OFF_MAX, "data[] offsets fit DATA_OFF_MAX");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -408,10 +418,11 @@ static long uw_step(__u32 i, struct uw_walk *w)
 }
 
 /*
- * Unwind the user stack of the current task from its registers into s->ustack. 0 when it is complete
- * (root reached, or cut at the depth cap); otherwise the counter of why it fell back.
+ * Unwind the user stack of the current task from its registers 'regs' into 'ips' (SCORCH_MAX_STACK
+ * entries). 0 when it is complete (root reached, or cut at the depth cap); otherwise the counter of why
+ * it fell back.
  */
-static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s)
+static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 *ips, const __u64 *regs)
 {
 	struct uw_walk w = {};
 
@@ -431,10 +442,10 @@ static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s)
 	}
 	if (!w.proc)
 		return SCORCH_CNT_UW_NO_PROC;
-	w.ips = s->ustack;
-	w.pc = s->regs[SCORCH_REG_RIP];
-	w.sp = s->regs[SCORCH_REG_RSP];
-	w.bp = s->regs[SCORCH_REG_RBP];
+	w.ips = ips;
+	w.pc = regs[SCORCH_REG_RIP];
+	w.sp = regs[SCORCH_REG_RSP];
+	w.bp = regs[SCORCH_REG_RBP];
 	w.ips[0] = w.pc;
 	w.n = 1;
 	bpf_loop(SCORCH_MAX_STACK, uw_step, &w, 0);
@@ -451,12 +462,20 @@ static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s)
 	return 0;
 }
 
+/* An offset into sample_buf.data, kept from the compiler and bounded for the verifier (a no-op). */
+static __always_inline __u64 data_off(__u64 off)
+{
+	barrier_var(off);
+	return off & DATA_OFF_MAX;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u32 *ex;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
+	__u64 uoff, roff, soff;
 	struct sample_buf *b;
 	struct scorch_sample *s;
 	int cut = 0, exec, regs, uw = 0;
@@ -487,56 +506,69 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->stack_size = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
-	n = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+	/* The kernel addresses at the start of data[]. */
+	n = bpf_get_stack(ctx, b->data, STACK_BYTES, 0);
 	s->kstack_err = n < 0 ? (__s32)n : 0;
 	if (n < 0) {
 		s->flags |= SCORCH_SAMPLE_KSTACK_ERR;
 		count(SCORCH_CNT_KSTACK_ERR);
 		n = 0;
-	} else if (n >= (long)sizeof(s->kstack)) {
+	} else if (n >= STACK_BYTES) {
 		s->flags |= SCORCH_SAMPLE_KSTACK_FULL;
+		n = STACK_BYTES;
 	}
 	s->nr_kstack = n / sizeof(__u64);
+	/* The user addresses right after them. */
+	uoff = data_off((__u64)s->nr_kstack * sizeof(__u64));
 
 	s->ustack_err = 0;
 	s->nr_ustack = 0;
 	n = 0;
 	exec = in_execve();
-	regs = !exec && (uw_kernel || stack_bytes) && read_user_regs(s->regs) == 0;
-	if (regs)
-		s->flags |= SCORCH_SAMPLE_REGS;
-	else if (!exec && (uw_kernel || stack_bytes))
+	regs = !exec && (uw_kernel || stack_bytes) && read_user_regs(b->regs) == 0;
+	if (!regs && !exec && (uw_kernel || stack_bytes))
 		count(SCORCH_CNT_NO_REGS);
 	if (exec) {
 		s->flags |= SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_NO_FPSTACK;
 		count(SCORCH_CNT_IN_EXEC);
-	} else if (uw_kernel && regs && (uw = uw_unwind(tgid, s)) == 0) {
+	} else if (uw_kernel && regs && (uw = uw_unwind(tgid, s, (__u64 *)(b->data + uoff), b->regs)) == 0) {
 		count(SCORCH_CNT_UW_DONE);
 	} else {
 		if (uw)
 			count(uw);
 		if (fp_stack) {
-			n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
+			n = bpf_get_stack(ctx, b->data + uoff, STACK_BYTES, BPF_F_USER_STACK);
 			s->ustack_err = n < 0 ? (__s32)n : 0;
 			if (n < 0) {
 				s->flags |= SCORCH_SAMPLE_USTACK_ERR;
 				count(SCORCH_CNT_USTACK_ERR);
 				n = 0;
-			} else if (n >= (long)sizeof(s->ustack)) {
+			} else if (n >= STACK_BYTES) {
 				s->flags |= SCORCH_SAMPLE_USTACK_FULL;
+				n = STACK_BYTES;
 			}
 		} else {
 			s->flags |= SCORCH_SAMPLE_NO_FPSTACK;
 		}
 		s->nr_ustack = n / sizeof(__u64);
-		if (stack_bytes && regs) {
-			s->stack_size = copy_stack(b->stack, s->regs[SCORCH_REG_RSP], &cut);
+	}
+	if (s->nr_ustack > SCORCH_MAX_STACK) /* cannot be: bounds the offsets below */
+		s->nr_ustack = SCORCH_MAX_STACK;
+	roff = data_off(uoff + (__u64)s->nr_ustack * sizeof(__u64));
+	soff = roff;
+	/* The registers and the stack copy, only for a stack that was not unwound here. */
+	if (regs && !(s->flags & SCORCH_SAMPLE_UNWOUND)) {
+		s->flags |= SCORCH_SAMPLE_REGS;
+		__builtin_memcpy(b->data + roff, b->regs, SCORCH_REGS_BYTES);
+		soff = data_off(roff + SCORCH_REGS_BYTES);
+		if (stack_bytes) {
+			s->stack_size = copy_stack(b->data + soff, b->regs[SCORCH_REG_RSP], &cut);
 			if (cut) {
 				s->flags |= SCORCH_SAMPLE_STACK_CUT;
 				count(SCORCH_CNT_STACK_CUT);
 			} else {
 				/* The copy may have stopped short of the root: say how much would do. */
-				s->stack_need = stack_need(s->regs[SCORCH_REG_RSP]);
+				s->stack_need = stack_need(b->regs[SCORCH_REG_RSP]);
 			}
 		}
 	}
@@ -545,7 +577,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (size > SCORCH_STACK_MAX)
 		size = SCORCH_STACK_MAX;
 	/* Wake the reader only when a lot is pending: a wakeup per sample costs more than the sample. */
-	if (bpf_ringbuf_output(&samples, b, sizeof(*s) + size,
+	if (bpf_ringbuf_output(&samples, s, sizeof(*s) + soff + size,
 			       bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 				       ? BPF_RB_FORCE_WAKEUP
 				       : BPF_RB_NO_WAKEUP)) {

@@ -21,13 +21,13 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_USTACK_ERR = 1 << 1,  /* bpf_get_stack failed for the user stack */
 	SCORCH_SAMPLE_KSTACK_FULL = 1 << 2, /* kernel stack filled the buffer: may be truncated */
 	SCORCH_SAMPLE_USTACK_FULL = 1 << 3, /* user stack filled the buffer: may be truncated */
-	SCORCH_SAMPLE_REGS = 1 << 4,        /* regs[] holds the user registers */
+	SCORCH_SAMPLE_REGS = 1 << 4,        /* the record carries the user registers (only with a copy) */
 	SCORCH_SAMPLE_STACK_CUT = 1 << 5,   /* the stack copy stopped at an unreadable page before the size */
-	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,  /* no frame-pointer walk was made (ustack[] is empty) */
+	SCORCH_SAMPLE_NO_FPSTACK = 1 << 6,  /* no frame-pointer walk was made (no user addresses) */
 	SCORCH_SAMPLE_IN_EXEC = 1 << 7,     /* taken inside execve: no user stack, as the user registers
 					     * belong to the image being replaced, perhaps with the new mm */
-	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* ustack[] was unwound in the kernel from the unwind tables
-					     * (uw_rows): complete, no stack copy follows */
+	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* the user addresses were unwound in the kernel from the
+					     * unwind tables (uw_rows): complete, no registers or copy follow */
 	SCORCH_SAMPLE_UW_ROOT = 1 << 9,     /* ... and it ended at the outermost frame (CFI or RA 0) */
 };
 
@@ -63,32 +63,55 @@ enum scorch_reg {
 #define SCORCH_PAGE_SIZE 4096u
 
 /*
- * One sample as it arrives from the ring buffer: this fixed header, then stack_size bytes of user stack
- * copied from regs[SCORCH_REG_RSP] upwards (stack_size is 0 when no snapshot was asked for).
+ * One sample as it arrives from the ring buffer, a record of variable length, every part 8-byte aligned:
+ *
+ *   struct scorch_sample                 64 bytes
+ *   __u64 kstack[nr_kstack]              kernel addresses, leaf first
+ *   __u64 ustack[nr_ustack]              user addresses, leaf first
+ *   __u64 regs[SCORCH_NR_REGS]           136 bytes, only with SCORCH_SAMPLE_REGS
+ *   __u8 stack[stack_size]               user stack copied from regs[SCORCH_REG_RSP] upwards
+ *
+ * and nothing else: the record is exactly scorch_sample__size() bytes. The registers are sent only with
+ * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
+ * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
+ *
+ * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 64 + 8 * 30 = 304 bytes (the
+ * fixed record of before, with all 127 + 127 addresses and the registers, took 2,232 + stack_size).
+ * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + stack_size.
  */
 struct scorch_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns() */
 	__u32 pid;     /* tgid */
 	__u32 tid;
 	__u32 cpu;
-	__u32 flags; /* enum scorch_sample_flags */
-	__u16 nr_kstack;
-	__u16 nr_ustack;
+	__u32 flags;     /* enum scorch_sample_flags */
+	__u16 nr_kstack; /* <= SCORCH_MAX_STACK */
+	__u16 nr_ustack; /* <= SCORCH_MAX_STACK */
 	__s32 kstack_err;
 	__s32 ustack_err;
 	char comm[SCORCH_COMM_LEN];
-	__u32 exec_seq;                 /* execs of the process seen since sampling started */
-	__u64 kstack[SCORCH_MAX_STACK]; /* leaf first */
-	__u64 ustack[SCORCH_MAX_STACK]; /* leaf first */
-	__u64 regs[SCORCH_NR_REGS];     /* user registers, valid with SCORCH_SAMPLE_REGS */
-	__u32 stack_size;               /* bytes of user stack after this header */
-	__u32 stack_need;               /* when the copy was not cut short: bytes from the user SP to the top
-					 * of the stack it is in (what a whole copy would take); else 0 */
-	/* followed by stack_size bytes of user stack: (const __u8 *)(sample + 1) */
+	__u32 exec_seq;   /* execs of the process seen since sampling started */
+	__u32 stack_size; /* bytes of user stack at the end of the record */
+	__u32 stack_need; /* when the copy was not cut short: bytes from the user SP to the top of the stack
+			   * it is in (what a whole copy would take); else 0 */
+			  /* followed by the addresses, the registers and the stack copy: see above */
 };
 
-_Static_assert(sizeof(struct scorch_sample) == 56 + 2 * 8 * SCORCH_MAX_STACK + 8 * SCORCH_NR_REGS + 8,
-	       "struct scorch_sample layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_sample) == 64, "struct scorch_sample layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_sample) % 8 == 0, "the addresses after struct scorch_sample are aligned");
+
+#define SCORCH_REGS_BYTES (8 * SCORCH_NR_REGS)
+/* The largest record without its stack copy: both stacks full, and the registers. */
+#define SCORCH_SAMPLE_MAX_BYTES (64 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
+
+_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2232, "a full record without its stack copy changed size");
+
+/* The bytes of a record with these counts and flags (the counts as the header gives them). */
+static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 flags, __u32 stack_size)
+{
+	return sizeof(struct scorch_sample) + 8 * ((__u64)nr_kstack + nr_ustack) +
+	       (flags & SCORCH_SAMPLE_REGS ? SCORCH_REGS_BYTES : 0) + stack_size;
+}
 
 /* Values of the BPF 'targets' map (key: process id). */
 enum scorch_target_state {

@@ -6,26 +6,27 @@
 #include "log.h"
 #include "uwload.h"
 
-int capture__on_sample(void *ctx, const struct scorch_sample *s)
+int capture__on_sample(void *ctx, const struct sampler_record *r)
 {
 	struct capture *c = ctx;
+	const struct scorch_sample *s = r->hdr;
 	struct recorder_sample rs = {
 		.pid = s->pid,
 		.tid = s->tid,
 		.exec_seq = s->exec_seq,
 		.comm = s->comm,
-		.kips = (const uint64_t *)s->kstack,
-		.nr_kips = s->nr_kstack <= SCORCH_MAX_STACK ? s->nr_kstack : SCORCH_MAX_STACK,
-		.uips = (const uint64_t *)s->ustack,
-		.nr_uips = s->nr_ustack <= SCORCH_MAX_STACK ? s->nr_ustack : SCORCH_MAX_STACK,
+		.kips = r->kstack,
+		.nr_kips = s->nr_kstack,
+		.uips = r->ustack,
+		.nr_uips = s->nr_ustack,
 		.kstack_error = !!(s->flags & SCORCH_SAMPLE_KSTACK_ERR),
 		.ustack_error = !!(s->flags & SCORCH_SAMPLE_USTACK_ERR),
 		.kstack_truncated = !!(s->flags & SCORCH_SAMPLE_KSTACK_FULL),
 		.ustack_truncated = !!(s->flags & SCORCH_SAMPLE_USTACK_FULL),
-		.uregs = s->flags & SCORCH_SAMPLE_REGS && !(s->flags & SCORCH_SAMPLE_UNWOUND)
-				 ? (const uint64_t *)s->regs
-				 : NULL,
-		.ustack_bytes = (const uint8_t *)(s + 1),
+		/* The record carries them only with a stack copy, never with a stack unwound in the kernel.
+		 */
+		.uregs = s->flags & SCORCH_SAMPLE_UNWOUND ? NULL : r->regs,
+		.ustack_bytes = r->stack,
 		.ustack_size = s->stack_size,
 		.unwound = !!(s->flags & SCORCH_SAMPLE_UNWOUND),
 		.uw_root = !!(s->flags & SCORCH_SAMPLE_UW_ROOT),

@@ -36,7 +36,7 @@ int capture__poll(struct capture *c, int timeout_ms);
 void capture__close(struct capture *c);
 
 /* The sampler callback: 'ctx' is a struct capture. */
-int capture__on_sample(void *ctx, const struct scorch_sample *s);
+int capture__on_sample(void *ctx, const struct sampler_record *r);
 /* The sampler's mapping-event callback: 'ctx' is a struct capture. A malformed event is counted, not fatal.
  */
 int capture__on_event(void *ctx, const void *data, size_t size);

@@ -43,8 +43,9 @@ struct sampler {
 	int fn_ret;
 	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
 	uint64_t bad_records;
-	size_t rb_bytes;  /* size of the samples ring buffer */
-	uint32_t uw_rows; /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
+	uint64_t records, record_bytes; /* well-formed sample records read, and their bytes */
+	size_t rb_bytes;                /* size of the samples ring buffer */
+	uint32_t uw_rows;               /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -160,7 +161,7 @@ size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes
 	 * full, and an unwinding batch or a maps read can keep it away for a while. At least 4 MiB, at
 	 * most 256 MiB, rounded up to a power of two (the kernel's ring buffers are).
 	 */
-	uint64_t per_sample = sizeof(struct scorch_sample) + stack_bytes;
+	uint64_t per_sample = SAMPLER_SAMPLE_BUDGET + stack_bytes;
 	uint64_t sz = (uint64_t)(nr_cpus > 0 ? nr_cpus : 1) * freq * per_sample / 2;
 
 	if (sz < SAMPLER_RINGBUF_DEFAULT_MIN)
@@ -179,17 +180,48 @@ size_t sampler__round_ringbuf(size_t bytes)
 	return p;
 }
 
+int sampler__parse_record(const void *data, size_t size, struct sampler_record *out)
+{
+	const struct scorch_sample *h = data;
+	const uint64_t *a;
+	uint64_t need;
+
+	memset(out, 0, sizeof(*out));
+	if (size < sizeof(*h))
+		return -EINVAL;
+	if (h->nr_kstack > SCORCH_MAX_STACK || h->nr_ustack > SCORCH_MAX_STACK)
+		return -EINVAL;
+	if (h->stack_size && !(h->flags & SCORCH_SAMPLE_REGS))
+		return -EINVAL;
+	/* At most 64 + 2 * 8 * 127 + 136 + 2^32 - 1: no overflow in 64 bits. */
+	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->flags, h->stack_size);
+	if (need != size)
+		return -EINVAL;
+	a = (const uint64_t *)(h + 1);
+	out->hdr = h;
+	out->kstack = a;
+	out->ustack = a + h->nr_kstack;
+	a = out->ustack + h->nr_ustack;
+	if (h->flags & SCORCH_SAMPLE_REGS) {
+		out->regs = a;
+		a += SCORCH_NR_REGS;
+	}
+	out->stack = (const uint8_t *)a;
+	return 0;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
+	struct sampler_record r;
 
-	const struct scorch_sample *smp = data;
-
-	if (size < sizeof(struct scorch_sample) || smp->stack_size > size - sizeof(struct scorch_sample)) {
+	if (sampler__parse_record(data, size, &r)) {
 		s->bad_records++;
 		return 0;
 	}
-	s->fn_ret = s->fn(s->fn_ctx, data);
+	s->records++;
+	s->record_bytes += size;
+	s->fn_ret = s->fn(s->fn_ctx, &r);
 	/* Out of time: a negative return stops libbpf's loop after this record (consumed). */
 	if (!s->fn_ret && clock__mono_ns() > s->consume_until)
 		return -EAGAIN;
@@ -585,6 +617,11 @@ void sampler__free(struct sampler *s)
 
 	if (!s)
 		return;
+	if (s->bad_records) /* the BPF program and this side disagree on the record's layout */
+		pr_warn("%llu malformed sample records were ignored", (unsigned long long)s->bad_records);
+	if (s->records)
+		pr_debug("%llu sample records read, %llu bytes per record on average",
+			 (unsigned long long)s->records, (unsigned long long)(s->record_bytes / s->records));
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->erb);
 	if (s->links)

@@ -38,11 +38,29 @@ struct sampler_opts {
 struct sampler;
 
 /*
- * Called for every sample; s->stack_size has been checked against the record's size, so that many
- * bytes follow the header at (const uint8_t *)(s + 1). A non-zero return stops the poll and is returned
- * by sampler__poll().
+ * A sample record (scorch_abi.h) taken apart by sampler__parse_record(): pointers into the record,
+ * borrowed from it. Every count and size has been checked against the record's length.
  */
-typedef int (*sampler_fn)(void *ctx, const struct scorch_sample *s);
+struct sampler_record {
+	const struct scorch_sample *hdr;
+	const uint64_t *kstack; /* hdr->nr_kstack addresses, leaf first */
+	const uint64_t *ustack; /* hdr->nr_ustack addresses, leaf first */
+	const uint64_t *regs;   /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
+	const uint8_t *stack;   /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
+};
+
+/*
+ * Take apart the record 'data' of 'size' bytes, 8-byte aligned, as the ring buffer gives it. Returns 0,
+ * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK, a stack copy
+ * without registers, or its parts not adding up to exactly 'size' bytes.
+ */
+int sampler__parse_record(const void *data, size_t size, struct sampler_record *out);
+
+/*
+ * Called for every well-formed sample (the others are counted, not given). A non-zero return stops the
+ * poll and is returned by sampler__poll().
+ */
+typedef int (*sampler_fn)(void *ctx, const struct sampler_record *r);
 /*
  * Called for every mapping event (struct scorch_mmap_event or scorch_path_event) with its record as
  * it came: 'size' bytes, not checked here. A non-zero return stops the poll and is returned.
@@ -90,9 +108,14 @@ size_t sampler__ringbuf_bytes(const struct sampler *s);
 #define SAMPLER_RINGBUF_DEFAULT_MIN ((size_t)4 << 20)
 #define SAMPLER_RINGBUF_DEFAULT_MAX ((size_t)256 << 20)
 /*
+ * The bytes a sample is budgeted for in the default size: its header, 64 addresses (kernel and user
+ * together, most stacks have fewer) and the registers, without the stack copy.
+ */
+#define SAMPLER_SAMPLE_BUDGET (sizeof(struct scorch_sample) + 8 * 64 + SCORCH_REGS_BYTES)
+/*
  * The default size of the samples ring buffer: half a second of samples of every CPU at the full
- * rate, freq * nr_cpus * (sizeof(struct scorch_sample) + stack_bytes) / 2, within [4 MiB, 256 MiB],
- * rounded up to a power of two.
+ * rate, freq * nr_cpus * (SAMPLER_SAMPLE_BUDGET + stack_bytes) / 2, within [4 MiB, 256 MiB], rounded up
+ * to a power of two.
  */
 size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes);
 /* 'bytes' rounded up to a power of two within [SAMPLER_RINGBUF_MIN, SAMPLER_RINGBUF_MAX]. */

@@ -1,8 +1,10 @@
 # Samples lost to a full ring buffer are named at the end of record, with what to change: a tiny
-# buffer (-m 64K holds three samples with their 16 KiB stack copies) at 999 Hz must lose some.
+# buffer (-m 64K holds three samples with their 16 KiB stack copies) at 999 Hz must lose some. -g dwarf:
+# every sample carries its copy (-g auto sends ~300 bytes for a stack unwound in the kernel, and 64 KiB
+# hold some 200 of those).
 . "$(dirname "$0")/lib.bash"
 
-"$SCORCH" record -F 999 -m 64K -o "$TMP/l.prof" -- "$WL/threads" 0.2 2 2>"$TMP/err" >/dev/null ||
+"$SCORCH" record -F 999 -g dwarf -m 64K -o "$TMP/l.prof" -- "$WL/threads" 0.2 2 2>"$TMP/err" >/dev/null ||
 	{ cat "$TMP/err" >&2; fail "record -m 64K failed"; }
 cat "$TMP/err" >&2
 lost=$(counter "$TMP/l.prof" lost)
