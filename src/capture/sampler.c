@@ -45,7 +45,7 @@ struct sampler {
 	uint64_t bad_records;
 	uint64_t records, record_bytes; /* well-formed sample records read, and their bytes */
 	size_t rb_bytes;                /* size of the samples ring buffer */
-	uint32_t uw_rows;               /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
+	uint32_t uw_rows; /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
