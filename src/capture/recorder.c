@@ -590,8 +590,12 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 	struct queued *q;
 	int slot = -1, err;
 
-	if (unwind && (err = proctab__want_unwind(r->procs, pr)))
-		return err;
+	/* Only out of memory is fatal: out of descriptors, the sample keeps its frame-pointer stack. */
+	if (unwind && (err = proctab__want_unwind(r->procs, pr))) {
+		if (err == -ENOMEM)
+			return err;
+		unwind = 0;
+	}
 	if (unwind)
 		slot = sandbox__uw_queue(r->sym, pr->pid, s->uregs, s->ustack_bytes, s->ustack_size, max,
 					 r->opts.call_graph == RECORDER_CG_AUTO);

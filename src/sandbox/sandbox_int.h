@@ -102,6 +102,7 @@ struct sandbox {
 	int vdso_tried;
 	struct sandbox_stats stats;
 	struct sandbox_uw *uw;  /* owned: batched unwinding, made on first use */
+	int uw_err;             /* why it could not be made the last time (-ENOMEM, -EMFILE) */
 	struct sym_frame *many; /* owned: sandbox__lookup_many's frames */
 	size_t cap_many;
 };
@@ -147,7 +148,10 @@ struct sandbox_uw {
 	struct sandbox_uw_stats stats;
 };
 
-/* The unwinding's state, made (ops->uw_init) on first use; NULL on ENOMEM. */
+/*
+ * The unwinding's state, made (ops->uw_init) on first use; NULL when it cannot be made, sb->uw_err
+ * saying why (-ENOMEM, or -EMFILE when the descriptors ran out: tried again at the next call).
+ */
 struct sandbox_uw *sandbox_uw_get(struct sandbox *sb);
 /* The process 'pid' of the unwinding's maps, or NULL. */
 struct uw_proc *sandbox_uw_proc(struct sandbox_uw *uw, uint32_t pid);

@@ -218,7 +218,7 @@ static int local_uw_table(struct sandbox *sb, struct sandbox_elf *e, uint32_t ma
 
 	if (e->is_vdso) {
 		if (!(uw = sandbox_uw_get(sb)))
-			return -ENOMEM;
+			return sb->uw_err;
 		img = unwindsvc__vdso(uw->impl, &size);
 		err = img ? uwtable__build(img, size, max_rows, out) : -ENOENT;
 	} else if (e->fd < 0) {

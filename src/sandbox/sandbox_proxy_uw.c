@@ -61,11 +61,14 @@ int sandbox_proxy_uw_init(struct sandbox *sb, struct sandbox_uw *uw)
 	pu->res_copy = malloc(UW_RES_CAP);
 	if (!pu->res_copy)
 		return -ENOMEM;
+	/* Out of descriptors (EMFILE) is not out of memory: the caller goes on without unwinding. */
 	uw->req = uw_memfd("scorch-unwind-req", UW_REQ_CAP, PROT_READ | PROT_WRITE, &pu->req_fd);
 	if (!uw->req)
-		return -ENOMEM;
+		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
 	uw->res = uw_memfd("scorch-unwind-res", UW_RES_MAP, PROT_READ, &pu->res_fd);
-	return uw->res ? 0 : -ENOMEM;
+	if (!uw->res)
+		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
+	return 0;
 }
 
 void sandbox_proxy_uw_release(struct sandbox *sb, struct sandbox_uw *uw)

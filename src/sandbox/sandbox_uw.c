@@ -38,16 +38,20 @@ void sandbox_uw_free(struct sandbox *sb, struct sandbox_uw *uw)
 struct sandbox_uw *sandbox_uw_get(struct sandbox *sb)
 {
 	struct sandbox_uw *uw;
+	int err;
 
 	if (sb->uw)
 		return sb->uw;
 	uw = calloc(1, sizeof(*uw));
+	sb->uw_err = -ENOMEM;
 	if (!uw)
 		return NULL;
-	if (sb->ops->uw_init(sb, uw)) {
+	if ((err = sb->ops->uw_init(sb, uw))) {
+		sb->uw_err = err < 0 ? err : -ENOMEM;
 		sandbox_uw_free(sb, uw);
 		return NULL;
 	}
+	sb->uw_err = 0;
 	return sb->uw = uw;
 }
 
@@ -68,7 +72,7 @@ int sandbox__uw_maps(struct sandbox *sb, uint32_t pid, const struct sandbox_uw_m
 	struct uw_proc *pr;
 
 	if (!uw)
-		return -ENOMEM;
+		return sb->uw_err;
 	pr = sandbox_uw_proc(uw, pid);
 	if (!n) {
 		if (!pr)
@@ -103,7 +107,7 @@ int sandbox__uw_queue(struct sandbox *sb, uint32_t pid, const uint64_t *regs, co
 	size_t at;
 
 	if (!uw)
-		return -ENOMEM;
+		return sb->uw_err;
 	if (!max || max > UNWINDSVC_MAX_DEPTH || !regs)
 		return -EINVAL;
 	if (uw->n == SANDBOX_UW_MAX_BATCH)

@@ -105,7 +105,8 @@ static void test_frames_bad(void **state)
 	memset(big + 24, 'x', SANDBOX_MAX_STR + 1);
 	v = 0xffffffffu;
 	memcpy(big + 24 + SANDBOX_MAX_STR + 1, &v, 4);
-	assert_int_equal(sbproto__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames(big, 28 + SANDBOX_MAX_STR + 1, out, 4, strs, sizeof(strs)),
+			 -EPROTO);
 	/* The encoder cuts long names instead. */
 	{
 		char *name = malloc(SANDBOX_MAX_STR * 2 + 1);
@@ -163,23 +164,28 @@ static void test_frames_many_codec(void **state)
 	assert_null(out[4].file);
 	/* Fewer answers than asked is fine (the rest are asked again); more, or none, is not. */
 	assert_int_equal(sbproto__decode_frames_many(buf, len, 4, out, 2, counts, strs, sizeof(strs)), 3);
-	assert_int_equal(sbproto__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 2, out, 2, counts, strs, sizeof(strs)),
+			 -EPROTO);
 	v = 0;
 	memcpy(buf, &v, 4);
 	assert_int_equal(sbproto__decode_frames_many(buf, 4, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
 	v = 3;
 	memcpy(buf, &v, 4);
 	/* An answer with more frames than asked for, strings beyond the buffer: rejected. */
-	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 1, counts, strs, sizeof(strs)),
+			 -EPROTO);
 	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, 12), -EPROTO);
 	/* Every truncation and trailing garbage: rejected. */
 	for (cut = 0; cut < len; cut++)
-		assert_int_equal(sbproto__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+		assert_int_equal(sbproto__decode_frames_many(buf, cut, 3, out, 2, counts, strs, sizeof(strs)),
+				 -EPROTO);
 	buf[len] = 0;
-	assert_int_equal(sbproto__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len + 1, 3, out, 2, counts, strs, sizeof(strs)),
+			 -EPROTO);
 	/* A NUL inside the last answer's name. */
 	buf[len - 4 - 4] = 0;
-	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)),
+			 -EPROTO);
 	/* Room for the first answer only: it alone is sent, whole. */
 	len = sbproto__encode_frames_many(in, nf, 2, 3, buf, 85);
 	assert_int_equal(sbproto__decode_frames_many(buf, len, 3, out, 2, counts, strs, sizeof(strs)), 1);
@@ -270,7 +276,8 @@ static void test_messages_roundtrip(void **state)
 	assert_int_equal(sbproto__decode_handle(buf, n, &h), 0);
 	assert_int_equal(h.handle, 9);
 
-	n = sbproto__encode_debug_open(buf, sizeof(buf), &(struct sbp_debug_open){ NULL, "/usr/lib/debug/x" });
+	n = sbproto__encode_debug_open(buf, sizeof(buf),
+				       &(struct sbp_debug_open){ NULL, "/usr/lib/debug/x" });
 	assert_int_equal(sbproto__decode_debug_open(buf, n, &d), 0);
 	assert_string_equal(d.root, "");
 	assert_string_equal(d.path, "/usr/lib/debug/x");
@@ -430,7 +437,8 @@ static void same_frames(const struct sym_frame *a, int na, const struct sym_fram
 		fail_msg("address %d: %d frames, %d one by one", i, na, nb);
 	for (int k = 0; k < na; k++) {
 		if ((a[k].function == NULL) != (b[k].function == NULL) ||
-		    (a[k].function && strcmp(a[k].function, b[k].function)) || (a[k].file == NULL) != (b[k].file == NULL) ||
+		    (a[k].function && strcmp(a[k].function, b[k].function)) ||
+		    (a[k].file == NULL) != (b[k].file == NULL) ||
 		    (a[k].file && strcmp(a[k].file, b[k].file)) || a[k].line != b[k].line ||
 		    a[k].inlined != b[k].inlined || a[k].offset != b[k].offset)
 			fail_msg("address %d: frame %d differs", i, k);
@@ -515,8 +523,9 @@ static void test_lookup_many_crash(void **state)
 	many_addrs(entry_point(fd), v);
 	ref = sandbox__new(NULL, 0);
 	assert_non_null(ref);
-	assert_int_equal(sandbox__lookup_many(ref, sandbox__open_fd(ref, fd, "/proc/self/exe", NULL), v, MANY, 8,
-					      ok), 0);
+	assert_int_equal(
+		sandbox__lookup_many(ref, sandbox__open_fd(ref, fd, "/proc/self/exe", NULL), v, MANY, 8, ok),
+		0);
 	setenv("SCORCH_TEST_SANDBOX_LOOKUP_CRASH", "1500", 1); /* the child aborts at its 1,500th lookup */
 	sb = sandbox__new(NULL, 1);
 	e = sandbox__open_fd(sb, fd, "/proc/self/exe", NULL);
@@ -602,7 +611,8 @@ static void test_has_dwarf(void **state)
 		assert_int_equal(st.requests, enabled ? 6 : 0);
 		assert_int_equal(st.restarts, 0);
 		if (enabled) {
-			/* A child that dies on a file: the answer is no, and the file is not asked about again. */
+			/* A child that dies on a file: the answer is no, and the file is not asked about
+			 * again. */
 			assert_true(sandbox__test(sb, e, SANDBOX_TEST_CRASH, "") < 0);
 			assert_int_equal(sandbox__has_dwarf(sb, e), 0);
 			sandbox__stats(sb, &st);
@@ -723,15 +733,22 @@ static void test_broker_policy(void **state)
 	skip_under_valgrind();
 	sb = sandbox__new(&o, 1);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/etc/shadow"), -EPERM);
-	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/../../../etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/../../../etc/passwd"),
+			 -EPERM);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debugx/passwd"), -EPERM);
-	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/../../etc/passwd"), -EPERM);
+	assert_int_equal(
+		sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/../../etc/passwd"),
+		-EPERM);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/\n/etc/passwd"), -EPERM);
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/1/rootx\n/etc/passwd"), -EPERM);
-	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/self/root\n/etc/passwd"), -EPERM);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "/proc/self/root\n/etc/passwd"),
+			 -EPERM);
 	/* Allowed places: a missing file is just missing; a target's root is open. */
-	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/.build-id/no/such.debug"), -ENOENT);
-	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/no.debug"), -ENOENT);
+	assert_int_equal(
+		sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/usr/lib/debug/.build-id/no/such.debug"),
+		-ENOENT);
+	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, "\n/tmp/scorch-sandbox-dbg/no.debug"),
+			 -ENOENT);
 	snprintf(arg, sizeof(arg), "/proc/%d/root\n/etc/passwd", (int)getpid());
 	assert_int_equal(sandbox__test(sb, NULL, SANDBOX_TEST_BROKER, arg), 0);
 	/* Not a regular file: refused by safeopen, even in the root. */
@@ -874,7 +891,6 @@ static void test_crash(void **state)
 	sandbox__free(sb);
 	close(fd);
 }
-
 
 /* The highest id of [lo, hi] that 'taken' says is free (getpwuid/getgrgid), or 0. */
 static unsigned long highest_free(unsigned long lo, unsigned long hi, int group)
@@ -1123,7 +1139,8 @@ static void test_timeout(void **state)
 
 static void test_unwind_codec(void **state)
 {
-	struct unwindsvc_res a = { UNWINDER_ROOT, 3, 1, 0, 0, 0 }, b = { UNWINDER_NO_INFO, 1, 0, 1, 0x77, 0x99 };
+	struct unwindsvc_res a = { UNWINDER_ROOT, 3, 1, 0, 0, 0 },
+			     b = { UNWINDER_NO_INFO, 1, 0, 1, 0x77, 0x99 };
 	uint64_t ia[3] = { 0x1000, 0x2000, 0x3000 }, ib[1] = { 0x5000 }, ips[8];
 	uint32_t max[2] = { 3, 4 };
 	struct unwindsvc_result out[2];
@@ -1387,7 +1404,8 @@ static void test_unwind_dropped_limit(void **state)
 	(void)state;
 	skip_under_valgrind();
 	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "echo 'int f(void) { return 1; }' | cc -shared -fPIC -x c -o %s/good.so -", dir);
+	snprintf(cmd, sizeof(cmd), "echo 'int f(void) { return 1; }' | cc -shared -fPIC -x c -o %s/good.so -",
+		 dir);
 	assert_int_equal(run(cmd), 0);
 	snprintf(path, sizeof(path), "%s/good.so", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1433,8 +1451,8 @@ static void test_unwind_dropped_limit(void **state)
 		sandbox__uw_stats(sb, &us);
 		sandbox__stats(sb, &st);
 		if (us.files_dropped != (uint64_t)i + 1 || st.restarts != (uint64_t)i + 1 || us.given_up)
-			fail_msg("file %d: %llu dropped, %llu restarts", i, (unsigned long long)us.files_dropped,
-				 (unsigned long long)st.restarts);
+			fail_msg("file %d: %llu dropped, %llu restarts", i,
+				 (unsigned long long)us.files_dropped, (unsigned long long)st.restarts);
 	}
 	/* Dropped files are skipped (no restart), good ones are still unwound: the unwinding goes on. */
 	assert_false(unwind_in(sb, bad[0])->lost);
@@ -1476,10 +1494,55 @@ static void test_unwind_dropped_limit(void **state)
 	assert_int_equal(run(cmd), 0);
 }
 
+/*
+ * Out of descriptors when the unwinding's shared memory is made: -EMFILE, which the recorder survives
+ * (the sample keeps its frame-pointer stack), not -ENOMEM, which ends a recording; in-process, it needs
+ * no descriptor. In a child process, whose descriptor limit is lowered to what it has open.
+ */
+static void test_uw_out_of_fds(void **state)
+{
+	int enabled;
+
+	(void)state;
+	for (enabled = 0; enabled < 2; enabled++) {
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct sandbox_uw_map m = { .start = 0x1000,
+						    .end = 0x2000,
+						    .kind = SANDBOX_UW_NOFILE };
+			struct sandbox *sb = sandbox__new(NULL, enabled);
+			struct rlimit rl;
+			int fd, top = 0, err;
+
+			if (!sb)
+				_exit(2);
+			for (fd = 0; fd < 1024; fd++)
+				if (fcntl(fd, F_GETFD) >= 0)
+					top = fd;
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = (rlim_t)top + 1;
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				_exit(3);
+			err = sandbox__uw_maps(sb, 1, &m, 1);
+			/* In-process, the unwinding needs no descriptor of its own. */
+			_exit(err == (enabled ? -EMFILE : 0) ? 0 : 10 + (err < 0 ? -err : err) % 100);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status))
+			print_error("enabled %d: exit %d\n", enabled, WEXITSTATUS(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_requests_need_hook),
+		cmocka_unit_test(test_uw_out_of_fds),
 		cmocka_unit_test(test_frames_roundtrip),
 		cmocka_unit_test(test_frames_bad),
 		cmocka_unit_test(test_has_dwarf_decode),
