@@ -469,6 +469,29 @@ static __always_inline __u64 data_off(__u64 off)
 	return off & DATA_OFF_MAX;
 }
 
+/*
+ * The kernel's walk of the kernel stack (flags 0) or of the user stack by frame pointers
+ * (BPF_F_USER_STACK) into dst: the frames it gave, its error in *err and the sample's flags.
+ */
+static __always_inline __u16 get_stack(struct bpf_perf_event_data *ctx, struct scorch_sample *s, void *dst,
+				       __u64 flags, __s32 *err)
+{
+	int user = flags & BPF_F_USER_STACK;
+	long n = bpf_get_stack(ctx, dst, STACK_BYTES, flags);
+
+	*err = n < 0 ? (__s32)n : 0;
+	if (n < 0) {
+		s->flags |= user ? SCORCH_SAMPLE_USTACK_ERR : SCORCH_SAMPLE_KSTACK_ERR;
+		count(user ? SCORCH_CNT_USTACK_ERR : SCORCH_CNT_KSTACK_ERR);
+		return 0;
+	}
+	if (n >= STACK_BYTES) {
+		s->flags |= user ? SCORCH_SAMPLE_USTACK_FULL : SCORCH_SAMPLE_KSTACK_FULL;
+		n = STACK_BYTES;
+	}
+	return n / sizeof(__u64);
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -479,7 +502,6 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct sample_buf *b;
 	struct scorch_sample *s;
 	int cut = 0, exec, regs, uw = 0;
-	long n;
 
 	if (tid == 0 && (!keep_idle || filter_targets)) /* the idle task */
 		return 0;
@@ -507,23 +529,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
 	/* The kernel addresses at the start of data[]. */
-	n = bpf_get_stack(ctx, b->data, STACK_BYTES, 0);
-	s->kstack_err = n < 0 ? (__s32)n : 0;
-	if (n < 0) {
-		s->flags |= SCORCH_SAMPLE_KSTACK_ERR;
-		count(SCORCH_CNT_KSTACK_ERR);
-		n = 0;
-	} else if (n >= STACK_BYTES) {
-		s->flags |= SCORCH_SAMPLE_KSTACK_FULL;
-		n = STACK_BYTES;
-	}
-	s->nr_kstack = n / sizeof(__u64);
+	s->nr_kstack = get_stack(ctx, s, b->data, 0, &s->kstack_err);
 	/* The user addresses right after them. */
 	uoff = data_off((__u64)s->nr_kstack * sizeof(__u64));
 
 	s->ustack_err = 0;
 	s->nr_ustack = 0;
-	n = 0;
 	exec = in_execve();
 	regs = !exec && (uw_kernel || stack_bytes) && read_user_regs(b->regs) == 0;
 	if (!regs && !exec && (uw_kernel || stack_bytes))
@@ -537,20 +548,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		if (uw)
 			count(uw);
 		if (fp_stack) {
-			n = bpf_get_stack(ctx, b->data + uoff, STACK_BYTES, BPF_F_USER_STACK);
-			s->ustack_err = n < 0 ? (__s32)n : 0;
-			if (n < 0) {
-				s->flags |= SCORCH_SAMPLE_USTACK_ERR;
-				count(SCORCH_CNT_USTACK_ERR);
-				n = 0;
-			} else if (n >= STACK_BYTES) {
-				s->flags |= SCORCH_SAMPLE_USTACK_FULL;
-				n = STACK_BYTES;
-			}
+			s->nr_ustack = get_stack(ctx, s, b->data + uoff, BPF_F_USER_STACK, &s->ustack_err);
 		} else {
 			s->flags |= SCORCH_SAMPLE_NO_FPSTACK;
 		}
-		s->nr_ustack = n / sizeof(__u64);
 	}
 	if (s->nr_ustack > SCORCH_MAX_STACK) /* cannot be: bounds the offsets below */
 		s->nr_ustack = SCORCH_MAX_STACK;

@@ -63,38 +63,42 @@ static inline uint64_t cfi__rd(struct cfi_cur *c, size_t n)
 	return v;
 }
 
-static inline uint64_t cfi__uleb(struct cfi_cur *c)
+/* A LEB128 number's bits, and (for the signed reading) how many there were and the last byte. */
+static inline uint64_t cfi__leb(struct cfi_cur *c, unsigned *shift, uint8_t *last)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
 	uint8_t b;
 
+	*shift = 0;
 	do {
 		if (!cfi__need(c, 1))
 			return 0;
 		b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
+		if (*shift < 64)
+			v |= (uint64_t)(b & 0x7f) << *shift;
+		*shift += 7;
 	} while (b & 0x80);
+	*last = b;
 	return v;
+}
+
+static inline uint64_t cfi__uleb(struct cfi_cur *c)
+{
+	unsigned shift;
+	uint8_t last;
+
+	return cfi__leb(c, &shift, &last);
 }
 
 static inline int64_t cfi__sleb(struct cfi_cur *c)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
+	unsigned shift;
+	uint8_t last = 0;
+	uint64_t v = cfi__leb(c, &shift, &last);
 
-	do {
-		if (!cfi__need(c, 1))
-			return 0;
-		b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
+	if (c->bad)
+		return 0;
+	if (shift < 64 && (last & 0x40))
 		v |= ~(uint64_t)0 << shift;
 	return (int64_t)v;
 }
