@@ -581,7 +581,7 @@ for kind in a p; do
 	done
 done
 echo
-echo "total = the maps as allocated (memlock; the row array is allocated whole at load). rows used ="
+echo "total = the maps as allocated (memlock; each table is a map of its own, made as it is loaded). rows used ="
 echo "  unwind_table_rows_peak * 8 bytes: the part of the row array the tables filled at most."
 
 # ---------------------------------------------------------------------------------------
