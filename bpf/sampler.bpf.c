@@ -113,6 +113,14 @@ struct {
 	__type(value, struct scorch_uw_proc);
 } uw_procs SEC(".maps");
 
+/* Children of targets forked while recording that have not exec'd since: child tgid -> parent tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u32);
+} forked SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -424,22 +432,20 @@ static long uw_step(__u32 i, struct uw_walk *w)
  */
 static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 *ips, const __u64 *regs)
 {
+	__u32 *parent;
 	struct uw_walk w = {};
 
 	w.proc = bpf_map_lookup_elem(&uw_procs, &tgid);
 	if (w.proc && w.proc->exec_seq != s->exec_seq)
 		return SCORCH_CNT_UW_NO_PROC;
 	/*
-	 * A child that has not exec'd since it was forked maps what its parent mapped then (a server's
-	 * workers): its parent's tables do until user space loads its own, which short-lived workers
-	 * never live to see. A mapping the child made since is in no table: that falls back.
+	 * A child forked by a target while recording, that has not exec'd since ('forked'), maps what
+	 * its parent mapped then (a server's workers): its parent's tables do until user space loads its
+	 * own, which short-lived workers never live to see. A mapping the child made since is in no
+	 * table: that falls back.
 	 */
-	if (!w.proc && !bpf_map_lookup_elem(&execs, &tgid)) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		__u32 ptgid = BPF_CORE_READ(task, real_parent, tgid);
-
-		w.proc = bpf_map_lookup_elem(&uw_procs, &ptgid);
-	}
+	if (!w.proc && (parent = bpf_map_lookup_elem(&forked, &tgid)))
+		w.proc = bpf_map_lookup_elem(&uw_procs, parent);
 	if (!w.proc)
 		return SCORCH_CNT_UW_NO_PROC;
 	w.ips = ips;
@@ -600,6 +606,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* The exec has succeeded and the new image's registers are set: sample from here on. */
 	if (v && *v == SCORCH_TARGET_AT_EXEC)
 		*v = SCORCH_TARGET_ON;
+	bpf_map_delete_elem(&forked, &tgid); /* its own image now */
 	n = bpf_map_lookup_elem(&execs, &tgid);
 	if (n)
 		__sync_fetch_and_add(n, 1);
@@ -618,10 +625,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (ptgid == ctgid || !(v = bpf_map_lookup_elem(&targets, &ptgid)))
 		return 0;
 	state = *v; /* a child forked before the command's exec waits for its own */
-	if (bpf_map_update_elem(&targets, &ctgid, &state, BPF_ANY))
+	if (bpf_map_update_elem(&targets, &ctgid, &state, BPF_ANY)) {
 		count(SCORCH_CNT_LOST_TARGETS);
-	else
+	} else {
 		count(SCORCH_CNT_FORKS);
+		bpf_map_update_elem(&forked, &ctgid, &ptgid, BPF_ANY);
+	}
 	return 0;
 }
 
@@ -830,6 +839,7 @@ static __always_inline int wants_mappings(__u32 tgid)
 static __always_inline void forget_target(__u32 tgid)
 {
 	bpf_map_delete_elem(&uw_procs, &tgid);
+	bpf_map_delete_elem(&forked, &tgid);
 	if (!filter_targets)
 		return;
 	bpf_map_delete_elem(&targets, &tgid);

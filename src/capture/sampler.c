@@ -261,9 +261,11 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	s->skel->rodata->uw_kernel = uw_rows != 0;
-	/* Without a target filter (-a) the target set is not used: no need to hold 65536 entries. */
-	if (opts->all)
+	/* Without a target filter (-a) neither the target set nor the forked children are used. */
+	if (opts->all) {
 		bpf_map__set_max_entries(s->skel->maps.targets, 1);
+		bpf_map__set_max_entries(s->skel->maps.forked, 1);
+	}
 	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_forks && !opts->all);
 	/* Followed children that exit are forgotten by on_exit, or by this when on_exit is not there. */
 	bpf_program__set_autoload(s->skel->progs.on_exit_forget, opts->follow_forks && !opts->all);
