@@ -24,7 +24,7 @@ const volatile bool fp_stack = true;
 const volatile __u32 stack_bytes = 0;
 /* Keep the samples of the idle task (pid 0) when there is no target filter (record -a --idle). */
 const volatile bool keep_idle = false;
-/* -g auto: unwind user stacks here from the tables (uw_rows, uw_procs) first; the stack copy and the
+/* -g auto: unwind user stacks here from the tables (uw_tables, uw_procs) first; the stack copy and the
  * frame-pointer walk are taken only when that fails. */
 const volatile bool uw_kernel = false;
 

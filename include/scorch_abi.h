@@ -27,7 +27,7 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_IN_EXEC = 1 << 7,     /* taken inside execve: no user stack, as the user registers
 					     * belong to the image being replaced, perhaps with the new mm */
 	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* the user addresses were unwound in the kernel from the
-					     * unwind tables (uw_rows): complete, no registers or copy follow */
+					     * unwind tables (uw_tables): complete, no registers or copy follow */
 	SCORCH_SAMPLE_UW_ROOT = 1 << 9,     /* ... and it ended at the outermost frame (CFI or RA 0) */
 };
 

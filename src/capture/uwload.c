@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "idxmap.h"
 #include "log.h"
 #include "procmaps.h"
 #include "uwload.h"
@@ -52,6 +53,7 @@ struct uwload {
 	uint32_t nr_free;
 	struct uw_proc *procs;
 	size_t nr_procs, cap_procs;
+	struct u64map proc_idx; /* pid -> index in procs + 1 (0: none) */
 	uint64_t clock;
 	struct uwload_stats st;
 };
@@ -64,6 +66,7 @@ struct uwload *uwload__new(struct sandbox *sb, const struct uwload_sink *sink)
 		return NULL;
 	u->sb = sb;
 	u->sink = *sink;
+	u64map__init(&u->proc_idx);
 	u->free_slots = malloc(SCORCH_UW_TABLES * sizeof(*u->free_slots));
 	if (!u->free_slots) {
 		free(u);
@@ -87,6 +90,7 @@ void uwload__free(struct uwload *u)
 	free(u->files);
 	free(u->free_slots);
 	free(u->procs);
+	u64map__release(&u->proc_idx);
 	free(u);
 }
 
@@ -122,6 +126,14 @@ static int rows_reserve(struct uwload *u, uint32_t nr)
 	return 1;
 }
 
+/* f's table does not fit, even after eviction: counted once per file. */
+static void no_room(struct uwload *u, struct uw_file *f)
+{
+	if (!f->no_room)
+		u->st.tables_no_room++;
+	f->no_room = 1;
+}
+
 /*
  * Build the table of file f (through the mapping's elf) and put its rows into the array. A table that
  * does not fit is not built again until enough rows could be had.
@@ -133,9 +145,7 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 	int err;
 
 	if (f->need && !rows_reserve(u, f->need)) {
-		if (!f->no_room)
-			u->st.tables_no_room++;
-		f->no_room = 1;
+		no_room(u, f);
 		return 0;
 	}
 	memset(&t, 0, sizeof(t));
@@ -154,9 +164,7 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 		/* No room, or the kernel would not make the map (out of memory): the copy does. */
 		if (err)
 			pr_debug("cannot load the unwind table of '%s': %s", f->name, strerror(-err));
-		if (!f->no_room)
-			u->st.tables_no_room++;
-		f->no_room = 1;
+		no_room(u, f);
 		uwtable__release(&t);
 		return 0;
 	}
@@ -218,14 +226,15 @@ static int map_kind(const struct procmaps_entry *e)
 	return strcmp(e->path, "[vdso]") == 0 ? MAP_VDSO : MAP_NONE;
 }
 
-static struct uw_proc *proc_of(struct uwload *u, uint32_t pid, int add)
+/* The entry of process 'pid', added when new; NULL on ENOMEM. */
+static struct uw_proc *proc_of(struct uwload *u, uint32_t pid)
 {
-	size_t i;
+	uint64_t idx;
 
-	for (i = 0; i < u->nr_procs; i++)
-		if (u->procs[i].pid == pid)
-			return &u->procs[i];
-	if (!add || array__grow((void **)&u->procs, &u->cap_procs, u->nr_procs + 1, sizeof(*u->procs)))
+	if (u64map__get(&u->proc_idx, pid, &idx) && idx)
+		return &u->procs[idx - 1];
+	if (array__grow((void **)&u->procs, &u->cap_procs, u->nr_procs + 1, sizeof(*u->procs)) ||
+	    u64map__set(&u->proc_idx, pid, u->nr_procs + 1))
 		return NULL;
 	memset(&u->procs[u->nr_procs], 0, sizeof(*u->procs));
 	u->procs[u->nr_procs].pid = pid;
@@ -251,7 +260,7 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 
 	if (!u->sink.cap || !pr->maps_ok)
 		return 0;
-	up = proc_of(u, pr->pid, 1);
+	up = proc_of(u, pr->pid);
 	if (!up)
 		return -ENOMEM;
 	if (up->written && up->serial == pr->serial && up->exec_seq == pr->exec_seq &&
@@ -353,7 +362,12 @@ void uwload__prune(struct uwload *u, struct proctab *pt)
 		u->sink.set_proc(u->sink.ctx, up->pid, &none);
 		unref_files(u, up);
 		free(up->files);
+		/* Removed from the index (0), the last entry moved into its place. Cannot fail: both
+		 * keys are in the index already. */
+		u64map__set(&u->proc_idx, up->pid, 0);
 		u->procs[i] = u->procs[--u->nr_procs];
+		if (i < u->nr_procs)
+			u64map__set(&u->proc_idx, u->procs[i].pid, i + 1);
 	}
 }
 

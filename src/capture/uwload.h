@@ -2,9 +2,9 @@
 /*
  * uwload - the unwind tables of the in-kernel unwinder (-g auto), loaded lazily and bounded: for each
  * process with samples, the tables of the files its executable mappings map, and of its vDSO, are
- * built in the sandbox (sandbox__uw_table), checked (uwtable__validate), written into the rows array
- * the BPF program reads, and the process's mappings with tables handed to the BPF program (struct
- * scorch_uw_proc).
+ * built in the sandbox (sandbox__uw_table), checked (uwtable__validate), loaded as BPF maps of their
+ * own (one per table, as large as it, within 'cap' rows in all), and the process's mappings with tables
+ * handed to the BPF program (struct scorch_uw_proc).
  *
  * A file's table is built once and shared by every process that maps it: files are told apart by
  * device, inode and build id, so a file replaced under the same path is another file. The vDSO has no

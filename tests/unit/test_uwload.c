@@ -227,14 +227,16 @@ static void test_shared(void **state)
 	child = proctab__get(f->pt, (uint32_t)pid, 0, &err);
 	assert_non_null(pr);
 	assert_non_null(child);
-	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	/* The child first, so that forgetting it moves this process's entry in the loader. */
+	assert_int_equal(uwload__proc(u, f->pt, child), 0);
 	uwload__stats(u, &st);
 	tables = st.tables;
-	assert_int_equal(uwload__proc(u, f->pt, child), 0);
+	assert_int_equal(f->last_pid, (uint32_t)pid);
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
 	uwload__stats(u, &st);
 	assert_int_equal(st.tables, tables);
 	assert_int_equal(f->writes, 2);
-	assert_int_equal(f->last_pid, (uint32_t)pid);
+	assert_int_equal(f->last_pid, (uint32_t)getpid());
 	close(fds[1]);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	/* Gone from the table: its entry is deleted, the tables stay for the processes to come. */
@@ -244,6 +246,9 @@ static void test_shared(void **state)
 	uwload__stats(u, &st);
 	assert_int_equal(st.tables, tables);
 	assert_int_equal(st.tables_evicted, 0);
+	/* This process is still known as written: nothing to write again. */
+	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
+	assert_int_equal(f->writes, 2);
 	free_loader(f, u);
 }
 
