@@ -19,16 +19,20 @@ nt=$(counter "$TMP/auto.prof" unwind_fallback_no_tables)
 tables=$(counter "$TMP/auto.prof" unwind_tables)
 note "auto: $n samples, $k unwound in the kernel ($kr to the root), $fb fell back ($nt before the tables), $tables tables"
 [ "$k" -ge 50 ] || fail "only $k samples unwound in the kernel"
-[ "$ks" -eq "$k" ] || fail "the BPF program unwound $k stacks, the recorder got $ks"
-[ "$kr" -eq "$k" ] || fail "$((k - kr)) of $k stacks unwound in the kernel did not reach the root"
-[ $((k + fb)) -le "$n" ] || fail "$k unwound and $fb fallbacks for $n samples"
+# The BPF program counts before the ring buffer, so a sample lost there counts in unwind_kernel only.
+lost=$(counter "$TMP/auto.prof" lost)
+[ "$ks" -le "$k" ] && [ "$k" -le $((ks + lost)) ] ||
+	fail "the BPF program unwound $k stacks, the recorder got $ks, $lost samples were lost"
+[ "$kr" -eq "$ks" ] || fail "$((ks - kr)) of $ks stacks unwound in the kernel did not reach the root"
+[ $((k + fb)) -le $((n + lost)) ] || fail "$k unwound and $fb fallbacks for $n samples and $lost lost"
 [ "$tables" -ge 2 ] || fail "$tables tables loaded: deep and libc at least"
 [ "$(counter "$TMP/auto.prof" unwind_tables_failed)" -eq 0 ] || fail "a table could not be built"
 # Every stack through descend() that the kernel unwound is complete: at least that many reach _start.
 full="^_start;__libc_start_main(_impl)?;([^;]+;)?main;$(printf 'descend;%.0s' $(seq 40))deep_leaf"
 m=$(matching "$TMP/auto.prof" "$full")
 note "auto: $m samples with the whole 40-deep chain from _start"
-[ "$m" -ge "$k" ] || fail "$m complete stacks, fewer than the $k unwound in the kernel"
+# (A sample taken as the process exits, past deep_leaf, is unwound too: allow a few.)
+[ $((10 * m)) -ge $((9 * ks)) ] || fail "$m complete stacks, for $ks unwound in the kernel"
 d=$(matching "$TMP/dwarf.prof" "$full")
 cut=$(counter "$TMP/dwarf.prof" unwind_truncated)
 note "dwarf (16 KiB copy): $d complete stacks, $cut cut at the end of the copy"
@@ -43,7 +47,7 @@ note "dwarf (16 KiB copy): $d complete stacks, $cut cut at the end of the copy"
 # Tables that do not fit (clang's LLVM libraries take ~16 MiB of rows; here 1 MiB is given): counted,
 # named at the end with a size to try, and those samples unwound from the copy instead.
 if command -v clang >/dev/null; then
-	for i in $(seq 400); do printf 'int f%d(int x) { return x * %d + (x >> 3); }\n' "$i" "$i"; done >"$TMP/gen.c"
+	for i in $(seq 4000); do printf 'int f%d(int x) { return x * %d + (x >> 3); }\n' "$i" "$i"; done >"$TMP/gen.c"
 	"$SCORCH" record -F 999 --unwind-table-size 1M -o "$TMP/small.prof" -- clang -O2 -c "$TMP/gen.c" \
 		-o "$TMP/gen.o" 2>"$TMP/small.err" || fail "record of clang failed: $(cat "$TMP/small.err")"
 	nr=$(counter "$TMP/small.prof" unwind_tables_no_room)
