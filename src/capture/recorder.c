@@ -723,6 +723,7 @@ static int store_table_counters(struct recorder *r)
 	    profile__counter_set(r->p, "unwind_tables_failed", st.tables_failed) ||
 	    profile__counter_set(r->p, "unwind_tables_evicted", st.tables_evicted) ||
 	    profile__counter_set(r->p, "unwind_tables_no_room", st.tables_no_room) ||
+	    profile__counter_set(r->p, "unwind_table_rows_no_room", st.rows_no_room) ||
 	    profile__counter_set(r->p, "unwind_table_rows_peak", st.rows_peak) ||
 	    profile__counter_set(r->p, "unwind_table_procs", st.procs) ||
 	    profile__counter_set(r->p, "unwind_table_maps_left_out", st.maps_left_out))

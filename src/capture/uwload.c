@@ -129,8 +129,10 @@ static int rows_reserve(struct uwload *u, uint32_t nr)
 /* f's table does not fit, even after eviction: counted once per file. */
 static void no_room(struct uwload *u, struct uw_file *f)
 {
-	if (!f->no_room)
+	if (!f->no_room) {
 		u->st.tables_no_room++;
+		u->st.rows_no_room += f->need;
+	}
 	f->no_room = 1;
 }
 
@@ -141,7 +143,6 @@ static void no_room(struct uwload *u, struct uw_file *f)
 static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *elf)
 {
 	struct uwtable t;
-	uint32_t max = u->sink.cap < UWTABLE_MAX_ROWS ? u->sink.cap : UWTABLE_MAX_ROWS;
 	int err;
 
 	if (f->need && !rows_reserve(u, f->need)) {
@@ -149,7 +150,8 @@ static int load_file(struct uwload *u, struct uw_file *f, struct sandbox_elf *el
 		return 0;
 	}
 	memset(&t, 0, sizeof(t));
-	err = sandbox__uw_table(u->sb, elf, max, &t);
+	/* Built whole even when larger than the room there is: how large it is gets counted and named. */
+	err = sandbox__uw_table(u->sb, elf, UWTABLE_MAX_ROWS, &t);
 	if (err == -ENOMEM)
 		return err;
 	if (err) {

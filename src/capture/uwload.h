@@ -46,6 +46,7 @@ struct uwload_stats {
 	uint64_t tables_failed;  /* files whose table could not be built (per file in the profile too) */
 	uint64_t tables_evicted; /* tables dropped to make room */
 	uint64_t tables_no_room; /* files whose table did not fit, even after eviction (once each) */
+	uint64_t rows_no_room;   /* ... and the rows they would have taken */
 	uint64_t rows;           /* rows loaded now */
 	uint64_t rows_peak;      /* the most rows loaded at once */
 	uint64_t procs;          /* process entries written */

@@ -635,19 +635,27 @@ static void warn_truncated(struct session *ss)
 			share, have, need, tail);
 }
 
-/* Unwind tables that did not fit: what they cost, and the size that would hold them all. */
+/* Unwind tables that did not fit: what they cost, and the size that would have held them all. */
 static void warn_tables(struct session *ss)
 {
 	struct profile *p = &ss->prof;
 	uint64_t no_room = profile__counter_get(p, "unwind_tables_no_room");
+	uint64_t rows = profile__counter_get(p, "unwind_table_rows_peak") +
+			profile__counter_get(p, "unwind_table_rows_no_room");
+	uint64_t need = (rows * sizeof(struct scorch_uw_row) + (1u << 20) - 1) >> 20;
 	size_t size = ss->o->table_size;
 
 	if (!no_room)
 		return;
-	pr_warn("the unwind tables of %" PRIu64 " file%s did not fit in %zuM: samples in %s were "
-		"unwound from the stack copy; record with --unwind-table-size %zuM",
-		no_room, no_room > 1 ? "s" : "", size >> 20, no_room > 1 ? "them" : "it",
-		size * 4 > ((size_t)1 << 30) ? (size_t)1 << 10 : (size * 4) >> 20);
+	if (need > 1024)
+		pr_warn("the unwind tables of %" PRIu64 " file%s did not fit in %zuM: samples in %s were "
+			"unwound from the stack copy; they take %" PRIu64 "M with the others, more than "
+			"--unwind-table-size allows (1G)",
+			no_room, no_room > 1 ? "s" : "", size >> 20, no_room > 1 ? "them" : "it", need);
+	else
+		pr_warn("the unwind tables of %" PRIu64 " file%s did not fit in %zuM: samples in %s were "
+			"unwound from the stack copy; record with --unwind-table-size %" PRIu64 "M",
+			no_room, no_room > 1 ? "s" : "", size >> 20, no_room > 1 ? "them" : "it", need);
 }
 
 static void print_summary(struct session *ss, double secs)

@@ -278,6 +278,7 @@ static void test_no_room(void **state)
 	uwload__stats(u, &st);
 	assert_true(st.tables >= 1);
 	assert_true(st.tables_no_room >= 1);
+	assert_true(st.rows_no_room >= st.tables_no_room); /* each left-out table has rows */
 	assert_true(st.rows <= cap);
 	for (i = 0; i < f->last.nr; i++)
 		assert_int_equal(uwtable__validate(f->tables[f->last.maps[i].table], f->last.maps[i].nr), 0);
@@ -371,6 +372,7 @@ static void test_evict(void **state)
 	uwload__stats(u, &st);
 	assert_int_equal(st.tables_evicted, 0);
 	assert_int_equal(st.tables_no_room, 1);
+	assert_true(st.rows_no_room > 0 && st.rows + st.rows_no_room > cap); /* sleep's own rows */
 	assert_int_equal(left_out(f, other), 1);
 	stop_sleep(f, pid);
 	uwload__prune(u, f->pt);
