@@ -27,6 +27,13 @@ const volatile bool keep_idle = false;
 /* -g auto: unwind user stacks here from the tables (uw_tables, uw_procs) first; the stack copy and the
  * frame-pointer walk are taken only when that fails. */
 const volatile bool uw_kernel = false;
+/*
+ * -g auto and copy: while the ring buffer is more than 3/4 full (the reader is behind: a busy machine,
+ * new processes whose tables are not loaded yet), and whenever the copy finds no room, a sample goes
+ * without its stack copy and registers, with its frame-pointer walk: a smaller sample, not a lost one
+ * (SCORCH_CNT_COPY_SHED).
+ */
+const volatile bool shed_copies = false;
 
 /*
  * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes used: one entry per
@@ -507,7 +514,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 uoff, roff, soff;
 	struct sample_buf *b;
 	struct scorch_sample *s;
-	int cut = 0, exec, regs, uw = 0;
+	int cut = 0, exec, regs, uw = 0, shed = 0;
 
 	if (tid == 0 && (!keep_idle || filter_targets)) /* the idle task */
 		return 0;
@@ -563,6 +570,13 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		s->nr_ustack = SCORCH_MAX_STACK;
 	roff = data_off(uoff + (__u64)s->nr_ustack * sizeof(__u64));
 	soff = roff;
+	/* Room is kept for the samples to come: past 3/4 full, none takes a copy. */
+	if (regs && !(s->flags & SCORCH_SAMPLE_UNWOUND) && shed_copies && stack_bytes &&
+	    bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >
+		    bpf_ringbuf_query(&samples, BPF_RB_RING_SIZE) / 4 * 3) {
+		regs = 0;
+		shed = 1;
+	}
 	/* The registers and the stack copy, only for a stack that was not unwound here. */
 	if (regs && !(s->flags & SCORCH_SAMPLE_UNWOUND)) {
 		s->flags |= SCORCH_SAMPLE_REGS;
@@ -588,10 +602,23 @@ int on_sample(struct bpf_perf_event_data *ctx)
 			       bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 				       ? BPF_RB_FORCE_WAKEUP
 				       : BPF_RB_NO_WAKEUP)) {
-		count(SCORCH_CNT_LOST_RINGBUF);
-		return 0;
+		/* No room for the copy: the sample without it (and its registers) may still fit. */
+		if (!shed_copies || !(s->flags & SCORCH_SAMPLE_REGS)) {
+			count(SCORCH_CNT_LOST_RINGBUF);
+			return 0;
+		}
+		s->flags &= ~(SCORCH_SAMPLE_REGS | SCORCH_SAMPLE_STACK_CUT);
+		s->stack_size = 0;
+		s->stack_need = 0;
+		if (bpf_ringbuf_output(&samples, s, sizeof(*s) + roff, BPF_RB_FORCE_WAKEUP)) {
+			count(SCORCH_CNT_LOST_RINGBUF);
+			return 0;
+		}
+		shed = 1;
 	}
 	count(SCORCH_CNT_SAMPLES);
+	if (shed) /* counted with the samples that got through */
+		count(SCORCH_CNT_COPY_SHED);
 	return 0;
 }
 

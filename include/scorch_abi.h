@@ -140,6 +140,7 @@ enum scorch_counter {
 	SCORCH_CNT_UW_READ,       /* fell back: a return address or saved RBP could not be read */
 	SCORCH_CNT_UW_BAD,        /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
 	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
+	SCORCH_CNT_COPY_SHED,     /* stack copies left out, the ring buffer more than half full */
 	SCORCH_CNT_MAX,
 };
 

@@ -261,6 +261,7 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
 	s->skel->rodata->uw_kernel = uw_rows != 0;
+	s->skel->rodata->shed_copies = opts->shed_copies;
 	/* Without a target filter (-a) neither the target set nor the forked children are used. */
 	if (opts->all) {
 		bpf_map__set_max_entries(s->skel->maps.targets, 1);

@@ -28,6 +28,7 @@ struct sampler_opts {
 				* (sampler__default_ringbuf) */
 	int idle;              /* with all: keep the samples of the idle task (pid 0) */
 	int no_fp_stack;       /* skip the kernel's frame-pointer walk of user stacks */
+	int shed_copies;       /* leave out stack copies while the ring buffer is more than half full */
 	uint32_t stack_bytes;  /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
 				  none */
 	int no_events;         /* do not load the mapping-event programs */

@@ -530,6 +530,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "stack_size_needed", ss->cap.stack_need) ||
 	    profile__counter_set(p, "unwind_kernel", c[SCORCH_CNT_UW_DONE]) ||
 	    profile__counter_set(p, "unwind_kernel_depth_cap", c[SCORCH_CNT_UW_DEPTH]) ||
+	    profile__counter_set(p, "stack_copies_shed", c[SCORCH_CNT_COPY_SHED]) ||
 	    profile__counter_set(p, "unwind_fallback",
 				 c[SCORCH_CNT_UW_NO_PROC] + c[SCORCH_CNT_UW_NO_TABLE] +
 					 c[SCORCH_CNT_UW_UNKNOWN] + c[SCORCH_CNT_UW_READ] +
@@ -658,6 +659,22 @@ static void warn_tables(struct session *ss)
 			no_room, no_room > 1 ? "s" : "", size >> 20, no_room > 1 ? "them" : "it", need);
 }
 
+/* Stack copies left out for room in the ring buffer: the samples are there, with shorter stacks. */
+static void warn_shed(struct session *ss)
+{
+	uint64_t shed = profile__counter_get(&ss->prof, "stack_copies_shed");
+	size_t rb = sampler__ringbuf_bytes(ss->cap.smp);
+
+	if (!shed)
+		return;
+	pr_warn("%" PRIu64 " sample%s (%.1f%%) went without %s stack copy because the ring buffer (%zu KiB) "
+		"was more than 3/4 full (stack_copies_shed): %s kept the frame-pointer walk%s",
+		shed, shed > 1 ? "s" : "",
+		100.0 * (double)shed / (double)(ss->prof.total ? ss->prof.total : 1),
+		shed > 1 ? "their" : "its", rb >> 10, shed > 1 ? "they" : "it",
+		rb < SAMPLER_RINGBUF_MAX ? "; a larger --buffer-size keeps the copies" : "");
+}
+
 static void print_summary(struct session *ss, double secs)
 {
 	struct profile *p = &ss->prof;
@@ -670,6 +687,7 @@ static void print_summary(struct session *ss, double secs)
 		p->total ? (double)bytes / (double)p->total : 0.0);
 	if (lost)
 		warn_lost(ss, lost);
+	warn_shed(ss);
 	warn_truncated(ss);
 	warn_tables(ss);
 	if (!ss->out.in_place)
@@ -752,6 +770,8 @@ int cmd_record(int argc, char **argv)
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;
+	/* auto and copy keep the walk to fall back on; -g dwarf asked for copies, and gets them or none. */
+	so.shed_copies = o.call_graph == RECORDER_CG_AUTO;
 	/* auto: in the kernel from the unwind tables; the copy and the walk only where that fails. */
 	so.uw_rows = o.call_graph == RECORDER_CG_AUTO && !o.copy_only
 			     ? (uint32_t)(o.table_size / sizeof(struct scorch_uw_row))
