@@ -62,8 +62,10 @@ struct {
 	__type(value, struct sample_buf);
 } scratch SEC(".maps");
 
+/* Allocated as processes are added: room for 65536 costs nothing until they come (4 MiB if made up front). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, SCORCH_MAX_TARGETS);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -82,10 +84,12 @@ struct {
 } counters SEC(".maps");
 
 /* Execs per target process: a sample carries its process's count, so user space knows when the
- * address space it has cached was replaced. */
+ * address space it has cached was replaced. An LRU map is made whole up front (65536 entries took
+ * 5 MiB): 16384 processes that exec'd while recording, the least recently sampled forgotten first. */
+#define EXECS_MAX 16384
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SCORCH_MAX_TARGETS);
+	__uint(max_entries, EXECS_MAX);
 	__type(key, __u32);
 	__type(value, __u32);
 } execs SEC(".maps");

@@ -12,8 +12,11 @@
 # Five parts, then a summary table:
 #   1. deep stacks: clang-14 compiling a generated C file whose code generation recurses deeply;
 #      share of the samples with a user stack whose stack reaches the root; profile size
+#   1b. the same on a file five times as long: how the start (tables being built) weighs
 #   2. lost samples: record -a -F 999 while two 'deep' workloads keep both CPUs busy and 'forker'
 #      forks a short-lived child after another
+#   2b. the same while two loops run the compiler on a small file: a new process after another
+#      (each one's first samples carry stack copies until its tables are loaded)
 #   3. recorder CPU per 1,000 samples and the target's slowdown on fixedwork.c (overhead.sh's method)
 #   4. BPF cost per sample of scorch's on_sample program (kernel.bpf_stats_enabled: run_time_ns and
 #      run_cnt, the numbers bpftool prog show prints, read while recording); the sysctl is
@@ -30,6 +33,9 @@
 #   UNITS      work units of fixedwork (default 320, about 3.4 s)
 #   GEN_FUNCS, GEN_TERMS  the generated C file: functions, and terms of the sum each returns
 #              (defaults 40 and 4000: a left-deep expression tree thousands of nodes deep)
+#   LONG_FUNCS functions of the long compile of part 1b (default 200: five times the file, ~12 s;
+#              one round; 0 skips it)
+#   COMPILE_SECS  seconds of the -a recordings of part 2b, under a compile loop (default ALL_SECS)
 #   CLANG      the compiler measured in part 1 (default /usr/lib/llvm-14/bin/clang)
 #   SCORCH, PERF, BPFTOOL, CC   the binaries (defaults build/scorch, perf, bpftool, cc)
 #
@@ -45,6 +51,8 @@ HZ=${HZ:-999}
 UNITS=${UNITS:-320}
 GEN_FUNCS=${GEN_FUNCS:-40}
 GEN_TERMS=${GEN_TERMS:-4000}
+LONG_FUNCS=${LONG_FUNCS:-200}
+COMPILE_SECS=${COMPILE_SECS:-$ALL_SECS}
 CLANG=${CLANG:-/usr/lib/llvm-14/bin/clang}
 PERF=${PERF:-perf}
 CC=${CC:-cc}
@@ -55,9 +63,10 @@ die() {
 }
 note() { echo "unwind.sh: $*" >&2; }
 
-for v in ROUNDS ALL_SECS BPF_SECS HZ UNITS GEN_FUNCS GEN_TERMS; do
+for v in ROUNDS ALL_SECS BPF_SECS HZ UNITS GEN_FUNCS GEN_TERMS COMPILE_SECS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
+[[ $LONG_FUNCS =~ ^[0-9]+$ ]] || die "LONG_FUNCS must be a number, not '$LONG_FUNCS'"
 [[ $(id -u) -eq 0 ]] || die "must run as root (BPF, perf -a, sysctl); try: sudo $0"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -221,6 +230,32 @@ stop_load() {
 	LOAD_PIDS=()
 }
 
+# gen_c FUNCS: FUNCS functions each returning a sum of GEN_TERMS terms. The parser builds a sum in a
+# loop, but clang's code generation recurses once per '+', so the stack is thousands of frames and
+# hundreds of KiB deep while it emits them.
+gen_c() {
+	awk -v nf="$1" -v nt="$GEN_TERMS" 'BEGIN {
+		for (k = 0; k < nf; k++) {
+			printf "int f%d(int a, int b)\n{\n\treturn a", k
+			for (i = 1; i < nt; i++) printf " + %s", (i % 2) ? "b" : "a"
+			printf ";\n}\n"
+		} }'
+}
+
+# start_compile_load SECS: two loops running the compiler on fixedwork.c (a new process after another)
+start_compile_load() {
+	local j
+	LOAD_PIDS=()
+	for j in 1 2; do
+		(
+			end=$((SECONDS + $1))
+			while ((SECONDS < end)); do "$CC" -O2 -c -o "$TMP/load$j.o" "$REPO/scripts/bench/fixedwork.c" || exit 1; done
+		) >/dev/null 2>&1 &
+		LOAD_PIDS+=($!)
+	done
+	BG_PIDS+=("${LOAD_PIDS[@]}")
+}
+
 # ---------------------------------------------------------------------------------------
 # machine
 
@@ -230,7 +265,7 @@ read -r B0 I0 < <(cpu_ticks)
 sleep 1
 read -r B1 I1 < <(cpu_ticks)
 BUSY=$(awk -v b="$((B1 - B0))" -v i="$((I1 - I0))" 'BEGIN { if (b + i > 0) printf "%.0f", 100 * b / (b + i); else print 0 }')
-CMDLINE="ROUNDS=$ROUNDS ALL_SECS=$ALL_SECS BPF_SECS=$BPF_SECS HZ=$HZ scripts/bench/unwind.sh"
+CMDLINE="ROUNDS=$ROUNDS ALL_SECS=$ALL_SECS BPF_SECS=$BPF_SECS HZ=$HZ LONG_FUNCS=$LONG_FUNCS COMPILE_SECS=$COMPILE_SECS scripts/bench/unwind.sh"
 
 echo "# scorch unwinding benchmark"
 echo
@@ -266,15 +301,7 @@ if [[ $HAVE_CLANG -eq 0 ]]; then
 	for v in "${D1[@]}"; do R[root:$v]="not measured"; done
 else
 	GEN=$TMP/gen.c
-	# GEN_FUNCS functions each returning a sum of GEN_TERMS terms: the parser builds it in a loop,
-	# but clang's code generation recurses once per '+', so the stack is thousands of frames and
-	# hundreds of KiB deep while it emits them.
-	awk -v nf="$GEN_FUNCS" -v nt="$GEN_TERMS" 'BEGIN {
-		for (k = 0; k < nf; k++) {
-			printf "int f%d(int a, int b)\n{\n\treturn a", k
-			for (i = 1; i < nt; i++) printf " + %s", (i % 2) ? "b" : "a"
-			printf ";\n}\n"
-		} }' >"$GEN"
+	gen_c "$GEN_FUNCS" >"$GEN"
 	echo "file: $GEN_FUNCS functions, each returning a sum of $GEN_TERMS terms ($(stat -c %s "$GEN") bytes)"
 	note "part 1: clang, $ROUNDS rounds of ${D1[*]}"
 	for ((r = 1; r <= ROUNDS; r++)); do
@@ -330,6 +357,55 @@ else
 	echo "kernel walk / fallback = scorch's unwind_kernel and unwind_fallback counters (-g auto only):"
 	echo "  samples walked in the BPF program, and samples it sent as a stack copy instead."
 	echo "perf --call-graph dwarf copies 8 KiB of stack per sample (its default)."
+fi
+
+# ---------------------------------------------------------------------------------------
+# 1b. the long compile: the tables' start-up cost against the whole run
+
+if [[ $HAVE_CLANG -eq 1 && $LONG_FUNCS -gt 0 ]]; then
+	echo
+	echo "## 1b. The same, $LONG_FUNCS functions (one round)"
+	echo
+	GENL=$TMP/genl.c
+	gen_c "$LONG_FUNCS" >"$GENL"
+	note "part 1b: clang on $LONG_FUNCS functions, auto and perf-dwarf"
+	printf '%-16s %9s %13s %11s %12s %13s %15s %10s\n' variant samples "user stacks" "root %" "profile KB" \
+		"kernel walk" "fallback (copy)" "depth cap"
+	for v in auto perf-dwarf; do
+		prof=$TMP/p1b.$v
+		cc=("$CLANG" -c -O1 -o "$TMP/genl.o" "$GENL")
+		if [[ $v == perf-dwarf ]]; then
+			if [[ $HAVE_PERF -eq 0 ]]; then
+				printf '%-16s NOT MEASURED: %s\n' "perf dwarf" "$PERF_WHY"
+				R[rootl:$v]="not measured"
+				continue
+			fi
+			HOME=$TMP "$PERF" record -q -e cpu-clock -F "$HZ" --call-graph dwarf -o "$prof" -- "${cc[@]}" \
+				>"$TMP/log" 2>&1 || {
+				cat "$TMP/log" >&2
+				die "perf record of clang failed"
+			}
+			read -r us ro < <(perf_root "$prof")
+			smp=$(perf_stats "$prof") kw="-" fb="-" cap="-" name="perf dwarf"
+		else
+			"$SCORCH" record -q -g "$v" -e cpu-clock -F "$HZ" -o "$prof" -- "${cc[@]}" >"$TMP/log" 2>&1 || {
+				cat "$TMP/log" >&2
+				die "scorch record -g $v of clang failed"
+			}
+			scorch_info "$prof"
+			us=$(counter user_stacks) ro=$(counter user_stacks_root) smp=$(counter samples)
+			kw=$(counter unwind_kernel) fb=$(counter unwind_fallback) cap=$(counter unwind_kernel_depth_cap)
+			name="scorch -g $v"
+		fi
+		rootp=$(pct "$ro" "$us")
+		printf '%-16s %9s %13s %10s%% %12.0f %13s %15s %10s\n' "$name" "$smp" "$us" "$rootp" \
+			"$(($(stat -c %s "$prof") / 1000))" "$kw" "$fb" "$cap"
+		R[rootl:$v]="$rootp%"
+		rm -f "$prof"
+	done
+	echo
+	echo "depth cap = stacks the BPF walk cut at 127 frames (unwind_kernel_depth_cap): deeper than the"
+	echo "  limit every profiler here keeps (perf's kernel.perf_event_max_stack is 127 too)."
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -390,6 +466,52 @@ echo
 echo "lost % = lost / (samples + lost). scorch: its 'lost' counter (samples the BPF program could not"
 echo "  put in the ring buffer); perf: the sum of its PERF_RECORD_LOST counts ('perf script"
 echo "  --show-lost-events'). Both record every process of the machine, so other work counts too."
+
+# ---------------------------------------------------------------------------------------
+# 2b. lost samples, -a, under a compile loop: new processes all the time
+
+echo
+echo "## 2b. Lost samples: record -a -F $HZ for $COMPILE_SECS s; load: two loops of '$(basename "$CC") -O2 -c fixedwork.c'"
+echo
+note "part 2b: -a recordings of auto and perf-dwarf under a compile loop, $COMPILE_SECS s each"
+printf '%-26s %9s %8s %8s %12s %8s %8s\n' variant samples lost "lost %" "no copy" execs "root %"
+for v in auto perf-dwarf; do
+	prof=$TMP/p2b.$v
+	if [[ $v == perf-dwarf && $HAVE_PERF -eq 0 ]]; then
+		printf '%-26s NOT MEASURED: %s\n' "perf -a --call-graph dwarf" "$PERF_WHY"
+		R[lostc:$v]="not measured"
+		continue
+	fi
+	start_compile_load "$((COMPILE_SECS + 3))"
+	sleep 1
+	if [[ $v == perf-dwarf ]]; then
+		HOME=$TMP "$PERF" record -q -a -e cpu-clock -F "$HZ" --call-graph dwarf -o "$prof" -- sleep "$COMPILE_SECS" \
+			>"$TMP/log" 2>&1 || {
+			cat "$TMP/log" >&2
+			die "perf record -a failed"
+		}
+		stop_load
+		smp=$(perf_stats "$prof") lost=$(perf_lost "$prof") shed="-" ex="-" rootp="-"
+		name="perf -a --call-graph dwarf"
+	else
+		"$SCORCH" record -q -a -g "$v" -e cpu-clock -F "$HZ" -d "$COMPILE_SECS" -o "$prof" >"$TMP/log" 2>&1 || {
+			cat "$TMP/log" >&2
+			die "scorch record -a -g $v failed"
+		}
+		stop_load
+		scorch_info "$prof"
+		smp=$(counter samples) lost=$(counter lost) shed=$(counter stack_copies_shed) ex=$(counter execs)
+		rootp=$(pct "$(counter user_stacks_root)" "$(counter user_stacks)")
+		name="scorch -a -g $v"
+	fi
+	lp=$(pct "$lost" "$((smp + lost))")
+	printf '%-26s %9s %8s %7s%% %12s %8s %8s\n' "$name" "$smp" "$lost" "$lp" "$shed" "$ex" "$rootp"
+	R[lostc:$v]="$lost ($lp%)"
+	rm -f "$prof"
+done
+echo
+echo "no copy = samples sent without their stack copy because the ring buffer was more than 3/4 full"
+echo "  (stack_copies_shed: kept, with the frame-pointer walk, rather than lost). execs = execs seen."
 
 # ---------------------------------------------------------------------------------------
 # 3. recorder CPU per 1,000 samples on fixedwork
@@ -595,7 +717,9 @@ echo
 echo "| | scorch -g auto | scorch -g copy | scorch -g dwarf | scorch -g dwarf,65536 | scorch -g fp | perf -g | perf --call-graph dwarf |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 echo "| clang deep stacks: root % (profile) | ${R[root:auto]:--} | - | ${R[root:dwarf]:--} | ${R[root:dwarf,65536]:--} | - | - | ${R[root:perf-dwarf]:--} |"
+echo "| clang, $LONG_FUNCS functions: root % | ${R[rootl:auto]:--} | - | - | - | - | - | ${R[rootl:perf-dwarf]:--} |"
 echo "| -a, 2 CPUs busy + forks: lost (%) | ${R[lost:auto]:--} | ${R[lost:copy]:--} | ${R[lost:dwarf]:--} | - | - | - | ${R[lost:perf-dwarf]:--} |"
+echo "| -a, compile loop: lost (%) | ${R[lostc:auto]:--} | - | - | - | - | - | ${R[lostc:perf-dwarf]:--} |"
 echo "| fixedwork: recorder CPU ms / 1000 samples | ${R[cpu:auto]:--} | ${R[cpu:copy]:--} | - | - | ${R[cpu:fp]:--} | ${R[cpu:perf-fp]:--} | ${R[cpu:perf-dwarf]:--} |"
 echo "| fixedwork: slowdown (elapsed, CPU) | ${R[slow:auto]:--} | ${R[slow:copy]:--} | - | - | ${R[slow:fp]:--} | ${R[slow:perf-fp]:--} | ${R[slow:perf-dwarf]:--} |"
 echo "| BPF on_sample (deep 40, -p) | ${R[bpf:auto]:--} | ${R[bpf:copy]:--} | ${R[bpf:dwarf]:--} | - | ${R[bpf:fp]:--} | n/a | n/a |"

@@ -362,7 +362,9 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	for (cpu = 0; cpu < MAX_CPUS; cpu++)
 		s->nr_cpus += online[cpu];
 	rb_bytes = opts->ringbuf_bytes ? sampler__round_ringbuf(opts->ringbuf_bytes)
-				       : sampler__default_ringbuf(s->nr_cpus, opts->freq, opts->stack_bytes);
+				       : sampler__default_ringbuf(s->nr_cpus, opts->freq,
+								  opts->uw_rows ? opts->stack_bytes / 4
+										: opts->stack_bytes);
 	s->rb_bytes = rb_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;

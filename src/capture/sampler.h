@@ -116,7 +116,9 @@ size_t sampler__ringbuf_bytes(const struct sampler *s);
 /*
  * The default size of the samples ring buffer: half a second of samples of every CPU at the full
  * rate, freq * nr_cpus * (SAMPLER_SAMPLE_BUDGET + stack_bytes) / 2, within [4 MiB, 256 MiB], rounded up
- * to a power of two.
+ * to a power of two. The sampler passes a quarter of its stack copy's size when it unwinds in the
+ * kernel (-g auto): most samples then carry no copy, and those that would find the buffer more than
+ * 3/4 full go without (sampler_opts.shed_copies).
  */
 size_t sampler__default_ringbuf(int nr_cpus, uint32_t freq, uint32_t stack_bytes);
 /* 'bytes' rounded up to a power of two within [SAMPLER_RINGBUF_MIN, SAMPLER_RINGBUF_MAX]. */
