@@ -11,7 +11,7 @@
 # It creates a throw-away cluster in a temporary directory (as user postgres, on a Unix socket only),
 # fills it with `pgbench -i`, starts one pgbench load, then records the postmaster and its backends
 # for SECONDS_EACH seconds with each profiler in turn, under the same load:
-#   scorch record -F HZ -p PIDS            (default call graph: DWARF unwinding while recording)
+#   scorch record -F HZ -p PIDS            (default call graph: -g auto, unwound in the kernel)
 #   perf record -e cpu-clock -F HZ --call-graph dwarf -p PIDS
 # and prints, per profiler: samples, samples lost, the share of samples whose stack reaches
 # __libc_start_main (the root of every postgres process), profile file size, bytes per sample and
@@ -115,7 +115,7 @@ p_size=$(stat -c %s "$WORK/p.data")
 
 tps=$(awk '/^tps/ { print $3; exit }' "$WORK/pgbench.out" 2>/dev/null)
 echo
-echo "PostgreSQL under pgbench (-c $CLIENTS), $SECONDS_EACH s at $HZ Hz each, DWARF call graphs"
+echo "PostgreSQL under pgbench (-c $CLIENTS), $SECONDS_EACH s at $HZ Hz each, scorch -g auto, perf --call-graph dwarf"
 printf '%-8s %9s %7s %12s %12s %10s %12s\n' profiler samples lost "root reach" "file size" bytes/smp "report (s)"
 printf '%-8s %9d %7s %11s%% %12d %10.0f %12s\n' scorch "$s_samples" "${s_lost:-0}" "$s_root" "$s_size" \
 	"$(echo "$s_size / ($s_samples + 0.001)" | bc -l)" "$s_time"
