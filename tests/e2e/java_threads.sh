@@ -42,7 +42,8 @@ awk '{ split($1, f, ";"); r[f[1]] += $NF } END { for (k in r) print r[k], k }' "
 kwalk=$(counter "$p" unwind_kernel_walk)
 trunc=$(counter "$p" unwind_truncated)
 shed=$(counter "$p" stack_copies_shed)
-note "unwind_kernel_walk $kwalk, unwind_truncated $trunc, stack_copies_shed $shed"
+failed=$("$SCORCH" info -i "$p" | awk '$1 ~ /^unwind_failed:/ { printf "%s=%s ", $1, $2 }')
+note "unwind_kernel_walk $kwalk, unwind_truncated $trunc, stack_copies_shed $shed, ${failed:-no unwind_failed counters}"
 awk '/(^|;)start_thread;/ && !/^__clone3;start_thread;/' "$TMP/java.folded" | sort -t' ' -k2 -nr | head -3 |
 	cut -c1-240 | sed 's/^/    not rooted: /' >&2
 [ "$threads" -ge 100 ] || fail "only $threads samples reach start_thread"
