@@ -27,6 +27,9 @@
  *                                              (launcher.c)
  *   SCORCH_TEST_RELEASE_DELAY_MS        N      the launcher holds the command this long before its
  *                                              release, for a signal to land meanwhile
+ *   SCORCH_TEST_FINISH_UNREAD_MS        N      at the end of a recording, sampling goes on this long
+ *                                              and then nothing more is read: what the ring buffer
+ *                                              holds is counted unread (capture__finish)
  *
  * A flag is set by any value but "" and "0"; N is a decimal number (no sign, no suffix, fits 64 bits).
  */
@@ -47,6 +50,7 @@ enum testhook {
 	TESTHOOK_MAX_THREADS,
 	TESTHOOK_LAUNCH_SPIN_MS,
 	TESTHOOK_RELEASE_DELAY_MS,
+	TESTHOOK_FINISH_UNREAD_MS,
 	TESTHOOK__NR
 };
 

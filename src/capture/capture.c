@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
+#include "clock.h"
 #include "log.h"
+#include "testhooks.h"
 #include "uwload.h"
 
 int capture__on_sample(void *ctx, const struct sampler_record *r)
@@ -153,6 +156,28 @@ int capture__poll(struct capture *c, int timeout_ms)
 		pr_err("out of memory");
 		c->err = err;
 	}
+	return err;
+}
+
+int capture__finish(struct capture *c, uint64_t budget_ns)
+{
+	uint64_t until = clock__mono_ns() + budget_ns, ms = testhooks__num(TESTHOOK_FINISH_UNREAD_MS);
+	int err;
+
+	if (ms) {
+		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		sampler__stop(c->smp);
+		c->unread = sampler__discard(c->smp);
+		return 0;
+	}
+	sampler__stop(c->smp);
+	do
+		err = capture__poll(c, 0);
+	while (!err && !sampler__empty(c->smp) && clock__mono_ns() < until);
+	if (!err && !sampler__empty(c->smp))
+		c->unread = sampler__discard(c->smp);
 	return err;
 }
 

@@ -27,12 +27,18 @@ struct capture {
 	int tables;           /* user stacks are unwound in the kernel from tables (-g auto) */
 	uint32_t stack_need;  /* the most user stack a whole copy would have taken, over the samples
 			       * whose copy was not cut short (struct scorch_sample stack_need); 0: none */
+	uint64_t unread;      /* samples still in the ring buffer when capture__finish() gave up */
 };
 
 int capture__open(struct capture *c, struct profile *p, const struct sampler_opts *so,
 		  const struct recorder_opts *ro);
 int capture__add_target(struct capture *c, uint32_t pid);
 int capture__poll(struct capture *c, int timeout_ms);
+/*
+ * Stop sampling and read what the ring buffer holds, for at most budget_ns; the samples left then
+ * are counted in c->unread (a recorder far behind, on a busy machine), never dropped unsaid.
+ */
+int capture__finish(struct capture *c, uint64_t budget_ns);
 void capture__close(struct capture *c);
 
 /* The sampler callback: 'ctx' is a struct capture. */

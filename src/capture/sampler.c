@@ -42,6 +42,7 @@ struct sampler {
 	void *fn_ctx;
 	int fn_ret;
 	uint64_t consume_until; /* CLOCK_MONOTONIC ns at which a poll stops reading samples */
+	int empty;              /* the last poll read the ring buffer to its end */
 	uint64_t bad_records;
 	uint64_t records, record_bytes; /* well-formed sample records read, and their bytes */
 	size_t rb_bytes;                /* size of the samples ring buffer */
@@ -492,8 +493,11 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
 	if (err >= 0 && s->erb)
 		err = ring_buffer__consume(s->erb);
 	s->consume_until = clock__mono_ns() + CONSUME_BUDGET_NS;
-	if (err >= 0 && !s->fn_ret)
+	s->empty = 0;
+	if (err >= 0 && !s->fn_ret) {
 		err = ring_buffer__consume(s->rb);
+		s->empty = err >= 0;
+	}
 	if (s->fn_ret)
 		return s->fn_ret;
 	if (err == -EINTR || err == -EAGAIN) /* -EAGAIN: the budget ran out, the rest is read next time */
@@ -501,6 +505,42 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
 	if (err < 0)
 		pr_err("cannot read the BPF ring buffer: %s", strerror(-err));
 	return err < 0 ? err : 0;
+}
+
+void sampler__stop(struct sampler *s)
+{
+	int cpu;
+
+	if (!s->links)
+		return;
+	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
+		bpf_link__destroy(s->links[cpu]);
+		s->links[cpu] = NULL;
+	}
+}
+
+int sampler__empty(const struct sampler *s)
+{
+	return s->empty;
+}
+
+static int count_record(void *ctx, void *data, size_t size)
+{
+	(void)data, (void)size;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+uint64_t sampler__discard(struct sampler *s)
+{
+	uint64_t n = 0;
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), count_record, &n, NULL);
+
+	if (!rb)
+		return 0;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return n;
 }
 
 int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX])

@@ -94,6 +94,12 @@ int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx);
  * with a debug message when they cannot be loaded or attached.
  */
 int sampler__has_events(const struct sampler *s);
+/* Sample no more: the perf events' programs detached (the ring buffer is then read to its end). */
+void sampler__stop(struct sampler *s);
+/* Whether the last sampler__poll() read the samples ring buffer to its end. */
+int sampler__empty(const struct sampler *s);
+/* Consume what the samples ring buffer still holds without reading it: how many records that was. */
+uint64_t sampler__discard(struct sampler *s);
 /* Totals of the BPF counters (enum scorch_counter) over all CPUs. */
 int sampler__counters(struct sampler *s, uint64_t out[SCORCH_CNT_MAX]);
 /* "cpu-clock" or "cycles": what is being sampled. Borrowed. */

@@ -35,6 +35,8 @@
 #define MAX_PIDS 1024
 #define MAX_DEBUG_DIRS 32
 #define POLL_MS 100
+/* At the end, the most time spent reading what the ring buffer still holds. */
+#define FINISH_NS (3 * 1000 * 1000 * 1000ULL)
 #define FLUSH_NS 1000000000ULL
 /* After a stop signal, how long a launched command gets to exit before the file is finished. */
 #define CHILD_GRACE_NS 1000000000ULL
@@ -519,7 +521,8 @@ static int store_counters(struct session *ss)
 	if (sampler__counters(ss->cap.smp, c))
 		return 0; /* the file still says what the recorder saw */
 	if (profile__counter_set(p, "samples", p->total) ||
-	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF]) ||
+	    profile__counter_set(p, "lost", c[SCORCH_CNT_LOST_RINGBUF] + ss->cap.unread) ||
+	    profile__counter_set(p, "lost_unread", ss->cap.unread) ||
 	    profile__counter_set(p, "children_followed", c[SCORCH_CNT_FORKS]) ||
 	    profile__counter_set(p, "children_not_followed", c[SCORCH_CNT_LOST_TARGETS]) ||
 	    profile__counter_set(p, "stack_copies_short", c[SCORCH_CNT_STACK_CUT]) ||
@@ -574,6 +577,18 @@ static void warn_lost(struct session *ss, uint64_t lost)
 {
 	size_t rb = sampler__ringbuf_bytes(ss->cap.smp);
 	double share = 100.0 * (double)lost / (double)(lost + ss->prof.total);
+	uint64_t unread = ss->cap.unread;
+
+	if (unread) {
+		pr_warn("%" PRIu64 " samples were still in the ring buffer when the recording ended, and the "
+			"recorder could not read them within %.0f s (lost_unread): it was behind; record "
+			"with a lower -F, fewer processes, or on a less busy machine",
+			unread, (double)FINISH_NS / 1e9);
+		lost -= unread;
+		if (!lost)
+			return;
+		share = 100.0 * (double)lost / (double)(lost + unread + ss->prof.total);
+	}
 
 	if (share <= 1.0) {
 		pr_warn("%" PRIu64 " samples (%.2f%%) were lost because the ring buffer was full", lost,
@@ -863,8 +878,8 @@ int cmd_record(int argc, char **argv)
 	}
 	if (show_status)
 		status_line(&ss, 0, 1);
-	/* Whatever is still in the ring buffer belongs to this recording. */
-	err = capture__poll(&ss.cap, 0);
+	/* Whatever is still in the ring buffer belongs to this recording: read it, within reason. */
+	err = capture__finish(&ss.cap, FINISH_NS);
 	if (err)
 		goto out;
 	/* JIT code recorded unnamed: the perf maps as they are now (a JVM writes its map at exit). */

@@ -28,6 +28,20 @@ note "-g copy: shed $shed, lost $(counter "$TMP/c.prof" lost), kept $(counter "$
 grep -Eq "[0-9]+ samples \([0-9.]+%\) went without their stack copy because the ring buffer \(64 KiB\) was more than 3/4 full \(stack_copies_shed\): they kept the frame-pointer walk; a larger --buffer-size keeps the copies" "$TMP/err" ||
 	fail "no message naming the copies left out"
 
+# What the ring buffer still holds when the recording ends is read; what the recorder cannot read in
+# time is counted (lost_unread, in lost) and named, never dropped unsaid. The test hook keeps sampling
+# 300 ms past the end and then reads nothing, as a recorder far behind would.
+SCORCH_TEST_FINISH_UNREAD_MS=300 "$SCORCH" record -F 999 -d 0.5 -o "$TMP/u.prof" -- "$WL/demo" 3 2>"$TMP/err" >/dev/null ||
+	{ cat "$TMP/err" >&2; fail "record with samples left unread failed"; }
+unread=$(counter "$TMP/u.prof" lost_unread)
+note "unread at the end: $unread, lost $(counter "$TMP/u.prof" lost)"
+[ "$unread" -gt 0 ] || fail "300 ms of samples left in the ring buffer counted no lost_unread"
+[ "$(counter "$TMP/u.prof" lost)" -ge "$unread" ] || fail "lost_unread is not in lost"
+grep -Eq "^scorch: warning: $unread samples were still in the ring buffer when the recording ended" "$TMP/err" ||
+	fail "no message naming the samples left unread"
+# Without the hook nothing is left: the -g copy recording above read its ring buffer to the end.
+[ "$(counter "$TMP/c.prof" lost_unread)" = 0 ] || fail "-g copy left samples unread at the end"
+
 # A size is rounded up to a power of two.
 "$SCORCH" record -v -F 99 -d 0.3 -m 100K -o "$TMP/r.prof" -- "$WL/demo" 1 2>"$TMP/err" >/dev/null || fail "record -m 100K failed"
 grep -q "ring buffer 128 KiB" "$TMP/err" || fail "-m 100K did not give a 128 KiB ring buffer"
