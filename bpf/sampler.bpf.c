@@ -55,6 +55,11 @@ struct sample_buf {
 
 _Static_assert(2 * STACK_BYTES + SCORCH_REGS_BYTES <= DATA_OFF_MAX, "data[] offsets fit DATA_OFF_MAX");
 
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __ksym __weak;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* resized by user space to the number of possible CPUs */
@@ -123,6 +128,41 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scorch_uw_proc);
 } uw_procs SEC(".maps");
+
+/* The tables by file, for mappings no process entry has yet (scorch_abi.h, struct scorch_uw_file). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SCORCH_UW_FILES);
+	__type(key, struct scorch_uw_file_key);
+	__type(value, struct scorch_uw_file);
+} uw_files SEC(".maps");
+
+/*
+ * For a process without an entry (exec'd a moment ago): its executable mappings found by their file,
+ * one bpf_find_vma per sample (a second one in the same interrupt finds the mmap lock's release still
+ * pending), kept here for its next samples, so that the walk goes one file further each time. Per CPU:
+ * a sample's program is the only writer of its CPU's copy.
+ */
+#define UW_VMS 8
+#define UW_LOOKS 4 /* bpf_find_vma calls per sample, at most */
+
+struct uw_vcache {
+	__u32 nr;
+	__u32 pad;
+	struct scorch_uw_map maps[UW_VMS];
+};
+
+struct uw_vcache_key {
+	__u32 tgid, exec_seq;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct uw_vcache_key);
+	__type(value, struct uw_vcache);
+} uw_vcache SEC(".maps");
 
 /* Children of targets forked while recording that have not exec'd since: child tgid -> parent tgid. */
 struct {
@@ -269,11 +309,15 @@ static __always_inline __u32 stack_need(__u64 sp)
 
 /* The state of one in-kernel unwind: the registers of the frame being left, and where frames go. */
 struct uw_walk {
-	struct scorch_uw_proc *proc;
+	struct scorch_uw_proc *proc; /* NULL: none, or not of this exec */
 	__u64 *ips;
 	__u64 pc, sp, bp;
 	__u32 n;      /* frames in ips[] */
 	__s32 status; /* 0 going on, 1 at the root, 2 at the depth cap, < 0: -(the fallback counter) */
+	struct uw_vcache *vc;    /* without an entry: the mappings found by their file */
+	struct scorch_uw_map vm; /* what bpf_find_vma found (vm.end 0: nothing) */
+	int looked;              /* bpf_find_vma calls for this sample */
+	int by_file;             /* a mapping was found by its file */
 };
 
 /*
@@ -307,11 +351,14 @@ static long uw_map_step(__u32 i, struct uw_map_search *q)
 	return 0;
 }
 
-/* The mapping with a table that holds addr, or NULL. */
+/* The mapping of p's entry with a table that holds addr, or NULL. */
 static __always_inline struct scorch_uw_map *uw_find_map(struct scorch_uw_proc *p, __u64 addr)
 {
-	struct uw_map_search q = { .proc = p, .addr = addr, .hi = p->nr, .found = -1 };
+	struct uw_map_search q = { .proc = p, .addr = addr, .found = -1 };
 
+	if (!p)
+		return NULL;
+	q.hi = p->nr;
 	if (q.hi > SCORCH_UW_MAPS)
 		return NULL;
 	bpf_loop(8, uw_map_step, &q, 0); /* 2^8 > SCORCH_UW_MAPS */
@@ -366,6 +413,93 @@ static __always_inline struct scorch_uw_row *uw_find_row(__u32 table, __u32 nr, 
 	return bpf_map_lookup_elem(rows, &k);
 }
 
+#define VM_EXEC_ 0x4 /* include/linux/mm.h */
+
+/* struct inode's change time before 6.11 (__i_ctime from 6.6, i_ctime before). */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___v65 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, struct scorch_uw_file_key *k)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		k->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* 6.13's multigrain timestamps keep a flag in the top bits (I_CTIME_QUERIED) */
+		k->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec) & ((1u << 30) - 1);
+	} else if (bpf_core_field_exists(((struct inode___v66 *)inode)->__i_ctime)) {
+		struct inode___v66 *i = (void *)inode;
+
+		k->ctime_sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___v65 *i = (void *)inode;
+
+		k->ctime_sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+}
+
+/* bpf_find_vma's callback: the executable file mapping found, if its file has a table. */
+static long uw_vma_found(struct task_struct *task, struct vm_area_struct *vma, struct uw_walk *w)
+{
+	struct scorch_uw_file_key k = {};
+	struct scorch_uw_file *f;
+	struct inode *inode;
+
+	if (!(vma->vm_flags & VM_EXEC_) || !vma->vm_file)
+		return 0;
+	inode = vma->vm_file->f_inode;
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	inode_ctime(inode, &k);
+	f = bpf_map_lookup_elem(&uw_files, &k);
+	if (!f)
+		return 0;
+	w->vm.start = vma->vm_start;
+	w->vm.end = vma->vm_end;
+	w->vm.bias = vma->vm_start - (vma->vm_pgoff << 12) - f->adj;
+	w->vm.table = f->table;
+	w->vm.nr = f->nr;
+	return 0;
+}
+
+/*
+ * The mapping that holds addr: from the process's entry; without one, from the mappings found by their
+ * file, looking one more up (and keeping it) when there is none yet.
+ */
+static __always_inline struct scorch_uw_map *uw_map_of(struct uw_walk *w, __u64 addr)
+{
+	struct scorch_uw_map *m = uw_find_map(w->proc, addr);
+	struct uw_vcache *c = w->vc;
+	__u32 i, slot;
+
+	if (m || !c)
+		return m;
+	w->by_file = 1;
+	for (i = 0; i < UW_VMS; i++)
+		if (i < c->nr && addr >= c->maps[i].start && addr < c->maps[i].end)
+			return &c->maps[i];
+	if (w->looked >= UW_LOOKS)
+		return NULL;
+	w->looked++;
+	w->vm.end = 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, uw_vma_found, w, 0)) {
+		w->looked = UW_LOOKS; /* the mmap lock's release still pending (-EBUSY): no more now */
+		return NULL;
+	}
+	if (addr < w->vm.start || addr >= w->vm.end)
+		return NULL;
+	slot = c->nr;
+	if (slot < UW_VMS) {
+		c->maps[slot & (UW_VMS - 1)] = w->vm;
+		c->nr = slot + 1;
+	}
+	return &w->vm;
+}
+
 /* One frame: from the frame at w->pc to its caller's. bpf_loop's callback: 1 stops the loop. */
 static long uw_step(__u32 i, struct uw_walk *w)
 {
@@ -376,9 +510,9 @@ static long uw_step(__u32 i, struct uw_walk *w)
 
 	/* A caller's pc is a return address: the call is the byte before it. */
 	addr = w->n > 1 ? w->pc - 1 : w->pc;
-	m = uw_find_map(w->proc, addr);
+	m = uw_map_of(w, addr);
 	if (!m) {
-		w->status = -SCORCH_CNT_UW_NO_TABLE;
+		w->status = w->proc ? -SCORCH_CNT_UW_NO_TABLE : -SCORCH_CNT_UW_NO_PROC;
 		return 1;
 	}
 	rel = addr - m->bias;
@@ -443,12 +577,14 @@ static long uw_step(__u32 i, struct uw_walk *w)
  */
 static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 *ips, const __u64 *regs)
 {
+	struct uw_vcache_key ck = { tgid, s->exec_seq };
+	static const struct uw_vcache empty;
 	__u32 *parent;
 	struct uw_walk w = {};
 
 	w.proc = bpf_map_lookup_elem(&uw_procs, &tgid);
 	if (w.proc && w.proc->exec_seq != s->exec_seq)
-		return SCORCH_CNT_UW_NO_PROC;
+		w.proc = NULL; /* the entry of the image before an exec: its files' tables may do */
 	/*
 	 * A child forked by a target while recording, that has not exec'd since ('forked'), maps what
 	 * its parent mapped then (a server's workers): its parent's tables do until user space loads its
@@ -457,8 +593,16 @@ static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 
 	 */
 	if (!w.proc && (parent = bpf_map_lookup_elem(&forked, &tgid)))
 		w.proc = bpf_map_lookup_elem(&uw_procs, parent);
-	if (!w.proc)
-		return SCORCH_CNT_UW_NO_PROC;
+	/* Without an entry, the mappings are found by their files. */
+	if (!w.proc) {
+		w.vc = bpf_map_lookup_elem(&uw_vcache, &ck);
+		if (!w.vc) {
+			bpf_map_update_elem(&uw_vcache, &ck, &empty, BPF_NOEXIST);
+			w.vc = bpf_map_lookup_elem(&uw_vcache, &ck);
+		}
+		if (!w.vc)
+			return SCORCH_CNT_UW_NO_PROC;
+	}
 	w.ips = ips;
 	w.pc = regs[SCORCH_REG_RIP];
 	w.sp = regs[SCORCH_REG_RSP];
@@ -476,6 +620,8 @@ static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 
 	}
 	s->flags |= SCORCH_SAMPLE_UNWOUND;
 	s->nr_ustack = w.n;
+	if (w.by_file)
+		count(SCORCH_CNT_UW_BY_FILE);
 	return 0;
 }
 
@@ -679,11 +825,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 /* Path components walked (leaf to root, across mounts); deeper paths are not sent. */
 #define PATH_WALK_MAX 40
 #define NAME_MAX_ 255
-
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
-				 __u64 addr) __ksym __weak;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

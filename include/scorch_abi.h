@@ -141,6 +141,7 @@ enum scorch_counter {
 	SCORCH_CNT_UW_BAD,        /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
 	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
 	SCORCH_CNT_COPY_SHED,     /* stack copies left out, the ring buffer more than half full */
+	SCORCH_CNT_UW_BY_FILE,    /* unwound in the kernel with mappings found by their file (no entry) */
 	SCORCH_CNT_MAX,
 };
 
@@ -257,5 +258,32 @@ struct scorch_uw_proc {
 };
 
 _Static_assert(sizeof(struct scorch_uw_map) == 32, "struct scorch_uw_map layout changed: update both sides");
+
+/*
+ * A file's table found by the file itself (BPF map uw_files), for addresses in no mapping of the
+ * process's entry: a process exec'd a moment ago, whose entry user space has not written yet, is
+ * unwound from its first sample when its files' tables are loaded (for another process). The BPF
+ * program finds the mapping (bpf_find_vma) and its file: key (device as the kernel encodes it,
+ * major << 20 | minor, inode, and the inode's change time, so that a file made since under a reused
+ * inode number is another); then
+ *   row pc = address - vm_start + vm_pgoff * 4096 + adj
+ * where adj = (p_vaddr - p_offset of the file's executable segment) - the table's base.
+ */
+#define SCORCH_UW_FILES 4096
+
+struct scorch_uw_file_key {
+	__u32 dev;
+	__u32 ctime_nsec;
+	__u64 ino;
+	__s64 ctime_sec;
+};
+
+struct scorch_uw_file {
+	__s64 adj;
+	__u32 table, nr; /* slot in uw_tables, and the rows of that table */
+};
+
+_Static_assert(sizeof(struct scorch_uw_file_key) == 24 && sizeof(struct scorch_uw_file) == 16,
+	       "struct scorch_uw_file layout changed: update both sides");
 
 #endif

@@ -74,6 +74,11 @@ static int set_proc(void *ctx, uint32_t pid, const struct scorch_uw_proc *p)
 	return sampler__uw_set_proc(ctx, pid, p);
 }
 
+static int set_file(void *ctx, const struct scorch_uw_file_key *k, const struct scorch_uw_file *f)
+{
+	return sampler__uw_set_file(ctx, k, f);
+}
+
 static int set_table(void *ctx, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr)
 {
 	return sampler__uw_set_table(ctx, slot, rows, nr);
@@ -105,6 +110,7 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		sink.set_table = set_table;
 		sink.drop_table = drop_table;
 		sink.set_proc = set_proc;
+		sink.set_file = set_file;
 		sink.ctx = c->smp;
 		if (recorder__enable_tables(c->rec, &sink)) {
 			pr_err("out of memory");

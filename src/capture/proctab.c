@@ -319,6 +319,12 @@ int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 		snprintf(root, sizeof(root), "/proc/%u/root", pr->pid);
 		kind = PROFILE_MAP_FILE;
 		if (fd >= 0) {
+			struct stat st;
+
+			if (fstat(fd, &st) == 0) {
+				pm->ctime_sec = st.st_ctim.tv_sec;
+				pm->ctime_nsec = (uint32_t)st.st_ctim.tv_nsec;
+			}
 			pm->elf = sandbox__open_fd(pt->sym, fd, e->path, root);
 			close(fd);
 		}

@@ -39,6 +39,8 @@ struct proctab_map {
 	int resolved;
 	uint32_t mapping;        /* profile mapping id */
 	struct sandbox_elf *elf; /* borrowed from the sandbox; NULL when the file could not be read as ELF */
+	int64_t ctime_sec;       /* the file's change time when opened (with elf), telling a file made */
+	uint32_t ctime_nsec;     /* since under a reused inode number from this one */
 };
 
 /*

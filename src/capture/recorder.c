@@ -227,7 +227,7 @@ int recorder__load_tables(struct recorder *r)
 
 		if (i && t0 - start > LOAD_TABLES_NS)
 			break;
-		if (pr && !pr->gone) {
+		if (pr && (!pr->gone || pr->maps.nr)) { /* gone: its files' tables serve the next ones */
 			err = uwload__proc(r->uw, r->procs, pr);
 			pr_debug("unwind tables of pid %u: %.1f ms", pr->pid,
 				 (double)(clock__mono_ns() - t0) / 1e6);
@@ -693,6 +693,13 @@ int recorder__flush(struct recorder *r)
 	sandbox__uw_reset(r->sym);
 	r->nr_queued = 0;
 	r->flushing = 0;
+	/*
+	 * The tables of the processes whose samples fell back, between batches too: a reader behind on a
+	 * full ring buffer unwinds batch after batch of copies, and each table loaded sooner spares the
+	 * copies of the samples to come (and, by its file, those of the next processes that map it).
+	 */
+	if (!err && r->nr_uw_want)
+		err = recorder__load_tables(r);
 	return err;
 }
 
@@ -726,7 +733,8 @@ static int store_table_counters(struct recorder *r)
 	    profile__counter_set(r->p, "unwind_table_rows_no_room", st.rows_no_room) ||
 	    profile__counter_set(r->p, "unwind_table_rows_peak", st.rows_peak) ||
 	    profile__counter_set(r->p, "unwind_table_procs", st.procs) ||
-	    profile__counter_set(r->p, "unwind_table_maps_left_out", st.maps_left_out))
+	    profile__counter_set(r->p, "unwind_table_maps_left_out", st.maps_left_out) ||
+	    profile__counter_set(r->p, "unwind_table_files_keyed", st.files_keyed))
 		return -ENOMEM;
 	return uwload__each_file(r->uw, count_table_file, r);
 }

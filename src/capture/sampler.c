@@ -648,6 +648,18 @@ int sampler__uw_drop_table(struct sampler *s, uint32_t slot)
 												   : 0;
 }
 
+int sampler__uw_set_file(struct sampler *s, const struct scorch_uw_file_key *k,
+			 const struct scorch_uw_file *f)
+{
+	int fd = bpf_map__fd(s->skel->maps.uw_files);
+
+	if (!s->uw_rows)
+		return -ENOTSUP;
+	if (!f)
+		return bpf_map_delete_elem(fd, k) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, k, f, BPF_ANY) ? -errno : 0;
+}
+
 int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p)
 {
 	int fd = bpf_map__fd(s->skel->maps.uw_procs);

@@ -141,6 +141,9 @@ uint32_t sampler__uw_rows(const struct sampler *s);
 int sampler__uw_set_table(struct sampler *s, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr);
 int sampler__uw_drop_table(struct sampler *s, uint32_t slot);
 int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p);
+/* Make a table findable by its file (f NULL: no more). */
+int sampler__uw_set_file(struct sampler *s, const struct scorch_uw_file_key *k,
+			 const struct scorch_uw_file *f);
 
 /*
  * Check, without loading anything, whether this process may record: returns 0, or logs what is

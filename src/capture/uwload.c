@@ -30,6 +30,10 @@ struct uw_file {
 	int loaded;
 	uint32_t need; /* rows it takes, once known (0: not built yet) */
 	int no_room;   /* counted in tables_no_room */
+	int keyed;     /* findable by its file in the BPF map (key, adj) */
+	int key_bad;   /* never: two mappings needed two adjustments */
+	struct scorch_uw_file_key key;
+	int64_t adj;
 };
 
 /* What a process's entry was written from. */
@@ -108,6 +112,9 @@ static int evict_one(struct uwload *u)
 	}
 	if (!lru)
 		return 0;
+	if (lru->keyed)
+		u->sink.set_file(u->sink.ctx, &lru->key, NULL);
+	lru->keyed = 0;
 	u->sink.drop_table(u->sink.ctx, lru->slot);
 	u->free_slots[u->nr_free++] = lru->slot;
 	u->st.rows -= lru->nr;
@@ -215,6 +222,35 @@ static struct uw_file *file_of(struct uwload *u, const struct procmaps_entry *e,
 }
 
 /*
+ * Make f's loaded table findable by its file (opened for mapping pm, whose change time it took), mapped
+ * with row pc = address - start + offset + adj. Best effort: without it, process entries alone find the
+ * table.
+ */
+static void key_file(struct uwload *u, struct uw_file *f, const struct proctab_map *pm, int64_t adj)
+{
+	struct scorch_uw_file v = { adj, f->slot, f->nr };
+
+	if (!u->sink.set_file || f->key_bad || (f->keyed && f->adj == adj) || !pm->ctime_sec)
+		return;
+	if (f->keyed) { /* another adjustment for another mapping: the entries tell them apart */
+		u->sink.set_file(u->sink.ctx, &f->key, NULL);
+		f->keyed = 0;
+		f->key_bad = 1;
+		return;
+	}
+	memset(&f->key, 0, sizeof(f->key));
+	f->key.dev = f->dev_major << 20 | f->dev_minor; /* the kernel's MKDEV() */
+	f->key.ino = f->ino;
+	f->key.ctime_sec = pm->ctime_sec;
+	f->key.ctime_nsec = pm->ctime_nsec;
+	if (u->sink.set_file(u->sink.ctx, &f->key, &v) == 0) {
+		f->keyed = 1;
+		f->adj = adj;
+		u->st.files_keyed++;
+	}
+}
+
+/*
  * Which executable mappings get a table: a file's (a path, an inode), and the vDSO's. Every process
  * of this kernel maps the same vDSO as ours, which the sandbox holds (as proctab.c names it).
  */
@@ -311,6 +347,8 @@ int uwload__proc(struct uwload *u, struct proctab *pt, struct proctab_proc *pr)
 		m->bias = e->start - vaddr + f->base;
 		m->table = f->slot;
 		m->nr = f->nr;
+		if (kind == MAP_FILE)
+			key_file(u, f, &pr->pm[i], (int64_t)(vaddr - e->offset - f->base));
 	}
 	for (; !err && i < pr->maps.nr; i++)
 		if (map_kind(&pr->maps.entries[i]) != MAP_NONE)

@@ -16,6 +16,11 @@
  * that does not fit waits until that many rows can be had; meanwhile its mappings are left out, and
  * the BPF walk falls back to the stack copy there.
  *
+ * A loaded table is also made findable by its file (device, inode and change time, from
+ * /proc/PID/map_files), so that the BPF walk uses it in a process whose entry is not written yet: one
+ * exec'd a moment ago (a build's compilers), or a mapping made since the entry. A file whose executable
+ * mappings need two different adjustments is left to the process entries.
+ *
  * The BPF side is behind struct uwload_sink, so the loader is tested without BPF (tests/unit).
  * Ownership: the loader borrows the sandbox and the processes it is given.
  * Functions returning int return 0 or a negative errno: only -ENOMEM is fatal.
@@ -38,6 +43,8 @@ struct uwload_sink {
 	int (*drop_table)(void *ctx, uint32_t slot);
 	/* Replace the process's entry (p->nr 0: delete it). */
 	int (*set_proc)(void *ctx, uint32_t pid, const struct scorch_uw_proc *p);
+	/* Make a loaded table findable by its file (f NULL: no more). Optional: NULL for none. */
+	int (*set_file)(void *ctx, const struct scorch_uw_file_key *k, const struct scorch_uw_file *f);
 	void *ctx;
 };
 
@@ -51,6 +58,7 @@ struct uwload_stats {
 	uint64_t rows_peak;      /* the most rows loaded at once */
 	uint64_t procs;          /* process entries written */
 	uint64_t maps_left_out;  /* executable mappings beyond SCORCH_UW_MAPS in a process */
+	uint64_t files_keyed;    /* tables made findable by their file (set_file) */
 };
 
 struct uwload;

@@ -534,6 +534,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "unwind_kernel", c[SCORCH_CNT_UW_DONE]) ||
 	    profile__counter_set(p, "unwind_kernel_depth_cap", c[SCORCH_CNT_UW_DEPTH]) ||
 	    profile__counter_set(p, "stack_copies_shed", c[SCORCH_CNT_COPY_SHED]) ||
+	    profile__counter_set(p, "unwind_kernel_by_file", c[SCORCH_CNT_UW_BY_FILE]) ||
 	    profile__counter_set(p, "unwind_fallback",
 				 c[SCORCH_CNT_UW_NO_PROC] + c[SCORCH_CNT_UW_NO_TABLE] +
 					 c[SCORCH_CNT_UW_UNKNOWN] + c[SCORCH_CNT_UW_READ] +

@@ -84,4 +84,18 @@ note "forker: $children workers, $tables tables; $k samples unwound in the kerne
 [ "$tables" -lt "$children" ] || fail "$tables tables for $children workers: not shared"
 [ "$k" -gt "$fb" ] || fail "the workers' samples fell back ($fb) more than they were unwound in the kernel ($k)"
 [ "$w" -ge 50 ] || fail "only $w complete stacks in the workers"
+
+# Processes exec'd one after another, each too short-lived to get an entry of its own in time (a
+# build's compilers): once one of them had its files' tables loaded, the next ones are unwound with
+# the tables found by their files (device, inode, change time) from their first samples.
+"$SCORCH" record -q -F 999 -o "$TMP/exec.prof" -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do "$1" 0.15 40 >/dev/null; done' sh "$WL/deep" ||
+	fail "record of the exec loop failed"
+keyed=$(counter "$TMP/exec.prof" unwind_table_files_keyed)
+byfile=$(counter "$TMP/exec.prof" unwind_kernel_by_file)
+k=$(counter "$TMP/exec.prof" unwind_kernel)
+c=$(matching "$TMP/exec.prof" "^_start;__libc_start_main.*;main;descend;.*deep_leaf")
+note "exec loop: $keyed files keyed, $byfile of $k stacks unwound in the kernel by their files, $c complete"
+[ "$keyed" -ge 2 ] || fail "only $keyed files made findable by their file"
+[ "$byfile" -gt 0 ] || fail "no stack was unwound with tables found by their files"
+[ "$byfile" -le "$k" ] || fail "$byfile stacks by file, more than the $k unwound in the kernel"
 exit 0

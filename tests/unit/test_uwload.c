@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +36,31 @@ struct fixture {
 	uint32_t table_nr[SCORCH_UW_TABLES];
 	struct scorch_uw_proc last; /* the last entry written */
 	uint32_t last_pid, writes, deletes;
+	/* the tables made findable by their file, by slot */
+	int keyed[SCORCH_UW_TABLES];
+	struct scorch_uw_file_key keys[SCORCH_UW_TABLES];
+	struct scorch_uw_file kv[SCORCH_UW_TABLES];
 };
+
+static int set_file(void *ctx, const struct scorch_uw_file_key *k, const struct scorch_uw_file *v)
+{
+	struct fixture *f = ctx;
+	uint32_t i;
+
+	if (v) {
+		assert_true(v->table < SCORCH_UW_TABLES);
+		assert_non_null(f->tables[v->table]); /* keyed once loaded */
+		assert_int_equal(f->table_nr[v->table], v->nr);
+		f->keyed[v->table] = 1;
+		f->keys[v->table] = *k;
+		f->kv[v->table] = *v;
+		return 0;
+	}
+	for (i = 0; i < SCORCH_UW_TABLES; i++)
+		if (f->keyed[i] && memcmp(&f->keys[i], k, sizeof(*k)) == 0)
+			f->keyed[i] = 0;
+	return 0;
+}
 
 static int set_table(void *ctx, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr)
 {
@@ -56,6 +81,7 @@ static int drop_table(void *ctx, uint32_t slot)
 
 	assert_true(slot < SCORCH_UW_TABLES);
 	assert_non_null(f->tables[slot]);
+	assert_false(f->keyed[slot]); /* a table is found by its file no more before its slot is emptied */
 	free(f->tables[slot]);
 	f->tables[slot] = NULL;
 	return 0;
@@ -69,6 +95,7 @@ static void drop_all(struct fixture *f)
 	for (i = 0; i < SCORCH_UW_TABLES; i++) {
 		free(f->tables[i]);
 		f->tables[i] = NULL;
+		f->keyed[i] = 0;
 	}
 }
 
@@ -117,9 +144,12 @@ static int teardown(void **state)
 
 static struct uwload *loader(struct fixture *f, uint32_t cap)
 {
-	struct uwload_sink sink = {
-		.cap = cap, .set_table = set_table, .drop_table = drop_table, .set_proc = set_proc, .ctx = f
-	};
+	struct uwload_sink sink = { .cap = cap,
+				    .set_table = set_table,
+				    .drop_table = drop_table,
+				    .set_proc = set_proc,
+				    .set_file = set_file,
+				    .ctx = f };
 	struct uwload *u = uwload__new(f->sb, &sink);
 
 	assert_non_null(u);
@@ -161,7 +191,7 @@ static void test_this_process(void **state)
 	struct uwload_stats st;
 	uint64_t fn = (uint64_t)(uintptr_t)probe_fn;
 	const struct scorch_uw_row *r;
-	int err, found = 0;
+	int err, found = 0, keyed = 0;
 	uint32_t i;
 
 	pr = proctab__get(f->pt, (uint32_t)getpid(), 0, &err);
@@ -182,6 +212,25 @@ static void test_this_process(void **state)
 		assert_true(m->nr >= 1 && m->table < SCORCH_UW_TABLES);
 		assert_int_equal(f->table_nr[m->table], m->nr);
 		assert_int_equal(uwtable__validate(f->tables[m->table], m->nr), 0);
+		if (e->path[0] == '/') {
+			/*
+			 * Every file's table is findable by the file: its device as the kernel encodes it,
+			 * inode and change time; the BPF program's row pc, address - start + offset + adj,
+			 * is the entry's, address - bias.
+			 */
+			struct stat fst;
+
+			assert_true(f->keyed[m->table]);
+			assert_int_equal(f->keys[m->table].dev, e->dev_major << 20 | e->dev_minor);
+			assert_int_equal(f->keys[m->table].ino, e->inode);
+			assert_int_equal(stat(e->path, &fst), 0);
+			assert_int_equal(f->keys[m->table].ctime_sec, fst.st_ctim.tv_sec);
+			assert_int_equal(f->keys[m->table].ctime_nsec, fst.st_ctim.tv_nsec);
+			assert_int_equal(f->kv[m->table].table, m->table);
+			assert_int_equal((int64_t)(m->start - e->offset) - f->kv[m->table].adj,
+					 (int64_t)m->bias);
+			keyed++;
+		}
 		if (fn >= m->start && fn < m->end) {
 			/* Function entry: the CFA is SP + 8, the return address just pushed. */
 			r = row_of(f, m, fn);
@@ -192,6 +241,7 @@ static void test_this_process(void **state)
 		}
 	}
 	assert_true(found);
+	assert_true(keyed >= 2);
 	/* Nothing changed: nothing is written again. */
 	assert_int_equal(uwload__proc(u, f->pt, pr), 0);
 	assert_int_equal(f->writes, 1);
