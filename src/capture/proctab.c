@@ -340,8 +340,13 @@ int proctab__resolve(struct proctab *pt, struct proctab_proc *pr, size_t i)
 		profile__intern_mapping_cstr(pt->p, name, pm->elf ? sandbox__build_id(pm->elf) : "", kind);
 	if (pm->mapping == PROFILE_NONE)
 		return -ENOMEM;
-	/* The unwinding service may now read the file. */
-	return pr->uw_sent && kind == PROFILE_MAP_FILE ? send_maps(pt, pr) : 0;
+	/* The unwinding service may now read the file (out of descriptors, it unwinds without it). */
+	if (pr->uw_sent && kind == PROFILE_MAP_FILE) {
+		int err = send_maps(pt, pr);
+
+		return err == -ENOMEM ? err : 0;
+	}
+	return 0;
 }
 
 int proctab__uw_need(void *ctx, uint32_t pid, uint64_t addr)
