@@ -45,13 +45,15 @@ struct sampler_record {
 	const struct scorch_sample *hdr;
 	const uint64_t *kstack; /* hdr->nr_kstack addresses, leaf first */
 	const uint64_t *ustack; /* hdr->nr_ustack addresses, leaf first */
+	const struct scorch_py_frame *py; /* hdr->nr_py Python frames, innermost first */
 	const uint64_t *regs;   /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
 	const uint8_t *stack;   /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
 };
 
 /*
  * Take apart the record 'data' of 'size' bytes, 8-byte aligned, as the ring buffer gives it. Returns 0,
- * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK, a stack copy
+ * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK (Python frames:
+ * SCORCH_PY_MAX_FRAMES), a stack copy
  * without registers, or its parts not adding up to exactly 'size' bytes.
  */
 int sampler__parse_record(const void *data, size_t size, struct sampler_record *out);
@@ -132,6 +134,9 @@ uint32_t sampler__uw_rows(const struct sampler *s);
 int sampler__uw_set_table(struct sampler *s, uint32_t slot, const struct scorch_uw_row *rows, uint32_t nr);
 int sampler__uw_drop_table(struct sampler *s, uint32_t slot);
 int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw_proc *p);
+
+/* Walk the Python frames of process 'pid' as 'p' says (scorch_abi.h); NULL: stop. 0 or a negative errno. */
+int sampler__py_set_proc(struct sampler *s, uint32_t pid, const struct scorch_py_proc *p);
 
 /*
  * Check, without loading anything, whether this process may record: returns 0, or logs what is
