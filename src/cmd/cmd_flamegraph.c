@@ -23,7 +23,7 @@ const struct opts_entry flamegraph_options[] = {
 	OPTS_DOUBLE(0, "min-width", "PX", "leave out frames narrower than PX pixels (default 0.1)",
 		    struct read_cmd_opts, min_width, 0, 1000, 0),
 	OPTS_FLAG(0, "icicle", "root at the top", struct read_cmd_opts, icicle),
-	OPTS_CHOICE(0, "colors", "SCHEME", "kind (user, kernel, inlined, JIT) or module (default kind)",
+	OPTS_CHOICE(0, "colors", "SCHEME", "kind (user, kernel, inlined, JIT, Python) or module (default kind)",
 		    struct read_cmd_opts, colors, color_names, "colour scheme"),
 	READ_CMD_OPT_BY("function, line or module (default function)"),
 	OPTS_INCLUDE(read_cmd_id_filters, NULL),
