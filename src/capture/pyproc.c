@@ -275,7 +275,8 @@ static int probe_file(struct pyproc *pp, struct pyp *y, const struct proctab_pro
 	}
 	if (minor >= 13) {
 		if (read_mem(y, runtime, dbg, sizeof(dbg)) || pyframes__layout_debug(dbg, sizeof(dbg), &l)) {
-			pr_debug("pid %u: Python %u.%u without usable _Py_DebugOffsets", pr->pid, major, minor);
+			pr_debug("pid %u: Python %u.%u without usable _Py_DebugOffsets", pr->pid, major,
+				 minor);
 			goto failed;
 		}
 	} else if (pyframes__layout(major, minor, &l)) {

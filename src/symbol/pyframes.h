@@ -44,7 +44,7 @@ struct pyframes_layout {
 	/* the walk */
 	enum pyframes_kind kind;
 	enum pyframes_entry entry;
-	uint32_t entry_owner;  /* FRAME_OWNED_BY_CSTACK */
+	uint32_t entry_owner;         /* FRAME_OWNED_BY_CSTACK */
 	uint32_t runtime_interp_head; /* _PyRuntime.interpreters.head */
 	uint32_t interp_threads;      /* PyInterpreterState: first PyThreadState */
 	uint32_t tstate_next, tstate_thread_id, tstate_frame, cframe_current;
