@@ -65,7 +65,7 @@ enum scorch_reg {
 /*
  * One sample as it arrives from the ring buffer, a record of variable length, every part 8-byte aligned:
  *
- *   struct scorch_sample                 64 bytes
+ *   struct scorch_sample                 72 bytes
  *   __u64 kstack[nr_kstack]              kernel addresses, leaf first
  *   __u64 ustack[nr_ustack]              user addresses, leaf first
  *   struct scorch_py_frame py[nr_py]     Python frames, innermost first (24 bytes each)
@@ -76,7 +76,7 @@ enum scorch_reg {
  * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
  * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
  *
- * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 64 + 8 * 30 = 304 bytes (the
+ * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 72 + 8 * 30 = 312 bytes (the
  * fixed record of before, with all 127 + 127 addresses and the registers, took 2,232 + stack_size).
  * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + SCORCH_PY_FRAME_BYTES * SCORCH_PY_MAX_FRAMES +
  * stack_size.

@@ -430,10 +430,13 @@ int pyframes__line(enum pyframes_lines fmt, const uint8_t *tab, size_t len, int 
 	return 0;
 }
 
-/* Append code point 'cp' as UTF-8 (a surrogate or one out of range becomes U+FFFD). */
+/*
+ * Append code point 'cp' as UTF-8. A surrogate, one out of range, and NUL (which would end the name
+ * early in every C string that carries it) become U+FFFD.
+ */
 static size_t put_utf8(char *out, size_t room, uint32_t cp)
 {
-	if ((cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+	if (!cp || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
 		cp = 0xfffd;
 	if (cp < 0x80 && room >= 1) {
 		out[0] = (char)cp;
