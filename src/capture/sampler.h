@@ -45,9 +45,10 @@ struct sampler_record {
 	const struct scorch_sample *hdr;
 	const uint64_t *kstack; /* hdr->nr_kstack addresses, leaf first */
 	const uint64_t *ustack; /* hdr->nr_ustack addresses, leaf first */
-	const struct scorch_py_frame *py; /* hdr->nr_py Python frames, innermost first */
-	const uint64_t *regs;   /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
-	const uint8_t *stack;   /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
+	/* hdr->nr_py Python frames, innermost first */
+	const struct scorch_py_frame *py;
+	const uint64_t *regs; /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
+	const uint8_t *stack; /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
 };
 
 /*

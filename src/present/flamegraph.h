@@ -34,7 +34,7 @@
 #include <stdio.h>
 
 enum flamegraph_colors {
-	FLAMEGRAPH_COLORS_KIND,   /* warm for user code, blue kernel, aqua inlined, green JIT, purple Python */
+	FLAMEGRAPH_COLORS_KIND,   /* warm user code, blue kernel, aqua inlined, green JIT, purple Python */
 	FLAMEGRAPH_COLORS_MODULE, /* one hue per module (the 'module' of each frame) */
 };
 

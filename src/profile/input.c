@@ -18,7 +18,8 @@ struct folded_state {
 	size_t line;
 	uint32_t thread;
 	uint32_t map_folded, map_kernel, map_jit;
-	uint32_t map_python; /* made at the first Python frame (PROFILE_NONE until then) */
+	/* made at the first Python frame (PROFILE_NONE until then) */
+	uint32_t map_python;
 	uint32_t *locs; /* owned: the current line's locations, root first */
 	size_t nr_locs, cap_locs;
 };
@@ -44,8 +45,8 @@ static uint32_t frame_location(struct folded_state *s, const char *f, size_t len
 
 	if (len >= 5 && memcmp(f + len - 5, "_[py]", 5) == 0) {
 		if (s->map_python == PROFILE_NONE)
-			s->map_python = profile__intern_mapping(s->p, profile__intern_cstr(s->p, "[python]"), 0,
-								PROFILE_MAP_PYTHON);
+			s->map_python = profile__intern_mapping(s->p, profile__intern_cstr(s->p, "[python]"),
+								0, PROFILE_MAP_PYTHON);
 		if (s->map_python == PROFILE_NONE)
 			return PROFILE_NONE;
 		mapping = s->map_python;

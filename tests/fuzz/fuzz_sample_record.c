@@ -2,8 +2,8 @@
 /*
  * libFuzzer harness for the sample record parser (sampler__parse_record()): any bytes as a ring-buffer
  * record. A record taken must have its parts inside it, in order, adding up to exactly its length, with
- * counts no larger than a stack (or a Python walk) holds and registers exactly when its flags say so; every byte it
- * points at is read, so that ASan sees a part that would reach past the record.
+ * counts no larger than a stack (or a Python walk) holds and registers exactly when its flags say so; every
+ * byte it points at is read, so that ASan sees a part that would reach past the record.
  */
 #include <stddef.h>
 #include <stdint.h>

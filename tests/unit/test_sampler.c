@@ -190,7 +190,8 @@ static void test_malformed(void **state)
 	/* Counts above the most a stack holds, even when the bytes would be there. */
 	build(&r, 0, 0, 0, 0, 0);
 	hdr(&r)->nr_kstack = SCORCH_MAX_STACK + 1;
-	assert_int_equal(sampler__parse_record(r.words, sizeof(struct scorch_sample) + 8 * (SCORCH_MAX_STACK + 1), &out),
+	assert_int_equal(sampler__parse_record(
+				 r.words, sizeof(struct scorch_sample) + 8 * (SCORCH_MAX_STACK + 1), &out),
 			 -EINVAL);
 	hdr(&r)->nr_kstack = 0;
 	hdr(&r)->nr_ustack = 0xffff;
@@ -242,10 +243,8 @@ static void test_default_ringbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unwound),
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_python_frames),
+		cmocka_unit_test(test_unwound),         cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_malformed),       cmocka_unit_test(test_python_frames),
 		cmocka_unit_test(test_default_ringbuf),
 	};
 
