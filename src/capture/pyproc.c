@@ -36,6 +36,7 @@ struct pyp {
 	int usable;         /* the walk is configured */
 	int counted;        /* in python_processes */
 	struct pyframes_layout l;
+	struct scorch_py_proc cfg; /* what the BPF walk was given */
 	uint64_t code_type;
 	struct pycode *codes;
 	size_t nr_codes, cap_codes;
@@ -286,6 +287,7 @@ static int probe_file(struct pyproc *pp, struct pyp *y, const struct proctab_pro
 	y->l = l;
 	y->code_type = vals[1] + bias;
 	copy_layout(&l, y, runtime, &c);
+	y->cfg = c;
 	if (pp->sink.set_proc && (err = pp->sink.set_proc(pp->sink.ctx, pr->pid, &c))) {
 		pr_debug("pid %u: cannot configure the Python walk: %s", pr->pid, strerror(-err));
 		goto failed;
@@ -481,6 +483,97 @@ int pyproc__name(struct pyproc *pp, uint32_t pid, uint32_t exec_seq, const struc
 	}
 	out->nr = n;
 	return 0;
+}
+
+/* The thread state whose thread_id is 'fs_base' (256 at most searched, as the BPF walk does), or 0. */
+static uint64_t thread_state(struct pyp *y, uint64_t fs_base)
+{
+	const struct scorch_py_proc *c = &y->cfg;
+	uint64_t interp = 0, ts = 0, tid = 0;
+	int i;
+
+	if (read_mem(y, c->interp_head, &interp, 8) || !interp ||
+	    read_mem(y, interp + c->interp_threads, &ts, 8))
+		return 0;
+	for (i = 0; i < 256 && ts; i++) {
+		if (read_mem(y, ts + c->tstate_thread_id, &tid, 8))
+			return 0;
+		if (tid == fs_base)
+			return ts;
+		if (read_mem(y, ts + c->tstate_next, &ts, 8))
+			return 0;
+	}
+	return 0;
+}
+
+uint32_t pyproc__walk(struct pyproc *pp, uint32_t pid, uint64_t fs_base, struct scorch_py_frame *out,
+		      uint32_t *status)
+{
+	struct pyp *y = find_proc(pp, pid);
+	const struct scorch_py_proc *c;
+	uint64_t ts, f = 0, prev, code, ip;
+	uint32_t n = 0, i;
+	int32_t lasti, first;
+	uint8_t mark = 0;
+
+	*status = SCORCH_PY_NONE;
+	if (!y || !y->usable)
+		return 0;
+	c = &y->cfg;
+	ts = thread_state(y, fs_base);
+	*status = SCORCH_PY_NO_THREAD;
+	if (!ts)
+		return 0;
+	*status = SCORCH_PY_READ;
+	if (read_mem(y, ts + c->tstate_frame, &f, 8) ||
+	    (c->kind == SCORCH_PY_CFRAME && f && read_mem(y, f + c->cframe_current, &f, 8)))
+		return 0;
+	*status = f ? SCORCH_PY_TRUNCATED : SCORCH_PY_NO_FRAME;
+	for (i = 0; f && i < 2 * SCORCH_PY_MAX_FRAMES; i++) {
+		if (read_mem(y, f + c->frame_previous, &prev, 8) ||
+		    (c->entry != SCORCH_PY_ENTRY_NONE && read_mem(y, f + c->frame_entry, &mark, 1))) {
+			*status = SCORCH_PY_READ;
+			return n;
+		}
+		if (c->entry == SCORCH_PY_ENTRY_OWNER && mark == c->entry_owner) {
+			if (n)
+				out[n - 1].flags |= SCORCH_PY_FRAME_ENTRY;
+			f = prev;
+			continue;
+		}
+		if (n == SCORCH_PY_MAX_FRAMES)
+			return n;
+		if (read_mem(y, f + c->frame_code, &code, 8)) {
+			*status = SCORCH_PY_READ;
+			return n;
+		}
+		if (c->kind == SCORCH_PY_FRAMEOBJ) {
+			if (read_mem(y, f + c->frame_instr, &lasti, 4)) {
+				*status = SCORCH_PY_READ;
+				return n;
+			}
+			ip = (uint32_t)lasti;
+		} else if (read_mem(y, f + c->frame_instr, &ip, 8) == 0) {
+			ip = ip - code - c->code_adaptive;
+		} else {
+			*status = SCORCH_PY_READ;
+			return n;
+		}
+		if (read_mem(y, code + c->code_firstlineno, &first, 4))
+			first = 0;
+		out[n].code = code;
+		out[n].instr = (uint32_t)ip;
+		out[n].firstline = first;
+		out[n].flags = c->entry == SCORCH_PY_ENTRY_NONE || (c->entry == SCORCH_PY_ENTRY_FLAG && mark)
+				       ? SCORCH_PY_FRAME_ENTRY
+				       : 0;
+		out[n].pad = 0;
+		n++;
+		f = prev;
+	}
+	if (!f)
+		*status = SCORCH_PY_OK;
+	return n;
 }
 
 /* Whether location 'loc' is the evaluator (any of its frames, inlined or not). */

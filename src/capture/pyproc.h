@@ -78,6 +78,15 @@ int pyproc__name(struct pyproc *pp, uint32_t pid, uint32_t exec_seq, const struc
 int pyproc__merge(struct pyproc *pp, uint32_t *locs, uint32_t depth, uint32_t first, uint32_t cap,
 		  const struct pyproc_frames *py);
 
+/*
+ * Walk, from this process, the Python frames of the thread of 'pid' whose pthread_self() is 'fs_base',
+ * as the BPF program does (scorch dump: while the thread is stopped, so that they hold still). The
+ * process must have been probed. Fills 'out' (SCORCH_PY_MAX_FRAMES) and returns how many; *status is
+ * the walk's enum scorch_py_status (SCORCH_PY_NONE: not a Python process).
+ */
+uint32_t pyproc__walk(struct pyproc *pp, uint32_t pid, uint64_t fs_base, struct scorch_py_frame *out,
+		      uint32_t *status);
+
 /* Forget processes that the table has forgotten. */
 void pyproc__prune(struct pyproc *pp, const struct proctab *pt);
 

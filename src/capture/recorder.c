@@ -218,6 +218,13 @@ int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink)
 	return r->uw ? 0 : -ENOMEM;
 }
 
+uint32_t recorder__python_walk(struct recorder *r, uint32_t pid, uint64_t fs_base,
+			       struct scorch_py_frame *out, uint32_t *status)
+{
+	*status = SCORCH_PY_NONE;
+	return r->py ? pyproc__walk(r->py, pid, fs_base, out, status) : 0;
+}
+
 int recorder__enable_python(struct recorder *r, const struct pyproc_sink *sink)
 {
 	if (r->opts.no_python)

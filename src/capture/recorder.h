@@ -162,6 +162,9 @@ int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink);
  */
 struct pyproc_sink;
 int recorder__enable_python(struct recorder *r, const struct pyproc_sink *sink);
+/* pyproc__walk() of the recorder's Python processes (0 frames when Python is off). */
+uint32_t recorder__python_walk(struct recorder *r, uint32_t pid, uint64_t fs_base,
+			       struct scorch_py_frame *out, uint32_t *status);
 int recorder__load_tables(struct recorder *r);
 
 #endif
