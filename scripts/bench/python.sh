@@ -5,8 +5,9 @@
 #      tests/workloads/py_split.py (designed 60/30/10), by scorch and by austin (-s: CPU time only),
 #      and the largest difference;
 #   2. slowdown: a fixed amount of Python work (a recursion, a loop, a generator, sorted with a key,
-#      hashlib), its own elapsed time (measured inside, so start-up is not counted) alone, under
-#      scorch record and under austin, at 99 and 999 Hz (austin -i 10101us / 1001us), median of ROUNDS;
+#      hashlib), its own elapsed and CPU time (measured inside, so start-up is not counted) alone,
+#      under scorch record (with and without --no-python) and under austin, at 99 and 999 Hz (austin
+#      -i 10101us / 1001us), medians of ROUNDS;
 #   3. BPF cost: the sampler program's run time per sample (kernel.bpf_stats_enabled) while recording
 #      the workload with and without --no-python; the difference is the Python walk's.
 #
@@ -97,42 +98,45 @@ def gen(n):
         yield i
 def key(x):
     return -x
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 s = 0
 for r in range(int(sys.argv[1])):
     s += rec(50) + sum(gen(300)) + len(sorted(range(300), key=key))
     s += len(hashlib.sha256(b"x" * 512).digest())
     for i in range(300):
         s += i * i
-print("%.6f" % (time.perf_counter() - t))
+print("%.6f %.6f" % (time.perf_counter() - t, time.process_time() - c))
 EOF
 N=$("$PY" -c "import time,subprocess,sys; t=time.perf_counter(); subprocess.run([sys.argv[1], sys.argv[2], '2000'], stdout=subprocess.DEVNULL); d=time.perf_counter()-t; print(max(2000, int(2000 * 4 / d)))" "$PY" "$TMP/fixed.py")
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-run_variant() { # NAME CMD...: the workload's own elapsed seconds, median of ROUNDS
-	local name=$1 i
-	shift
+run_variant() { # CMD...: "WALL CPU", the workload's own elapsed and CPU seconds, medians of ROUNDS
+	local i
 	for i in $(seq "$ROUNDS"); do
 		"$@" "$PY" "$TMP/fixed.py" "$N" 2>/dev/null | tail -1
-	done | median
+	done >"$TMP/runs"
+	echo "$(cut -d' ' -f1 "$TMP/runs" | median) $(cut -d' ' -f2 "$TMP/runs" | median)"
+}
+row() { # NAME "WALL CPU"
+	echo "$2 $base" | awk -v n="$1" '{ printf "%-34s %8.3f %8.1f%% %8.3f %8.1f%%\n", n, $1, 100 * ($1 / $3 - 1), $2, 100 * ($2 / $4 - 1) }'
 }
 echo
-echo "## slowdown of a fixed Python workload ($N rounds; its own elapsed time, median of $ROUNDS)"
-base=$(run_variant none)
-printf "%-28s %10s %10s\n" "variant" "seconds" "slowdown"
-printf "%-28s %10.3f %10s\n" "no profiler" "$base" "-"
+echo "## slowdown of a fixed Python workload ($N rounds; its own elapsed and CPU time, medians of $ROUNDS)"
+base=$(run_variant env)
+printf "%-34s %8s %9s %8s %9s\n" "variant" "wall s" "slowdown" "cpu s" "slowdown"
+row "no profiler" "$base"
 for hz in 99 999; do
-	s=$(run_variant scorch "$SCORCH" record -q -F "$hz" -o "$TMP/fixed.prof" --)
-	printf "%-28s %10.3f %9.1f%%\n" "scorch record -F $hz" "$s" "$(echo "$s $base" | awk '{ print 100 * ($1 / $2 - 1) }')"
-	s=$(run_variant scorch "$SCORCH" record -q -F "$hz" --no-python -o "$TMP/fixed.prof" --)
-	printf "%-28s %10.3f %9.1f%%\n" "scorch record -F $hz --no-python" "$s" "$(echo "$s $base" | awk '{ print 100 * ($1 / $2 - 1) }')"
+	row "scorch record -F $hz" "$(run_variant "$SCORCH" record -q -F "$hz" -o "$TMP/fixed.prof" --)"
+	row "scorch record -F $hz --no-python" \
+		"$(run_variant "$SCORCH" record -q -F "$hz" --no-python -o "$TMP/fixed.prof" --)"
 	if [ -n "$AUSTIN_BIN" ]; then
 		iv=$((1000000 / hz))
-		s=$(run_variant austin "$AUSTIN_BIN" -s -i "${iv}us" -o "$TMP/austin.fixed")
-		printf "%-28s %10.3f %9.1f%%\n" "austin -s -i ${iv}us" "$s" "$(echo "$s $base" | awk '{ print 100 * ($1 / $2 - 1) }')"
+		row "austin -s -i ${iv}us" "$(run_variant "$AUSTIN_BIN" -s -i "${iv}us" -o "$TMP/austin.fixed")"
 	else
-		printf "%-28s %10s %10s\n" "austin ($hz Hz)" "NOT MEASURED" "-"
+		printf "%-34s %8s\n" "austin ($hz Hz)" "NOT MEASURED"
 	fi
 done
+echo "(CPU time includes the BPF program's, which runs in the sampled thread; austin reads from its own"
+echo " process, so its cost shows in elapsed time only)"
 
 # --- 3. BPF cost per sample --------------------------------------------------------------------------
 echo

@@ -6,27 +6,39 @@
 #include <unistd.h>
 
 #include "elfsym.h"
+#include "fileio.h"
 
 static int read_fd(void *ctx, uint64_t off, void *buf, size_t len)
 {
-	int fd = *(int *)ctx;
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		got += (size_t)n;
-	}
-	return 0;
+	return fileio__pread_all(*(int *)ctx, off, buf, len);
 }
 
 int elfsym__lookup_fd(int fd, const char *const *names, size_t n, uint64_t *values, struct elfsym_info *info)
 {
 	return elfsym__lookup(read_fd, &fd, names, n, values, info);
+}
+
+struct mem {
+	const uint8_t *p;
+	size_t len;
+};
+
+static int read_mem(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct mem *m = ctx;
+
+	if (off > m->len || len > m->len - off)
+		return -EIO;
+	memcpy(buf, m->p + off, len);
+	return 0;
+}
+
+int elfsym__lookup_mem(const void *image, size_t size, const char *const *names, size_t n, uint64_t *values,
+		       struct elfsym_info *info)
+{
+	struct mem m = { image, size };
+
+	return elfsym__lookup(read_mem, &m, names, n, values, info);
 }
 
 /* Read 'size' bytes at 'off' into a new buffer, within the limits. */

@@ -33,7 +33,9 @@ struct elfsym_info {
  */
 int elfsym__lookup(elfsym_read_fn read, void *ctx, const char *const *names, size_t n, uint64_t *values,
 		   struct elfsym_info *info);
-/* The same on the file open at 'fd' (pread). */
+/* The same on the file open at 'fd' (pread), or on the 'size' bytes of a file's image in memory. */
 int elfsym__lookup_fd(int fd, const char *const *names, size_t n, uint64_t *values, struct elfsym_info *info);
+int elfsym__lookup_mem(const void *image, size_t size, const char *const *names, size_t n, uint64_t *values,
+		       struct elfsym_info *info);
 
 #endif

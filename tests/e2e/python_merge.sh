@@ -9,18 +9,7 @@
 
 TESTS=${TESTS:-$(dirname "$0")/..}
 W=$TESTS/workloads/py_merge.py
-[ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing (make test installs python3.11)"
-
-pythons=/usr/bin/python3.11
-PYENV_ROOT=${PYENV_ROOT:-$(command -v pyenv >/dev/null && pyenv root || echo /root/.pyenv)}
-for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
-	b=$(ls -d "$PYENV_ROOT"/versions/"$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -1)
-	if [ -n "$b" ] && [ -x "$b" ]; then
-		pythons="$pythons $b"
-	else
-		echo "SKIP: *** no pyenv Python $v under $PYENV_ROOT/versions: its frames were not tested ***" >&2
-	fi
-done
+. "$(dirname "$0")/python.bash"
 
 # 12 recursive frames ("{12}" is not in mawk's regular expressions).
 r12=$(printf 'recurse;%.0s' 1 2 3 4 5 6 7 8 9 10 11 12)
@@ -40,9 +29,8 @@ native_between() {
 # pct PART WHOLE
 pct() { [ "$2" -gt 0 ] && echo $((100 * $1 / $2)) || echo 0; }
 
-for py in $pythons; do
-	tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-$(basename "$(dirname "$(dirname "$py")")")
-	p=$TMP/merge-$tag.prof
+for py in $PYTHONS; do
+	p=$TMP/merge-$(python_tag "$py").prof
 	"$SCORCH" record -q -F 499 -o "$p" -- "$py" "$W" 3 >/dev/null || fail "record of $py failed"
 	"$SCORCH" folded --python-only -i "$p" >"$p.py" || fail "folded --python-only failed"
 	"$SCORCH" folded --annotate -i "$p" >"$p.ann" || fail "folded --annotate failed"

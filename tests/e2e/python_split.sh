@@ -10,25 +10,14 @@
 
 TESTS=${TESTS:-$(dirname "$0")/..}
 W=$TESTS/workloads/py_split.py
-[ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing (make test installs python3.11)"
-
-pythons=/usr/bin/python3.11
-PYENV_ROOT=${PYENV_ROOT:-$(command -v pyenv >/dev/null && pyenv root || echo /root/.pyenv)}
-for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
-	b=$(ls -d "$PYENV_ROOT"/versions/"$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -1)
-	if [ -n "$b" ] && [ -x "$b" ]; then
-		pythons="$pythons $b"
-	else
-		echo "SKIP: *** no pyenv Python $v under $PYENV_ROOT/versions: its frames were not tested ***" >&2
-	fi
-done
+. "$(dirname "$0")/python.bash"
 
 # line_of FUNC: the line of 'def FUNC' in the workload; the function's body is the lines after it.
 line_of() { grep -n "^def $1(" "$W" | cut -d: -f1; }
 
-for py in $pythons; do
+for py in $PYTHONS; do
 	ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-	p=$TMP/split-$ver-$(basename "$(dirname "$(dirname "$py")")").prof
+	p=$TMP/split-$(python_tag "$py").prof
 	"$SCORCH" record -q -F 499 -o "$p" -- "$py" "$W" 4 >/dev/null || fail "record of $py failed"
 	folded "$p" >"$p.folded"
 	total=$(awk '/;work_[abc](;|$)/ { t += $NF } END { print t + 0 }' "$p.folded")

@@ -20,30 +20,14 @@ static void check_failed(const char *what, int line)
 
 #define CHECK(cond) ((cond) ? (void)0 : check_failed(#cond, __LINE__))
 
-struct buf {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int read_buf(void *ctx, uint64_t off, void *out, size_t len)
-{
-	const struct buf *b = ctx;
-
-	if (off > b->len || len > b->len - off)
-		return -5;
-	memcpy(out, b->p + off, len);
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = { "_PyRuntime", "PyCode_Type", "Py_Version" };
-	struct buf b = { data, size };
 	struct elfsym_info info;
 	uint64_t v[3];
 	size_t i;
 
-	if (elfsym__lookup(read_buf, &b, names, 3, v, &info))
+	if (elfsym__lookup_mem(data, size, names, 3, v, &info))
 		return 0;
 	for (i = 0; i < 3; i++)
 		if (v[i])

@@ -58,21 +58,6 @@ static void test_libc(void **state)
 	assert_int_equal(v[2], 0);
 }
 
-struct buf {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int read_buf(void *ctx, uint64_t off, void *out, size_t len)
-{
-	const struct buf *b = ctx;
-
-	if (off > b->len || len > b->len - off)
-		return -EIO;
-	memcpy(out, b->p + off, len);
-	return 0;
-}
-
 /*
  * A minimal ELF: header, one PT_LOAD, sections [null, .dynsym, .dynstr], two symbols ("", "_PyRuntime"
  * at 0x1234).
@@ -117,9 +102,8 @@ static void make_mini(struct mini *m)
 static int lookup(struct mini *m, uint64_t *v, struct elfsym_info *info)
 {
 	static const char *const names[] = { "_PyRuntime" };
-	struct buf b = { (const uint8_t *)m, sizeof(*m) };
 
-	return elfsym__lookup(read_buf, &b, names, 1, v, info);
+	return elfsym__lookup_mem(m, sizeof(*m), names, 1, v, info);
 }
 
 static void test_mini_and_broken(void **state)
@@ -179,10 +163,9 @@ static void test_mini_and_broken(void **state)
 	/* Every truncation fails cleanly. */
 	for (cut = 0; cut < sizeof(m); cut++) {
 		static const char *const names[] = { "_PyRuntime" };
-		struct buf b = { (const uint8_t *)&m, cut };
 
 		make_mini(&m);
-		assert_true(elfsym__lookup(read_buf, &b, names, 1, &v, &info) < 0);
+		assert_true(elfsym__lookup_mem(&m, cut, names, 1, &v, &info) < 0);
 	}
 }
 
