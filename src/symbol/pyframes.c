@@ -417,8 +417,12 @@ static int lnotab_line(const uint8_t *tab, size_t len, int firstlineno, uint64_t
 
 int pyframes__line(enum pyframes_lines fmt, const uint8_t *tab, size_t len, int firstlineno, uint64_t offset)
 {
-	if (!tab)
+	static const uint8_t none[1];
+
+	if (!tab) { /* no table: an empty one (NULL + 0 is undefined) */
+		tab = none;
 		len = 0;
+	}
 	switch (fmt) {
 	case PYFRAMES_LNOTAB:
 		return lnotab_line(tab, len, firstlineno, offset);
