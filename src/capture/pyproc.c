@@ -31,10 +31,11 @@ struct pycode {
 
 struct pyp {
 	uint32_t pid, exec_seq;
-	int probed;         /* for exec_seq, with the maps of maps_time */
-	uint64_t maps_time; /* of the maps searched */
-	int usable;         /* the walk is configured */
-	int counted;        /* in python_processes */
+	int probed;     /* for exec_seq */
+	uint64_t files; /* a digest of the files searched: they are searched again when it changes */
+	int usable;     /* the walk is configured */
+	int failed;     /* counted in python_probe_failed */
+	int counted;    /* in python_processes */
 	struct pyframes_layout l;
 	struct scorch_py_proc cfg; /* what the BPF walk was given */
 	uint64_t code_type;
@@ -210,6 +211,26 @@ static int candidate(const struct procmaps_entry *e, int first_file)
 	return first_file || strstr(base, "python") != NULL;
 }
 
+/* A digest of the files of 'pr' that candidate() would search (inodes and devices). */
+static uint64_t candidates(const struct proctab_proc *pr)
+{
+	uint64_t h = 0;
+	int first = 1;
+	size_t i;
+
+	for (i = 0; i < pr->maps.nr; i++) {
+		const struct procmaps_entry *e = &pr->maps.entries[i];
+
+		if (!e->path[0] || e->path[0] != '/')
+			continue;
+		if (candidate(e, first))
+			h = idxmap__hash_u64(h ^ e->inode ^
+					     ((uint64_t)e->dev_major << 40 | (uint64_t)e->dev_minor << 20));
+		first = 0;
+	}
+	return h | 1; /* never 0, the value of a process not searched yet */
+}
+
 static void copy_layout(const struct pyframes_layout *l, const struct pyp *y, uint64_t runtime,
 			struct scorch_py_proc *c)
 {
@@ -297,7 +318,10 @@ static int probe_file(struct pyproc *pp, struct pyp *y, const struct proctab_pro
 		 (unsigned long long)runtime);
 	return 1;
 failed:
-	pp->probe_failed++;
+	if (!y->failed) {
+		y->failed = 1;
+		pp->probe_failed++;
+	}
 	return 1; /* found, not usable: no other file is searched */
 }
 
@@ -314,14 +338,14 @@ int pyproc__probe(struct pyproc *pp, struct proctab *pt, struct proctab_proc *pr
 		if (y->usable && pp->sink.set_proc)
 			pp->sink.set_proc(pp->sink.ctx, pr->pid, NULL);
 		y->exec_seq = pr->exec_seq;
-		y->probed = y->usable = y->counted = 0;
+		y->probed = y->usable = y->counted = y->failed = 0;
 		reset_codes(y);
 	}
-	/* Once found, done; else again when the maps were read again (a libpython loaded later). */
-	if (y->probed && (y->usable || y->maps_time == pr->maps_time))
+	/* Once found, done; else again when the files that may hold one changed (libpython loaded). */
+	if (y->probed && (y->usable || y->failed || y->files == candidates(pr)))
 		return 0;
 	y->probed = 1;
-	y->maps_time = pr->maps_time;
+	y->files = candidates(pr);
 	for (i = 0; i < pr->maps.nr && !err; i++) {
 		const struct procmaps_entry *e = &pr->maps.entries[i];
 

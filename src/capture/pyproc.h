@@ -2,8 +2,8 @@
 /*
  * pyproc - Python frames of the CPython processes being recorded (3.8-3.13).
  *
- * When a process is first seen (and again after an exec, or when its maps were read again while no
- * interpreter had been found), its mappings are searched for an interpreter: the executable or a
+ * When a process is first seen (and again after an exec, or when files that may hold one were mapped
+ * since while none had been found), its mappings are searched for an interpreter: the executable or a
  * libpython3.X whose dynamic symbols have _PyRuntime. Its version comes from Py_Version (3.11+) or the
  * file's name, its layout from _Py_DebugOffsets at the start of _PyRuntime (3.13+) or from the table
  * (pyframes.h); the BPF walk is then told, through the sink, where _PyRuntime's interpreter list is and
@@ -51,8 +51,10 @@ struct pyproc *pyproc__new(struct profile *p, const struct pyproc_sink *sink);
 void pyproc__free(struct pyproc *pp);
 
 /*
- * Look for an interpreter in process 'pr' (its maps as last read) unless that was done for these maps;
- * configure the walk when one is found. 0 or -ENOMEM.
+ * Look for an interpreter in process 'pr' (its maps as last read) unless that was done for the same
+ * files (the executable, and those named like Python's); configure the walk when one is found. An
+ * interpreter found but not usable is counted once (python_probe_failed) and not searched again until
+ * the process execs. 0 or -ENOMEM.
  */
 int pyproc__probe(struct pyproc *pp, struct proctab *pt, struct proctab_proc *pr);
 

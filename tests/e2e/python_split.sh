@@ -54,8 +54,12 @@ for py in $PYTHONS; do
 		awk -v f="$f" -v d="$d" -v w="$W" '$5 == f { split($6, x, ":"); if (x[1] != w || x[2] < d || x[2] > d + 4) { print "bad line: " $0; bad = 1 } ; n++ } END { exit bad || !n }' "$p.lines" >&2 ||
 			fail "$py: $f's lines are not in its body (def at $d)"
 	done
+	# Frames not named: those of code freed before the recorder read it (a module's code while it is
+	# imported, read back after the import; more of them when a loaded machine delays the recorder):
+	# a few percent at most, and never in the work functions' stacks (checked above).
 	failed=$(counter "$p" python_frames_failed)
 	named=$(counter "$p" python_frames)
-	[ "$failed" -le $((named / 100)) ] || fail "$py: $failed frames could not be named ($named were)"
+	note "$py: $named frames named, $failed not"
+	[ "$failed" -le $((named / 20)) ] || fail "$py: $failed frames could not be named ($named were)"
 done
 exit 0
