@@ -146,9 +146,11 @@ $(OUT)/tests/%: tests/tools/%.c $(LIB) | $(OUT)/tests
 # GCC 12 leaves leaf functions without a frame even with -mno-omit-leaf-frame-pointer.
 WL_CFLAGS := -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
              -fno-optimize-sibling-calls -pthread
+# py_hostile exports its fake interpreter's symbols, as an interpreter does.
+$(OUT)/workloads/py_hostile: WL_LDFLAGS := -rdynamic
 $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl
+	$(Q)$(CC) $(WL_CFLAGS) $(WL_LDFLAGS) -o $@ $< -lm -ldl
 
 # libFuzzer harnesses link the library built again with coverage instrumentation and sanitizers.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude $(ROOM_INCS) -I$(OUT) -fsanitize=fuzzer,address,undefined \

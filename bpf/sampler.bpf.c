@@ -44,7 +44,7 @@ const volatile bool shed_copies = false;
  * into place once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX,
  * and the slack after the stack lets the verifier bound a page-sized copy at any offset.
  */
-#define DATA_OFF_MAX 4095u /* > 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES */
+#define DATA_OFF_MAX 4095u /* > 2 * 8 * SCORCH_MAX_STACK + Python frames + SCORCH_REGS_BYTES */
 #define STACK_BYTES (8 * SCORCH_MAX_STACK)
 
 struct sample_buf {
@@ -53,7 +53,10 @@ struct sample_buf {
 	__u8 data[DATA_OFF_MAX + 1 + SCORCH_STACK_MAX + 2 * SCORCH_PAGE_SIZE];
 };
 
-_Static_assert(2 * STACK_BYTES + SCORCH_REGS_BYTES <= DATA_OFF_MAX, "data[] offsets fit DATA_OFF_MAX");
+#define PY_BYTES (SCORCH_PY_FRAME_BYTES * SCORCH_PY_MAX_FRAMES)
+
+_Static_assert(2 * STACK_BYTES + PY_BYTES + SCORCH_REGS_BYTES <= DATA_OFF_MAX, "data[] offsets fit DATA_OFF_MAX");
+_Static_assert((SCORCH_PY_MAX_FRAMES & (SCORCH_PY_MAX_FRAMES - 1)) == 0, "a mask bounds Python frame indexes");
 
 extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
 				 __u64 addr) __ksym __weak;
@@ -171,6 +174,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } forked SEC(".maps");
+
+/* Python processes (scorch_abi.h, "Python frames"), key: tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct scorch_py_proc);
+} py_procs SEC(".maps");
+
+/* The PyThreadState last found for a thread (key: tid): checked again at every use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_threads SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -625,6 +644,165 @@ static __always_inline int uw_unwind(__u32 tgid, struct scorch_sample *s, __u64 
 	return 0;
 }
 
+/*
+ * The Python walk. Everything read is the target's memory, which it may have changed or filled with
+ * anything: every read is bounded and checked, every loop is a bpf_loop with a fixed count, and what is
+ * sent (code object addresses, offsets) is checked by user space before it names anything.
+ */
+struct py_tsearch {
+	const struct scorch_py_proc *cfg;
+	__u64 ts, fsbase, found;
+};
+
+static long py_thread_step(__u32 i, struct py_tsearch *q)
+{
+	__u64 tid = 0, next = 0;
+
+	if (!q->ts)
+		return 1;
+	if (bpf_probe_read_user(&tid, sizeof(tid), (const void *)(q->ts + q->cfg->tstate_thread_id)))
+		return 1;
+	if (tid == q->fsbase) {
+		q->found = q->ts;
+		return 1;
+	}
+	if (bpf_probe_read_user(&next, sizeof(next), (const void *)(q->ts + q->cfg->tstate_next)))
+		return 1;
+	q->ts = next;
+	return 0;
+}
+
+/* The PyThreadState of the current thread (whose pthread_self() is 'fsbase'), or 0. */
+static __always_inline __u64 py_thread_state(const struct scorch_py_proc *c, __u32 tid, __u64 fsbase)
+{
+	struct py_tsearch q = { .cfg = c, .fsbase = fsbase };
+	__u64 *cached = bpf_map_lookup_elem(&py_threads, &tid), interp = 0, v = 0;
+
+	if (cached && *cached &&
+	    !bpf_probe_read_user(&v, sizeof(v), (const void *)(*cached + c->tstate_thread_id)) && v == fsbase)
+		return *cached;
+	if (bpf_probe_read_user(&interp, sizeof(interp), (const void *)c->interp_head) || !interp)
+		return 0;
+	if (bpf_probe_read_user(&q.ts, sizeof(q.ts), (const void *)(interp + c->interp_threads)))
+		return 0;
+	bpf_loop(256, py_thread_step, &q, 0); /* threads searched per sample, at most */
+	if (q.found)
+		bpf_map_update_elem(&py_threads, &tid, &q.found, BPF_ANY);
+	return q.found;
+}
+
+struct py_walk {
+	const struct scorch_py_proc *cfg;
+	struct scorch_py_frame *out; /* SCORCH_PY_MAX_FRAMES in the sample's record */
+	__u64 frame;
+	__u32 n;
+	__u32 status; /* enum scorch_py_status, 0 while going on */
+};
+
+/* One frame: bpf_loop's callback; 1 stops the loop. */
+static long py_step(__u32 i, struct py_walk *w)
+{
+	const struct scorch_py_proc *c = w->cfg;
+	struct scorch_py_frame *o;
+	__u64 f = w->frame, prev = 0, code = 0, ip = 0;
+	__s32 lasti = 0, first = 0;
+	__u8 mark = 0;
+	__u32 n = w->n;
+
+	if (!f) {
+		w->status = SCORCH_PY_OK;
+		return 1;
+	}
+	if (bpf_probe_read_user(&prev, sizeof(prev), (const void *)(f + c->frame_previous)) ||
+	    (c->entry != SCORCH_PY_ENTRY_NONE &&
+	     bpf_probe_read_user(&mark, sizeof(mark), (const void *)(f + c->frame_entry)))) {
+		w->status = SCORCH_PY_READ;
+		return 1;
+	}
+	w->frame = prev;
+	if (c->entry == SCORCH_PY_ENTRY_OWNER && mark == c->entry_owner) {
+		/* The shim below an evaluator call's frames: the frame above it was that call's first. */
+		if (n > 0 && n <= SCORCH_PY_MAX_FRAMES)
+			w->out[(n - 1) & (SCORCH_PY_MAX_FRAMES - 1)].flags |= SCORCH_PY_FRAME_ENTRY;
+		return 0;
+	}
+	if (n >= SCORCH_PY_MAX_FRAMES) {
+		w->status = SCORCH_PY_TRUNCATED;
+		return 1;
+	}
+	if (bpf_probe_read_user(&code, sizeof(code), (const void *)(f + c->frame_code))) {
+		w->status = SCORCH_PY_READ;
+		return 1;
+	}
+	if (c->kind == SCORCH_PY_FRAMEOBJ) {
+		if (bpf_probe_read_user(&lasti, sizeof(lasti), (const void *)(f + c->frame_instr))) {
+			w->status = SCORCH_PY_READ;
+			return 1;
+		}
+		ip = (__u32)lasti;
+	} else {
+		if (bpf_probe_read_user(&ip, sizeof(ip), (const void *)(f + c->frame_instr))) {
+			w->status = SCORCH_PY_READ;
+			return 1;
+		}
+		ip = ip - code - c->code_adaptive;
+	}
+	/* Unreadable: 0, which user space takes for another code object than the one it named. */
+	bpf_probe_read_user(&first, sizeof(first), (const void *)(code + c->code_firstlineno));
+	o = &w->out[n & (SCORCH_PY_MAX_FRAMES - 1)];
+	o->code = code;
+	o->instr = (__u32)ip;
+	o->firstline = first;
+	o->flags = c->entry == SCORCH_PY_ENTRY_NONE || (c->entry == SCORCH_PY_ENTRY_FLAG && mark)
+			   ? SCORCH_PY_FRAME_ENTRY
+			   : 0;
+	o->pad = 0;
+	w->n = n + 1;
+	return 0;
+}
+
+/* Walk the current thread's Python frames into 'out' when its process runs Python. Returns how many. */
+static __always_inline __u16 py_frames(__u32 tgid, __u32 tid, struct scorch_sample *s,
+				       struct scorch_py_frame *out)
+{
+	struct scorch_py_proc *c = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct task_struct *task;
+	struct py_walk w = {};
+	__u64 ts, p = 0;
+
+	if (!c)
+		return 0;
+	if (c->exec_seq != s->exec_seq) {
+		s->py_status = SCORCH_PY_STALE;
+		return 0;
+	}
+	task = bpf_get_current_task_btf();
+	ts = py_thread_state(c, tid, BPF_CORE_READ(task, thread.fsbase));
+	if (!ts) {
+		s->py_status = SCORCH_PY_NO_THREAD;
+		return 0;
+	}
+	if (bpf_probe_read_user(&p, sizeof(p), (const void *)(ts + c->tstate_frame))) {
+		s->py_status = SCORCH_PY_READ;
+		return 0;
+	}
+	if (c->kind == SCORCH_PY_CFRAME && p &&
+	    bpf_probe_read_user(&p, sizeof(p), (const void *)(p + c->cframe_current))) {
+		s->py_status = SCORCH_PY_READ;
+		return 0;
+	}
+	if (!p) {
+		s->py_status = SCORCH_PY_NO_FRAME;
+		return 0;
+	}
+	w.cfg = c;
+	w.out = out;
+	w.frame = p;
+	bpf_loop(2 * SCORCH_PY_MAX_FRAMES, py_step, &w, 0); /* shims do not count as frames */
+	s->py_status = w.status ? w.status : SCORCH_PY_TRUNCATED;
+	return w.n > SCORCH_PY_MAX_FRAMES ? SCORCH_PY_MAX_FRAMES : w.n;
+}
+
 /* An offset into sample_buf.data, kept from the compiler and bounded for the verifier (a no-op). */
 static __always_inline __u64 data_off(__u64 off)
 {
@@ -661,7 +839,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 *ex;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
-	__u64 uoff, roff, soff;
+	__u64 uoff, poff, roff, soff;
 	struct sample_buf *b;
 	struct scorch_sample *s;
 	int cut = 0, exec, regs, uw = 0, shed = 0;
@@ -718,7 +896,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (s->nr_ustack > SCORCH_MAX_STACK) /* cannot be: bounds the offsets below */
 		s->nr_ustack = SCORCH_MAX_STACK;
-	roff = data_off(uoff + (__u64)s->nr_ustack * sizeof(__u64));
+	/* The Python frames after the user addresses. */
+	poff = data_off(uoff + (__u64)s->nr_ustack * sizeof(__u64));
+	s->nr_py = 0;
+	s->py_status = 0;
+	s->py_pad = 0;
+	if (!exec)
+		s->nr_py = py_frames(tgid, tid, s, (struct scorch_py_frame *)(b->data + poff));
+	if (s->nr_py > SCORCH_PY_MAX_FRAMES) /* cannot be: bounds the offsets below */
+		s->nr_py = SCORCH_PY_MAX_FRAMES;
+	roff = data_off(poff + (__u64)s->nr_py * SCORCH_PY_FRAME_BYTES);
 	soff = roff;
 	/* Room is kept for the samples to come: past 3/4 full, none takes a copy. */
 	if (regs && !(s->flags & SCORCH_SAMPLE_UNWOUND) && shed_copies && stack_bytes &&
@@ -1011,6 +1198,7 @@ static __always_inline int wants_mappings(__u32 tgid)
 static __always_inline void forget_target(__u32 tgid)
 {
 	bpf_map_delete_elem(&uw_procs, &tgid);
+	bpf_map_delete_elem(&py_procs, &tgid);
 	bpf_map_delete_elem(&forked, &tgid);
 	if (!filter_targets)
 		return;

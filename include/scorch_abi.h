@@ -65,19 +65,21 @@ enum scorch_reg {
 /*
  * One sample as it arrives from the ring buffer, a record of variable length, every part 8-byte aligned:
  *
- *   struct scorch_sample                 64 bytes
+ *   struct scorch_sample                 72 bytes
  *   __u64 kstack[nr_kstack]              kernel addresses, leaf first
  *   __u64 ustack[nr_ustack]              user addresses, leaf first
+ *   struct scorch_py_frame py[nr_py]     Python frames, innermost first (24 bytes each)
  *   __u64 regs[SCORCH_NR_REGS]           136 bytes, only with SCORCH_SAMPLE_REGS
  *   __u8 stack[stack_size]               user stack copied from regs[SCORCH_REG_RSP] upwards
  *
- * and nothing else: the record is exactly scorch_sample__size() bytes. The registers are sent only with
+ * and nothing else: the record is exactly scorch_sample__size() + SCORCH_PY_FRAME_BYTES * nr_py bytes. The registers are sent only with
  * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
  * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
  *
- * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 64 + 8 * 30 = 304 bytes (the
+ * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 72 + 8 * 30 = 312 bytes (the
  * fixed record of before, with all 127 + 127 addresses and the registers, took 2,232 + stack_size).
- * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + stack_size.
+ * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + SCORCH_PY_FRAME_BYTES * SCORCH_PY_MAX_FRAMES +
+ * stack_size.
  */
 struct scorch_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns() */
@@ -94,17 +96,20 @@ struct scorch_sample {
 	__u32 stack_size; /* bytes of user stack at the end of the record */
 	__u32 stack_need; /* when the copy was not cut short: bytes from the user SP to the top of the stack
 			   * it is in (what a whole copy would take); else 0 */
-			  /* followed by the addresses, the registers and the stack copy: see above */
+	__u16 nr_py;      /* <= SCORCH_PY_MAX_FRAMES Python frames (struct scorch_py_frame) */
+	__u16 py_status;  /* enum scorch_py_status: how the Python walk went (0: not tried) */
+	__u32 py_pad;
+	/* followed by the addresses, the Python frames, the registers and the stack copy: see above */
 };
 
-_Static_assert(sizeof(struct scorch_sample) == 64, "struct scorch_sample layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_sample) == 72, "struct scorch_sample layout changed: update both sides");
 _Static_assert(sizeof(struct scorch_sample) % 8 == 0, "the addresses after struct scorch_sample are aligned");
 
 #define SCORCH_REGS_BYTES (8 * SCORCH_NR_REGS)
-/* The largest record without its stack copy: both stacks full, and the registers. */
-#define SCORCH_SAMPLE_MAX_BYTES (64 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
+/* The largest record without its stack copy and Python frames: both stacks full, and the registers. */
+#define SCORCH_SAMPLE_MAX_BYTES (72 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
 
-_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2232, "a full record without its stack copy changed size");
+_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2240, "a full record without its stack copy changed size");
 
 /* The bytes of a record with these counts and flags (the counts as the header gives them). */
 static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 flags, __u32 stack_size)
@@ -140,7 +145,7 @@ enum scorch_counter {
 	SCORCH_CNT_UW_READ,       /* fell back: a return address or saved RBP could not be read */
 	SCORCH_CNT_UW_BAD,        /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
 	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
-	SCORCH_CNT_COPY_SHED,     /* stack copies left out, the ring buffer more than half full */
+	SCORCH_CNT_COPY_SHED,     /* stack copies left out: the ring buffer 3/4 full, or no room */
 	SCORCH_CNT_UW_BY_FILE,    /* unwound in the kernel with mappings found by their file (no entry) */
 	SCORCH_CNT_MAX,
 };
@@ -285,5 +290,79 @@ struct scorch_uw_file {
 
 _Static_assert(sizeof(struct scorch_uw_file_key) == 24 && sizeof(struct scorch_uw_file) == 16,
 	       "struct scorch_uw_file layout changed: update both sides");
+
+/*
+ * Python frames (CPython 3.8-3.13), read at sample time because from 3.11 on they live in heap chunks
+ * that change under a reader that comes later. User space finds the interpreter of a process (its
+ * _PyRuntime) and puts a struct scorch_py_proc in 'py_procs' (key: tgid); the BPF program then finds
+ * the sampled thread's PyThreadState (the interpreter's thread list, matched by pthread_self(), which
+ * is the thread's FS base on x86-64 glibc) and walks its frames, innermost first, into the record.
+ */
+#define SCORCH_PY_MAX_FRAMES 64
+
+/* How frames are laid out (what the walk follows). */
+enum scorch_py_kind {
+	SCORCH_PY_FRAMEOBJ = 1, /* 3.8-3.10: tstate->frame, PyFrameObject.f_back, int f_lasti */
+	SCORCH_PY_CFRAME = 2,   /* 3.11-3.12: tstate->cframe->current_frame, _PyInterpreterFrame */
+	SCORCH_PY_DIRECT = 3,   /* 3.13: tstate->current_frame, _PyInterpreterFrame */
+};
+
+/* The entry mark: 3.11 is_entry, or (3.12+) the frame owned by the C stack that each
+ * _PyEval_EvalFrameDefault call pushes below its frames. */
+enum scorch_py_entry {
+	SCORCH_PY_ENTRY_NONE = 0,  /* 3.8-3.10: every frame is a call of the evaluator */
+	SCORCH_PY_ENTRY_FLAG = 1,  /* a byte at frame_entry, non-zero on the outermost frame of a call */
+	SCORCH_PY_ENTRY_OWNER = 2, /* a byte at frame_entry (owner); == entry_owner: the shim below */
+};
+
+/* Offsets are bytes into the structure named; user space checks them against sizes it knows. */
+struct scorch_py_proc {
+	__u64 interp_head;        /* address of _PyRuntime.interpreters.head (a PyInterpreterState *) */
+	__u32 exec_seq;           /* the address space it describes: a sample of another does not walk */
+	__u16 version;            /* 0x030b for 3.11 */
+	__u8 kind;                /* enum scorch_py_kind */
+	__u8 entry;               /* enum scorch_py_entry */
+	__u16 interp_threads;     /* PyInterpreterState: head of the thread list */
+	__u16 tstate_next;        /* PyThreadState.next */
+	__u16 tstate_thread_id;   /* PyThreadState.thread_id (pthread_self()) */
+	__u16 tstate_frame;       /* .frame, .cframe or .current_frame */
+	__u16 cframe_current;     /* _PyCFrame.current_frame (SCORCH_PY_CFRAME) */
+	__u16 frame_code;         /* f_code / f_executable */
+	__u16 frame_previous;     /* f_back / previous */
+	__u16 frame_instr;        /* int f_lasti (FRAMEOBJ), else prev_instr / instr_ptr */
+	__u16 frame_entry;        /* see enum scorch_py_entry */
+	__u16 code_firstlineno;   /* int co_firstlineno: tells a code object from one at the same address */
+	__u16 code_adaptive;      /* co_code_adaptive: instruction offset = instr - code - this */
+	__u8 entry_owner;         /* FRAME_OWNED_BY_CSTACK */
+	__u8 pad[5];
+};
+
+_Static_assert(sizeof(struct scorch_py_proc) == 48, "struct scorch_py_proc layout changed: update both sides");
+
+enum scorch_py_frame_flags {
+	SCORCH_PY_FRAME_ENTRY = 1 << 0, /* the outermost frame of one _PyEval_EvalFrameDefault call */
+};
+
+struct scorch_py_frame {
+	__u64 code;      /* the code object (f_code / f_executable), as read: not checked */
+	__u32 instr;     /* FRAMEOBJ: f_lasti as read; else bytes from co_code_adaptive to the instruction */
+	__s32 firstline; /* co_firstlineno as read */
+	__u32 flags;     /* enum scorch_py_frame_flags */
+	__u32 pad;
+};
+
+#define SCORCH_PY_FRAME_BYTES 24
+_Static_assert(sizeof(struct scorch_py_frame) == SCORCH_PY_FRAME_BYTES,
+	       "struct scorch_py_frame layout changed: update both sides");
+
+enum scorch_py_status {
+	SCORCH_PY_NONE = 0,       /* not a Python process (no config), or not asked */
+	SCORCH_PY_OK = 1,         /* walked to the outermost frame */
+	SCORCH_PY_NO_THREAD = 2,  /* no PyThreadState of this thread (not a Python thread, or not yet) */
+	SCORCH_PY_READ = 3,       /* a read failed: the frames so far are kept */
+	SCORCH_PY_TRUNCATED = 4,  /* SCORCH_PY_MAX_FRAMES reached */
+	SCORCH_PY_NO_FRAME = 5,   /* the thread runs no Python code (no current frame) */
+	SCORCH_PY_STALE = 6,      /* the config is for another exec of the process */
+};
 
 #endif

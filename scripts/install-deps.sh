@@ -8,6 +8,8 @@ set -eu
 
 build_pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev libunwind-dev libiberty-dev libzstd-dev zlib1g-dev pkg-config"
 test_pkgs="$build_pkgs clang-format libcmocka-dev libclang-rt-14-dev elfutils binutils libc6-dbg g++ linux-perf tmux jq xz-utils python3-minimal"
+# Debian's CPython, its interpreter linked into the executable (tests/e2e/python_*.sh).
+test_pkgs="$test_pkgs python3.11"
 # Other linkers: lld and mold lay segments out unlike GNU ld (tests/e2e/linkers.sh).
 # A JVM for the Java tests (tests/e2e/java_threads.sh).
 test_pkgs="$test_pkgs lld mold default-jdk-headless"

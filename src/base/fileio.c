@@ -8,6 +8,22 @@
 #include "fileio.h"
 #include "log.h"
 
+int fileio__pread_all(int fd, uint64_t off, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 int fileio__read_all(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	char *buf = NULL;

@@ -10,8 +10,11 @@
 #define SCORCH_FILEIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 int fileio__read_all(int fd, size_t max, char **buf, size_t *len);
+/* Read exactly 'len' bytes at offset 'off' of 'fd' (pread, EINTR retried): 0, or -EIO (short or failed). */
+int fileio__pread_all(int fd, uint64_t off, void *buf, size_t len);
 
 /* How messages name 'path': "<stdin>" for "-", else the path itself. */
 const char *fileio__name(const char *path);

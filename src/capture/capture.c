@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "log.h"
 #include "testhooks.h"
+#include "pyproc.h"
 #include "uwload.h"
 
 int capture__on_sample(void *ctx, const struct sampler_record *r)
@@ -34,6 +35,9 @@ int capture__on_sample(void *ctx, const struct sampler_record *r)
 		.unwound = !!(s->flags & SCORCH_SAMPLE_UNWOUND),
 		.uw_root = !!(s->flags & SCORCH_SAMPLE_UW_ROOT),
 		.uw_fallback = c->tables && !(s->flags & SCORCH_SAMPLE_UNWOUND),
+		.py = r->py,
+		.nr_py = s->nr_py,
+		.py_status = s->py_status,
 	};
 	int err;
 
@@ -84,6 +88,11 @@ static int set_table(void *ctx, uint32_t slot, const struct scorch_uw_row *rows,
 	return sampler__uw_set_table(ctx, slot, rows, nr);
 }
 
+static int set_py_proc(void *ctx, uint32_t pid, const struct scorch_py_proc *p)
+{
+	return sampler__py_set_proc(ctx, pid, p);
+}
+
 static int drop_table(void *ctx, uint32_t slot)
 {
 	return sampler__uw_drop_table(ctx, slot);
@@ -117,6 +126,12 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 			return -ENOMEM;
 		}
 		c->tables = 1;
+	}
+	struct pyproc_sink py = { .set_proc = set_py_proc, .ctx = c->smp };
+
+	if (recorder__enable_python(c->rec, &py)) {
+		pr_err("out of memory");
+		return -ENOMEM;
 	}
 	if (so->no_events)
 		recorder__set_events(c->rec, RECORDER_EVENTS_OFF);

@@ -13,6 +13,7 @@
 #include "perfmap.h"
 #include "procmaps.h"
 #include "proctab.h"
+#include "pyproc.h"
 #include "recorder.h"
 #include "safeopen.h"
 #include "sandbox.h"
@@ -40,6 +41,7 @@ struct queued {
 	uint32_t nr_kips, nr_uips;
 	char comm[SCORCH_COMM_LEN];
 	uint64_t kips[SCORCH_MAX_STACK], uips[SCORCH_MAX_STACK];
+	struct pyproc_frames py; /* named when the sample came: the code objects may not live long */
 };
 
 struct recorder {
@@ -72,6 +74,8 @@ struct recorder {
 	uint32_t nr_uw_want;
 	/* mapping events */
 	struct maplog *log; /* owned */
+	struct pyproc *py;  /* owned, NULL when off */
+	struct pyproc_frames pyf;
 	enum recorder_events events;
 	int (*drain)(void *ctx); /* brings in pending mapping events, or NULL */
 	void *drain_ctx;
@@ -127,6 +131,7 @@ void recorder__free(struct recorder *r)
 	if (!r)
 		return;
 	jitmap__free(r->jit); /* waits for its worker, which may be reading a process's map */
+	pyproc__free(r->py);
 	uwload__free(r->uw);
 	proctab__free(r->procs);
 	u64map__release(&r->kaddrs);
@@ -175,6 +180,8 @@ size_t recorder__forget_exited(struct recorder *r)
 	n = proctab__forget_exited(r->procs, jitmap__keep_exited, r->jit);
 	if (n && r->uw)
 		uwload__prune(r->uw, r->procs);
+	if (n && r->py)
+		pyproc__prune(r->py, r->procs);
 	return n;
 }
 
@@ -196,9 +203,12 @@ int recorder__add_process(struct recorder *r, uint32_t pid)
 {
 	int err;
 
-	proctab__get(r->procs, pid, 0, &err);
+	struct proctab_proc *pr = proctab__get(r->procs, pid, 0, &err);
+
 	if (!err)
 		want_tables(r, pid);
+	if (!err && r->py)
+		err = pyproc__probe(r->py, r->procs, pr);
 	return err;
 }
 
@@ -206,6 +216,21 @@ int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink)
 {
 	r->uw = uwload__new(r->sym, sink);
 	return r->uw ? 0 : -ENOMEM;
+}
+
+uint32_t recorder__python_walk(struct recorder *r, uint32_t pid, uint64_t fs_base,
+			       struct scorch_py_frame *out, uint32_t *status)
+{
+	*status = SCORCH_PY_NONE;
+	return r->py ? pyproc__walk(r->py, pid, fs_base, out, status) : 0;
+}
+
+int recorder__enable_python(struct recorder *r, const struct pyproc_sink *sink)
+{
+	if (r->opts.no_python)
+		return 0;
+	r->py = pyproc__new(r->p, sink);
+	return r->py ? 0 : -ENOMEM;
 }
 
 /*
@@ -511,10 +536,10 @@ static int is_root_location(struct recorder *r, uint32_t loc)
 
 /* Put the sample into the profile, with the user stack 'res' gave (NULL: as sampled). */
 static int finish_sample(struct recorder *r, const struct recorder_sample *s, struct proctab_proc *pr,
-			 const struct sandbox_uw_result *res)
+			 const struct sandbox_uw_result *res, const struct pyproc_frames *py)
 {
 	uint32_t depth = 0, i, comm, thread, stack;
-	int err = 0;
+	int err = 0, n;
 
 	if (!r->opts.no_kernel) {
 		for (i = 0; i < s->nr_kips && depth < MAX_DEPTH; i++) {
@@ -556,6 +581,12 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 		}
 		r->kernel_unwound += s->unwound;
 		r->kernel_roots += s->unwound && s->uw_root;
+		if (r->py && py && py->nr) {
+			n = pyproc__merge(r->py, r->locs, depth, first, MAX_DEPTH, py);
+			if (n < 0)
+				return n;
+			depth = (uint32_t)n;
+		}
 	}
 	comm = profile__intern_str(r->p, s->comm, strnlen(s->comm, 16));
 	if (comm == PROFILE_NONE)
@@ -608,7 +639,7 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 	if (slot == -ENOMEM)
 		return slot;
 	if (slot < 0 && !r->nr_queued && !hold)
-		return finish_sample(r, s, pr, NULL);
+		return finish_sample(r, s, pr, NULL, &r->pyf);
 	q = &r->queue[r->nr_queued++];
 	q->pid = s->pid;
 	q->tid = s->tid;
@@ -623,6 +654,9 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 		memcpy(q->kips, s->kips, q->nr_kips * sizeof(*q->kips));
 	if (q->nr_uips)
 		memcpy(q->uips, s->uips, q->nr_uips * sizeof(*q->uips));
+	q->py.nr = r->pyf.nr;
+	memcpy(q->py.locs, r->pyf.locs, r->pyf.nr * sizeof(*q->py.locs));
+	memcpy(q->py.entry, r->pyf.entry, r->pyf.nr);
 	return r->nr_queued == QUEUE_MAX ? recorder__flush(r) : 0;
 }
 
@@ -653,11 +687,17 @@ int recorder__add_sample(struct recorder *r, const struct recorder_sample *s)
 		 */
 		if (s->uw_fallback)
 			want_tables(r, pr->pid);
+		/* Named now: the code objects the walk saw may be gone by the time the sample is finished. */
+		r->pyf.nr = 0;
+		if (r->py && ((err = pyproc__probe(r->py, r->procs, pr)) ||
+			      (err = pyproc__name(r->py, s->pid, s->exec_seq, s->py, s->nr_py, s->py_status,
+						  &r->pyf))))
+			return err;
 		hold = pr->gone && !pr->maps.nr;
 		if (r->nr_queued || wants_unwind(r, s) || hold)
 			return queue_sample(r, pr, s, wants_unwind(r, s), hold);
 	}
-	return finish_sample(r, s, pr, NULL);
+	return finish_sample(r, s, pr, NULL, pr ? &r->pyf : NULL);
 }
 
 int recorder__flush(struct recorder *r)
@@ -688,7 +728,8 @@ int recorder__flush(struct recorder *r)
 		struct proctab_proc *pr = proctab__find(r->procs, q->pid);
 
 		err = finish_sample(r, &s, pr,
-				    pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL);
+				    pr && q->slot != UINT32_MAX ? sandbox__uw_result(r->sym, q->slot) : NULL,
+				    &q->py);
 	}
 	sandbox__uw_reset(r->sym);
 	r->nr_queued = 0;
@@ -751,7 +792,7 @@ int recorder__store_counters(struct recorder *r)
 	struct proctab_stats ps;
 	struct jitmap_stats js;
 
-	if (store_table_counters(r))
+	if (store_table_counters(r) || (r->py && pyproc__store_counters(r->py)))
 		return -ENOMEM;
 	sandbox__stats(r->sym, &ss);
 	sandbox__uw_stats(r->sym, &us);

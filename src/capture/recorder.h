@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "scorch_abi.h"
 #include "symbolizer.h"
 
 enum recorder_call_graph {
@@ -46,6 +47,7 @@ struct recorder_opts {
 	struct symbolizer_opts sym; /* debuginfo directories, demangling, debuginfod */
 	enum recorder_call_graph call_graph;
 	int no_sandbox; /* run the symbolizer in this process, not in its unprivileged child (sandbox.h) */
+	int no_python;  /* do not look for Python interpreters (pyproc.h) */
 };
 
 /* One sample, neutral of how it was taken: addresses leaf first, as the CPU saw them. */
@@ -68,6 +70,9 @@ struct recorder_sample {
 	 * that failed and the sample carries the copy instead (uw_fallback: the process's tables are loaded
 	 * or brought up to date, uwload.h). */
 	int unwound, uw_root, uw_fallback;
+	/* The Python frames the BPF walk read (scorch_abi.h), innermost first, and how the walk went. */
+	const struct scorch_py_frame *py;
+	uint32_t nr_py, py_status;
 };
 
 struct recorder;
@@ -149,6 +154,17 @@ int recorder__store_counters(struct recorder *r);
  */
 struct uwload_sink;
 int recorder__enable_tables(struct recorder *r, const struct uwload_sink *sink);
+
+/*
+ * Python frames (pyproc.h): look for interpreters in the processes sampled and configure the BPF walk
+ * through 'sink'; the samples' Python frames then replace the evaluator's native frames. Not done
+ * with recorder_opts.no_python. 0 or -ENOMEM.
+ */
+struct pyproc_sink;
+int recorder__enable_python(struct recorder *r, const struct pyproc_sink *sink);
+/* pyproc__walk() of the recorder's Python processes (0 frames when Python is off). */
+uint32_t recorder__python_walk(struct recorder *r, uint32_t pid, uint64_t fs_base,
+			       struct scorch_py_frame *out, uint32_t *status);
 int recorder__load_tables(struct recorder *r);
 
 #endif

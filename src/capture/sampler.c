@@ -195,7 +195,10 @@ int sampler__parse_record(const void *data, size_t size, struct sampler_record *
 	if (h->stack_size && !(h->flags & SCORCH_SAMPLE_REGS))
 		return -EINVAL;
 	/* At most 64 + 2 * 8 * 127 + 136 + 2^32 - 1: no overflow in 64 bits. */
-	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->flags, h->stack_size);
+	if (h->nr_py > SCORCH_PY_MAX_FRAMES)
+		return -EINVAL;
+	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->flags, h->stack_size) +
+	       (uint64_t)SCORCH_PY_FRAME_BYTES * h->nr_py;
 	if (need != size)
 		return -EINVAL;
 	a = (const uint64_t *)(h + 1);
@@ -203,6 +206,8 @@ int sampler__parse_record(const void *data, size_t size, struct sampler_record *
 	out->kstack = a;
 	out->ustack = a + h->nr_kstack;
 	a = out->ustack + h->nr_ustack;
+	out->py = (const struct scorch_py_frame *)a;
+	a += h->nr_py * (SCORCH_PY_FRAME_BYTES / 8);
 	if (h->flags & SCORCH_SAMPLE_REGS) {
 		out->regs = a;
 		a += SCORCH_NR_REGS;
@@ -667,6 +672,15 @@ int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw
 	if (!s->uw_rows)
 		return -ENOTSUP;
 	if (!p->nr)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &pid, p, BPF_ANY) ? -errno : 0;
+}
+
+int sampler__py_set_proc(struct sampler *s, uint32_t pid, const struct scorch_py_proc *p)
+{
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!p)
 		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
 	return bpf_map_update_elem(fd, &pid, p, BPF_ANY) ? -errno : 0;
 }

@@ -46,13 +46,16 @@ struct sampler_record {
 	const struct scorch_sample *hdr;
 	const uint64_t *kstack; /* hdr->nr_kstack addresses, leaf first */
 	const uint64_t *ustack; /* hdr->nr_ustack addresses, leaf first */
-	const uint64_t *regs;   /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
-	const uint8_t *stack;   /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
+	/* hdr->nr_py Python frames, innermost first */
+	const struct scorch_py_frame *py;
+	const uint64_t *regs; /* SCORCH_NR_REGS user registers, or NULL (no SCORCH_SAMPLE_REGS) */
+	const uint8_t *stack; /* hdr->stack_size bytes of user stack copied from regs[SCORCH_REG_RSP] */
 };
 
 /*
  * Take apart the record 'data' of 'size' bytes, 8-byte aligned, as the ring buffer gives it. Returns 0,
- * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK, a stack copy
+ * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK (Python frames:
+ * SCORCH_PY_MAX_FRAMES), a stack copy
  * without registers, or its parts not adding up to exactly 'size' bytes.
  */
 int sampler__parse_record(const void *data, size_t size, struct sampler_record *out);
@@ -144,6 +147,9 @@ int sampler__uw_set_proc(struct sampler *s, uint32_t pid, const struct scorch_uw
 /* Make a table findable by its file (f NULL: no more). */
 int sampler__uw_set_file(struct sampler *s, const struct scorch_uw_file_key *k,
 			 const struct scorch_uw_file *f);
+
+/* Walk the Python frames of process 'pid' as 'p' says (scorch_abi.h); NULL: stop. 0 or a negative errno. */
+int sampler__py_set_proc(struct sampler *s, uint32_t pid, const struct scorch_py_proc *p);
 
 /*
  * Check, without loading anything, whether this process may record: returns 0, or logs what is

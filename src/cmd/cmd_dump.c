@@ -30,6 +30,7 @@ struct dump_opts {
 	uint32_t stack_size;
 	int json;
 	int no_demangle;
+	int no_python;
 };
 
 static const struct opts_entry dump_options[] = {
@@ -39,6 +40,8 @@ static const struct opts_entry dump_options[] = {
 		 stack_size, 64, 1u << 20),
 	OPTS_FLAG(0, "json", "write JSON instead of text", struct dump_opts, json),
 	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct dump_opts, no_demangle),
+	OPTS_FLAG(0, "no-python", "do not read the Python frames of a CPython 3.8-3.13 process",
+		  struct dump_opts, no_python),
 	OPTS_END(),
 };
 
@@ -156,9 +159,30 @@ static void frame_json(const struct dump_frame *fr, void *ctx)
 	json__end(j);
 }
 
+/* The Python frames of each thread, read while it is stopped. */
+struct dump_py {
+	struct recorder *rec;
+	uint32_t pid;
+	const struct stackcopy_thread *ts; /* the threads, whose indexes py[] follows */
+	struct {
+		struct scorch_py_frame frames[SCORCH_PY_MAX_FRAMES];
+		uint32_t nr, status;
+	} * py;
+};
+
+static void walk_python(void *ctx, struct stackcopy_thread *t)
+{
+	struct dump_py *dp = ctx;
+	size_t i = (size_t)(t - dp->ts);
+
+	dp->py[i].nr =
+		recorder__python_walk(dp->rec, dp->pid, t->fs_base, dp->py[i].frames, &dp->py[i].status);
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o;
+	struct dump_py dp = { 0 };
 	struct stackcopy_thread *ts = NULL;
 	struct profile prof;
 	struct recorder *rec = NULL;
@@ -189,9 +213,26 @@ int cmd_dump(int argc, char **argv)
 		pr_err("pid %u is a kernel thread: it has no user stack to dump", o.pid);
 		goto out;
 	}
-	/* Stop, copy, release: one thread at a time, nothing else in between. */
+	/* The interpreter of a Python process is found before any thread is stopped. */
+	unsetenv("DEBUGINFOD_URLS");
+	ro.call_graph = RECORDER_CG_AUTO;
+	ro.no_kernel = 1;
+	ro.no_python = o.no_python;
+	ro.sym.no_demangle = o.no_demangle;
+	rec = recorder__new(&prof, &ro);
+	if (!rec || recorder__enable_python(rec, NULL))
+		goto nomem;
+	if (recorder__add_process(rec, o.pid) == -ENOMEM)
+		goto nomem;
+	dp.rec = rec;
+	dp.pid = o.pid;
+	dp.ts = ts;
+	dp.py = calloc(nr ? nr : 1, sizeof(*dp.py));
+	if (!dp.py)
+		goto nomem;
+	/* Stop, copy (and walk the Python frames), release: one thread at a time. */
 	for (i = 0; i < nr; i++) {
-		stackcopy__grab(&ts[i], o.stack_size);
+		stackcopy__grab_with(&ts[i], o.stack_size, o.no_python ? NULL : walk_python, &dp);
 		if (ts[i].ok) {
 			grabbed++;
 			if (ts[i].stopped_ns > max_stop)
@@ -209,15 +250,6 @@ int cmd_dump(int argc, char **argv)
 	pr_debug("copied %zu of %zu threads; the longest stop took %.3f ms", grabbed, nr,
 		 (double)max_stop / 1e6);
 
-	unsetenv("DEBUGINFOD_URLS");
-	ro.call_graph = RECORDER_CG_AUTO;
-	ro.no_kernel = 1;
-	ro.sym.no_demangle = o.no_demangle;
-	rec = recorder__new(&prof, &ro);
-	if (!rec)
-		goto nomem;
-	if (recorder__add_process(rec, o.pid) == -ENOMEM)
-		goto nomem;
 	for (i = 0; i < nr; i++) {
 		struct recorder_sample s = {
 			.pid = o.pid,
@@ -226,6 +258,9 @@ int cmd_dump(int argc, char **argv)
 			.uregs = ts[i].regs,
 			.ustack_bytes = ts[i].stack,
 			.ustack_size = ts[i].stack_size,
+			.py = dp.py[i].frames,
+			.nr_py = dp.py[i].nr,
+			.py_status = dp.py[i].status,
 		};
 
 		if (!ts[i].ok)
@@ -289,5 +324,6 @@ out:
 	recorder__free(rec);
 	profile__release(&prof);
 	stackcopy__free(ts, nr);
+	free(dp.py);
 	return ret;
 }

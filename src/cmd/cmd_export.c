@@ -54,8 +54,9 @@ int cmd_export(int argc, char **argv)
 		return cli__usage_error("export");
 	}
 	pprof = !strcmp(o.format, "pprof");
-	if (pprof && (o.view.focus || o.view.ignore || o.view.no_inline || o.view.no_kernel || o.view.by)) {
-		pr_err("--by, --focus, --ignore, --no-inline and --no-kernel apply to speedscope only: pprof does them itself");
+	if (pprof && (o.view.focus || o.view.ignore || o.view.no_inline || o.view.no_kernel ||
+		      o.view.python_only || o.view.by)) {
+		pr_err("--by, --focus, --ignore, --no-inline, --no-kernel and --python-only apply to speedscope only: pprof does them itself");
 		return cli__usage_error("export");
 	}
 	if (read_cmd__load(&o, &p))

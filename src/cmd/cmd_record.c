@@ -59,6 +59,7 @@ struct record_opts {
 	int no_demangle;
 	int no_sandbox;
 	int java_perfmap; /* --java-perfmap */
+	int no_python;    /* --no-python */
 	enum recorder_call_graph call_graph;
 	uint32_t stack_size;        /* bytes of user stack per sample in dwarf, copy and auto modes */
 	int copy_only;              /* -g copy: auto without the in-kernel unwinder */
@@ -345,6 +346,8 @@ static const struct opts_entry record_options[] = {
 	OPTS_FLAG(0, "no-demangle", "keep mangled C++ and Rust names", struct record_opts, no_demangle),
 	OPTS_FLAG(0, "no-sandbox", "parse ELF/DWARF in this process, not in an unprivileged child",
 		  struct record_opts, no_sandbox),
+	OPTS_FLAG(0, "no-python", "do not walk the Python frames of CPython 3.8-3.13 processes",
+		  struct record_opts, no_python),
 	OPTS_FLAG(0, "java-perfmap",
 		  "at the end, ask the JVMs recorded for their perf map (jcmd PID\n"
 		  "Compiler.perfmap, JDK 17+), to name their Java frames",
@@ -795,6 +798,7 @@ int cmd_record(int argc, char **argv)
 	ro.sym.debug_dirs = o.debug_dirs;
 	ro.sym.nr_debug_dirs = o.nr_debug_dirs;
 	ro.sym.no_demangle = o.no_demangle;
+	ro.no_python = o.no_python;
 	ro.no_sandbox = o.no_sandbox || o.debuginfod; /* debuginfod is a network client: not in the jail */
 	ro.sym.debuginfod = o.debuginfod;
 	/* debuginfod is a network client: only when asked for. */

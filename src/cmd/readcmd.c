@@ -70,6 +70,8 @@ const struct opts_entry read_cmd_stack_filters[] = {
 	OPTS_FLAG(0, "no-inline", "fold inlined frames into their caller", struct read_cmd_opts,
 		  view.no_inline),
 	OPTS_FLAG(0, "no-kernel", "leave out kernel frames", struct read_cmd_opts, view.no_kernel),
+	OPTS_FLAG(0, "python-only", "leave out every frame but Python frames", struct read_cmd_opts,
+		  view.python_only),
 	OPTS_END(),
 };
 

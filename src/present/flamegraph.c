@@ -301,6 +301,9 @@ static void color_of(const struct flamegraph *fg, const struct node *n, double m
 	case FLAMEGRAPH_KIND_JIT: /* green */
 		r = 50 + (int)(60 * v[0]), g = 190 + (int)(60 * v[0]), b = 50 + (int)(60 * v[0]);
 		break;
+	case FLAMEGRAPH_KIND_PYTHON: /* purple: interpreted code, apart from the interpreter's own */
+		r = 170 + (int)(50 * v[0]), g = 120 + (int)(40 * v[1]), b = 220 + (int)(35 * v[0]);
+		break;
 	default: /* warm: red to yellow */
 		r = 205 + (int)(50 * v[2]), g = (int)(230 * v[0]), b = (int)(55 * v[1]);
 		break;

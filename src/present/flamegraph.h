@@ -34,7 +34,7 @@
 #include <stdio.h>
 
 enum flamegraph_colors {
-	FLAMEGRAPH_COLORS_KIND,   /* warm for user code, blue kernel, aqua inlined, green JIT */
+	FLAMEGRAPH_COLORS_KIND,   /* warm user code, blue kernel, aqua inlined, green JIT, purple Python */
 	FLAMEGRAPH_COLORS_MODULE, /* one hue per module (the 'module' of each frame) */
 };
 
@@ -43,6 +43,7 @@ enum flamegraph_kind {
 	FLAMEGRAPH_KIND_KERNEL = 1,
 	FLAMEGRAPH_KIND_INLINE = 2,
 	FLAMEGRAPH_KIND_JIT = 3,
+	FLAMEGRAPH_KIND_PYTHON = 4,
 };
 
 struct flamegraph_opts {

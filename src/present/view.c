@@ -22,6 +22,8 @@ const char *view__kind_suffix(uint32_t kind)
 		return "_[i]";
 	case VIEW_KIND_JIT:
 		return "_[j]";
+	case VIEW_KIND_PYTHON:
+		return "_[py]";
 	default:
 		return "";
 	}
@@ -136,7 +138,11 @@ static uint32_t frame_func(struct view *v, uint32_t loc, uint32_t fi, const stru
 		f.kind = VIEW_KIND_KERNEL;
 	else if (m->kind == PROFILE_MAP_JIT)
 		f.kind = VIEW_KIND_JIT;
+	else if (m->kind == PROFILE_MAP_PYTHON)
+		f.kind = VIEW_KIND_PYTHON;
 	if (f.kind == VIEW_KIND_KERNEL && o->no_kernel)
+		return SLOT_SKIP;
+	if (f.kind != VIEW_KIND_PYTHON && o->python_only)
 		return SLOT_SKIP;
 	if (fr && (fr->flags & PROFILE_FRAME_INLINE)) {
 		if (o->no_inline)

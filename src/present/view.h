@@ -32,6 +32,7 @@ enum view_kind {
 	VIEW_KIND_KERNEL = 1, /* a PROFILE_LOC_KERNEL location or a kernel mapping: "_[k]" */
 	VIEW_KIND_INLINE = 2, /* a PROFILE_FRAME_INLINE frame: "_[i]" */
 	VIEW_KIND_JIT = 3,    /* a PROFILE_MAP_JIT mapping: "_[j]" */
+	VIEW_KIND_PYTHON = 4, /* a PROFILE_MAP_PYTHON mapping (a Python frame): "_[py]" */
 };
 
 #define VIEW_MAX_IDS 64
@@ -40,6 +41,7 @@ struct view_opts {
 	enum view_by by;
 	int no_inline;                        /* fold inlined frames into their caller */
 	int no_kernel;                        /* leave out kernel frames */
+	int python_only;                      /* leave out every frame but Python frames */
 	uint32_t pids[VIEW_MAX_IDS], nr_pids; /* keep only these processes (none: all) */
 	uint32_t tids[VIEW_MAX_IDS], nr_tids; /* keep only these threads (none: all) */
 	const char *comms[VIEW_MAX_IDS];      /* keep only threads with these names (borrowed) */
@@ -138,7 +140,7 @@ static inline const uint32_t *view__path_funcs(const struct view *v, uint32_t s)
 /* 1 when thread 'thread' of the profile passes the pid/tid/comm filters of 'o'. */
 int view__thread_selected(const struct profile *p, uint32_t thread, const struct view_opts *o);
 
-/* The folded-stack suffix of a kind: "_[k]", "_[i]", "_[j]" or "". */
+/* The folded-stack suffix of a kind: "_[k]", "_[i]", "_[j]", "_[py]" or "". */
 const char *view__kind_suffix(uint32_t kind);
 
 #endif

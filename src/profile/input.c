@@ -18,6 +18,8 @@ struct folded_state {
 	size_t line;
 	uint32_t thread;
 	uint32_t map_folded, map_kernel, map_jit;
+	/* made at the first Python frame (PROFILE_NONE until then) */
+	uint32_t map_python;
 	uint32_t *locs; /* owned: the current line's locations, root first */
 	size_t nr_locs, cap_locs;
 };
@@ -33,7 +35,7 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* The location for one frame name "[module`]name[_[k]|_[i]|_[j]]". */
+/* The location for one frame name "[module`]name[_[k]|_[i]|_[j]|_[py]]". */
 static uint32_t frame_location(struct folded_state *s, const char *f, size_t len)
 {
 	struct profile_frame fr = { 0 };
@@ -41,7 +43,15 @@ static uint32_t frame_location(struct folded_state *s, const char *f, size_t len
 	const char *tick;
 	uint64_t addr;
 
-	if (len >= 4 && f[len - 4] == '_' && f[len - 3] == '[' && f[len - 1] == ']') {
+	if (len >= 5 && memcmp(f + len - 5, "_[py]", 5) == 0) {
+		if (s->map_python == PROFILE_NONE)
+			s->map_python = profile__intern_mapping(s->p, profile__intern_cstr(s->p, "[python]"),
+								0, PROFILE_MAP_PYTHON);
+		if (s->map_python == PROFILE_NONE)
+			return PROFILE_NONE;
+		mapping = s->map_python;
+		len -= 5;
+	} else if (len >= 4 && f[len - 4] == '_' && f[len - 3] == '[' && f[len - 1] == ']') {
 		switch (f[len - 2]) {
 		case 'k':
 			mapping = s->map_kernel;
@@ -65,9 +75,10 @@ static uint32_t frame_location(struct folded_state *s, const char *f, size_t len
 		if (mname == PROFILE_NONE)
 			return PROFILE_NONE;
 		mapping = profile__intern_mapping(s->p, mname, 0,
-						  loc_flags               ? PROFILE_MAP_KERNEL
-						  : mapping == s->map_jit ? PROFILE_MAP_JIT
-									  : PROFILE_MAP_FILE);
+						  loc_flags                  ? PROFILE_MAP_KERNEL
+						  : mapping == s->map_jit    ? PROFILE_MAP_JIT
+						  : mapping == s->map_python ? PROFILE_MAP_PYTHON
+									     : PROFILE_MAP_FILE);
 		if (mapping == PROFILE_NONE)
 			return PROFILE_NONE;
 		len -= (size_t)(tick + 1 - f);
@@ -175,6 +186,7 @@ int input__parse_folded(const char *buf, size_t len, const char *name, const str
 	s.map_kernel = profile__intern_mapping(p, profile__intern_cstr(p, "[kernel.kallsyms]"), 0,
 					       PROFILE_MAP_KERNEL);
 	s.map_jit = profile__intern_mapping(p, profile__intern_cstr(p, "[jit]"), 0, PROFILE_MAP_JIT);
+	s.map_python = PROFILE_NONE;
 	s.thread = profile__intern_thread(p, 0, 0, profile__intern_cstr(p, "[folded]"));
 	if (s.map_folded == PROFILE_NONE || s.map_kernel == PROFILE_NONE || s.map_jit == PROFILE_NONE ||
 	    s.thread == PROFILE_NONE || profile__meta_set(p, "format", "folded"))

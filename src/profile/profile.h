@@ -40,6 +40,8 @@ enum profile_mapping_kind {
 	PROFILE_MAP_VDSO = 2,   /* the vDSO; addresses are offsets into its image */
 	PROFILE_MAP_ANON = 3,   /* memory with no file; addresses are runtime addresses */
 	PROFILE_MAP_JIT = 4,    /* JIT code named by a perf map; runtime addresses */
+	PROFILE_MAP_PYTHON = 5, /* a Python source file (its path the name), or "[python]" for frames that
+				 * could not be named; an address is (function string id << 32 | line) */
 	PROFILE_MAP_KIND_MAX,
 };
 

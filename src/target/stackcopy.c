@@ -95,6 +95,12 @@ static uint32_t copy_stack(pid_t tid, uint64_t sp, uint8_t *dst, uint32_t size)
 
 void stackcopy__grab(struct stackcopy_thread *t, uint32_t stack_size)
 {
+	stackcopy__grab_with(t, stack_size, NULL, NULL);
+}
+
+void stackcopy__grab_with(struct stackcopy_thread *t, uint32_t stack_size,
+			  void (*fn)(void *ctx, struct stackcopy_thread *t), void *ctx)
+{
 	pid_t tid = (pid_t)t->tid;
 	struct user_regs_struct ur;
 	uint64_t t0;
@@ -143,8 +149,11 @@ void stackcopy__grab(struct stackcopy_thread *t, uint32_t stack_size)
 	t->regs[SCORCH_REG_R14] = ur.r14;
 	t->regs[SCORCH_REG_R15] = ur.r15;
 	t->regs[SCORCH_REG_RIP] = ur.rip;
+	t->fs_base = ur.fs_base;
 	t->stack_size = copy_stack(tid, ur.rsp, t->stack, stack_size);
 	t->ok = 1;
+	if (fn)
+		fn(ctx, t);
 detach:
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
 	t->stopped_ns = clock__mono_ns() - t0;

@@ -31,6 +31,7 @@ struct stackcopy_thread {
 	uint32_t stack_size;           /* bytes copied (a multiple of 8): the stack may end sooner */
 	uint64_t stopped_ns;           /* how long the thread was stopped */
 	int err;                       /* errno of what failed, 0 if nothing */
+	uint64_t fs_base;              /* its FS base: pthread_self() on x86-64 glibc */
 };
 
 /*
@@ -46,6 +47,12 @@ int stackcopy__is_kernel_thread(uint32_t pid);
  * success t->ok is set; else t->err says what failed (ESRCH: it exited).
  */
 void stackcopy__grab(struct stackcopy_thread *t, uint32_t stack_size);
+/*
+ * The same, calling 'fn' (when not NULL) while the thread is stopped, after its registers and stack
+ * were copied: to read what only a stopped thread keeps still (its Python frames). 'fn' must be quick.
+ */
+void stackcopy__grab_with(struct stackcopy_thread *t, uint32_t stack_size,
+			  void (*fn)(void *ctx, struct stackcopy_thread *t), void *ctx);
 /* Free the array and its copies (NULL-safe). */
 void stackcopy__free(struct stackcopy_thread *ts, size_t nr);
 

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "cfi.h"
+#include "fileio.h"
 #include "uwtable.h"
 
 /* A pointer encoded as 'enc' (DW_EH_PE_*) at c->p, whose address is 'here'. -1: not one we read. */
@@ -66,24 +67,13 @@ int cfi__pointer(const struct cfi_file *f, struct cfi_cur *c, uint8_t enc, uint6
 /* 'len' bytes at 'off' of the file: -ENOEXEC past its end, -EIO when the read fails. */
 static int src_read(const struct cfi_src *s, uint64_t off, void *buf, size_t len)
 {
-	size_t got = 0;
-
 	if (off > s->size || s->size - off < len)
 		return -ENOEXEC;
 	if (s->fd < 0) {
 		memcpy(buf, s->img + off, len);
 		return 0;
 	}
-	while (got < len) {
-		ssize_t n = pread(s->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		got += (size_t)n;
-	}
-	return 0;
+	return fileio__pread_all(s->fd, off, buf, len);
 }
 
 static int src_has(const struct cfi_src *s, uint64_t off, uint64_t len)

@@ -2,8 +2,8 @@
 /*
  * libFuzzer harness for the sample record parser (sampler__parse_record()): any bytes as a ring-buffer
  * record. A record taken must have its parts inside it, in order, adding up to exactly its length, with
- * counts no larger than a stack holds and registers exactly when its flags say so; every byte it
- * points at is read, so that ASan sees a part that would reach past the record.
+ * counts no larger than a stack (or a Python walk) holds and registers exactly when its flags say so; every
+ * byte it points at is read, so that ASan sees a part that would reach past the record.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,11 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end = (const uint8_t *)buf + size;
 	CHECK(r.hdr == (const void *)buf);
 	CHECK(r.hdr->nr_kstack <= SCORCH_MAX_STACK && r.hdr->nr_ustack <= SCORCH_MAX_STACK);
+	CHECK(r.hdr->nr_py <= SCORCH_PY_MAX_FRAMES);
 	CHECK((const void *)r.kstack == (const void *)(r.hdr + 1));
 	CHECK(r.ustack == r.kstack + r.hdr->nr_kstack);
+	CHECK((const void *)r.py == (const void *)(r.ustack + r.hdr->nr_ustack));
 	CHECK(!!r.regs == !!(r.hdr->flags & SCORCH_SAMPLE_REGS));
-	CHECK(r.regs ? r.regs == r.ustack + r.hdr->nr_ustack
-		     : (const void *)r.stack == (const void *)(r.ustack + r.hdr->nr_ustack));
+	CHECK(r.regs ? (const void *)r.regs == (const void *)(r.py + r.hdr->nr_py)
+		     : (const void *)r.stack == (const void *)(r.py + r.hdr->nr_py));
 	if (r.regs)
 		CHECK((const void *)r.stack == (const void *)(r.regs + SCORCH_NR_REGS));
 	CHECK(r.hdr->stack_size == 0 || r.regs);
@@ -56,6 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sum += r.kstack[i];
 	for (i = 0; i < r.hdr->nr_ustack; i++)
 		sum += r.ustack[i];
+	for (i = 0; i < r.hdr->nr_py; i++)
+		sum += r.py[i].code + r.py[i].instr + r.py[i].flags;
 	for (i = 0; r.regs && i < SCORCH_NR_REGS; i++)
 		sum += r.regs[i];
 	for (i = 0; i < r.hdr->stack_size; i++)

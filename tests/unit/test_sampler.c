@@ -17,7 +17,7 @@
 
 /* A record as the BPF program builds it, in an 8-byte aligned buffer. */
 struct rec {
-	uint64_t words[(SCORCH_SAMPLE_MAX_BYTES + 4096) / 8];
+	uint64_t words[(SCORCH_SAMPLE_MAX_BYTES + SCORCH_PY_FRAME_BYTES * SCORCH_PY_MAX_FRAMES + 4096) / 8];
 	size_t size;
 };
 
@@ -26,11 +26,16 @@ static struct scorch_sample *hdr(struct rec *r)
 	return (struct scorch_sample *)r->words;
 }
 
-/* nk kernel and nu user addresses (k0.., u0..), the registers when regs, 'stack' bytes of copy. */
-static void build(struct rec *r, uint16_t nk, uint16_t nu, int regs, uint32_t stack, uint32_t flags)
+/*
+ * nk kernel and nu user addresses (k0.., u0..), npy Python frames, the registers when regs, 'stack'
+ * bytes of copy.
+ */
+static void build_py(struct rec *r, uint16_t nk, uint16_t nu, uint16_t npy, int regs, uint32_t stack,
+		     uint32_t flags)
 {
 	struct scorch_sample *h = hdr(r);
 	uint64_t *a = (uint64_t *)(h + 1);
+	struct scorch_py_frame *pf;
 	uint8_t *st;
 	int i;
 
@@ -46,6 +51,15 @@ static void build(struct rec *r, uint16_t nk, uint16_t nu, int regs, uint32_t st
 		*a++ = 0xffffffff81000000ULL + (uint64_t)i;
 	for (i = 0; i < nu; i++)
 		*a++ = 0x400000ULL + (uint64_t)i;
+	h->nr_py = npy;
+	pf = (struct scorch_py_frame *)a;
+	for (i = 0; i < npy; i++) {
+		pf[i].code = 0x7f0000000000ULL + (uint64_t)i;
+		pf[i].instr = (uint32_t)i;
+		pf[i].firstline = i + 1;
+		pf[i].flags = i == npy - 1 ? SCORCH_PY_FRAME_ENTRY : 0;
+	}
+	a = (uint64_t *)(pf + npy);
 	if (regs)
 		for (i = 0; i < SCORCH_NR_REGS; i++)
 			*a++ = 0x1000ULL * (uint64_t)(i + 1);
@@ -55,19 +69,53 @@ static void build(struct rec *r, uint16_t nk, uint16_t nu, int regs, uint32_t st
 	r->size = (size_t)(st + stack - (uint8_t *)r->words);
 }
 
+static void build(struct rec *r, uint16_t nk, uint16_t nu, int regs, uint32_t stack, uint32_t flags)
+{
+	build_py(r, nk, nu, 0, regs, stack, flags);
+}
+
+/* Python frames between the user addresses and the registers; their count bounded. */
+static void test_python_frames(void **state)
+{
+	struct sampler_record out;
+	struct rec r;
+
+	(void)state;
+	build_py(&r, 3, 5, 4, 1, 24, 0);
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	assert_int_equal(out.hdr->nr_py, 4);
+	assert_ptr_equal(out.py, (const void *)(out.ustack + 5));
+	assert_int_equal(out.py[0].code, 0x7f0000000000ULL);
+	assert_int_equal(out.py[3].firstline, 4);
+	assert_int_equal(out.py[3].flags, SCORCH_PY_FRAME_ENTRY);
+	assert_ptr_equal(out.regs, (const void *)(out.py + 4));
+	assert_int_equal(out.regs[0], 0x1000);
+	assert_int_equal(out.stack[23], 23);
+	/* One frame more or less than the bytes hold. */
+	hdr(&r)->nr_py = 5;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->nr_py = 3;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	/* More than a walk sends, even when the bytes are there. */
+	build_py(&r, 0, 0, SCORCH_PY_MAX_FRAMES, 0, 0, 0);
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	hdr(&r)->nr_py = SCORCH_PY_MAX_FRAMES + 1;
+	assert_int_equal(sampler__parse_record(r.words, r.size + SCORCH_PY_FRAME_BYTES, &out), -EINVAL);
+}
+
 static void test_unwound(void **state)
 {
 	struct sampler_record out;
 	struct rec r;
 
 	(void)state;
-	/* 10 kernel frames, 20 user frames unwound in the kernel: 64 + 8 * 30 bytes, nothing else. */
+	/* 10 kernel frames, 20 user frames unwound in the kernel: 72 + 8 * 30 bytes, nothing else. */
 	build(&r, 10, 20, 0, 0, SCORCH_SAMPLE_UNWOUND | SCORCH_SAMPLE_UW_ROOT);
-	assert_int_equal(r.size, 304);
-	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 304);
+	assert_int_equal(r.size, 312);
+	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 312);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.hdr, r.words);
-	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 8);
+	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 9);
 	assert_int_equal(out.kstack[9], 0xffffffff81000009ULL);
 	assert_ptr_equal(out.ustack, out.kstack + 10);
 	assert_int_equal(out.ustack[0], 0x400000);
@@ -84,7 +132,7 @@ static void test_copy(void **state)
 
 	(void)state;
 	build(&r, 3, 5, 1, 100, 0);
-	assert_int_equal(r.size, 64 + 8 * 8 + 136 + 100);
+	assert_int_equal(r.size, 72 + 8 * 8 + 136 + 100);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.ustack, out.kstack + 3);
 	assert_ptr_equal(out.regs, out.ustack + 5);
@@ -95,7 +143,7 @@ static void test_copy(void **state)
 
 	/* Registers without a copy (the copy was not asked for, or its first page was unreadable). */
 	build(&r, 0, 0, 1, 0, SCORCH_SAMPLE_STACK_CUT);
-	assert_int_equal(r.size, 64 + 136);
+	assert_int_equal(r.size, 72 + 136);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_non_null(out.regs);
 
@@ -106,7 +154,7 @@ static void test_copy(void **state)
 
 	/* Nothing but the header: a sample in execve whose kernel stack could not be read. */
 	build(&r, 0, 0, 0, 0, SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_KSTACK_ERR);
-	assert_int_equal(r.size, 64);
+	assert_int_equal(r.size, 72);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_null(out.regs);
 }
@@ -142,7 +190,9 @@ static void test_malformed(void **state)
 	/* Counts above the most a stack holds, even when the bytes would be there. */
 	build(&r, 0, 0, 0, 0, 0);
 	hdr(&r)->nr_kstack = SCORCH_MAX_STACK + 1;
-	assert_int_equal(sampler__parse_record(r.words, 64 + 8 * (SCORCH_MAX_STACK + 1), &out), -EINVAL);
+	assert_int_equal(sampler__parse_record(
+				 r.words, sizeof(struct scorch_sample) + 8 * (SCORCH_MAX_STACK + 1), &out),
+			 -EINVAL);
 	hdr(&r)->nr_kstack = 0;
 	hdr(&r)->nr_ustack = 0xffff;
 	assert_int_equal(sampler__parse_record(r.words, sizeof(r.words), &out), -EINVAL);
@@ -181,11 +231,11 @@ static void test_default_ringbuf(void **state)
 	 */
 	assert_int_equal(sampler__default_ringbuf(4, 99, SCORCH_STACK_DEFAULT), (size_t)4 << 20);
 	assert_int_equal(sampler__default_ringbuf(2, 999, SCORCH_STACK_DEFAULT), (size_t)32 << 20);
-	/* 999 Hz on 64 CPUs: 999 * 64 * (712 + 16384) / 2 = 546 MB, capped */
-	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 712);
+	/* 999 Hz on 64 CPUs: 999 * 64 * (720 + 16384) / 2 = 547 MB, capped */
+	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 720);
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_DEFAULT),
 			 SAMPLER_RINGBUF_DEFAULT_MAX);
-	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (712 + 512) / 2 = 39 MB -> 64M */
+	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (720 + 512) / 2 = 39 MB -> 64M */
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_FP_REPAIR), (size_t)64 << 20);
 	assert_int_equal(sampler__default_ringbuf(0, 1, 0), SAMPLER_RINGBUF_DEFAULT_MIN);
 }
@@ -193,9 +243,8 @@ static void test_default_ringbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unwound),
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_unwound),         cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_malformed),       cmocka_unit_test(test_python_frames),
 		cmocka_unit_test(test_default_ringbuf),
 	};
 
