@@ -146,6 +146,8 @@ $(OUT)/tests/%: tests/tools/%.c $(LIB) | $(OUT)/tests
 # GCC 12 leaves leaf functions without a frame even with -mno-omit-leaf-frame-pointer.
 WL_CFLAGS := -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
              -fno-optimize-sibling-calls -pthread
+# The off-CPU workload is built as distributions build: optimised, without frame pointers.
+$(OUT)/workloads/offcpu: WL_CFLAGS := -O2 -g -fomit-frame-pointer -fno-inline -fno-optimize-sibling-calls -pthread
 $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WL_CFLAGS) -o $@ $< -lm -ldl

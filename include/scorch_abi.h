@@ -29,6 +29,15 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* the user addresses were unwound in the kernel from the
 					     * unwind tables (uw_tables): complete, no registers or copy follow */
 	SCORCH_SAMPLE_UW_ROOT = 1 << 9,     /* ... and it ended at the outermost frame (CFI or RA 0) */
+	SCORCH_SAMPLE_OFF_CPU = 1 << 10,    /* not a CPU sample: a wait (off_ns, off_state), its stacks
+					     * taken as the thread came back on CPU (record --off-cpu) */
+};
+
+/* Why a thread was off CPU: its state when it was switched out (scorch_sample.off_state). */
+enum scorch_off_state {
+	SCORCH_OFF_SLEEP = 1, /* sleeping, interruptible (S): a lock, a pipe, a socket, a timer */
+	SCORCH_OFF_DISK = 2,  /* uninterruptible (D): mostly disk I/O */
+	SCORCH_OFF_RUNQ = 3,  /* still runnable (R, preempted or yielding): waiting for a CPU */
 };
 
 /*
@@ -65,7 +74,7 @@ enum scorch_reg {
 /*
  * One sample as it arrives from the ring buffer, a record of variable length, every part 8-byte aligned:
  *
- *   struct scorch_sample                 64 bytes
+ *   struct scorch_sample                 80 bytes
  *   __u64 kstack[nr_kstack]              kernel addresses, leaf first
  *   __u64 ustack[nr_ustack]              user addresses, leaf first
  *   __u64 regs[SCORCH_NR_REGS]           136 bytes, only with SCORCH_SAMPLE_REGS
@@ -75,7 +84,7 @@ enum scorch_reg {
  * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
  * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
  *
- * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 64 + 8 * 30 = 304 bytes (the
+ * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 80 + 8 * 30 = 320 bytes (the
  * fixed record of before, with all 127 + 127 addresses and the registers, took 2,232 + stack_size).
  * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + stack_size.
  */
@@ -94,17 +103,19 @@ struct scorch_sample {
 	__u32 stack_size; /* bytes of user stack at the end of the record */
 	__u32 stack_need; /* when the copy was not cut short: bytes from the user SP to the top of the stack
 			   * it is in (what a whole copy would take); else 0 */
-			  /* followed by the addresses, the registers and the stack copy: see above */
+	__u32 off_state; /* with SCORCH_SAMPLE_OFF_CPU: enum scorch_off_state; else 0 */
+	__u64 off_ns;    /* with SCORCH_SAMPLE_OFF_CPU: nanoseconds off CPU until time_ns; else 0 */
+			 /* followed by the addresses, the registers and the stack copy: see above */
 };
 
-_Static_assert(sizeof(struct scorch_sample) == 64, "struct scorch_sample layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_sample) == 80, "struct scorch_sample layout changed: update both sides");
 _Static_assert(sizeof(struct scorch_sample) % 8 == 0, "the addresses after struct scorch_sample are aligned");
 
 #define SCORCH_REGS_BYTES (8 * SCORCH_NR_REGS)
 /* The largest record without its stack copy: both stacks full, and the registers. */
-#define SCORCH_SAMPLE_MAX_BYTES (64 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
+#define SCORCH_SAMPLE_MAX_BYTES (80 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
 
-_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2232, "a full record without its stack copy changed size");
+_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2248, "a full record without its stack copy changed size");
 
 /* The bytes of a record with these counts and flags (the counts as the header gives them). */
 static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 flags, __u32 stack_size)
@@ -140,6 +151,14 @@ enum scorch_counter {
 	SCORCH_CNT_UW_READ,       /* fell back: a return address or saved RBP could not be read */
 	SCORCH_CNT_UW_BAD,        /* fell back: a step did not go up the stack (CFA <= SP), or a bad row */
 	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
+	/* record --off-cpu: waits of target threads, as they end (the thread switched back in) */
+	SCORCH_CNT_OFF_WAITS,     /* waits sent with their stacks */
+	SCORCH_CNT_OFF_NS,        /* ... their nanoseconds */
+	SCORCH_CNT_OFF_SHORT,     /* waits shorter than off_cpu_min_ns: counted here, no stack */
+	SCORCH_CNT_OFF_SHORT_NS,  /* ... their nanoseconds */
+	SCORCH_CNT_OFF_DROPPED,   /* waits over the threshold dropped: stacks-per-second bound or ring full */
+	SCORCH_CNT_OFF_DROPPED_NS, /* ... their nanoseconds */
+	SCORCH_CNT_OFF_UNTIMED,    /* switches out not timed: the table of threads off CPU was full */
 	SCORCH_CNT_MAX,
 };
 

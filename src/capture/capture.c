@@ -31,6 +31,8 @@ int capture__on_sample(void *ctx, const struct sampler_record *r)
 		.unwound = !!(s->flags & SCORCH_SAMPLE_UNWOUND),
 		.uw_root = !!(s->flags & SCORCH_SAMPLE_UW_ROOT),
 		.uw_fallback = c->tables && !(s->flags & SCORCH_SAMPLE_UNWOUND),
+		.off_ns = s->off_ns,
+		.off_state = s->off_state,
 	};
 	int err;
 

@@ -26,6 +26,7 @@ const struct opts_entry flamegraph_options[] = {
 	OPTS_CHOICE(0, "colors", "SCHEME", "kind (user, kernel, inlined, JIT) or module (default kind)",
 		    struct read_cmd_opts, colors, color_names, "colour scheme"),
 	READ_CMD_OPT_BY("function, line or module (default function)"),
+	READ_CMD_OPT_EVENT,
 	OPTS_INCLUDE(read_cmd_id_filters, NULL),
 	OPTS_INCLUDE(read_cmd_stack_filters, NULL),
 	READ_CMD_OPT_PARTIAL,

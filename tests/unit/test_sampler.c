@@ -61,13 +61,13 @@ static void test_unwound(void **state)
 	struct rec r;
 
 	(void)state;
-	/* 10 kernel frames, 20 user frames unwound in the kernel: 64 + 8 * 30 bytes, nothing else. */
+	/* 10 kernel frames, 20 user frames unwound in the kernel: 80 + 8 * 30 bytes, nothing else. */
 	build(&r, 10, 20, 0, 0, SCORCH_SAMPLE_UNWOUND | SCORCH_SAMPLE_UW_ROOT);
-	assert_int_equal(r.size, 304);
-	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 304);
+	assert_int_equal(r.size, 320);
+	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 320);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.hdr, r.words);
-	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 8);
+	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 10);
 	assert_int_equal(out.kstack[9], 0xffffffff81000009ULL);
 	assert_ptr_equal(out.ustack, out.kstack + 10);
 	assert_int_equal(out.ustack[0], 0x400000);
@@ -84,7 +84,7 @@ static void test_copy(void **state)
 
 	(void)state;
 	build(&r, 3, 5, 1, 100, 0);
-	assert_int_equal(r.size, 64 + 8 * 8 + 136 + 100);
+	assert_int_equal(r.size, 80 + 8 * 8 + 136 + 100);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.ustack, out.kstack + 3);
 	assert_ptr_equal(out.regs, out.ustack + 5);
@@ -95,7 +95,7 @@ static void test_copy(void **state)
 
 	/* Registers without a copy (the copy was not asked for, or its first page was unreadable). */
 	build(&r, 0, 0, 1, 0, SCORCH_SAMPLE_STACK_CUT);
-	assert_int_equal(r.size, 64 + 136);
+	assert_int_equal(r.size, 80 + 136);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_non_null(out.regs);
 
@@ -106,7 +106,7 @@ static void test_copy(void **state)
 
 	/* Nothing but the header: a sample in execve whose kernel stack could not be read. */
 	build(&r, 0, 0, 0, 0, SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_KSTACK_ERR);
-	assert_int_equal(r.size, 64);
+	assert_int_equal(r.size, 80);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_null(out.regs);
 }
@@ -142,7 +142,7 @@ static void test_malformed(void **state)
 	/* Counts above the most a stack holds, even when the bytes would be there. */
 	build(&r, 0, 0, 0, 0, 0);
 	hdr(&r)->nr_kstack = SCORCH_MAX_STACK + 1;
-	assert_int_equal(sampler__parse_record(r.words, 64 + 8 * (SCORCH_MAX_STACK + 1), &out), -EINVAL);
+	assert_int_equal(sampler__parse_record(r.words, 80 + 8 * (SCORCH_MAX_STACK + 1), &out), -EINVAL);
 	hdr(&r)->nr_kstack = 0;
 	hdr(&r)->nr_ustack = 0xffff;
 	assert_int_equal(sampler__parse_record(r.words, sizeof(r.words), &out), -EINVAL);
@@ -181,11 +181,11 @@ static void test_default_ringbuf(void **state)
 	 */
 	assert_int_equal(sampler__default_ringbuf(4, 99, SCORCH_STACK_DEFAULT), (size_t)4 << 20);
 	assert_int_equal(sampler__default_ringbuf(2, 999, SCORCH_STACK_DEFAULT), (size_t)32 << 20);
-	/* 999 Hz on 64 CPUs: 999 * 64 * (712 + 16384) / 2 = 546 MB, capped */
-	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 712);
+	/* 999 Hz on 64 CPUs: 999 * 64 * (728 + 16384) / 2 = 546 MB, capped */
+	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 728);
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_DEFAULT),
 			 SAMPLER_RINGBUF_DEFAULT_MAX);
-	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (712 + 512) / 2 = 39 MB -> 64M */
+	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (728 + 512) / 2 = 40 MB -> 64M */
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_FP_REPAIR), (size_t)64 << 20);
 	assert_int_equal(sampler__default_ringbuf(0, 1, 0), SAMPLER_RINGBUF_DEFAULT_MIN);
 }
