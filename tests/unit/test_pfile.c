@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile file format (src/profile/pfile.h): round trips through the writer and the reader,
- * incremental chunks, truncated and corrupted files, and hand-built chunks that break one rule each.
+ * Unit tests for the profile file format (src/profile/pfile.h): round trips through the writer and the
+ * reader, incremental chunks, truncated and corrupted files, and hand-built chunks that break one rule each.
  * This test compresses chunks itself, so it includes <zstd.h>.
  */
 #include <stdarg.h>
@@ -35,6 +35,7 @@ enum {
 	REC_COUNT = 7,
 	REC_COUNTER = 8,
 	REC_END = 9,
+	REC_WAIT = 11,
 };
 
 #define HEADER_SIZE 16
@@ -89,7 +90,11 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	static char msg[256];
 	uint32_t i;
 
-#define DIFF(...) do { snprintf(msg, sizeof(msg), __VA_ARGS__); return msg; } while (0)
+#define DIFF(...)                                        \
+	do {                                             \
+		snprintf(msg, sizeof(msg), __VA_ARGS__); \
+		return msg;                              \
+	} while (0)
 	if (a->nr_strs != b->nr_strs)
 		DIFF("nr_strs %u != %u", a->nr_strs, b->nr_strs);
 	for (i = 0; i < a->nr_strs; i++)
@@ -108,7 +113,8 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	for (i = 0; i < a->nr_frames; i++) {
 		const struct profile_frame *x = &a->frames[i], *y = &b->frames[i];
 
-		if (x->function != y->function || x->file != y->file || x->line != y->line || x->flags != y->flags)
+		if (x->function != y->function || x->file != y->file || x->line != y->line ||
+		    x->flags != y->flags)
 			DIFF("frame %u differs", i);
 	}
 	if (a->nr_locations != b->nr_locations)
@@ -116,8 +122,8 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	for (i = 0; i < a->nr_locations; i++) {
 		const struct profile_location *x = &a->locations[i], *y = &b->locations[i];
 
-		if (x->mapping != y->mapping || x->flags != y->flags || x->addr != y->addr || x->frame != y->frame ||
-		    x->nr_frames != y->nr_frames)
+		if (x->mapping != y->mapping || x->flags != y->flags || x->addr != y->addr ||
+		    x->frame != y->frame || x->nr_frames != y->nr_frames)
 			DIFF("location %u differs", i);
 	}
 	if (a->nr_stacks != b->nr_stacks || a->nr_stack_locs != b->nr_stack_locs)
@@ -142,7 +148,8 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 		const struct profile_count *x = &a->counts[i], *y = &b->counts[i];
 
 		if (x->stack != y->stack || x->thread != y->thread || x->count != y->count)
-			DIFF("count %u: %llu != %llu", i, (unsigned long long)x->count, (unsigned long long)y->count);
+			DIFF("count %u: %llu != %llu", i, (unsigned long long)x->count,
+			     (unsigned long long)y->count);
 	}
 	if (a->total != b->total)
 		DIFF("total %llu != %llu", (unsigned long long)a->total, (unsigned long long)b->total);
@@ -310,7 +317,8 @@ static void grow_stage(struct profile *p, int stage)
 		name = profile__intern_cstr(p, "[kernel.kallsyms]");
 		kernel = profile__intern_mapping(p, name, 0, PROFILE_MAP_KERNEL);
 		main_ = stage_loc(p, app, 0x100, "main");
-		inl[0] = (struct profile_frame){ profile__intern_cstr(p, "inner"), 0, 7, PROFILE_FRAME_INLINE };
+		inl[0] = (struct profile_frame){ profile__intern_cstr(p, "inner"), 0, 7,
+						 PROFILE_FRAME_INLINE };
 		inl[1] = (struct profile_frame){ profile__intern_cstr(p, "work"), 0, 9, 0 };
 		inl[1].file = profile__intern_cstr(p, "w.c"); /* after "work": the order of ids is fixed */
 		work = profile__add_location(p, app, 0x200, 0, inl, 2);
@@ -661,14 +669,15 @@ static void test_truncated_everywhere(void **state)
 		err = read_quiet(f->data.d, cut, 1, 0, &p, &partial);
 		if (cut < HEADER_SIZE) {
 			if (err != -EINVAL)
-				fail_msg("file cut at %zu (in the header), partial allowed: got %d", cut, err);
+				fail_msg("file cut at %zu (in the header), partial allowed: got %d", cut,
+					 err);
 		} else {
 			const struct profile *want_p = &f->at[whole_chunks(f->ends, cut)];
 			const char *d = err ? "read failed" : profile_diff(&p, want_p);
 
 			if (d || partial != 1)
-				fail_msg("file cut at %zu of %zu, partial allowed: err %d partial %d: %s", cut,
-					 f->data.len, err, partial, d ? d : "");
+				fail_msg("file cut at %zu of %zu, partial allowed: err %d partial %d: %s",
+					 cut, f->data.len, err, partial, d ? d : "");
 			assert_true(p.total <= f->at[NR_STAGES].total);
 		}
 		profile__release(&p);
@@ -730,8 +739,8 @@ static void test_corrupted_bytes(void **state)
 				}
 				profile__release(&p);
 				if (bad)
-					fail_msg("byte %zu ^ 0x%02x (partial %d): err %d: %s", i, masks[m], allow,
-						 err, bad);
+					fail_msg("byte %zu ^ 0x%02x (partial %d): err %d: %s", i, masks[m],
+						 allow, err, bad);
 			}
 		}
 	}
@@ -867,7 +876,7 @@ static void put_rec(struct bytes *chunk, uint8_t type, const uint64_t *v, size_t
 	free(payload.d);
 }
 
-#define REC(chunk, type, ...)                                  \
+#define REC(chunk, type, ...)                                   \
 	put_rec(chunk, type, (const uint64_t[]){ __VA_ARGS__ }, \
 		sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
 
@@ -1112,10 +1121,10 @@ static void test_hand_malformed_records(void **state)
 		{ "empty end", REC_END, { 0 }, 0 },
 	};
 	/* Counter 1 with an 11-byte value, and with a 10-byte one that has more than 64 bits. */
-	static const uint8_t overlong[] = { REC_COUNTER, 12, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
-					    0xff, 0xff, 0xff, 0xff, 0x80, 0x01 };
-	static const uint8_t too_big[] = { REC_COUNTER, 11, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
-					   0xff, 0xff, 0xff, 0xff, 0x7f };
+	static const uint8_t overlong[] = { REC_COUNTER, 12,   1,    0xff, 0xff, 0xff, 0xff,
+					    0xff,        0xff, 0xff, 0xff, 0xff, 0x80, 0x01 };
+	static const uint8_t too_big[] = { REC_COUNTER, 11,   1,    0xff, 0xff, 0xff, 0xff,
+					   0xff,        0xff, 0xff, 0xff, 0xff, 0x7f };
 	static const uint8_t cut_record[] = { REC_COUNTER, 10, 1, 1 };
 	struct hand *h;
 
@@ -1303,6 +1312,102 @@ static void test_hand_many_keys(void **state)
 	profile__release(&p);
 }
 
+/* Off-CPU waits: written as deltas chunk by chunk, read back whole, their totals per event kept. */
+static void test_waits_round_trip(void **state)
+{
+	struct profile w, r;
+	struct bytes file = { 0 };
+	uint32_t m, l, st, th;
+	FILE *tmp = tmpfile();
+	int partial;
+	struct pfile_writer *pw;
+
+	(void)state;
+	profile__init(&w);
+	m = profile__intern_mapping_cstr(&w, "/bin/app", "", PROFILE_MAP_FILE);
+	l = profile__add_location(&w, m, 0x10, 0, NULL, 0);
+	st = profile__intern_stack(&w, &l, 1);
+	th = profile__intern_thread(&w, 1, 2, 0);
+	assert_int_equal(profile__add_count(&w, st, th, 3), 0);
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_SLEEP, st, th, 1, 5000000), 0);
+	assert_non_null(tmp);
+	pw = pfile__writer_new(fileno(tmp), "waits");
+	assert_non_null(pw);
+	assert_int_equal(pfile__writer_flush(pw, &w), 0);
+	/* A chunk holds only what grew since the previous one. */
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_SLEEP, st, th, 2, 7000000), 0);
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_DISK, st, th, 1, 1000), 1);
+	assert_int_equal(pfile__writer_finish(pw, &w), 0);
+	pfile__writer_free(pw);
+	slurp(fileno(tmp), &file);
+	fclose(tmp);
+	profile__init(&r);
+	assert_int_equal(read_quiet(file.d, file.len, 0, 0, &r, &partial), 0);
+	assert_profiles_equal(&r, &w);
+	assert_int_equal(r.nr_waits, 2);
+	assert_int_equal(r.waits[0].waits, 3);
+	assert_int_equal(r.waits[0].ns, 12000000);
+	assert_int_equal(r.waits[1].event, PROFILE_EV_OFF_DISK);
+	assert_int_equal(r.wait_ns[PROFILE_EV_OFF_SLEEP], 12000000);
+	assert_int_equal(r.wait_ns[PROFILE_EV_OFF_DISK], 1000);
+	assert_int_equal(r.total, 3);
+	profile__release(&r);
+	profile__release(&w);
+	free(file.d);
+}
+
+static void test_hand_waits(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "wait of the CPU event", REC_WAIT, { PROFILE_EV_CPU, 0, 0, 1, 5 }, 5 },
+		{ "wait of an unknown event", REC_WAIT, { PROFILE_EV_MAX, 0, 0, 1, 5 }, 5 },
+		{ "wait stack", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 1, 0, 1, 5 }, 5 },
+		{ "wait thread", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 0, 1, 1, 5 }, 5 },
+		{ "wait cut short", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 0, 0, 1 }, 4 },
+		{ "wait event above 32 bits", REC_WAIT, { 1ULL << 32 | 1, 0, 0, 1, 5 }, 5 },
+	};
+	struct hand *h = *state;
+	struct profile p;
+	int partial;
+
+	run_bad_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	/* Valid waits add up; their time overflowing is refused, not wrapped. */
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 2, 3000);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, 1000);
+	REC(&h->chunk, REC_END, 0);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), 0);
+	assert_int_equal(p.nr_waits, 1);
+	assert_int_equal(p.waits[0].waits, 3);
+	assert_int_equal(p.waits[0].ns, 4000);
+	assert_int_equal(p.total, 0);
+	profile__release(&p);
+	put_header(&h->file, PFILE_MAJOR, PFILE_MINOR);
+	put_base(&h->chunk);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, UINT64_MAX);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, 1);
+	REC(&h->chunk, REC_END, 0);
+	assert_int_equal(read_hand(h, 0), -EINVAL);
+}
+
+/* A 1.1 file (no waits) reads as it always did: CPU counts only. */
+static void test_hand_minor_1_1(void **state)
+{
+	struct hand *h = *state;
+	struct profile p;
+	int partial;
+
+	put_header(&h->file, 1, 1);
+	REC(&h->chunk, REC_COUNT, 0, 0, 5);
+	REC(&h->chunk, REC_END, 5);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), 0);
+	assert_int_equal(p.total, 5);
+	assert_int_equal(p.nr_waits, 0);
+	assert_false(profile__has_off_cpu(&p));
+	profile__release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1327,6 +1432,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_bad_chunks, setup_hand, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_chunk_size_limit, setup_hand, teardown_hand),
 		cmocka_unit_test(test_location_named_later),
+		cmocka_unit_test(test_waits_round_trip),
+		cmocka_unit_test_setup_teardown(test_hand_waits, setup_hand, teardown_hand),
+		cmocka_unit_test_setup_teardown(test_hand_minor_1_1, setup_hand, teardown_hand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

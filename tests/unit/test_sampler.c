@@ -174,6 +174,38 @@ static void test_malformed(void **state)
 	assert_null(out.hdr);
 }
 
+/* A wait: its state and time in the header, its stacks as a sample's; a CPU sample has neither. */
+static void test_off_cpu(void **state)
+{
+	struct sampler_record out;
+	struct rec r;
+
+	(void)state;
+	build(&r, 3, 4, 0, 0, SCORCH_SAMPLE_OFF_CPU | SCORCH_SAMPLE_UNWOUND);
+	hdr(&r)->off_ns = 30000000;
+	hdr(&r)->off_state = SCORCH_OFF_SLEEP;
+	assert_int_equal(r.size, 80 + 8 * 7);
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	assert_int_equal(out.hdr->off_ns, 30000000);
+	hdr(&r)->off_state = SCORCH_OFF_RUNQ;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	/* Unknown states, no time. */
+	hdr(&r)->off_state = 0;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_state = SCORCH_OFF_RUNQ + 1;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_state = SCORCH_OFF_DISK;
+	hdr(&r)->off_ns = 0;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	/* A CPU sample that says it waited. */
+	build(&r, 3, 4, 0, 0, 0);
+	hdr(&r)->off_ns = 5;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_ns = 0;
+	hdr(&r)->off_state = SCORCH_OFF_SLEEP;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+}
+
 static void test_default_ringbuf(void **state)
 {
 	(void)state;
@@ -193,10 +225,9 @@ static void test_default_ringbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unwound),
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_default_ringbuf),
+		cmocka_unit_test(test_unwound),   cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_malformed), cmocka_unit_test(test_default_ringbuf),
+		cmocka_unit_test(test_off_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

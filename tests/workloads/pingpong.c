@@ -2,9 +2,11 @@
 /*
  * A burst of context switches: two threads pass a byte back and forth over two pipes for argv[1]
  * seconds (default 3), each blocking in read() until the other writes: two switches per round trip.
- * Prints "ready" at the start and, at the end, "switches N per_sec R" (two per round trip).
+ * Prints "ready" at the start and, at the end, "switches N per_sec R cpu_ms C" (two switches per round
+ * trip; C: the CPU time the process used, user and system).
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,7 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 3.0;
 	uint64_t start, n;
+	struct rusage ru;
 	pthread_t t;
 
 	if (pipe(ping) || pipe(pong) || pthread_create(&t, NULL, ponger, NULL))
@@ -62,7 +65,10 @@ int main(int argc, char **argv)
 	start = now_ns();
 	n = pinger(secs);
 	pthread_join(t, NULL);
-	printf("switches %llu per_sec %.0f\n", (unsigned long long)(2 * n),
-	       2.0 * (double)n / ((double)(now_ns() - start) / 1e9));
+	getrusage(RUSAGE_SELF, &ru);
+	printf("switches %llu per_sec %.0f cpu_ms %.0f\n", (unsigned long long)(2 * n),
+	       2.0 * (double)n / ((double)(now_ns() - start) / 1e9),
+	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
 	return 0;
 }
