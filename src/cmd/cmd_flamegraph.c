@@ -53,15 +53,27 @@ static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *
 
 	if (err)
 		return err;
-	snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "",
-		 cmd && *cmd ? " - " : "", (unsigned long long)v.total,
-		 v.total != p->total ? " after filters" : "");
+	if (profile__counts_are_us(p))
+		snprintf(subtitle, sizeof(subtitle), "%s%s%s: %.1f ms%s", cmd && *cmd ? cmd : "",
+			 cmd && *cmd ? " - " : "", profile__events_name(p->count_events),
+			 (double)v.total / 1e3, v.total != p->total ? " after filters" : "");
+	else
+		snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "",
+			 cmd && *cmd ? " - " : "", (unsigned long long)v.total,
+			 v.total != p->total ? " after filters" : "");
 	fo.title = o->title;
 	fo.subtitle = subtitle;
 	fo.width = o->width;
 	fo.min_width = o->min_width;
 	fo.icicle = o->icicle;
 	fo.colors = o->colors;
+	/* Time off CPU in its own palette and unit; wall time mixes both, in the usual colours. */
+	if (profile__counts_are_us(p)) {
+		fo.unit = "us";
+		if (!(p->count_events & PROFILE_EV_MASK(PROFILE_EV_CPU)) &&
+		    o->colors == FLAMEGRAPH_COLORS_KIND)
+			fo.colors = FLAMEGRAPH_COLORS_OFF_CPU;
+	}
 	fg = flamegraph__new(&fo);
 	err = -ENOMEM;
 	if (!fg)

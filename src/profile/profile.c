@@ -442,6 +442,17 @@ static int add_ns(struct profile *p, uint32_t stack, uint32_t thread, uint64_t n
 	return ns && profile__add_count(p, stack, thread, ns) == PROFILE_NONE ? -errno : 0;
 }
 
+void profile__scale_counts(struct profile *p, uint64_t div)
+{
+	uint32_t i;
+
+	p->total = 0;
+	for (i = 0; i < p->nr_counts; i++) {
+		p->counts[i].count = p->counts[i].count / div + (p->counts[i].count % div != 0);
+		p->total += p->counts[i].count;
+	}
+}
+
 int profile__select_event(struct profile *p, uint32_t mask)
 {
 	struct profile_count *old = p->counts;
@@ -474,11 +485,7 @@ int profile__select_event(struct profile *p, uint32_t mask)
 	free(old);
 	if (err)
 		return err;
-	p->total = 0;
-	for (i = 0; i < p->nr_counts; i++) {
-		p->counts[i].count = (p->counts[i].count + 999) / 1000;
-		p->total += p->counts[i].count;
-	}
+	profile__scale_counts(p, 1000);
 	p->count_events = mask;
 	return 0;
 }

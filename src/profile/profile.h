@@ -233,6 +233,11 @@ int profile__has_off_cpu(const struct profile *p);
  * valid frequency.
  */
 int profile__select_event(struct profile *p, uint32_t mask);
+/*
+ * Divide every count by 'div' (> 0), rounding up so that no count becomes 0; p->total becomes their
+ * sum. For readers that take counts as samples (diff: milliseconds of time as its unit of evidence).
+ */
+void profile__scale_counts(struct profile *p, uint64_t div);
 /* Whether the counts are microseconds (after profile__select_event() of off-CPU time). */
 static inline int profile__counts_are_us(const struct profile *p)
 {
