@@ -36,11 +36,12 @@ const volatile __u32 scratch_off = 0;
 /*
  * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes used: one entry per
  * CPU (a per-CPU array cannot hold 64 KiB values), indexed by CPU (perf_event programs do not nest on a
- * CPU; with --off-cpu a second entry per CPU, at cpu + scratch_off, holds the waits' records). The record (scorch_abi.h) is built in place: the header s, then in data[] the kernel addresses
- * at offset 0, the user addresses after them, the registers after those, and the stack copy last. The
- * registers are read into regs[] first (the unwind needs them before it knows where they go) and copied
- * into place once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX,
- * and the slack after the stack lets the verifier bound a page-sized copy at any offset.
+ * CPU; with --off-cpu a second entry per CPU, at cpu + scratch_off, holds the waits' records). The
+ * record (scorch_abi.h) is built in place: the header s, then in data[] the kernel addresses at offset
+ * 0, the user addresses after them, the registers after those, and the stack copy last. The registers
+ * are read into regs[] first (the unwind needs them before it knows where they go) and copied into place
+ * once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX, and the
+ * slack after the stack lets the verifier bound a page-sized copy at any offset.
  */
 #define DATA_OFF_MAX 4095u /* > 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES */
 #define STACK_BYTES (8 * SCORCH_MAX_STACK)

@@ -264,12 +264,16 @@ static void set_off_cpu(struct sampler *s, const struct sampler_opts *opts)
 	s->skel->rodata->off_cpu_burst = burst < 1 ? 1 : burst > UINT32_MAX ? UINT32_MAX : (__u32)burst;
 	bpf_program__set_autoload(s->skel->progs.on_switch, opts->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_sys_exit_off, opts->off_cpu);
-	bpf_program__set_autoload(s->skel->progs.on_rseq_off, opts->off_cpu);
+	/* Optional: a kernel without the tracepoint would refuse the whole object. */
+	bpf_program__set_autoload(s->skel->progs.on_rseq_off,
+				  opts->off_cpu &&
+					  libbpf_find_vmlinux_btf_id("rseq_update", BPF_TRACE_RAW_TP) > 0);
 	bpf_program__set_autoload(s->skel->progs.on_exit_off, opts->off_cpu);
-	if (!opts->off_cpu) {
-		bpf_map__set_max_entries(s->skel->maps.off_start, 1);
-		bpf_map__set_max_entries(s->skel->maps.off_pending, 1);
-	}
+	/* Without --off-cpu its maps are not created at all: a descriptor each (record under ulimit -n). */
+	bpf_map__set_autocreate(s->skel->maps.off_start, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_pending, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_build, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_budget, opts->off_cpu);
 }
 
 /* The --off-cpu programs; rseq_update is optional (Linux 4.18, and only for threads with rseq). */
@@ -287,7 +291,10 @@ static int attach_off_cpu(struct sampler *s)
 		       strerror(errno));
 		return err;
 	}
-	s->skel->links.on_rseq_off = bpf_program__attach(s->skel->progs.on_rseq_off);
+	if (bpf_program__fd(s->skel->progs.on_rseq_off) >= 0)
+		s->skel->links.on_rseq_off = bpf_program__attach(s->skel->progs.on_rseq_off);
+	else
+		errno = ENOENT;
 	if (!s->skel->links.on_rseq_off)
 		pr_debug(
 			"--off-cpu: no rseq_update tracepoint (%s): waits outside system calls are sent at the "

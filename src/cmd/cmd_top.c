@@ -147,25 +147,28 @@ struct top {
 };
 
 /*
- * What the table counts: the samples, or with --off-cpu the waits' time in microseconds, one entry per
- * wait id (ids only grow, as count ids do, so the snapshots line up). NULL when out of memory.
+ * What the table counts, in *src (borrowed, NULL when empty) and *n: the samples, or with --off-cpu the
+ * waits' time in microseconds, one entry per wait id (ids only grow, as count ids do, so the snapshots
+ * line up). 0 or -ENOMEM.
  */
-static const struct profile_count *counts_of(struct top *t, uint32_t *n)
+static int counts_of(struct top *t, const struct profile_count **src, uint32_t *n)
 {
 	uint32_t i;
 
 	*n = t->prof.nr_counts;
+	*src = t->prof.counts;
 	if (!t->o->off_cpu)
-		return t->prof.counts;
+		return 0;
 	*n = t->prof.nr_waits;
 	if (array__grow(&t->wsrc, &t->wsrc_cap, *n ? *n : 1, sizeof(*t->wsrc)))
-		return NULL;
+		return -ENOMEM;
 	for (i = 0; i < *n; i++) {
 		t->wsrc[i].stack = t->prof.waits[i].stack;
 		t->wsrc[i].thread = t->prof.waits[i].thread;
 		t->wsrc[i].count = t->prof.waits[i].ns / 1000;
 	}
-	return t->wsrc;
+	*src = t->wsrc;
+	return 0;
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -210,9 +213,12 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 static int take_snapshot(struct top *t)
 {
 	uint32_t slot = t->next_snap, i, nr;
-	const struct profile_count *src = counts_of(t, &nr);
-	uint64_t *a = src ? realloc(t->snaps[slot], (nr ? nr : 1) * sizeof(*a)) : NULL;
+	const struct profile_count *src;
+	uint64_t *a;
 
+	if (counts_of(t, &src, &nr))
+		return -ENOMEM;
+	a = realloc(t->snaps[slot], (nr ? nr : 1) * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++)
@@ -330,8 +336,9 @@ static int draw(struct top *t, FILE *out)
 	}
 	/* The window: counts now minus counts 'window' refreshes ago. */
 	old = snapshot(t, o->window, &old_len);
-	src = counts_of(t, &nr_src);
-	wc = src ? malloc((nr_src ? nr_src : 1) * sizeof(*wc)) : NULL;
+	if (counts_of(t, &src, &nr_src))
+		return -ENOMEM;
+	wc = malloc((nr_src ? nr_src : 1) * sizeof(*wc));
 	if (!wc)
 		return -ENOMEM;
 	for (i = 0; i < nr_src; i++) {

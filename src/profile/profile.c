@@ -476,9 +476,13 @@ int profile__select_event(struct profile *p, uint32_t mask)
 	p->total = 0;
 	idxmap__release(&p->count_idx);
 	idxmap__init(&p->count_idx);
-	for (i = 0; !err && period_ns && i < nr_old; i++)
-		err = add_ns(p, old[i].stack, old[i].thread,
-			     (uint64_t)((double)old[i].count * period_ns + 0.5));
+	for (i = 0; !err && period_ns && i < nr_old; i++) {
+		double ns = (double)old[i].count * period_ns + 0.5;
+
+		/* 2^64 as a double: a hostile file's count would not fit, and the cast would be undefined */
+		err = ns >= 18446744073709551616.0 ? -EOVERFLOW
+						   : add_ns(p, old[i].stack, old[i].thread, (uint64_t)ns);
+	}
 	for (i = 0; !err && i < p->nr_waits; i++)
 		if (mask & PROFILE_EV_MASK(p->waits[i].event))
 			err = add_ns(p, p->waits[i].stack, p->waits[i].thread, p->waits[i].ns);

@@ -229,8 +229,9 @@ int profile__has_off_cpu(const struct profile *p);
  * microseconds (rounded up): the waits' time, and for PROFILE_EV_CPU the samples times the sampling
  * period (1 / meta 'frequency'), the CPU time they stand for. A mask of PROFILE_EV_CPU alone changes
  * nothing. The waits stay; p->total becomes the sum. Call it once, right after reading. Returns 0,
- * -ENOMEM, or -EINVAL (logged by the caller) when the CPU time is asked for and the profile has no
- * valid frequency.
+ * -ENOMEM, -EINVAL (logged by the caller) when the CPU time is asked for and the profile has no valid
+ * frequency, or -EOVERFLOW when the time does not fit 64 bits of nanoseconds (a hostile file); on an
+ * error the counts are left half built: release the profile.
  */
 int profile__select_event(struct profile *p, uint32_t mask);
 /*

@@ -548,6 +548,22 @@ static void test_waits_and_select(void **state)
 	assert_int_equal(p->nr_waits, 3);
 }
 
+/* Samples whose time does not fit 64 bits of nanoseconds (a hostile file): refused, not wrapped. */
+static void test_select_overflow(void **state)
+{
+	struct profile *p = *state;
+	uint32_t m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	uint32_t a = add_named_loc(p, m, 0x10, "a");
+	uint32_t sa = profile__intern_stack(p, &a, 1), t0 = profile__intern_thread(p, 1, 1, 0);
+
+	assert_int_equal(profile__add_count(p, sa, t0, 1ULL << 40), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sa, t0, 1, 5), 0);
+	assert_int_equal(profile__meta_set(p, "frequency", "1"), 0);
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), -EOVERFLOW);
+	assert_int_equal(profile__meta_set(p, "frequency", "1e-300"), 0);
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), -EINVAL);
+}
+
 static void test_select_off_cpu(void **state)
 {
 	struct profile *p = *state;
@@ -584,6 +600,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts_and_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waits_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_select_off_cpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test(test_many_keys),
