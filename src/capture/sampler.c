@@ -46,6 +46,7 @@ struct sampler {
 	uint64_t records, record_bytes; /* well-formed sample records read, and their bytes */
 	size_t rb_bytes;                /* size of the samples ring buffer */
 	uint32_t uw_rows; /* rows the unwind tables may take in all; 0: no in-kernel unwinding */
+	int more;         /* the last poll stopped reading samples at its time budget */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -429,6 +430,11 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		s->nr_cpus += online[cpu];
 	rb_bytes = opts->ringbuf_bytes ? sampler__round_ringbuf(opts->ringbuf_bytes)
 				       : sampler__default_ringbuf(s->nr_cpus, opts->freq, opts->stack_bytes);
+	/* And half a second of wait stacks at the full rate (each may carry a stack copy, as samples do). */
+	if (!opts->ringbuf_bytes && opts->off_cpu)
+		rb_bytes = sampler__round_ringbuf(rb_bytes +
+						  (size_t)((uint64_t)opts->off_cpu_rate *
+							   (SAMPLER_SAMPLE_BUDGET + opts->stack_bytes) / 2));
 	s->rb_bytes = rb_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;
@@ -560,6 +566,7 @@ int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_even
 	s->consume_until = clock__mono_ns() + CONSUME_BUDGET_NS;
 	if (err >= 0 && !s->fn_ret)
 		err = ring_buffer__consume(s->rb);
+	s->more = err == -EAGAIN;
 	if (s->fn_ret)
 		return s->fn_ret;
 	if (err == -EINTR || err == -EAGAIN) /* -EAGAIN: the budget ran out, the rest is read next time */
@@ -613,6 +620,11 @@ int sampler__drain_events(struct sampler *s, sampler_event_fn efn, void *ctx)
 		return err;
 	}
 	return 0;
+}
+
+int sampler__more(const struct sampler *s)
+{
+	return s->more;
 }
 
 int sampler__has_events(const struct sampler *s)

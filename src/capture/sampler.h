@@ -25,7 +25,8 @@ struct sampler_opts {
 	uint64_t cgroup_id;      /* with all: only tasks in this cgroup v2 or below it (0: any) */
 	uint32_t cgroup_level;   /* its depth below the cgroup v2 root (the root is 0) */
 	size_t ringbuf_bytes;    /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
-				  * (sampler__default_ringbuf) */
+				  * (sampler__default_ringbuf; with off_cpu, plus half a second of wait
+				  * stacks at off_cpu_rate, budgeted as samples are) */
 	int idle;                /* with all: keep the samples of the idle task (pid 0) */
 	int no_fp_stack;         /* skip the kernel's frame-pointer walk of user stacks */
 	uint32_t stack_bytes;    /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
@@ -87,6 +88,8 @@ int sampler__add_target(struct sampler *s, uint32_t pid, int from_exec);
  * errno.
  */
 int sampler__poll(struct sampler *s, int timeout_ms, sampler_fn fn, sampler_event_fn efn, void *ctx);
+/* Whether the last sampler__poll() left samples in the ring buffer (its time budget ran out). */
+int sampler__more(const struct sampler *s);
 /*
  * Consume the pending mapping events only: after sampler__poll(), those of the processes that exited
  * while their samples were being consumed. Returns 0 or a negative errno.

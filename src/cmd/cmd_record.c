@@ -38,6 +38,8 @@
 #define FLUSH_NS 1000000000ULL
 /* After a stop signal, how long a launched command gets to exit before the file is finished. */
 #define CHILD_GRACE_NS 1000000000ULL
+/* At the end, how long the ring buffer is read for what is left in it. */
+#define DRAIN_NS 5000000000ULL
 /* How long jcmd may take to have a JVM write its perf map (--java-perfmap); it is a JVM itself. */
 #define JCMD_TIMEOUT_MS 20000
 /*
@@ -740,7 +742,7 @@ int cmd_record(int argc, char **argv)
 	struct session ss;
 	struct sampler_opts so = { 0 };
 	struct recorder_opts ro = { 0 };
-	uint64_t start, last_flush, start_real, stop_time = 0, last_status = 0;
+	uint64_t start, last_flush, start_real, stop_time = 0, last_status = 0, drain_start;
 	int show_status = isatty(STDERR_FILENO) && log__level() >= LOG_INFO;
 	struct timespec rt;
 	uint32_t max_freq;
@@ -904,8 +906,15 @@ int cmd_record(int argc, char **argv)
 	}
 	if (show_status)
 		status_line(&ss, 0, 1);
-	/* Whatever is still in the ring buffer belongs to this recording. */
-	err = capture__poll(&ss.cap, 0);
+	/*
+	 * Whatever is still in the ring buffer belongs to this recording: read it all (a poll reads for
+	 * ~50 ms), or the records left would be lost without a count (a burst of waits with --off-cpu);
+	 * for at most DRAIN_NS, as the sampler is still attached and a busy system keeps sending.
+	 */
+	drain_start = clock__mono_ns();
+	do
+		err = capture__poll(&ss.cap, 0);
+	while (!err && sampler__more(ss.cap.smp) && clock__mono_ns() - drain_start < DRAIN_NS);
 	if (err)
 		goto out;
 	/* JIT code recorded unnamed: the perf maps as they are now (a JVM writes its map at exit). */
