@@ -19,29 +19,17 @@ static volatile uint64_t sink;
  * Each stage burns its own loop, so it is the leaf of its samples. The loop reads and writes a
  * volatile so that the compiler can neither hoist nor merge the calls.
  */
-#define BURN(units)                                                              \
-	do {                                                                     \
-		uint64_t x = sink + (units), i;                                  \
-		for (i = 0; i < (units)*2000; i++)                               \
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL; \
-		sink = x;                                                        \
+#define BURN(units)                                                               \
+	do {                                                                      \
+		uint64_t x = sink + (units), i;                                   \
+		for (i = 0; i < (units) * 2000; i++)                              \
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;  \
+		sink = x;                                                         \
 	} while (0)
 
-__attribute__((noinline)) uint64_t parse_json(void)
-{
-	BURN(20);
-	return sink;
-}
-__attribute__((noinline)) uint64_t compress(void)
-{
-	BURN(50);
-	return sink;
-}
-__attribute__((noinline)) uint64_t checksum(void)
-{
-	BURN(30);
-	return sink;
-}
+__attribute__((noinline)) uint64_t parse_json(void) { BURN(20); return sink; }
+__attribute__((noinline)) uint64_t compress(void) { BURN(50); return sink; }
+__attribute__((noinline)) uint64_t checksum(void) { BURN(30); return sink; }
 
 __attribute__((noinline)) uint64_t handle_request(void)
 {
@@ -59,8 +47,7 @@ __attribute__((noinline)) void serve(double seconds)
 		for (i = 0; i < 100; i++)
 			sink += handle_request();
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (seconds > 0 &&
-		    (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
+		if (seconds > 0 && (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
 			break;
 	}
 }

@@ -35,28 +35,10 @@ __attribute__((noinline)) static void burn(double secs)
 	}
 }
 
-__attribute__((noinline)) void *worker_a(void *arg)
-{
-	(void)arg;
-	burn(run_secs);
-	return NULL;
-}
-__attribute__((noinline)) void *worker_b(void *arg)
-{
-	(void)arg;
-	burn(run_secs);
-	return NULL;
-}
-__attribute__((noinline)) void *worker_c(void *arg)
-{
-	(void)arg;
-	burn(run_secs);
-	return NULL;
-}
-__attribute__((noinline)) void main_loop(void)
-{
-	burn(run_secs);
-}
+__attribute__((noinline)) void *worker_a(void *arg) { (void)arg; burn(run_secs); return NULL; }
+__attribute__((noinline)) void *worker_b(void *arg) { (void)arg; burn(run_secs); return NULL; }
+__attribute__((noinline)) void *worker_c(void *arg) { (void)arg; burn(run_secs); return NULL; }
+__attribute__((noinline)) void main_loop(void) { burn(run_secs); }
 
 int main(int argc, char **argv)
 {
