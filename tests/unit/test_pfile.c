@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the profile file format (src/profile/pfile.h): round trips through the writer and the
- * reader, incremental chunks, truncated and corrupted files, and hand-built chunks that break one rule each.
+ * Unit tests for the profile file format (src/profile/pfile.h): round trips through the writer and the reader,
+ * incremental chunks, truncated and corrupted files, and hand-built chunks that break one rule each.
  * This test compresses chunks itself, so it includes <zstd.h>.
  */
 #include <stdarg.h>
@@ -90,11 +90,7 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	static char msg[256];
 	uint32_t i;
 
-#define DIFF(...)                                        \
-	do {                                             \
-		snprintf(msg, sizeof(msg), __VA_ARGS__); \
-		return msg;                              \
-	} while (0)
+#define DIFF(...) do { snprintf(msg, sizeof(msg), __VA_ARGS__); return msg; } while (0)
 	if (a->nr_strs != b->nr_strs)
 		DIFF("nr_strs %u != %u", a->nr_strs, b->nr_strs);
 	for (i = 0; i < a->nr_strs; i++)
@@ -113,8 +109,7 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	for (i = 0; i < a->nr_frames; i++) {
 		const struct profile_frame *x = &a->frames[i], *y = &b->frames[i];
 
-		if (x->function != y->function || x->file != y->file || x->line != y->line ||
-		    x->flags != y->flags)
+		if (x->function != y->function || x->file != y->file || x->line != y->line || x->flags != y->flags)
 			DIFF("frame %u differs", i);
 	}
 	if (a->nr_locations != b->nr_locations)
@@ -122,8 +117,8 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 	for (i = 0; i < a->nr_locations; i++) {
 		const struct profile_location *x = &a->locations[i], *y = &b->locations[i];
 
-		if (x->mapping != y->mapping || x->flags != y->flags || x->addr != y->addr ||
-		    x->frame != y->frame || x->nr_frames != y->nr_frames)
+		if (x->mapping != y->mapping || x->flags != y->flags || x->addr != y->addr || x->frame != y->frame ||
+		    x->nr_frames != y->nr_frames)
 			DIFF("location %u differs", i);
 	}
 	if (a->nr_stacks != b->nr_stacks || a->nr_stack_locs != b->nr_stack_locs)
@@ -148,8 +143,7 @@ static const char *profile_diff(const struct profile *a, const struct profile *b
 		const struct profile_count *x = &a->counts[i], *y = &b->counts[i];
 
 		if (x->stack != y->stack || x->thread != y->thread || x->count != y->count)
-			DIFF("count %u: %llu != %llu", i, (unsigned long long)x->count,
-			     (unsigned long long)y->count);
+			DIFF("count %u: %llu != %llu", i, (unsigned long long)x->count, (unsigned long long)y->count);
 	}
 	if (a->total != b->total)
 		DIFF("total %llu != %llu", (unsigned long long)a->total, (unsigned long long)b->total);
@@ -317,8 +311,7 @@ static void grow_stage(struct profile *p, int stage)
 		name = profile__intern_cstr(p, "[kernel.kallsyms]");
 		kernel = profile__intern_mapping(p, name, 0, PROFILE_MAP_KERNEL);
 		main_ = stage_loc(p, app, 0x100, "main");
-		inl[0] = (struct profile_frame){ profile__intern_cstr(p, "inner"), 0, 7,
-						 PROFILE_FRAME_INLINE };
+		inl[0] = (struct profile_frame){ profile__intern_cstr(p, "inner"), 0, 7, PROFILE_FRAME_INLINE };
 		inl[1] = (struct profile_frame){ profile__intern_cstr(p, "work"), 0, 9, 0 };
 		inl[1].file = profile__intern_cstr(p, "w.c"); /* after "work": the order of ids is fixed */
 		work = profile__add_location(p, app, 0x200, 0, inl, 2);
@@ -669,15 +662,14 @@ static void test_truncated_everywhere(void **state)
 		err = read_quiet(f->data.d, cut, 1, 0, &p, &partial);
 		if (cut < HEADER_SIZE) {
 			if (err != -EINVAL)
-				fail_msg("file cut at %zu (in the header), partial allowed: got %d", cut,
-					 err);
+				fail_msg("file cut at %zu (in the header), partial allowed: got %d", cut, err);
 		} else {
 			const struct profile *want_p = &f->at[whole_chunks(f->ends, cut)];
 			const char *d = err ? "read failed" : profile_diff(&p, want_p);
 
 			if (d || partial != 1)
-				fail_msg("file cut at %zu of %zu, partial allowed: err %d partial %d: %s",
-					 cut, f->data.len, err, partial, d ? d : "");
+				fail_msg("file cut at %zu of %zu, partial allowed: err %d partial %d: %s", cut,
+					 f->data.len, err, partial, d ? d : "");
 			assert_true(p.total <= f->at[NR_STAGES].total);
 		}
 		profile__release(&p);
@@ -739,8 +731,8 @@ static void test_corrupted_bytes(void **state)
 				}
 				profile__release(&p);
 				if (bad)
-					fail_msg("byte %zu ^ 0x%02x (partial %d): err %d: %s", i, masks[m],
-						 allow, err, bad);
+					fail_msg("byte %zu ^ 0x%02x (partial %d): err %d: %s", i, masks[m], allow,
+						 err, bad);
 			}
 		}
 	}
@@ -876,7 +868,7 @@ static void put_rec(struct bytes *chunk, uint8_t type, const uint64_t *v, size_t
 	free(payload.d);
 }
 
-#define REC(chunk, type, ...)                                   \
+#define REC(chunk, type, ...)                                  \
 	put_rec(chunk, type, (const uint64_t[]){ __VA_ARGS__ }, \
 		sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
 
@@ -1121,10 +1113,10 @@ static void test_hand_malformed_records(void **state)
 		{ "empty end", REC_END, { 0 }, 0 },
 	};
 	/* Counter 1 with an 11-byte value, and with a 10-byte one that has more than 64 bits. */
-	static const uint8_t overlong[] = { REC_COUNTER, 12,   1,    0xff, 0xff, 0xff, 0xff,
-					    0xff,        0xff, 0xff, 0xff, 0xff, 0x80, 0x01 };
-	static const uint8_t too_big[] = { REC_COUNTER, 11,   1,    0xff, 0xff, 0xff, 0xff,
-					   0xff,        0xff, 0xff, 0xff, 0xff, 0x7f };
+	static const uint8_t overlong[] = { REC_COUNTER, 12, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
+					    0xff, 0xff, 0xff, 0xff, 0x80, 0x01 };
+	static const uint8_t too_big[] = { REC_COUNTER, 11, 1, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0xff, 0xff, 0xff, 0xff, 0x7f };
 	static const uint8_t cut_record[] = { REC_COUNTER, 10, 1, 1 };
 	struct hand *h;
 

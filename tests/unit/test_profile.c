@@ -143,8 +143,7 @@ static void test_locations(void **state)
 	uint32_t m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
 	uint32_t m2 = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/other"), 0, PROFILE_MAP_FILE);
 	struct profile_frame fr[2] = {
-		{ profile__intern_cstr(p, "inlined"), profile__intern_cstr(p, "a.c"), 10,
-		  PROFILE_FRAME_INLINE },
+		{ profile__intern_cstr(p, "inlined"), profile__intern_cstr(p, "a.c"), 10, PROFILE_FRAME_INLINE },
 		{ profile__intern_cstr(p, "outer"), profile__intern_cstr(p, "a.c"), 20, 0 },
 	};
 	uint32_t l0, l1, l2;
@@ -414,13 +413,12 @@ static void test_many_keys(void **state)
 static void test_mapping_short_name(void **state)
 {
 	struct profile *p = *state;
-	uint32_t libc = profile__intern_mapping(
-		p, profile__intern_cstr(p, "/usr/lib/x86_64-linux-gnu/libc.so.6"), 0, PROFILE_MAP_FILE);
+	uint32_t libc = profile__intern_mapping(p, profile__intern_cstr(p, "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+						0, PROFILE_MAP_FILE);
 	uint32_t k = profile__intern_mapping(p, profile__intern_cstr(p, "[kernel.kallsyms]"), 0,
 					     PROFILE_MAP_KERNEL);
 	uint32_t bare = profile__intern_mapping(p, profile__intern_cstr(p, "app"), 0, PROFILE_MAP_FILE);
-	uint32_t dir =
-		profile__intern_mapping(p, profile__intern_cstr(p, "/weird/dir/"), 0, PROFILE_MAP_FILE);
+	uint32_t dir = profile__intern_mapping(p, profile__intern_cstr(p, "/weird/dir/"), 0, PROFILE_MAP_FILE);
 	uint32_t br = profile__intern_mapping(p, profile__intern_cstr(p, "[a/b]"), 0, PROFILE_MAP_JIT);
 
 	assert_string_equal(profile__mapping_short_name(p, libc), "libc.so.6");

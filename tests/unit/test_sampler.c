@@ -225,8 +225,10 @@ static void test_default_ringbuf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unwound),   cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_malformed), cmocka_unit_test(test_default_ringbuf),
+		cmocka_unit_test(test_unwound),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_default_ringbuf),
 		cmocka_unit_test(test_off_cpu),
 	};
 
