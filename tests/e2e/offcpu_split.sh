@@ -39,12 +39,15 @@ done
 # Every stack of the main thread blocked in the parts reaches main.
 bad=$(grep -E '(^|;)(sleep|pipe|mutex)_part;' "$TMP/off.folded" | grep -cvE '(^|;)main;(sleep|pipe|mutex)_part;')
 [ "$bad" -eq 0 ] || fail "$bad blocked stacks do not reach main: $(grep -vE '(^|;)main;' "$TMP/off.folded" | head -3)"
-# The main thread's other waits (ld.so's, before main) are complete too: every stack starts at _start.
+# The main thread's other waits (ld.so's, before main) are complete too, all but a start-up wait or two
+# taken before the process's unwind tables were loaded: 99% of the time in stacks from _start.
 all=$(us '.')
 rooted=$(us '(^|;)main;')
-note "main thread: $((100 * rooted / all))% of its off-CPU time in stacks that reach main"
-bad=$(grep -cv '^_start;' "$TMP/off.folded")
-[ "$bad" -eq 0 ] || fail "$bad stacks of the main thread do not start at _start: $(grep -v '^_start;' "$TMP/off.folded" | head -3)"
+whole=$(us '^_start;')
+note "main thread: $((100 * rooted / all))% of its off-CPU time in stacks that reach main," \
+	"$((1000 * whole / all / 10))% in stacks from _start"
+[ $((1000 * whole / all)) -ge 990 ] ||
+	fail "only $((1000 * whole / all / 10))% of the main thread's waits in stacks from _start: $(grep -v '^_start;' "$TMP/off.folded" | head -3)"
 # The helpers' waits are in their own functions, under start_thread.
 "$SCORCH" folded --event off-cpu --comm helper -i "$TMP/o.prof" >"$TMP/helper.folded" || fail "folded failed"
 h=$(awk '{ t += $NF; if ($0 ~ /start_thread;(pipe|lock)_helper;/) m += $NF } END { printf "%d\n", t ? 100 * m / t : 0 }' "$TMP/helper.folded")
