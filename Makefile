@@ -148,6 +148,8 @@ WL_CFLAGS := -O0 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-in
              -fno-optimize-sibling-calls -pthread
 # py_hostile exports its fake interpreter's symbols, as an interpreter does.
 $(OUT)/workloads/py_hostile: WL_LDFLAGS := -rdynamic
+# The off-CPU workload is built as distributions build: optimised, without frame pointers.
+$(OUT)/workloads/offcpu: WL_CFLAGS := -O2 -g -fomit-frame-pointer -fno-inline -fno-optimize-sibling-calls -pthread
 $(OUT)/workloads/%: tests/workloads/%.c Makefile | $(OUT)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WL_CFLAGS) $(WL_LDFLAGS) -o $@ $< -lm -ldl

@@ -34,15 +34,21 @@ const volatile bool uw_kernel = false;
  * (SCORCH_CNT_COPY_SHED).
  */
 const volatile bool shed_copies = false;
+/* record --off-cpu: waits shorter than this are only counted; stacks per CPU per OFF_WINDOW_NS; where a
+ * CPU's second scratch entry is (cpu + scratch_off). */
+const volatile __u64 off_cpu_min_ns = 1000000;
+const volatile __u32 off_cpu_burst = 100;
+const volatile __u32 scratch_off = 0;
 
 /*
  * Where a sample is assembled before bpf_ringbuf_output() sends exactly the bytes used: one entry per
  * CPU (a per-CPU array cannot hold 64 KiB values), indexed by CPU (perf_event programs do not nest on a
- * CPU). The record (scorch_abi.h) is built in place: the header s, then in data[] the kernel addresses
- * at offset 0, the user addresses after them, the registers after those, and the stack copy last. The
- * registers are read into regs[] first (the unwind needs them before it knows where they go) and copied
- * into place once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX,
- * and the slack after the stack lets the verifier bound a page-sized copy at any offset.
+ * CPU; with --off-cpu a second entry per CPU, at cpu + scratch_off, holds the waits' records). The
+ * record (scorch_abi.h) is built in place: the header s, then in data[] the kernel addresses at offset
+ * 0, the user addresses after them, the registers after those, and the stack copy last. The registers
+ * are read into regs[] first (the unwind needs them before it knows where they go) and copied into place
+ * once the user addresses are counted. Every offset into data[] is bounded by DATA_OFF_MAX, and the
+ * slack after the stack lets the verifier bound a page-sized copy at any offset.
  */
 #define DATA_OFF_MAX 4095u /* > 2 * 8 * SCORCH_MAX_STACK + Python frames + SCORCH_REGS_BYTES */
 #define STACK_BYTES (8 * SCORCH_MAX_STACK)
@@ -197,6 +203,25 @@ static __always_inline void count(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline void count_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += n;
+}
+
+/* A record that could not be sent: a CPU sample, or a wait of off_ns nanoseconds. */
+static __always_inline void lost(__u64 off_ns)
+{
+	if (!off_ns) {
+		count(SCORCH_CNT_LOST_RINGBUF);
+		return;
+	}
+	count(SCORCH_CNT_OFF_DROPPED);
+	count_add(SCORCH_CNT_OFF_DROPPED_NS, off_ns);
 }
 
 /*
@@ -814,8 +839,8 @@ static __always_inline __u64 data_off(__u64 off)
  * The kernel's walk of the kernel stack (flags 0) or of the user stack by frame pointers
  * (BPF_F_USER_STACK) into dst: the frames it gave, its error in *err and the sample's flags.
  */
-static __always_inline __u16 get_stack(struct bpf_perf_event_data *ctx, struct scorch_sample *s, void *dst,
-				       __u64 flags, __s32 *err)
+static __always_inline __u16 get_stack(void *ctx, struct scorch_sample *s, void *dst, __u64 flags,
+				       __s32 *err)
 {
 	int user = flags & BPF_F_USER_STACK;
 	long n = bpf_get_stack(ctx, dst, STACK_BYTES, flags);
@@ -833,16 +858,22 @@ static __always_inline __u16 get_stack(struct bpf_perf_event_data *ctx, struct s
 	return n / sizeof(__u64);
 }
 
+/* A wait over the threshold whose thread is back on CPU, waiting for its user stack
+ * (record --off-cpu, see on_switch). */
+struct off_pending {
+	__u64 ns;
+	__u32 state;
+	__u32 nr_kstack;
+	__u64 kstack[SCORCH_MAX_STACK]; /* where it blocked, leaf first */
+};
+
+static __always_inline int take_sample(void *ctx, __u32 tgid, __u32 tid, const struct off_pending *w);
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
-	__u32 *ex;
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id, cpu, size;
-	__u64 uoff, poff, roff, soff;
-	struct sample_buf *b;
-	struct scorch_sample *s;
-	int cut = 0, exec, regs, uw = 0, shed = 0;
+	__u32 tgid = id >> 32, tid = (__u32)id;
 
 	if (tid == 0 && (!keep_idle || filter_targets)) /* the idle task */
 		return 0;
@@ -850,27 +881,56 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	if (cgroup_id && bpf_get_current_ancestor_cgroup_id(cgroup_level) != cgroup_id)
 		return 0;
+	take_sample(ctx, tgid, tid, NULL);
+	return 0;
+}
+
+/*
+ * Send the stacks of the current task: a CPU sample (w NULL), or the wait w, which has ended (record
+ * --off-cpu: its kernel stack is w's). ctx is the program's, for bpf_get_stack(). Returns 0, or -1 when
+ * the record could not be sent (counted).
+ */
+static __always_inline int take_sample(void *ctx, __u32 tgid, __u32 tid, const struct off_pending *w)
+{
+	__u64 off_ns = w ? w->ns : 0;
+	__u32 *ex, cpu, size, slot, nk;
+	__u64 uoff, poff, roff, soff;
+	struct sample_buf *b;
+	struct scorch_sample *s;
+	int cut = 0, exec, regs, uw = 0, shed = 0;
 
 	cpu = bpf_get_smp_processor_id();
-	b = bpf_map_lookup_elem(&scratch, &cpu);
+	/* A wait's record is built in the CPU's second entry: a perf event's NMI may come in meanwhile. */
+	slot = off_ns ? cpu + scratch_off : cpu;
+	b = bpf_map_lookup_elem(&scratch, &slot);
 	if (!b) {
-		count(SCORCH_CNT_LOST_RINGBUF);
-		return 0;
+		lost(off_ns);
+		return -1;
 	}
 	s = &b->s;
 	s->time_ns = bpf_ktime_get_ns();
 	s->pid = tgid;
 	s->tid = tid;
 	s->cpu = cpu;
-	s->flags = 0;
+	s->flags = off_ns ? SCORCH_SAMPLE_OFF_CPU : 0;
+	s->off_ns = off_ns;
+	s->off_state = w ? w->state : 0;
 	ex = bpf_map_lookup_elem(&execs, &tgid);
 	s->exec_seq = ex ? *ex : 0;
 	s->stack_need = 0;
 	s->stack_size = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
-	/* The kernel addresses at the start of data[]. */
-	s->nr_kstack = get_stack(ctx, s, b->data, 0, &s->kstack_err);
+	/* The kernel addresses at the start of data[]: a wait's are where it blocked. */
+	if (w) {
+		nk = w->nr_kstack < SCORCH_MAX_STACK ? w->nr_kstack : SCORCH_MAX_STACK;
+		s->kstack_err = bpf_probe_read_kernel(b->data, (nk * sizeof(__u64)) & 1023, w->kstack);
+		s->nr_kstack = s->kstack_err ? 0 : nk;
+		if (nk == SCORCH_MAX_STACK)
+			s->flags |= SCORCH_SAMPLE_KSTACK_FULL;
+	} else {
+		s->nr_kstack = get_stack(ctx, s, b->data, 0, &s->kstack_err);
+	}
 	/* The user addresses right after them. */
 	uoff = data_off((__u64)s->nr_kstack * sizeof(__u64));
 
@@ -900,7 +960,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	poff = data_off(uoff + (__u64)s->nr_ustack * sizeof(__u64));
 	s->nr_py = 0;
 	s->py_status = 0;
-	s->py_pad = 0;
+
 	if (!exec)
 		s->nr_py = py_frames(tgid, tid, s, (struct scorch_py_frame *)(b->data + poff));
 	if (s->nr_py > SCORCH_PY_MAX_FRAMES) /* cannot be: bounds the offsets below */
@@ -941,21 +1001,236 @@ int on_sample(struct bpf_perf_event_data *ctx)
 				       : BPF_RB_NO_WAKEUP)) {
 		/* No room for the copy: the sample without it (and its registers) may still fit. */
 		if (!shed_copies || !(s->flags & SCORCH_SAMPLE_REGS)) {
-			count(SCORCH_CNT_LOST_RINGBUF);
-			return 0;
+			lost(off_ns);
+			return -1;
 		}
 		s->flags &= ~(SCORCH_SAMPLE_REGS | SCORCH_SAMPLE_STACK_CUT);
 		s->stack_size = 0;
 		s->stack_need = 0;
 		if (bpf_ringbuf_output(&samples, s, sizeof(*s) + roff, BPF_RB_FORCE_WAKEUP)) {
-			count(SCORCH_CNT_LOST_RINGBUF);
-			return 0;
+			lost(off_ns);
+			return -1;
 		}
 		shed = 1;
 	}
-	count(SCORCH_CNT_SAMPLES);
 	if (shed) /* counted with the samples that got through */
 		count(SCORCH_CNT_COPY_SHED);
+	if (off_ns) {
+		count(SCORCH_CNT_OFF_WAITS);
+		count_add(SCORCH_CNT_OFF_NS, off_ns);
+	} else {
+		count(SCORCH_CNT_SAMPLES);
+	}
+	return 0;
+}
+
+/*
+ * Off-CPU time (record --off-cpu). A thread's user registers and stack do not change while it is off
+ * CPU, so its stacks are taken once the wait's length is known, and only for waits of at least
+ * off_cpu_min_ns: the rest are counted with their time. Everything runs on tracepoints (kprobes and
+ * fentry are not in every kernel that has BPF):
+ *   - on_switch (sched_switch), the task going out: note when and in what state it left (a map update;
+ *     context switches can come at 100k/s);
+ *   - on_switch, the task coming in: time its wait; a long one, within the stacks-per-second bound, is
+ *     kept pending with the kernel stack where it blocked (bpf_get_task_stack: the task is not running
+ *     yet, its saved stack is that of the wait);
+ *   - the first tracepoint that runs in that thread once it is back, where its user registers are
+ *     still those of the wait: sys_exit (the wait was in a system call), rseq_update (on its way back to
+ *     user mode: after any switch, for threads that registered rseq, as glibc does), or else its next
+ *     switch out or its exit: the pending wait is sent then with the user stack, unwound as a CPU
+ *     sample's.
+ */
+struct off_start {
+	__u64 ts;    /* bpf_ktime_get_ns() at the switch out */
+	__u32 state; /* enum scorch_off_state */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768); /* 1 without --off-cpu (user space) */
+	__type(key, __u32);         /* tid */
+	__type(value, struct off_start);
+} off_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096); /* 1 without --off-cpu */
+	__type(key, __u32);        /* tid */
+	__type(value, struct off_pending);
+} off_pending SEC(".maps");
+
+/* Where a pending wait is assembled (too large for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct off_pending);
+} off_build SEC(".maps");
+
+/* Stacks a CPU may send per window of OFF_WINDOW_NS: the bound on stacks per second. */
+#define OFF_WINDOW_NS 100000000ULL
+
+struct off_budget {
+	__u64 window; /* start of the current window */
+	__u32 used;   /* stacks sent in it */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct off_budget);
+} off_budget SEC(".maps");
+
+/* Linux before 5.14 names the task's state 'state'. */
+struct task_struct___pre514 {
+	volatile long state;
+} __attribute__((preserve_access_index));
+
+#define TASK_UNINTERRUPTIBLE_ 0x2
+#define TASK_DEAD_ 0x80
+#define TASK_NOLOAD_ 0x400
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return (__u32)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+/* Whether this CPU may send one more stack in the current window. */
+static __always_inline int off_budget_take(__u64 now)
+{
+	__u32 zero = 0;
+	struct off_budget *b = bpf_map_lookup_elem(&off_budget, &zero);
+
+	if (!b)
+		return 0;
+	if (now - b->window >= OFF_WINDOW_NS) {
+		b->window = now;
+		b->used = 0;
+	}
+	if (b->used >= off_cpu_burst)
+		return 0;
+	b->used++;
+	return 1;
+}
+
+/* Send the pending wait of the current thread, if it has one, with its user stack as it is now. */
+static __always_inline void off_complete(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct off_pending *w;
+
+	if (!tid)
+		return;
+	w = bpf_map_lookup_elem(&off_pending, &tid);
+	if (!w)
+		return;
+	take_sample(ctx, id >> 32, tid, w);
+	bpf_map_delete_elem(&off_pending, &tid);
+}
+
+/* 'prev' leaves the CPU: note when, and why (its state). */
+static __always_inline void off_switch_out(bool preempt, struct task_struct *prev)
+{
+	__u32 tgid = prev->tgid, tid = prev->pid, state;
+	struct off_start st = {};
+
+	if (!tid || !prev->mm) /* the idle task; kernel threads have no user stack to show */
+		return;
+	if (filter_targets && !is_target(tgid))
+		return;
+	/* prev is still current here */
+	if (cgroup_id && bpf_get_current_ancestor_cgroup_id(cgroup_level) != cgroup_id)
+		return;
+	state = task_state(prev);
+	if (state & TASK_DEAD_) /* its last switch: it does not come back */
+		return;
+	st.ts = bpf_ktime_get_ns();
+	if (preempt || !state)
+		st.state = SCORCH_OFF_RUNQ;
+	else if ((state & TASK_UNINTERRUPTIBLE_) && !(state & TASK_NOLOAD_))
+		st.state = SCORCH_OFF_DISK;
+	else
+		st.state = SCORCH_OFF_SLEEP;
+	if (bpf_map_update_elem(&off_start, &tid, &st, BPF_ANY))
+		count(SCORCH_CNT_OFF_UNTIMED);
+}
+
+/* 'next' comes back on CPU: time its wait; keep a long one pending with its kernel stack. */
+static __always_inline void off_switch_in(struct task_struct *next)
+{
+	__u32 tid = next->pid, zero = 0;
+	struct off_start *st;
+	struct off_pending *w;
+	__u64 now, dur;
+	long n;
+
+	if (!tid)
+		return;
+	st = bpf_map_lookup_elem(&off_start, &tid);
+	if (!st)
+		return;
+	now = bpf_ktime_get_ns();
+	dur = now > st->ts ? now - st->ts : 1;
+	w = bpf_map_lookup_elem(&off_build, &zero);
+	if (!w) {
+		bpf_map_delete_elem(&off_start, &tid);
+		return;
+	}
+	w->state = st->state;
+	w->ns = dur;
+	bpf_map_delete_elem(&off_start, &tid);
+	if (dur < off_cpu_min_ns) {
+		count(SCORCH_CNT_OFF_SHORT);
+		count_add(SCORCH_CNT_OFF_SHORT_NS, dur);
+		return;
+	}
+	if (!off_budget_take(now)) {
+		lost(dur);
+		return;
+	}
+	n = bpf_get_task_stack(next, w->kstack, sizeof(w->kstack), 0);
+	if (n < 0)
+		count(SCORCH_CNT_KSTACK_ERR);
+	w->nr_kstack = n > 0 ? n / sizeof(__u64) : 0;
+	if (bpf_map_update_elem(&off_pending, &tid, w, BPF_ANY))
+		lost(dur);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	/* A wait of prev's still pending (it ran without a system call's return): sent now. */
+	off_complete(ctx);
+	off_switch_out(preempt, prev);
+	off_switch_in(next);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_off, struct pt_regs *regs, long ret)
+{
+	off_complete(ctx);
+	return 0;
+}
+
+SEC("tp_btf/rseq_update")
+int BPF_PROG(on_rseq_off, struct task_struct *t)
+{
+	off_complete(ctx);
+	return 0;
+}
+
+/* A thread exits with a wait pending (it was killed while blocked): sent, as the others. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit_off, struct task_struct *p)
+{
+	off_complete(ctx);
 	return 0;
 }
 

@@ -29,6 +29,15 @@ enum scorch_sample_flags {
 	SCORCH_SAMPLE_UNWOUND = 1 << 8,     /* the user addresses were unwound in the kernel from the
 					     * unwind tables (uw_tables): complete, no registers or copy follow */
 	SCORCH_SAMPLE_UW_ROOT = 1 << 9,     /* ... and it ended at the outermost frame (CFI or RA 0) */
+	SCORCH_SAMPLE_OFF_CPU = 1 << 10,    /* not a CPU sample: a wait (off_ns, off_state), its stacks
+					     * taken as the thread came back on CPU (record --off-cpu) */
+};
+
+/* Why a thread was off CPU: its state when it was switched out (scorch_sample.off_state). */
+enum scorch_off_state {
+	SCORCH_OFF_SLEEP = 1, /* sleeping, interruptible (S): a lock, a pipe, a socket, a timer */
+	SCORCH_OFF_DISK = 2,  /* uninterruptible (D): mostly disk I/O */
+	SCORCH_OFF_RUNQ = 3,  /* still runnable (R, preempted or yielding): waiting for a CPU */
 };
 
 /*
@@ -65,7 +74,7 @@ enum scorch_reg {
 /*
  * One sample as it arrives from the ring buffer, a record of variable length, every part 8-byte aligned:
  *
- *   struct scorch_sample                 72 bytes
+ *   struct scorch_sample                 80 bytes
  *   __u64 kstack[nr_kstack]              kernel addresses, leaf first
  *   __u64 ustack[nr_ustack]              user addresses, leaf first
  *   struct scorch_py_frame py[nr_py]     Python frames, innermost first (24 bytes each)
@@ -76,7 +85,7 @@ enum scorch_reg {
  * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
  * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
  *
- * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 72 + 8 * 30 = 312 bytes (the
+ * A user stack of 20 frames unwound in the kernel, with 10 kernel frames: 80 + 8 * 30 = 320 bytes (the
  * fixed record of before, with all 127 + 127 addresses and the registers, took 2,232 + stack_size).
  * The most a record can take: SCORCH_SAMPLE_MAX_BYTES + SCORCH_PY_FRAME_BYTES * SCORCH_PY_MAX_FRAMES +
  * stack_size.
@@ -98,18 +107,19 @@ struct scorch_sample {
 			   * it is in (what a whole copy would take); else 0 */
 	__u16 nr_py;      /* <= SCORCH_PY_MAX_FRAMES Python frames (struct scorch_py_frame) */
 	__u16 py_status;  /* enum scorch_py_status: how the Python walk went (0: not tried) */
-	__u32 py_pad;
+	__u32 off_state;  /* with SCORCH_SAMPLE_OFF_CPU: enum scorch_off_state; else 0 */
+	__u64 off_ns;     /* with SCORCH_SAMPLE_OFF_CPU: nanoseconds off CPU until time_ns; else 0 */
 	/* followed by the addresses, the Python frames, the registers and the stack copy: see above */
 };
 
-_Static_assert(sizeof(struct scorch_sample) == 72, "struct scorch_sample layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_sample) == 80, "struct scorch_sample layout changed: update both sides");
 _Static_assert(sizeof(struct scorch_sample) % 8 == 0, "the addresses after struct scorch_sample are aligned");
 
 #define SCORCH_REGS_BYTES (8 * SCORCH_NR_REGS)
 /* The largest record without its stack copy and Python frames: both stacks full, and the registers. */
-#define SCORCH_SAMPLE_MAX_BYTES (72 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
+#define SCORCH_SAMPLE_MAX_BYTES (80 + 2 * 8 * SCORCH_MAX_STACK + SCORCH_REGS_BYTES)
 
-_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2240, "a full record without its stack copy changed size");
+_Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2248, "a full record without its stack copy changed size");
 
 /* The bytes of a record with these counts and flags (the counts as the header gives them). */
 static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 flags, __u32 stack_size)
@@ -147,6 +157,14 @@ enum scorch_counter {
 	SCORCH_CNT_UW_DEPTH,      /* unwound in the kernel, cut at SCORCH_MAX_STACK frames */
 	SCORCH_CNT_COPY_SHED,     /* stack copies left out: the ring buffer 3/4 full, or no room */
 	SCORCH_CNT_UW_BY_FILE,    /* unwound in the kernel with mappings found by their file (no entry) */
+	/* record --off-cpu: waits of target threads, as they end (the thread switched back in) */
+	SCORCH_CNT_OFF_WAITS,     /* waits sent with their stacks */
+	SCORCH_CNT_OFF_NS,        /* ... their nanoseconds */
+	SCORCH_CNT_OFF_SHORT,     /* waits shorter than off_cpu_min_ns: counted here, no stack */
+	SCORCH_CNT_OFF_SHORT_NS,  /* ... their nanoseconds */
+	SCORCH_CNT_OFF_DROPPED,   /* waits over the threshold dropped: stacks-per-second bound or ring full */
+	SCORCH_CNT_OFF_DROPPED_NS, /* ... their nanoseconds */
+	SCORCH_CNT_OFF_UNTIMED,    /* switches out not timed: the table of threads off CPU was full */
 	SCORCH_CNT_MAX,
 };
 

@@ -38,6 +38,8 @@ int capture__on_sample(void *ctx, const struct sampler_record *r)
 		.py = r->py,
 		.nr_py = s->nr_py,
 		.py_status = s->py_status,
+		.off_ns = s->off_ns,
+		.off_state = s->off_state,
 	};
 	int err;
 

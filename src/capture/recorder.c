@@ -42,6 +42,8 @@ struct queued {
 	char comm[SCORCH_COMM_LEN];
 	uint64_t kips[SCORCH_MAX_STACK], uips[SCORCH_MAX_STACK];
 	struct pyproc_frames py; /* named when the sample came: the code objects may not live long */
+	uint64_t off_ns;         /* a wait: recorder_sample.off_ns, off_state */
+	uint32_t off_state;
 };
 
 struct recorder {
@@ -68,6 +70,7 @@ struct recorder {
 	uint64_t user_stacks_cut; /* user stacks ended at a caller that cannot be code */
 	uint64_t kernel_walks;    /* -g auto kept the kernel's frame-pointer walk over a failed unwind */
 	uint64_t kernel_unwound, kernel_roots; /* user stacks unwound in the kernel, and those to the root */
+	uint64_t off_user_stacks, off_user_roots; /* the same as user_stacks and user_roots, of waits */
 	/* in-kernel unwinding */
 	struct uwload *uw;    /* owned, NULL when off */
 	uint32_t uw_want[64]; /* processes whose tables to load or bring up to date */
@@ -534,6 +537,14 @@ static int is_root_location(struct recorder *r, uint32_t loc)
 	return 0;
 }
 
+/* The profile's event of a wait in state 'state' (enum scorch_off_state, checked by the sampler). */
+static uint32_t off_event(uint32_t state)
+{
+	return state == SCORCH_OFF_DISK   ? PROFILE_EV_OFF_DISK
+	       : state == SCORCH_OFF_RUNQ ? PROFILE_EV_OFF_RUNQ
+					  : PROFILE_EV_OFF_SLEEP;
+}
+
 /* Put the sample into the profile, with the user stack 'res' gave (NULL: as sampled). */
 static int finish_sample(struct recorder *r, const struct recorder_sample *s, struct proctab_proc *pr,
 			 const struct sandbox_uw_result *res, const struct pyproc_frames *py)
@@ -575,9 +586,12 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 			depth++;
 		}
 		if (depth > first) {
-			r->user_stacks++;
 			/* The CFI said there is no caller, or the outermost function is a known root. */
-			r->user_roots += root || is_root_location(r, r->locs[depth - 1]);
+			root = root || is_root_location(r, r->locs[depth - 1]);
+			r->user_stacks++;
+			r->user_roots += root;
+			r->off_user_stacks += !!s->off_ns;
+			r->off_user_roots += s->off_ns && root;
 		}
 		r->kernel_unwound += s->unwound;
 		r->kernel_roots += s->unwound && s->uw_root;
@@ -605,6 +619,11 @@ static int finish_sample(struct recorder *r, const struct recorder_sample *s, st
 	stack = profile__intern_stack(r->p, r->locs, depth);
 	if (thread == PROFILE_NONE || stack == PROFILE_NONE)
 		return -ENOMEM;
+	if (s->off_ns)
+		return profile__add_wait(r->p, off_event(s->off_state), stack, thread, 1, s->off_ns) ==
+				       PROFILE_NONE
+			       ? -errno
+			       : 0;
 	if (profile__add_count(r->p, stack, thread, 1) == PROFILE_NONE)
 		return -errno;
 	return 0;
@@ -646,6 +665,8 @@ static int queue_sample(struct recorder *r, struct proctab_proc *pr, const struc
 	q->slot = slot < 0 ? UINT32_MAX : (uint32_t)slot;
 	q->unwound = s->unwound;
 	q->uw_root = s->uw_root;
+	q->off_ns = s->off_ns;
+	q->off_state = s->off_state;
 	memset(q->comm, 0, sizeof(q->comm));
 	memcpy(q->comm, s->comm, strnlen(s->comm, sizeof(q->comm)));
 	q->nr_kips = s->nr_kips < SCORCH_MAX_STACK ? s->nr_kips : SCORCH_MAX_STACK;
@@ -724,6 +745,8 @@ int recorder__flush(struct recorder *r)
 			.nr_uips = q->nr_uips,
 			.unwound = q->unwound,
 			.uw_root = q->uw_root,
+			.off_ns = q->off_ns,
+			.off_state = q->off_state,
 		};
 		struct proctab_proc *pr = proctab__find(r->procs, q->pid);
 
@@ -840,6 +863,10 @@ int recorder__store_counters(struct recorder *r)
 	    profile__counter_set(p, "unwind_depth_cap", r->unwind_depth) ||
 	    profile__meta_setf(p, "unwind_root_share", "%.1f%%",
 			       r->user_stacks ? 100.0 * (double)r->user_roots / (double)r->user_stacks : 0.0))
+		return -ENOMEM;
+	/* Only in a profile with waits: a CPU profile's counters stay as they were. */
+	if (r->off_user_stacks && (profile__counter_set(p, "off_cpu_user_stacks", r->off_user_stacks) ||
+				   profile__counter_set(p, "off_cpu_user_stacks_root", r->off_user_roots)))
 		return -ENOMEM;
 	return 0;
 }

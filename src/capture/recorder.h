@@ -12,6 +12,8 @@
  *
  * The recorder borrows the profile it fills; it owns its caches, the process table, the JIT maps, its
  * symbolizer and its kernel symbols.
+ * A wait (recorder_sample.off_ns) goes to the profile's off-CPU time (profile__add_wait), its stack
+ * built as a sample's, and its user stack counted in off_cpu_user_stacks and off_cpu_user_stacks_root too.
  * Unwind quality goes into counters: user_stacks, user_stacks_root (the DWARF unwind ended where the CFI
  * says there is no caller, or the outermost frame is _start, __libc_start_main, start_thread or clone),
  * unwind_truncated (the stack copy was too small), unwind_depth_cap, and unwind_failed:MODULE per library
@@ -73,6 +75,10 @@ struct recorder_sample {
 	/* The Python frames the BPF walk read (scorch_abi.h), innermost first, and how the walk went. */
 	const struct scorch_py_frame *py;
 	uint32_t nr_py, py_status;
+	/* Not a CPU sample but a wait (record --off-cpu): off_ns nanoseconds off CPU in state off_state
+	 * (enum scorch_off_state), its stacks where it blocked; 0 for a CPU sample. */
+	uint64_t off_ns;
+	uint32_t off_state;
 };
 
 struct recorder;

@@ -181,6 +181,14 @@ size_t sampler__round_ringbuf(size_t bytes)
 	return p;
 }
 
+/* A wait has a known state and duration; a CPU sample has neither. */
+static int offcpu_ok(const struct scorch_sample *h)
+{
+	if (!(h->flags & SCORCH_SAMPLE_OFF_CPU))
+		return !h->off_ns && !h->off_state;
+	return h->off_ns && h->off_state >= SCORCH_OFF_SLEEP && h->off_state <= SCORCH_OFF_RUNQ;
+}
+
 int sampler__parse_record(const void *data, size_t size, struct sampler_record *out)
 {
 	const struct scorch_sample *h = data;
@@ -194,9 +202,9 @@ int sampler__parse_record(const void *data, size_t size, struct sampler_record *
 		return -EINVAL;
 	if (h->stack_size && !(h->flags & SCORCH_SAMPLE_REGS))
 		return -EINVAL;
-	/* At most 64 + 2 * 8 * 127 + 136 + 2^32 - 1: no overflow in 64 bits. */
-	if (h->nr_py > SCORCH_PY_MAX_FRAMES)
+	if (!offcpu_ok(h) || h->nr_py > SCORCH_PY_MAX_FRAMES)
 		return -EINVAL;
+	/* At most 80 + 2 * 8 * 127 + 136 + 24 * 64 + 2^32 - 1: no overflow in 64 bits. */
 	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->flags, h->stack_size) +
 	       (uint64_t)SCORCH_PY_FRAME_BYTES * h->nr_py;
 	if (need != size)
@@ -244,6 +252,63 @@ static int on_event(void *ctx, void *data, size_t size)
 	return s->fn_ret;
 }
 
+/*
+ * Size the maps and set the constants of --off-cpu (or shrink its maps to nothing without it). A CPU
+ * gets a second scratch entry for the waits' records; the stacks-per-second bound is split over the
+ * CPUs and the tenths of a second (the BPF side keeps it per CPU per 100 ms).
+ */
+static void set_off_cpu(struct sampler *s, const struct sampler_opts *opts)
+{
+	__u32 ncpu = (__u32)libbpf_num_possible_cpus();
+	uint64_t burst = opts->off_cpu_rate / 10 / (uint64_t)(s->nr_cpus > 0 ? s->nr_cpus : 1);
+
+	bpf_map__set_max_entries(s->skel->maps.scratch, opts->off_cpu ? 2 * ncpu : ncpu);
+	s->skel->rodata->scratch_off = ncpu;
+	s->skel->rodata->off_cpu_min_ns = opts->off_cpu_min_ns;
+	s->skel->rodata->off_cpu_burst = burst < 1 ? 1 : burst > UINT32_MAX ? UINT32_MAX : (__u32)burst;
+	bpf_program__set_autoload(s->skel->progs.on_switch, opts->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.on_sys_exit_off, opts->off_cpu);
+	/* Optional: a kernel without the tracepoint would refuse the whole object. */
+	bpf_program__set_autoload(s->skel->progs.on_rseq_off,
+				  opts->off_cpu &&
+					  libbpf_find_vmlinux_btf_id("rseq_update", BPF_TRACE_RAW_TP) > 0);
+	bpf_program__set_autoload(s->skel->progs.on_exit_off, opts->off_cpu);
+	/* Without --off-cpu its maps are not created at all: a descriptor each (record under ulimit -n). */
+	bpf_map__set_autocreate(s->skel->maps.off_start, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_pending, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_build, opts->off_cpu);
+	bpf_map__set_autocreate(s->skel->maps.off_budget, opts->off_cpu);
+}
+
+/* The --off-cpu programs; rseq_update is optional (Linux 4.18, and only for threads with rseq). */
+static int attach_off_cpu(struct sampler *s)
+{
+	int err;
+
+	s->skel->links.on_switch = bpf_program__attach(s->skel->progs.on_switch);
+	s->skel->links.on_sys_exit_off = bpf_program__attach(s->skel->progs.on_sys_exit_off);
+	s->skel->links.on_exit_off = bpf_program__attach(s->skel->progs.on_exit_off);
+	if (!s->skel->links.on_switch || !s->skel->links.on_sys_exit_off || !s->skel->links.on_exit_off) {
+		err = -errno;
+		pr_err("--off-cpu: cannot attach to the tracepoints sched_switch, sys_exit and sched_process_exit: "
+		       "%s",
+		       strerror(errno));
+		return err;
+	}
+	if (bpf_program__fd(s->skel->progs.on_rseq_off) >= 0)
+		s->skel->links.on_rseq_off = bpf_program__attach(s->skel->progs.on_rseq_off);
+	else
+		errno = ENOENT;
+	if (!s->skel->links.on_rseq_off)
+		pr_debug(
+			"--off-cpu: no rseq_update tracepoint (%s): waits outside system calls are sent at the "
+			"next switch",
+			strerror(errno));
+	pr_debug("off-CPU: waits of at least %llu ns get stacks, at most %u per CPU per 100 ms",
+		 (unsigned long long)s->skel->rodata->off_cpu_min_ns, s->skel->rodata->off_cpu_burst);
+	return 0;
+}
+
 /* Open and load the skeleton, with or without the mapping-event programs. */
 static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t rb_bytes, int events,
 		     uint32_t uw_rows)
@@ -265,7 +330,7 @@ static int load_skel(struct sampler *s, const struct sampler_opts *opts, size_t 
 	s->skel->rodata->keep_idle = opts->idle && opts->all;
 	s->skel->rodata->stack_bytes =
 		opts->stack_bytes > SCORCH_STACK_MAX ? SCORCH_STACK_MAX : opts->stack_bytes;
-	bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)libbpf_num_possible_cpus());
+	set_off_cpu(s, opts);
 	s->skel->rodata->uw_kernel = uw_rows != 0;
 	s->skel->rodata->shed_copies = opts->shed_copies;
 	/* Without a target filter (-a) neither the target set nor the forked children are used. */
@@ -371,6 +436,11 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 				       : sampler__default_ringbuf(s->nr_cpus, opts->freq,
 								  opts->uw_rows ? opts->stack_bytes / 4
 										: opts->stack_bytes);
+	/* And half a second of wait stacks at the full rate (each may carry a stack copy, as samples do). */
+	if (!opts->ringbuf_bytes && opts->off_cpu)
+		rb_bytes = sampler__round_ringbuf(rb_bytes +
+						  (size_t)((uint64_t)opts->off_cpu_rate *
+							   (SAMPLER_SAMPLE_BUDGET + opts->stack_bytes) / 2));
 	s->rb_bytes = rb_bytes;
 	if (libbpf_num_possible_cpus() <= 0) {
 		err = -EINVAL;
@@ -411,6 +481,8 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	}
 	if (!opts->no_events && bpf_program__fd(s->skel->progs.on_exit) >= 0)
 		attach_events(s);
+	if (opts->off_cpu && (err = attach_off_cpu(s)))
+		goto fail;
 	if (opts->follow_forks && !opts->all) {
 		s->skel->links.on_fork = bpf_program__attach(s->skel->progs.on_fork);
 		if (!s->skel->links.on_fork) {

@@ -22,18 +22,23 @@ struct sampler_opts {
 	const char *event; /* "auto" (cycles when the CPU has a PMU, else cpu-clock), "cpu-clock", "cycles" */
 	int follow_forks;  /* children of targets become targets */
 	int all;           /* sample every process (no target filter) */
-	uint64_t cgroup_id;    /* with all: only tasks in this cgroup v2 or below it (0: any) */
-	uint32_t cgroup_level; /* its depth below the cgroup v2 root (the root is 0) */
-	size_t ringbuf_bytes;  /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
-				* (sampler__default_ringbuf) */
-	int idle;              /* with all: keep the samples of the idle task (pid 0) */
-	int no_fp_stack;       /* skip the kernel's frame-pointer walk of user stacks */
-	int shed_copies;       /* leave out stack copies while the ring buffer is more than half full */
-	uint32_t stack_bytes;  /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
-				  none */
-	int no_events;         /* do not load the mapping-event programs */
-	uint32_t uw_rows;      /* -g auto: unwind user stacks in the kernel from tables of this many rows
-				* (8 bytes each, sampler__uw_rows); 0: no in-kernel unwinding */
+	uint64_t cgroup_id;      /* with all: only tasks in this cgroup v2 or below it (0: any) */
+	uint32_t cgroup_level;   /* its depth below the cgroup v2 root (the root is 0) */
+	size_t ringbuf_bytes;    /* samples ring buffer, rounded up (sampler__round_ringbuf); 0: the default
+				  * (sampler__default_ringbuf; with off_cpu, plus half a second of wait
+				  * stacks at off_cpu_rate, budgeted as samples are) */
+	int idle;                /* with all: keep the samples of the idle task (pid 0) */
+	int no_fp_stack;         /* skip the kernel's frame-pointer walk of user stacks */
+	int shed_copies;         /* leave out stack copies while the ring buffer is more than 3/4 full */
+	uint32_t stack_bytes;    /* copy the user registers and this much user stack (<= SCORCH_STACK_MAX); 0:
+				    none */
+	int no_events;           /* do not load the mapping-event programs */
+	uint32_t uw_rows;        /* -g auto: unwind user stacks in the kernel from tables of this many rows
+				  * (8 bytes each, sampler__uw_rows); 0: no in-kernel unwinding */
+	int off_cpu;             /* also send the waits of target threads (SCORCH_SAMPLE_OFF_CPU records) */
+	uint64_t off_cpu_min_ns; /* with off_cpu: shorter waits are only counted */
+	uint32_t off_cpu_rate;   /* with off_cpu: at most this many wait stacks per second in all (about:
+				  * the bound is kept per CPU, per tenth of a second) */
 };
 
 struct sampler;
@@ -55,8 +60,8 @@ struct sampler_record {
 /*
  * Take apart the record 'data' of 'size' bytes, 8-byte aligned, as the ring buffer gives it. Returns 0,
  * or -EINVAL when it is malformed: shorter than its header, a count above SCORCH_MAX_STACK (Python frames:
- * SCORCH_PY_MAX_FRAMES), a stack copy
- * without registers, or its parts not adding up to exactly 'size' bytes.
+ * SCORCH_PY_MAX_FRAMES), a stack copy without registers, a wait (SCORCH_SAMPLE_OFF_CPU) of no duration
+ * or an unknown state, a CPU sample with either, or its parts not adding up to exactly 'size' bytes.
  */
 int sampler__parse_record(const void *data, size_t size, struct sampler_record *out);
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -70,6 +71,36 @@ int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns)
 		return -EINVAL;
 	}
 	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+int cli__parse_duration(const char *s, const char *opt, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "", 1e6 } };
+	double v, mul = 0;
+	char *end;
+	size_t i;
+
+	errno = 0;
+	v = s && *s && !isspace((unsigned char)*s) ? strtod(s, &end) : NAN;
+	for (i = 0; !isnan(v) && !errno && i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			mul = units[i].ns;
+			break;
+		}
+	if (!mul || isnan(v) || isinf(v)) {
+		pr_err("%s takes a duration such as 500us, 1ms or 0.1s, not '%s'", opt, s ? s : "");
+		return -EINVAL;
+	}
+	v *= mul;
+	if (!(v >= 0) || v > 60e9) {
+		pr_err("%s %s is out of range: use 0 to 60s", opt, s);
+		return -EINVAL;
+	}
+	*ns = (uint64_t)(v + 0.5);
 	return 0;
 }
 

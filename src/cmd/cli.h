@@ -53,6 +53,11 @@ int cli__parse_double(const char *s, const char *opt, double min, double max, un
 int cli__parse_choice(const char *s, const char *what, const char *const *names, int *out);
 /* Parse positive seconds (decimals allowed, at most a week) into nanoseconds. */
 int cli__parse_seconds(const char *s, const char *opt, uint64_t *ns);
+/*
+ * Parse a duration, a number (decimals allowed) with a unit ns, us, ms or s (none: ms), from 0 to a
+ * minute, into nanoseconds.
+ */
+int cli__parse_duration(const char *s, const char *opt, uint64_t *ns);
 /* Handle -v/-q for a command (sets the log level). */
 void cli__verbosity(int verbose, int quiet);
 /*

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "options.h"
 #include "outfile.h"
+#include "readcmd.h"
 #include "view.h"
 
 enum fail_on { FAIL_NEVER, FAIL_REGRESSION, FAIL_CHANGE };
@@ -30,6 +31,7 @@ struct diff_cmd_opts {
 	uint32_t top;
 	int partial;
 	const char *flamegraph; /* SVG to write, or NULL */
+	int event;              /* --event: index in read_cmd_event_names */
 };
 
 static const char *const format_names[] = { "table", "markdown", "json", "folded", NULL };
@@ -127,6 +129,10 @@ static const struct opts_entry diff_options[] = {
 		      struct diff_cmd_opts, top, opt_top),
 	OPTS_CALLBACK(0, "flamegraph", "FILE", "also draw a differential flame graph (red grew, blue shrank)",
 		      struct diff_cmd_opts, flamegraph, opt_file),
+	OPTS_CHOICE(0, "event", "EVENT",
+		    "cpu (samples, the default), or time: off-cpu, wall, off-cpu:sleep,\n"
+		    "off-cpu:disk or off-cpu:runq, each millisecond counted as a sample",
+		    struct diff_cmd_opts, event, read_cmd_event_names, "event"),
 	OPTS_FLAG(0, "partial", "read profiles whose recording did not finish", struct diff_cmd_opts,
 		  partial),
 	OPTS_END(),
@@ -244,6 +250,8 @@ static int load_and_diff(struct diff_cmd_opts *o, struct diff *d)
 
 		profile__init(&p[i]);
 		err = input__load(f, &io, &p[i], &fmt);
+		if (!err && o->event && !(err = read_cmd__select_event(f, o->event, &p[i])))
+			profile__scale_counts(&p[i], 1000); /* microseconds to milliseconds */
 		if (err)
 			goto out;
 		if (!p[i].total) {

@@ -27,6 +27,7 @@ const struct opts_entry flamegraph_options[] = {
 		    "kind (user, kernel, inlined, JIT, Python) or module (default kind)",
 		    struct read_cmd_opts, colors, color_names, "colour scheme"),
 	READ_CMD_OPT_BY("function, line or module (default function)"),
+	READ_CMD_OPT_EVENT,
 	OPTS_INCLUDE(read_cmd_id_filters, NULL),
 	OPTS_INCLUDE(read_cmd_stack_filters, NULL),
 	READ_CMD_OPT_PARTIAL,
@@ -53,15 +54,27 @@ static int draw(FILE *out, const struct profile *p, const struct read_cmd_opts *
 
 	if (err)
 		return err;
-	snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "",
-		 cmd && *cmd ? " - " : "", (unsigned long long)v.total,
-		 v.total != p->total ? " after filters" : "");
+	if (profile__counts_are_us(p))
+		snprintf(subtitle, sizeof(subtitle), "%s%s%s: %.1f ms%s", cmd && *cmd ? cmd : "",
+			 cmd && *cmd ? " - " : "", profile__events_name(p->count_events),
+			 (double)v.total / 1e3, v.total != p->total ? " after filters" : "");
+	else
+		snprintf(subtitle, sizeof(subtitle), "%s%s%llu samples%s", cmd && *cmd ? cmd : "",
+			 cmd && *cmd ? " - " : "", (unsigned long long)v.total,
+			 v.total != p->total ? " after filters" : "");
 	fo.title = o->title;
 	fo.subtitle = subtitle;
 	fo.width = o->width;
 	fo.min_width = o->min_width;
 	fo.icicle = o->icicle;
 	fo.colors = o->colors;
+	/* Time off CPU in its own palette and unit; wall time mixes both, in the usual colours. */
+	if (profile__counts_are_us(p)) {
+		fo.unit = "us";
+		if (!(p->count_events & PROFILE_EV_MASK(PROFILE_EV_CPU)) &&
+		    o->colors == FLAMEGRAPH_COLORS_KIND)
+			fo.colors = FLAMEGRAPH_COLORS_OFF_CPU;
+	}
 	fg = flamegraph__new(&fo);
 	err = -ENOMEM;
 	if (!fg)

@@ -42,6 +42,16 @@
 #define CHILD_GRACE_NS 1000000000ULL
 /* How long jcmd may take to have a JVM write its perf map (--java-perfmap); it is a JVM itself. */
 #define JCMD_TIMEOUT_MS 20000
+/*
+ * --off-cpu-min's default, 1 ms. A wait given a stack costs about as much as a CPU sample (a few
+ * microseconds in BPF, and its unwinding and naming here); with waits of 1 ms or more, a thread can ask
+ * for at most 1,000 stacks a second however it blocks, so their cost stays below 1% of the time they
+ * stand for. Shorter waits (lock hand-offs, a pipe ping-pong at 100k switches a second) would cost more
+ * than they show, and they are still counted, with their time, in off_cpu_below_min(_ns).
+ */
+#define RECORD_OFF_CPU_MIN_NS 1000000ULL
+/* --off-cpu-rate's default: wait stacks per second in all, the bound that holds whatever the threshold. */
+#define RECORD_OFF_CPU_RATE 2000
 
 struct record_opts {
 	uint32_t pids[MAX_PIDS];
@@ -71,6 +81,9 @@ struct record_opts {
 	char cgroup_path[PATH_MAX]; /* PATH resolved, perhaps under the cgroup v2 mount */
 	uint64_t cgroup_id;
 	uint32_t cgroup_level;
+	int off_cpu;             /* --off-cpu */
+	uint64_t off_cpu_min_ns; /* --off-cpu-min */
+	uint32_t off_cpu_rate;   /* --off-cpu-rate */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -227,6 +240,15 @@ static int opt_duration(const struct opts_entry *e, const char *arg, const char 
 	return cli__parse_seconds(arg, "-d", &o->duration_ns);
 }
 
+static int opt_off_cpu_min(const struct opts_entry *e, const char *arg, const char *name, void *base)
+{
+	struct record_opts *o = base;
+
+	(void)e;
+	(void)name;
+	return cli__parse_duration(arg, "--off-cpu-min", &o->off_cpu_min_ns);
+}
+
 static int opt_output(const struct opts_entry *e, const char *arg, const char *name, void *base)
 {
 	struct record_opts *o = base;
@@ -333,6 +355,18 @@ static const struct opts_entry record_options[] = {
 		      "8 bytes a row as it is loaded: libc 0.2M, LLVM's libraries 16M); what\n"
 		      "does not fit is unwound from the copy",
 		      struct record_opts, table_size, opt_table_size),
+	OPTS_FLAG(0, "off-cpu",
+		  "also record where the threads wait: the time each spends off CPU, with\n"
+		  "the kernel and user stacks where it blocked (report --event off-cpu)",
+		  struct record_opts, off_cpu),
+	OPTS_CALLBACK(0, "off-cpu-min", "DURATION",
+		      "with --off-cpu, waits shorter than DURATION (ns, us, ms or s; default\n"
+		      "1ms) are only counted, with their time, not given stacks",
+		      struct record_opts, off_cpu_min_ns, opt_off_cpu_min),
+	OPTS_U32(0, "off-cpu-rate", "N",
+		 "with --off-cpu, at most about N wait stacks per second (default 2000);\n"
+		 "the waits past it are counted, with their time",
+		 struct record_opts, off_cpu_rate, 1, 1000000),
 	OPTS_FLAG(0, "no-inherit", "do not follow the child processes of the targets", struct record_opts,
 		  no_inherit),
 	OPTS_FLAG(0, "no-mapping-events",
@@ -379,9 +413,16 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	o->call_graph = RECORDER_CG_AUTO;
 	o->stack_size = SCORCH_STACK_DEFAULT;
 	o->table_size = (size_t)SCORCH_UW_ROWS_MAX * sizeof(struct scorch_uw_row);
+	o->off_cpu_min_ns = RECORD_OFF_CPU_MIN_NS;
+	o->off_cpu_rate = RECORD_OFF_CPU_RATE;
 	err = opts__parse(&record_cmd, argc, argv, o, &rest);
 	if (err)
 		return err;
+	if (!o->off_cpu &&
+	    (o->off_cpu_min_ns != RECORD_OFF_CPU_MIN_NS || o->off_cpu_rate != RECORD_OFF_CPU_RATE)) {
+		pr_err("--off-cpu-min and --off-cpu-rate apply to --off-cpu only");
+		return -EINVAL;
+	}
 	if (rest < argc)
 		o->cmd = argv + rest;
 	if (o->cmd && o->nr_pids) {
@@ -455,6 +496,20 @@ static const char *call_graph_name(const struct record_opts *o)
 	return buf;
 }
 
+/* The waits' counters (--off-cpu only): those with stacks, and those only counted, each with its time. */
+static int store_off_cpu_counters(struct profile *p, const uint64_t *c)
+{
+	if (profile__counter_set(p, "off_cpu_waits", c[SCORCH_CNT_OFF_WAITS]) ||
+	    profile__counter_set(p, "off_cpu_ns", c[SCORCH_CNT_OFF_NS]) ||
+	    profile__counter_set(p, "off_cpu_below_min", c[SCORCH_CNT_OFF_SHORT]) ||
+	    profile__counter_set(p, "off_cpu_below_min_ns", c[SCORCH_CNT_OFF_SHORT_NS]) ||
+	    profile__counter_set(p, "off_cpu_dropped", c[SCORCH_CNT_OFF_DROPPED]) ||
+	    profile__counter_set(p, "off_cpu_dropped_ns", c[SCORCH_CNT_OFF_DROPPED_NS]) ||
+	    profile__counter_set(p, "off_cpu_untimed", c[SCORCH_CNT_OFF_UNTIMED]))
+		return -ENOMEM;
+	return 0;
+}
+
 static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char **argv)
 {
 	struct profile *p = &ss->prof;
@@ -509,7 +564,10 @@ static int store_meta(struct session *ss, uint64_t start_real_ns, int argc, char
 	    profile__meta_set(p, "call_graph", call_graph_name(ss->o)) ||
 	    profile__meta_setf(p, "cpus", "%d", sampler__nr_cpus(ss->cap.smp)) ||
 	    profile__meta_set(p, "scorch_version", SCORCH_VERSION) ||
-	    profile__meta_set(p, "duration_ns", "0"))
+	    profile__meta_set(p, "duration_ns", "0") ||
+	    (ss->o->off_cpu && (profile__meta_set(p, "off_cpu", "yes") ||
+				profile__meta_setf(p, "off_cpu_min_ns", "%" PRIu64, ss->o->off_cpu_min_ns) ||
+				profile__meta_setf(p, "off_cpu_rate", "%u", ss->o->off_cpu_rate))))
 		err = -ENOMEM;
 	free(cmdline);
 	free(targets);
@@ -549,7 +607,7 @@ static int store_counters(struct session *ss)
 	    profile__counter_set(p, "unwind_fallback_bad_step", c[SCORCH_CNT_UW_BAD]) ||
 	    recorder__store_counters(ss->cap.rec))
 		return -ENOMEM;
-	return 0;
+	return ss->o->off_cpu ? store_off_cpu_counters(p, c) : 0;
 }
 
 /*
@@ -786,6 +844,9 @@ int cmd_record(int argc, char **argv)
 	so.all = o.all;
 	so.cgroup_id = o.cgroup_id;
 	so.cgroup_level = o.cgroup_level;
+	so.off_cpu = o.off_cpu;
+	so.off_cpu_min_ns = o.off_cpu_min_ns;
+	so.off_cpu_rate = o.off_cpu_rate;
 	/* fp: a few words at SP to repair the leaf's caller; dwarf: no frame-pointer walk at all. */
 	so.no_fp_stack = o.call_graph == RECORDER_CG_DWARF;
 	so.stack_bytes = o.call_graph == RECORDER_CG_FP ? SCORCH_STACK_FP_REPAIR : o.stack_size;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture.h"
 #include "cli.h"
 #include "clock.h"
@@ -56,6 +57,7 @@ struct top_opts {
 	int once;
 	int interval_given;
 	uint64_t once_samples; /* --once without -i: stop at this many samples */
+	int off_cpu;           /* --off-cpu: the table shows the waits' time, not the samples */
 };
 
 static int opt_pid(const struct opts_entry *e, const char *arg, const char *name, void *base)
@@ -102,6 +104,10 @@ static const struct opts_entry top_options[] = {
 		    by_names, "--by key"),
 	OPTS_U32('n', "top", "N", "rows to show (default: what fits the terminal, else 20)", struct top_opts,
 		 top, 1, 10000),
+	OPTS_FLAG(0, "off-cpu",
+		  "show where the threads wait: their time off CPU (waits of 1 ms or\n"
+		  "more, with the kernel and user stacks where they blocked), not samples",
+		  struct top_opts, off_cpu),
 	OPTS_FLAG(0, "once",
 		  "print one table and exit: of -i SECS if given, else of the first\n"
 		  "1000 samples (1 to 10 seconds)",
@@ -136,7 +142,34 @@ struct top {
 	size_t nr_prev;
 	int tty, color, frozen;
 	uint64_t start_ns;
+	struct profile_count *wsrc; /* --off-cpu: the waits as counts of microseconds (counts_of) */
+	size_t wsrc_cap;
 };
+
+/*
+ * What the table counts, in *src (borrowed, NULL when empty) and *n: the samples, or with --off-cpu the
+ * waits' time in microseconds, one entry per wait id (ids only grow, as count ids do, so the snapshots
+ * line up). 0 or -ENOMEM.
+ */
+static int counts_of(struct top *t, const struct profile_count **src, uint32_t *n)
+{
+	uint32_t i;
+
+	*n = t->prof.nr_counts;
+	*src = t->prof.counts;
+	if (!t->o->off_cpu)
+		return 0;
+	*n = t->prof.nr_waits;
+	if (array__grow(&t->wsrc, &t->wsrc_cap, *n ? *n : 1, sizeof(*t->wsrc)))
+		return -ENOMEM;
+	for (i = 0; i < *n; i++) {
+		t->wsrc[i].stack = t->prof.waits[i].stack;
+		t->wsrc[i].thread = t->prof.waits[i].thread;
+		t->wsrc[i].count = t->prof.waits[i].ns / 1000;
+	}
+	*src = t->wsrc;
+	return 0;
+}
 
 static volatile sig_atomic_t stop_signal;
 static struct termios saved_tio;
@@ -179,15 +212,19 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 /* Copy the current counts into the next slot of the ring. */
 static int take_snapshot(struct top *t)
 {
-	uint32_t slot = t->next_snap, i;
-	uint64_t *a = realloc(t->snaps[slot], (t->prof.nr_counts ? t->prof.nr_counts : 1) * sizeof(*a));
+	uint32_t slot = t->next_snap, i, nr;
+	const struct profile_count *src;
+	uint64_t *a;
 
+	if (counts_of(t, &src, &nr))
+		return -ENOMEM;
+	a = realloc(t->snaps[slot], (nr ? nr : 1) * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	for (i = 0; i < t->prof.nr_counts; i++)
-		a[i] = t->prof.counts[i].count;
+	for (i = 0; i < nr; i++)
+		a[i] = src[i].count;
 	t->snaps[slot] = a;
-	t->snap_len[slot] = t->prof.nr_counts;
+	t->snap_len[slot] = nr;
 	t->next_snap = (slot + 1) % (MAX_WINDOW + 1);
 	if (t->nr_snaps < MAX_WINDOW + 1)
 		t->nr_snaps++;
@@ -276,7 +313,8 @@ static int draw(struct top *t, FILE *out)
 	struct report_row *rows = NULL;
 	struct prev_row *now = NULL;
 	const uint64_t *old;
-	uint32_t old_len, i;
+	const struct profile_count *src;
+	uint32_t old_len, i, nr_src;
 	size_t nr = 0, shown, limit = 0;
 	unsigned cols = 0, lines = 0;
 	uint64_t total = 0;
@@ -298,16 +336,19 @@ static int draw(struct top *t, FILE *out)
 	}
 	/* The window: counts now minus counts 'window' refreshes ago. */
 	old = snapshot(t, o->window, &old_len);
-	wc = malloc((t->prof.nr_counts ? t->prof.nr_counts : 1) * sizeof(*wc));
+	if (counts_of(t, &src, &nr_src))
+		return -ENOMEM;
+	wc = malloc((nr_src ? nr_src : 1) * sizeof(*wc));
 	if (!wc)
 		return -ENOMEM;
-	for (i = 0; i < t->prof.nr_counts; i++) {
-		wc[i] = t->prof.counts[i];
+	for (i = 0; i < nr_src; i++) {
+		wc[i] = src[i];
 		if (old && i < old_len)
 			wc[i].count -= old[i];
 		total += wc[i].count;
 	}
 	wp.counts = wc;
+	wp.nr_counts = nr_src;
 	wp.total = total;
 	err = view__build(&v, &wp, &vo);
 	if (err) {
@@ -333,10 +374,19 @@ static int draw(struct top *t, FILE *out)
 	{
 		char head[256];
 
-		snprintf(head, sizeof(head),
-			 "scorch top: %" PRIu64 " samples in %.1f s at %u Hz, by %s, sort %s%s", total, secs,
-			 o->freq, by_word(o->by), o->sort == REPORT_SORT_TOTAL ? "total" : "self",
-			 t->frozen ? " [frozen]" : "");
+		if (o->off_cpu)
+			snprintf(
+				head, sizeof(head),
+				"scorch top: %.1f ms off CPU in %.1f s (waits of 1 ms or more), by %s, sort %s%s",
+				(double)total / 1e3, secs, by_word(o->by),
+				o->sort == REPORT_SORT_TOTAL ? "total" : "self",
+				t->frozen ? " [frozen]" : "");
+		else
+			snprintf(head, sizeof(head),
+				 "scorch top: %" PRIu64 " samples in %.1f s at %u Hz, by %s, sort %s%s",
+				 total, secs, o->freq, by_word(o->by),
+				 o->sort == REPORT_SORT_TOTAL ? "total" : "self",
+				 t->frozen ? " [frozen]" : "");
 		cell(name, sizeof(name), head, cols ? cols : sizeof(name));
 		fprintf(out, "%s%s\n", name, t->tty ? "\033[K" : "");
 		if (t->tty) {
@@ -498,6 +548,9 @@ int cmd_top(int argc, char **argv)
 	profile__init(&t.prof);
 	so.freq = o.freq;
 	so.event = "auto";
+	so.off_cpu = o.off_cpu;
+	so.off_cpu_min_ns = 1000000;
+	so.off_cpu_rate = 2000;
 	so.all = o.all;
 	/* Frame pointers, and a few words at SP to repair the leaf's caller: the cheapest walk, for a view
 	 * that runs for long. */
@@ -593,5 +646,6 @@ out:
 	for (i = 0; i <= MAX_WINDOW; i++)
 		free(t.snaps[i]);
 	free_prev(t.prev, t.nr_prev);
+	free(t.wsrc);
 	return ret;
 }

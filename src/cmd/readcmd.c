@@ -15,6 +15,38 @@ const struct opts_entry *const read_cmd_tables[] = {
 
 const char *const read_cmd_by_names[] = { "function", "line", "module", "process", NULL };
 
+const char *const read_cmd_event_names[] = {
+	"cpu", "off-cpu", "wall", "off-cpu:sleep", "off-cpu:disk", "off-cpu:runq", NULL,
+};
+const uint32_t read_cmd_event_masks[] = {
+	PROFILE_EV_MASK(PROFILE_EV_CPU),
+	PROFILE_EV_OFF_CPU,
+	PROFILE_EV_WALL,
+	PROFILE_EV_MASK(PROFILE_EV_OFF_SLEEP),
+	PROFILE_EV_MASK(PROFILE_EV_OFF_DISK),
+	PROFILE_EV_MASK(PROFILE_EV_OFF_RUNQ),
+};
+
+/* Make the counts the time of the events of --event. */
+int read_cmd__select_event(const char *input, int event, struct profile *p)
+{
+	uint32_t mask = read_cmd_event_masks[event];
+	int err;
+
+	if (!event)
+		return 0;
+	if (!profile__has_off_cpu(p)) {
+		pr_err("'%s' holds no off-CPU time: record it with 'scorch record --off-cpu'", input);
+		return -EINVAL;
+	}
+	err = profile__select_event(p, mask);
+	if (err == -EINVAL)
+		pr_err("'%s' has no valid sampling frequency: its CPU time is unknown", input);
+	else if (err)
+		pr_err("cannot read the off-CPU time of '%s': %s", input, strerror(-err));
+	return err;
+}
+
 static int parse_ids(const char *arg, const char *name, uint32_t *ids, uint32_t *nr)
 {
 	size_t n = *nr;
@@ -125,6 +157,10 @@ int read_cmd__load(const struct read_cmd_opts *o, struct profile *p)
 			return -1;
 		}
 		pr_debug("resymbolized %d locations", err);
+	}
+	if (read_cmd__select_event(o->input, o->event, p)) {
+		profile__release(p);
+		return -1;
 	}
 	return 0;
 }

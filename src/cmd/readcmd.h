@@ -39,6 +39,7 @@ struct read_cmd_opts {
 	const char *debug_dirs[READ_CMD_MAX_DEBUG_DIRS];
 	size_t nr_debug_dirs;
 	int no_sandbox; /* report --resymbolize: parse in this process */
+	int event;      /* --event: index in read_cmd_event_names */
 };
 
 /* The tables of the read commands, in their cmd_*.c. */
@@ -49,6 +50,9 @@ extern const struct opts_entry *const read_cmd_tables[];
 
 /* Fragments: --pid, --tid, --comm (which samples); --focus, --ignore, --no-inline, --no-kernel (stacks). */
 extern const struct opts_entry read_cmd_id_filters[], read_cmd_stack_filters[];
+/* The values of --event ("cpu" first, the default), and the events (PROFILE_EV_MASK bits) of each. */
+extern const char *const read_cmd_event_names[];
+extern const uint32_t read_cmd_event_masks[];
 /* The values of --by, in the order of enum view_by. */
 extern const char *const read_cmd_by_names[];
 opts_cb read_cmd__opt_comm;
@@ -62,6 +66,12 @@ opts_cb read_cmd__opt_comm;
 #define READ_CMD_OPT_COMM                                                                 \
 	OPTS_CALLBACK(0, "comm", "NAME", "only threads with this name (may be repeated)", \
 		      struct read_cmd_opts, view.comms, read_cmd__opt_comm)
+#define READ_CMD_OPT_EVENT                                                                \
+	OPTS_CHOICE(0, "event", "EVENT",                                                  \
+		    "cpu (samples), off-cpu (time off CPU, where the threads blocked),\n" \
+		    "wall (both, as time), or one off-CPU state: off-cpu:sleep,\n"        \
+		    "off-cpu:disk or off-cpu:runq (default cpu)",                         \
+		    struct read_cmd_opts, event, read_cmd_event_names, "event")
 #define READ_CMD_OPT_PARTIAL                                                                           \
 	OPTS_FLAG(0, "partial", "read a profile whose recording did not finish", struct read_cmd_opts, \
 		  partial)
@@ -73,9 +83,17 @@ opts_cb read_cmd__opt_comm;
 int read_cmd__parse(int argc, char **argv, const struct opts_cmd *cmd, struct read_cmd_opts *o);
 /*
  * Load o->input, a scorch profile or folded stacks (input.h), into a new profile (profile__init'ed
- * here), resymbolized when o->resymbolize. Returns 0, or -1 after logging.
+ * here), resymbolized when o->resymbolize, its counts made the time of the events of --event
+ * (profile__select_event: refused for a profile recorded without --off-cpu). Returns 0, or -1 after
+ * logging.
  */
 int read_cmd__load(const struct read_cmd_opts *o, struct profile *p);
+/*
+ * Make the counts of 'p', read from 'input', the time of the events of read_cmd_event_names[event]
+ * (0, "cpu", changes nothing). 0, or a negative errno after logging: -EINVAL for a profile with no
+ * off-CPU time, or no frequency when the CPU time is asked for.
+ */
+int read_cmd__select_event(const char *input, int event, struct profile *p);
 /* The name of the input for messages and headers. */
 const char *read_cmd__input_name(const struct read_cmd_opts *o);
 

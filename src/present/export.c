@@ -183,6 +183,44 @@ static void label(struct buf *s, struct buf *m, uint64_t key, uint64_t str, uint
 	pbuf_msg(s, SAMPLE_LABEL, m);
 }
 
+/* The sample types of the off-CPU states, after the CPU ones, in the order of enum profile_event. */
+#define NR_OFF_TYPES 3
+static const char *const off_types[NR_OFF_TYPES] = { "off_cpu_sleep", "off_cpu_disk", "off_cpu_runq" };
+
+/* Where the samples go, and what they may still cost (the profile's expand_limit). */
+struct pprof_samples {
+	const struct profile *p;
+	struct buf *b, *m, *sub, *packed;
+	uint64_t x; /* the first of our strings */
+	uint64_t *budget;
+};
+
+/* One Sample: the locations of 'stack' leaf first, 'nr' values, the thread's labels. 0 or -E2BIG. */
+static int put_sample(struct pprof_samples *ps, uint32_t stack, uint32_t thread, const uint64_t *vals,
+		      uint32_t nr)
+{
+	const struct profile *p = ps->p;
+	const struct profile_thread *t = &p->threads[thread];
+	const uint32_t *locs = profile__stack_locs(p, stack);
+	uint64_t cost = 32 + (uint64_t)p->stacks[stack].depth * 4;
+	uint32_t k;
+
+	if (cost > *ps->budget)
+		return view__budget_error(p);
+	*ps->budget -= cost;
+	for (k = 0; k < p->stacks[stack].depth; k++)
+		pbuf__varint(ps->packed, locs[k] + 1);
+	pbuf_msg(ps->m, SAMPLE_LOCATION_ID, ps->packed);
+	for (k = 0; k < nr; k++)
+		pbuf__varint(ps->packed, vals[k]);
+	pbuf_msg(ps->m, SAMPLE_VALUE, ps->packed);
+	label(ps->m, ps->sub, ps->x + S_PID, 0, t->pid);
+	label(ps->m, ps->sub, ps->x + S_TID, 0, t->tid);
+	label(ps->m, ps->sub, ps->x + S_COMM, t->comm, 0);
+	pbuf_msg(ps->b, PROF_SAMPLE, ps->m);
+	return 0;
+}
+
 int export__pprof(FILE *out, const struct profile *p, const struct view_opts *view)
 {
 	struct buf b = { 0 }, m = { 0 }, sub = { 0 }, packed = { 0 };
@@ -199,7 +237,8 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		"samples", "count", "cpu",  "nanoseconds",
 		"pid",     "tid",   "comm", "written by scorch " SCORCH_VERSION
 	};
-	int err = -ENOMEM;
+	int err = -ENOMEM, off = p->nr_waits > 0;
+	struct pprof_samples ps = { p, &b, &m, &sub, &packed, x, &budget };
 
 	u64map__init(&funcs);
 	func_of = malloc((p->nr_frames + 1) * sizeof(*func_of));
@@ -317,31 +356,32 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 	 */
 	for (i = 0; i < p->nr_counts; i++) {
 		const struct profile_count *c = &p->counts[i];
-		const struct profile_thread *t = &p->threads[c->thread];
-		const uint32_t *locs = profile__stack_locs(p, c->stack);
-		uint64_t cost = 32 + (uint64_t)p->stacks[c->stack].depth * 4;
+		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value.
+		 */
+		uint64_t vals[2 + NR_OFF_TYPES] = {
+			c->count > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : c->count,
+			c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period,
+		};
 
 		if (!c->count || (view && !view__thread_selected(p, c->thread, view)))
 			continue;
-		if (cost > budget) {
-			err = view__budget_error(p);
+		if ((err = put_sample(&ps, c->stack, c->thread, vals, off ? 2 + NR_OFF_TYPES : 2)))
 			goto out;
-		}
-		budget -= cost;
-		for (k = 0; k < p->stacks[c->stack].depth; k++)
-			pbuf__varint(&packed, locs[k] + 1);
-		pbuf_msg(&m, SAMPLE_LOCATION_ID, &packed);
-		/* pprof's values are int64: saturate, so that a huge count never wraps to a negative value.
-		 */
-		pbuf__varint(&packed, c->count > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : c->count);
-		pbuf__varint(&packed,
-			     c->count > PPROF_VALUE_MAX / period ? PPROF_VALUE_MAX : c->count * period);
-		pbuf_msg(&m, SAMPLE_VALUE, &packed);
-		label(&m, &sub, x + S_PID, 0, t->pid);
-		label(&m, &sub, x + S_TID, 0, t->tid);
-		label(&m, &sub, x + S_COMM, t->comm, 0);
-		pbuf_msg(&b, PROF_SAMPLE, &m);
 	}
+	/* Off-CPU time: a sample type per state, nanoseconds, each wait a sample of its own. */
+	for (i = 0; off && i < p->nr_waits; i++) {
+		const struct profile_wait *w = &p->waits[i];
+		uint64_t vals[2 + NR_OFF_TYPES] = { 0 };
+
+		if (!w->ns || (view && !view__thread_selected(p, w->thread, view)))
+			continue;
+		vals[2 + w->event - PROFILE_EV_OFF_SLEEP] = w->ns > PPROF_VALUE_MAX ? PPROF_VALUE_MAX : w->ns;
+		if ((err = put_sample(&ps, w->stack, w->thread, vals, 2 + NR_OFF_TYPES)))
+			goto out;
+	}
+	err = -ENOMEM;
+	for (i = 0; off && i < NR_OFF_TYPES; i++)
+		value_type(&b, &m, PROF_SAMPLE_TYPE, x + NR_EXTRA + nr_labels + i, x + S_NANOSECONDS);
 
 	/* The string table: the profile's strings, then ours. */
 	for (i = 0; i < p->nr_strs; i++)
@@ -350,6 +390,8 @@ int export__pprof(FILE *out, const struct profile *p, const struct view_opts *vi
 		pbuf__bytes(&b, PROF_STRING_TABLE, extra[i], strlen(extra[i]));
 	for (i = 0; i < nr_labels; i++)
 		pbuf__bytes(&b, PROF_STRING_TABLE, labels[i], strlen(labels[i]));
+	for (i = 0; off && i < NR_OFF_TYPES; i++)
+		pbuf__bytes(&b, PROF_STRING_TABLE, off_types[i], strlen(off_types[i]));
 
 	if ((v = profile__meta_get(p, "duration_ns")))
 		pbuf__uint(&b, PROF_DURATION_NANOS, strtoull(v, NULL, 10));

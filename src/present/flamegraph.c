@@ -249,6 +249,32 @@ static void name_hash(const char *s, double v[3])
 	}
 }
 
+/*
+ * The off-CPU palette, told apart from a CPU flame graph's warm one at a glance (as flamegraph.pl's
+ * "io" and off-CPU graphs are blue): user code blue, kernel purple, inlined aqua, JIT teal, each varied
+ * per function by 'v' (name_hash).
+ */
+static void off_cpu_color(uint32_t kind, const double v[3], char *buf, size_t size)
+{
+	int r, g, b;
+
+	switch (kind) {
+	case FLAMEGRAPH_KIND_KERNEL:
+		r = 150 + (int)(40 * v[0]), g = 110 + (int)(40 * v[0]), b = 200 + (int)(50 * v[1]);
+		break;
+	case FLAMEGRAPH_KIND_INLINE:
+		r = 60 + (int)(40 * v[0]), g = 190 + (int)(50 * v[0]), b = 230 + (int)(25 * v[1]);
+		break;
+	case FLAMEGRAPH_KIND_JIT:
+		r = 40 + (int)(40 * v[0]), g = 150 + (int)(50 * v[0]), b = 150 + (int)(50 * v[1]);
+		break;
+	default:
+		r = (int)(80 * v[2]), g = 90 + (int)(100 * v[0]), b = 200 + (int)(55 * v[1]);
+		break;
+	}
+	snprintf(buf, size, "rgb(%d,%d,%d)", r, g, b);
+}
+
 static void color_of(const struct flamegraph *fg, const struct node *n, double max_delta, char *buf,
 		     size_t size)
 {
@@ -291,6 +317,10 @@ static void color_of(const struct flamegraph *fg, const struct node *n, double m
 		return;
 	}
 	name_hash(fg->strs[n->name], v);
+	if (fg->o.colors == FLAMEGRAPH_COLORS_OFF_CPU) {
+		off_cpu_color(n->kind, v, buf, size);
+		return;
+	}
 	switch (n->kind) {
 	case FLAMEGRAPH_KIND_KERNEL: /* cool blue, far from the warm user colours */
 		r = 130 + (int)(50 * v[0]), g = 150 + (int)(50 * v[0]), b = 225 + (int)(30 * v[1]);

@@ -34,8 +34,9 @@
 #include <stdio.h>
 
 enum flamegraph_colors {
-	FLAMEGRAPH_COLORS_KIND,   /* warm user code, blue kernel, aqua inlined, green JIT, purple Python */
-	FLAMEGRAPH_COLORS_MODULE, /* one hue per module (the 'module' of each frame) */
+	FLAMEGRAPH_COLORS_KIND,    /* warm user code, blue kernel, aqua inlined, green JIT, purple Python */
+	FLAMEGRAPH_COLORS_MODULE,  /* one hue per module (the 'module' of each frame) */
+	FLAMEGRAPH_COLORS_OFF_CPU, /* time off CPU: blue user code, purple kernel, aqua inlined, teal JIT */
 };
 
 enum flamegraph_kind {

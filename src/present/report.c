@@ -163,6 +163,48 @@ static double pct(uint64_t n, uint64_t total)
 	return total ? 100.0 * (double)n / (double)total : 0.0;
 }
 
+/*
+ * The header of a profile whose counts are time (report --event off-cpu, wall...): which event, the
+ * unit, the off-CPU time per state, and what was only counted: waits below the threshold, waits
+ * dropped (stacks-per-second bound, ring buffer full), CPU samples lost.
+ */
+static void print_event_header(FILE *out, const struct profile *p)
+{
+	static const char *const states[] = { "", "sleeping", "uninterruptible", "runnable (run queue)" };
+	uint64_t off = 0, waits = 0;
+	uint32_t i, mask = p->count_events;
+
+	for (i = PROFILE_EV_OFF_SLEEP; i < PROFILE_EV_MAX; i++)
+		if (mask & PROFILE_EV_MASK(i))
+			off += p->wait_ns[i];
+	for (i = 0; i < p->nr_waits; i++)
+		if (mask & PROFILE_EV_MASK(p->waits[i].event))
+			waits += p->waits[i].waits;
+	fprintf(out, "# event:    %s, time in ms (%s)\n", profile__events_name(mask),
+		mask & PROFILE_EV_MASK(PROFILE_EV_CPU)
+			? "CPU time estimated from the samples, plus the time off CPU"
+			: "time off CPU, where the threads blocked");
+	fprintf(out, "# time:     %.1f ms", (double)p->total / 1e3);
+	if (mask & PROFILE_EV_MASK(PROFILE_EV_CPU))
+		fprintf(out, ": on CPU %.1f ms (%" PRIu64 " samples), off CPU %.1f ms",
+			(double)(p->total - off / 1000) / 1e3, profile__counter_get(p, "samples"),
+			(double)off / 1e6);
+	fputc('\n', out);
+	fprintf(out, "# off-cpu:  %" PRIu64 " waits", waits);
+	for (i = PROFILE_EV_OFF_SLEEP; i < PROFILE_EV_MAX; i++)
+		if (mask & PROFILE_EV_MASK(i))
+			fprintf(out, ", %s %.1f%%", states[i], pct(p->wait_ns[i], off));
+	fputc('\n', out);
+	fprintf(out,
+		"# not shown: %" PRIu64 " waits below %.3f ms (%.1f ms), %" PRIu64
+		" dropped (%.1f ms), %" PRIu64 " CPU samples lost\n",
+		profile__counter_get(p, "off_cpu_below_min"),
+		strtod(profile__meta_get(p, "off_cpu_min_ns") ?: "0", NULL) / 1e6,
+		(double)profile__counter_get(p, "off_cpu_below_min_ns") / 1e6,
+		profile__counter_get(p, "off_cpu_dropped"),
+		(double)profile__counter_get(p, "off_cpu_dropped_ns") / 1e6, profile__counter_get(p, "lost"));
+}
+
 /* Meta strings are the target's: utf8__fputs() keeps a terminal from acting on them. */
 void report__print_header(FILE *out, const struct profile *p, const char *input)
 {
@@ -190,6 +232,10 @@ void report__print_header(FILE *out, const struct profile *p, const char *input)
 		fputs(" at ", out), utf8__fputs(profile__meta_get(p, "frequency") ?: "?", out);
 		fputs(" Hz, call graph ", out), utf8__fputs(profile__meta_get(p, "call_graph") ?: "?", out);
 		fprintf(out, ", for %.2f s\n", dur);
+	}
+	if (profile__counts_are_us(p)) {
+		print_event_header(out, p);
+		return;
 	}
 	fprintf(out, "# samples:  %" PRIu64 ", lost %" PRIu64 " (%.2f%%)", p->total, lost,
 		pct(lost, p->total + lost));
@@ -225,7 +271,10 @@ static double row_key_pct(const struct report_row *r, enum report_sort sort, uin
 
 static void print_filter_line(FILE *out, const struct view *v)
 {
-	if (v->total != v->p->total)
+	if (v->total != v->p->total && profile__counts_are_us(v->p))
+		fprintf(out, "# shown:    %.1f ms after filters (%.2f%% of all); shares below are of these\n",
+			(double)v->total / 1e3, pct(v->total, v->p->total));
+	else if (v->total != v->p->total)
 		fprintf(out,
 			"# shown:    %" PRIu64
 			" samples after filters (%.2f%% of all); shares below are of these\n",
@@ -253,6 +302,7 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 {
 	size_t nr, i, shown = 0, limit;
 	struct report_row *rows = report__aggregate_view(v, opts->sort, &nr);
+	int us = profile__counts_are_us(v->p); /* the counts are microseconds (report --event) */
 	const char *what = by_name(opts);
 	char buf[4096], mod[4096];
 	struct json j;
@@ -267,6 +317,10 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		json__key(&j, "samples"), json__u64(&j, v->p->total);
 		json__key(&j, "shown_samples"), json__u64(&j, v->total);
 		json__key(&j, "lost"), json__u64(&j, profile__counter_get(v->p, "lost"));
+		if (us) { /* "samples", "self" and "total" are microseconds */
+			json__key(&j, "event"), json__str(&j, profile__events_name(v->p->count_events));
+			json__key(&j, "unit"), json__str(&j, "us");
+		}
 		json__key(&j, "by"), json__str(&j, what);
 		json__key(&j, "sort"), json__str(&j, sort_name(opts->sort));
 		json__key(&j, "rows");
@@ -308,7 +362,8 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 		fprintf(out, "# no samples\n");
 		return 0;
 	}
-	fprintf(out, "%7s %7s %9s %9s  %-40s %s\n", "Self%", "Total%", "Self", "Total",
+	fprintf(out, "%7s %7s %9s %9s  %-40s %s\n", "Self%", "Total%", us ? "Self ms" : "Self",
+		us ? "Total ms" : "Total",
 		!strcmp(what, "line")      ? "Line"
 		: !strcmp(what, "module")  ? "Module"
 		: !strcmp(what, "process") ? "Process"
@@ -319,10 +374,16 @@ static int print_table(FILE *out, const struct view *v, const struct report_opts
 
 		if (row_key_pct(r, opts->sort, v->total) < opts->percent_limit)
 			continue;
-		fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n", pct(r->self, v->total),
-			pct(r->total, v->total), r->self, r->total,
-			utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
-			utf8__printable(row_module(v, r), mod, sizeof(mod)));
+		if (us)
+			fprintf(out, "%6.2f%% %6.2f%% %9.1f %9.1f  %-40s %s\n", pct(r->self, v->total),
+				pct(r->total, v->total), (double)r->self / 1e3, (double)r->total / 1e3,
+				utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
+				utf8__printable(row_module(v, r), mod, sizeof(mod)));
+		else
+			fprintf(out, "%6.2f%% %6.2f%% %9" PRIu64 " %9" PRIu64 "  %-40s %s\n",
+				pct(r->self, v->total), pct(r->total, v->total), r->self, r->total,
+				utf8__printable(v->funcs[r->func].name, buf, sizeof(buf)),
+				utf8__printable(row_module(v, r), mod, sizeof(mod)));
 		shown++;
 	}
 	if (shown < nr) {

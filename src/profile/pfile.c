@@ -27,6 +27,7 @@ enum rec_type {
 	REC_COUNTER = 8,          /* name sid, value */
 	REC_END = 9,              /* total samples */
 	REC_LOCATION_FRAMES = 10, /* (1.1) location, nr_frames, nr_frames x frame: a location named later */
+	REC_WAIT = 11, /* (1.2) event, stack, thread, waits delta, nanoseconds delta: off-CPU time */
 };
 
 /* --- record encoding (into struct buf, buf.h: errors are sticky, checked once per chunk) --- */
@@ -72,6 +73,8 @@ struct pfile_writer {
 	size_t cap_counts;
 	uint64_t *loc_frame; /* owned; per written location, its frames as written: first id << 32 | count */
 	size_t cap_loc_frame;
+	struct profile_wait *waits_written; /* owned; per wait id, its waits and ns written */
+	size_t cap_waits;
 };
 
 static int write_all(struct pfile_writer *w, const void *data, size_t len)
@@ -136,6 +139,7 @@ void pfile__writer_free(struct pfile_writer *w)
 	buf__release(&w->z);
 	free(w->counts_written);
 	free(w->loc_frame);
+	free(w->waits_written);
 	free(w->name);
 	free(w);
 }
@@ -157,6 +161,28 @@ static void put_frames(struct buf *r, const struct profile *p, const struct prof
 		put_varint(r, f->file);
 		put_varint(r, f->line);
 		put_varint(r, f->flags);
+	}
+}
+
+/* The waits' growth since the previous chunk (after the stacks and threads they name). */
+static void encode_waits(struct pfile_writer *w, const struct profile *p)
+{
+	struct buf *b = &w->raw, *r = &w->rec;
+	uint32_t i;
+
+	for (i = 0; i < p->nr_waits; i++) {
+		const struct profile_wait *x = &p->waits[i],
+					  *done = i < w->cap_waits ? &w->waits_written[i] : NULL;
+		uint64_t dw = x->waits - (done ? done->waits : 0), dns = x->ns - (done ? done->ns : 0);
+
+		if (!dw && !dns)
+			continue;
+		put_varint(r, x->event);
+		put_varint(r, x->stack);
+		put_varint(r, x->thread);
+		put_varint(r, dw);
+		put_varint(r, dns);
+		put_record(b, REC_WAIT, r);
 	}
 }
 
@@ -223,6 +249,7 @@ static void encode_delta(struct pfile_writer *w, const struct profile *p)
 		put_varint(r, p->counts[i].count - done);
 		put_record(b, REC_COUNT, r);
 	}
+	encode_waits(w, p);
 	for (i = 0; i < p->nr_counters; i++) {
 		put_varint(r, p->counters[i].key);
 		put_varint(r, p->counters[i].num);
@@ -240,7 +267,8 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 	if (w->finished)
 		return -EINVAL;
 	if (array__grow(&w->counts_written, &w->cap_counts, p->nr_counts, sizeof(*w->counts_written)) ||
-	    array__grow(&w->loc_frame, &w->cap_loc_frame, p->nr_locations, sizeof(*w->loc_frame)))
+	    array__grow(&w->loc_frame, &w->cap_loc_frame, p->nr_locations, sizeof(*w->loc_frame)) ||
+	    array__grow(&w->waits_written, &w->cap_waits, p->nr_waits, sizeof(*w->waits_written)))
 		goto nomem;
 	buf__reset(&w->raw);
 	encode_delta(w, p);
@@ -272,6 +300,8 @@ static int emit_chunk(struct pfile_writer *w, const struct profile *p, int final
 	w->nr_threads = p->nr_threads;
 	for (i = 0; i < p->nr_counts; i++)
 		w->counts_written[i] = p->counts[i].count;
+	if (p->nr_waits)
+		memcpy(w->waits_written, p->waits, p->nr_waits * sizeof(*p->waits));
 	w->finished = final;
 	return 0;
 nomem:
@@ -496,6 +526,21 @@ static int parse_chunk(struct read_state *s, const uint8_t *d, size_t len, size_
 			if (profile__add_count(p, a, b, v) == PROFILE_NONE)
 				return errno == ENOMEM ? -ENOMEM : corrupt(s, "count overflow", chunk);
 			break;
+		case REC_WAIT: {
+			uint64_t nw;
+
+			c = get_u32(&r);
+			a = get_u32(&r);
+			b = get_u32(&r);
+			nw = get_varint(&r);
+			v = get_varint(&r);
+			if (r.bad || c == PROFILE_EV_CPU || c >= PROFILE_EV_MAX || a >= p->nr_stacks ||
+			    b >= p->nr_threads)
+				return corrupt(s, "bad wait record", chunk);
+			if (profile__add_wait(p, c, a, b, nw, v) == PROFILE_NONE)
+				return errno == ENOMEM ? -ENOMEM : corrupt(s, "wait overflow", chunk);
+			break;
+		}
 		case REC_COUNTER:
 			a = get_u32(&r);
 			v = get_varint(&r);

@@ -21,7 +21,7 @@
 
 #define PFILE_MAGIC "SCORCHPF"
 #define PFILE_MAJOR 1
-#define PFILE_MINOR 1
+#define PFILE_MINOR 2
 
 struct pfile_writer;
 

@@ -27,6 +27,7 @@ void profile__init(struct profile *p)
 	idxmap__init(&p->count_idx);
 	idxmap__init(&p->meta_idx);
 	idxmap__init(&p->counter_idx);
+	idxmap__init(&p->wait_idx);
 	/* String 0 is "" so that 0 can mean "unknown" in every string field. */
 	if (profile__intern_str(p, "", 0) != 0)
 		p->nr_strs = 0; /* out of memory: the next intern retries */
@@ -57,6 +58,8 @@ void profile__release(struct profile *p)
 	idxmap__release(&p->count_idx);
 	idxmap__release(&p->meta_idx);
 	idxmap__release(&p->counter_idx);
+	free(p->waits);
+	idxmap__release(&p->wait_idx);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -362,6 +365,133 @@ uint32_t profile__add_count(struct profile *p, uint32_t stack, uint32_t thread, 
 	p->counts[id].count += n;
 	p->total += n;
 	return id;
+}
+
+/* --- waits (off-CPU time) --- */
+
+static int wait_eq(const void *key, uint32_t id, void *ctx)
+{
+	const struct profile_wait *k = key;
+	const struct profile *p = ctx;
+
+	return p->waits[id].stack == k->stack && p->waits[id].thread == k->thread &&
+	       p->waits[id].event == k->event;
+}
+
+uint32_t profile__add_wait(struct profile *p, uint32_t event, uint32_t stack, uint32_t thread, uint64_t waits,
+			   uint64_t ns)
+{
+	struct profile_wait k = { .stack = stack, .thread = thread, .event = event };
+	uint64_t h = idxmap__hash_u64(((uint64_t)stack << 32 | thread) ^ ((uint64_t)event << 62));
+	uint32_t id;
+
+	if (stack >= p->nr_stacks || thread >= p->nr_threads || event == PROFILE_EV_CPU ||
+	    event >= PROFILE_EV_MAX)
+		return fail(EINVAL);
+	if (p->wait_ns[event] + ns < p->wait_ns[event])
+		return fail(EOVERFLOW);
+	id = idxmap__find(&p->wait_idx, h, &k, wait_eq, p);
+	if (id == IDXMAP_NONE) {
+		if (GROW(p, waits, cap_waits, p->nr_waits + 1))
+			return fail(ENOMEM);
+		id = p->nr_waits;
+		if (idxmap__insert(&p->wait_idx, h, id))
+			return fail(ENOMEM);
+		p->waits[id] = k;
+		p->nr_waits++;
+	}
+	if (p->waits[id].waits + waits < waits)
+		return fail(EOVERFLOW);
+	p->waits[id].waits += waits;
+	p->waits[id].ns += ns;
+	p->wait_ns[event] += ns;
+	return id;
+}
+
+int profile__has_off_cpu(const struct profile *p)
+{
+	const char *v = profile__meta_get(p, "off_cpu");
+
+	return p->nr_waits || (v && !strcmp(v, "yes"));
+}
+
+const char *profile__events_name(uint32_t mask)
+{
+	switch (mask) {
+	case 0:
+	case PROFILE_EV_MASK(PROFILE_EV_CPU):
+		return "cpu";
+	case PROFILE_EV_OFF_CPU:
+		return "off-cpu";
+	case PROFILE_EV_WALL:
+		return "wall";
+	case PROFILE_EV_MASK(PROFILE_EV_OFF_SLEEP):
+		return "off-cpu:sleep";
+	case PROFILE_EV_MASK(PROFILE_EV_OFF_DISK):
+		return "off-cpu:disk";
+	case PROFILE_EV_MASK(PROFILE_EV_OFF_RUNQ):
+		return "off-cpu:runq";
+	default:
+		return "events";
+	}
+}
+
+/* Add 'ns' to the count of (stack, thread); 0 or -errno. */
+static int add_ns(struct profile *p, uint32_t stack, uint32_t thread, uint64_t ns)
+{
+	return ns && profile__add_count(p, stack, thread, ns) == PROFILE_NONE ? -errno : 0;
+}
+
+void profile__scale_counts(struct profile *p, uint64_t div)
+{
+	uint32_t i;
+
+	p->total = 0;
+	for (i = 0; i < p->nr_counts; i++) {
+		p->counts[i].count = p->counts[i].count / div + (p->counts[i].count % div != 0);
+		p->total += p->counts[i].count;
+	}
+}
+
+int profile__select_event(struct profile *p, uint32_t mask)
+{
+	struct profile_count *old = p->counts;
+	uint32_t nr_old = p->nr_counts, i;
+	double period_ns = 0;
+	const char *f;
+	int err = 0;
+
+	if (!mask || mask == PROFILE_EV_MASK(PROFILE_EV_CPU))
+		return 0;
+	if (mask & PROFILE_EV_MASK(PROFILE_EV_CPU)) {
+		f = profile__meta_get(p, "frequency");
+		period_ns = f ? 1e9 / strtod(f, NULL) : 0;
+		if (!(period_ns >= 1 && period_ns <= 1e12))
+			return -EINVAL;
+	}
+	/* The counts are built again, in nanoseconds first. */
+	p->counts = NULL;
+	p->nr_counts = 0;
+	p->cap_counts = 0;
+	p->total = 0;
+	idxmap__release(&p->count_idx);
+	idxmap__init(&p->count_idx);
+	for (i = 0; !err && period_ns && i < nr_old; i++) {
+		double ns = (double)old[i].count * period_ns + 0.5;
+
+		/* 2^64 as a double: a hostile file's count would not fit, and the cast would be undefined */
+		err = ns >= 18446744073709551616.0 ? -EOVERFLOW
+						   : add_ns(p, old[i].stack, old[i].thread, (uint64_t)ns);
+	}
+	for (i = 0; !err && i < p->nr_waits; i++)
+		if (mask & PROFILE_EV_MASK(p->waits[i].event))
+			err = add_ns(p, p->waits[i].stack, p->waits[i].thread, p->waits[i].ns);
+	free(old);
+	if (err)
+		return err;
+	profile__scale_counts(p, 1000);
+	p->count_events = mask;
+	return 0;
 }
 
 /* --- meta and counters --- */

@@ -17,6 +17,9 @@
  *   stack      a list of locations, leaf first (kernel locations before user ones). Interned.
  *   thread     (pid, tid, comm). Interned.
  *   count      the number of samples of one stack in one thread.
+ *   wait       off-CPU time (record --off-cpu) of one stack in one thread, per event (sleeping,
+ *              uninterruptible, runnable): nanoseconds and the number of waits. Counts stay CPU samples;
+ *              profile__select_event() turns the counts into the time of the events a reader asks for.
  *   meta       ordered key/value strings (command, hostname, kernel, event, frequency, ...).
  *   counters   named 64-bit quality counters (samples, lost, stack errors, ...).
  *
@@ -90,6 +93,29 @@ struct profile_count {
 	uint64_t count;
 };
 
+/* What a count or a wait measures. */
+enum profile_event {
+	PROFILE_EV_CPU = 0,       /* on CPU: the samples (counts) */
+	PROFILE_EV_OFF_SLEEP = 1, /* off CPU, sleeping (interruptible): locks, pipes, sockets, timers */
+	PROFILE_EV_OFF_DISK = 2,  /* off CPU, uninterruptible: mostly disk I/O */
+	PROFILE_EV_OFF_RUNQ = 3,  /* off CPU but runnable: waiting for a CPU (run-queue latency) */
+	PROFILE_EV_MAX,
+};
+
+#define PROFILE_EV_MASK(ev) (1u << (ev))
+#define PROFILE_EV_OFF_CPU                                                              \
+	(PROFILE_EV_MASK(PROFILE_EV_OFF_SLEEP) | PROFILE_EV_MASK(PROFILE_EV_OFF_DISK) | \
+	 PROFILE_EV_MASK(PROFILE_EV_OFF_RUNQ))
+#define PROFILE_EV_WALL (PROFILE_EV_MASK(PROFILE_EV_CPU) | PROFILE_EV_OFF_CPU)
+
+struct profile_wait {
+	uint32_t stack, thread;
+	uint32_t event; /* enum profile_event, not PROFILE_EV_CPU */
+	uint32_t pad;
+	uint64_t waits; /* how many */
+	uint64_t ns;    /* their time off CPU */
+};
+
 struct profile_kv {
 	uint32_t key;   /* string id */
 	uint32_t value; /* string id (meta) */
@@ -132,6 +158,19 @@ struct profile {
 		cap_threads, cap_counts, cap_meta, cap_counters;
 	struct idxmap str_idx, mapping_idx, location_idx, stack_idx, thread_idx, count_idx, meta_idx,
 		counter_idx;
+	/* Read-only too: the waits (record --off-cpu), their nanoseconds per event. */
+	struct profile_wait *waits;
+	uint32_t nr_waits;
+	uint64_t wait_ns[PROFILE_EV_MAX];
+	/*
+	 * What the counts hold: PROFILE_EV_MASK(PROFILE_EV_CPU) (0 is the same), samples, as recorded;
+	 * any other mask after profile__select_event(): microseconds of those events.
+	 */
+	uint32_t count_events;
+
+	/* private */
+	size_t cap_waits;
+	struct idxmap wait_idx;
 };
 
 void profile__init(struct profile *p);
@@ -178,6 +217,37 @@ uint32_t profile__intern_thread(struct profile *p, uint32_t pid, uint32_t tid, u
 uint32_t profile__find_thread(const struct profile *p, uint32_t pid, uint32_t tid, uint32_t comm);
 /* Add n samples of 'stack' in 'thread'; returns the count id. */
 uint32_t profile__add_count(struct profile *p, uint32_t stack, uint32_t thread, uint64_t n);
+
+/*
+ * Add 'waits' waits of 'ns' nanoseconds in all, of 'event' (an off-CPU event), to 'stack' in 'thread'.
+ * Returns the wait id, or PROFILE_NONE with errno set (EINVAL: a bad id or event; EOVERFLOW).
+ */
+uint32_t profile__add_wait(struct profile *p, uint32_t event, uint32_t stack, uint32_t thread, uint64_t waits,
+			   uint64_t ns);
+/* Whether the profile holds off-CPU time (a recording with --off-cpu, even one that saw no wait). */
+int profile__has_off_cpu(const struct profile *p);
+/*
+ * Make the counts hold the time of the events in 'mask' (PROFILE_EV_MASK bits) per (stack, thread), in
+ * microseconds (rounded up): the waits' time, and for PROFILE_EV_CPU the samples times the sampling
+ * period (1 / meta 'frequency'), the CPU time they stand for. A mask of PROFILE_EV_CPU alone changes
+ * nothing. The waits stay; p->total becomes the sum. Call it once, right after reading. Returns 0,
+ * -ENOMEM, -EINVAL (logged by the caller) when the CPU time is asked for and the profile has no valid
+ * frequency, or -EOVERFLOW when the time does not fit 64 bits of nanoseconds (a hostile file); on an
+ * error the counts are left half built: release the profile.
+ */
+int profile__select_event(struct profile *p, uint32_t mask);
+/*
+ * Divide every count by 'div' (> 0), rounding up so that no count becomes 0; p->total becomes their
+ * sum. For readers that take counts as samples (diff: milliseconds of time as its unit of evidence).
+ */
+void profile__scale_counts(struct profile *p, uint64_t div);
+/* Whether the counts are microseconds (after profile__select_event() of off-CPU time). */
+static inline int profile__counts_are_us(const struct profile *p)
+{
+	return p->count_events && p->count_events != PROFILE_EV_MASK(PROFILE_EV_CPU);
+}
+/* "cpu", "off-cpu", "wall", "off-cpu:sleep", ... for an event mask; "events" for another mix. */
+const char *profile__events_name(uint32_t mask);
 
 static inline const uint32_t *profile__stack_locs(const struct profile *p, uint32_t stack)
 {

@@ -8,6 +8,7 @@
  * magic is therefore taken as the records of one chunk, which the harness compresses behind a valid
  * header: that is how the fuzzer reaches the record parser (hence <zstd.h> here, as in test_pfile.c).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +94,33 @@ static void check_consistent(const struct profile *p)
 		CHECK(p->meta[i].key < p->nr_strs && p->meta[i].value < p->nr_strs);
 	for (i = 0; i < p->nr_counters; i++)
 		CHECK(p->counters[i].key < p->nr_strs);
+	for (i = 0; i < p->nr_waits; i++)
+		CHECK(p->waits[i].stack < p->nr_stacks && p->waits[i].thread < p->nr_threads &&
+		      p->waits[i].event > PROFILE_EV_CPU && p->waits[i].event < PROFILE_EV_MAX);
+}
+
+/* The off-CPU views of a profile that reads: their counts add up, or they are refused cleanly. */
+static void check_events(const struct profile *p, const uint8_t *data, size_t size)
+{
+	static const uint32_t masks[] = { PROFILE_EV_OFF_CPU, PROFILE_EV_WALL };
+	struct pfile_read_opts opts = { 0 };
+	struct profile q;
+	int partial, err;
+	size_t k;
+
+	if (!p->nr_waits)
+		return;
+	for (k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
+		profile__init(&q);
+		CHECK(pfile__read_mem(data, size, "fuzz.prof", &opts, &q, &partial) == 0);
+		err = profile__select_event(&q, masks[k]);
+		CHECK(err == 0 || err == -EINVAL || err == -EOVERFLOW);
+		if (!err) {
+			check_consistent(&q);
+			CHECK(profile__counts_are_us(&q));
+		}
+		profile__release(&q);
+	}
 }
 
 /* Write p as a finished file, read it back, and compare. */
@@ -176,6 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(partial == 0 || (allow && partial == 1));
 			check_consistent(&p);
 			round_trip(&p);
+			if (!allow)
+				check_events(&p, data, size);
 		}
 		profile__release(&p);
 	}

@@ -35,6 +35,7 @@ enum {
 	REC_COUNT = 7,
 	REC_COUNTER = 8,
 	REC_END = 9,
+	REC_WAIT = 11,
 };
 
 #define HEADER_SIZE 16
@@ -1303,6 +1304,102 @@ static void test_hand_many_keys(void **state)
 	profile__release(&p);
 }
 
+/* Off-CPU waits: written as deltas chunk by chunk, read back whole, their totals per event kept. */
+static void test_waits_round_trip(void **state)
+{
+	struct profile w, r;
+	struct bytes file = { 0 };
+	uint32_t m, l, st, th;
+	FILE *tmp = tmpfile();
+	int partial;
+	struct pfile_writer *pw;
+
+	(void)state;
+	profile__init(&w);
+	m = profile__intern_mapping_cstr(&w, "/bin/app", "", PROFILE_MAP_FILE);
+	l = profile__add_location(&w, m, 0x10, 0, NULL, 0);
+	st = profile__intern_stack(&w, &l, 1);
+	th = profile__intern_thread(&w, 1, 2, 0);
+	assert_int_equal(profile__add_count(&w, st, th, 3), 0);
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_SLEEP, st, th, 1, 5000000), 0);
+	assert_non_null(tmp);
+	pw = pfile__writer_new(fileno(tmp), "waits");
+	assert_non_null(pw);
+	assert_int_equal(pfile__writer_flush(pw, &w), 0);
+	/* A chunk holds only what grew since the previous one. */
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_SLEEP, st, th, 2, 7000000), 0);
+	assert_int_equal(profile__add_wait(&w, PROFILE_EV_OFF_DISK, st, th, 1, 1000), 1);
+	assert_int_equal(pfile__writer_finish(pw, &w), 0);
+	pfile__writer_free(pw);
+	slurp(fileno(tmp), &file);
+	fclose(tmp);
+	profile__init(&r);
+	assert_int_equal(read_quiet(file.d, file.len, 0, 0, &r, &partial), 0);
+	assert_profiles_equal(&r, &w);
+	assert_int_equal(r.nr_waits, 2);
+	assert_int_equal(r.waits[0].waits, 3);
+	assert_int_equal(r.waits[0].ns, 12000000);
+	assert_int_equal(r.waits[1].event, PROFILE_EV_OFF_DISK);
+	assert_int_equal(r.wait_ns[PROFILE_EV_OFF_SLEEP], 12000000);
+	assert_int_equal(r.wait_ns[PROFILE_EV_OFF_DISK], 1000);
+	assert_int_equal(r.total, 3);
+	profile__release(&r);
+	profile__release(&w);
+	free(file.d);
+}
+
+static void test_hand_waits(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "wait of the CPU event", REC_WAIT, { PROFILE_EV_CPU, 0, 0, 1, 5 }, 5 },
+		{ "wait of an unknown event", REC_WAIT, { PROFILE_EV_MAX, 0, 0, 1, 5 }, 5 },
+		{ "wait stack", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 1, 0, 1, 5 }, 5 },
+		{ "wait thread", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 0, 1, 1, 5 }, 5 },
+		{ "wait cut short", REC_WAIT, { PROFILE_EV_OFF_SLEEP, 0, 0, 1 }, 4 },
+		{ "wait event above 32 bits", REC_WAIT, { 1ULL << 32 | 1, 0, 0, 1, 5 }, 5 },
+	};
+	struct hand *h = *state;
+	struct profile p;
+	int partial;
+
+	run_bad_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	/* Valid waits add up; their time overflowing is refused, not wrapped. */
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 2, 3000);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, 1000);
+	REC(&h->chunk, REC_END, 0);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), 0);
+	assert_int_equal(p.nr_waits, 1);
+	assert_int_equal(p.waits[0].waits, 3);
+	assert_int_equal(p.waits[0].ns, 4000);
+	assert_int_equal(p.total, 0);
+	profile__release(&p);
+	put_header(&h->file, PFILE_MAJOR, PFILE_MINOR);
+	put_base(&h->chunk);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, UINT64_MAX);
+	REC(&h->chunk, REC_WAIT, PROFILE_EV_OFF_RUNQ, 0, 0, 1, 1);
+	REC(&h->chunk, REC_END, 0);
+	assert_int_equal(read_hand(h, 0), -EINVAL);
+}
+
+/* A 1.1 file (no waits) reads as it always did: CPU counts only. */
+static void test_hand_minor_1_1(void **state)
+{
+	struct hand *h = *state;
+	struct profile p;
+	int partial;
+
+	put_header(&h->file, 1, 1);
+	REC(&h->chunk, REC_COUNT, 0, 0, 5);
+	REC(&h->chunk, REC_END, 5);
+	put_chunk(&h->file, &h->chunk);
+	assert_int_equal(read_quiet(h->file.d, h->file.len, 0, 0, &p, &partial), 0);
+	assert_int_equal(p.total, 5);
+	assert_int_equal(p.nr_waits, 0);
+	assert_false(profile__has_off_cpu(&p));
+	profile__release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1327,6 +1424,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_bad_chunks, setup_hand, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_chunk_size_limit, setup_hand, teardown_hand),
 		cmocka_unit_test(test_location_named_later),
+		cmocka_unit_test(test_waits_round_trip),
+		cmocka_unit_test_setup_teardown(test_hand_waits, setup_hand, teardown_hand),
+		cmocka_unit_test_setup_teardown(test_hand_minor_1_1, setup_hand, teardown_hand),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -490,6 +490,99 @@ static void test_find_thread(void **state)
 	profile__release(&p);
 }
 
+static void test_waits_and_select(void **state)
+{
+	struct profile *p = *state;
+	uint32_t m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	uint32_t a = add_named_loc(p, m, 0x10, "a"), b = add_named_loc(p, m, 0x20, "b");
+	uint32_t sa = profile__intern_stack(p, &a, 1), sb = profile__intern_stack(p, &b, 1);
+	uint32_t t0 = profile__intern_thread(p, 1, 1, 0);
+
+	assert_false(profile__has_off_cpu(p));
+	assert_int_equal(profile__add_count(p, sa, t0, 10), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sb, t0, 1, 30000000), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_RUNQ, sb, t0, 1, 1500), 1);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sb, t0, 2, 20000000), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_RUNQ, sa, t0, 1, 1), 2);
+	assert_true(profile__has_off_cpu(p));
+	assert_int_equal(p->nr_waits, 3);
+	assert_int_equal(p->waits[0].waits, 3);
+	assert_int_equal(p->wait_ns[PROFILE_EV_OFF_SLEEP], 50000000);
+	assert_int_equal(p->wait_ns[PROFILE_EV_OFF_RUNQ], 1501);
+	/* Bad ids and events. */
+	errno = 0;
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_CPU, sa, t0, 1, 1), PROFILE_NONE);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_MAX, sa, t0, 1, 1), PROFILE_NONE);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_DISK, 9, t0, 1, 1), PROFILE_NONE);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_DISK, sa, 9, 1, 1), PROFILE_NONE);
+	errno = 0;
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sa, t0, 1, UINT64_MAX), PROFILE_NONE);
+	assert_int_equal(errno, EOVERFLOW);
+	assert_int_equal(p->total, 10);
+	assert_string_equal(profile__events_name(PROFILE_EV_WALL), "wall");
+	assert_string_equal(profile__events_name(PROFILE_EV_OFF_CPU), "off-cpu");
+	assert_string_equal(profile__events_name(PROFILE_EV_MASK(PROFILE_EV_OFF_RUNQ)), "off-cpu:runq");
+
+	/* CPU time needs the frequency. */
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), -EINVAL);
+	assert_int_equal(p->total, 10);
+	assert_false(profile__counts_are_us(p));
+	/* CPU alone changes nothing. */
+	assert_int_equal(profile__select_event(p, PROFILE_EV_MASK(PROFILE_EV_CPU)), 0);
+	assert_int_equal(p->total, 10);
+	/* wall at 100 Hz: 10 samples are 100 ms on a; b waited 50 ms + 1.5 us; a 1 ns (rounded up). */
+	assert_int_equal(profile__meta_set(p, "frequency", "100"), 0);
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), 0);
+	assert_true(profile__counts_are_us(p));
+	assert_int_equal(p->nr_counts, 2);
+	assert_int_equal(p->counts[0].stack, sa);
+	assert_int_equal(p->counts[0].count, 100001);
+	assert_int_equal(p->counts[1].stack, sb);
+	assert_int_equal(p->counts[1].count, 50002);
+	assert_int_equal(p->total, 150003);
+	assert_int_equal(p->count_events, PROFILE_EV_WALL);
+	/* The waits stay. */
+	assert_int_equal(p->nr_waits, 3);
+}
+
+/* Samples whose time does not fit 64 bits of nanoseconds (a hostile file): refused, not wrapped. */
+static void test_select_overflow(void **state)
+{
+	struct profile *p = *state;
+	uint32_t m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	uint32_t a = add_named_loc(p, m, 0x10, "a");
+	uint32_t sa = profile__intern_stack(p, &a, 1), t0 = profile__intern_thread(p, 1, 1, 0);
+
+	assert_int_equal(profile__add_count(p, sa, t0, 1ULL << 40), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sa, t0, 1, 5), 0);
+	assert_int_equal(profile__meta_set(p, "frequency", "1"), 0);
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), -EOVERFLOW);
+	assert_int_equal(profile__meta_set(p, "frequency", "1e-300"), 0);
+	assert_int_equal(profile__select_event(p, PROFILE_EV_WALL), -EINVAL);
+}
+
+static void test_select_off_cpu(void **state)
+{
+	struct profile *p = *state;
+	uint32_t m = profile__intern_mapping(p, profile__intern_cstr(p, "/bin/app"), 0, PROFILE_MAP_FILE);
+	uint32_t a = add_named_loc(p, m, 0x10, "a");
+	uint32_t sa = profile__intern_stack(p, &a, 1), se = profile__intern_stack(p, NULL, 0);
+	uint32_t t0 = profile__intern_thread(p, 1, 1, 0);
+
+	assert_int_equal(profile__add_count(p, sa, t0, 10), 0);
+	assert_int_equal(profile__add_count(p, se, t0, 1), 1);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_DISK, se, t0, 1, 2000), 0);
+	assert_int_equal(profile__add_wait(p, PROFILE_EV_OFF_SLEEP, sa, t0, 1, 4000), 1);
+	/* One state: the others and the samples are left out; no frequency needed. */
+	assert_int_equal(profile__select_event(p, PROFILE_EV_MASK(PROFILE_EV_OFF_DISK)), 0);
+	assert_int_equal(p->nr_counts, 1);
+	assert_int_equal(p->counts[0].stack, se);
+	assert_int_equal(p->counts[0].count, 2);
+	assert_int_equal(p->total, 2);
+	assert_string_equal(profile__events_name(p->count_events), "off-cpu:disk");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +596,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_stack_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_and_total, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waits_and_select, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select_off_cpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test(test_many_keys),

@@ -109,13 +109,13 @@ static void test_unwound(void **state)
 	struct rec r;
 
 	(void)state;
-	/* 10 kernel frames, 20 user frames unwound in the kernel: 72 + 8 * 30 bytes, nothing else. */
+	/* 10 kernel frames, 20 user frames unwound in the kernel: 80 + 8 * 30 bytes, nothing else. */
 	build(&r, 10, 20, 0, 0, SCORCH_SAMPLE_UNWOUND | SCORCH_SAMPLE_UW_ROOT);
-	assert_int_equal(r.size, 312);
-	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 312);
+	assert_int_equal(r.size, 320);
+	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 320);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.hdr, r.words);
-	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 9);
+	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 10);
 	assert_int_equal(out.kstack[9], 0xffffffff81000009ULL);
 	assert_ptr_equal(out.ustack, out.kstack + 10);
 	assert_int_equal(out.ustack[0], 0x400000);
@@ -132,7 +132,7 @@ static void test_copy(void **state)
 
 	(void)state;
 	build(&r, 3, 5, 1, 100, 0);
-	assert_int_equal(r.size, 72 + 8 * 8 + 136 + 100);
+	assert_int_equal(r.size, 80 + 8 * 8 + 136 + 100);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.ustack, out.kstack + 3);
 	assert_ptr_equal(out.regs, out.ustack + 5);
@@ -143,7 +143,7 @@ static void test_copy(void **state)
 
 	/* Registers without a copy (the copy was not asked for, or its first page was unreadable). */
 	build(&r, 0, 0, 1, 0, SCORCH_SAMPLE_STACK_CUT);
-	assert_int_equal(r.size, 72 + 136);
+	assert_int_equal(r.size, 80 + 136);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_non_null(out.regs);
 
@@ -154,7 +154,7 @@ static void test_copy(void **state)
 
 	/* Nothing but the header: a sample in execve whose kernel stack could not be read. */
 	build(&r, 0, 0, 0, 0, SCORCH_SAMPLE_IN_EXEC | SCORCH_SAMPLE_KSTACK_ERR);
-	assert_int_equal(r.size, 72);
+	assert_int_equal(r.size, 80);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_null(out.regs);
 }
@@ -190,9 +190,7 @@ static void test_malformed(void **state)
 	/* Counts above the most a stack holds, even when the bytes would be there. */
 	build(&r, 0, 0, 0, 0, 0);
 	hdr(&r)->nr_kstack = SCORCH_MAX_STACK + 1;
-	assert_int_equal(sampler__parse_record(
-				 r.words, sizeof(struct scorch_sample) + 8 * (SCORCH_MAX_STACK + 1), &out),
-			 -EINVAL);
+	assert_int_equal(sampler__parse_record(r.words, 80 + 8 * (SCORCH_MAX_STACK + 1), &out), -EINVAL);
 	hdr(&r)->nr_kstack = 0;
 	hdr(&r)->nr_ustack = 0xffff;
 	assert_int_equal(sampler__parse_record(r.words, sizeof(r.words), &out), -EINVAL);
@@ -224,6 +222,38 @@ static void test_malformed(void **state)
 	assert_null(out.hdr);
 }
 
+/* A wait: its state and time in the header, its stacks as a sample's; a CPU sample has neither. */
+static void test_off_cpu(void **state)
+{
+	struct sampler_record out;
+	struct rec r;
+
+	(void)state;
+	build(&r, 3, 4, 0, 0, SCORCH_SAMPLE_OFF_CPU | SCORCH_SAMPLE_UNWOUND);
+	hdr(&r)->off_ns = 30000000;
+	hdr(&r)->off_state = SCORCH_OFF_SLEEP;
+	assert_int_equal(r.size, 80 + 8 * 7);
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	assert_int_equal(out.hdr->off_ns, 30000000);
+	hdr(&r)->off_state = SCORCH_OFF_RUNQ;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
+	/* Unknown states, no time. */
+	hdr(&r)->off_state = 0;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_state = SCORCH_OFF_RUNQ + 1;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_state = SCORCH_OFF_DISK;
+	hdr(&r)->off_ns = 0;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	/* A CPU sample that says it waited. */
+	build(&r, 3, 4, 0, 0, 0);
+	hdr(&r)->off_ns = 5;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+	hdr(&r)->off_ns = 0;
+	hdr(&r)->off_state = SCORCH_OFF_SLEEP;
+	assert_int_equal(sampler__parse_record(r.words, r.size, &out), -EINVAL);
+}
+
 static void test_default_ringbuf(void **state)
 {
 	(void)state;
@@ -231,11 +261,11 @@ static void test_default_ringbuf(void **state)
 	 */
 	assert_int_equal(sampler__default_ringbuf(4, 99, SCORCH_STACK_DEFAULT), (size_t)4 << 20);
 	assert_int_equal(sampler__default_ringbuf(2, 999, SCORCH_STACK_DEFAULT), (size_t)32 << 20);
-	/* 999 Hz on 64 CPUs: 999 * 64 * (720 + 16384) / 2 = 547 MB, capped */
-	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 720);
+	/* 999 Hz on 64 CPUs: 999 * 64 * (728 + 16384) / 2 = 546 MB, capped */
+	assert_int_equal(SAMPLER_SAMPLE_BUDGET, 728);
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_DEFAULT),
 			 SAMPLER_RINGBUF_DEFAULT_MAX);
-	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (720 + 512) / 2 = 39 MB -> 64M */
+	/* -g fp at 999 Hz on 64 CPUs: 999 * 64 * (728 + 512) / 2 = 40 MB -> 64M */
 	assert_int_equal(sampler__default_ringbuf(64, 999, SCORCH_STACK_FP_REPAIR), (size_t)64 << 20);
 	assert_int_equal(sampler__default_ringbuf(0, 1, 0), SAMPLER_RINGBUF_DEFAULT_MIN);
 }
@@ -246,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_unwound),         cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_malformed),       cmocka_unit_test(test_python_frames),
 		cmocka_unit_test(test_default_ringbuf),
+		cmocka_unit_test(test_off_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
