@@ -961,7 +961,8 @@ static __always_inline int take_sample(void *ctx, __u32 tgid, __u32 tid, const s
 	s->nr_py = 0;
 	s->py_status = 0;
 
-	if (!exec)
+	/* CPU samples only: a wait's programs (on_switch) are near the verifier's limit without it. */
+	if (!exec && !w)
 		s->nr_py = py_frames(tgid, tid, s, (struct scorch_py_frame *)(b->data + poff));
 	if (s->nr_py > SCORCH_PY_MAX_FRAMES) /* cannot be: bounds the offsets below */
 		s->nr_py = SCORCH_PY_MAX_FRAMES;
