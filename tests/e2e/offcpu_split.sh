@@ -7,8 +7,12 @@
 # --off-cpu-min 0: every wait gets its stack, so that the totals can be held against the workload's own
 # timing (with the default 1 ms, the sub-millisecond preemptions a loaded machine adds to each part are
 # only counted, in off_cpu_below_min_ns); the default threshold is exercised by offcpu_burst.sh.
-"$SCORCH" record -q --off-cpu --off-cpu-min 0 -F 199 -o "$TMP/o.prof" -- "$WL/offcpu" 4 50 >"$TMP/out" ||
-	fail "record --off-cpu failed"
+"$SCORCH" record -q --off-cpu --off-cpu-min 0 -F 199 -o "$TMP/o.prof" -- "$WL/offcpu" 4 50 >"$TMP/out" 2>"$TMP/err" ||
+	{ cat "$TMP/err" >&2; fail "record --off-cpu failed"; }
+# The programs of --off-cpu load with the in-kernel unwinder (they once passed the verifier's limit,
+# and every stack fell back to its copy): waits and samples are unwound in the kernel.
+! grep -q "cannot load the in-kernel unwinder" "$TMP/err" || fail "$(cat "$TMP/err")"
+[ "$(counter "$TMP/o.prof" unwind_kernel)" -gt 0 ] || fail "--off-cpu: nothing unwound in the kernel"
 read -r _ loops _ sleep_ns _ pipe_ns _ mutex_ns _ cpu_ns < <(grep '^loops' "$TMP/out") ||
 	fail "the workload printed no times"
 note "workload: $loops loops; measured sleep $((sleep_ns / 1000000)) ms, pipe $((pipe_ns / 1000000)) ms," \
