@@ -211,6 +211,14 @@ map_total() { awk '$1 == "map" { s += $4 } END { print s + 0 }' "$1"; }
 # map_list SNAPSHOT: "name=KiB ..." of the maps, largest first
 map_list() { awk '$1 == "map" { print $4, $2 }' "$1" | sort -rn | awk '{ printf "%s%s=%.0fK", (NR > 1) ? " " : "", $2, $1 / 1024 }'; }
 
+# perf_all OUT SECS: perf record -a --call-graph dwarf for SECS seconds into OUT
+perf_all() {
+	HOME=$TMP "$PERF" record -q -a -e cpu-clock -F "$HZ" --call-graph dwarf -o "$1" -- sleep "$2" >"$TMP/log" 2>&1 || {
+		cat "$TMP/log" >&2
+		die "perf record -a failed"
+	}
+}
+
 # start_load SECS: two deep-stack workloads (both CPUs busy) and the fork-heavy one
 LOAD_PIDS=()
 start_load() {
@@ -428,11 +436,7 @@ for v in "${D2[@]}"; do
 	start_load "$((ALL_SECS + 5))"
 	sleep 1
 	if [[ $v == perf-dwarf ]]; then
-		HOME=$TMP "$PERF" record -q -a -e cpu-clock -F "$HZ" --call-graph dwarf -o "$prof" -- sleep "$ALL_SECS" \
-			>"$TMP/log" 2>&1 || {
-			cat "$TMP/log" >&2
-			die "perf record -a failed"
-		}
+		perf_all "$prof" "$ALL_SECS"
 		stop_load
 		smp=$(perf_stats "$prof")
 		lost=$(perf_lost "$prof")
@@ -485,11 +489,7 @@ for v in auto perf-dwarf; do
 	start_compile_load "$((COMPILE_SECS + 3))"
 	sleep 1
 	if [[ $v == perf-dwarf ]]; then
-		HOME=$TMP "$PERF" record -q -a -e cpu-clock -F "$HZ" --call-graph dwarf -o "$prof" -- sleep "$COMPILE_SECS" \
-			>"$TMP/log" 2>&1 || {
-			cat "$TMP/log" >&2
-			die "perf record -a failed"
-		}
+		perf_all "$prof" "$COMPILE_SECS"
 		stop_load
 		smp=$(perf_stats "$prof") lost=$(perf_lost "$prof") shed="-" ex="-" rootp="-"
 		name="perf -a --call-graph dwarf"
