@@ -81,7 +81,7 @@ enum scorch_reg {
  *   __u64 regs[SCORCH_NR_REGS]           136 bytes, only with SCORCH_SAMPLE_REGS
  *   __u8 stack[stack_size]               user stack copied from regs[SCORCH_REG_RSP] upwards
  *
- * and nothing else: the record is exactly scorch_sample__size() + SCORCH_PY_FRAME_BYTES * nr_py bytes. The registers are sent only with
+ * and nothing else: the record is exactly scorch_sample__size() bytes. The registers are sent only with
  * a stack copy (the DWARF unwind of the copy and -g fp's leaf repair use them): never with a stack
  * unwound in the kernel (SCORCH_SAMPLE_UNWOUND), and a stack copy (stack_size > 0) only comes with them.
  *
@@ -121,13 +121,6 @@ _Static_assert(sizeof(struct scorch_sample) % 8 == 0, "the addresses after struc
 
 _Static_assert(SCORCH_SAMPLE_MAX_BYTES == 2248, "a full record without its stack copy changed size");
 
-/* The bytes of a record with these counts and flags (the counts as the header gives them). */
-static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 flags, __u32 stack_size)
-{
-	return sizeof(struct scorch_sample) + 8 * ((__u64)nr_kstack + nr_ustack) +
-	       (flags & SCORCH_SAMPLE_REGS ? SCORCH_REGS_BYTES : 0) + stack_size;
-}
-
 /* Values of the BPF 'targets' map (key: process id). */
 enum scorch_target_state {
 	SCORCH_TARGET_ON = 1,      /* sampled */
@@ -158,11 +151,11 @@ enum scorch_counter {
 	SCORCH_CNT_COPY_SHED,     /* stack copies left out: the ring buffer 3/4 full, or no room */
 	SCORCH_CNT_UW_BY_FILE,    /* unwound in the kernel with mappings found by their file (no entry) */
 	/* record --off-cpu: waits of target threads, as they end (the thread switched back in) */
-	SCORCH_CNT_OFF_WAITS,     /* waits sent with their stacks */
-	SCORCH_CNT_OFF_NS,        /* ... their nanoseconds */
-	SCORCH_CNT_OFF_SHORT,     /* waits shorter than off_cpu_min_ns: counted here, no stack */
-	SCORCH_CNT_OFF_SHORT_NS,  /* ... their nanoseconds */
-	SCORCH_CNT_OFF_DROPPED,   /* waits over the threshold dropped: stacks-per-second bound or ring full */
+	SCORCH_CNT_OFF_WAITS,    /* waits sent with their stacks */
+	SCORCH_CNT_OFF_NS,       /* ... their nanoseconds */
+	SCORCH_CNT_OFF_SHORT,    /* waits shorter than off_cpu_min_ns: counted here, no stack */
+	SCORCH_CNT_OFF_SHORT_NS, /* ... their nanoseconds */
+	SCORCH_CNT_OFF_DROPPED,  /* waits over the threshold dropped: stacks-per-second bound or ring full */
 	SCORCH_CNT_OFF_DROPPED_NS, /* ... their nanoseconds */
 	SCORCH_CNT_OFF_UNTIMED,    /* switches out not timed: the table of threads off CPU was full */
 	SCORCH_CNT_MAX,
@@ -335,27 +328,28 @@ enum scorch_py_entry {
 
 /* Offsets are bytes into the structure named; user space checks them against sizes it knows. */
 struct scorch_py_proc {
-	__u64 interp_head;        /* address of _PyRuntime.interpreters.head (a PyInterpreterState *) */
-	__u32 exec_seq;           /* the address space it describes: a sample of another does not walk */
-	__u16 version;            /* 0x030b for 3.11 */
-	__u8 kind;                /* enum scorch_py_kind */
-	__u8 entry;               /* enum scorch_py_entry */
-	__u16 interp_threads;     /* PyInterpreterState: head of the thread list */
-	__u16 tstate_next;        /* PyThreadState.next */
-	__u16 tstate_thread_id;   /* PyThreadState.thread_id (pthread_self()) */
-	__u16 tstate_frame;       /* .frame, .cframe or .current_frame */
-	__u16 cframe_current;     /* _PyCFrame.current_frame (SCORCH_PY_CFRAME) */
-	__u16 frame_code;         /* f_code / f_executable */
-	__u16 frame_previous;     /* f_back / previous */
-	__u16 frame_instr;        /* int f_lasti (FRAMEOBJ), else prev_instr / instr_ptr */
-	__u16 frame_entry;        /* see enum scorch_py_entry */
-	__u16 code_firstlineno;   /* int co_firstlineno: tells a code object from one at the same address */
-	__u16 code_adaptive;      /* co_code_adaptive: instruction offset = instr - code - this */
-	__u8 entry_owner;         /* FRAME_OWNED_BY_CSTACK */
+	__u64 interp_head;      /* address of _PyRuntime.interpreters.head (a PyInterpreterState *) */
+	__u32 exec_seq;         /* the address space it describes: a sample of another does not walk */
+	__u16 version;          /* 0x030b for 3.11 */
+	__u8 kind;              /* enum scorch_py_kind */
+	__u8 entry;             /* enum scorch_py_entry */
+	__u16 interp_threads;   /* PyInterpreterState: head of the thread list */
+	__u16 tstate_next;      /* PyThreadState.next */
+	__u16 tstate_thread_id; /* PyThreadState.thread_id (pthread_self()) */
+	__u16 tstate_frame;     /* .frame, .cframe or .current_frame */
+	__u16 cframe_current;   /* _PyCFrame.current_frame (SCORCH_PY_CFRAME) */
+	__u16 frame_code;       /* f_code / f_executable */
+	__u16 frame_previous;   /* f_back / previous */
+	__u16 frame_instr;      /* int f_lasti (FRAMEOBJ), else prev_instr / instr_ptr */
+	__u16 frame_entry;      /* see enum scorch_py_entry */
+	__u16 code_firstlineno; /* int co_firstlineno: tells a code object from one at the same address */
+	__u16 code_adaptive;    /* co_code_adaptive: instruction offset = instr - code - this */
+	__u8 entry_owner;       /* FRAME_OWNED_BY_CSTACK */
 	__u8 pad[5];
 };
 
-_Static_assert(sizeof(struct scorch_py_proc) == 48, "struct scorch_py_proc layout changed: update both sides");
+_Static_assert(sizeof(struct scorch_py_proc) == 48,
+	       "struct scorch_py_proc layout changed: update both sides");
 
 enum scorch_py_frame_flags {
 	SCORCH_PY_FRAME_ENTRY = 1 << 0, /* the outermost frame of one _PyEval_EvalFrameDefault call */
@@ -373,14 +367,23 @@ struct scorch_py_frame {
 _Static_assert(sizeof(struct scorch_py_frame) == SCORCH_PY_FRAME_BYTES,
 	       "struct scorch_py_frame layout changed: update both sides");
 
+/* The bytes of a record with these counts and flags (the counts as the header gives them). */
+static inline __u64 scorch_sample__size(__u32 nr_kstack, __u32 nr_ustack, __u32 nr_py, __u32 flags,
+					__u32 stack_size)
+{
+	return sizeof(struct scorch_sample) + 8 * ((__u64)nr_kstack + nr_ustack) +
+	       (__u64)SCORCH_PY_FRAME_BYTES * nr_py + (flags & SCORCH_SAMPLE_REGS ? SCORCH_REGS_BYTES : 0) +
+	       stack_size;
+}
+
 enum scorch_py_status {
-	SCORCH_PY_NONE = 0,       /* not a Python process (no config), or not asked */
-	SCORCH_PY_OK = 1,         /* walked to the outermost frame */
-	SCORCH_PY_NO_THREAD = 2,  /* no PyThreadState of this thread (not a Python thread, or not yet) */
-	SCORCH_PY_READ = 3,       /* a read failed: the frames so far are kept */
-	SCORCH_PY_TRUNCATED = 4,  /* SCORCH_PY_MAX_FRAMES reached */
-	SCORCH_PY_NO_FRAME = 5,   /* the thread runs no Python code (no current frame) */
-	SCORCH_PY_STALE = 6,      /* the config is for another exec of the process */
+	SCORCH_PY_NONE = 0,      /* not a Python process (no config), or not asked */
+	SCORCH_PY_OK = 1,        /* walked to the outermost frame */
+	SCORCH_PY_NO_THREAD = 2, /* no PyThreadState of this thread (not a Python thread, or not yet) */
+	SCORCH_PY_READ = 3,      /* a read failed: the frames so far are kept */
+	SCORCH_PY_TRUNCATED = 4, /* SCORCH_PY_MAX_FRAMES reached */
+	SCORCH_PY_NO_FRAME = 5,  /* the thread runs no Python code (no current frame) */
+	SCORCH_PY_STALE = 6,     /* the config is for another exec of the process */
 };
 
 #endif

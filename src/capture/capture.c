@@ -6,8 +6,8 @@
 #include "capture.h"
 #include "clock.h"
 #include "log.h"
-#include "testhooks.h"
 #include "pyproc.h"
+#include "testhooks.h"
 #include "uwload.h"
 
 int capture__on_sample(void *ctx, const struct sampler_record *r)
@@ -104,6 +104,7 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		  const struct recorder_opts *ro)
 {
 	struct uwload_sink sink = { 0 };
+	struct pyproc_sink py = { 0 };
 
 	memset(c, 0, sizeof(*c));
 	c->p = p;
@@ -129,8 +130,8 @@ int capture__open(struct capture *c, struct profile *p, const struct sampler_opt
 		}
 		c->tables = 1;
 	}
-	struct pyproc_sink py = { .set_proc = set_py_proc, .ctx = c->smp };
-
+	py.set_proc = set_py_proc;
+	py.ctx = c->smp;
 	if (recorder__enable_python(c->rec, &py)) {
 		pr_err("out of memory");
 		return -ENOMEM;

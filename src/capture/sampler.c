@@ -205,8 +205,7 @@ int sampler__parse_record(const void *data, size_t size, struct sampler_record *
 	if (!offcpu_ok(h) || h->nr_py > SCORCH_PY_MAX_FRAMES)
 		return -EINVAL;
 	/* At most 80 + 2 * 8 * 127 + 136 + 24 * 64 + 2^32 - 1: no overflow in 64 bits. */
-	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->flags, h->stack_size) +
-	       (uint64_t)SCORCH_PY_FRAME_BYTES * h->nr_py;
+	need = scorch_sample__size(h->nr_kstack, h->nr_ustack, h->nr_py, h->flags, h->stack_size);
 	if (need != size)
 		return -EINVAL;
 	a = (const uint64_t *)(h + 1);

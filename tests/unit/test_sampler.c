@@ -112,7 +112,7 @@ static void test_unwound(void **state)
 	/* 10 kernel frames, 20 user frames unwound in the kernel: 80 + 8 * 30 bytes, nothing else. */
 	build(&r, 10, 20, 0, 0, SCORCH_SAMPLE_UNWOUND | SCORCH_SAMPLE_UW_ROOT);
 	assert_int_equal(r.size, 320);
-	assert_int_equal(scorch_sample__size(10, 20, hdr(&r)->flags, 0), 320);
+	assert_int_equal(scorch_sample__size(10, 20, 0, hdr(&r)->flags, 0), 320);
 	assert_int_equal(sampler__parse_record(r.words, r.size, &out), 0);
 	assert_ptr_equal(out.hdr, r.words);
 	assert_ptr_equal(out.kstack, (const uint64_t *)r.words + 10);
@@ -275,8 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwound),         cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_malformed),       cmocka_unit_test(test_python_frames),
-		cmocka_unit_test(test_default_ringbuf),
-		cmocka_unit_test(test_off_cpu),
+		cmocka_unit_test(test_default_ringbuf), cmocka_unit_test(test_off_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
